@@ -1,0 +1,91 @@
+# The front door: make, make test, make test-asan, make fuzz, make bench, ...
+# One build directory per variant.
+CC ?= cc
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+PYTHON ?= python3
+
+.PHONY: all build test test-unit test-integration test-asan test-fuzz-replay fuzz fuzz-run \
+        bench docs docs-check format format-check install clean
+
+all: build
+
+$(BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+
+build: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_C_COMPILER=$(CC) -DCMAKE_BUILD_TYPE=Debug \
+	  -DNXX_SANITIZE=ON -DNXX_COUNT_ALLOCS=ON >/dev/null
+
+build-asan: $(ASAN_BUILD)/Makefile
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# make test: unit tests, fuzz corpus replay, docs drift, integration tests,
+# then the same under ASan+UBSan.
+test: build
+	$(MAKE) --no-print-directory test-unit test-fuzz-replay docs-check test-integration BUILD=$(BUILD)
+	$(MAKE) --no-print-directory test-asan
+
+test-unit:
+	tools/run-unit $(BUILD)
+
+test-fuzz-replay:
+	tools/fuzz-replay $(BUILD)
+
+test-integration:
+	NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
+	  $(PYTHON) tests/integration/run.py
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(MAKE) --no-print-directory test-unit test-fuzz-replay BUILD=$(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	NXX_SANITIZED=1 NXX_BIN=$(abspath $(ASAN_BUILD))/nxx NXX_HELLO=$(abspath $(ASAN_BUILD))/hello \
+	  $(PYTHON) tests/integration/run.py
+
+$(FUZZ_BUILD)/Makefile: CMakeLists.txt
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+	  -DNXX_SANITIZE=ON -DNXX_FUZZ=ON >/dev/null
+
+fuzz: $(FUZZ_BUILD)/Makefile
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+# Run each libFuzzer target for FUZZ_SECONDS over its corpus.
+fuzz-run: fuzz
+	tools/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: build
+	bench/run $(BUILD)/nxx
+
+# Generated documentation: the status table comes from the registry, the
+# option reference from the option table.
+docs: build
+	$(BUILD)/nxx explain --all --markdown > docs/status-codes.md
+	$(BUILD)/nxx help --markdown > docs/config.md
+	$(BUILD)/nxx help --man > man/nxx.1
+
+docs-check:
+	tools/docs-check $(BUILD)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+PREFIX ?= /usr/local
+install: build
+	install -D -m 0755 $(BUILD)/nxx $(DESTDIR)$(PREFIX)/bin/nxx
+	install -D -m 0644 $(BUILD)/libnxx.a $(DESTDIR)$(PREFIX)/lib/libnxx.a
+	install -D -m 0644 include/nxx.h $(DESTDIR)$(PREFIX)/include/nxx.h
+	install -D -m 0644 man/nxx.1 $(DESTDIR)$(PREFIX)/share/man/man1/nxx.1
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,114 @@
+/*
+ * fuzz_chunked.c - libFuzzer target for the chunked decoder.
+ *
+ * The first input byte chooses how the rest is cut into reads (bits 0-6: the
+ * largest piece, 0 for one read; bit 7: a 64-byte trailer limit instead of
+ * the default).  The pieces are decoded as the engine would, and the outcome
+ * must equal decoding the whole input at once: same result, same decoded
+ * bytes, same input consumed.  Every call must also keep its own contract:
+ * consumed <= given, decoded <= consumed, "needs more" only after taking all
+ * of its input, and total equal to the bytes handed out.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define REQUIRE(cond)                                                                      \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "fuzz_chunked: %s:%d: %s\n", __FILE__, __LINE__, #cond);       \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
+
+struct outcome {
+    int rc;
+    size_t consumed;
+    size_t out_len;
+    char *out;
+};
+
+/* Decode in[0..n) in reads of at most max_piece bytes (0: one read). */
+static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed,
+                   size_t max_trailer, struct outcome *o)
+{
+    struct nxx_chunked c;
+    size_t off = 0;
+
+    nxx_chunked_init(&c);
+    c.max_trailer = max_trailer;
+    o->rc = 0;
+    o->consumed = 0;
+    o->out_len = 0;
+    o->out = malloc(n ? n : 1);
+    REQUIRE(o->out != NULL);
+    do {
+        size_t piece = n - off;
+        if (max_piece) {
+            seed = seed * 1103515245u + 12345u;
+            size_t want = 1 + (seed >> 16) % max_piece;
+            if (want < piece)
+                piece = want;
+        }
+        /* an exact-size copy: ASan reports any read or write past the piece */
+        char *buf = malloc(piece ? piece : 1);
+        REQUIRE(buf != NULL);
+        if (piece)
+            memcpy(buf, in + off, piece);
+        size_t len = piece, used = (size_t)-1;
+        const char *detail = NULL;
+        int rc = nxx_chunked_decode(&c, buf, &len, &used, &detail);
+        REQUIRE(rc == -1 || rc == 0 || rc == 1);
+        REQUIRE(used <= piece);
+        REQUIRE(len <= used);
+        memcpy(o->out + o->out_len, buf, len);
+        free(buf);
+        o->out_len += len;
+        o->consumed += used;
+        REQUIRE(o->out_len <= o->consumed);
+        off += piece;
+        if (rc != 0) {
+            o->rc = rc;
+            REQUIRE(rc != -1 || (detail != NULL && detail[0] != '\0'));
+            break;
+        }
+        REQUIRE(used == piece);
+    } while (off < n);
+    REQUIRE(c.total == o->out_len || o->rc == -1);
+    if (o->rc == 1) {
+        /* once done it stays done and takes nothing more */
+        char more[4] = { '0', '\r', '\n', '\r' };
+        size_t len = sizeof(more), used = 1;
+        const char *detail = NULL;
+        REQUIRE(nxx_chunked_decode(&c, more, &len, &used, &detail) == 1);
+        REQUIRE(len == 0 && used == 0);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    unsigned mode = data[0];
+    size_t max_trailer = (mode & 0x80) ? 64 : 0;
+    const char *in = (const char *)data + 1;
+    size_t n = size - 1;
+    struct outcome whole, split;
+
+    decode(in, n, 0, 0, max_trailer, &whole);
+    decode(in, n, mode & 0x7f, mode, max_trailer, &split);
+    REQUIRE(whole.rc == split.rc);
+    REQUIRE(whole.consumed == split.consumed);
+    REQUIRE(whole.out_len == split.out_len);
+    REQUIRE(memcmp(whole.out, split.out, whole.out_len) == 0);
+    if (whole.rc == 0)
+        REQUIRE(whole.consumed == n);
+    free(whole.out);
+    free(split.out);
+    return 0;
+}

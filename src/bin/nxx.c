@@ -1,0 +1,186 @@
+/*
+ * nxx.c - the command: a thin main() over libnxx.  `nxx serve` turns the
+ * option table into a server with the file handler; `nxx explain` prints
+ * the status registry.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "nxx.h"
+#include "config/options.h"
+#include "core/log.h"
+#include "http/status_doc.h"
+#include "core/banned.h"
+
+static nxx_server *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        nxx_server_stop(running);
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int finish_output(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "nxx: cannot write to standard output: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    int all = 0, markdown = 0;
+    const char *code = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--all") == 0)
+            all = 1;
+        else if (strcmp(argv[i], "--markdown") == 0)
+            markdown = 1;
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "nxx: explain: unknown option '%s'\n", argv[i]);
+            return 2;
+        } else if (code) {
+            fprintf(stderr, "nxx: explain: one CODE at a time\n");
+            return 2;
+        } else {
+            code = argv[i];
+        }
+    }
+    if (all) {
+        if (markdown)
+            nxx_status_markdown(stdout);
+        else
+            nxx_status_explain_all(stdout);
+        return finish_output();
+    }
+    if (!code) {
+        fprintf(stderr, "nxx: explain: which status? (nxx explain 404, or --all)\n");
+        return 2;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(code, &end, 10);
+    if (errno || *end || end == code || v < 100 || v > 999) {
+        fprintf(stderr, "nxx: explain: '%s' is not an HTTP status code\n", code);
+        return 2;
+    }
+    if (nxx_status_explain(stdout, (int)v) < 0) {
+        fprintf(stderr, "nxx: explain: %ld is not a registered status code\n", v);
+        return 1;
+    }
+    return finish_output();
+}
+
+static int cmd_help(int argc, char **argv)
+{
+    if (argc > 0 && strcmp(argv[0], "--markdown") == 0)
+        nxx_options_markdown(stdout);
+    else if (argc > 0 && strcmp(argv[0], "--man") == 0)
+        nxx_options_man(stdout);
+    else
+        nxx_options_help(stdout);
+    return finish_output();
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    struct nxx_options o;
+    nxx_options_init(&o);
+    int r = nxx_options_parse(&o, argc, argv);
+    if (r)
+        return r;
+    nxx_log_level = o.log_level;
+    if (o.cfg.access_log && strcmp(o.cfg.access_log, "off") == 0)
+        o.cfg.access_log = NULL;
+    raise_fd_limit();
+
+    nxx_server *srv = nxx_server_new(&o.cfg);
+    if (!srv) {
+        fprintf(stderr, "nxx: out of memory\n");
+        return 1;
+    }
+    int err = nxx_server_static(srv, "/", o.root);
+    if (err) {
+        fprintf(stderr, "nxx: cannot serve '%s': %s\n", o.root, nxx_strerror(err));
+        nxx_server_free(srv);
+        return 1;
+    }
+    for (size_t i = 0; i < o.nlisten; i++) {
+        err = nxx_server_listen(srv, o.listen[i]);
+        if (err) {
+            fprintf(stderr, "nxx: cannot listen on %s: %s\n", o.listen[i],
+                    err == -EADDRINUSE ? "address already in use" : nxx_strerror(err));
+            nxx_server_free(srv);
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < o.nlisten; i++) {
+        const char *a = o.listen[i];
+        int v6 = a[0] == '[';
+        const char *host_end = v6 ? strchr(a, ']') + 1 : strrchr(a, ':');
+        size_t hl = host_end ? (size_t)(host_end - a) : 0;
+        const char *host = hl ? a : "0.0.0.0";
+        if (!hl)
+            hl = strlen(host);
+        fprintf(stderr, "nxx: listening on http://%.*s:%d (serving %s)\n", (int)hl, host,
+                nxx_server_port(srv, i), o.root);
+    }
+    fflush(stderr);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    running = srv;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    err = nxx_server_run(srv);
+    running = NULL;
+    nxx_server_free(srv);
+    if (err) {
+        fprintf(stderr, "nxx: %s\n", nxx_strerror(err));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        nxx_options_help(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+        return cmd_help(0, NULL);
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc - 2, argv + 2);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("nxx %s\n", NXX_VERSION);
+        return finish_output();
+    }
+    if (strcmp(cmd, "explain") == 0)
+        return cmd_explain(argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(argc - 2, argv + 2);
+    fprintf(stderr, "nxx: unknown command '%s' (see nxx --help)\n", cmd);
+    return 2;
+}

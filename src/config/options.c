@@ -1,0 +1,317 @@
+/*
+ * options.c - the option table and its parser.  Each entry names its flag,
+ * argument, default and help; a setter validates the value (numbers with
+ * ranges and K/M/G suffixes, seconds with fractions, enumerations) so a bad
+ * value is reported with the flag's name, never silently clamped.
+ */
+#include "config/options.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/banned.h"
+
+enum kind { K_SIZE, K_COUNT, K_SECONDS, K_STRING, K_FLAG, K_LISTEN, K_ENUM };
+
+struct opt {
+    const char *name;    /* without the leading "--" */
+    const char *arg;     /* argument name for help, NULL for flags */
+    enum kind kind;
+    size_t offset;       /* into struct nxx_options */
+    unsigned long long min, max;
+    const char *def;     /* default, as shown */
+    const char *help;
+    const char *const *choices; /* K_ENUM: NULL-terminated */
+};
+
+#define OFF(f) offsetof(struct nxx_options, f)
+
+static const char *const log_formats[] = { "combined", "json", NULL };
+static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+
+static const struct opt table[] = {
+    { "root", "DIR", K_STRING, OFF(root), 0, 0, ".",
+      "Serve files from DIR (the same as the positional DIR).", NULL },
+    { "listen", "ADDR:PORT", K_LISTEN, 0, 0, 0, "127.0.0.1:8080",
+      "Listen on ADDR:PORT; repeat for several. IPv6 as [::1]:8080; port 0 picks a free "
+      "port (printed at start).", NULL },
+    { "threads", "N", K_COUNT, OFF(cfg.threads), 0, 256, "one per core",
+      "Worker threads, each with its own event loop (0 = one per core).", NULL },
+    { "request-timeout", "SECONDS", K_SECONDS, OFF(cfg.request_timeout_ms), 1, 86400000, "30",
+      "A request's head and body must arrive within this time, counted from its first byte; "
+      "otherwise 408 and the connection is closed.", NULL },
+    { "keepalive-timeout", "SECONDS", K_SECONDS, OFF(cfg.keepalive_timeout_ms), 1, 86400000,
+      "60", "Idle keep-alive connections are closed silently after this time.", NULL },
+    { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
+      "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL },
+    { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
+      "Open connections over this get 503 with Retry-After and are closed.", NULL },
+    { "max-header-bytes", "N", K_SIZE, OFF(cfg.max_header_bytes), 256, 16 << 20, "32768",
+      "Limit of the request line and header section together (431).", NULL },
+    { "max-field-bytes", "N", K_SIZE, OFF(cfg.max_field_bytes), 64, 16 << 20, "8192",
+      "Limit of one header field line (431, naming the field).", NULL },
+    { "max-headers", "N", K_COUNT, OFF(cfg.max_headers), 1, 10000, "100",
+      "Limit of the number of header fields (431).", NULL },
+    { "max-uri-bytes", "N", K_SIZE, OFF(cfg.max_uri_bytes), 16, 16 << 20, "8192",
+      "Limit of the request-target (414).", NULL },
+    { "max-body-bytes", "N", K_SIZE, OFF(cfg.max_body_bytes), 0, 1ull << 40, "1048576",
+      "Limit of request content (413), checked from Content-Length before reading and while "
+      "reading chunked content.", NULL },
+    { "access-log", "FILE|-|off", K_STRING, OFF(cfg.access_log), 0, 0, "-",
+      "Access log destination: a file (appended), - for standard output, off for none.",
+      NULL },
+    { "access-log-format", "combined|json", K_ENUM, OFF(cfg.access_log_json), 0, 0, "combined",
+      "Combined log format plus duration and request id, or JSON lines.", log_formats },
+    { "trace", NULL, K_FLAG, OFF(cfg.enable_trace), 0, 0, "off",
+      "Answer TRACE with the request head as message/http (otherwise 405).", NULL },
+    { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
+      "Error log verbosity on standard error: error, warn, info or debug.", log_levels },
+};
+
+#define NOPTS (sizeof(table) / sizeof(table[0]))
+
+void nxx_options_init(struct nxx_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    nxx_config_init(&o->cfg);
+    o->cfg.access_log = "-";
+    o->root = ".";
+    o->log_level = NXX_LOG_INFO;
+}
+
+static int bad(const char *name, const char *value, const char *why)
+{
+    fprintf(stderr, "nxx: --%s: '%s' %s\n", name, value, why);
+    return 2;
+}
+
+static int parse_number(const struct opt *op, const char *v, unsigned long long *out)
+{
+    if (!*v || *v == '-' || *v == '+' || *v == ' ')
+        return bad(op->name, v, "is not a non-negative number");
+    errno = 0;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || end == v)
+        return bad(op->name, v, "is not a number");
+    unsigned long long mul = 1;
+    if (op->kind == K_SIZE && *end) {
+        switch (*end) {
+        case 'k': case 'K': mul = 1ull << 10; break;
+        case 'm': case 'M': mul = 1ull << 20; break;
+        case 'g': case 'G': mul = 1ull << 30; break;
+        default: return bad(op->name, v, "is not a size (digits with an optional K, M or G)");
+        }
+        end++;
+    }
+    if (*end)
+        return bad(op->name, v, "is not a number");
+    if (n > ULLONG_MAX / mul)
+        return bad(op->name, v, "is too large");
+    n *= mul;
+    if (n < op->min || n > op->max) {
+        char why[96];
+        snprintf(why, sizeof(why), "is out of range (%llu to %llu)", op->min, op->max);
+        return bad(op->name, v, why);
+    }
+    *out = n;
+    return 0;
+}
+
+static int set(struct nxx_options *o, const struct opt *op, const char *v)
+{
+    char *base = (char *)o;
+    unsigned long long n = 0;
+    switch (op->kind) {
+    case K_SIZE: {
+        int r = parse_number(op, v, &n);
+        if (r)
+            return r;
+        *(size_t *)(base + op->offset) = (size_t)n;
+        return 0;
+    }
+    case K_COUNT: {
+        int r = parse_number(op, v, &n);
+        if (r)
+            return r;
+        *(unsigned *)(base + op->offset) = (unsigned)n;
+        return 0;
+    }
+    case K_SECONDS: {
+        errno = 0;
+        char *end = NULL;
+        double s = strtod(v, &end);
+        if (errno || end == v || *end || !(s >= 0) || isinf(s))
+            return bad(op->name, v, "is not a number of seconds");
+        double ms = s * 1000.0;
+        if (ms < (double)op->min || ms > (double)op->max)
+            return bad(op->name, v, "is out of range");
+        *(unsigned *)(base + op->offset) = (unsigned)(ms + 0.5);
+        return 0;
+    }
+    case K_STRING:
+        if (!*v)
+            return bad(op->name, v, "must not be empty");
+        *(const char **)(base + op->offset) = v;
+        return 0;
+    case K_FLAG:
+        *(int *)(base + op->offset) = 1;
+        return 0;
+    case K_LISTEN:
+        if (o->nlisten == NXX_MAX_LISTEN)
+            return bad(op->name, v, "is one listener too many (16 at most)");
+        o->listen[o->nlisten++] = v;
+        return 0;
+    case K_ENUM:
+        for (int i = 0; op->choices[i]; i++)
+            if (strcmp(op->choices[i], v) == 0) {
+                *(int *)(base + op->offset) = i;
+                return 0;
+            }
+        return bad(op->name, v, "is not one of the accepted values (see nxx --help)");
+    }
+    return 2;
+}
+
+int nxx_options_parse(struct nxx_options *o, int argc, char **argv)
+{
+    int positional = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (positional++) {
+                fprintf(stderr, "nxx: unexpected argument '%s' (only one DIR)\n", a);
+                return 2;
+            }
+            o->root = a;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "nxx: unknown option '%s' (see nxx --help)\n", a);
+            return 2;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *op = NULL;
+        for (size_t k = 0; k < NOPTS; k++)
+            if (strlen(table[k].name) == nlen && memcmp(table[k].name, name, nlen) == 0)
+                op = &table[k];
+        if (!op) {
+            fprintf(stderr, "nxx: unknown option '--%.*s' (see nxx --help)\n", (int)nlen, name);
+            return 2;
+        }
+        const char *v = NULL;
+        if (op->kind == K_FLAG) {
+            if (eq) {
+                fprintf(stderr, "nxx: --%s takes no value\n", op->name);
+                return 2;
+            }
+        } else if (eq) {
+            v = eq + 1;
+        } else if (i + 1 < argc) {
+            v = argv[++i];
+        } else {
+            fprintf(stderr, "nxx: --%s needs a value (%s)\n", op->name, op->arg);
+            return 2;
+        }
+        int r = set(o, op, v ? v : "");
+        if (r)
+            return r;
+    }
+    if (!o->nlisten)
+        o->listen[o->nlisten++] = "127.0.0.1:8080";
+    return 0;
+}
+
+static const char usage[] =
+    "usage: nxx serve [DIR] [options]     serve DIR (default: the current directory)\n"
+    "       nxx explain CODE              what an HTTP status means and when nxx sends it\n"
+    "       nxx explain --all [--markdown] the whole status registry\n"
+    "       nxx help [--markdown|--man]   this text, or the option reference\n"
+    "       nxx --help | --version\n";
+
+void nxx_options_help(FILE *out)
+{
+    fputs("nxx " NXX_VERSION " - an HTTP/1.1 server that implements HTTP semantics completely\n\n",
+          out);
+    fputs(usage, out);
+    fputs("\noptions of nxx serve:\n", out);
+    for (size_t k = 0; k < NOPTS; k++) {
+        const struct opt *op = &table[k];
+        char head[64];
+        snprintf(head, sizeof(head), "--%s%s%s", op->name, op->arg ? " " : "",
+                 op->arg ? op->arg : "");
+        fprintf(out, "  %-32s %s", head, op->help);
+        fprintf(out, " [default: %s]\n", op->def);
+    }
+    fputs("\nSizes take K, M or G suffixes (1M = 1048576); SECONDS may have a fraction (0.5).\n"
+          "Signals: SIGTERM or SIGINT stops accepting, lets in-flight requests finish (up to\n"
+          "--drain-timeout), closes idle connections and exits 0.\n"
+          "Exit status: 0 after a clean stop, 1 when the server cannot start (port in use,\n"
+          "unreadable DIR), 2 for a usage error.\n",
+          out);
+}
+
+void nxx_options_markdown(FILE *out)
+{
+    fputs("# nxx configuration reference\n\n"
+          "<!-- generated from src/config/options.c by `make docs` (`nxx help --markdown`);"
+          " do not edit -->\n\n```\n",
+          out);
+    fputs(usage, out);
+    fputs("```\n\n## Options of `nxx serve`\n\n| option | default | meaning |\n|---|---|---|\n",
+          out);
+    for (size_t k = 0; k < NOPTS; k++) {
+        const struct opt *op = &table[k];
+        fprintf(out, "| `--%s%s%s` | %s | %s |\n", op->name, op->arg ? " " : "",
+                op->arg ? op->arg : "", op->def, op->help);
+    }
+    fputs("\nSizes take K, M or G suffixes (1M = 1048576); SECONDS may have a fraction (0.5).\n"
+          "A bad value is reported with the flag's name and exit status 2.\n",
+          out);
+}
+
+static void man_escape(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '-' || *s == '\\')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
+void nxx_options_man(FILE *out)
+{
+    fputs(".\\\" generated from src/config/options.c by `make docs`; do not edit\n"
+          ".TH NXX 1 \"\" \"nxx " NXX_VERSION "\" \"User Commands\"\n"
+          ".SH NAME\nnxx \\- an HTTP/1.1 server that implements HTTP semantics completely\n"
+          ".SH SYNOPSIS\n.B nxx serve\n[\\fIDIR\\fR] [\\fIoptions\\fR]\n.br\n"
+          ".B nxx explain\n\\fICODE\\fR | \\fB\\-\\-all\\fR [\\fB\\-\\-markdown\\fR]\n"
+          ".SH DESCRIPTION\nServes the files of DIR over HTTP/1.1 with strict parsing, "
+          "keep-alive, pipelining, and a problem body for every error status.\n"
+          ".SH OPTIONS\n",
+          out);
+    for (size_t k = 0; k < NOPTS; k++) {
+        const struct opt *op = &table[k];
+        fputs(".TP\n.BR \\-\\-", out);
+        man_escape(out, op->name);
+        if (op->arg) {
+            fputs(" \" \" \\fI", out);
+            man_escape(out, op->arg);
+            fputs("\\fR", out);
+        }
+        fputc('\n', out);
+        man_escape(out, op->help);
+        fputs(" Default: ", out);
+        man_escape(out, op->def);
+        fputs(".\n", out);
+    }
+    fputs(".SH EXIT STATUS\n0 after a clean stop; 1 when the server cannot start; 2 for a usage "
+          "error.\n.SH SEE ALSO\ndocs/config.md, docs/status-codes.md\n",
+          out);
+}

@@ -1,0 +1,37 @@
+/*
+ * options.h - THE option table of `nxx serve`: every flag with its argument,
+ * default and help text.  --help, the man page and docs/config.md are all
+ * generated from it, so they cannot disagree with what is parsed.
+ */
+#ifndef NXX_CONFIG_OPTIONS_H
+#define NXX_CONFIG_OPTIONS_H
+
+#include <stdio.h>
+
+#include "nxx.h"
+
+#define NXX_MAX_LISTEN 16
+
+/* Everything `nxx serve` can be told. */
+struct nxx_options {
+    nxx_config cfg;
+    const char *root;
+    const char *listen[NXX_MAX_LISTEN];
+    size_t nlisten;
+    int log_level;
+};
+
+void nxx_options_init(struct nxx_options *o);
+
+/*
+ * Parse argv (after "serve").  Returns 0, or 2 after printing a one-line
+ * error naming the flag to stderr.  Positional DIR sets root.
+ */
+int nxx_options_parse(struct nxx_options *o, int argc, char **argv);
+
+/* Renderers of the table */
+void nxx_options_help(FILE *out);
+void nxx_options_markdown(FILE *out);
+void nxx_options_man(FILE *out);
+
+#endif

@@ -1,0 +1,438 @@
+/*
+ * req.c - the request and response API of nxx.h: field access for
+ * handlers, response headers collected in the arena, and the serialisation
+ * of the response head (status line from the registry, Date from the
+ * per-second cache, framing fields owned by the engine).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/str.h"
+#include "event/sock.h"
+#include "http/date.h"
+#include "http/server.h"
+#include "http/status.h"
+#include "core/banned.h"
+
+/* ---- request ---- */
+
+nxx_str nxx_req_method(const nxx_req *req)
+{
+    return req->h.method;
+}
+
+nxx_str nxx_req_target(const nxx_req *req)
+{
+    return req->h.target;
+}
+
+nxx_str nxx_req_path(const nxx_req *req)
+{
+    return req->path;
+}
+
+nxx_str nxx_req_query(const nxx_req *req)
+{
+    return req->h.query;
+}
+
+int nxx_req_version(const nxx_req *req)
+{
+    return 10 + req->h.minor_version;
+}
+
+nxx_str nxx_req_authority(const nxx_req *req)
+{
+    return req->h.authority.len ? req->h.authority : req->h.host;
+}
+
+static int name_eq(nxx_str a, const char *name, size_t n)
+{
+    if (a.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (nxx_lower(a.ptr[i]) != nxx_lower(name[i]))
+            return 0;
+    return 1;
+}
+
+nxx_str nxx_req_header(const nxx_req *req, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->h.num_headers; i++)
+        if (name_eq(req->h.headers[i].name, name, n))
+            return req->h.headers[i].value;
+    return (nxx_str){ NULL, 0 };
+}
+
+int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_str *value)
+{
+    if (i >= req->h.num_headers)
+        return 0;
+    *name = req->h.headers[i].name;
+    *value = req->h.headers[i].value;
+    return 1;
+}
+
+nxx_str nxx_req_param(const nxx_req *req, const char *name)
+{
+    if (!req->match)
+        return (nxx_str){ NULL, 0 };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < req->match->nparams; i++)
+        if (req->match->names[i].len == n && memcmp(req->match->names[i].ptr, name, n) == 0)
+            return req->match->values[i];
+    return (nxx_str){ NULL, 0 };
+}
+
+nxx_str nxx_req_body(const nxx_req *req)
+{
+    return req->body;
+}
+
+nxx_str nxx_req_peer(const nxx_req *req)
+{
+    char buf[64];
+    nxx_sock_format_addr(&req->conn->peer, buf, sizeof(buf), 0);
+    size_t n = strlen(buf);
+    char *p = nxx_arena_strndup(&req->conn->arena, buf, n);
+    return p ? (nxx_str){ p, n } : (nxx_str){ "?", 1 };
+}
+
+nxx_str nxx_req_id(const nxx_req *req)
+{
+    nxx_req *r = (nxx_req *)(uintptr_t)req; /* the id is formatted lazily */
+    if (!r->id[0])
+        snprintf(r->id, sizeof(r->id), "%08x%02x%08llx", req->conn->w->srv->boot_id,
+                 req->conn->w->id & 0xff, (unsigned long long)(req->seq & 0xffffffffu));
+    return (nxx_str){ r->id, strlen(r->id) };
+}
+
+void *nxx_req_alloc(nxx_req *req, size_t size)
+{
+    return nxx_arena_alloc(&req->conn->arena, size);
+}
+
+int nxx_req_on_done(nxx_req *req, void (*fn)(void *), void *arg)
+{
+    return nxx_arena_on_reset(&req->conn->arena, fn, arg) < 0 ? NXX_ENOMEM : 0;
+}
+
+void nxx_req_detail(nxx_req *req, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
+    req->detail = nxx_arena_strndup(&req->conn->arena, buf, len);
+}
+
+/* ---- response ---- */
+
+void nxx_resp_status(nxx_req *req, int status)
+{
+    if (status >= 100 && status <= 999)
+        req->status = status;
+}
+
+static int managed(const char *name)
+{
+    static const char *const names[] = { "date",   "server",  "content-length",
+                                         "transfer-encoding", "connection" };
+    size_t n = strlen(name);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == n && name_eq((nxx_str){ name, n }, names[i], n))
+            return 1;
+    return 0;
+}
+
+/* Field values must not smuggle a line break into the head (response splitting). */
+static int value_ok(nxx_str v)
+{
+    for (size_t i = 0; i < v.len; i++) {
+        unsigned char ch = (unsigned char)v.ptr[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+int nxx_resp_header(nxx_req *req, const char *name, nxx_str value)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    if (managed(name))
+        return 0;
+    size_t nlen = strlen(name);
+    if (!nlen || !value_ok(value) || !value_ok((nxx_str){ name, nlen }))
+        return NXX_EINVAL;
+    size_t len = nlen + 2 + value.len + 2;
+    struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h) + len);
+    if (!h)
+        return NXX_ENOMEM;
+    h->next = NULL;
+    h->len = len;
+    memcpy(h->line, name, nlen);
+    h->line[nlen] = ':';
+    h->line[nlen + 1] = ' ';
+    if (value.len)
+        memcpy(h->line + nlen + 2, value.ptr, value.len);
+    h->line[len - 2] = '\r';
+    h->line[len - 1] = '\n';
+    *req->hdrs_tail = h;
+    req->hdrs_tail = &h->next;
+    req->hdr_len += len;
+    return 0;
+}
+
+int nxx_resp_headerf(nxx_req *req, const char *name, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(buf))
+        return NXX_EINVAL;
+    return nxx_resp_header(req, name, (nxx_str){ buf, (size_t)n });
+}
+
+/* Refresh the worker's cached Date value when the second changes. */
+void nxx_req_date(struct nxx_worker *w)
+{
+    if (w->date_s == w->loop.wall_s && w->date_len)
+        return;
+    w->date_s = w->loop.wall_s;
+    w->date_len = nxx_date_format(w->date_s, w->date);
+    nxx_date_clf(w->date_s, w->clf_date);
+}
+
+static int no_content_status(int s)
+{
+    return (s >= 100 && s < 200) || s == 204 || s == 304;
+}
+
+/*
+ * Queue the head.  content_length >= 0: a Content-Length response;
+ * -1: streamed (chunked for 1.1, close-delimited for 1.0).
+ */
+int nxx_req_send_head(nxx_req *req, int64_t content_length)
+{
+    struct nxx_conn *c = req->conn;
+    struct nxx_worker *w = c->w;
+    const char *server = w->srv->cfg.server_name;
+    size_t server_len = server ? strlen(server) : 0;
+    nxx_req_date(w);
+
+    size_t sl_len = 0;
+    const char *sl = nxx_status_line(req->status, &sl_len);
+    char sl_buf[48];
+    if (!sl) {
+        sl_len = (size_t)snprintf(sl_buf, sizeof(sl_buf), "HTTP/1.1 %03d \r\n", req->status);
+        sl = sl_buf;
+    }
+    if (c->w->draining)
+        req->close = 1;
+    size_t cap = sl_len + req->hdr_len + w->date_len + server_len + 128;
+    char *head = nxx_arena_alloc(&c->arena, cap);
+    if (!head)
+        return NXX_ENOMEM;
+    char *p = head;
+    memcpy(p, sl, sl_len);
+    p += sl_len;
+    if (server_len) {
+        memcpy(p, "Server: ", 8);
+        p += 8;
+        memcpy(p, server, server_len);
+        p += server_len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    memcpy(p, "Date: ", 6);
+    p += 6;
+    memcpy(p, w->date, w->date_len);
+    p += w->date_len;
+    *p++ = '\r';
+    *p++ = '\n';
+    if (!no_content_status(req->status)) {
+        if (content_length >= 0) {
+            memcpy(p, "Content-Length: ", 16);
+            p += 16;
+            p += nxx_u64toa(p, (uint64_t)content_length);
+            *p++ = '\r';
+            *p++ = '\n';
+        } else if (req->h.minor_version == 1) {
+            memcpy(p, "Transfer-Encoding: chunked\r\n", 28);
+            p += 28;
+            req->chunked_out = 1;
+        } else {
+            req->close = 1; /* HTTP/1.0: the end of the content is the close */
+        }
+    }
+    if (req->close) {
+        memcpy(p, "Connection: close\r\n", 19);
+        p += 19;
+    } else if (req->h.minor_version == 0) {
+        memcpy(p, "Connection: keep-alive\r\n", 24);
+        p += 24;
+    }
+    for (struct resp_hdr *h = req->hdrs; h; h = h->next) {
+        memcpy(p, h->line, h->len);
+        p += h->len;
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    req->responded = 1;
+    return nxx_conn_queue(c, head, (size_t)(p - head)) < 0 ? NXX_ENOMEM : 0;
+}
+
+int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    struct nxx_conn *c = req->conn;
+    if (no_content_status(req->status) || req->status == 205)
+        len = 0;
+    if (len && !(flags & NXX_BORROW) && !req->head_only) {
+        void *copy = nxx_arena_alloc(&c->arena, len);
+        if (!copy)
+            return NXX_ENOMEM;
+        memcpy(copy, body, len);
+        body = copy;
+    }
+    int err = nxx_req_send_head(req, (int64_t)len);
+    if (err)
+        return err;
+    if (len && !req->head_only) {
+        nxx_conn_queue(c, body, len);
+        req->bytes_out = len;
+    }
+    nxx_conn_response_queued(c);
+    return 0;
+}
+
+int nxx_resp_file(nxx_req *req, int fd, off_t offset, off_t len)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    if (offset < 0 || len < 0)
+        return NXX_EINVAL;
+    struct nxx_conn *c = req->conn;
+    int err = nxx_req_send_head(req, (int64_t)len);
+    if (err)
+        return err;
+    if (len && !req->head_only && !no_content_status(req->status)) {
+        nxx_conn_queue_file(c, fd, offset, (size_t)len);
+        req->bytes_out = (uint64_t)len;
+    }
+    nxx_conn_response_queued(c);
+    return 0;
+}
+
+int nxx_req_error(nxx_req *req, int status, const char *detail)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    req->status = status;
+    if (status == 408 || status == 400 || status == 413 || status == 431 || status == 414)
+        req->close = 1 | req->close;
+    nxx_str ctype;
+    nxx_str body = nxx_problem_body(req, status, detail, &ctype);
+    if (body.len) {
+        nxx_resp_header(req, "Content-Type", ctype);
+        if (req->status == 405 || req->status == 404 || req->status == 410)
+            ; /* heuristically cacheable: leave caching to defaults */
+        else
+            nxx_resp_header(req, "Cache-Control", NXX_STR("no-store"));
+    }
+    return nxx_resp_send(req, body.ptr, body.len, NXX_BORROW);
+}
+
+int nxx_resp_error(nxx_req *req, int status, const char *detail)
+{
+    return nxx_req_error(req, status, detail);
+}
+
+/* ---- streaming ---- */
+
+int nxx_resp_start(nxx_req *req)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    int err = nxx_req_send_head(req, req->head_only ? 0 : -1);
+    if (err)
+        return err;
+    req->streaming = 1;
+    req->conn->state = CONN_STREAM;
+    nxx_conn_flush(req->conn);
+    return 0;
+}
+
+int nxx_resp_write(nxx_req *req, const void *data, size_t len)
+{
+    if (!req->streaming)
+        return NXX_ESTATE;
+    struct nxx_conn *c = req->conn;
+    if (c->closed)
+        return -EPIPE;
+    if (!len || req->head_only)
+        return 0;
+    size_t extra = req->chunked_out ? 20 : 0;
+    char *buf = nxx_arena_alloc(&c->arena, len + extra);
+    if (!buf)
+        return NXX_ENOMEM;
+    size_t n = 0;
+    if (req->chunked_out)
+        n = (size_t)snprintf(buf, 20, "%zx\r\n", len);
+    memcpy(buf + n, data, len);
+    n += len;
+    if (req->chunked_out) {
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+    }
+    if (nxx_conn_queue(c, buf, n) < 0)
+        return NXX_ENOMEM;
+    req->bytes_out += len;
+    return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
+}
+
+int nxx_resp_end(nxx_req *req)
+{
+    if (!req->streaming)
+        return NXX_ESTATE;
+    struct nxx_conn *c = req->conn;
+    if (c->closed)
+        return -EPIPE;
+    if (req->chunked_out && !req->head_only)
+        nxx_conn_queue(c, "0\r\n\r\n", 5);
+    req->streaming = 0;
+    c->state = CONN_HEAD;
+    nxx_conn_response_queued(c);
+    return 0;
+}
+
+/* ---- deferred work ---- */
+
+static void on_defer(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    (void)loop;
+    nxx_req *req = (nxx_req *)((char *)t - offsetof(struct nxx_req, defer));
+    req->defer_fn(req, req->defer_ud);
+}
+
+int nxx_req_defer(nxx_req *req, unsigned ms, void (*fn)(nxx_req *req, void *ud), void *ud)
+{
+    if (!fn)
+        return NXX_EINVAL;
+    req->defer_fn = fn;
+    req->defer_ud = ud;
+    req->defer.cb = on_defer;
+    return nxx_timer_set(&req->conn->w->loop, &req->defer, ms) < 0 ? NXX_ENOMEM : 0;
+}

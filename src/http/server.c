@@ -1,0 +1,388 @@
+/*
+ * server.c - the server object and its workers.  Each worker is a thread
+ * with its own event loop, its own SO_REUSEPORT listening socket per
+ * listener (the kernel spreads connections; no lock is shared on the
+ * request path), its own buffer pools, access-log buffer and file cache.
+ * nxx_server_stop() only writes to each worker's eventfd, so it is safe
+ * from a signal handler.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "event/sock.h"
+#include "http/server.h"
+#include "core/banned.h"
+
+#define BACKLOG 4096
+#define TICK_MS 1000
+
+const char *nxx_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case NXX_EINVAL: return "invalid argument";
+    case NXX_ENOMEM: return "out of memory";
+    case NXX_ELIMIT: return "limit reached";
+    case NXX_ESTATE: return "not valid in this state";
+    case NXX_EADDR: return "invalid address";
+    default: break;
+    }
+    if (err < 0 && err > NXX_EBASE)
+        return strerror(-err);
+    return "unknown error";
+}
+
+void nxx_config_init(nxx_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->threads = 0;
+    cfg->request_timeout_ms = 30000;
+    cfg->keepalive_timeout_ms = 60000;
+    cfg->drain_timeout_ms = 10000;
+    cfg->max_connections = 10000;
+    cfg->max_header_bytes = 32768;
+    cfg->max_field_bytes = 8192;
+    cfg->max_headers = 100;
+    cfg->max_uri_bytes = 8192;
+    cfg->max_body_bytes = 1048576;
+    cfg->enable_trace = 0;
+    cfg->access_log = NULL;
+    cfg->access_log_json = 0;
+    cfg->server_name = "nxx";
+}
+
+nxx_server *nxx_server_new(const nxx_config *cfg)
+{
+    nxx_server *srv = nxx_calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    if (cfg)
+        srv->cfg = *cfg;
+    else
+        nxx_config_init(&srv->cfg);
+    if (srv->cfg.max_headers == 0)
+        srv->cfg.max_headers = 1;
+    if (srv->cfg.max_headers > 10000)
+        srv->cfg.max_headers = 10000;
+    nxx_router_init(&srv->router);
+    srv->log_fd = -1;
+    if (getrandom(&srv->boot_id, sizeof(srv->boot_id), GRND_NONBLOCK) != sizeof(srv->boot_id))
+        srv->boot_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+    return srv;
+}
+
+int nxx_server_listen(nxx_server *srv, const char *addr)
+{
+    if (srv->nlisteners == NXX_MAX_LISTENERS)
+        return NXX_ELIMIT;
+    struct nxx_listener *l = &srv->listeners[srv->nlisteners];
+    int err = nxx_sock_parse_addr(addr, &l->addr, &l->addrlen);
+    if (err)
+        return err;
+    int port = l->addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&l->addr)->sin6_port
+                                             : ((struct sockaddr_in *)&l->addr)->sin_port;
+    if (port != 0) {
+        err = nxx_sock_probe(&l->addr, l->addrlen);
+        if (err)
+            return err;
+    }
+    int fd = nxx_sock_listen(&l->addr, l->addrlen, BACKLOG);
+    if (fd < 0)
+        return fd;
+    l->fd0 = fd;
+    l->port = nxx_sock_port(fd);
+    /* the other workers bind the port actually chosen */
+    if (l->addr.ss_family == AF_INET)
+        ((struct sockaddr_in *)&l->addr)->sin_port = htons((uint16_t)l->port);
+    else
+        ((struct sockaddr_in6 *)&l->addr)->sin6_port = htons((uint16_t)l->port);
+    srv->nlisteners++;
+    return 0;
+}
+
+int nxx_server_port(const nxx_server *srv, size_t i)
+{
+    return i < srv->nlisteners ? srv->listeners[i].port : -1;
+}
+
+int nxx_server_route(nxx_server *srv, const char *method, const char *pattern, unsigned flags,
+                     nxx_handler_fn fn, void *ud)
+{
+    return nxx_router_add(&srv->router, method, pattern, flags, fn, ud);
+}
+
+int nxx_server_policy(nxx_server *srv, nxx_policy_fn fn, void *ud)
+{
+    if (!fn)
+        return NXX_EINVAL;
+    if (srv->npolicies == NXX_MAX_POLICIES)
+        return NXX_ELIMIT;
+    srv->policies[srv->npolicies].fn = fn;
+    srv->policies[srv->npolicies].ud = ud;
+    srv->npolicies++;
+    return 0;
+}
+
+int nxx_server_on_free(nxx_server *srv, void (*fn)(void *), void *arg)
+{
+    struct nxx_cleanup *c = nxx_realloc(srv->cleanups, (srv->ncleanups + 1) * sizeof(*c));
+    if (!c)
+        return NXX_ENOMEM;
+    srv->cleanups = c;
+    c[srv->ncleanups].fn = fn;
+    c[srv->ncleanups].arg = arg;
+    srv->ncleanups++;
+    return 0;
+}
+
+/* ---- workers ---- */
+
+static void on_accept(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+{
+    (void)events;
+    struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
+    /* a bounded batch per wake-up keeps accepting fair to the requests in flight */
+    for (int i = 0; i < 64; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen;
+        int fd = nxx_sock_accept(io->fd, &peer, &plen);
+        if (fd == -EAGAIN)
+            return;
+        if (fd < 0) {
+            if (fd == -EMFILE || fd == -ENFILE)
+                nxx_log_warn("accept: %s (raise the fd limit or lower --max-connections)",
+                             strerror(-fd));
+            return;
+        }
+        nxx_conn_accept(w, fd, &peer);
+    }
+}
+
+static void stop_listening(struct nxx_worker *w)
+{
+    for (size_t i = 0; i < w->srv->nlisteners; i++) {
+        if (w->lio[i].fd >= 0) {
+            nxx_loop_del(&w->loop, &w->lio[i]);
+            close(w->lio[i].fd);
+            w->lio[i].fd = -1;
+        }
+    }
+}
+
+static void begin_drain(struct nxx_worker *w)
+{
+    if (w->draining)
+        return;
+    w->draining = 1;
+    w->drain_deadline = w->loop.now_ms + w->srv->cfg.drain_timeout_ms;
+    stop_listening(w);
+    nxx_conn_drain(w);
+}
+
+static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+{
+    (void)events;
+    uint64_t v;
+    ssize_t r = read(io->fd, &v, sizeof(v));
+    (void)r;
+    struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
+    if (atomic_load(&w->srv->stopping))
+        begin_drain(w);
+}
+
+static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    struct nxx_worker *w = (struct nxx_worker *)((char *)t - offsetof(struct nxx_worker, tick));
+    if (w->log.len)
+        nxx_accesslog_flush(w);
+    nxx_timer_set(loop, t, TICK_MS);
+}
+
+static int worker_init(struct nxx_worker *w)
+{
+    struct nxx_server *srv = w->srv;
+    int err = nxx_loop_init(&w->loop);
+    if (err)
+        return err;
+    nxx_pool_init(&w->rbufs, NXX_RBUF_SIZE, 1024);
+    nxx_pool_init(&w->chunks, NXX_CHUNK_SIZE, 1024);
+    w->hdrs = nxx_calloc(srv->cfg.max_headers, sizeof(struct nxx_header));
+    if (!w->hdrs)
+        return NXX_ENOMEM;
+    w->log.fd = srv->log_fd;
+    for (size_t i = 0; i < srv->nlisteners; i++) {
+        int fd = w->id == 0 ? srv->listeners[i].fd0
+                            : nxx_sock_listen(&srv->listeners[i].addr,
+                                              srv->listeners[i].addrlen, BACKLOG);
+        if (fd < 0)
+            return fd;
+        if (w->id == 0)
+            srv->listeners[i].fd0 = -1; /* now the worker's */
+        w->lio[i].fd = fd;
+        w->lio[i].cb = on_accept;
+        err = nxx_loop_add_level(&w->loop, &w->lio[i]);
+        if (err)
+            return err;
+    }
+    w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake.fd < 0)
+        return -errno;
+    w->wake.cb = on_wake;
+    err = nxx_loop_add_level(&w->loop, &w->wake);
+    if (err)
+        return err;
+    nxx_timer_init(&w->tick, on_tick);
+    nxx_timer_set(&w->loop, &w->tick, TICK_MS);
+    return 0;
+}
+
+static void worker_release(struct nxx_worker *w)
+{
+    while (w->conns)
+        nxx_conn_close(w->conns);
+    nxx_conn_free_zombies(w);
+    if (w->log.len)
+        nxx_accesslog_flush(w);
+    nxx_free(w->log.buf);
+    w->log.buf = NULL;
+    stop_listening(w);
+    if (w->wake.fd >= 0)
+        close(w->wake.fd);
+    w->wake.fd = -1;
+    if (w->file_cache && w->file_cache_free)
+        w->file_cache_free(w->file_cache);
+    w->file_cache = NULL;
+    nxx_free(w->hdrs);
+    w->hdrs = NULL;
+    nxx_pool_release(&w->rbufs);
+    nxx_pool_release(&w->chunks);
+    nxx_loop_release(&w->loop);
+}
+
+static void *worker_main(void *arg)
+{
+    struct nxx_worker *w = arg;
+    for (;;) {
+        int wait = -1;
+        if (w->draining) {
+            if (!w->conns || w->loop.now_ms >= w->drain_deadline)
+                break;
+            wait = (int)(w->drain_deadline - w->loop.now_ms);
+            if (wait > 100)
+                wait = 100;
+        }
+        if (nxx_loop_run_once(&w->loop, wait) < 0)
+            break;
+        nxx_conn_free_zombies(w);
+    }
+    if (w->conns)
+        nxx_log_warn("worker %u: drain timeout, closing %s connections", w->id, "remaining");
+    return NULL;
+}
+
+int nxx_server_run(nxx_server *srv)
+{
+    if (!srv->nlisteners)
+        return NXX_ESTATE;
+    unsigned n = srv->cfg.threads;
+    if (n == 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (unsigned)cores : 1;
+    }
+    if (n > 256)
+        n = 256;
+    if (srv->cfg.access_log && strcmp(srv->cfg.access_log, "off") != 0) {
+        if (strcmp(srv->cfg.access_log, "-") == 0)
+            srv->log_fd = dup(STDOUT_FILENO);
+        else
+            srv->log_fd = open(srv->cfg.access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (srv->log_fd < 0) {
+            int err = -errno;
+            nxx_log_error("cannot open access log '%s': %s", srv->cfg.access_log, strerror(errno));
+            return err;
+        }
+    }
+    srv->workers = nxx_calloc(n, sizeof(struct nxx_worker));
+    if (!srv->workers)
+        return NXX_ENOMEM;
+    srv->nworkers = n;
+    int err = 0;
+    for (unsigned i = 0; i < n && !err; i++) {
+        struct nxx_worker *w = &srv->workers[i];
+        w->srv = srv;
+        w->id = i;
+        w->wake.fd = -1;
+        for (size_t k = 0; k < NXX_MAX_LISTENERS; k++)
+            w->lio[k].fd = -1;
+        err = worker_init(w);
+    }
+    /* workers other than the caller's block signals: the caller (or the
+     * program's own thread) handles them */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    unsigned started = 1;
+    for (unsigned i = 1; i < n && !err; i++) {
+        if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
+            err = NXX_ENOMEM;
+            break;
+        }
+        started++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!err && !atomic_load(&srv->stopping))
+        worker_main(&srv->workers[0]);
+    else
+        nxx_server_stop(srv);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(srv->workers[i].thread, NULL);
+    for (unsigned i = 0; i < n; i++)
+        worker_release(&srv->workers[i]);
+    nxx_free(srv->workers);
+    srv->workers = NULL;
+    srv->nworkers = 0;
+    if (srv->log_fd >= 0)
+        close(srv->log_fd);
+    srv->log_fd = -1;
+    return err;
+}
+
+void nxx_server_stop(nxx_server *srv)
+{
+    atomic_store(&srv->stopping, 1);
+    struct nxx_worker *ws = srv->workers;
+    for (unsigned i = 0; ws && i < srv->nworkers; i++) {
+        if (ws[i].wake.fd >= 0) {
+            uint64_t one = 1;
+            ssize_t r = write(ws[i].wake.fd, &one, sizeof(one));
+            (void)r;
+        }
+    }
+}
+
+void nxx_server_free(nxx_server *srv)
+{
+    if (!srv)
+        return;
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].fd0 >= 0)
+            close(srv->listeners[i].fd0);
+    nxx_router_release(&srv->router);
+    while (srv->ncleanups--)
+        srv->cleanups[srv->ncleanups].fn(srv->cleanups[srv->ncleanups].arg);
+    nxx_free(srv->cleanups);
+    nxx_free(srv);
+}

@@ -1,0 +1,200 @@
+/*
+ * server.h - the engine's internal structures: the server, its workers
+ * (one event loop per thread), connections and requests.  Shared by
+ * server.c, conn.c, req.c and accesslog.c; nothing outside src/http uses it.
+ */
+#ifndef NXX_HTTP_SERVER_H
+#define NXX_HTTP_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "nxx.h"
+#include "core/arena.h"
+#include "core/pool.h"
+#include "event/loop.h"
+#include "http/parse.h"
+#include "router/router.h"
+
+#define NXX_MAX_LISTENERS 16
+#define NXX_MAX_POLICIES 16
+#define NXX_RBUF_SIZE 8192   /* pooled read buffer */
+#define NXX_CHUNK_SIZE 4096  /* pooled arena chunk */
+#define NXX_OUTQ_MAX 64      /* iovec entries before a flush is forced */
+#define NXX_DISCARD_MAX 65536 /* unread body bytes we skip to keep a connection */
+
+struct nxx_listener {
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    int fd0;   /* bound at nxx_server_listen, used by worker 0 */
+    int port;
+};
+
+struct nxx_policy {
+    nxx_policy_fn fn;
+    void *ud;
+};
+
+struct nxx_accesslog {
+    int fd;
+    char *buf;
+    size_t len, cap;
+};
+
+struct nxx_worker;
+
+struct nxx_cleanup {
+    void (*fn)(void *);
+    void *arg;
+};
+
+struct nxx_server {
+    nxx_config cfg;
+    struct nxx_router router;
+    struct nxx_listener listeners[NXX_MAX_LISTENERS];
+    size_t nlisteners;
+    struct nxx_policy policies[NXX_MAX_POLICIES];
+    size_t npolicies;
+    struct nxx_worker *workers;
+    unsigned nworkers;
+    atomic_uint nconns;          /* open connections, all workers */
+    atomic_int stopping;
+    int log_fd;                  /* access log, -1 for none */
+    uint32_t boot_id;            /* random, prefixes request ids */
+    struct nxx_cleanup *cleanups; /* run by nxx_server_free (handler states) */
+    size_t ncleanups;
+};
+
+struct nxx_conn;
+
+struct nxx_worker {
+    struct nxx_server *srv;
+    unsigned id;
+    pthread_t thread;
+    struct nxx_loop loop;
+    struct nxx_io lio[NXX_MAX_LISTENERS];
+    struct nxx_io wake;          /* eventfd: stop requests */
+    struct nxx_timer tick;       /* once a second: date, log flush, drain */
+    struct nxx_pool rbufs;       /* read buffers */
+    struct nxx_pool chunks;      /* arena chunks */
+    struct nxx_conn *conns;      /* all open connections (for drain) */
+    struct nxx_conn *zombies;    /* closed, freed after the event batch */
+    struct nxx_header *hdrs;     /* parse scratch (max_headers entries) */
+    struct nxx_accesslog log;
+    uint64_t req_seq;
+    int draining;
+    uint64_t drain_deadline;
+    char date[40];               /* "Sun, 22 Nov 2026 00:15:07 GMT" */
+    size_t date_len;
+    int64_t date_s;
+    char clf_date[40];           /* "22/Nov/2026:00:15:07 +0000" */
+    void *file_cache;            /* the static handler's per-worker cache */
+    void (*file_cache_free)(void *);
+};
+
+/* One output queue entry: memory (fd < 0) or a file range. */
+struct nxx_out {
+    const char *ptr;
+    size_t len;
+    int fd;
+    off_t off;
+};
+
+enum nxx_conn_state {
+    CONN_HEAD = 0,   /* waiting for / parsing a request head */
+    CONN_BODY,       /* reading a request body */
+    CONN_HANDLER,    /* handler answering later */
+    CONN_STREAM,     /* streamed response in progress */
+    CONN_LINGER,     /* response sent, write side shut, draining input */
+};
+
+struct nxx_req {
+    struct nxx_conn *conn;
+    struct nxx_http_request h;
+    nxx_str path;            /* decoded, normalised, NUL-terminated */
+    nxx_str body;
+    const struct nxx_route *route;
+    struct nxx_route_match *match;
+    uint64_t start_ms;
+    uint64_t seq;
+    size_t head_len;
+    int status;
+    int responded;           /* head queued */
+    int streaming;
+    int chunked_out;
+    int head_only;           /* HEAD: no content */
+    int close;               /* close the connection after this response */
+    size_t hdr_len;          /* bytes of queued user header lines */
+    struct resp_hdr *hdrs, **hdrs_tail;
+    const char *detail;
+    uint64_t bytes_out;      /* content bytes (for the log) */
+    struct nxx_timer defer;
+    void (*defer_fn)(nxx_req *, void *);
+    void *defer_ud;
+    char id[20];
+};
+
+struct resp_hdr {
+    struct resp_hdr *next;
+    size_t len;              /* "Name: value\r\n" */
+    char line[];
+};
+
+struct nxx_conn {
+    struct nxx_io io;
+    struct nxx_worker *w;
+    struct nxx_conn *prev, *next; /* worker's list */
+    struct nxx_timer timer;
+    enum nxx_conn_state state;
+    unsigned char tk;            /* what the timer is armed for */
+    size_t req_end;              /* where the next request starts in rbuf */
+    int body_in_rbuf;            /* body is a view into rbuf */
+    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1,
+        want_close : 1, in_process : 1;
+    char *rbuf;
+    size_t rcap, rlen, rpos;     /* rbuf[rpos..rlen) unprocessed */
+    size_t scan;                 /* bytes of the head scanned without finding its end */
+    struct nxx_out out[NXX_OUTQ_MAX];
+    size_t nout, out_head;       /* out[out_head..nout) pending */
+    size_t out_bytes;            /* pending bytes */
+    struct nxx_arena arena;
+    nxx_req *req;                /* in-flight request */
+    /* body reading */
+    char *body;
+    size_t body_len, body_cap;
+    uint64_t body_want;          /* Content-Length still to read */
+    struct nxx_chunked chunked;
+    size_t linger_bytes;
+    struct sockaddr_storage peer;
+};
+
+/* server.c: run fn(arg) when the server is freed (handlers' own state) */
+int nxx_server_on_free(nxx_server *srv, void (*fn)(void *), void *arg);
+
+/* conn.c */
+void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer);
+void nxx_conn_close(struct nxx_conn *c);
+void nxx_conn_free_zombies(struct nxx_worker *w);
+void nxx_conn_drain(struct nxx_worker *w);
+/* The handler answered (synchronously or later): finish the request. */
+void nxx_conn_response_queued(struct nxx_conn *c);
+int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len);
+int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len);
+int nxx_conn_flush(struct nxx_conn *c);
+
+/* req.c */
+int nxx_req_send_head(nxx_req *req, int64_t content_length);
+int nxx_req_error(nxx_req *req, int status, const char *detail);
+void nxx_req_date(struct nxx_worker *w);
+
+/* problem.c: build the error body for req into the arena. */
+nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *content_type);
+
+/* accesslog.c */
+void nxx_accesslog_write(nxx_req *req);
+void nxx_accesslog_flush(struct nxx_worker *w);
+
+#endif

@@ -1,0 +1,887 @@
+"""Harness for the nxx integration tests: start the real binaries, talk to them.
+
+Everything here is bounded: every socket has a timeout, every wait has a
+deadline, and a server started through Server/Hello is always stopped (SIGTERM,
+then the exit status is checked) even when the test body fails.  Only the
+Python standard library is used.
+
+The pieces:
+  Server / Hello      context managers around `nxx serve` and `examples/hello`
+  shared()            one server per (module, flags), reused by a module's tests
+  Conn                a raw TCP connection with a buffer and a response reader
+  parse_response()    a small HTTP/1.1 response parser (Content-Length, chunked,
+                      close-delimited, HEAD/1xx/204/304 without body)
+  raw() / exchange()  one-shot helpers: send bytes, read what comes back
+  curl()              run the curl command line client
+  assert_alive()      a fresh connection still gets 200 for GET /
+  make_docroot()      the standard temporary document root
+"""
+
+import atexit
+import email.utils
+import os
+import re
+import select
+import shutil
+import signal as _signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def _bin(env, default):
+    path = os.environ.get(env) or os.path.join(REPO, default)
+    if not os.path.isabs(path):
+        path = os.path.join(REPO, path)
+    return path
+
+
+NXX_BIN = _bin("NXX_BIN", "build/nxx")
+NXX_HELLO = _bin("NXX_HELLO", "build/hello")
+SANITIZED = os.environ.get("NXX_SANITIZED") == "1"
+
+LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
+IMF_FIXDATE_RE = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d\d:\d\d:\d\d GMT$"
+)
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run because an external tool is missing."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def timeout(seconds):
+    """Decorator: give one test a longer (or shorter) bound than the runner default."""
+
+    def deco(fn):
+        fn.timeout = seconds
+        return fn
+
+    return deco
+
+
+# ---------------------------------------------------------------------------
+# processes
+
+
+class _Drain:
+    """Reads a pipe in a thread so the child never blocks on a full pipe."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+        self.data = bytearray()
+        self.cond = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while True:
+                chunk = self.pipe.read1(65536) if hasattr(self.pipe, "read1") else self.pipe.read(4096)
+                if not chunk:
+                    break
+                with self.cond:
+                    self.data += chunk
+                    self.cond.notify_all()
+        except (OSError, ValueError):
+            pass
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def text(self):
+        with self.cond:
+            return self.data.decode("utf-8", "replace")
+
+    def wait_for(self, pred, deadline):
+        """Wait until pred(text) is true, the pipe closes, or the deadline passes."""
+        with self.cond:
+            while True:
+                text = self.data.decode("utf-8", "replace")
+                if pred(text):
+                    return True
+                if self.closed:
+                    return pred(text)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(min(left, 0.1))
+
+    def join(self, timeout_s=5.0):
+        self.thread.join(timeout_s)
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's stderr, or None."""
+    for marker in SANITIZER_MARKERS:
+        i = text.find(marker)
+        if i >= 0:
+            start = text.rfind("\n", 0, max(0, i - 200))
+            return text[start + 1 :][:6000]
+    return None
+
+
+def tail(text, n=2000):
+    return text if len(text) <= n else "..." + text[-n:]
+
+
+_all_processes = []
+
+
+@atexit.register
+def _kill_leftovers():
+    # A test that timed out may leave its server running: never leave orphans.
+    for p in _all_processes:
+        if p.proc is not None and p.proc.poll() is None:
+            p.proc.kill()
+
+
+class Process:
+    """A server process that prints `listening on http://HOST:PORT` lines on stderr."""
+
+    kind = "server"
+
+    def __init__(self, argv, listeners=1, cwd=None, env=None):
+        self.argv = argv
+        self.listeners = listeners
+        self.cwd = cwd
+        self.env = env
+        self.proc = None
+        self.addrs = []  # [(host, port)], host without brackets
+        self.returncode = None
+        self.stopped = False
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self):
+        binary = self.argv[0]
+        if not os.path.exists(binary):
+            raise AssertionError(f"{self.kind} binary not found: {binary} (run `make` first)")
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=self.cwd,
+            env=self.env,
+        )
+        _all_processes.append(self)
+        self._out = _Drain(self.proc.stdout)
+        self._err = _Drain(self.proc.stderr)
+        deadline = time.monotonic() + START_TIMEOUT
+        want = self.listeners
+        ok = self._err.wait_for(lambda t: len(LISTEN_RE.findall(t)) >= want, deadline)
+        if not ok:
+            rc = self.proc.poll()
+            self._kill()
+            raise AssertionError(
+                f"{self.kind} did not print {want} 'listening on http://...' line(s) within "
+                f"{START_TIMEOUT:.0f} s (exit status {rc}); argv={self.argv}\nstderr:\n"
+                + tail(self.stderr)
+            )
+        for host, port in LISTEN_RE.findall(self._err.text())[:want]:
+            self.addrs.append((host.strip("[]"), int(port)))
+        return self
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.stopped = True
+
+    def signal(self, sig):
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout_s=STOP_TIMEOUT):
+        """Wait for exit; returns the exit status or raises AssertionError after timeout_s."""
+        try:
+            self.returncode = self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise AssertionError(
+                f"{self.kind} did not exit within {timeout_s:.0f} s; stderr:\n" + tail(self.stderr)
+            )
+        self._out.join()
+        self._err.join()
+        self.stopped = True
+        return self.returncode
+
+    def stop(self, sig=_signal.SIGTERM, timeout_s=STOP_TIMEOUT):
+        """SIGTERM, wait (bounded), assert exit 0 and, when sanitized, no report."""
+        if self.proc is None:
+            return
+        if not self.stopped:
+            self.signal(sig)
+            self.wait(timeout_s)
+        self.check_exit()
+
+    def check_exit(self):
+        rc = self.proc.returncode
+        report = sanitizer_report(self.stderr) if SANITIZED else None
+        if report:
+            raise AssertionError(f"{self.kind} sanitizer report (exit {rc}):\n{report}")
+        if rc != 0:
+            raise AssertionError(
+                f"{self.kind} exited with status {rc} (expected 0); stderr:\n" + tail(self.stderr)
+            )
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.stop()
+            return False
+        try:
+            self.stop()
+        except AssertionError as stop_err:
+            # Keep the test's own failure, but say that the stop failed too.
+            raise AssertionError(f"{exc}\n(also, on stop: {stop_err})") from exc
+        finally:
+            self._kill()
+        return False
+
+    # -- introspection ----------------------------------------------------
+
+    @property
+    def stderr(self):
+        return self._err.text() if getattr(self, "_err", None) else ""
+
+    @property
+    def stdout(self):
+        return self._out.text() if getattr(self, "_out", None) else ""
+
+    def wait_stderr(self, pred, timeout_s):
+        return self._err.wait_for(pred, time.monotonic() + timeout_s)
+
+    def wait_stdout(self, pred, timeout_s):
+        return self._out.wait_for(pred, time.monotonic() + timeout_s)
+
+    @property
+    def host(self):
+        return self.addrs[0][0]
+
+    @property
+    def port(self):
+        return self.addrs[0][1]
+
+    @property
+    def addr(self):
+        return self.addrs[0]
+
+    @property
+    def hostport(self):
+        """Value for a Host field / authority."""
+        h = self.host
+        return f"[{h}]:{self.port}" if ":" in h else f"{h}:{self.port}"
+
+    @property
+    def url(self):
+        return "http://" + self.hostport
+
+    def describe(self):
+        state = "running" if self.alive() else f"exited with {self.proc.poll()}"
+        return f"{self.kind} {state}; stderr tail:\n" + tail(self.stderr, 3000)
+
+
+class Server(Process):
+    """`nxx serve ROOT --listen 127.0.0.1:0 --threads 2 [args]`."""
+
+    kind = "nxx"
+
+    def __init__(self, root, *args, listen=None, threads=2, cwd=None, env=None, root_flag=False):
+        listen = listen or ["127.0.0.1:0"]
+        if isinstance(listen, str):
+            listen = [listen]
+        argv = [NXX_BIN, "serve"]
+        argv += ["--root", str(root)] if root_flag else [str(root)]
+        for addr in listen:
+            argv += ["--listen", addr]
+        if threads:
+            argv += ["--threads", str(threads)]
+        argv += [str(a) for a in args]
+        super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
+
+
+class Hello(Process):
+    """The embedding example: `hello 127.0.0.1:0`."""
+
+    kind = "hello"
+
+    def __init__(self, addr="127.0.0.1:0"):
+        super().__init__([NXX_HELLO, addr], listeners=1)
+
+
+# ---------------------------------------------------------------------------
+# one server per (module, flags), reused across that module's tests
+
+_shared = {}
+_shared_dead = []  # (key, Process) whose process died while shared
+_shared_lock = threading.Lock()
+
+
+def shared(key, factory):
+    """Return the running shared server for key, starting it with factory() if needed.
+
+    If a shared server has died (a crash caused by an earlier test), it is kept
+    for the teardown report and a fresh one is started so later tests still run.
+    """
+    with _shared_lock:
+        srv = _shared.get(key)
+        if srv is not None and not srv.alive():
+            _shared_dead.append((key, srv))
+            srv = None
+        if srv is None:
+            srv = factory()
+            srv.start()
+            _shared[key] = srv
+        return srv
+
+
+def teardown_shared():
+    """Stop every shared server; returns [(name, error or None)] to report."""
+    results = []
+    with _shared_lock:
+        for key, srv in _shared_dead:
+            srv.proc.poll()
+            results.append(
+                (f"{key}: server died during the tests", AssertionError(srv.describe()))
+            )
+        for key, srv in list(_shared.items()):
+            try:
+                srv.stop()
+                results.append((f"{key}: clean stop (SIGTERM, exit 0)", None))
+            except AssertionError as e:
+                results.append((f"{key}: clean stop (SIGTERM, exit 0)", e))
+            finally:
+                srv._kill()
+        _shared.clear()
+        _shared_dead.clear()
+    return results
+
+
+# ---------------------------------------------------------------------------
+# document roots
+
+A_TXT = b"hello from a.txt\n"
+INDEX_HTML = b"<!doctype html><title>nxx test</title><p>index</p>\n"
+SUB_INDEX_HTML = b"<!doctype html><title>sub</title><p>sub index</p>\n"
+SPACE_TXT = b"a file with a space\n"
+SECRET = b"do not serve this\n"
+FIXED_MTIME = 1700000000  # Tue, 14 Nov 2023 22:13:20 GMT
+
+
+def make_docroot(extra=None):
+    """A temporary document root with the standard files; returns its path.
+
+    index.html, a.txt, sub/index.html, nodir/ (no index), .secret,
+    "with space.txt".  The files' mtime is FIXED_MTIME.
+    """
+    root = tempfile.mkdtemp(prefix="nxx-it-root-")
+    files = {
+        "index.html": INDEX_HTML,
+        "a.txt": A_TXT,
+        "sub/index.html": SUB_INDEX_HTML,
+        "nodir/file.txt": b"in nodir\n",
+        ".secret": SECRET,
+        "with space.txt": SPACE_TXT,
+    }
+    files.update(extra or {})
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    return root
+
+
+def remove_tree(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------
+# the response parser
+
+
+class ProtocolError(Exception):
+    pass
+
+
+class Response:
+    def __init__(self, version, status, reason, headers, body, raw, interim=None):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # [(name, value)] in order
+        self.body = body
+        self.raw = raw
+        self.interim = interim or []  # 1xx responses that came before this one
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k.lower() == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has(self, name):
+        return self.header(name) is not None
+
+    def tokens(self, name):
+        """Comma-separated tokens of every field called name, lower-cased."""
+        out = []
+        for v in self.header_all(name):
+            out += [t.strip().lower() for t in v.split(",") if t.strip()]
+        return out
+
+    @property
+    def content_type(self):
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def __repr__(self):
+        body = self.body[:200]
+        return f"<{self.version} {self.status} {self.reason!r} {self.headers!r} body={body!r}>"
+
+
+def _parse_chunked(buf, pos):
+    """Returns (body, end) or None if incomplete."""
+    body = bytearray()
+    while True:
+        eol = buf.find(b"\r\n", pos)
+        if eol < 0:
+            return None
+        line = buf[pos:eol].split(b";")[0].strip()
+        try:
+            size = int(line, 16)
+        except ValueError:
+            raise ProtocolError(f"bad chunk size line {bytes(buf[pos:eol])!r}")
+        pos = eol + 2
+        if size == 0:
+            # trailer section ends with an empty line
+            while True:
+                eol = buf.find(b"\r\n", pos)
+                if eol < 0:
+                    return None
+                if eol == pos:
+                    return bytes(body), eol + 2
+                pos = eol + 2
+        if len(buf) < pos + size + 2:
+            return None
+        body += buf[pos : pos + size]
+        if buf[pos + size : pos + size + 2] != b"\r\n":
+            raise ProtocolError("chunk data not followed by CRLF")
+        pos += size + 2
+
+
+def parse_response(buf, pos=0, method="GET", eof=False, merge_interim=True):
+    """Parse one response from buf[pos:].
+
+    Returns (Response, end) or None when more bytes are needed.  method is the
+    request method (HEAD responses have no body).  eof says the peer closed, so
+    a close-delimited body is complete.  With merge_interim, 1xx responses
+    (other than 101) are collected in .interim of the final response that
+    follows; otherwise a 1xx is returned on its own.
+    """
+    interim = []
+    while True:
+        end = buf.find(b"\r\n\r\n", pos)
+        if end < 0:
+            if eof and len(buf) > pos:
+                raise ProtocolError(f"connection closed inside a response head: {bytes(buf[pos:pos+300])!r}")
+            return None
+        head = bytes(buf[pos:end]).decode("latin-1")
+        lines = head.split("\r\n")
+        m = re.match(r"^(HTTP/\d\.\d) (\d{3}) ?(.*)$", lines[0])
+        if not m:
+            raise ProtocolError(f"bad status line {lines[0]!r}")
+        version, status, reason = m.group(1), int(m.group(2)), m.group(3)
+        headers = []
+        for line in lines[1:]:
+            if ":" not in line:
+                raise ProtocolError(f"bad header line {line!r}")
+            k, v = line.split(":", 1)
+            if k != k.strip() or not k:
+                raise ProtocolError(f"bad header name {k!r}")
+            headers.append((k, v.strip(" \t")))
+        body_start = end + 4
+        resp = Response(version, status, reason, headers, b"", None)
+        if 100 <= status < 200 and status != 101:
+            resp.raw = bytes(buf[pos:body_start])
+            if not merge_interim:
+                return resp, body_start
+            interim.append(resp)
+            pos = body_start
+            continue
+        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+            body, stop = b"", body_start
+        elif "chunked" in resp.tokens("transfer-encoding"):
+            r = _parse_chunked(buf, body_start)
+            if r is None:
+                if eof:
+                    raise ProtocolError("connection closed inside a chunked body")
+                return None
+            body, stop = r
+        elif resp.has("content-length"):
+            cls = resp.header_all("content-length")
+            if len(set(cls)) != 1 or not cls[0].isdigit():
+                raise ProtocolError(f"bad Content-Length in response: {cls!r}")
+            n = int(cls[0])
+            if len(buf) < body_start + n:
+                if eof:
+                    raise ProtocolError(
+                        f"connection closed after {len(buf) - body_start} of {n} body bytes"
+                    )
+                return None
+            body, stop = bytes(buf[body_start : body_start + n]), body_start + n
+        else:
+            if not eof:
+                return None
+            body, stop = bytes(buf[body_start:]), len(buf)
+        resp.body = body
+        resp.raw = bytes(buf[pos:stop])
+        resp.interim = interim
+        return resp, stop
+
+
+def parse_responses(data, methods=None, eof=True):
+    """Parse every complete response in data.  Returns (responses, leftover bytes)."""
+    out = []
+    pos = 0
+    i = 0
+    while pos < len(data):
+        method = methods[i] if methods and i < len(methods) else "GET"
+        r = parse_response(data, pos, method=method, eof=eof)
+        if r is None:
+            break
+        resp, pos = r
+        out.append(resp)
+        i += 1
+    return out, bytes(data[pos:])
+
+
+# ---------------------------------------------------------------------------
+# raw connections
+
+
+def connect(target, timeout_s=5.0):
+    """target: a Process or a (host, port) pair."""
+    host, port = target.addr if isinstance(target, Process) else target
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.settimeout(timeout_s)
+    s.connect((host, port))
+    return s
+
+
+class Conn:
+    """A raw client connection with a receive buffer."""
+
+    def __init__(self, target, timeout_s=5.0):
+        self.sock = connect(target, timeout_s)
+        self.buf = bytearray()
+        self.eof = False
+        self.timeout = timeout_s
+
+    def send(self, data, tolerant=False):
+        """Send all of data.  With tolerant, a reset/pipe error (server closed) returns False."""
+        if isinstance(data, str):
+            data = data.encode("latin-1")
+        try:
+            self.sock.sendall(data)
+            return True
+        except (BrokenPipeError, ConnectionResetError):
+            if tolerant:
+                return False
+            raise
+
+    def send_until_answer(self, pieces):
+        """Send pieces one by one, stopping early once the server has sent something
+        (or closed).  Returns the number of pieces sent."""
+        sent = 0
+        for piece in pieces:
+            r, _, _ = select.select([self.sock], [], [], 0)
+            if r:
+                break
+            if not self.send(piece, tolerant=True):
+                break
+            sent += 1
+        return sent
+
+    def _recv_some(self, deadline):
+        """Receive once, waiting until deadline.  Returns False on timeout."""
+        if self.eof:
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        self.sock.settimeout(left)
+        try:
+            chunk = self.sock.recv(65536)
+        except socket.timeout:
+            return False
+        except (ConnectionResetError, ConnectionAbortedError):
+            chunk = b""
+        if not chunk:
+            self.eof = True
+        else:
+            self.buf += chunk
+        return True
+
+    def read_response(self, method="GET", timeout_s=None, interim=True):
+        """Read one response.  With interim=False a 1xx comes back on its own."""
+        deadline = time.monotonic() + (timeout_s or self.timeout)
+        while True:
+            r = parse_response(self.buf, 0, method=method, eof=self.eof, merge_interim=interim)
+            if r is not None:
+                resp, end = r
+                del self.buf[:end]
+                return resp
+            if self.eof:
+                raise AssertionError(
+                    "connection closed before a complete response; received "
+                    f"{bytes(self.buf[:500])!r}"
+                )
+            if not self._recv_some(deadline):
+                raise AssertionError(
+                    f"no complete response within {timeout_s or self.timeout:.1f} s; received "
+                    f"{bytes(self.buf[:500])!r}"
+                )
+
+    def read_responses(self, methods, timeout_s=None):
+        return [self.read_response(m, timeout_s) for m in methods]
+
+    def request(self, method="GET", target="/", headers=None, body=b"", version="HTTP/1.1",
+                host=True, timeout_s=None):
+        self.send(build_request(method, target, headers, body, version, host))
+        return self.read_response(method, timeout_s)
+
+    def wait_eof(self, timeout_s=5.0):
+        """True if the server closes within timeout_s; the bytes it sent meanwhile stay in buf."""
+        deadline = time.monotonic() + timeout_s
+        while not self.eof:
+            if not self._recv_some(deadline):
+                return False
+        return True
+
+    def read_all(self, timeout_s=5.0):
+        """Read until close or timeout_s; returns (bytes, closed)."""
+        closed = self.wait_eof(timeout_s)
+        return bytes(self.buf), closed
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+DEFAULT_HOST = object()
+
+
+def build_request(method="GET", target="/", headers=None, body=b"", version="HTTP/1.1",
+                  host=True):
+    """Build request bytes.  headers: list of (name, value) or dict.  host=True adds
+    `Host: localhost` unless a Host is in headers; host=False adds none."""
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    headers = list(headers or [])
+    if isinstance(body, str):
+        body = body.encode()
+    names = [k.lower() for k, _ in headers]
+    if host and "host" not in names:
+        headers.insert(0, ("Host", "localhost"))
+    if body and "content-length" not in names and "transfer-encoding" not in names:
+        headers.append(("Content-Length", str(len(body))))
+    lines = [f"{method} {target} {version}"] + [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def exchange(target, data, count=1, methods=None, timeout_s=5.0, wait_close=0.0):
+    """Send data on a new connection; read `count` responses (fewer if the server
+    closes).  wait_close > 0: afterwards wait that long for the server to close and
+    for extra bytes.  Returns (responses, closed, leftover_bytes)."""
+    with Conn(target, timeout_s) as c:
+        c.send(data, tolerant=True)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            resps, left = parse_responses(c.buf, methods, eof=c.eof)
+            if len(resps) >= count or c.eof:
+                break
+            if not c._recv_some(deadline):
+                break
+        if wait_close > 0:
+            c.wait_eof(wait_close)
+        resps, left = parse_responses(c.buf, methods, eof=c.eof)
+        return resps, c.eof, left
+
+
+def one(target, data, method="GET", timeout_s=5.0):
+    """Send data, return the first response (AssertionError if none)."""
+    resps, closed, left = exchange(target, data, 1, [method], timeout_s)
+    if not resps:
+        raise AssertionError(
+            f"no response to {data[:200]!r} (closed={closed}, received {left[:300]!r})"
+        )
+    return resps[0]
+
+
+def raw(target, data, timeout_s=5.0, count=None, methods=None):
+    """Send data; return the raw bytes received until close, timeout, or (when count
+    is given) `count` complete responses."""
+    with Conn(target, timeout_s) as c:
+        c.send(data, tolerant=True)
+        deadline = time.monotonic() + timeout_s
+        while not c.eof:
+            if count is not None:
+                try:
+                    resps, _ = parse_responses(c.buf, methods, eof=False)
+                except ProtocolError:
+                    resps = []
+                if len(resps) >= count:
+                    break
+            if not c._recv_some(deadline):
+                break
+        return bytes(c.buf)
+
+
+def get(target, path="/", headers=None, method="GET", version="HTTP/1.1", timeout_s=5.0):
+    return one(target, build_request(method, path, headers, version=version), method, timeout_s)
+
+
+# ---------------------------------------------------------------------------
+# checks
+
+
+def assert_alive(server, what="after the previous input"):
+    """A fresh connection still gets 200 for GET /."""
+    try:
+        resp = get(server, "/", [("Connection", "close")], timeout_s=5.0)
+    except (AssertionError, OSError, ProtocolError) as e:
+        raise AssertionError(f"server not alive {what}: {e}\n{server.describe()}")
+    if resp.status != 200:
+        raise AssertionError(f"server answers GET / with {resp.status} {what}, expected 200")
+
+
+def eq(actual, expected, what=""):
+    if actual != expected:
+        raise AssertionError(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def check(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def check_status(resp, expected, what=""):
+    allowed = expected if isinstance(expected, (tuple, list, set)) else (expected,)
+    if resp.status not in allowed:
+        raise AssertionError(
+            f"{what + ': ' if what else ''}expected status {expected}, got {resp.status}; "
+            f"response: {resp.raw[:600]!r}"
+        )
+
+
+def is_imf_fixdate(value):
+    return bool(value) and bool(IMF_FIXDATE_RE.match(value))
+
+
+def http_date(ts):
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+def allow_set(resp):
+    return {t.upper() for t in resp.tokens("allow")}
+
+
+# ---------------------------------------------------------------------------
+# curl
+
+
+def have_curl():
+    return shutil.which("curl") is not None
+
+
+def curl(args, timeout_s=15.0):
+    """Run curl -sS with the given args; returns (status_code:int, body:bytes, headers:str,
+    stderr:str).  Skips the test if curl is not installed."""
+    if not have_curl():
+        skip("curl is not installed")
+    tmp = tempfile.mkdtemp(prefix="nxx-it-curl-")
+    try:
+        body_path = os.path.join(tmp, "body")
+        head_path = os.path.join(tmp, "head")
+        argv = [
+            "curl", "-sS", "-o", body_path, "-D", head_path, "-w", "%{http_code}",
+            "--connect-timeout", "5", "--max-time", str(int(timeout_s)),
+        ] + list(args)
+        try:
+            p = subprocess.run(argv, capture_output=True, timeout=timeout_s + 5)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"curl did not finish: {argv}")
+        code = int(p.stdout.decode() or "0") if p.stdout.decode().isdigit() else 0
+        body = open(body_path, "rb").read() if os.path.exists(body_path) else b""
+        head = open(head_path, "r", encoding="latin-1").read() if os.path.exists(head_path) else ""
+        if p.returncode != 0:
+            raise AssertionError(f"curl exited {p.returncode}: {p.stderr.decode()!r} ({argv})")
+        return code, body, head, p.stderr.decode()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_cmd(argv, timeout_s=10.0, **kw):
+    """Run a command that should finish by itself; returns CompletedProcess."""
+    if not os.path.exists(argv[0]):
+        raise AssertionError(f"binary not found: {argv[0]} (run `make` first)")
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=timeout_s,
+                              stdin=subprocess.DEVNULL, **kw)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"{argv} did not exit within {timeout_s:.0f} s")
+
+
+def have_ipv6_loopback():
+    try:
+        s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            s.bind(("::1", 0))
+            return True
+        finally:
+            s.close()
+    except OSError:
+        return False

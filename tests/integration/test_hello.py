@@ -1,0 +1,148 @@
+"""The embedding example (examples/hello.c): routes with parameters, a body route,
+a deferred response, 404/405 from the router, and clean signal handling."""
+
+import signal
+
+from harness import (Conn, Hello, allow_set, build_request, check, check_status,
+                     curl, eq, get, one, shared)
+
+
+def srv():
+    return shared("hello", lambda: Hello())
+
+
+def test_hello_get_hello():
+    r = get(srv(), "/hello")
+    check_status(r, 200)
+    eq(r.body, b"Hello, world!\n", "body")
+    eq(r.header("content-length"), "14", "Content-Length")
+    eq(r.header("server"), "nxx", "Server")
+
+
+def test_hello_named_parameter():
+    r = get(srv(), "/hello/Ada")
+    check_status(r, 200)
+    eq(r.body, b"Hello, Ada!\n", "body")
+
+
+def test_hello_parameter_is_percent_decoded_segment():
+    r = get(srv(), "/hello/Grace%20Hopper")
+    check_status(r, 200)
+    eq(r.body, b"Hello, Grace Hopper!\n", "body")
+
+
+def test_hello_head():
+    with Conn(srv()) as c:
+        h = c.request("HEAD", "/hello")
+        g = c.request("GET", "/hello/Ada")
+    check_status(h, 200, "HEAD /hello")
+    eq(h.body, b"", "HEAD body")
+    eq(h.header("content-length"), "14", "HEAD Content-Length")
+    eq(g.body, b"Hello, Ada!\n", "GET after HEAD")
+
+
+def test_hello_post_echo():
+    body = b"echo me \x00\xff bytes"
+    r = one(srv(), build_request("POST", "/echo", [("Content-Type", "application/octet-stream")], body),
+            "POST")
+    check_status(r, 200)
+    eq(r.body, body, "echoed body")
+
+
+def test_hello_post_echo_empty():
+    r = one(srv(), build_request("POST", "/echo", [("Content-Length", "0")]), "POST")
+    check_status(r, 200)
+    eq(r.body, b"", "echo of an empty body")
+
+
+def test_hello_post_echo_keepalive_sequence():
+    with Conn(srv()) as c:
+        for i in range(5):
+            body = (b"%d-" % i) * (i * 100 + 1)
+            r = c.request("POST", "/echo", body=body)
+            check_status(r, 200, f"POST {i + 1}")
+            eq(r.body, body, f"echo {i + 1}")
+
+
+def test_hello_post_echo_body_split_across_writes():
+    body = bytes(range(256)) * 40
+    head = build_request("POST", "/echo", [("Content-Length", str(len(body)))])
+    with Conn(srv()) as c:
+        c.send(head)
+        for i in range(0, len(body), 1000):
+            c.send(body[i:i + 1000])
+        r = c.read_response("POST")
+    check_status(r, 200)
+    eq(r.body, body, "echo")
+
+
+def test_hello_unknown_path_is_404():
+    r = get(srv(), "/nope")
+    check_status(r, 404)
+
+
+def test_hello_wrong_method_is_405_with_allow():
+    r = one(srv(), build_request("DELETE", "/hello"), "DELETE")
+    check_status(r, 405)
+    check("GET" in allow_set(r), f"Allow: {r.header('allow')!r}")
+    r = one(srv(), build_request("GET", "/echo"))
+    check_status(r, 405, "GET /echo")
+    check("POST" in allow_set(r), f"Allow: {r.header('allow')!r}")
+
+
+def test_hello_options_lists_route_methods():
+    r = one(srv(), build_request("OPTIONS", "/echo"), "OPTIONS")
+    check_status(r, (200, 204), "OPTIONS /echo")
+    check("POST" in allow_set(r), f"Allow: {r.header('allow')!r}")
+
+
+def test_hello_slow_is_deferred():
+    # While /slow waits on the loop, other requests on other connections are served.
+    with Conn(srv(), 5) as slow:
+        slow.send(build_request("GET", "/slow"))
+        r = get(srv(), "/hello", timeout_s=0.9)
+        check_status(r, 200, "GET /hello while /slow is pending")
+        s = slow.read_response(timeout_s=5)
+    check_status(s, 200, "/slow")
+    eq(s.body, b"slow\n", "/slow body")
+
+
+def test_hello_curl():
+    s = srv()
+    code, body, _, _ = curl([s.url + "/hello/Ada"])
+    eq(code, 200, "curl status")
+    eq(body, b"Hello, Ada!\n", "curl body")
+    code, body, _, _ = curl(["--data-binary", "posted by curl", s.url + "/echo"])
+    eq(code, 200, "curl POST status")
+    eq(body, b"posted by curl", "curl POST echo")
+
+
+def test_hello_exits_0_on_sigint():
+    with Hello() as h:
+        assert_alive_hello(h)
+        h.signal(signal.SIGINT)
+        rc = h.wait(10)
+        eq(rc, 0, "exit status after SIGINT")
+
+
+def test_hello_exits_0_on_sigterm():
+    with Hello() as h:
+        assert_alive_hello(h)
+        h.signal(signal.SIGTERM)
+        rc = h.wait(10)
+        eq(rc, 0, "exit status after SIGTERM")
+
+
+def assert_alive_hello(h):
+    r = get(h, "/hello")
+    check_status(r, 200, "hello alive")
+
+
+def test_hello_survives_hostile_input():
+    for data in (b"GARBAGE\r\n\r\n", b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n",
+                 b"GET /hello HTTP/1.1\r\n\r\n"):
+        with Conn(srv()) as c:
+            c.send(data, tolerant=True)
+            r = c.read_response()
+        check_status(r, 400, repr(data))
+        assert_alive_hello(srv())

@@ -1,0 +1,111 @@
+"""Timeouts (slow-client defence): --request-timeout gives 408 + close to a client
+that does not finish its head; --keepalive-timeout closes idle connections
+silently.  These tests are about timing, so they wait, with generous bounds."""
+
+import time
+
+from harness import (A_TXT, Conn, Server, assert_alive, build_request, check, check_status, eq,
+                     make_docroot, parse_responses, remove_tree, shared, timeout)
+
+_root = None
+
+
+def root():
+    global _root
+    if _root is None:
+        _root = make_docroot()
+    return _root
+
+
+def srv():
+    return shared("nxx serve --request-timeout 1 --keepalive-timeout 1",
+                  lambda: Server(root(), "--request-timeout", "1", "--keepalive-timeout", "1"))
+
+
+def teardown_module():
+    if _root:
+        remove_tree(_root)
+
+
+def _check_408_then_close(c, t0, what):
+    check(c.wait_eof(4.0), f"{what}: connection not closed within 4 s")
+    elapsed = time.monotonic() - t0
+    resps, left = parse_responses(bytes(c.buf), eof=True)
+    check(resps, f"{what}: closed without a 408 (received {bytes(c.buf)[:200]!r})")
+    check_status(resps[0], 408, what)
+    eq((resps[0].header("connection") or "").lower(), "close", f"{what}: Connection on the 408")
+    eq(len(resps), 1, f"{what}: responses")
+    check(elapsed >= 0.5, f"{what}: 408 after {elapsed:.2f} s, before the 1 s timeout")
+    check(elapsed < 3.5, f"{what}: 408 after {elapsed:.2f} s (timeout is 1 s)")
+
+
+@timeout(15)
+def test_request_timeout_half_head_gets_408_and_close():
+    with Conn(srv(), 6) as c:
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nUser-Ag")
+        t0 = time.monotonic()
+        _check_408_then_close(c, t0, "half a head")
+    assert_alive(srv())
+
+
+@timeout(15)
+def test_request_timeout_not_reset_by_trickling_bytes():
+    # A slowloris client sends one byte at a time; the head deadline is not pushed back.
+    data = b"GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    with Conn(srv(), 6) as c:
+        t0 = time.monotonic()
+        for i in range(len(data)):
+            if not c.send(data[i:i + 1], tolerant=True):
+                break
+            if c.wait_eof(0.2) or c.buf:
+                break
+            if time.monotonic() - t0 > 5:
+                break
+        _check_408_then_close(c, t0, "trickled head")
+    assert_alive(srv())
+
+
+@timeout(15)
+def test_request_timeout_on_second_request_of_keepalive_connection():
+    with Conn(srv(), 6) as c:
+        r = c.request("GET", "/a.txt")
+        check_status(r, 200)
+        c.send(b"GET /a.txt HTTP/1.1\r\n")
+        t0 = time.monotonic()
+        _check_408_then_close(c, t0, "half a head on a reused connection")
+
+
+@timeout(15)
+def test_keepalive_timeout_closes_idle_connection_silently():
+    with Conn(srv(), 6) as c:
+        r = c.request("GET", "/a.txt")
+        check_status(r, 200)
+        eq(r.body, A_TXT, "body")
+        t0 = time.monotonic()
+        check(c.wait_eof(4.0), "idle keep-alive connection not closed within 4 s")
+        elapsed = time.monotonic() - t0
+        eq(bytes(c.buf), b"", "bytes sent on an idle keep-alive close (should be silent)")
+        check(elapsed >= 0.5, f"closed after {elapsed:.2f} s, before the 1 s keep-alive timeout")
+        check(elapsed < 3.5, f"closed after {elapsed:.2f} s (keep-alive timeout is 1 s)")
+
+
+@timeout(15)
+def test_active_connection_outlives_keepalive_timeout():
+    # Requests every 0.4 s for 2.4 s: the idle timer restarts after each response.
+    with Conn(srv(), 6) as c:
+        t0 = time.monotonic()
+        i = 0
+        while time.monotonic() - t0 < 2.4:
+            r = c.request("GET", "/a.txt")
+            check_status(r, 200, f"request {i + 1} at {time.monotonic() - t0:.1f} s")
+            i += 1
+            time.sleep(0.4)
+        check(i >= 5, "too few requests")
+
+
+@timeout(15)
+def test_complete_request_is_served_with_short_timeouts():
+    with Conn(srv(), 6) as c:
+        c.send(build_request("GET", "/a.txt"))
+        r = c.read_response()
+    check_status(r, 200)
