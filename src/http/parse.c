@@ -24,6 +24,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/banned.h"
+
 /* ---- character classes ------------------------------------------------ */
 
 enum {
