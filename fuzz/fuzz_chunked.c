@@ -18,12 +18,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define REQUIRE(cond)                                                                      \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "fuzz_chunked: %s:%d: %s\n", __FILE__, __LINE__, #cond);       \
-            abort();                                                                       \
-        }                                                                                  \
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_chunked: %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 struct outcome {
@@ -34,8 +34,8 @@ struct outcome {
 };
 
 /* Decode in[0..n) in reads of at most max_piece bytes (0: one read). */
-static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed,
-                   size_t max_trailer, struct outcome *o)
+static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, size_t max_trailer,
+                   struct outcome *o)
 {
     struct nxx_chunked c;
     size_t off = 0;
@@ -82,7 +82,7 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed,
     REQUIRE(c.total == o->out_len || o->rc == -1);
     if (o->rc == 1) {
         /* once done it stays done and takes nothing more */
-        char more[4] = { '0', '\r', '\n', '\r' };
+        char more[4] = {'0', '\r', '\n', '\r'};
         size_t len = sizeof(more), used = 1;
         const char *detail = NULL;
         REQUIRE(nxx_chunked_decode(&c, more, &len, &used, &detail) == 1);

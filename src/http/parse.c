@@ -141,9 +141,9 @@ static inline const char *scan_target(const char *p, const char *end)
     const __m128i hash = _mm_set1_epi8('#');
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, sp), v);            /* v <= 0x20 */
+        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, sp), v); /* v <= 0x20 */
         __m128i high = _mm_xor_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, tilde), v),
-                                     _mm_set1_epi8(-1));                  /* v > 0x7e */
+                                     _mm_set1_epi8(-1)); /* v > 0x7e */
         __m128i bad = _mm_or_si128(_mm_or_si128(low, high), _mm_cmpeq_epi8(v, hash));
         int mask = _mm_movemask_epi8(bad);
         if (mask != 0)
@@ -205,8 +205,8 @@ int nxx_method_known(nxx_str m)
         const char *name;
         size_t len;
     } extra[] = {
-        { "PROPFIND", 8 }, { "PROPPATCH", 9 }, { "MKCOL", 5 }, { "COPY", 4 },
-        { "MOVE", 4 },     { "LOCK", 4 },      { "UNLOCK", 6 }, { "BREW", 4 },
+        {"PROPFIND", 8}, {"PROPPATCH", 9}, {"MKCOL", 5},  {"COPY", 4},
+        {"MOVE", 4},     {"LOCK", 4},      {"UNLOCK", 6}, {"BREW", 4},
     };
 
     if (nxx_method_id(m) != NXX_M_OTHER)
@@ -329,15 +329,15 @@ static int classify_target(struct pstate *st)
             return fail(st, 400, "connect requires an authority-form request-target");
         req->form = NXX_TARGET_AUTHORITY;
         req->authority = req->target;
-        req->path = (nxx_str){ t + n, 0 };
-        req->query = (nxx_str){ t + n, 0 };
+        req->path = (nxx_str){t + n, 0};
+        req->query = (nxx_str){t + n, 0};
         return 0;
     }
     if (t[0] == '/') {
         req->form = NXX_TARGET_ORIGIN;
         q = memchr(t, '?', n);
-        req->path = (nxx_str){ t, q ? (size_t)(q - t) : n };
-        req->query = q ? (nxx_str){ q + 1, n - (size_t)(q + 1 - t) } : (nxx_str){ t + n, 0 };
+        req->path = (nxx_str){t, q ? (size_t)(q - t) : n};
+        req->query = q ? (nxx_str){q + 1, n - (size_t)(q + 1 - t)} : (nxx_str){t + n, 0};
         return 0;
     }
     if (n == 1 && t[0] == '*') {
@@ -345,7 +345,7 @@ static int classify_target(struct pstate *st)
             return fail(st, 400, "asterisk-form request-target is only allowed with options");
         req->form = NXX_TARGET_ASTERISK;
         req->path = req->target;
-        req->query = (nxx_str){ t + n, 0 };
+        req->query = (nxx_str){t + n, 0};
         return 0;
     }
 
@@ -368,11 +368,11 @@ static int classify_target(struct pstate *st)
     if (!valid_authority(a, (size_t)(p - a), 1, 0))
         return fail(st, 400, "invalid authority in request-target");
     req->form = NXX_TARGET_ABSOLUTE;
-    req->authority = (nxx_str){ a, (size_t)(p - a) };
+    req->authority = (nxx_str){a, (size_t)(p - a)};
     q = memchr(p, '?', (size_t)(e - p));
     const char *pe = q ? q : e;
-    req->path = pe > p ? (nxx_str){ p, (size_t)(pe - p) } : NXX_STR("/");
-    req->query = q ? (nxx_str){ q + 1, (size_t)(e - q - 1) } : (nxx_str){ e, 0 };
+    req->path = pe > p ? (nxx_str){p, (size_t)(pe - p)} : NXX_STR("/");
+    req->query = q ? (nxx_str){q + 1, (size_t)(e - q - 1)} : (nxx_str){e, 0};
     return 0;
 }
 
@@ -388,10 +388,11 @@ static int parse_request_line(struct pstate *st, const char **pp)
     if (p == end)
         return ran_out(st);
     if (*p != ' ')
-        return fail(st, 400, *p == '\n' ? "bare lf in request line" : "invalid character in method");
+        return fail(st, 400,
+                    *p == '\n' ? "bare lf in request line" : "invalid character in method");
     if (p == m)
         return fail(st, 400, "empty method");
-    req->method = (nxx_str){ m, (size_t)(p - m) };
+    req->method = (nxx_str){m, (size_t)(p - m)};
     req->method_id = nxx_method_id(req->method);
 
     /* Bound the scan so an endless target is refused as soon as it passes the limit. */
@@ -413,7 +414,7 @@ static int parse_request_line(struct pstate *st, const char **pp)
     }
     if (p == t)
         return fail(st, 400, "empty request-target");
-    req->target = (nxx_str){ t, (size_t)(p - t) };
+    req->target = (nxx_str){t, (size_t)(p - t)};
 
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3) */
     static const char proto[] = "HTTP/";
@@ -719,7 +720,8 @@ static int parse_fields(struct pstate *st, const char **pp)
             goto line_cut;
         if (*p != '\r')
             return fail(st, 400,
-                        *p == '\n' ? "bare lf in header field" : "invalid character in field value");
+                        *p == '\n' ? "bare lf in header field"
+                                   : "invalid character in field value");
         const char *ve = p;
         while (ve > v && is_ows(ve[-1]))
             ve--;
@@ -730,8 +732,8 @@ static int parse_fields(struct pstate *st, const char **pp)
         p += 2;
 
         struct nxx_header *h = &req->headers[req->num_headers++];
-        h->name = (nxx_str){ name, (size_t)(name_end - name) };
-        h->value = (nxx_str){ v, (size_t)(ve - v) };
+        h->name = (nxx_str){name, (size_t)(name_end - name)};
+        h->value = (nxx_str){v, (size_t)(ve - v)};
         int rc = on_field(st, h);
         if (rc != 0)
             return rc;
@@ -761,18 +763,18 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
     const char *p = buf;
 
     /* field_name_buf is left alone: it is only read through field_name */
-    req->method = (nxx_str){ NULL, 0 };
+    req->method = (nxx_str){NULL, 0};
     req->method_id = NXX_M_OTHER;
-    req->target = (nxx_str){ NULL, 0 };
+    req->target = (nxx_str){NULL, 0};
     req->form = NXX_TARGET_ORIGIN;
-    req->authority = (nxx_str){ NULL, 0 };
-    req->path = (nxx_str){ NULL, 0 };
-    req->query = (nxx_str){ NULL, 0 };
+    req->authority = (nxx_str){NULL, 0};
+    req->path = (nxx_str){NULL, 0};
+    req->query = (nxx_str){NULL, 0};
     req->minor_version = 1;
     req->num_headers = 0;
     req->flags = 0;
     req->content_length = 0;
-    req->host = (nxx_str){ NULL, 0 };
+    req->host = (nxx_str){NULL, 0};
     req->field_name = NULL;
 
     /* RFC 9112 §2.2: ignore empty lines before the request line */
@@ -810,23 +812,23 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
 /* ---- chunked decoder -------------------------------------------------- */
 
 enum {
-    CH_SIZE = 0,      /* first HEXDIG of chunk-size; 0 so a zeroed struct is ready */
-    CH_SIZE_MORE,     /* more HEXDIG, or what ends the size */
-    CH_SIZE_BWS,      /* whitespace after the size: only before ';' */
-    CH_EXT_NAME0,     /* after ';': BWS, then the first byte of chunk-ext-name */
-    CH_EXT_NAME,      /* chunk-ext-name */
-    CH_EXT_NAME_BWS,  /* BWS after the name: '=', ';' must follow */
-    CH_EXT_VAL0,      /* after '=': BWS, then token or quoted-string */
-    CH_EXT_TOKEN,     /* chunk-ext-val as a token */
-    CH_EXT_QUOTED,    /* inside the quoted-string */
-    CH_EXT_QPAIR,     /* after a backslash in it */
-    CH_EXT_VAL_DONE,  /* right after the closing quote */
-    CH_EXT_VAL_END,   /* whitespace after the value: only ';' may follow */
-    CH_SIZE_LF,       /* LF ending the size line */
-    CH_DATA,          /* chunk-data, remaining bytes to go */
-    CH_DATA_CR,       /* CRLF after the data */
+    CH_SIZE = 0,     /* first HEXDIG of chunk-size; 0 so a zeroed struct is ready */
+    CH_SIZE_MORE,    /* more HEXDIG, or what ends the size */
+    CH_SIZE_BWS,     /* whitespace after the size: only before ';' */
+    CH_EXT_NAME0,    /* after ';': BWS, then the first byte of chunk-ext-name */
+    CH_EXT_NAME,     /* chunk-ext-name */
+    CH_EXT_NAME_BWS, /* BWS after the name: '=', ';' must follow */
+    CH_EXT_VAL0,     /* after '=': BWS, then token or quoted-string */
+    CH_EXT_TOKEN,    /* chunk-ext-val as a token */
+    CH_EXT_QUOTED,   /* inside the quoted-string */
+    CH_EXT_QPAIR,    /* after a backslash in it */
+    CH_EXT_VAL_DONE, /* right after the closing quote */
+    CH_EXT_VAL_END,  /* whitespace after the value: only ';' may follow */
+    CH_SIZE_LF,      /* LF ending the size line */
+    CH_DATA,         /* chunk-data, remaining bytes to go */
+    CH_DATA_CR,      /* CRLF after the data */
     CH_DATA_LF,
-    CH_TRAILER,       /* start of a trailer line, or the final CRLF */
+    CH_TRAILER, /* start of a trailer line, or the final CRLF */
     CH_TRAILER_NAME,
     CH_TRAILER_VALUE,
     CH_TRAILER_LF,
@@ -835,8 +837,8 @@ enum {
     CH_ERROR,
 };
 
-#define CHUNK_LINE_MAX 4096   /* chunk-size line with extensions */
-#define CHUNK_SIZE_DIGITS 16  /* 16 HEXDIG fill 64 bits */
+#define CHUNK_LINE_MAX 4096  /* chunk-size line with extensions */
+#define CHUNK_SIZE_DIGITS 16 /* 16 HEXDIG fill 64 bits */
 #define TRAILER_DEFAULT 8192
 
 void nxx_chunked_init(struct nxx_chunked *c)

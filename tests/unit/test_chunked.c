@@ -73,8 +73,8 @@ static int decode_pieces(const char *name, const char *in, size_t len, const siz
         int rc = nxx_chunked_decode(&c, p, &l, &used, &detail);
 
         if (used > n || l > used) {
-            test_fail(__FILE__, __LINE__, "%s: piece %zu+%zu: consumed %zu, decoded %zu", name,
-                      off, n, used, l);
+            test_fail(__FILE__, __LINE__, "%s: piece %zu+%zu: consumed %zu, decoded %zu", name, off,
+                      n, used, l);
             return -1;
         }
         if (o->out_len + l > sizeof(o->out))
@@ -111,20 +111,22 @@ struct ccase {
     const char *name;
     const char *in;
     size_t len;
-    int rc;             /* 1 complete, 0 needs more, -1 bad framing */
-    const char *out;    /* decoded content (rc >= 0) */
+    int rc;          /* 1 complete, 0 needs more, -1 bad framing */
+    const char *out; /* decoded content (rc >= 0) */
     size_t out_len;
     size_t consumed;    /* rc 1: input used when more follows; 0 for all of in */
     const char *detail; /* rc -1: a substring of the detail */
     size_t max_trailer; /* 0 for the default */
 };
 
+/* clang-format off */
 #define IN(s) s, sizeof(s) - 1
 #define DONE(name, s, out) { name, IN(s), 1, IN(out), 0, NULL, 0 }
 #define DONE_AT(name, s, out, n) { name, IN(s), 1, IN(out), n, NULL, 0 }
 #define MORE(name, s, out) { name, IN(s), 0, IN(out), 0, NULL, 0 }
 #define BAD(name, s, d) { name, IN(s), -1, NULL, 0, 0, d, 0 }
 #define BAD_TRAILER(name, s, d, max) { name, IN(s), -1, NULL, 0, 0, d, max }
+/* clang-format on */
 
 static const struct ccase cases[] = {
     DONE("one_chunk", "5\r\nhello\r\n0\r\n\r\n", "hello"),

@@ -42,8 +42,8 @@ static const char *at_guard(const char *s, size_t n)
     return p;
 }
 
-static const struct nxx_parse_limits deflim = { 32768, 8192, 8192, 100 };
-static const struct nxx_parse_limits smalllim = { 256, 64, 32, 4 };
+static const struct nxx_parse_limits deflim = {32768, 8192, 8192, 100};
+static const struct nxx_parse_limits smalllim = {256, 64, 32, 4};
 
 static struct nxx_header hdrs[128];
 
@@ -69,10 +69,12 @@ struct pcase {
     const char *detail; /* errors: a substring of the expected detail */
 };
 
+/* clang-format off */
 #define IN(s) s, sizeof(s) - 1
 #define GOOD(name, s) { name, IN(s), 0, 0, NULL }
 #define HEAD(name, s, n) { name, IN(s), n, 0, NULL }
 #define BAD(name, s, st, d) { name, IN(s), 0, st, d }
+/* clang-format on */
 
 #define RL "GET / HTTP/1.1\r\n"
 #define PL "POST /up HTTP/1.1\r\nHost: a\r\n"
@@ -176,10 +178,8 @@ static const struct pcase cases[] = {
         "only allowed with connect"),
     BAD("connect_origin_form", "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
     BAD("connect_asterisk", "CONNECT * HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
-    BAD("connect_without_port", "CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-        "connect"),
-    BAD("connect_empty_port", "CONNECT example.com: HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-        "connect"),
+    BAD("connect_without_port", "CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
+    BAD("connect_empty_port", "CONNECT example.com: HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
     BAD("connect_absolute", "CONNECT http://a:80/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
     BAD("connect_userinfo", "CONNECT u@a:80 HTTP/1.1\r\nHost: a\r\n\r\n", 400, "connect"),
     BAD("connect_lowercase", "connect a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400,
@@ -216,7 +216,10 @@ static const struct pcase cases[] = {
     BAD("del_in_value", RL "Host: a\r\nX: a\x7f\r\n\r\n", 400, "field value"),
     BAD("vt_in_value_simd", RL "Host: a\r\nX: 0123456789abcdef0123456789\x0b\r\n\r\n", 400,
         "field value"),
-    BAD("te_vertical_tab", PL "Transfer-Encoding:\x0b" "chunked\r\n\r\n", 400, "field value"),
+    BAD("te_vertical_tab",
+        PL "Transfer-Encoding:\x0b"
+           "chunked\r\n\r\n",
+        400, "field value"),
     BAD("te_form_feed", PL "Transfer-Encoding: chunked\x0c\r\n\r\n", 400, "field value"),
     BAD("empty_field_name", RL "Host: a\r\n: b\r\n\r\n", 400, "empty field name"),
     BAD("field_without_colon", RL "Host: a\r\nX-Foo\r\n\r\n", 400, "without colon"),
@@ -285,11 +288,13 @@ static const struct pcase cases[] = {
     BAD("te_chunked_identity", PL "Transfer-Encoding: chunked, identity\r\n\r\n", 400, "final"),
     BAD("te_chunked_twice", PL "Transfer-Encoding: chunked, chunked\r\n\r\n", 400,
         "more than once"),
-    BAD("te_chunked_two_fields", PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
-                                    "\r\n",
+    BAD("te_chunked_two_fields",
+        PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"
+           "\r\n",
         400, "more than once"),
-    BAD("te_chunked_then_gzip_field", PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"
-                                         "\r\n",
+    BAD("te_chunked_then_gzip_field",
+        PL "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n"
+           "\r\n",
         400, "final"),
     BAD("te_xchunked", PL "Transfer-Encoding: xchunked\r\n\r\n", 400, "final"),
     BAD("te_chunkedx", PL "Transfer-Encoding: chunkedx\r\n\r\n", 400, "final"),
@@ -307,8 +312,10 @@ static const struct pcase cases[] = {
         "invalid transfer-encoding"),
     BAD("te_empty", PL "Transfer-Encoding:\r\n\r\n", 400, "empty transfer-encoding"),
     BAD("te_commas_only", PL "Transfer-Encoding: , ,\r\n\r\n", 400, "empty transfer-encoding"),
-    BAD("te_obs_text", PL "Transfer-Encoding: chunk\xe9" "d\r\n\r\n", 400,
-        "invalid transfer-encoding"),
+    BAD("te_obs_text",
+        PL "Transfer-Encoding: chunk\xe9"
+           "d\r\n\r\n",
+        400, "invalid transfer-encoding"),
     BAD("te_nul", PL "Transfer-Encoding: chunked\0\r\n\r\n", 400, "field value"),
 };
 
@@ -327,15 +334,15 @@ static const struct pcase small_cases[] = {
     BAD("target_over_limit_incomplete", "GET /" D10 D10 D10 "ab", 414, "uri limit"),
     BAD("target_over_limit_ctl_later", "GET /" D10 D10 D10 "ab\x01", 414, "uri limit"),
     BAD("field_over_limit", RL "Host: a\r\nX-Field: " D50 "abcdef\r\n\r\n", 431, "field limit"),
-    BAD("field_over_limit_incomplete", RL "Host: a\r\nX-Field: " D50 "abcdef", 431,
-        "field limit"),
+    BAD("field_over_limit_incomplete", RL "Host: a\r\nX-Field: " D50 "abcdef", 431, "field limit"),
     BAD("field_over_limit_trailing_ows", RL "Host: a\r\nX-Field: " D50 "abcde \r\n\r\n", 431,
         "field limit"),
     BAD("field_name_over_limit", RL "Host: a\r\nX-" D50 D10 D10, 431, "field limit"),
     BAD("too_many_fields", RL "Host: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", 431,
         "too many header fields"),
-    BAD("section_over_limit", RL "Host: " D50 "abcdefgh\r\nA: " D50 D10 "a\r\nB: " D50 D10
-                                 "a\r\nC: " D10 D10 D10 "abcdef\r\n\r\n",
+    BAD("section_over_limit",
+        RL "Host: " D50 "abcdefgh\r\nA: " D50 D10 "a\r\nB: " D50 D10 "a\r\nC: " D10 D10 D10
+           "abcdef\r\n\r\n",
         431, "header section"),
     BAD("method_over_section", D50 D50 D50 D50 D50 D50 " / HTTP/1.1\r\n", 431, "header section"),
     BAD("empty_lines_over_limit",
@@ -421,8 +428,7 @@ TEST(table_names_unique)
 
 /* ---- parsed fields ----------------------------------------------------- */
 
-static int parse_str(const char *s, struct nxx_http_request *req, int *status,
-                     const char **detail)
+static int parse_str(const char *s, struct nxx_http_request *req, int *status, const char **detail)
 {
     return parse(s, strlen(s), &deflim, req, status, detail);
 }
@@ -600,14 +606,14 @@ TEST(fields_method_ids)
         const char *m;
         enum nxx_method id;
     } ids[] = {
-        { "GET", NXX_M_GET },         { "HEAD", NXX_M_HEAD },       { "POST", NXX_M_POST },
-        { "PUT", NXX_M_PUT },         { "DELETE", NXX_M_DELETE },   { "CONNECT", NXX_M_CONNECT },
-        { "OPTIONS", NXX_M_OPTIONS }, { "TRACE", NXX_M_TRACE },     { "PATCH", NXX_M_PATCH },
-        { "get", NXX_M_OTHER },       { "GETS", NXX_M_OTHER },      { "GE", NXX_M_OTHER },
-        { "PROPFIND", NXX_M_OTHER },  { "", NXX_M_OTHER },
+        {"GET", NXX_M_GET},         {"HEAD", NXX_M_HEAD},     {"POST", NXX_M_POST},
+        {"PUT", NXX_M_PUT},         {"DELETE", NXX_M_DELETE}, {"CONNECT", NXX_M_CONNECT},
+        {"OPTIONS", NXX_M_OPTIONS}, {"TRACE", NXX_M_TRACE},   {"PATCH", NXX_M_PATCH},
+        {"get", NXX_M_OTHER},       {"GETS", NXX_M_OTHER},    {"GE", NXX_M_OTHER},
+        {"PROPFIND", NXX_M_OTHER},  {"", NXX_M_OTHER},
     };
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        nxx_str m = { ids[i].m, strlen(ids[i].m) };
+        nxx_str m = {ids[i].m, strlen(ids[i].m)};
         if (nxx_method_id(m) != ids[i].id)
             test_fail(__FILE__, __LINE__, "method id of '%s'", ids[i].m);
     }
@@ -616,17 +622,17 @@ TEST(fields_method_ids)
 TEST(fields_method_known)
 {
     static const char *const known[] = {
-        "GET",  "HEAD", "POST",     "PUT",       "DELETE", "CONNECT", "OPTIONS", "TRACE",
-        "PATCH", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",  "LOCK",  "UNLOCK", "BREW",
+        "GET",      "HEAD",      "POST",  "PUT",  "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+        "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE",   "LOCK",    "UNLOCK",  "BREW",
     };
     static const char *const unknown[] = {
         "get", "Get", "PURGE", "SEARCH", "QUERY", "LINK", "brew", "COPYX", "LOC", "", "M-SEARCH",
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (!nxx_method_known((nxx_str){ known[i], strlen(known[i]) }))
+        if (!nxx_method_known((nxx_str){known[i], strlen(known[i])}))
             test_fail(__FILE__, __LINE__, "'%s' should be known", known[i]);
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
-        if (nxx_method_known((nxx_str){ unknown[i], strlen(unknown[i]) }))
+        if (nxx_method_known((nxx_str){unknown[i], strlen(unknown[i])}))
             test_fail(__FILE__, __LINE__, "'%s' should not be known", unknown[i]);
 }
 
@@ -738,7 +744,7 @@ TEST(limit_header_section)
     struct nxx_http_request req;
     int status;
     const char *detail;
-    struct nxx_parse_limits lim = { 1000, 8192, 8192, 100 };
+    struct nxx_parse_limits lim = {1000, 8192, 8192, 100};
 
     big_len = 0;
     put("GET / HTTP/1.1\r\nHost: a\r\nX: ");
@@ -781,8 +787,7 @@ TEST(limit_uri)
     put_n('u', 8192);
     CHECK_EQ_INT(parse(big, big_len, &deflim, &req, &status, &detail), NXX_PARSE_ERROR);
     CHECK_EQ_INT(status, 414);
-    CHECK_EQ_INT(parse(big, big_len - 1, &deflim, &req, &status, &detail),
-                 NXX_PARSE_INCOMPLETE);
+    CHECK_EQ_INT(parse(big, big_len - 1, &deflim, &req, &status, &detail), NXX_PARSE_INCOMPLETE);
 }
 
 TEST(limit_zero_headers_allowed)
@@ -790,7 +795,7 @@ TEST(limit_zero_headers_allowed)
     struct nxx_http_request req;
     int status;
     const char *detail;
-    struct nxx_parse_limits lim = { 1000, 100, 100, 0 };
+    struct nxx_parse_limits lim = {1000, 100, 100, 0};
 
     CHECK_EQ_INT(parse("GET / HTTP/1.0\r\n\r\n", 18, &lim, &req, &status, &detail), 18);
     CHECK_EQ_INT(parse("GET / HTTP/1.0\r\nA: b\r\n\r\n", 24, &lim, &req, &status, &detail),
@@ -862,10 +867,10 @@ TEST(bytes_in_field_value)
 {
     /* at the start, inside (scalar and 16-byte paths) and at the end of a value */
     static const char *const shapes[][2] = {
-        { "GET / HTTP/1.1\r\nHost: a\r\nX: ", "v\r\n\r\n" },
-        { "GET / HTTP/1.1\r\nHost: a\r\nX: v", "v\r\n\r\n" },
-        { "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef", "0123456789abcdef\r\n\r\n" },
-        { "GET / HTTP/1.1\r\nHost: a\r\nX: v", "\r\n\r\n" },
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: ", "v\r\n\r\n"},
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: v", "v\r\n\r\n"},
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef", "0123456789abcdef\r\n\r\n"},
+        {"GET / HTTP/1.1\r\nHost: a\r\nX: v", "\r\n\r\n"},
     };
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         for (int c = 0; c < 256; c++) {
@@ -875,8 +880,8 @@ TEST(bytes_in_field_value)
             int rc = try_byte(shapes[s][0], c, shapes[s][1], &status);
             int ok = c == '\t' || (c >= 0x20 && c != 0x7f);
             if (ok ? rc <= 0 : (rc != NXX_PARSE_ERROR || status != 400))
-                test_fail(__FILE__, __LINE__, "byte 0x%02x in value shape %zu: rc %d status %d",
-                          c, s, rc, status);
+                test_fail(__FILE__, __LINE__, "byte 0x%02x in value shape %zu: rc %d status %d", c,
+                          s, rc, status);
         }
     }
 }
