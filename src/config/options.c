@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "event/sock.h"
 #include "core/banned.h"
 
 enum kind { K_SIZE, K_COUNT, K_SECONDS, K_STRING, K_FLAG, K_LISTEN, K_ENUM };
@@ -164,6 +165,12 @@ static int set(struct nxx_options *o, const struct opt *op, const char *v)
     case K_LISTEN:
         if (o->nlisten == NXX_MAX_LISTEN)
             return bad(op->name, v, "is one listener too many (16 at most)");
+        {
+            struct sockaddr_storage ss;
+            socklen_t len;
+            if (nxx_sock_parse_addr(v, &ss, &len) != 0)
+                return bad(op->name, v, "is not an address (ADDR:PORT, [IPv6]:PORT or :PORT)");
+        }
         o->listen[o->nlisten++] = v;
         return 0;
     case K_ENUM:

@@ -418,8 +418,16 @@ static void fail_parse(struct nxx_conn *c, int status, const char *detail,
     }
     c->req = req;
     req->h = *h; /* partial: method/target may be empty */
-    req->h.num_headers = 0;
+    /* the fields parsed before the error are sound views: keep them so the
+     * problem body still follows Accept */
     req->h.headers = NULL;
+    if (h->headers && h->num_headers) {
+        req->h.headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
+        if (req->h.headers)
+            memcpy(req->h.headers, h->headers, h->num_headers * sizeof(struct nxx_header));
+    }
+    if (!req->h.headers)
+        req->h.num_headers = 0;
     req->close = 1;
     c->req_end = c->rlen;
     char *msg = NULL;
@@ -907,9 +915,10 @@ static void process(struct nxx_conn *c)
             if (c->req != before_req || c->rpos != before || c->state != CONN_HEAD)
                 continue; /* a request was handled or started */
         }
-        if (c->rbuf && c->rpos == c->rlen) {
+        /* everything consumed: start over at the front, unless queued
+         * output still borrows from the buffer */
+        if (c->rbuf && c->rpos == c->rlen && !c->req && c->nout == c->out_head)
             c->rpos = c->rlen = c->scan = 0;
-        }
         /* need more input */
         if (!c->readable)
             break;
