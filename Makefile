@@ -34,6 +34,7 @@ test: build
 
 test-unit:
 	tools/run-unit $(BUILD)
+	tools/check-symbols $(BUILD)
 
 test-fuzz-replay:
 	tools/fuzz-replay $(BUILD)

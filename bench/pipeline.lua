@@ -1,13 +1,13 @@
 -- 16 requests written at once on every connection (HTTP/1.1 pipelining),
--- for bench/run's "pipelined" workload. Same done() report as report.lua.
+-- for bench/run's "pipelined" workload; the done() report is report.lua's.
+pipeline_depth = 16
+
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "report.lua")
 
-local depth = 16
-
 init = function(args)
     local r = {}
-    for i = 1, depth do
+    for i = 1, pipeline_depth do
         r[i] = wrk.format(nil, wrk.path)
     end
     req = table.concat(r)

@@ -36,10 +36,10 @@ int main(int argc, char **argv)
     nxx_server_route(srv, "GET", "/hello/:name", 0, hello, NULL);
     nxx_server_route(srv, "POST", "/echo", NXX_ROUTE_BODY, echo, NULL);
     nxx_server_route(srv, "GET", "/slow", 0, slow, NULL);
-    fprintf(stderr, "hello: listening on http://127.0.0.1:%d\n", nxx_server_port(srv, 0));
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);
+    fprintf(stderr, "hello: listening on http://127.0.0.1:%d\n", nxx_server_port(srv, 0));
     int r = nxx_server_run(srv);
     nxx_server_free(srv);
     return r ? 1 : 0;

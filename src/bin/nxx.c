@@ -130,6 +130,15 @@ static int cmd_serve(int argc, char **argv)
             return 1;
         }
     }
+    /* handlers before the listening line: a supervisor may signal at once */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    running = srv;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     for (size_t i = 0; i < o.nlisten; i++) {
         const char *a = o.listen[i];
         int v6 = a[0] == '[';
@@ -142,15 +151,6 @@ static int cmd_serve(int argc, char **argv)
                 nxx_server_port(srv, i), o.root);
     }
     fflush(stderr);
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    running = srv;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     err = nxx_server_run(srv);
     running = NULL;

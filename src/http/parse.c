@@ -220,7 +220,6 @@ int nxx_method_known(nxx_str m)
 /* ---- head parser ------------------------------------------------------ */
 
 struct pstate {
-    const char *buf;
     const char *end; /* buf + min(len, max_header_bytes): nothing past it is read */
     size_t len;
     const struct nxx_parse_limits *lim;
@@ -752,7 +751,6 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
                       const struct nxx_parse_limits *lim, int *status, const char **detail)
 {
     struct pstate st = {
-        .buf = buf,
         .end = buf + (len > lim->max_header_bytes ? lim->max_header_bytes : len),
         .len = len,
         .lim = lim,

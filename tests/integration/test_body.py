@@ -312,3 +312,58 @@ def test_pipelined_posts_keep_framing():
             r = c.read_response("POST")
             check_status(r, 200, f"POST #{i + 1}")
             eq(r.body, b, f"echo #{i + 1}")
+
+
+def test_body_on_get_is_never_answered_as_a_request():
+    # A body on a route that does not read it is skipped (or the connection is
+    # closed); its bytes must never be parsed as the next request.
+    inner = b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"
+    for framing, body in (("Content-Length", inner),
+                          ("Transfer-Encoding", b"%x\r\n" % len(inner) + inner + b"\r\n0\r\n\r\n")):
+        value = str(len(body)) if framing == "Content-Length" else "chunked"
+        data = (b"GET /hello HTTP/1.1\r\nHost: x\r\n" + framing.encode() + b": " + value.encode()
+                + b"\r\n\r\n" + body + build_request("GET", "/hello/again"))
+        with Conn(hello()) as c:
+            c.send(data, tolerant=True)
+            first = c.read_response()
+            check_status(first, 200, f"GET /hello with a {framing} body")
+            c.wait_eof(1.0)
+            rest, left = parse_responses(bytes(c.buf), eof=c.eof)
+        check(all(r.status != 404 for r in rest), f"{framing}: the body was answered as a request")
+        if rest:
+            eq([r.body for r in rest], [b"Hello, again!\n"], f"{framing}: the request after the body")
+        hello_alive()
+
+
+def test_chunk_extension_too_long_is_400_and_closes():
+    data = (build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+            + b"1;" + b"e" * 100000 + b"\r\nx\r\n0\r\n\r\n" + FOLLOW)
+    with Conn(hello(), 10) as c:
+        c.send_until_answer([data[i:i + 8192] for i in range(0, len(data), 8192)])
+        r = c.read_response("POST")
+        check_status(r, (400, 413, 431), "a 100 KB chunk extension")
+        check(c.wait_eof(3.0), "connection not closed")
+    hello_alive()
+
+
+def test_trailer_section_over_limit_is_rejected_and_closes():
+    trailers = b"".join(b"X-T%d: %s\r\n" % (i, b"v" * 1000) for i in range(100))
+    data = (build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+            + b"1\r\nx\r\n0\r\n" + trailers + b"\r\n" + FOLLOW)
+    with Conn(hello(), 10) as c:
+        c.send_until_answer([data[i:i + 8192] for i in range(0, len(data), 8192)])
+        r = c.read_response("POST")
+        check_status(r, (400, 431), "100 KB of trailer fields")
+        check(c.wait_eof(3.0), "connection not closed")
+    hello_alive()
+
+
+def test_many_tiny_chunks_echoed():
+    n = 20000
+    data = (build_request("POST", "/echo", [("Transfer-Encoding", "chunked")])
+            + b"".join(b"1\r\n%c\r\n" % (97 + i % 26) for i in range(n)) + b"0\r\n\r\n")
+    with Conn(hello(), 10) as c:
+        c.send(data)
+        r = c.read_response("POST", timeout_s=10)
+    check_status(r, 200)
+    eq(r.body, bytes(97 + i % 26 for i in range(n)), "echo of 20000 one-byte chunks")

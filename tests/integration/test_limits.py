@@ -75,3 +75,44 @@ def test_max_body_bytes_413_with_expect_no_100():
         r = c.read_response("POST", timeout_s=5, interim=False)
     check_status(r, 413, "POST with Expect and Content-Length over the limit")
     assert_alive(srv())
+
+
+def field_srv():
+    return shared(
+        "nxx serve --max-field-bytes 500 --max-headers 10 --max-body-bytes 1K",
+        lambda: Server(root(), "--max-field-bytes", "500", "--max-headers", "10",
+                       "--max-body-bytes", "1K"),
+    )
+
+
+def test_max_field_bytes_names_the_field():
+    with Conn(field_srv()) as c:
+        c.send(build_request("GET", "/a.txt", [("X-Long-One", "v" * 600)]))
+        r = c.read_response()
+    check_status(r, 431, "a 612-byte field with --max-field-bytes 500")
+    check(b"x-long-one" in r.body.lower(), f"431 detail does not name the field: {r.body!r}")
+    with Conn(field_srv()) as c:
+        r = c.request("GET", "/a.txt", [("X-Shorter", "v" * 400)])
+    check_status(r, 200, "a 411-byte field")
+
+
+def test_max_headers_limits_field_count():
+    with Conn(field_srv()) as c:
+        c.send(build_request("GET", "/a.txt", [(f"X-N{i}", "1") for i in range(20)]))
+        r = c.read_response()
+    check_status(r, 431, "21 fields with --max-headers 10")
+    assert_alive(field_srv())
+    with Conn(field_srv()) as c:
+        r = c.request("GET", "/a.txt", [(f"X-N{i}", "1") for i in range(5)])
+    check_status(r, 200, "6 fields with --max-headers 10")
+
+
+def test_size_suffix_k():
+    with Conn(field_srv()) as c:
+        c.send(build_request("POST", "/", [("Content-Length", "1025")]))
+        r = c.read_response("POST")
+    check_status(r, 413, "Content-Length 1025 with --max-body-bytes 1K")
+    with Conn(field_srv()) as c:
+        c.send(build_request("POST", "/", [("Content-Length", "1024")]) + b"x" * 1024)
+        r = c.read_response("POST")
+    check(r.status != 413, f"Content-Length 1024 refused with 413 under --max-body-bytes 1K")

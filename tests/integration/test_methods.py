@@ -100,6 +100,18 @@ def test_trace_enabled_echoes_request_head():
     assert_alive(s)
 
 
+def test_trace_omits_sensitive_fields():
+    # RFC 9110 §9.3.8: the echo SHOULD leave out fields likely to hold secrets.
+    data = build_request("TRACE", "/", [("Cookie", "session=s3cr3t"),
+                                        ("Authorization", "Basic dXNlcjpwYXNz"),
+                                        ("X-Visible", "yes")])
+    r = one(trace_srv(), data, "TRACE")
+    check_status(r, 200)
+    check(b"s3cr3t" not in r.body, "TRACE echoed the Cookie")
+    check(b"dXNlcjpwYXNz" not in r.body, "TRACE echoed the Authorization")
+    check(b"X-Visible: yes" in r.body, "TRACE dropped an ordinary field")
+
+
 def test_trace_enabled_server_still_serves_files():
     r = get(trace_srv(), "/a.txt")
     check_status(r, 200)

@@ -209,6 +209,31 @@ def test_bad_chunk_size_is_400_and_closes():
     assert_alive(srv())
 
 
+def test_pipeline_stops_at_the_bad_request():
+    # Requests before a malformed one are answered in order; nothing after it is.
+    data = (build_request("GET", "/a.txt") + b"GARBAGE\r\n\r\n" + build_request("GET", "/a.txt"))
+    resps, closed, left = exchange_after(data)
+    eq([r.status for r in resps], [200, 400], "statuses")
+    eq(resps[0].body, A_TXT, "first body")
+    check(closed, "connection not closed after the bad request")
+    assert_alive(srv())
+
+
+def test_get_with_content_length_body_is_skipped():
+    inner = b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+    data = (b"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(inner) + inner
+            + build_request("GET", "/a.txt"))
+    with Conn(srv()) as c:
+        c.send(data)
+        first = c.read_response()
+        c.wait_eof(1.0)
+        rest, _ = parse_responses(bytes(c.buf), eof=c.eof)
+    check_status(first, 200)
+    check(all(r.status != 404 for r in rest), "the body of a GET was answered as a request")
+    check(all(r.status == 200 and r.body == A_TXT for r in rest), f"after the body: {rest!r}")
+    assert_alive(srv())
+
+
 # -- limits --------------------------------------------------------------
 
 

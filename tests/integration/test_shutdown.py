@@ -73,8 +73,8 @@ def test_sigterm_stops_accepting_while_draining():
                 sk.settimeout(1)
                 try:
                     sk.connect(h.addr)
-                except ConnectionRefusedError:
-                    refused = True
+                except (ConnectionRefusedError, ConnectionResetError):
+                    refused = True  # a reset: the listener closed with this SYN pending
                 finally:
                     sk.close()
                 if not refused:
@@ -93,6 +93,9 @@ def test_sigterm_under_load_exits_cleanly():
         with Server(root) as s:
             conns = [Conn(s) for _ in range(20)]
             try:
+                # serving one request first keeps this test about load, not about the
+                # start-up window (test_sigterm_right_after_listening_line_exits_0)
+                check_status(conns[0].request("GET", "/a.txt"), 200)
                 for c in conns:
                     c.send(b"".join(build_request("GET", "/a.txt") for _ in range(10)))
                 s.signal(signal.SIGTERM)
@@ -100,5 +103,28 @@ def test_sigterm_under_load_exits_cleanly():
             finally:
                 for c in conns:
                     c.close()
+    finally:
+        remove_tree(root)
+
+
+@timeout(40)
+def test_sigterm_right_after_listening_line_exits_0():
+    # The listening line means "ready": a supervisor may stop the server at once.
+    # If the signal handlers are installed after the line is printed, SIGTERM in
+    # that window kills the process (exit -15) instead of a clean stop.
+    root = make_docroot()
+    try:
+        bad = []
+        for i in range(10):
+            for make in (lambda: Server(root), lambda: Hello()):
+                p = make().start()
+                try:
+                    p.signal(signal.SIGTERM)
+                    rc = p.wait(10)
+                finally:
+                    p._kill()
+                if rc != 0:
+                    bad.append(f"{p.kind} run {i + 1}: exit {rc}")
+        eq(bad, [], "exit status after SIGTERM right after the listening line")
     finally:
         remove_tree(root)

@@ -109,3 +109,36 @@ def test_complete_request_is_served_with_short_timeouts():
         c.send(build_request("GET", "/a.txt"))
         r = c.read_response()
     check_status(r, 200)
+
+
+@timeout(15)
+def test_unread_body_does_not_hold_connection():
+    # nxx serve answers POST on a file with 405 without needing the body; a client
+    # that then trickles nothing must not keep the connection open past the
+    # request timeout (whether the server closes at once or discards for a while).
+    with Conn(srv(), 6) as c:
+        c.send(build_request("POST", "/a.txt", [("Content-Length", "100")]) + b"0123456789")
+        t0 = time.monotonic()
+        r = c.read_response("POST", timeout_s=3)
+        check_status(r, 405, "POST /a.txt with a partial body")
+        check(c.wait_eof(4.0), "connection with an unfinished body still open after 4 s")
+        check(time.monotonic() - t0 < 3.5, "closed too late")
+        resps, _ = parse_responses(bytes(c.buf), eof=True)
+        check(all(x.status == 408 for x in resps), f"unexpected responses after the 405: {resps!r}")
+    assert_alive(srv())
+
+
+@timeout(15)
+def test_fractional_keepalive_timeout():
+    root_dir = make_docroot()
+    try:
+        with Server(root_dir, "--keepalive-timeout", "0.5") as s:
+            with Conn(s, 5) as c:
+                check_status(c.request("GET", "/a.txt"), 200)
+                t0 = time.monotonic()
+                check(c.wait_eof(3.0), "idle connection not closed with --keepalive-timeout 0.5")
+                elapsed = time.monotonic() - t0
+                check(elapsed >= 0.2, f"closed after {elapsed:.2f} s, before 0.5 s")
+                check(elapsed < 2.0, f"closed after {elapsed:.2f} s with a 0.5 s timeout")
+    finally:
+        remove_tree(root_dir)
