@@ -253,10 +253,29 @@ NXX_API const char *nxx_status_reason(int status);
 /* ---- built-in handlers ------------------------------------------------ */
 
 /*
- * Serve files under root for GET and HEAD (and 405 with Allow otherwise).
- * Add it with nxx_server_static(srv, "/", "/var/www").  prefix is stripped
- * from the path before it is looked up under root.
+ * The file handler.  GET and HEAD of files under root (405 with Allow for
+ * other methods), with strong ETags and Last-Modified, conditional requests
+ * (304/412), byte ranges (206/416, multipart/byteranges), precompressed
+ * FILE.br / FILE.gz siblings chosen by Accept-Encoding (Vary, 406 when
+ * identity is refused and nothing else fits), optional directory listings
+ * (HTML or JSON), and Cache-Control/Expires rules per path prefix.
  */
+typedef struct nxx_static_config {
+    const char *prefix;       /* URL prefix stripped before lookup : "/" */
+    const char *root;         /* directory served (required) */
+    int listing;              /* list directories without index.html (else 403) : 0 */
+    int follow_symlinks;      /* follow symlinks that leave root : 0 */
+    int precompressed;        /* serve FILE.br and FILE.gz siblings : 1 */
+    const char *const *cache_rules; /* "PREFIX=VALUE": Cache-Control for paths under PREFIX;
+                                     * the longest matching prefix wins; max-age also sets
+                                     * Expires.  Borrowed until the server is freed. */
+    size_t ncache_rules;
+} nxx_static_config;
+
+NXX_API void nxx_static_config_init(nxx_static_config *cfg);
+NXX_API int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg);
+
+/* Shorthand: nxx_server_static_ex() with defaults for prefix and root. */
 NXX_API int nxx_server_static(nxx_server *srv, const char *prefix, const char *root);
 
 #ifdef __cplusplus

@@ -7,24 +7,38 @@
  * hidden (404).  A directory without its trailing slash is redirected (301)
  * so relative links inside it resolve; with it, index.html is served.
  *
+ * HTTP semantics (RFC 9110): strong ETags and Last-Modified on every file,
+ * preconditions through the shared evaluator (cond.c: 304/412), byte ranges
+ * (range.c: 206 single or multipart/byteranges, 416, If-Range), and
+ * precompressed FILE.br / FILE.gz siblings chosen by Accept-Encoding, each
+ * its own representation with its own validators, with Vary on every
+ * response of a file that has them.
+ *
  * Each worker keeps an open-file cache: descriptor, stat and validators per
- * path, and the content of small files, revalidated at most once a second.
- * A cache hit costs no system call: small bodies go out in the same writev
- * as the head, larger ones with sendfile from the cached descriptor.
+ * path (absent paths too), and the content of small files, revalidated at
+ * most once a second.  A cache hit costs no system call: small bodies go out
+ * in the same writev as the head, larger ones with sendfile from the cached
+ * descriptor.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "core/str.h"
 #include "handlers/mime.h"
+#include "http/cond.h"
 #include "http/date.h"
+#include "http/negotiate.h"
 #include "http/path.h"
+#include "http/range.h"
 #include "http/server.h"
 #include "os/fs.h"
 #include "core/banned.h"
@@ -33,11 +47,26 @@
 #define FC_SMALL (32 * 1024)    /* files up to this size are kept in memory */
 #define FC_REVALIDATE_MS 1000   /* a changed file is stale for at most this long */
 
+#define LISTING_MAX 10000         /* entries shown in one directory listing */
+
+struct cache_rule {
+    char *prefix;
+    size_t prefix_len;
+    char *value;
+    size_t value_len;
+    long long max_age; /* from the value, for Expires; -1 if none */
+};
+
 struct static_root {
     char *prefix;
     size_t prefix_len;
     char *root;
     int rootfd;
+    int listing;
+    int follow_symlinks;
+    int precompressed;
+    struct cache_rule *rules;
+    size_t nrules;
 };
 
 struct fentry {
@@ -49,6 +78,7 @@ struct fentry {
     int refs;       /* responses in flight using fd or data */
     int dead;       /* evicted while referenced: free at refs == 0 */
     int is_dir;
+    int status;     /* 0, or the cached answer for an absent/forbidden path */
     struct stat st;
     uint64_t checked_ms;
     char etag[64];
@@ -182,31 +212,44 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     if (e && (e->hash != h || e->sr != sr || e->key_len != rel_len ||
               memcmp(e->key, rel, rel_len) != 0))
         e = NULL; /* another path in this slot */
-    if (e && now - e->checked_ms < FC_REVALIDATE_MS)
+    if (e && now - e->checked_ms < FC_REVALIDATE_MS) {
+        if (e->status)
+            return e->status;
         goto hit;
+    }
 
-    int fd = nxx_os_open_beneath(sr->rootfd, rel_len ? rel : ".",
-                                 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd < 0) {
-        if (e && slot) {
-            *slot = NULL;
-            entry_evict(e);
-        }
-        return status_of(-fd);
+    int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+    int fd;
+    if (sr->follow_symlinks) {
+        fd = openat(sr->rootfd, rel_len ? rel : ".", flags);
+        if (fd < 0)
+            fd = -errno;
+    } else {
+        fd = nxx_os_open_beneath(sr->rootfd, rel_len ? rel : ".", flags);
     }
     struct stat st;
-    if (fstat(fd, &st) < 0) {
-        int err = errno;
+    int status = 0;
+    if (fd < 0) {
+        status = status_of(-fd);
+        fd = -1;
+        memset(&st, 0, sizeof(st));
+    } else if (fstat(fd, &st) < 0) {
+        status = status_of(errno);
         close(fd);
-        return status_of(err);
-    }
-    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-        close(fd); /* devices, FIFOs, sockets are never served */
-        return 403;
-    }
-    if (e && same_file(&e->st, &st)) {
+        fd = -1;
+    } else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        status = 403; /* devices, FIFOs, sockets are never served */
         close(fd);
+        fd = -1;
+    }
+    if (status == 500)
+        return 500; /* never cache a transient failure */
+    if (e && e->status == status && (status || same_file(&e->st, &st))) {
+        if (fd >= 0)
+            close(fd);
         e->checked_ms = now;
+        if (status)
+            return status;
         goto hit;
     }
     struct fentry *ne = nxx_calloc(1, sizeof(*ne));
@@ -224,13 +267,22 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     ne->key_len = rel_len;
     ne->hash = h;
     ne->checked_ms = now;
-    fill_entry(ne, fd, &st, rel, rel_len);
+    ne->status = status;
+    if (status)
+        ne->fd = -1;
+    else
+        fill_entry(ne, fd, &st, rel, rel_len);
     if (slot) {
         if (*slot)
             entry_evict(*slot);
         *slot = ne;
+    } else if (status) {
+        entry_free(ne);
+        return status;
     }
     e = ne;
+    if (status)
+        return status; /* cached: an absent file costs no syscall for a second */
 hit:
     e->refs++;
     if (nxx_req_on_done(req, entry_unref, e) < 0) {
@@ -273,15 +325,452 @@ static int redirect_to_dir(nxx_req *req)
     return 0;
 }
 
-static int send_entry(nxx_req *req, const struct fentry *e)
+/* ---- response pieces ---- */
+
+static const struct cache_rule *rule_for(const struct static_root *sr, nxx_str path)
 {
-    nxx_resp_header(req, "Content-Type", e->ctype);
-    nxx_resp_header(req, "Last-Modified", (nxx_str){ e->lastmod, NXX_DATE_LEN });
+    const struct cache_rule *best = NULL;
+    for (size_t i = 0; i < sr->nrules; i++) {
+        const struct cache_rule *r = &sr->rules[i];
+        if (r->prefix_len <= path.len && memcmp(r->prefix, path.ptr, r->prefix_len) == 0 &&
+            (!best || r->prefix_len > best->prefix_len))
+            best = r;
+    }
+    return best;
+}
+
+/* Cache-Control and Expires (RFC 9111 §5.2, §5.3) for this path, if configured. */
+static void caching_headers(nxx_req *req, const struct static_root *sr)
+{
+    const struct cache_rule *r = rule_for(sr, nxx_req_path(req));
+    if (!r)
+        return;
+    nxx_resp_header(req, "Cache-Control", (nxx_str){ r->value, r->value_len });
+    if (r->max_age >= 0) {
+        char *d = nxx_req_alloc(req, NXX_DATE_LEN + 1);
+        if (d) {
+            nxx_date_format(req->conn->w->loop.wall_s + r->max_age, d);
+            nxx_resp_header(req, "Expires", (nxx_str){ d, NXX_DATE_LEN });
+        }
+    }
+}
+
+static void validator_headers(nxx_req *req, const struct fentry *e)
+{
     if (e->etag_len)
         nxx_resp_header(req, "ETag", (nxx_str){ e->etag, e->etag_len });
-    if (e->data || e->st.st_size == 0)
-        return nxx_resp_send(req, e->data, (size_t)e->st.st_size, NXX_BORROW) ? 500 : 0;
-    return nxx_resp_file(req, e->fd, 0, e->st.st_size) ? 500 : 0;
+    nxx_resp_header(req, "Last-Modified", (nxx_str){ e->lastmod, NXX_DATE_LEN });
+}
+
+/* Queue [off, off+len) of the entry's content. */
+static void queue_slice(nxx_req *req, const struct fentry *e, uint64_t off, uint64_t len)
+{
+    if (!len)
+        return;
+    if (e->data)
+        nxx_conn_queue(req->conn, e->data + off, (size_t)len);
+    else
+        nxx_conn_queue_file(req->conn, e->fd, (off_t)off, (size_t)len);
+}
+
+/* Head with Content-Length total, then the queued pieces (nothing for HEAD). */
+static int finish(nxx_req *req, uint64_t total)
+{
+    if (nxx_req_send_head(req, (int64_t)total) != 0)
+        return 500;
+    req->bytes_out = req->head_only ? 0 : total;
+    return 0;
+}
+
+static uint64_t rng_next(void)
+{
+    static _Thread_local uint64_t x;
+    if (!x && (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x) || !x))
+        x = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&x;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+}
+
+static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
+                       const struct nxx_range *r, size_t n)
+{
+    uint64_t len = (uint64_t)e->st.st_size;
+    nxx_resp_status(req, 206);
+    if (n == 1) {
+        nxx_resp_headerf(req, "Content-Range", "bytes %llu-%llu/%llu",
+                         (unsigned long long)r[0].first, (unsigned long long)r[0].last,
+                         (unsigned long long)len);
+        nxx_resp_header(req, "Content-Type", ctype);
+        uint64_t count = r[0].last - r[0].first + 1;
+        if (finish(req, count))
+            return 500;
+        if (!req->head_only)
+            queue_slice(req, e, r[0].first, count);
+        nxx_conn_response_queued(req->conn);
+        return 0;
+    }
+    /* RFC 9110 §14.6: several ranges as multipart/byteranges */
+    char *bnd = nxx_req_alloc(req, 24);
+    if (!bnd)
+        return 500;
+    int bl = snprintf(bnd, 24, "%016llx", (unsigned long long)rng_next());
+    nxx_str boundary = { bnd, (size_t)bl };
+    nxx_resp_headerf(req, "Content-Type", "multipart/byteranges; boundary=%s", bnd);
+    uint64_t total = nxx_range_multipart_length(boundary, ctype, r, n, len);
+    if (finish(req, total))
+        return 500;
+    if (!req->head_only) {
+        for (size_t i = 0; i < n; i++) {
+            size_t need = nxx_range_part_header(NULL, 0, boundary, ctype, &r[i], len);
+            char *ph = nxx_req_alloc(req, need);
+            if (!ph)
+                return 500;
+            nxx_range_part_header(ph, need, boundary, ctype, &r[i], len);
+            nxx_conn_queue(req->conn, ph, need);
+            queue_slice(req, e, r[i].first, r[i].last - r[i].first + 1);
+        }
+        size_t tl = nxx_range_trailer(NULL, 0, boundary);
+        char *tr = nxx_req_alloc(req, tl);
+        if (!tr)
+            return 500;
+        nxx_range_trailer(tr, tl, boundary);
+        nxx_conn_queue(req->conn, tr, tl);
+    }
+    nxx_conn_response_queued(req->conn);
+    return 0;
+}
+
+static void conditions_of(nxx_req *req, struct nxx_conditions *c)
+{
+    c->if_match = nxx_req_header(req, "if-match");
+    c->if_none_match = nxx_req_header(req, "if-none-match");
+    c->if_modified_since = nxx_req_header(req, "if-modified-since");
+    c->if_unmodified_since = nxx_req_header(req, "if-unmodified-since");
+    c->if_range = nxx_req_header(req, "if-range");
+}
+
+/*
+ * Serve the representation e (the file or a precompressed sibling) of the
+ * resource whose media type is ctype.
+ */
+static int send_representation(nxx_req *req, const struct static_root *sr,
+                               const struct fentry *e, nxx_str ctype, const char *encoding,
+                               int vary)
+{
+    struct nxx_validators v = { { e->etag, e->etag_len }, (int64_t)e->st.st_mtim.tv_sec, 1 };
+    struct nxx_conditions cd;
+    conditions_of(req, &cd);
+    int get_or_head = 1; /* the file handler only runs for GET and HEAD */
+    int pre = nxx_cond_evaluate(&cd, &v, get_or_head);
+    if (vary)
+        nxx_resp_header(req, "Vary", NXX_STR("Accept-Encoding"));
+    if (pre == 304) {
+        /* RFC 9110 §15.4.5: the fields a 200 would have carried that matter to caches */
+        validator_headers(req, e);
+        caching_headers(req, sr);
+        nxx_resp_status(req, 304);
+        return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+    }
+    if (pre == 412)
+        return 412;
+    validator_headers(req, e);
+    caching_headers(req, sr);
+    nxx_resp_header(req, "Accept-Ranges", NXX_STR("bytes"));
+    if (encoding)
+        nxx_resp_header(req, "Content-Encoding", (nxx_str){ encoding, strlen(encoding) });
+    uint64_t len = (uint64_t)e->st.st_size;
+    nxx_str range = nxx_req_header(req, "range");
+    /* RFC 9110 §14.2: Range is defined for GET only; HEAD gets the 200 fields */
+    if (range.len && req->h.method_id == NXX_M_GET && nxx_if_range_ok(cd.if_range, &v)) {
+        struct nxx_range r[NXX_RANGE_MAX];
+        size_t n = 0;
+        enum nxx_range_result rr = nxx_range_parse(range, len, r, &n, 0);
+        if (rr == NXX_RANGE_OK)
+            return send_ranges(req, e, ctype, r, n);
+        if (rr == NXX_RANGE_UNSATISFIABLE) {
+            nxx_resp_headerf(req, "Content-Range", "bytes */%llu", (unsigned long long)len);
+            nxx_req_detail(req, "no requested range overlaps the %llu bytes of the representation",
+                           (unsigned long long)len);
+            return 416;
+        }
+        /* NONE (ignored) and TOO_MANY (amplification guard): the whole representation */
+    }
+    nxx_resp_header(req, "Content-Type", ctype);
+    if (finish(req, len))
+        return 500;
+    if (!req->head_only)
+        queue_slice(req, e, 0, len);
+    nxx_conn_response_queued(req->conn);
+    return 0;
+}
+
+/* Look up a precompressed sibling ("FILE.br"); NULL when absent. */
+static struct fentry *sibling(nxx_req *req, const struct static_root *sr, const char *key,
+                              size_t klen, const char *ext)
+{
+    size_t el = strlen(ext);
+    char *k = nxx_req_alloc(req, klen + el + 1);
+    if (!k)
+        return NULL;
+    memcpy(k, key, klen);
+    memcpy(k + klen, ext, el + 1);
+    struct fentry *e = NULL;
+    if (lookup(req, sr, k, klen + el, &e) != 0 || e->is_dir)
+        return NULL;
+    return e;
+}
+
+static int send_file(nxx_req *req, const struct static_root *sr, const struct fentry *e,
+                     const char *key, size_t klen)
+{
+    struct fentry *br = NULL, *gz = NULL;
+    if (sr->precompressed) {
+        br = sibling(req, sr, key, klen, ".br");
+        gz = sibling(req, sr, key, klen, ".gz");
+    }
+    nxx_str ae = nxx_req_header(req, "accept-encoding");
+    int has_ae = ae.ptr != NULL;
+    int q_id = nxx_accept_encoding_q(ae, has_ae, "identity");
+    int q_br = br ? nxx_accept_encoding_q(ae, has_ae, "br") : 0;
+    int q_gz = gz ? nxx_accept_encoding_q(ae, has_ae, "gzip") : 0;
+    int vary = br || gz;
+    /* the highest q wins; on a tie the smaller representation */
+    const struct fentry *pick = e;
+    const char *enc = NULL;
+    int best = q_id;
+    const struct fentry *cand[2] = { gz, br };
+    const int q[2] = { q_gz, q_br };
+    const char *const name[2] = { "gzip", "br" };
+    for (int i = 0; i < 2; i++) {
+        if (!cand[i] || q[i] <= 0)
+            continue;
+        if (q[i] > best || (q[i] == best && cand[i]->st.st_size < pick->st.st_size)) {
+            pick = cand[i];
+            enc = name[i];
+            best = q[i];
+        }
+    }
+    if (best <= 0) {
+        /* RFC 9110 §12.5.3: identity refused and nothing else acceptable */
+        if (vary)
+            nxx_resp_header(req, "Vary", NXX_STR("Accept-Encoding"));
+        nxx_req_detail(req, "Accept-Encoding refuses identity and every available coding%s",
+                       vary ? " (br, gzip variants exist only where listed)" : "");
+        return 406;
+    }
+    return send_representation(req, sr, pick, e->ctype, enc, vary);
+}
+
+/* ---- directory listings ---- */
+
+struct lentry {
+    const char *name;
+    size_t name_len;
+    int is_dir;
+    long long size;
+    int64_t mtime;
+};
+
+static int lentry_cmp(const void *a, const void *b)
+{
+    const struct lentry *x = a, *y = b;
+    if (x->is_dir != y->is_dir)
+        return y->is_dir - x->is_dir; /* directories first */
+    return strcmp(x->name, y->name);
+}
+
+struct out {
+    char *p;
+    size_t len, cap;
+    nxx_req *req;
+    int oom;
+};
+
+static void out_put(struct out *o, const char *s, size_t n)
+{
+    if (o->oom)
+        return;
+    if (o->len + n > o->cap) {
+        size_t ncap = o->cap ? o->cap * 2 : 8192;
+        while (ncap < o->len + n)
+            ncap *= 2;
+        char *np = nxx_req_alloc(o->req, ncap);
+        if (!np) {
+            o->oom = 1;
+            return;
+        }
+        if (o->len)
+            memcpy(np, o->p, o->len);
+        o->p = np;
+        o->cap = ncap;
+    }
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+}
+
+#define OUT_LIT(o, lit) out_put((o), (lit), sizeof(lit) - 1)
+
+static void out_html(struct out *o, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (s[i]) {
+        case '<': OUT_LIT(o, "&lt;"); break;
+        case '>': OUT_LIT(o, "&gt;"); break;
+        case '&': OUT_LIT(o, "&amp;"); break;
+        case '"': OUT_LIT(o, "&quot;"); break;
+        case '\'': OUT_LIT(o, "&#39;"); break;
+        default: out_put(o, s + i, 1); break;
+        }
+    }
+}
+
+static void out_json(struct out *o, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            char esc[2] = { '\\', (char)ch };
+            out_put(o, esc, 2);
+        } else if (ch < 0x20) {
+            char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+            out_put(o, esc, 6);
+        } else {
+            out_put(o, s + i, 1);
+        }
+    }
+}
+
+static void out_href(struct out *o, const char *s, size_t n)
+{
+    size_t need = nxx_url_escape_path(s, n, NULL, 0);
+    char stackbuf[1024];
+    char *buf = need <= sizeof(stackbuf) ? stackbuf : nxx_req_alloc(o->req, need);
+    if (!buf) {
+        o->oom = 1;
+        return;
+    }
+    nxx_url_escape_path(s, n, buf, need);
+    out_html(o, buf, need);
+}
+
+static int send_listing(nxx_req *req, const struct fentry *dir)
+{
+    int dfd = dup(dir->fd);
+    if (dfd < 0)
+        return 500;
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return 500;
+    }
+    rewinddir(d);
+    size_t cap = 64, n = 0;
+    struct lentry *ents = nxx_req_alloc(req, cap * sizeof(*ents));
+    int truncated = 0;
+    struct dirent *de;
+    while (ents && (de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue; /* dotfiles stay hidden in listings too */
+        if (n == LISTING_MAX) {
+            truncated = 1;
+            break;
+        }
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (n == cap) {
+            struct lentry *ne = nxx_req_alloc(req, cap * 2 * sizeof(*ne));
+            if (!ne)
+                break;
+            memcpy(ne, ents, n * sizeof(*ne));
+            ents = ne;
+            cap *= 2;
+        }
+        size_t nl = strlen(de->d_name);
+        ents[n].name = nxx_arena_strndup(&req->conn->arena, de->d_name, nl);
+        ents[n].name_len = nl;
+        ents[n].is_dir = S_ISDIR(st.st_mode);
+        ents[n].size = (long long)st.st_size;
+        ents[n].mtime = (int64_t)st.st_mtim.tv_sec;
+        if (ents[n].name)
+            n++;
+    }
+    closedir(d);
+    if (!ents)
+        return 500;
+    qsort(ents, n, sizeof(*ents), lentry_cmp);
+    nxx_str accept = nxx_req_header(req, "accept");
+    int has_accept = accept.ptr != NULL;
+    int json = nxx_accept_q(accept, has_accept, "application/json") >
+               nxx_accept_q(accept, has_accept, "text/html");
+    struct out o = { NULL, 0, 0, req, 0 };
+    nxx_str path = nxx_req_path(req);
+    char date[NXX_DATE_LEN + 1];
+    char num[64];
+    if (json) {
+        OUT_LIT(&o, "{\"path\":\"");
+        out_json(&o, path.ptr, path.len);
+        OUT_LIT(&o, "\",\"truncated\":");
+        if (truncated)
+            OUT_LIT(&o, "true");
+        else
+            OUT_LIT(&o, "false");
+        OUT_LIT(&o, ",\"entries\":[");
+        for (size_t i = 0; i < n; i++) {
+            if (i)
+                OUT_LIT(&o, ",");
+            OUT_LIT(&o, "{\"name\":\"");
+            out_json(&o, ents[i].name, ents[i].name_len);
+            nxx_date_format(ents[i].mtime, date);
+            int k = snprintf(num, sizeof(num), "\",\"type\":\"%s\",\"size\":%lld,\"modified\":\"",
+                             ents[i].is_dir ? "directory" : "file", ents[i].size);
+            out_put(&o, num, (size_t)k);
+            out_put(&o, date, NXX_DATE_LEN);
+            OUT_LIT(&o, "\"}");
+        }
+        OUT_LIT(&o, "]}\n");
+    } else {
+        OUT_LIT(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                    "<title>Index of ");
+        out_html(&o, path.ptr, path.len);
+        OUT_LIT(&o, "</title></head>\n<body><h1>Index of ");
+        out_html(&o, path.ptr, path.len);
+        OUT_LIT(&o, "</h1>\n<table>\n<tr><th>Name</th><th>Size</th><th>Last modified</th></tr>\n");
+        if (path.len > 1)
+            OUT_LIT(&o, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+        for (size_t i = 0; i < n; i++) {
+            OUT_LIT(&o, "<tr><td><a href=\"./");
+            out_href(&o, ents[i].name, ents[i].name_len);
+            if (ents[i].is_dir)
+                OUT_LIT(&o, "/");
+            OUT_LIT(&o, "\">");
+            out_html(&o, ents[i].name, ents[i].name_len);
+            if (ents[i].is_dir)
+                OUT_LIT(&o, "/");
+            OUT_LIT(&o, "</a></td><td>");
+            int k = ents[i].is_dir ? snprintf(num, sizeof(num), "-")
+                                   : snprintf(num, sizeof(num), "%lld", ents[i].size);
+            out_put(&o, num, (size_t)k);
+            OUT_LIT(&o, "</td><td>");
+            nxx_date_format(ents[i].mtime, date);
+            out_put(&o, date, NXX_DATE_LEN);
+            OUT_LIT(&o, "</td></tr>\n");
+        }
+        OUT_LIT(&o, "</table>\n");
+        if (truncated)
+            OUT_LIT(&o, "<p>Listing truncated at 10000 entries.</p>\n");
+        OUT_LIT(&o, "</body></html>\n");
+    }
+    if (o.oom)
+        return 500;
+    nxx_resp_header(req, "Vary", NXX_STR("Accept"));
+    nxx_resp_header(req, "Cache-Control", NXX_STR("no-cache"));
+    nxx_resp_header(req, "Content-Type", json ? NXX_STR("application/json")
+                                              : NXX_STR("text/html; charset=utf-8"));
+    return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
 }
 
 static int handle(nxx_req *req, void *ud)
@@ -315,7 +804,7 @@ static int handle(nxx_req *req, void *ud)
     if (!e->is_dir) {
         if (trailing)
             return 404; /* "file.txt/" names nothing */
-        return send_entry(req, e);
+        return send_file(req, sr, e, key, klen);
     }
     if (!trailing)
         return redirect_to_dir(req);
@@ -329,6 +818,8 @@ static int handle(nxx_req *req, void *ud)
     struct fentry *ie = NULL;
     s = lookup(req, sr, key, ilen, &ie);
     if (s == 404) {
+        if (sr->listing)
+            return send_listing(req, e);
         nxx_req_detail(req, "directory listing is disabled and '%.*s' has no index.html",
                        (int)path.len, path.ptr);
         return 403;
@@ -337,7 +828,7 @@ static int handle(nxx_req *req, void *ud)
         return s;
     if (ie->is_dir)
         return 403;
-    return send_entry(req, ie);
+    return send_file(req, sr, ie, key, ilen);
 }
 
 static void static_root_free(void *arg)
@@ -345,38 +836,100 @@ static void static_root_free(void *arg)
     struct static_root *sr = arg;
     if (sr->rootfd >= 0)
         close(sr->rootfd);
+    for (size_t i = 0; i < sr->nrules; i++) {
+        nxx_free(sr->rules[i].prefix);
+        nxx_free(sr->rules[i].value);
+    }
+    nxx_free(sr->rules);
     nxx_free(sr->prefix);
     nxx_free(sr->root);
     nxx_free(sr);
 }
 
-int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)
+void nxx_static_config_init(nxx_static_config *cfg)
 {
-    if (!prefix || prefix[0] != '/' || !root)
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->prefix = "/";
+    cfg->precompressed = 1;
+}
+
+/* "max-age=N" in a Cache-Control value, or -1 */
+static long long max_age_of(const char *v)
+{
+    const char *p = strstr(v, "max-age=");
+    if (!p || (p > v && p[-1] != ' ' && p[-1] != ','))
+        return -1;
+    p += 8;
+    long long n = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    while (*p >= '0' && *p <= '9' && n < 1000000000000ll)
+        n = n * 10 + (*p++ - '0');
+    return n;
+}
+
+int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg)
+{
+    const char *prefix = cfg->prefix ? cfg->prefix : "/";
+    if (prefix[0] != '/' || !cfg->root)
         return NXX_EINVAL;
     struct static_root *sr = nxx_calloc(1, sizeof(*sr));
     if (!sr)
         return NXX_ENOMEM;
+    sr->rootfd = -1;
     size_t plen = strlen(prefix);
     while (plen > 1 && prefix[plen - 1] == '/')
         plen--;
     if (plen == 1)
         plen = 0; /* "/" strips nothing */
+    sr->listing = cfg->listing;
+    sr->follow_symlinks = cfg->follow_symlinks;
+    sr->precompressed = cfg->precompressed;
     sr->prefix = nxx_malloc(plen + 1);
-    sr->root = nxx_strdup(root);
-    sr->rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int err = sr->rootfd < 0 ? -errno : 0;
-    if (!sr->prefix || !sr->root || err) {
-        if (sr->rootfd >= 0)
-            close(sr->rootfd);
-        nxx_free(sr->prefix);
-        nxx_free(sr->root);
-        nxx_free(sr);
-        return err ? err : NXX_ENOMEM;
+    sr->root = nxx_strdup(cfg->root);
+    int err = 0;
+    if (!sr->prefix || !sr->root)
+        err = NXX_ENOMEM;
+    if (!err) {
+        memcpy(sr->prefix, prefix, plen);
+        sr->prefix[plen] = '\0';
+        sr->prefix_len = plen;
+        sr->rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sr->rootfd < 0)
+            err = -errno;
     }
-    memcpy(sr->prefix, prefix, plen);
-    sr->prefix[plen] = '\0';
-    sr->prefix_len = plen;
+    if (!err && cfg->ncache_rules) {
+        sr->rules = nxx_calloc(cfg->ncache_rules, sizeof(*sr->rules));
+        if (!sr->rules)
+            err = NXX_ENOMEM;
+        for (size_t i = 0; !err && i < cfg->ncache_rules; i++) {
+            const char *rule = cfg->cache_rules[i];
+            const char *eq = strchr(rule, '=');
+            if (!eq || rule[0] != '/' || !eq[1]) {
+                err = NXX_EINVAL;
+                break;
+            }
+            struct cache_rule *r = &sr->rules[sr->nrules++];
+            r->prefix_len = (size_t)(eq - rule);
+            r->prefix = nxx_malloc(r->prefix_len + 1);
+            r->value = nxx_strdup(eq + 1);
+            if (!r->prefix || !r->value) {
+                err = NXX_ENOMEM;
+                break;
+            }
+            memcpy(r->prefix, rule, r->prefix_len);
+            r->prefix[r->prefix_len] = '\0';
+            r->value_len = strlen(r->value);
+            for (size_t k = 0; k < r->value_len; k++)
+                if ((unsigned char)r->value[k] < 0x20)
+                    err = NXX_EINVAL; /* no line breaks into the response head */
+            r->max_age = max_age_of(r->value);
+        }
+    }
+    if (err) {
+        static_root_free(sr);
+        return err;
+    }
     char pattern[512];
     snprintf(pattern, sizeof(pattern), "%s/*", sr->prefix);
     err = nxx_server_route(srv, "GET", pattern, 0, handle, sr);
@@ -390,4 +943,13 @@ int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)
         return err;
     }
     return 0;
+}
+
+int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)
+{
+    nxx_static_config cfg;
+    nxx_static_config_init(&cfg);
+    cfg.prefix = prefix;
+    cfg.root = root;
+    return nxx_server_static_ex(srv, &cfg);
 }

@@ -84,6 +84,13 @@ static inline int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
+static inline const char *skip_ows(const char *p, const char *e)
+{
+    while (p < e && is_ows(*p))
+        p++;
+    return p;
+}
+
 static inline unsigned char lower(char c)
 {
     unsigned char u = (unsigned char)c;
@@ -472,14 +479,12 @@ static int on_content_length(struct pstate *st, const char *p, const char *e)
         } else if (n != req->content_length) {
             return fail(st, 400, "content-length given twice with different values");
         }
-        while (p < e && is_ows(*p))
-            p++;
+        p = skip_ows(p, e);
         if (p == e)
             break;
         if (*p++ != ',')
             return fail(st, 400, "invalid content-length");
-        while (p < e && is_ows(*p))
-            p++;
+        p = skip_ows(p, e);
     }
     /* RFC 9112 §6.3: both framings at once is the CL.TE / TE.CL smuggling shape */
     if (req->flags & NXX_HF_HAS_TE)
@@ -553,27 +558,21 @@ static int on_transfer_encoding(struct pstate *st, const char *p, const char *e)
             return fail(st, 400,
                         chunked ? "chunked applied more than once"
                                 : "chunked is not the final transfer coding");
-        while (p < e && is_ows(*p))
-            p++;
+        p = skip_ows(p, e);
         /* transfer-parameter = token BWS "=" BWS ( token / quoted-string ) */
         while (p < e && *p == ';') {
             if (chunked)
                 return fail(st, 400, "invalid transfer-encoding");
-            do
-                p++;
-            while (p < e && is_ows(*p));
+            p = skip_ows(p + 1, e);
             const char *k = p;
             while (p < e && IS(*p, C_TCHAR))
                 p++;
             if (p == k)
                 return fail(st, 400, "invalid transfer-encoding");
-            while (p < e && is_ows(*p))
-                p++;
+            p = skip_ows(p, e);
             if (p == e || *p != '=')
                 return fail(st, 400, "invalid transfer-encoding");
-            do
-                p++;
-            while (p < e && is_ows(*p));
+            p = skip_ows(p + 1, e);
             if (p < e && *p == '"') {
                 p = skip_quoted(p, e);
                 if (!p)
@@ -585,8 +584,7 @@ static int on_transfer_encoding(struct pstate *st, const char *p, const char *e)
                 if (p == k)
                     return fail(st, 400, "invalid transfer-encoding");
             }
-            while (p < e && is_ows(*p))
-                p++;
+            p = skip_ows(p, e);
         }
         if (p < e && *p != ',')
             return fail(st, 400, "invalid transfer-encoding");
@@ -795,11 +793,13 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
     if (req->minor_version == 1 && st.hosts == 0)
         return fail(&st, 400, "missing host header field");
     if (req->flags & NXX_HF_HAS_TE) {
-        /* RFC 9112 §6.3: without chunked last the body length is unknowable */
-        if (!st.te_chunked)
-            return fail(&st, 400, "chunked is not the final transfer coding");
+        /* RFC 9112 §6.1: a coding we do not implement is 501 (and, like any
+         * framing doubt, the connection closes); otherwise §6.3: without
+         * chunked last the body length is unknowable: 400 */
         if (st.te_unknown)
             return fail(&st, 501, st.te_unknown);
+        if (!st.te_chunked)
+            return fail(&st, 400, "chunked is not the final transfer coding");
         req->flags |= NXX_HF_CHUNKED;
     }
     if (req->form == NXX_TARGET_ORIGIN || req->form == NXX_TARGET_ASTERISK)

@@ -182,8 +182,19 @@ def test_smuggling_te_te_variants_never_desync():
 
 
 def test_transfer_encoding_gzip_is_501():
+    # The contract (issue 2): a transfer coding other than chunked -> 501.  Note that
+    # RFC 9112 §6.3 also says a request whose final coding is not chunked MUST get
+    # 400; the lead decides which wins for a lone "gzip".
     data = b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc"
     _expect(data, 501, close=True, what="Transfer-Encoding: gzip")
+
+
+def test_transfer_encoding_gzip_chunked_is_501():
+    # chunked is final, so the framing is known; gzip is simply not implemented.
+    for te in (b"gzip, chunked", b"deflate,chunked"):
+        data = (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + b"\r\n\r\n0\r\n\r\n"
+                + FOLLOW)
+        _expect(data, 501, close=True, what=f"Transfer-Encoding: {te.decode()}")
 
 
 def test_transfer_encoding_in_http_1_0_is_not_trusted():

@@ -115,7 +115,7 @@ def test_sigterm_right_after_listening_line_exits_0():
     root = make_docroot()
     try:
         bad = []
-        for i in range(10):
+        for i in range(20):
             for make in (lambda: Server(root), lambda: Hello()):
                 p = make().start()
                 try:

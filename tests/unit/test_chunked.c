@@ -177,6 +177,7 @@ static const struct ccase cases[] = {
     BAD("data_longer_than_size", "3\r\nhello\r\n0\r\n\r\n", "crlf"),
     BAD("data_bare_lf", "5\r\nhello\n0\r\n\r\n", "crlf"),
     BAD("data_no_crlf", "5\r\nhello0\r\n\r\n", "crlf"),
+    BAD("data_x_lf", "5\r\nhelloX\n0\r\n\r\n", "crlf"),
     BAD("data_cr_only", "5\r\nhello\r0\r\n\r\n", "crlf"),
     BAD("final_bare_lf", "0\r\n\n", "bare lf"),
     BAD("final_cr_x", "0\r\n\rx", "bare cr"),
