@@ -289,7 +289,8 @@ static void check_cond(const nxx_str *f, int get, int exists)
     if (irv.len == 0)
         REQUIRE(ir == 1);
     else if (ir == 1 && irv.ptr[0] == '"')
-        REQUIRE(trimmed(v.etag).len == irv.len && memcmp(trimmed(v.etag).ptr, irv.ptr, irv.len) == 0);
+        REQUIRE(trimmed(v.etag).len == irv.len &&
+                memcmp(trimmed(v.etag).ptr, irv.ptr, irv.len) == 0);
     else if (ir == 1)
         REQUIRE(nxx_date_parse(irv.ptr, irv.len, &t) == 0 && t == v.last_modified);
 }

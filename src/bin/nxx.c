@@ -13,6 +13,7 @@
 #include "nxx.h"
 #include "config/options.h"
 #include "core/log.h"
+#include "handlers/mime.h"
 #include "http/status_doc.h"
 #include "core/banned.h"
 
@@ -115,10 +116,27 @@ static int cmd_serve(int argc, char **argv)
         fprintf(stderr, "nxx: out of memory\n");
         return 1;
     }
-    int err = nxx_server_static(srv, "/", o.root);
+    /* extra MIME types before any worker starts; the default file may be absent */
+    const char *mt = o.mime_types ? o.mime_types : "/etc/mime.types";
+    int merr = nxx_mime_load(mt);
+    if (merr && (o.mime_types || merr != -ENOENT)) {
+        fprintf(stderr, "nxx: --mime-types: cannot read '%s': %s\n", mt, nxx_strerror(merr));
+        nxx_server_free(srv);
+        return 1;
+    }
+    nxx_static_config sc;
+    nxx_static_config_init(&sc);
+    sc.root = o.root;
+    sc.listing = o.listing;
+    sc.follow_symlinks = o.follow_symlinks;
+    sc.precompressed = !o.no_precompressed;
+    sc.cache_rules = o.cache_rules;
+    sc.ncache_rules = o.ncache_rules;
+    int err = nxx_server_static_ex(srv, &sc);
     if (err) {
         fprintf(stderr, "nxx: cannot serve '%s': %s\n", o.root, nxx_strerror(err));
         nxx_server_free(srv);
+        nxx_mime_free();
         return 1;
     }
     for (size_t i = 0; i < o.nlisten; i++) {
@@ -155,6 +173,7 @@ static int cmd_serve(int argc, char **argv)
     err = nxx_server_run(srv);
     running = NULL;
     nxx_server_free(srv);
+    nxx_mime_free();
     if (err) {
         fprintf(stderr, "nxx: %s\n", nxx_strerror(err));
         return 1;

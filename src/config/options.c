@@ -16,7 +16,7 @@
 #include "event/sock.h"
 #include "core/banned.h"
 
-enum kind { K_SIZE, K_COUNT, K_SECONDS, K_STRING, K_FLAG, K_LISTEN, K_ENUM };
+enum kind { K_SIZE, K_COUNT, K_SECONDS, K_STRING, K_FLAG, K_LISTEN, K_ENUM, K_RULE };
 
 struct opt {
     const char *name;    /* without the leading "--" */
@@ -69,6 +69,21 @@ static const struct opt table[] = {
       "Combined log format plus duration and request id, or JSON lines.", log_formats },
     { "trace", NULL, K_FLAG, OFF(cfg.enable_trace), 0, 0, "off",
       "Answer TRACE with the request head as message/http (otherwise 405).", NULL },
+    { "listing", NULL, K_FLAG, OFF(listing), 0, 0, "off",
+      "List directories that have no index.html (HTML, or JSON for clients that prefer it); "
+      "without it such a directory answers 403.", NULL },
+    { "follow-symlinks", NULL, K_FLAG, OFF(follow_symlinks), 0, 0, "off",
+      "Follow symlinks that lead outside the root (by default only links that stay inside "
+      "it are followed).", NULL },
+    { "no-precompressed", NULL, K_FLAG, OFF(no_precompressed), 0, 0, "off",
+      "Do not serve FILE.br / FILE.gz siblings to clients that accept them.", NULL },
+    { "cache-control", "PREFIX=VALUE", K_RULE, 0, 0, 0, "none",
+      "Cache-Control VALUE for paths under PREFIX (repeatable; the longest prefix wins; "
+      "max-age also sets Expires). Without a rule no Cache-Control is sent and caches use "
+      "Last-Modified heuristics.", NULL },
+    { "mime-types", "FILE", K_STRING, OFF(mime_types), 0, 0, "/etc/mime.types",
+      "Extra extension-to-type mappings (mime.types format) over the built-in table; "
+      "skipped when the default file is absent.", NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels },
 };
@@ -82,6 +97,7 @@ void nxx_options_init(struct nxx_options *o)
     o->cfg.access_log = "-";
     o->root = ".";
     o->log_level = NXX_LOG_INFO;
+    o->mime_types = NULL;
 }
 
 static int bad(const char *name, const char *value, const char *why)
@@ -173,6 +189,18 @@ static int set(struct nxx_options *o, const struct opt *op, const char *v)
         }
         o->listen[o->nlisten++] = v;
         return 0;
+    case K_RULE: {
+        const char *eq = strchr(v, '=');
+        if (v[0] != '/' || !eq || !eq[1])
+            return bad(op->name, v, "is not PREFIX=VALUE with PREFIX starting with '/'");
+        for (const char *c = eq + 1; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                return bad(op->name, v, "has a control character in its value");
+        if (o->ncache_rules == NXX_MAX_RULES)
+            return bad(op->name, v, "is one rule too many (64 at most)");
+        o->cache_rules[o->ncache_rules++] = v;
+        return 0;
+    }
     case K_ENUM:
         for (int i = 0; op->choices[i]; i++)
             if (strcmp(op->choices[i], v) == 0) {
@@ -242,6 +270,31 @@ static const char usage[] =
     "       nxx help [--markdown|--man]   this text, or the option reference\n"
     "       nxx --help | --version\n";
 
+/* Print text from column indent, breaking lines at spaces before width. */
+static void wrap(FILE *out, const char *text, int indent, int width)
+{
+    int col = indent;
+    const char *p = text;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        int wl = sp ? (int)(sp - p) : (int)strlen(p);
+        if (col > indent && col + 1 + wl > width) {
+            fprintf(out, "\n%*s", indent, "");
+            col = indent;
+        }
+        if (col > indent) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, (size_t)wl, out);
+        col += wl;
+        p += wl;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
+}
+
 void nxx_options_help(FILE *out)
 {
     fputs("nxx " NXX_VERSION " - an HTTP/1.1 server that implements HTTP semantics completely\n\n",
@@ -253,8 +306,12 @@ void nxx_options_help(FILE *out)
         char head[64];
         snprintf(head, sizeof(head), "--%s%s%s", op->name, op->arg ? " " : "",
                  op->arg ? op->arg : "");
-        fprintf(out, "  %-32s %s", head, op->help);
-        fprintf(out, " [default: %s]\n", op->def);
+        char text[512];
+        snprintf(text, sizeof(text), "%s [default: %s]", op->help, op->def);
+        fprintf(out, "  %-32s ", head);
+        if (strlen(head) > 32)
+            fprintf(out, "\n%35s", "");
+        wrap(out, text, 35, 100);
     }
     fputs("\nSizes take K, M or G suffixes (1M = 1048576); SECONDS may have a fraction (0.5).\n"
           "Signals: SIGTERM or SIGINT stops accepting, lets in-flight requests finish (up to\n"

@@ -11,6 +11,7 @@
 #include "nxx.h"
 
 #define NXX_MAX_LISTEN 16
+#define NXX_MAX_RULES 64
 
 /* Everything `nxx serve` can be told. */
 struct nxx_options {
@@ -18,6 +19,12 @@ struct nxx_options {
     const char *root;
     const char *listen[NXX_MAX_LISTEN];
     size_t nlisten;
+    const char *cache_rules[NXX_MAX_RULES];
+    size_t ncache_rules;
+    int listing;
+    int follow_symlinks;
+    int no_precompressed;
+    const char *mime_types;
     int log_level;
 };
 

@@ -420,10 +420,12 @@ TEST(part_header_cap)
     char buf[128];
     struct nxx_range r = { 0, 9 };
     size_t need = nxx_range_part_header(NULL, 0, NXX_STR("xyz"), NXX_STR("a/b"), &r, 10);
-    CHECK_EQ_INT(need, strlen("\r\n--xyz\r\nContent-Type: a/b\r\nContent-Range: bytes 0-9/10\r\n\r\n"));
+    CHECK_EQ_INT(need,
+                 strlen("\r\n--xyz\r\nContent-Type: a/b\r\nContent-Range: bytes 0-9/10\r\n\r\n"));
     /* one byte short: the length needed, nothing written */
     memset(buf, '#', sizeof(buf));
-    CHECK_EQ_INT(nxx_range_part_header(buf, need - 1, NXX_STR("xyz"), NXX_STR("a/b"), &r, 10), need);
+    CHECK_EQ_INT(nxx_range_part_header(buf, need - 1, NXX_STR("xyz"), NXX_STR("a/b"), &r, 10),
+                 need);
     for (size_t i = 0; i < sizeof(buf); i++)
         CHECK(buf[i] == '#');
     /* exactly enough: written, and not a byte past it */
@@ -477,8 +479,9 @@ static void check_parse_back(const char *body, size_t blen, const char *boundary
                           "/%" PRIu64,
                           ctype, r[i].first, r[i].last, len);
         else
-            wl = snprintf(want, sizeof(want), "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
-                          r[i].first, r[i].last, len);
+            wl = snprintf(want, sizeof(want),
+                          "Content-Range: bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64, r[i].first,
+                          r[i].last, len);
         CHECK((size_t)(hend - p) == (size_t)wl && memcmp(p, want, (size_t)wl) == 0);
         p = hend + 4;
         size_t part = (size_t)(r[i].last - r[i].first + 1);
@@ -501,7 +504,10 @@ TEST(multipart_length_equals_built_body)
         "bytes=1-998",
     };
     static const char *ctypes[] = { "text/plain; charset=utf-8", "application/octet-stream", "" };
-    static const char *boundaries[] = { "3d6b6a416f9b5", "x", "0123456789abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789" };
+    static const char *boundaries[] = {
+        "3d6b6a416f9b5", "x",
+        "0123456789abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789"
+    };
     char data[1000];
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (char)('A' + (i * 7) % 26);
