@@ -168,6 +168,13 @@ NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
 NXX_API nxx_str nxx_req_header(const nxx_req *req, const char *name);
 
+/*
+ * For list-valued fields (Accept, If-Match, Cache-Control, ...): every field
+ * line with this name joined with ", " (RFC 9110 §5.3).  A view into the
+ * request when there is one line, else a copy in the request arena.
+ */
+NXX_API nxx_str nxx_req_header_list(nxx_req *req, const char *name);
+
 /* Header field i (0-based) in arrival order; returns 0 past the end. */
 NXX_API int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_str *value);
 

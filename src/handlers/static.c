@@ -316,11 +316,11 @@ static int redirect_to_dir(nxx_req *req)
         memcpy(loc + n, q.ptr, q.len);
         n += q.len;
     }
-    nxx_resp_header(req, "Location", (nxx_str){ loc, n });
+    NXX_RESP_HEADER(req, "Location", (nxx_str){ loc, n });
     nxx_resp_status(req, 301);
     char *body = nxx_req_alloc(req, n + 64);
     int blen = body ? snprintf(body, n + 64, "Moved to %.*s\n", (int)n, loc) : 0;
-    nxx_resp_header(req, "Content-Type", NXX_STR("text/plain; charset=utf-8"));
+    NXX_RESP_HEADER(req, "Content-Type", NXX_STR("text/plain; charset=utf-8"));
     nxx_resp_send(req, body, blen > 0 ? (size_t)blen : 0, NXX_BORROW);
     return 0;
 }
@@ -345,12 +345,12 @@ static void caching_headers(nxx_req *req, const struct static_root *sr)
     const struct cache_rule *r = rule_for(sr, nxx_req_path(req));
     if (!r)
         return;
-    nxx_resp_header(req, "Cache-Control", (nxx_str){ r->value, r->value_len });
+    NXX_RESP_HEADER(req, "Cache-Control", (nxx_str){ r->value, r->value_len });
     if (r->max_age >= 0) {
         char *d = nxx_req_alloc(req, NXX_DATE_LEN + 1);
         if (d) {
             nxx_date_format(req->conn->w->loop.wall_s + r->max_age, d);
-            nxx_resp_header(req, "Expires", (nxx_str){ d, NXX_DATE_LEN });
+            NXX_RESP_HEADER(req, "Expires", (nxx_str){ d, NXX_DATE_LEN });
         }
     }
 }
@@ -358,8 +358,8 @@ static void caching_headers(nxx_req *req, const struct static_root *sr)
 static void validator_headers(nxx_req *req, const struct fentry *e)
 {
     if (e->etag_len)
-        nxx_resp_header(req, "ETag", (nxx_str){ e->etag, e->etag_len });
-    nxx_resp_header(req, "Last-Modified", (nxx_str){ e->lastmod, NXX_DATE_LEN });
+        NXX_RESP_HEADER(req, "ETag", (nxx_str){ e->etag, e->etag_len });
+    NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ e->lastmod, NXX_DATE_LEN });
 }
 
 /* Queue [off, off+len) of the entry's content. */
@@ -402,7 +402,7 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
         nxx_resp_headerf(req, "Content-Range", "bytes %llu-%llu/%llu",
                          (unsigned long long)r[0].first, (unsigned long long)r[0].last,
                          (unsigned long long)len);
-        nxx_resp_header(req, "Content-Type", ctype);
+        NXX_RESP_HEADER(req, "Content-Type", ctype);
         uint64_t count = r[0].last - r[0].first + 1;
         if (finish(req, count))
             return 500;
@@ -444,8 +444,8 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
 
 static void conditions_of(nxx_req *req, struct nxx_conditions *c)
 {
-    c->if_match = nxx_req_header(req, "if-match");
-    c->if_none_match = nxx_req_header(req, "if-none-match");
+    c->if_match = nxx_req_header_list(req, "if-match");
+    c->if_none_match = nxx_req_header_list(req, "if-none-match");
     c->if_modified_since = nxx_req_header(req, "if-modified-since");
     c->if_unmodified_since = nxx_req_header(req, "if-unmodified-since");
     c->if_range = nxx_req_header(req, "if-range");
@@ -465,7 +465,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr,
     int get_or_head = 1; /* the file handler only runs for GET and HEAD */
     int pre = nxx_cond_evaluate(&cd, &v, get_or_head);
     if (vary)
-        nxx_resp_header(req, "Vary", NXX_STR("Accept-Encoding"));
+        NXX_RESP_HEADER(req, "Vary", NXX_STR("Accept-Encoding"));
     if (pre == 304) {
         /* RFC 9110 §15.4.5: the fields a 200 would have carried that matter to caches */
         validator_headers(req, e);
@@ -477,13 +477,18 @@ static int send_representation(nxx_req *req, const struct static_root *sr,
         return 412;
     validator_headers(req, e);
     caching_headers(req, sr);
-    nxx_resp_header(req, "Accept-Ranges", NXX_STR("bytes"));
+    NXX_RESP_HEADER(req, "Accept-Ranges", NXX_STR("bytes"));
     if (encoding)
-        nxx_resp_header(req, "Content-Encoding", (nxx_str){ encoding, strlen(encoding) });
+        NXX_RESP_HEADER(req, "Content-Encoding", (nxx_str){ encoding, strlen(encoding) });
     uint64_t len = (uint64_t)e->st.st_size;
     nxx_str range = nxx_req_header(req, "range");
     /* RFC 9110 §14.2: Range is defined for GET only; HEAD gets the 200 fields */
-    if (range.len && req->h.method_id == NXX_M_GET && nxx_if_range_ok(cd.if_range, &v)) {
+    /* RFC 9110 §8.8.2.2: a modification date within the last second is weak
+     * (the file may change again in the same second): no If-Range by date */
+    struct nxx_validators vr = v;
+    if (vr.last_modified >= req->conn->w->loop.wall_s - 1)
+        vr.last_modified = -1;
+    if (range.len && req->h.method_id == NXX_M_GET && nxx_if_range_ok(cd.if_range, &vr)) {
         struct nxx_range r[NXX_RANGE_MAX];
         size_t n = 0;
         enum nxx_range_result rr = nxx_range_parse(range, len, r, &n, 0);
@@ -497,7 +502,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr,
         }
         /* NONE (ignored) and TOO_MANY (amplification guard): the whole representation */
     }
-    nxx_resp_header(req, "Content-Type", ctype);
+    NXX_RESP_HEADER(req, "Content-Type", ctype);
     if (finish(req, len))
         return 500;
     if (!req->head_only)
@@ -530,7 +535,7 @@ static int send_file(nxx_req *req, const struct static_root *sr, const struct fe
         br = sibling(req, sr, key, klen, ".br");
         gz = sibling(req, sr, key, klen, ".gz");
     }
-    nxx_str ae = nxx_req_header(req, "accept-encoding");
+    nxx_str ae = nxx_req_header_list(req, "accept-encoding");
     int has_ae = ae.ptr != NULL;
     int q_id = nxx_accept_encoding_q(ae, has_ae, "identity");
     int q_br = br ? nxx_accept_encoding_q(ae, has_ae, "br") : 0;
@@ -555,7 +560,7 @@ static int send_file(nxx_req *req, const struct static_root *sr, const struct fe
     if (best <= 0) {
         /* RFC 9110 §12.5.3: identity refused and nothing else acceptable */
         if (vary)
-            nxx_resp_header(req, "Vary", NXX_STR("Accept-Encoding"));
+            NXX_RESP_HEADER(req, "Vary", NXX_STR("Accept-Encoding"));
         nxx_req_detail(req, "Accept-Encoding refuses identity and every available coding%s",
                        vary ? " (br, gzip variants exist only where listed)" : "");
         return 406;
@@ -702,7 +707,7 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
     if (!ents)
         return 500;
     qsort(ents, n, sizeof(*ents), lentry_cmp);
-    nxx_str accept = nxx_req_header(req, "accept");
+    nxx_str accept = nxx_req_header_list(req, "accept");
     int has_accept = accept.ptr != NULL;
     int json = nxx_accept_q(accept, has_accept, "application/json") >
                nxx_accept_q(accept, has_accept, "text/html");
@@ -766,9 +771,9 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
     }
     if (o.oom)
         return 500;
-    nxx_resp_header(req, "Vary", NXX_STR("Accept"));
-    nxx_resp_header(req, "Cache-Control", NXX_STR("no-cache"));
-    nxx_resp_header(req, "Content-Type", json ? NXX_STR("application/json")
+    NXX_RESP_HEADER(req, "Vary", NXX_STR("Accept"));
+    NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));
+    NXX_RESP_HEADER(req, "Content-Type", json ? NXX_STR("application/json")
                                               : NXX_STR("text/html; charset=utf-8"));
     return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
 }

@@ -91,7 +91,7 @@ void nxx_accesslog_write(nxx_req *req)
     char line[LOG_LINE_MAX];
     size_t n = 0;
     char peer[64];
-    nxx_sock_format_addr(&req->conn->peer, peer, sizeof(peer), 0);
+    nxx_sock_format_addr((const struct sockaddr_storage *)&req->conn->peer, peer, sizeof(peer), 0);
     uint64_t us = (w->loop.now_ms - req->start_ms) * 1000;
     nxx_str id = nxx_req_id(req);
     nxx_str ua = nxx_req_header(req, "user-agent");

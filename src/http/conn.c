@@ -37,6 +37,7 @@
 enum timer_kind { TK_NONE = 0, TK_IDLE, TK_REQ, TK_WRITE, TK_LINGER };
 
 static void process(struct nxx_conn *c);
+static void outq_release(struct nxx_conn *c);
 static void dispatch(struct nxx_conn *c, nxx_req *req);
 static void run_handler(struct nxx_conn *c, nxx_req *req);
 
@@ -194,6 +195,7 @@ void nxx_conn_close(struct nxx_conn *c)
         c->req = NULL;
     }
     nxx_arena_reset(&c->arena); /* cleanups: file references, handler state */
+    outq_release(c);
     rbuf_release(c);
     close(c->io.fd);
     c->io.fd = -1;
@@ -231,6 +233,12 @@ static void begin_close(struct nxx_conn *c)
         nxx_conn_close(c);
         return;
     }
+    if (c->rlen == c->rpos && c->state == CONN_HEAD && !c->readable) {
+        /* the last read drained the socket: nothing is pending, close now
+         * (the common Connection: close case costs no extra call) */
+        nxx_conn_close(c);
+        return;
+    }
     if (c->rlen == c->rpos && c->state == CONN_HEAD) {
         char tmp[512];
         ssize_t n = read(c->io.fd, tmp, sizeof(tmp));
@@ -264,22 +272,60 @@ static void linger_read(struct nxx_conn *c)
 
 /* ---- output ---- */
 
-int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len)
+/* The queue lives in a pooled block only while output is pending. */
+static int outq_ensure(struct nxx_conn *c)
 {
-    if (!len)
+    if (c->out)
         return 0;
-    if (c->nout == NXX_OUTQ_MAX) {
+    c->out = nxx_pool_get(&c->w->chunks);
+    return c->out ? 0 : -1;
+}
+
+static void outq_release(struct nxx_conn *c)
+{
+    if (c->out)
+        nxx_pool_put(&c->w->chunks, c->out);
+    c->out = NULL;
+    c->nout = c->out_head = 0;
+    c->out_bytes = 0;
+}
+
+/*
+ * Room for one more entry: flush a full queue, compact it if the socket
+ * took only part.  A queue that cannot take the entry would corrupt the
+ * response, so the connection is closed instead.
+ */
+static int outq_room(struct nxx_conn *c)
+{
+    if (c->closed)
+        return -1;
+    if (c->out && c->nout == NXX_OUTQ_MAX) {
         if (nxx_conn_flush(c) < 0)
             return -1;
-        if (c->nout == NXX_OUTQ_MAX) {
-            /* the socket is full: compact the queue */
-            if (c->out_head == 0)
+        if (c->out && c->nout == NXX_OUTQ_MAX) {
+            if (c->out_head == 0) {
+                nxx_log_warn("output queue full; closing the connection");
+                nxx_conn_close(c);
                 return -1;
+            }
             memmove(c->out, c->out + c->out_head, (c->nout - c->out_head) * sizeof(c->out[0]));
             c->nout -= c->out_head;
             c->out_head = 0;
         }
     }
+    if (outq_ensure(c) < 0) {
+        nxx_conn_close(c);
+        return -1;
+    }
+    return 0;
+}
+
+int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len)
+{
+    if (!len)
+        return 0;
+    if (outq_room(c) < 0)
+        return -1;
     struct nxx_out *o = &c->out[c->nout];
     /* coalesce with a preceding contiguous memory entry */
     if (c->nout > c->out_head && o[-1].fd < 0 && o[-1].ptr + o[-1].len == ptr) {
@@ -299,7 +345,7 @@ int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len)
 {
     if (!len)
         return 0;
-    if (c->nout == NXX_OUTQ_MAX && (nxx_conn_flush(c) < 0 || c->nout == NXX_OUTQ_MAX))
+    if (outq_room(c) < 0)
         return -1;
     struct nxx_out *o = &c->out[c->nout++];
     o->ptr = NULL;
@@ -313,8 +359,7 @@ int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len)
 /* Everything written: release the arena if no request still needs it. */
 static void output_drained(struct nxx_conn *c)
 {
-    c->nout = c->out_head = 0;
-    c->out_bytes = 0;
+    outq_release(c);
     if (!c->req && c->state == CONN_HEAD)
         nxx_arena_reset(&c->arena);
 }
@@ -680,7 +725,13 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
             c->body_len = c->body_cap = 0;
             c->body_in_rbuf = 0;
             if (h->flags & NXX_HF_CHUNKED) {
-                nxx_chunked_init(&c->chunked);
+                c->chunked = nxx_arena_alloc(&c->arena, sizeof(*c->chunked));
+                if (!c->chunked) {
+                    c->state = CONN_HEAD;
+                    fail(c, req, 500, "out of memory", 1);
+                    return;
+                }
+                nxx_chunked_init(c->chunked);
             } else {
                 c->body_want = h->content_length;
                 size_t avail = c->rlen - c->req_end;
@@ -776,7 +827,7 @@ static int read_body(struct nxx_conn *c)
             const char *detail = NULL;
             char *in = c->rbuf + c->req_end;
             size_t declen = len;
-            int r = nxx_chunked_decode(&c->chunked, in, &declen, &consumed, &detail);
+            int r = nxx_chunked_decode(c->chunked, in, &declen, &consumed, &detail);
             if (r < 0) {
                 c->state = CONN_HEAD;
                 fail(c, req, 400, detail ? detail : "bad chunked framing", 1);
@@ -1062,7 +1113,7 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
     c->io.cb = on_io;
     c->w = w;
     c->over_limit = n >= srv->cfg.max_connections;
-    c->peer = *peer;
+    memcpy(&c->peer, peer, sizeof(c->peer));
     nxx_arena_init(&c->arena, &w->chunks);
     nxx_timer_init(&c->timer, on_timeout);
     if (nxx_loop_add(&w->loop, &c->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {

@@ -200,14 +200,14 @@ nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *
     if (req->h.target.len && req->h.form != NXX_TARGET_ORIGIN)
         instance = req->h.target;
     nxx_str id = nxx_req_id(req);
-    int fmt = choose_format(nxx_req_header(req, "accept"));
+    int fmt = choose_format(nxx_req_header_list(req, "accept"));
     size_t dlen = strlen(detail), tlen = strlen(title);
     size_t cap = 6 * (dlen + instance.len + tlen) + id.len + 512;
     struct sbuf b = { nxx_req_alloc(req, cap), 0, cap };
     if (!b.p)
         return (nxx_str){ NULL, 0 };
     char num[8];
-    int nl = snprintf(num, sizeof(num), "%d", status);
+    int nl = (int)nxx_u64toa(num, (uint64_t)(status > 0 ? status : 0));
     if (fmt == FMT_JSON) {
         *ctype = NXX_STR("application/problem+json");
         PUTS(&b, "{\"type\":\"about:blank\",\"title\":\"");

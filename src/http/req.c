@@ -68,6 +68,36 @@ nxx_str nxx_req_header(const nxx_req *req, const char *name)
     return (nxx_str){ NULL, 0 };
 }
 
+nxx_str nxx_req_header_list(nxx_req *req, const char *name)
+{
+    size_t n = strlen(name), count = 0, total = 0;
+    nxx_str first = { NULL, 0 };
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        if (!name_eq(req->h.headers[i].name, name, n))
+            continue;
+        if (!count++)
+            first = req->h.headers[i].value;
+        total += req->h.headers[i].value.len + 2;
+    }
+    if (count <= 1)
+        return first;
+    char *buf = nxx_arena_alloc(&req->conn->arena, total);
+    if (!buf)
+        return first;
+    size_t len = 0;
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        if (!name_eq(req->h.headers[i].name, name, n))
+            continue;
+        if (len) {
+            buf[len++] = ',';
+            buf[len++] = ' ';
+        }
+        memcpy(buf + len, req->h.headers[i].value.ptr, req->h.headers[i].value.len);
+        len += req->h.headers[i].value.len;
+    }
+    return (nxx_str){ buf, len };
+}
+
 int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_str *value)
 {
     if (i >= req->h.num_headers)
@@ -96,7 +126,7 @@ nxx_str nxx_req_body(const nxx_req *req)
 nxx_str nxx_req_peer(const nxx_req *req)
 {
     char buf[64];
-    nxx_sock_format_addr(&req->conn->peer, buf, sizeof(buf), 0);
+    nxx_sock_format_addr((const struct sockaddr_storage *)&req->conn->peer, buf, sizeof(buf), 0);
     size_t n = strlen(buf);
     char *p = nxx_arena_strndup(&req->conn->arena, buf, n);
     return p ? (nxx_str){ p, n } : (nxx_str){ "?", 1 };
@@ -105,10 +135,18 @@ nxx_str nxx_req_peer(const nxx_req *req)
 nxx_str nxx_req_id(const nxx_req *req)
 {
     nxx_req *r = (nxx_req *)(uintptr_t)req; /* the id is formatted lazily */
-    if (!r->id[0])
-        snprintf(r->id, sizeof(r->id), "%08x%02x%08llx", req->conn->w->srv->boot_id,
-                 req->conn->w->id & 0xff, (unsigned long long)(req->seq & 0xffffffffu));
-    return (nxx_str){ r->id, strlen(r->id) };
+    if (!r->id[0]) {
+        /* boot id (32 bits), worker (8), sequence (32): 18 hex digits */
+        static const char hex[] = "0123456789abcdef";
+        uint64_t hi = ((uint64_t)req->conn->w->srv->boot_id << 8) | (req->conn->w->id & 0xff);
+        uint64_t lo = req->seq & 0xffffffffu;
+        for (int i = 9; i >= 0; i--, hi >>= 4)
+            r->id[i] = hex[hi & 15];
+        for (int i = 17; i >= 10; i--, lo >>= 4)
+            r->id[i] = hex[lo & 15];
+        r->id[18] = '\0';
+    }
+    return (nxx_str){ r->id, 18 };
 }
 
 void *nxx_req_alloc(nxx_req *req, size_t size)
@@ -142,15 +180,17 @@ void nxx_resp_status(nxx_req *req, int status)
         req->status = status;
 }
 
-static int managed(const char *name)
+/* Fields the engine writes itself (framing, Date, Server). */
+static int managed(const char *name, size_t n)
 {
-    static const char *const names[] = { "date",   "server",  "content-length",
-                                         "transfer-encoding", "connection" };
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strlen(names[i]) == n && name_eq((nxx_str){ name, n }, names[i], n))
-            return 1;
-    return 0;
+    switch (n) {
+    case 4: return name_eq((nxx_str){ name, n }, "date", 4);
+    case 6: return name_eq((nxx_str){ name, n }, "server", 6);
+    case 10: return name_eq((nxx_str){ name, n }, "connection", 10);
+    case 14: return name_eq((nxx_str){ name, n }, "content-length", 14);
+    case 17: return name_eq((nxx_str){ name, n }, "transfer-encoding", 17);
+    default: return 0;
+    }
 }
 
 /* Field values must not smuggle a line break into the head (response splitting). */
@@ -164,15 +204,8 @@ static int value_ok(nxx_str v)
     return 1;
 }
 
-int nxx_resp_header(nxx_req *req, const char *name, nxx_str value)
+int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value)
 {
-    if (req->responded)
-        return NXX_ESTATE;
-    if (managed(name))
-        return 0;
-    size_t nlen = strlen(name);
-    if (!nlen || !value_ok(value) || !value_ok((nxx_str){ name, nlen }))
-        return NXX_EINVAL;
     size_t len = nlen + 2 + value.len + 2;
     struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h) + len);
     if (!h)
@@ -190,6 +223,18 @@ int nxx_resp_header(nxx_req *req, const char *name, nxx_str value)
     req->hdrs_tail = &h->next;
     req->hdr_len += len;
     return 0;
+}
+
+int nxx_resp_header(nxx_req *req, const char *name, nxx_str value)
+{
+    if (req->responded)
+        return NXX_ESTATE;
+    size_t nlen = strlen(name);
+    if (managed(name, nlen))
+        return 0;
+    if (!nlen || !value_ok(value) || !value_ok((nxx_str){ name, nlen }))
+        return NXX_EINVAL;
+    return nxx_resp_header_trusted(req, name, nlen, value);
 }
 
 int nxx_resp_headerf(nxx_req *req, const char *name, const char *fmt, ...)

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -23,7 +24,7 @@
 #define NXX_MAX_POLICIES 16
 #define NXX_RBUF_SIZE 8192   /* pooled read buffer */
 #define NXX_CHUNK_SIZE 4096  /* pooled arena chunk */
-#define NXX_OUTQ_MAX 64      /* iovec entries before a flush is forced */
+#define NXX_OUTQ_MAX ((NXX_CHUNK_SIZE) / sizeof(struct nxx_out)) /* entries in a pooled queue */
 #define NXX_DISCARD_MAX 65536 /* unread body bytes we skip to keep a connection */
 
 struct nxx_listener {
@@ -157,7 +158,7 @@ struct nxx_conn {
     char *rbuf;
     size_t rcap, rlen, rpos;     /* rbuf[rpos..rlen) unprocessed */
     size_t scan;                 /* bytes of the head scanned without finding its end */
-    struct nxx_out out[NXX_OUTQ_MAX];
+    struct nxx_out *out;         /* pooled block while output is queued, else NULL */
     size_t nout, out_head;       /* out[out_head..nout) pending */
     size_t out_bytes;            /* pending bytes */
     struct nxx_arena arena;
@@ -166,9 +167,13 @@ struct nxx_conn {
     char *body;
     size_t body_len, body_cap;
     uint64_t body_want;          /* Content-Length still to read */
-    struct nxx_chunked chunked;
+    struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
     size_t linger_bytes;
-    struct sockaddr_storage peer;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in4;
+        struct sockaddr_in6 in6;
+    } peer;
 };
 
 /* server.c: run fn(arg) when the server is freed (handlers' own state) */
@@ -186,6 +191,10 @@ int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len);
 int nxx_conn_flush(struct nxx_conn *c);
 
 /* req.c */
+/* Add a field whose name and value the caller guarantees (no checks). */
+int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value);
+#define NXX_RESP_HEADER(req, lit, ...)                                                             \
+    nxx_resp_header_trusted((req), (lit), sizeof(lit) - 1, (__VA_ARGS__))
 int nxx_req_send_head(nxx_req *req, int64_t content_length);
 int nxx_req_error(nxx_req *req, int status, const char *detail);
 void nxx_req_date(struct nxx_worker *w);

@@ -885,3 +885,94 @@ def have_ipv6_loopback():
             s.close()
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------------------
+# range responses (RFC 9110 §14)
+
+CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+def parse_content_range(value):
+    """`bytes F-L/LEN` -> (F, L, LEN); AssertionError otherwise."""
+    m = CONTENT_RANGE_RE.match(value or "")
+    if not m:
+        raise AssertionError(f"malformed Content-Range {value!r}")
+    first, last, length = (int(g) for g in m.groups())
+    if not first <= last < length:
+        raise AssertionError(f"impossible Content-Range {value!r}")
+    return first, last, length
+
+
+def multipart_boundary(resp):
+    """The boundary parameter of a multipart/byteranges Content-Type (quotes removed)."""
+    ctype = resp.header("content-type") or ""
+    m = re.search(r";\s*boundary=(\"[^\"]+\"|[^;\s]+)", ctype, re.I)
+    if not m:
+        raise AssertionError(f"no boundary in Content-Type {ctype!r}")
+    return m.group(1).strip('"')
+
+
+def parse_byteranges(body, boundary):
+    """Parse a multipart/byteranges body (RFC 9110 §14.6, RFC 2046 §5.1).
+
+    Returns [(part_headers:{lower name: value}, data:bytes)].  Strict about the
+    delimiters: every part starts with CRLF--boundary (the first may omit the
+    CRLF), the body ends with --boundary-- and only CRLF/epilogue after it.
+    """
+    delim = b"--" + boundary.encode("latin-1")
+    parts = []
+    if body.startswith(delim):
+        pos = len(delim)
+    else:
+        i = body.find(b"\r\n" + delim)
+        if i < 0:
+            raise AssertionError(f"no first boundary in multipart body {body[:200]!r}")
+        pos = i + 2 + len(delim)
+    while True:
+        if body[pos:pos + 2] == b"--":
+            tail_bytes = body[pos + 2:]
+            if tail_bytes not in (b"", b"\r\n"):
+                raise AssertionError(f"bytes after the closing delimiter: {tail_bytes[:100]!r}")
+            return parts
+        if body[pos:pos + 2] != b"\r\n":
+            raise AssertionError(f"boundary not followed by CRLF at {pos}: {body[pos:pos+40]!r}")
+        pos += 2
+        end_head = body.find(b"\r\n\r\n", pos)
+        if end_head < 0:
+            raise AssertionError("part without an empty line after its headers")
+        headers = {}
+        for line in body[pos:end_head].decode("latin-1").split("\r\n"):
+            if ":" not in line:
+                raise AssertionError(f"bad part header line {line!r}")
+            k, v = line.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        data_start = end_head + 4
+        nxt = body.find(b"\r\n" + delim, data_start)
+        if nxt < 0:
+            raise AssertionError("part not followed by a delimiter")
+        parts.append((headers, body[data_start:nxt]))
+        pos = nxt + 2 + len(delim)
+
+
+def byteranges(resp):
+    """The ranges of a 206 as [(first, last, length, data)], from a single-part
+    206 (Content-Range) or a multipart/byteranges one; each part's data length
+    is checked against its Content-Range."""
+    if resp.status != 206:
+        raise AssertionError(f"expected 206, got {resp.status}: {resp.raw[:400]!r}")
+    out = []
+    if resp.content_type == "multipart/byteranges":
+        if resp.has("content-range"):
+            raise AssertionError("multipart 206 with a Content-Range field")
+        for headers, data in parse_byteranges(resp.body, multipart_boundary(resp)):
+            first, last, length = parse_content_range(headers.get("content-range"))
+            out.append((first, last, length, data, headers))
+    else:
+        first, last, length = parse_content_range(resp.header("content-range"))
+        out.append((first, last, length, resp.body, None))
+    for first, last, length, data, _ in out:
+        if len(data) != last - first + 1:
+            raise AssertionError(
+                f"range {first}-{last}: {len(data)} bytes of data, expected {last - first + 1}")
+    return [(f, l, n, d) for f, l, n, d, _ in out]
