@@ -1144,7 +1144,10 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
         process(c);
         return;
     }
-    arm_timer(c);
+    /* most clients send the request with or right after the handshake: try
+     * it now rather than after another trip through epoll_wait */
+    c->readable = 1;
+    process(c);
 }
 
 /* Stop: idle connections close now, busy ones after their response. */

@@ -123,10 +123,17 @@ def test_codings_are_case_insensitive():
 
 def test_q_values_choose():
     expect(ae("gzip;q=1, br;q=0.5"), "gzip", "gzip;q=1, br;q=0.5")
-    expect(ae("br;q=0.9, gzip;q=0.8"), "br", "br;q=0.9, gzip;q=0.8")
     expect(ae("gzip, br;q=0.999"), "gzip", "gzip, br;q=0.999")
+    expect(ae("identity;q=0.1, br;q=0.5, gzip;q=0.2"), "br", "identity;q=0.1, br;q=0.5, gzip;q=0.2")
     expect(ae("br;q=0, gzip"), "gzip", "br;q=0, gzip")
     expect(ae("gzip;q=0, br"), "br", "gzip;q=0, br")
+
+
+def test_implicit_identity_does_not_outrank_listed_codings():
+    # RFC 9110 §12.5.3 makes an unlisted identity "acceptable", not "preferred with
+    # q=1": a client that lists only codings with q < 1 still asks for a coding.
+    expect(ae("br;q=0.9, gzip;q=0.8"), "br", "br;q=0.9, gzip;q=0.8")
+    expect(ae("gzip;q=0.5"), "gzip", "gzip;q=0.5")
     expect(ae("gzip;q=0.001"), "gzip", "gzip;q=0.001")
     expect(ae("deflate, gzip;q=0.5"), "gzip", "deflate, gzip;q=0.5")
 

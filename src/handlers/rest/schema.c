@@ -1523,7 +1523,7 @@ static int kw_pattern(struct cctx *c, struct node *n, const json_t *v, int depth
         return fail(c, "out of memory");
     if (translate(&r) != 0) {
         nxx_free(r.out);
-        return fail(c, "unsupported pattern: %s", r.err);
+        return fail(c, "pattern rejected: %s", r.err);
     }
     locale_t old = utf8_enter();
     int rc = regcomp(&n->re, r.out, REG_EXTENDED | REG_NOSUB);
@@ -1532,7 +1532,7 @@ static int kw_pattern(struct cctx *c, struct node *n, const json_t *v, int depth
     if (rc != 0) {
         char why[128];
         regerror(rc, &n->re, why, sizeof(why));
-        return fail(c, "invalid pattern: %s", why);
+        return fail(c, "pattern rejected by the regex engine: %s", why);
     }
     n->has |= HAS_PATTERN;
     n->pattern = src;
