@@ -164,7 +164,7 @@ int nxx_accept_encoding_q(nxx_str field, int has_field, const char *coding)
     if (field.len == 0)
         return identity ? 1000 : 0;
 
-    int exact = -1, star = -1;
+    int exact = -1, star = -1, elements = 0;
     const char *p = field.ptr, *end = field.ptr + field.len;
     while (p < end) {
         if (*p == ',' || is_ows(*p)) {
@@ -190,6 +190,7 @@ int nxx_accept_encoding_q(nxx_str field, int has_field, const char *coding)
             continue;
         }
         p = s;
+        elements++;
         /* the first mention of a coding counts; a later repeat cannot override it */
         if (name.len == 1 && name.ptr[0] == '*') {
             if (star < 0)
@@ -204,10 +205,14 @@ int nxx_accept_encoding_q(nxx_str field, int has_field, const char *coding)
         return star;
     /*
      * Not named and no "*": identity stays acceptable (only "identity;q=0"
-     * or "*;q=0" refuse it), other codings are not.  An empty field value
-     * lands here too and so means "identity only", as §12.5.3 says.
+     * or "*;q=0" refuse it), other codings are not.  §12.5.3 gives it no
+     * weight: it ranks below every coding the client did list (q 0.001),
+     * the choice nginx and Apache make.  A field with no usable element
+     * means "identity only".
      */
-    return identity ? 1000 : 0;
+    if (!identity)
+        return 0;
+    return elements ? 1 : 1000;
 }
 
 /* ---- Accept ----------------------------------------------------------------- */

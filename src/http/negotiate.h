@@ -10,8 +10,10 @@
 /*
  * The q-value (0..1000) Accept-Encoding gives to coding ("br", "gzip",
  * "identity"), following RFC 9110 §12.5.3: an exact token (case-insensitive)
- * wins over "*"; "x-gzip" counts as "gzip"; identity is acceptable (1000)
- * unless the field names it, or "*", with q=0; an absent field (has_field 0)
+ * wins over "*"; "x-gzip" counts as "gzip"; identity, when the field
+ * neither names it nor has "*", is acceptable with the lowest weight (1),
+ * below every listed coding (and 1000 when the field lists nothing usable);
+ * "identity;q=0" or "*;q=0" refuse it; an absent field (has_field 0)
  * means every coding is acceptable but identity is preferred (return 1000
  * for identity, 1 for others); an empty field value means only identity.
  * Malformed elements are skipped.

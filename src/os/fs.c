@@ -62,6 +62,10 @@ int nxx_os_open_beneath(int dirfd, const char *rel, int flags)
                 no_openat2 = 1;
                 break;
             }
+            /* RESOLVE_BENEATH refuses every absolute symlink, even one that
+             * points back inside: let the containment check decide those */
+            if (errno == EXDEV)
+                return fallback(dirfd, rel, flags);
             return -errno;
         }
         if (!no_openat2)
