@@ -8,6 +8,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +201,26 @@ ssize_t nxx_sock_writev(int fd, const struct iovec *iov, int iovcnt)
             continue;
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
+}
+
+ssize_t nxx_sock_writev_more(int fd, const struct iovec *iov, int iovcnt)
+{
+#ifdef MSG_MORE
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
+    for (;;) {
+        ssize_t n = sendmsg(fd, &msg, MSG_MORE | MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
+#else
+    return nxx_sock_writev(fd, iov, iovcnt);
+#endif
 }
 
 ssize_t nxx_sock_sendfile(int fd, int in_fd, off_t *offset, size_t count)

@@ -33,6 +33,9 @@ int nxx_sock_accept(int lfd, struct sockaddr_storage *peer, socklen_t *plen);
 
 /* writev / sendfile: bytes written, or -errno (-EAGAIN when the socket is full). */
 ssize_t nxx_sock_writev(int fd, const struct iovec *iov, int iovcnt);
+/* writev that tells TCP more follows at once (MSG_MORE): a head and the file
+ * sent after it leave in the same segments instead of a short one first */
+ssize_t nxx_sock_writev_more(int fd, const struct iovec *iov, int iovcnt);
 ssize_t nxx_sock_sendfile(int fd, int in_fd, off_t *offset, size_t count);
 
 #endif

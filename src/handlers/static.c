@@ -367,10 +367,20 @@ static void queue_slice(nxx_req *req, const struct fentry *e, uint64_t off, uint
 {
     if (!len)
         return;
-    if (e->data)
+    if (e->data) {
         nxx_conn_queue(req->conn, e->data + off, (size_t)len);
-    else
-        nxx_conn_queue_file(req->conn, e->fd, (off_t)off, (size_t)len);
+        return;
+    }
+    if (len <= FC_SMALL) {
+        /* a small slice of a big file: read it and send it with the head in
+         * one writev; sendfile pays off only for larger runs */
+        char *buf = nxx_req_alloc(req, (size_t)len);
+        if (buf && pread(e->fd, buf, (size_t)len, (off_t)off) == (ssize_t)len) {
+            nxx_conn_queue(req->conn, buf, (size_t)len);
+            return;
+        }
+    }
+    nxx_conn_queue_file(req->conn, e->fd, (off_t)off, (size_t)len);
 }
 
 /* Head with Content-Length total, then the queued pieces (nothing for HEAD). */

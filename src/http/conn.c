@@ -394,12 +394,15 @@ int nxx_conn_flush(struct nxx_conn *c)
         }
         struct iovec iov[NXX_OUTQ_MAX];
         int cnt = 0;
-        for (size_t i = c->out_head; i < c->nout && c->out[i].fd < 0; i++) {
+        size_t i = c->out_head;
+        for (; i < c->nout && c->out[i].fd < 0; i++) {
             iov[cnt].iov_base = (void *)(uintptr_t)c->out[i].ptr;
             iov[cnt].iov_len = c->out[i].len;
             cnt++;
         }
-        ssize_t n = nxx_sock_writev(c->io.fd, iov, cnt);
+        /* a file follows: let the head wait for it (one segment, not two) */
+        ssize_t n = i < c->nout ? nxx_sock_writev_more(c->io.fd, iov, cnt)
+                                : nxx_sock_writev(c->io.fd, iov, cnt);
         if (n == -EAGAIN) {
             c->writable = 0;
             return 0;

@@ -6,8 +6,8 @@ import email.utils
 import os
 import time
 
-from harness import (FIXED_MTIME, Conn, Server, check, check_status, eq, get,
-                     is_imf_fixdate, make_docroot, remove_tree, shared)
+from harness import (FIXED_MTIME, NXX_BIN, Conn, Server, check, check_status, eq, get,
+                     is_imf_fixdate, make_docroot, remove_tree, run_cmd, shared)
 
 MIME_FILES = {
     "m/x.css": (("text/css; charset=utf-8",),),
@@ -117,7 +117,6 @@ def test_no_rule_no_cache_control():
 
 
 def test_bad_cache_control_option_is_usage_error():
-    from harness import NXX_BIN, run_cmd
     for arg in ("noequals", "=max-age=1", "/x="):
         p = run_cmd([NXX_BIN, "serve", root(), "--listen", "127.0.0.1:0",
                      "--cache-control", arg], timeout_s=5)

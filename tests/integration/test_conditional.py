@@ -7,8 +7,8 @@ import gzip
 import time
 
 from harness import (A_TXT, FIXED_MTIME, Conn, Server, assert_alive, build_request, check,
-                     check_status, eq, get, http_date, is_imf_fixdate, make_docroot, remove_tree,
-                     shared)
+                     check_status, curl, eq, get, http_date, is_imf_fixdate, make_docroot,
+                     remove_tree, shared)
 
 COND = b"conditional body\n" * 10
 LM = http_date(FIXED_MTIME)  # Tue, 14 Nov 2023 22:13:20 GMT
@@ -270,7 +270,6 @@ def test_if_modified_since_on_head_304():
 
 
 def test_curl_time_cond():
-    from harness import curl
     code, body, head, _ = curl(["-z", LM, srv().url + "/cond.txt"])
     eq(code, 304, "curl -z Last-Modified")
     eq(body, b"", "curl 304 body")
@@ -399,3 +398,53 @@ def test_304_carries_cache_control_and_expires():
     check(is_imf_fixdate(exp), f"304 Expires: {exp!r}")
     when = email.utils.parsedate_to_datetime(exp).timestamp()
     check(abs(when - (time.time() + 600)) < 10, f"304 Expires {exp!r} is not now + 600 s")
+
+
+# --- hostile or malformed validators ------------------------------------------
+
+
+def test_long_etag_lists():
+    etag = etag_of()
+    many = ", ".join(f'"tag-{i:04d}"' for i in range(400))  # about 5.6 KB
+    expect_304(cond([("If-None-Match", f"{many}, {etag}")]), "If-None-Match: 400 tags + current")
+    expect_200(cond([("If-None-Match", many)]), "If-None-Match: 400 other tags")
+    expect_200(cond([("If-Match", f"{many}, {etag}")]), "If-Match: 400 tags + current")
+    expect_412(cond([("If-Match", many)]), "If-Match: 400 other tags")
+    assert_alive(srv())
+
+
+def test_malformed_entity_tags_do_not_match():
+    etag = etag_of()
+    bare = etag.strip('"')
+    for value in (bare, '"' + bare, bare + '"', "W/" + bare, "w/" + etag, ",,,", "W/", '""',
+                  '"' + bare + '" junk', '"a"b"', "\x01", "*, *", etag[:-1] + ' "'):
+        r = cond([("If-None-Match", value)])
+        check(r.status in (200, 304, 400), f"If-None-Match {value!r}: {r.status}")
+        if value in (bare, '"' + bare, bare + '"', "W/" + bare, ",,,", "W/", '""'):
+            expect_200(r, f"If-None-Match {value!r} (malformed, cannot match)")
+        r = cond([("If-Match", value)])
+        check(r.status in (200, 412, 400), f"If-Match {value!r}: {r.status}")
+        if value in (bare, '"' + bare, bare + '"', "W/" + bare, '""'):
+            expect_412(r, f"If-Match {value!r} (malformed, cannot match)")
+        assert_alive(srv(), f"after entity-tag {value!r}")
+
+
+def test_odd_dates_do_not_break():
+    for value in ("Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 1900 00:00:00 GMT",
+                  "Thu, 01 Jan 1970 00:00:00 GMT", "Wed, 30 Feb 2023 00:00:00 GMT",
+                  "Tue, 14 Nov 2023 25:61:61 GMT", "Tue, 14 Nov -2023 22:13:20 GMT",
+                  "Tue, 14 Nov 99999999999999999999 22:13:20 GMT",
+                  "Tuesday, 14-Nov-2023 22:13:20 GMT",
+                  "Tue Nov 14 22:13:20 2023 GMT", "Tue, 14 Nov 2023 22:13:20 UTC",
+                  "Tue,14 Nov 2023 22:13:20 GMT", "x" * 4000):
+        for name in ("If-Modified-Since", "If-Unmodified-Since"):
+            r = cond([(name, value)])
+            check(r.status in (200, 304, 412), f"{name}: {value[:50]!r}: {r.status}")
+            if r.status == 200:
+                eq(r.body, COND, f"{name}: {value[:50]!r}: body")
+        assert_alive(srv(), f"after date {value[:50]!r}")
+    # A valid date far in the past: the comparison still holds.
+    expect_412(cond([("If-Unmodified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]),
+               "If-Unmodified-Since 1970")
+    expect_200(cond([("If-Modified-Since", "Thu, 01 Jan 1970 00:00:00 GMT")]),
+               "If-Modified-Since 1970")

@@ -10,7 +10,7 @@ import re
 import shutil
 import tempfile
 import urllib.parse
-from datetime import datetime
+from datetime import datetime, timezone
 
 from harness import (A_TXT, FIXED_MTIME, SUB_INDEX_HTML, Server, assert_alive, check,
                      check_status, eq, get, http_date, make_docroot, remove_tree, shared)
@@ -32,6 +32,7 @@ LIST_ORDER = ["d1", "e2", "a.txt", EVIL, "b.txt", "with space.txt"]
 OUTSIDE = b"outside the root, served only with --follow-symlinks\n"
 _root = None
 _outside = None
+_sibling = None  # ROOT + "-evil": passes a string-prefix containment check
 
 
 def root():
@@ -54,6 +55,24 @@ def root():
         os.symlink("loop-b", os.path.join(_root, "loop-a"))
         os.symlink("loop-a", os.path.join(_root, "loop-b"))
         os.symlink("missing-target", os.path.join(_root, "dangling"))
+        # absolute targets that a naive containment check gets wrong
+        global _sibling
+        _sibling = _root + "-evil"
+        os.makedirs(_sibling)
+        with open(os.path.join(_sibling, "out.txt"), "wb") as f:
+            f.write(OUTSIDE)
+        base = os.path.basename(_root)
+        os.symlink(os.path.join(_sibling, "out.txt"), os.path.join(_root, "abs-sibling.txt"))
+        os.symlink(_sibling, os.path.join(_root, "abs-sibling-dir"))
+        os.symlink(_root + "/../" + os.path.basename(_outside) + "/out.txt",
+                   os.path.join(_root, "abs-dotdot-out.txt"))
+        os.symlink(_root + "/sub/../a.txt", os.path.join(_root, "abs-dotdot-in.txt"))
+        os.symlink(_root + "/../" + base + "/a.txt", os.path.join(_root, "abs-reenter.txt"))
+        os.symlink(_root, os.path.join(_root, "abs-self"))
+        os.symlink("/", os.path.join(_root, "abs-slash"))
+        os.symlink("../" + base + "/a.txt", os.path.join(_root, "rel-reenter.txt"))
+        os.symlink("../" + os.path.basename(_sibling) + "/out.txt",
+                   os.path.join(_root, "rel-sibling.txt"))
     return _root
 
 
@@ -72,8 +91,9 @@ def follow_srv():
 def teardown_module():
     if _root:
         remove_tree(_root)
-    if _outside:
-        shutil.rmtree(_outside, ignore_errors=True)
+    for d in (_outside, _sibling):
+        if d:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 def hrefs(body):
@@ -90,8 +110,7 @@ def entry_names(body):
             name = name[2:]
         if name in ("../", "..", "/", ""):
             continue
-        out.append(name.rstrip("/").rsplit("/", 1)[-1] if "/" in name.rstrip("/") else
-                   name.rstrip("/"))
+        out.append(name.rstrip("/").rsplit("/", 1)[-1])
     return out
 
 
@@ -126,8 +145,7 @@ def test_html_listing():
 
 def test_html_listing_sorted_directories_first():
     r = get(list_srv(), "/list/")
-    names = [n for n in entry_names(r.body)]
-    eq(names, LIST_ORDER, "entries in page order")
+    eq(entry_names(r.body), LIST_ORDER, "entries in page order")
 
 
 def test_html_listing_escapes_names():
@@ -157,7 +175,7 @@ def test_html_listing_links_percent_encoded():
 def test_html_listing_has_sizes_and_dates():
     body = get(list_srv(), "/list/").body.decode("utf-8")
     check(str(len(LIST_FILES["list/with space.txt"])) in body, "size of with space.txt missing")
-    when = datetime.utcfromtimestamp(FIXED_MTIME)
+    when = datetime.fromtimestamp(FIXED_MTIME, timezone.utc)
     check(http_date(FIXED_MTIME) in body or when.strftime("%Y-%m-%d") in body,
           "modification date missing")
 
@@ -253,6 +271,29 @@ def test_absolute_symlink_inside_root_served():
     r = get(plain_srv(), "/link-in-abs.txt")
     check_status(r, 200, "/link-in-abs.txt (absolute symlink to ROOT/a.txt)")
     eq(r.body, A_TXT, "/link-in-abs.txt")
+
+
+def test_absolute_symlinks_that_stay_inside():
+    for target in ("/abs-dotdot-in.txt", "/abs-reenter.txt", "/rel-reenter.txt",
+                   "/abs-self/a.txt"):
+        r = get(plain_srv(), target)
+        check_status(r, 200, f"{target} (symlink whose target is inside the root)")
+        eq(r.body, A_TXT, target)
+
+
+def test_symlinks_to_a_sibling_with_the_root_as_prefix_404():
+    # ROOT-evil/out.txt starts with the string ROOT: only a path-component
+    # containment check refuses it.
+    for target in ("/abs-sibling.txt", "/abs-sibling-dir/out.txt", "/rel-sibling.txt",
+                   "/abs-dotdot-out.txt", "/abs-slash/etc/passwd", "/abs-slash/"):
+        r = get(plain_srv(), target)
+        check(r.status in (403, 404), f"{target}: expected 404 (or 403), got {r.status}")
+        check(OUTSIDE not in r.body and b"root:" not in r.body,
+              f"{target}: content from outside the root served")
+        assert_alive(plain_srv(), f"after {target}")
+    r = get(list_srv(), "/abs-slash/")
+    check(r.status in (403, 404), f"--listing /abs-slash/: {r.status}")
+    check(b"etc" not in r.body, "--listing lists the filesystem root")
 
 
 def test_symlink_outside_root_404():
