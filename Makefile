@@ -8,7 +8,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTHON ?= python3
 
-.PHONY: all build test test-unit test-integration test-asan test-fuzz-replay fuzz fuzz-run \
+.PHONY: all build build-asan test test-unit test-integration test-asan test-fuzz-replay fuzz fuzz-run \
         bench docs docs-check format format-check install clean
 
 all: build

@@ -252,6 +252,22 @@ NXX_API int nxx_resp_end(nxx_req *req);
  */
 NXX_API int nxx_req_defer(nxx_req *req, unsigned ms, void (*fn)(nxx_req *req, void *ud), void *ud);
 
+/*
+ * Answering from another thread.  A handler that hands its request to a
+ * thread of its own (a database writer, a thread pool) calls
+ * nxx_req_suspend() before returning 0; that thread later calls
+ * nxx_req_post() exactly once, which runs fn(req, ud) on the request's
+ * worker thread, where fn answers with nxx_resp_*.  If the client went away
+ * meanwhile fn still runs (to free ud); nxx_resp_* then return NXX_ESTATE.
+ * nxx_req_post() is safe from any thread; everything else stays on the
+ * worker thread.
+ */
+NXX_API void nxx_req_suspend(nxx_req *req);
+NXX_API int nxx_req_post(nxx_req *req, void (*fn)(nxx_req *req, void *ud), void *ud);
+
+/* Is the request's client still connected? (worker thread) */
+NXX_API int nxx_req_alive(const nxx_req *req);
+
 /* ---- status registry -------------------------------------------------- */
 
 /* Reason phrase of an HTTP status ("Not Found"), or NULL if unregistered. */

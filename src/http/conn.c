@@ -181,6 +181,17 @@ static void arm_timer(struct nxx_conn *c)
 
 /* ---- closing ---- */
 
+/* Release what a closed connection still holds; freed after the event batch
+ * (a later event of the same batch may still name it). */
+static void conn_bury(struct nxx_conn *c)
+{
+    struct nxx_worker *w = c->w;
+    c->req = NULL;
+    nxx_arena_reset(&c->arena); /* cleanups: file references, handler state */
+    c->next = w->zombies;
+    w->zombies = c;
+}
+
 void nxx_conn_close(struct nxx_conn *c)
 {
     if (c->closed)
@@ -192,9 +203,9 @@ void nxx_conn_close(struct nxx_conn *c)
     if (c->req) {
         if (nxx_timer_armed(&c->req->defer))
             nxx_timer_cancel(&w->loop, &c->req->defer);
-        c->req = NULL;
+        if (!c->pins)
+            c->req = NULL;
     }
-    nxx_arena_reset(&c->arena); /* cleanups: file references, handler state */
     outq_release(c);
     rbuf_release(c);
     close(c->io.fd);
@@ -205,11 +216,14 @@ void nxx_conn_close(struct nxx_conn *c)
         w->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    /* freed after the event batch: a later event of this batch may name it */
-    c->next = w->zombies;
-    c->prev = NULL;
-    w->zombies = c;
+    c->next = c->prev = NULL;
     atomic_fetch_sub(&w->srv->nconns, 1);
+    if (c->pins) {
+        /* another thread still holds the request: keep it until its post */
+        w->npinned++;
+        return;
+    }
+    conn_bury(c);
 }
 
 void nxx_conn_free_zombies(struct nxx_worker *w)
@@ -778,7 +792,7 @@ static void run_handler(struct nxx_conn *c, nxx_req *req)
             fail(c, req, s >= 100 && s <= 599 ? s : 500, req->detail, 0);
         return;
     }
-    if (!req->responded && !nxx_timer_armed(&req->defer)) {
+    if (!req->responded && !nxx_timer_armed(&req->defer) && !c->pins) {
         nxx_log_error("request %s: handler returned without answering", nxx_req_id(req).ptr);
         fail(c, req, 500, NULL, 1);
     }
@@ -1151,6 +1165,73 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
      * it now rather than after another trip through epoll_wait */
     c->readable = 1;
     process(c);
+}
+
+/* ---- answers from other threads ---- */
+
+void nxx_req_suspend(nxx_req *req)
+{
+    req->conn->pins++;
+}
+
+int nxx_req_alive(const nxx_req *req)
+{
+    return !req->conn->closed;
+}
+
+int nxx_req_post(nxx_req *req, void (*fn)(nxx_req *req, void *ud), void *ud)
+{
+    struct nxx_worker *w = req->conn->w;
+    struct nxx_post *p = nxx_malloc(sizeof(*p));
+    if (!p)
+        return NXX_ENOMEM;
+    p->next = NULL;
+    p->req = req;
+    p->fn = fn;
+    p->ud = ud;
+    pthread_mutex_lock(&w->post_lock);
+    if (w->dead) {
+        /* the server stopped past its drain timeout: nobody will answer */
+        pthread_mutex_unlock(&w->post_lock);
+        nxx_free(p);
+        return NXX_ESTATE;
+    }
+    *w->posts_tail = p;
+    w->posts_tail = &p->next;
+    pthread_mutex_unlock(&w->post_lock);
+    uint64_t one = 1;
+    ssize_t r = write(w->wake.fd, &one, sizeof(one));
+    (void)r;
+    return 0;
+}
+
+size_t nxx_conn_run_posts(struct nxx_worker *w)
+{
+    pthread_mutex_lock(&w->post_lock);
+    struct nxx_post *p = w->posts;
+    w->posts = NULL;
+    w->posts_tail = &w->posts;
+    pthread_mutex_unlock(&w->post_lock);
+    size_t n = 0;
+    while (p) {
+        struct nxx_post *next = p->next;
+        struct nxx_conn *c = p->req->conn;
+        int was_closed = c->closed; /* closed while pinned: ours to bury */
+        c->pins--;
+        p->fn(p->req, p->ud);
+        if (was_closed) {
+            if (!c->pins) {
+                w->npinned--;
+                conn_bury(c);
+            }
+        } else if (!c->closed) {
+            arm_timer(c);
+        }
+        nxx_free(p);
+        p = next;
+        n++;
+    }
+    return n;
 }
 
 /* Stop: idle connections close now, busy ones after their response. */

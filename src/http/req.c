@@ -340,7 +340,7 @@ int nxx_req_send_head(nxx_req *req, int64_t content_length)
 
 int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)
 {
-    if (req->responded)
+    if (req->responded || req->conn->closed)
         return NXX_ESTATE;
     struct nxx_conn *c = req->conn;
     if (no_content_status(req->status) || req->status == 205)
@@ -365,7 +365,7 @@ int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)
 
 int nxx_resp_file(nxx_req *req, int fd, off_t offset, off_t len)
 {
-    if (req->responded)
+    if (req->responded || req->conn->closed)
         return NXX_ESTATE;
     if (offset < 0 || len < 0)
         return NXX_EINVAL;
@@ -383,7 +383,7 @@ int nxx_resp_file(nxx_req *req, int fd, off_t offset, off_t len)
 
 int nxx_req_error(nxx_req *req, int status, const char *detail)
 {
-    if (req->responded)
+    if (req->responded || req->conn->closed)
         return NXX_ESTATE;
     req->status = status;
     if (status == 408 || status == 400 || status == 413 || status == 431 || status == 414)
@@ -409,7 +409,7 @@ int nxx_resp_error(nxx_req *req, int status, const char *detail)
 
 int nxx_resp_start(nxx_req *req)
 {
-    if (req->responded)
+    if (req->responded || req->conn->closed)
         return NXX_ESTATE;
     int err = nxx_req_send_head(req, req->head_only ? 0 : -1);
     if (err)

@@ -199,6 +199,7 @@ static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     ssize_t r = read(io->fd, &v, sizeof(v));
     (void)r;
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
+    nxx_conn_run_posts(w);
     if (atomic_load(&w->srv->stopping))
         begin_drain(w);
 }
@@ -249,10 +250,25 @@ static int worker_init(struct nxx_worker *w)
     return 0;
 }
 
+static void worker_posts_init(struct nxx_worker *w)
+{
+    pthread_mutex_init(&w->post_lock, NULL);
+    w->posts = NULL;
+    w->posts_tail = &w->posts;
+    w->dead = 0;
+}
+
 static void worker_release(struct nxx_worker *w)
 {
     while (w->conns)
         nxx_conn_close(w->conns);
+    /* posts already queued still run (their callbacks free what they hold);
+     * later ones are refused */
+    nxx_conn_run_posts(w);
+    pthread_mutex_lock(&w->post_lock);
+    w->dead = 1;
+    pthread_mutex_unlock(&w->post_lock);
+    nxx_conn_run_posts(w);
     nxx_conn_free_zombies(w);
     if (w->log.len)
         nxx_accesslog_flush(w);
@@ -270,6 +286,7 @@ static void worker_release(struct nxx_worker *w)
     nxx_pool_release(&w->rbufs);
     nxx_pool_release(&w->chunks);
     nxx_loop_release(&w->loop);
+    pthread_mutex_destroy(&w->post_lock);
 }
 
 static void *worker_main(void *arg)
@@ -278,7 +295,9 @@ static void *worker_main(void *arg)
     for (;;) {
         int wait = -1;
         if (w->draining) {
-            if (!w->conns || w->loop.now_ms >= w->drain_deadline)
+            /* done when no connection is open and no other thread still
+             * owes an answer to a closed one */
+            if ((!w->conns && !w->npinned) || w->loop.now_ms >= w->drain_deadline)
                 break;
             wait = (int)(w->drain_deadline - w->loop.now_ms);
             if (wait > 100)
@@ -327,6 +346,7 @@ int nxx_server_run(nxx_server *srv)
         w->wake.fd = -1;
         for (size_t k = 0; k < NXX_MAX_LISTENERS; k++)
             w->lio[k].fd = -1;
+        worker_posts_init(w);
         err = worker_init(w);
     }
     /* workers other than the caller's block signals: the caller (or the

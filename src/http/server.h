@@ -71,6 +71,14 @@ struct nxx_server {
 
 struct nxx_conn;
 
+/* A callback posted to a worker from another thread (nxx_req_post). */
+struct nxx_post {
+    struct nxx_post *next;
+    nxx_req *req;
+    void (*fn)(nxx_req *req, void *ud);
+    void *ud;
+};
+
 struct nxx_worker {
     struct nxx_server *srv;
     unsigned id;
@@ -92,6 +100,10 @@ struct nxx_worker {
     size_t date_len;
     int64_t date_s;
     char clf_date[40];           /* "22/Nov/2026:00:15:07 +0000" */
+    pthread_mutex_t post_lock;   /* guards posts and dead */
+    struct nxx_post *posts, **posts_tail;
+    int dead;                    /* released: posts are dropped */
+    unsigned npinned;            /* closed connections waiting for posts */
     void *file_cache;            /* the static handler's per-worker cache */
     void (*file_cache_free)(void *);
 };
@@ -155,6 +167,7 @@ struct nxx_conn {
     int body_in_rbuf;            /* body is a view into rbuf */
     unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1,
         want_close : 1, in_process : 1;
+    unsigned pins;               /* posts outstanding: the struct and arena must stay */
     char *rbuf;
     size_t rcap, rlen, rpos;     /* rbuf[rpos..rlen) unprocessed */
     size_t scan;                 /* bytes of the head scanned without finding its end */
@@ -184,6 +197,8 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
 void nxx_conn_close(struct nxx_conn *c);
 void nxx_conn_free_zombies(struct nxx_worker *w);
 void nxx_conn_drain(struct nxx_worker *w);
+/* Run the posts queued for w (worker thread); returns how many ran. */
+size_t nxx_conn_run_posts(struct nxx_worker *w);
 /* The handler answered (synchronously or later): finish the request. */
 void nxx_conn_response_queued(struct nxx_conn *c);
 int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len);
