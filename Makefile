@@ -86,6 +86,7 @@ install: build
 	install -D -m 0755 $(BUILD)/nxx $(DESTDIR)$(PREFIX)/bin/nxx
 	install -D -m 0644 $(BUILD)/libnxx.a $(DESTDIR)$(PREFIX)/lib/libnxx.a
 	install -D -m 0644 include/nxx.h $(DESTDIR)$(PREFIX)/include/nxx.h
+	install -D -m 0644 $(BUILD)/nxx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nxx.pc
 	install -D -m 0644 man/nxx.1 $(DESTDIR)$(PREFIX)/share/man/man1/nxx.1
 
 clean:
