@@ -99,7 +99,7 @@ static int start_connect(struct hold *h, int ep, const struct sockaddr_in *addr)
     h->state = ST_CONNECTING;
     h->got = 0;
     h->need = -1;
-    struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.ptr = h};
+    struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = h };
     return epoll_ctl(ep, EPOLL_CTL_ADD, h->fd, &ev);
 }
 
@@ -113,7 +113,7 @@ static int step(struct hold *h, int ep, uint32_t events)
         if (err != 0 || send(h->fd, request, request_len, MSG_NOSIGNAL) != (ssize_t)request_len)
             goto fail;
         h->state = ST_READING;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = h };
         epoll_ctl(ep, EPOLL_CTL_MOD, h->fd, &ev);
         return 0;
     }
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     }
     request_len = (size_t)rl;
 
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
     struct hold *holds = calloc((size_t)count, sizeof(*holds));

@@ -4,7 +4,11 @@
 #include <nxx.h>
 
 static nxx_server *srv;
-static void stop(int sig) { (void)sig; nxx_server_stop(srv); }
+static void stop(int sig)
+{
+    (void)sig;
+    nxx_server_stop(srv);
+}
 
 static int hello(nxx_req *req, void *ud)
 {
@@ -24,8 +28,16 @@ static int echo(nxx_req *req, void *ud)
     return nxx_resp_send(req, body.ptr, body.len, NXX_BORROW) ? 500 : 0;
 }
 
-static void slow_done(nxx_req *req, void *ud) { (void)ud; nxx_resp_send(req, "slow\n", 5, 0); }
-static int slow(nxx_req *req, void *ud) { (void)ud; return nxx_req_defer(req, 1000, slow_done, NULL); }
+static void slow_done(nxx_req *req, void *ud)
+{
+    (void)ud;
+    nxx_resp_send(req, "slow\n", 5, 0);
+}
+static int slow(nxx_req *req, void *ud)
+{
+    (void)ud;
+    return nxx_req_defer(req, 1000, slow_done, NULL);
+}
 
 int main(int argc, char **argv)
 {

@@ -82,7 +82,7 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, 
     REQUIRE(c.total == o->out_len || o->rc == -1);
     if (o->rc == 1) {
         /* once done it stays done and takes nothing more */
-        char more[4] = {'0', '\r', '\n', '\r'};
+        char more[4] = { '0', '\r', '\n', '\r' };
         size_t len = sizeof(more), used = 1;
         const char *detail = NULL;
         REQUIRE(nxx_chunked_decode(&c, more, &len, &used, &detail) == 1);

@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_FIELDS 100
 
 static const struct nxx_parse_limits limits[] = {
-    {32768, 8192, 8192, 100},
-    {256, 64, 32, 4},
+    { 32768, 8192, 8192, 100 },
+    { 256, 64, 32, 4 },
 };
 
 #define REQUIRE(cond)                                                                              \

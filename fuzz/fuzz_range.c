@@ -198,8 +198,8 @@ static void check_range(nxx_str value, uint64_t len, size_t max_specs, nxx_str c
 
     struct mrange want[NXX_RANGE_MAX];
     size_t wn = 0;
-    int wrc = value.len ? model_parse(value.ptr, value.len, len, max_specs, want, &wn)
-                        : NXX_RANGE_NONE;
+    int wrc =
+        value.len ? model_parse(value.ptr, value.len, len, max_specs, want, &wn) : NXX_RANGE_NONE;
     if (rc != wrc) {
         fprintf(stderr, "fuzz_range: result %d, model %d, len %llu, field \"%.*s\"\n", rc, wrc,
                 (unsigned long long)len, (int)value.len, value.ptr);
@@ -329,17 +329,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         raw |= (uint64_t)data[1 + i] << (8 * i);
     uint64_t len = raw;
     switch ((flags >> 2) & 3) {
-    case 0:
-        len = raw % 257;
-        break;
-    case 1:
-        len = raw % 65536;
-        break;
-    case 3:
-        len = 5ull * 1024 * 1024 * 1024 + raw % 4096;
-        break;
-    default:
-        break;
+    case 0: len = raw % 257; break;
+    case 1: len = raw % 65536; break;
+    case 3: len = 5ull * 1024 * 1024 * 1024 + raw % 4096; break;
+    default: break;
     }
     size_t max_specs = 3 * (size_t)(flags >> 4);
 

@@ -44,11 +44,11 @@ extern "C" {
 
 /* Error codes: negative errno values for system errors, and these. */
 #define NXX_EBASE (-10000)
-#define NXX_EINVAL (NXX_EBASE - 1)    /* invalid argument or configuration */
-#define NXX_ENOMEM (NXX_EBASE - 2)    /* out of memory */
-#define NXX_ELIMIT (NXX_EBASE - 3)    /* a configured limit was reached */
-#define NXX_ESTATE (NXX_EBASE - 4)    /* call not valid in the current state */
-#define NXX_EADDR (NXX_EBASE - 5)     /* address could not be parsed */
+#define NXX_EINVAL (NXX_EBASE - 1) /* invalid argument or configuration */
+#define NXX_ENOMEM (NXX_EBASE - 2) /* out of memory */
+#define NXX_ELIMIT (NXX_EBASE - 3) /* a configured limit was reached */
+#define NXX_ESTATE (NXX_EBASE - 4) /* call not valid in the current state */
+#define NXX_EADDR (NXX_EBASE - 5)  /* address could not be parsed */
 
 /* Text of an error code returned by an nxx function.  Never NULL. */
 NXX_API const char *nxx_strerror(int err);
@@ -71,20 +71,20 @@ typedef struct nxx_req nxx_req;
  * beside each field; change fields after it and before nxx_server_new().
  */
 typedef struct nxx_config {
-    unsigned threads;            /* worker threads; 0 = one per core */
-    unsigned request_timeout_ms; /* head and body must arrive within this (408) : 30000 */
+    unsigned threads;              /* worker threads; 0 = one per core */
+    unsigned request_timeout_ms;   /* head and body must arrive within this (408) : 30000 */
     unsigned keepalive_timeout_ms; /* idle keep-alive connections closed after : 60000 */
-    unsigned drain_timeout_ms;   /* at stop, in-flight requests get this long : 10000 */
-    unsigned max_connections;    /* per server; over it: 503 and close : 10000 */
-    size_t max_header_bytes;     /* whole header section (431) : 32768 */
-    size_t max_field_bytes;      /* one header field line (431) : 8192 */
-    unsigned max_headers;        /* number of header fields (431) : 100 */
-    size_t max_uri_bytes;        /* request-target (414) : 8192 */
-    size_t max_body_bytes;       /* request content (413) : 1048576 */
-    int enable_trace;            /* TRACE answered with message/http : 0 */
-    const char *access_log;      /* path, "-" for stdout, NULL or "off" for none : NULL */
-    int access_log_json;         /* JSON lines instead of the combined format : 0 */
-    const char *server_name;     /* Server field value; NULL for none : "nxx" */
+    unsigned drain_timeout_ms;     /* at stop, in-flight requests get this long : 10000 */
+    unsigned max_connections;      /* per server; over it: 503 and close : 10000 */
+    size_t max_header_bytes;       /* whole header section (431) : 32768 */
+    size_t max_field_bytes;        /* one header field line (431) : 8192 */
+    unsigned max_headers;          /* number of header fields (431) : 100 */
+    size_t max_uri_bytes;          /* request-target (414) : 8192 */
+    size_t max_body_bytes;         /* request content (413) : 1048576 */
+    int enable_trace;              /* TRACE answered with message/http : 0 */
+    const char *access_log;        /* path, "-" for stdout, NULL or "off" for none : NULL */
+    int access_log_json;           /* JSON lines instead of the combined format : 0 */
+    const char *server_name;       /* Server field value; NULL for none : "nxx" */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);
@@ -159,10 +159,10 @@ NXX_API void nxx_server_free(nxx_server *srv);
 /* ---- the request ------------------------------------------------------ */
 
 NXX_API nxx_str nxx_req_method(const nxx_req *req);
-NXX_API nxx_str nxx_req_target(const nxx_req *req); /* as received */
-NXX_API nxx_str nxx_req_path(const nxx_req *req);   /* percent-decoded, dot segments removed */
-NXX_API nxx_str nxx_req_query(const nxx_req *req);  /* after '?', raw; len 0 if none */
-NXX_API int nxx_req_version(const nxx_req *req);    /* 10 or 11 */
+NXX_API nxx_str nxx_req_target(const nxx_req *req);    /* as received */
+NXX_API nxx_str nxx_req_path(const nxx_req *req);      /* percent-decoded, dot segments removed */
+NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 if none */
+NXX_API int nxx_req_version(const nxx_req *req);       /* 10 or 11 */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
@@ -284,11 +284,11 @@ NXX_API const char *nxx_status_reason(int status);
  * (HTML or JSON), and Cache-Control/Expires rules per path prefix.
  */
 typedef struct nxx_static_config {
-    const char *prefix;       /* URL prefix stripped before lookup : "/" */
-    const char *root;         /* directory served (required) */
-    int listing;              /* list directories without index.html (else 403) : 0 */
-    int follow_symlinks;      /* follow symlinks that leave root : 0 */
-    int precompressed;        /* serve FILE.br and FILE.gz siblings : 1 */
+    const char *prefix;             /* URL prefix stripped before lookup : "/" */
+    const char *root;               /* directory served (required) */
+    int listing;                    /* list directories without index.html (else 403) : 0 */
+    int follow_symlinks;            /* follow symlinks that leave root : 0 */
+    int precompressed;              /* serve FILE.br and FILE.gz siblings : 1 */
     const char *const *cache_rules; /* "PREFIX=VALUE": Cache-Control for paths under PREFIX;
                                      * the longest matching prefix wins; max-age also sets
                                      * Expires.  Borrowed until the server is freed. */

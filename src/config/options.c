@@ -19,12 +19,12 @@
 enum kind { K_SIZE, K_COUNT, K_SECONDS, K_STRING, K_FLAG, K_LISTEN, K_ENUM, K_RULE };
 
 struct opt {
-    const char *name;    /* without the leading "--" */
-    const char *arg;     /* argument name for help, NULL for flags */
+    const char *name; /* without the leading "--" */
+    const char *arg;  /* argument name for help, NULL for flags */
     enum kind kind;
-    size_t offset;       /* into struct nxx_options */
+    size_t offset; /* into struct nxx_options */
     unsigned long long min, max;
-    const char *def;     /* default, as shown */
+    const char *def; /* default, as shown */
     const char *help;
     const char *const *choices; /* K_ENUM: NULL-terminated */
 };
@@ -39,14 +39,16 @@ static const struct opt table[] = {
       "Serve files from DIR (the same as the positional DIR).", NULL },
     { "listen", "ADDR:PORT", K_LISTEN, 0, 0, 0, "127.0.0.1:8080",
       "Listen on ADDR:PORT; repeat for several. IPv6 as [::1]:8080; port 0 picks a free "
-      "port (printed at start).", NULL },
+      "port (printed at start).",
+      NULL },
     { "threads", "N", K_COUNT, OFF(cfg.threads), 0, 256, "one per core",
       "Worker threads, each with its own event loop (0 = one per core).", NULL },
     { "request-timeout", "SECONDS", K_SECONDS, OFF(cfg.request_timeout_ms), 1, 86400000, "30",
       "A request's head and body must arrive within this time, counted from its first byte; "
-      "otherwise 408 and the connection is closed.", NULL },
-    { "keepalive-timeout", "SECONDS", K_SECONDS, OFF(cfg.keepalive_timeout_ms), 1, 86400000,
-      "60", "Idle keep-alive connections are closed silently after this time.", NULL },
+      "otherwise 408 and the connection is closed.",
+      NULL },
+    { "keepalive-timeout", "SECONDS", K_SECONDS, OFF(cfg.keepalive_timeout_ms), 1, 86400000, "60",
+      "Idle keep-alive connections are closed silently after this time.", NULL },
     { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
       "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL },
     { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
@@ -61,29 +63,33 @@ static const struct opt table[] = {
       "Limit of the request-target (414).", NULL },
     { "max-body-bytes", "N", K_SIZE, OFF(cfg.max_body_bytes), 0, 1ull << 40, "1048576",
       "Limit of request content (413), checked from Content-Length before reading and while "
-      "reading chunked content.", NULL },
-    { "access-log", "FILE|-|off", K_STRING, OFF(cfg.access_log), 0, 0, "-",
-      "Access log destination: a file (appended), - for standard output, off for none.",
+      "reading chunked content.",
       NULL },
+    { "access-log", "FILE|-|off", K_STRING, OFF(cfg.access_log), 0, 0, "-",
+      "Access log destination: a file (appended), - for standard output, off for none.", NULL },
     { "access-log-format", "combined|json", K_ENUM, OFF(cfg.access_log_json), 0, 0, "combined",
       "Combined log format plus duration and request id, or JSON lines.", log_formats },
     { "trace", NULL, K_FLAG, OFF(cfg.enable_trace), 0, 0, "off",
       "Answer TRACE with the request head as message/http (otherwise 405).", NULL },
     { "listing", NULL, K_FLAG, OFF(listing), 0, 0, "off",
       "List directories that have no index.html (HTML, or JSON for clients that prefer it); "
-      "without it such a directory answers 403.", NULL },
+      "without it such a directory answers 403.",
+      NULL },
     { "follow-symlinks", NULL, K_FLAG, OFF(follow_symlinks), 0, 0, "off",
       "Follow symlinks that lead outside the root (by default only links that stay inside "
-      "it are followed).", NULL },
+      "it are followed).",
+      NULL },
     { "no-precompressed", NULL, K_FLAG, OFF(no_precompressed), 0, 0, "off",
       "Do not serve FILE.br / FILE.gz siblings to clients that accept them.", NULL },
     { "cache-control", "PREFIX=VALUE", K_RULE, 0, 0, 0, "none",
       "Cache-Control VALUE for paths under PREFIX (repeatable; the longest prefix wins; "
       "max-age also sets Expires). Without a rule no Cache-Control is sent and caches use "
-      "Last-Modified heuristics.", NULL },
+      "Last-Modified heuristics.",
+      NULL },
     { "mime-types", "FILE", K_STRING, OFF(mime_types), 0, 0, "/etc/mime.types",
       "Extra extension-to-type mappings (mime.types format) over the built-in table; "
-      "skipped when the default file is absent.", NULL },
+      "skipped when the default file is absent.",
+      NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels },
 };
@@ -118,9 +124,12 @@ static int parse_number(const struct opt *op, const char *v, unsigned long long 
     unsigned long long mul = 1;
     if (op->kind == K_SIZE && *end) {
         switch (*end) {
-        case 'k': case 'K': mul = 1ull << 10; break;
-        case 'm': case 'M': mul = 1ull << 20; break;
-        case 'g': case 'G': mul = 1ull << 30; break;
+        case 'k':
+        case 'K': mul = 1ull << 10; break;
+        case 'm':
+        case 'M': mul = 1ull << 20; break;
+        case 'g':
+        case 'G': mul = 1ull << 30; break;
         default: return bad(op->name, v, "is not a size (digits with an optional K, M or G)");
         }
         end++;
@@ -175,9 +184,7 @@ static int set(struct nxx_options *o, const struct opt *op, const char *v)
             return bad(op->name, v, "must not be empty");
         *(const char **)(base + op->offset) = v;
         return 0;
-    case K_FLAG:
-        *(int *)(base + op->offset) = 1;
-        return 0;
+    case K_FLAG: *(int *)(base + op->offset) = 1; return 0;
     case K_LISTEN:
         if (o->nlisten == NXX_MAX_LISTEN)
             return bad(op->name, v, "is one listener too many (16 at most)");

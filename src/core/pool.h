@@ -10,10 +10,10 @@
 #include <stddef.h>
 
 struct nxx_pool {
-    void *free;        /* singly linked through the first word of each block */
+    void *free; /* singly linked through the first word of each block */
     size_t block_size;
     size_t nfree;
-    size_t max_free;   /* blocks kept; beyond this they go back to the heap */
+    size_t max_free; /* blocks kept; beyond this they go back to the heap */
 };
 
 void nxx_pool_init(struct nxx_pool *p, size_t block_size, size_t max_free);

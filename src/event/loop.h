@@ -40,8 +40,8 @@ struct nxx_timer_heap {
 
 struct nxx_loop {
     int epfd;
-    uint64_t now_ms;   /* monotonic milliseconds, updated each iteration */
-    int64_t wall_s;    /* wall-clock seconds, updated each iteration */
+    uint64_t now_ms; /* monotonic milliseconds, updated each iteration */
+    int64_t wall_s;  /* wall-clock seconds, updated each iteration */
     struct nxx_timer_heap timers;
     int stop;
 };

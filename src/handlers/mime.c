@@ -199,7 +199,7 @@ nxx_str nxx_mime_type(const char *path, size_t len)
         e = table_find(builtin, sizeof(builtin) / sizeof(builtin[0]), ext, ext_len);
     if (!e)
         return octet_stream;
-    return (nxx_str){e->type, e->type_len};
+    return (nxx_str){ e->type, e->type_len };
 }
 
 /* ---- loading a mime.types file ----------------------------------------- */
@@ -321,7 +321,7 @@ static int load_line(const char *line, size_t len)
             ext[k] = nxx_lower(line[e0 + k]);
         ext[elen] = '\0';
         used += elen + 1;
-        loaded[loaded_n++] = (struct mime_entry){ext, block, elen, type_len, next_seq++};
+        loaded[loaded_n++] = (struct mime_entry){ ext, block, elen, type_len, next_seq++ };
     }
     return 0;
 }

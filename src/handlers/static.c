@@ -43,11 +43,11 @@
 #include "os/fs.h"
 #include "core/banned.h"
 
-#define FC_SLOTS 1024           /* per worker, direct-mapped */
-#define FC_SMALL (32 * 1024)    /* files up to this size are kept in memory */
-#define FC_REVALIDATE_MS 1000   /* a changed file is stale for at most this long */
+#define FC_SLOTS 1024         /* per worker, direct-mapped */
+#define FC_SMALL (32 * 1024)  /* files up to this size are kept in memory */
+#define FC_REVALIDATE_MS 1000 /* a changed file is stale for at most this long */
 
-#define LISTING_MAX 10000         /* entries shown in one directory listing */
+#define LISTING_MAX 10000 /* entries shown in one directory listing */
 
 struct cache_rule {
     char *prefix;
@@ -75,17 +75,17 @@ struct fentry {
     size_t key_len;
     uint64_t hash;
     int fd;
-    int refs;       /* responses in flight using fd or data */
-    int dead;       /* evicted while referenced: free at refs == 0 */
+    int refs; /* responses in flight using fd or data */
+    int dead; /* evicted while referenced: free at refs == 0 */
     int is_dir;
-    int status;     /* 0, or the cached answer for an absent/forbidden path */
+    int status; /* 0, or the cached answer for an absent/forbidden path */
     struct stat st;
     uint64_t checked_ms;
     char etag[64];
     size_t etag_len;
     char lastmod[NXX_DATE_LEN + 1];
     nxx_str ctype;
-    char *data;     /* whole content when small */
+    char *data; /* whole content when small */
 };
 
 struct fcache {
@@ -157,15 +157,12 @@ static int status_of(int err)
     switch (err) {
     case ENOENT:
     case ENOTDIR:
-    case EXDEV:   /* would escape the root: as if absent */
+    case EXDEV: /* would escape the root: as if absent */
     case ELOOP:
-    case ENAMETOOLONG:
-        return 404;
+    case ENAMETOOLONG: return 404;
     case EACCES:
-    case EPERM:
-        return 403;
-    default:
-        return 500;
+    case EPERM: return 403;
+    default: return 500;
     }
 }
 
@@ -209,8 +206,8 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     struct fentry **slot = fc ? &fc->slots[h % FC_SLOTS] : NULL;
     struct fentry *e = slot ? *slot : NULL;
     uint64_t now = w->loop.now_ms;
-    if (e && (e->hash != h || e->sr != sr || e->key_len != rel_len ||
-              memcmp(e->key, rel, rel_len) != 0))
+    if (e &&
+        (e->hash != h || e->sr != sr || e->key_len != rel_len || memcmp(e->key, rel, rel_len) != 0))
         e = NULL; /* another path in this slot */
     if (e && now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
@@ -465,9 +462,8 @@ static void conditions_of(nxx_req *req, struct nxx_conditions *c)
  * Serve the representation e (the file or a precompressed sibling) of the
  * resource whose media type is ctype.
  */
-static int send_representation(nxx_req *req, const struct static_root *sr,
-                               const struct fentry *e, nxx_str ctype, const char *encoding,
-                               int vary)
+static int send_representation(nxx_req *req, const struct static_root *sr, const struct fentry *e,
+                               nxx_str ctype, const char *encoding, int vary)
 {
     struct nxx_validators v = { { e->etag, e->etag_len }, (int64_t)e->st.st_mtim.tv_sec, 1 };
     struct nxx_conditions cd;
@@ -783,8 +779,8 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
         return 500;
     NXX_RESP_HEADER(req, "Vary", NXX_STR("Accept"));
     NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));
-    NXX_RESP_HEADER(req, "Content-Type", json ? NXX_STR("application/json")
-                                              : NXX_STR("text/html; charset=utf-8"));
+    NXX_RESP_HEADER(req, "Content-Type",
+                    json ? NXX_STR("application/json") : NXX_STR("text/html; charset=utf-8"));
     return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
 }
 

@@ -178,7 +178,6 @@ static void arm_timer(struct nxx_conn *c)
     nxx_timer_set(&c->w->loop, &c->timer, ms);
 }
 
-
 /* ---- closing ---- */
 
 /* Release what a closed connection still holds; freed after the event batch
@@ -497,9 +496,11 @@ static void fail_parse(struct nxx_conn *c, int status, const char *detail,
         /* name the field and the limit, as the problem detail promises */
         msg = nxx_arena_alloc(&c->arena, 256);
         if (msg)
-            snprintf(msg, 256, "%s (header field '%s'; the field limit is %zu bytes, the header "
-                     "section limit %zu)", detail, h->field_name,
-                     c->w->srv->cfg.max_field_bytes, c->w->srv->cfg.max_header_bytes);
+            snprintf(msg, 256,
+                     "%s (header field '%s'; the field limit is %zu bytes, the header "
+                     "section limit %zu)",
+                     detail, h->field_name, c->w->srv->cfg.max_field_bytes,
+                     c->w->srv->cfg.max_header_bytes);
     }
     nxx_req_error(req, status, msg ? msg : detail);
 }
@@ -597,8 +598,7 @@ static void answer_trace(struct nxx_conn *c, nxx_req *req)
         return;
     }
     size_t n = (size_t)snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len,
-                                h->method.ptr, (int)h->target.len, h->target.ptr,
-                                h->minor_version);
+                                h->method.ptr, (int)h->target.len, h->target.ptr, h->minor_version);
     for (size_t i = 0; i < h->num_headers; i++) {
         nxx_str nm = h->headers[i].name;
         if (NXX_STR_IEQ(nm, "authorization") || NXX_STR_IEQ(nm, "cookie") ||
@@ -855,8 +855,10 @@ static int read_body(struct nxx_conn *c)
                     c->state = CONN_HEAD;
                     char *msg = nxx_arena_alloc(&c->arena, 96);
                     if (msg)
-                        snprintf(msg, 96, "the chunked request content exceeds the limit of %zu "
-                                 "bytes", srv->cfg.max_body_bytes);
+                        snprintf(msg, 96,
+                                 "the chunked request content exceeds the limit of %zu "
+                                 "bytes",
+                                 srv->cfg.max_body_bytes);
                     fail(c, req, 413, msg ? msg : "request content too large", 1);
                     return -1;
                 }
@@ -1038,8 +1040,7 @@ static void process(struct nxx_conn *c)
         }
     }
     /* an idle connection holds no buffer: 10,000 idle keep-alives cost little */
-    if (c->state == CONN_HEAD && !c->req && c->rbuf && c->rpos == c->rlen &&
-        c->nout == c->out_head)
+    if (c->state == CONN_HEAD && !c->req && c->rbuf && c->rpos == c->rlen && c->nout == c->out_head)
         rbuf_release(c);
     if (c->state == CONN_HEAD && c->peer_eof && !c->req && c->nout == c->out_head) {
         nxx_conn_close(c);
@@ -1104,9 +1105,7 @@ static void on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
     case TK_IDLE: /* an idle keep-alive connection closes silently */
     case TK_WRITE:
     case TK_LINGER:
-    default:
-        nxx_conn_close(c);
-        return;
+    default: nxx_conn_close(c); return;
     }
 }
 

@@ -169,9 +169,9 @@ int nxx_date_parse(const char *s, size_t len, int64_t *t)
     if (comma && comma - s == 3) {
         /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
         p = comma + 1;
-        if (lit(&p, end, " ") || num(&p, end, 2, &d) || lit(&p, end, " ") ||
-            month(&p, end, &m) || lit(&p, end, " ") || num(&p, end, 4, &y) ||
-            lit(&p, end, " ") || hms(&p, end, &h, &mi, &sec) || lit(&p, end, " GMT") || p != end)
+        if (lit(&p, end, " ") || num(&p, end, 2, &d) || lit(&p, end, " ") || month(&p, end, &m) ||
+            lit(&p, end, " ") || num(&p, end, 4, &y) || lit(&p, end, " ") ||
+            hms(&p, end, &h, &mi, &sec) || lit(&p, end, " GMT") || p != end)
             return -1;
         return finish(y, m, d, h, mi, sec, t);
     }
@@ -187,9 +187,9 @@ int nxx_date_parse(const char *s, size_t len, int64_t *t)
             return -1;
         p = comma + 1;
         int yy;
-        if (lit(&p, end, " ") || num(&p, end, 2, &d) || lit(&p, end, "-") ||
-            month(&p, end, &m) || lit(&p, end, "-") || num(&p, end, 2, &yy) ||
-            lit(&p, end, " ") || hms(&p, end, &h, &mi, &sec) || lit(&p, end, " GMT") || p != end)
+        if (lit(&p, end, " ") || num(&p, end, 2, &d) || lit(&p, end, "-") || month(&p, end, &m) ||
+            lit(&p, end, "-") || num(&p, end, 2, &yy) || lit(&p, end, " ") ||
+            hms(&p, end, &h, &mi, &sec) || lit(&p, end, " GMT") || p != end)
             return -1;
         /* RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past */
         y = yy < 70 ? 2000 + yy : 1900 + yy;

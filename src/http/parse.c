@@ -199,8 +199,7 @@ enum nxx_method nxx_method_id(nxx_str m)
         if (memcmp(s, "OPTIONS", 7) == 0)
             return NXX_M_OPTIONS;
         break;
-    default:
-        break;
+    default: break;
     }
     return NXX_M_OTHER;
 }
@@ -212,8 +211,8 @@ int nxx_method_known(nxx_str m)
         const char *name;
         size_t len;
     } extra[] = {
-        {"PROPFIND", 8}, {"PROPPATCH", 9}, {"MKCOL", 5},  {"COPY", 4},
-        {"MOVE", 4},     {"LOCK", 4},      {"UNLOCK", 6}, {"BREW", 4},
+        { "PROPFIND", 8 }, { "PROPPATCH", 9 }, { "MKCOL", 5 },  { "COPY", 4 },
+        { "MOVE", 4 },     { "LOCK", 4 },      { "UNLOCK", 6 }, { "BREW", 4 },
     };
 
     if (nxx_method_id(m) != NXX_M_OTHER)
@@ -335,15 +334,15 @@ static int classify_target(struct pstate *st)
             return fail(st, 400, "connect requires an authority-form request-target");
         req->form = NXX_TARGET_AUTHORITY;
         req->authority = req->target;
-        req->path = (nxx_str){t + n, 0};
-        req->query = (nxx_str){t + n, 0};
+        req->path = (nxx_str){ t + n, 0 };
+        req->query = (nxx_str){ t + n, 0 };
         return 0;
     }
     if (t[0] == '/') {
         req->form = NXX_TARGET_ORIGIN;
         q = memchr(t, '?', n);
-        req->path = (nxx_str){t, q ? (size_t)(q - t) : n};
-        req->query = q ? (nxx_str){q + 1, n - (size_t)(q + 1 - t)} : (nxx_str){t + n, 0};
+        req->path = (nxx_str){ t, q ? (size_t)(q - t) : n };
+        req->query = q ? (nxx_str){ q + 1, n - (size_t)(q + 1 - t) } : (nxx_str){ t + n, 0 };
         return 0;
     }
     if (n == 1 && t[0] == '*') {
@@ -351,7 +350,7 @@ static int classify_target(struct pstate *st)
             return fail(st, 400, "asterisk-form request-target is only allowed with options");
         req->form = NXX_TARGET_ASTERISK;
         req->path = req->target;
-        req->query = (nxx_str){t + n, 0};
+        req->query = (nxx_str){ t + n, 0 };
         return 0;
     }
 
@@ -374,11 +373,11 @@ static int classify_target(struct pstate *st)
     if (!valid_authority(a, (size_t)(p - a), 1, 0))
         return fail(st, 400, "invalid authority in request-target");
     req->form = NXX_TARGET_ABSOLUTE;
-    req->authority = (nxx_str){a, (size_t)(p - a)};
+    req->authority = (nxx_str){ a, (size_t)(p - a) };
     q = memchr(p, '?', (size_t)(e - p));
     const char *pe = q ? q : e;
-    req->path = pe > p ? (nxx_str){p, (size_t)(pe - p)} : NXX_STR("/");
-    req->query = q ? (nxx_str){q + 1, (size_t)(e - q - 1)} : (nxx_str){e, 0};
+    req->path = pe > p ? (nxx_str){ p, (size_t)(pe - p) } : NXX_STR("/");
+    req->query = q ? (nxx_str){ q + 1, (size_t)(e - q - 1) } : (nxx_str){ e, 0 };
     return 0;
 }
 
@@ -398,7 +397,7 @@ static int parse_request_line(struct pstate *st, const char **pp)
                     *p == '\n' ? "bare lf in request line" : "invalid character in method");
     if (p == m)
         return fail(st, 400, "empty method");
-    req->method = (nxx_str){m, (size_t)(p - m)};
+    req->method = (nxx_str){ m, (size_t)(p - m) };
     req->method_id = nxx_method_id(req->method);
 
     /* Bound the scan so an endless target is refused as soon as it passes the limit. */
@@ -420,7 +419,7 @@ static int parse_request_line(struct pstate *st, const char **pp)
     }
     if (p == t)
         return fail(st, 400, "empty request-target");
-    req->target = (nxx_str){t, (size_t)(p - t)};
+    req->target = (nxx_str){ t, (size_t)(p - t) };
 
     /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3) */
     static const char proto[] = "HTTP/";
@@ -658,8 +657,7 @@ static int on_field(struct pstate *st, const struct nxx_header *h)
         if (IEQ(n, 17, "transfer-encoding"))
             return on_transfer_encoding(st, v, v + vn);
         break;
-    default:
-        break;
+    default: break;
     }
     return 0;
 }
@@ -729,8 +727,8 @@ static int parse_fields(struct pstate *st, const char **pp)
         p += 2;
 
         struct nxx_header *h = &req->headers[req->num_headers++];
-        h->name = (nxx_str){name, (size_t)(name_end - name)};
-        h->value = (nxx_str){v, (size_t)(ve - v)};
+        h->name = (nxx_str){ name, (size_t)(name_end - name) };
+        h->value = (nxx_str){ v, (size_t)(ve - v) };
         int rc = on_field(st, h);
         if (rc != 0)
             return rc;
@@ -759,18 +757,18 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
     const char *p = buf;
 
     /* field_name_buf is left alone: it is only read through field_name */
-    req->method = (nxx_str){NULL, 0};
+    req->method = (nxx_str){ NULL, 0 };
     req->method_id = NXX_M_OTHER;
-    req->target = (nxx_str){NULL, 0};
+    req->target = (nxx_str){ NULL, 0 };
     req->form = NXX_TARGET_ORIGIN;
-    req->authority = (nxx_str){NULL, 0};
-    req->path = (nxx_str){NULL, 0};
-    req->query = (nxx_str){NULL, 0};
+    req->authority = (nxx_str){ NULL, 0 };
+    req->path = (nxx_str){ NULL, 0 };
+    req->query = (nxx_str){ NULL, 0 };
     req->minor_version = 1;
     req->num_headers = 0;
     req->flags = 0;
     req->content_length = 0;
-    req->host = (nxx_str){NULL, 0};
+    req->host = (nxx_str){ NULL, 0 };
     req->field_name = NULL;
 
     /* RFC 9112 §2.2: ignore empty lines before the request line */
@@ -1076,9 +1074,7 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
             c->state = CH_DONE;
             rc = 1;
             goto out;
-        default:
-            why = "invalid chunked decoder state";
-            break;
+        default: why = "invalid chunked decoder state"; break;
         }
         if (next == CH_ERROR)
             goto failed;

@@ -23,10 +23,10 @@
 
 /* Request-target forms (RFC 9112 §3.2) */
 enum nxx_target_form {
-    NXX_TARGET_ORIGIN = 0,   /* /path?query */
-    NXX_TARGET_ABSOLUTE,     /* http://host/path */
-    NXX_TARGET_AUTHORITY,    /* host:port, CONNECT only */
-    NXX_TARGET_ASTERISK,     /* *, OPTIONS only */
+    NXX_TARGET_ORIGIN = 0, /* /path?query */
+    NXX_TARGET_ABSOLUTE,   /* http://host/path */
+    NXX_TARGET_AUTHORITY,  /* host:port, CONNECT only */
+    NXX_TARGET_ASTERISK,   /* *, OPTIONS only */
 };
 
 /* Known methods, for fast dispatch; NXX_M_OTHER for any other token. */
@@ -44,14 +44,14 @@ enum nxx_method {
 };
 
 /* Flags derived from the header fields */
-#define NXX_HF_CONN_CLOSE 0x01     /* Connection: close */
-#define NXX_HF_CONN_KEEPALIVE 0x02 /* Connection: keep-alive */
-#define NXX_HF_CONN_UPGRADE 0x04   /* Connection: upgrade */
-#define NXX_HF_CHUNKED 0x08        /* Transfer-Encoding ends in chunked */
-#define NXX_HF_HAS_CL 0x10         /* Content-Length present (value in content_length) */
+#define NXX_HF_CONN_CLOSE 0x01      /* Connection: close */
+#define NXX_HF_CONN_KEEPALIVE 0x02  /* Connection: keep-alive */
+#define NXX_HF_CONN_UPGRADE 0x04    /* Connection: upgrade */
+#define NXX_HF_CHUNKED 0x08         /* Transfer-Encoding ends in chunked */
+#define NXX_HF_HAS_CL 0x10          /* Content-Length present (value in content_length) */
 #define NXX_HF_EXPECT_CONTINUE 0x20 /* Expect: 100-continue */
-#define NXX_HF_EXPECT_OTHER 0x40   /* Expect with any other value: 417 */
-#define NXX_HF_HAS_TE 0x80         /* Transfer-Encoding present */
+#define NXX_HF_EXPECT_OTHER 0x40    /* Expect with any other value: 417 */
+#define NXX_HF_HAS_TE 0x80          /* Transfer-Encoding present */
 
 struct nxx_header {
     nxx_str name;
@@ -68,7 +68,7 @@ struct nxx_parse_limits {
 struct nxx_http_request {
     nxx_str method;
     enum nxx_method method_id;
-    nxx_str target;             /* as received */
+    nxx_str target; /* as received */
     enum nxx_target_form form;
     nxx_str authority;          /* absolute-form or authority-form authority, else Host */
     nxx_str path;               /* raw path part of target (before '?'), still encoded */
@@ -76,11 +76,11 @@ struct nxx_http_request {
     int minor_version;          /* 0 or 1 (HTTP/1.x) */
     struct nxx_header *headers; /* caller-provided array */
     size_t num_headers;
-    unsigned flags;             /* NXX_HF_* */
-    uint64_t content_length;    /* valid with NXX_HF_HAS_CL */
-    nxx_str host;               /* the Host field value (len 0 if absent) */
-    const char *field_name;     /* on 431: static copy of the offending field name, else NULL */
-    char field_name_buf[64];    /* storage for field_name (truncated) */
+    unsigned flags;          /* NXX_HF_* */
+    uint64_t content_length; /* valid with NXX_HF_HAS_CL */
+    nxx_str host;            /* the Host field value (len 0 if absent) */
+    const char *field_name;  /* on 431: static copy of the offending field name, else NULL */
+    char field_name_buf[64]; /* storage for field_name (truncated) */
 };
 
 /*
@@ -123,12 +123,12 @@ int nxx_method_known(nxx_str m);
 /* ---- chunked transfer coding (RFC 9112 §7.1) --------------------------- */
 
 struct nxx_chunked {
-    uint64_t remaining; /* bytes left in the current chunk */
-    uint64_t total;     /* decoded bytes so far */
-    size_t line_bytes;  /* bytes of the current size/trailer line, bounded */
+    uint64_t remaining;   /* bytes left in the current chunk */
+    uint64_t total;       /* decoded bytes so far */
+    size_t line_bytes;    /* bytes of the current size/trailer line, bounded */
     size_t trailer_bytes; /* total trailer bytes, bounded by max_trailer */
     size_t max_trailer;   /* limit for the trailer section (default when 0: 8192) */
-    int state;          /* internal */
+    int state;            /* internal */
 };
 
 void nxx_chunked_init(struct nxx_chunked *c);

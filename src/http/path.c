@@ -28,7 +28,7 @@ static int hex_value(unsigned char c)
 }
 
 /* Bytes that end a segment or need a look before they are copied. */
-static const unsigned char special[256] = {['\0'] = 1, ['%'] = 1, ['/'] = 1, ['\\'] = 1};
+static const unsigned char special[256] = { ['\0'] = 1, ['%'] = 1, ['/'] = 1, ['\\'] = 1 };
 
 static int fail(const char **detail, const char *why)
 {
@@ -144,7 +144,7 @@ size_t nxx_url_escape_path(const char *in, size_t len, char *out, size_t cap)
             continue;
         }
         /* RFC 3986 §2.1: upper-case hex digits are the normal form */
-        const char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+        const char esc[3] = { '%', hex[c >> 4], hex[c & 15] };
         for (int k = 0; k < 3; k++, n++)
             if (n < cap)
                 out[n] = esc[k];

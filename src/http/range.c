@@ -97,8 +97,8 @@ static int merge_run(struct run *w, size_t *n, uint64_t first, uint64_t last, si
     return 0;
 }
 
-enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_range *out,
-                                      size_t *n, size_t max_specs)
+enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_range *out, size_t *n,
+                                      size_t max_specs)
 {
     *n = 0;
     if (max_specs == 0)

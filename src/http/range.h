@@ -18,10 +18,10 @@ struct nxx_range {
 };
 
 enum nxx_range_result {
-    NXX_RANGE_NONE = 0,        /* no Range, other unit, or invalid syntax: ignore (200) */
-    NXX_RANGE_OK = 1,          /* *n satisfiable ranges in out[], sorted, coalesced */
+    NXX_RANGE_NONE = 0,          /* no Range, other unit, or invalid syntax: ignore (200) */
+    NXX_RANGE_OK = 1,            /* *n satisfiable ranges in out[], sorted, coalesced */
     NXX_RANGE_UNSATISFIABLE = 2, /* valid but none overlaps: 416 */
-    NXX_RANGE_TOO_MANY = 3,    /* amplification guard tripped: serve 200 whole */
+    NXX_RANGE_TOO_MANY = 3,      /* amplification guard tripped: serve 200 whole */
 };
 
 /*
@@ -36,8 +36,8 @@ enum nxx_range_result {
  * A suffix range of 0 ("-0") is unsatisfiable; first > last is invalid
  * syntax (the whole field is ignored).  len 0: any range is unsatisfiable.
  */
-enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_range *out,
-                                      size_t *n, size_t max_specs);
+enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_range *out, size_t *n,
+                                      size_t max_specs);
 
 /*
  * Multipart/byteranges (RFC 9110 §14.6): the header of the part for range

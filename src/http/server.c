@@ -225,9 +225,9 @@ static int worker_init(struct nxx_worker *w)
         return NXX_ENOMEM;
     w->log.fd = srv->log_fd;
     for (size_t i = 0; i < srv->nlisteners; i++) {
-        int fd = w->id == 0 ? srv->listeners[i].fd0
-                            : nxx_sock_listen(&srv->listeners[i].addr,
-                                              srv->listeners[i].addrlen, BACKLOG);
+        int fd = w->id == 0
+                     ? srv->listeners[i].fd0
+                     : nxx_sock_listen(&srv->listeners[i].addr, srv->listeners[i].addrlen, BACKLOG);
         if (fd < 0)
             return fd;
         if (w->id == 0)
@@ -327,7 +327,8 @@ int nxx_server_run(nxx_server *srv)
         if (strcmp(srv->cfg.access_log, "-") == 0)
             srv->log_fd = dup(STDOUT_FILENO);
         else
-            srv->log_fd = open(srv->cfg.access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+            srv->log_fd =
+                open(srv->cfg.access_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (srv->log_fd < 0) {
             int err = -errno;
             nxx_log_error("cannot open access log '%s': %s", srv->cfg.access_log, strerror(errno));

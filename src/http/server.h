@@ -22,15 +22,15 @@
 
 #define NXX_MAX_LISTENERS 16
 #define NXX_MAX_POLICIES 16
-#define NXX_RBUF_SIZE 8192   /* pooled read buffer */
-#define NXX_CHUNK_SIZE 4096  /* pooled arena chunk */
+#define NXX_RBUF_SIZE 8192                                       /* pooled read buffer */
+#define NXX_CHUNK_SIZE 4096                                      /* pooled arena chunk */
 #define NXX_OUTQ_MAX ((NXX_CHUNK_SIZE) / sizeof(struct nxx_out)) /* entries in a pooled queue */
 #define NXX_DISCARD_MAX 65536 /* unread body bytes we skip to keep a connection */
 
 struct nxx_listener {
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    int fd0;   /* bound at nxx_server_listen, used by worker 0 */
+    int fd0; /* bound at nxx_server_listen, used by worker 0 */
     int port;
 };
 
@@ -61,10 +61,10 @@ struct nxx_server {
     size_t npolicies;
     struct nxx_worker *workers;
     unsigned nworkers;
-    atomic_uint nconns;          /* open connections, all workers */
+    atomic_uint nconns; /* open connections, all workers */
     atomic_int stopping;
-    int log_fd;                  /* access log, -1 for none */
-    uint32_t boot_id;            /* random, prefixes request ids */
+    int log_fd;                   /* access log, -1 for none */
+    uint32_t boot_id;             /* random, prefixes request ids */
     struct nxx_cleanup *cleanups; /* run by nxx_server_free (handler states) */
     size_t ncleanups;
 };
@@ -85,26 +85,26 @@ struct nxx_worker {
     pthread_t thread;
     struct nxx_loop loop;
     struct nxx_io lio[NXX_MAX_LISTENERS];
-    struct nxx_io wake;          /* eventfd: stop requests */
-    struct nxx_timer tick;       /* once a second: date, log flush, drain */
-    struct nxx_pool rbufs;       /* read buffers */
-    struct nxx_pool chunks;      /* arena chunks */
-    struct nxx_conn *conns;      /* all open connections (for drain) */
-    struct nxx_conn *zombies;    /* closed, freed after the event batch */
-    struct nxx_header *hdrs;     /* parse scratch (max_headers entries) */
+    struct nxx_io wake;       /* eventfd: stop requests */
+    struct nxx_timer tick;    /* once a second: date, log flush, drain */
+    struct nxx_pool rbufs;    /* read buffers */
+    struct nxx_pool chunks;   /* arena chunks */
+    struct nxx_conn *conns;   /* all open connections (for drain) */
+    struct nxx_conn *zombies; /* closed, freed after the event batch */
+    struct nxx_header *hdrs;  /* parse scratch (max_headers entries) */
     struct nxx_accesslog log;
     uint64_t req_seq;
     int draining;
     uint64_t drain_deadline;
-    char date[40];               /* "Sun, 22 Nov 2026 00:15:07 GMT" */
+    char date[40]; /* "Sun, 22 Nov 2026 00:15:07 GMT" */
     size_t date_len;
     int64_t date_s;
-    char clf_date[40];           /* "22/Nov/2026:00:15:07 +0000" */
-    pthread_mutex_t post_lock;   /* guards posts and dead */
+    char clf_date[40];         /* "22/Nov/2026:00:15:07 +0000" */
+    pthread_mutex_t post_lock; /* guards posts and dead */
     struct nxx_post *posts, **posts_tail;
-    int dead;                    /* released: posts are dropped */
-    unsigned npinned;            /* closed connections waiting for posts */
-    void *file_cache;            /* the static handler's per-worker cache */
+    int dead;         /* released: posts are dropped */
+    unsigned npinned; /* closed connections waiting for posts */
+    void *file_cache; /* the static handler's per-worker cache */
     void (*file_cache_free)(void *);
 };
 
@@ -117,17 +117,17 @@ struct nxx_out {
 };
 
 enum nxx_conn_state {
-    CONN_HEAD = 0,   /* waiting for / parsing a request head */
-    CONN_BODY,       /* reading a request body */
-    CONN_HANDLER,    /* handler answering later */
-    CONN_STREAM,     /* streamed response in progress */
-    CONN_LINGER,     /* response sent, write side shut, draining input */
+    CONN_HEAD = 0, /* waiting for / parsing a request head */
+    CONN_BODY,     /* reading a request body */
+    CONN_HANDLER,  /* handler answering later */
+    CONN_STREAM,   /* streamed response in progress */
+    CONN_LINGER,   /* response sent, write side shut, draining input */
 };
 
 struct nxx_req {
     struct nxx_conn *conn;
     struct nxx_http_request h;
-    nxx_str path;            /* decoded, normalised, NUL-terminated */
+    nxx_str path; /* decoded, normalised, NUL-terminated */
     nxx_str body;
     const struct nxx_route *route;
     struct nxx_route_match *match;
@@ -135,15 +135,15 @@ struct nxx_req {
     uint64_t seq;
     size_t head_len;
     int status;
-    int responded;           /* head queued */
+    int responded; /* head queued */
     int streaming;
     int chunked_out;
-    int head_only;           /* HEAD: no content */
-    int close;               /* close the connection after this response */
-    size_t hdr_len;          /* bytes of queued user header lines */
+    int head_only;  /* HEAD: no content */
+    int close;      /* close the connection after this response */
+    size_t hdr_len; /* bytes of queued user header lines */
     struct resp_hdr *hdrs, **hdrs_tail;
     const char *detail;
-    uint64_t bytes_out;      /* content bytes (for the log) */
+    uint64_t bytes_out; /* content bytes (for the log) */
     struct nxx_timer defer;
     void (*defer_fn)(nxx_req *, void *);
     void *defer_ud;
@@ -152,7 +152,7 @@ struct nxx_req {
 
 struct resp_hdr {
     struct resp_hdr *next;
-    size_t len;              /* "Name: value\r\n" */
+    size_t len; /* "Name: value\r\n" */
     char line[];
 };
 
@@ -162,20 +162,20 @@ struct nxx_conn {
     struct nxx_conn *prev, *next; /* worker's list */
     struct nxx_timer timer;
     enum nxx_conn_state state;
-    unsigned char tk;            /* what the timer is armed for */
-    size_t req_end;              /* where the next request starts in rbuf */
-    int body_in_rbuf;            /* body is a view into rbuf */
-    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1,
-        want_close : 1, in_process : 1;
-    unsigned pins;               /* posts outstanding: the struct and arena must stay */
+    unsigned char tk; /* what the timer is armed for */
+    size_t req_end;   /* where the next request starts in rbuf */
+    int body_in_rbuf; /* body is a view into rbuf */
+    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1, want_close : 1,
+        in_process : 1;
+    unsigned pins; /* posts outstanding: the struct and arena must stay */
     char *rbuf;
-    size_t rcap, rlen, rpos;     /* rbuf[rpos..rlen) unprocessed */
-    size_t scan;                 /* bytes of the head scanned without finding its end */
-    struct nxx_out *out;         /* pooled block while output is queued, else NULL */
-    size_t nout, out_head;       /* out[out_head..nout) pending */
-    size_t out_bytes;            /* pending bytes */
+    size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
+    size_t scan;             /* bytes of the head scanned without finding its end */
+    struct nxx_out *out;     /* pooled block while output is queued, else NULL */
+    size_t nout, out_head;   /* out[out_head..nout) pending */
+    size_t out_bytes;        /* pending bytes */
     struct nxx_arena arena;
-    nxx_req *req;                /* in-flight request */
+    nxx_req *req; /* in-flight request */
     /* body reading */
     char *body;
     size_t body_len, body_cap;

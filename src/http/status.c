@@ -261,8 +261,9 @@
 
 #define STATUS_LINE(code, reason) "HTTP/1.1 " #code " " reason "\r\n"
 
-#define AS_ENTRY(code, reason, flags, rfc, summary, when) {code, reason, flags, rfc, summary, when},
-static const struct nxx_status_info table[] = {STATUS_LIST(AS_ENTRY)};
+#define AS_ENTRY(code, reason, flags, rfc, summary, when)                                          \
+    { code, reason, flags, rfc, summary, when },
+static const struct nxx_status_info table[] = { STATUS_LIST(AS_ENTRY) };
 
 #define AS_POS(code, reason, flags, rfc, summary, when) POS_##code,
 enum { STATUS_LIST(AS_POS) STATUS_COUNT };
@@ -277,15 +278,15 @@ struct status_line {
     unsigned char len;
 };
 #define AS_LINE(code, reason, flags, rfc, summary, when)                                           \
-    {STATUS_LINE(code, reason), sizeof(STATUS_LINE(code, reason)) - 1},
-static const struct status_line lines[] = {STATUS_LIST(AS_LINE)};
+    { STATUS_LINE(code, reason), sizeof(STATUS_LINE(code, reason)) - 1 },
+static const struct status_line lines[] = { STATUS_LIST(AS_LINE) };
 
 /*
  * code -> position + 1 (0: unregistered).  A code listed twice cannot build:
  * its POS_ enumerator would be redeclared, and the order check below is strict.
  */
 #define AS_INDEX(code, reason, flags, rfc, summary, when) [code] = POS_##code + 1,
-static const unsigned char index_by_code[600] = {STATUS_LIST(AS_INDEX)};
+static const unsigned char index_by_code[600] = { STATUS_LIST(AS_INDEX) };
 
 /* Expands to (0 < 100) && (100 < 101) && ... && (511 < 1000): the list is sorted. */
 #define AS_ORDER(code, reason, flags, rfc, summary, when) code) && (code <
@@ -316,18 +317,12 @@ const char *nxx_status_class(int code)
 {
     /* RFC 9110 §15: the first digit alone defines the class. */
     switch (code / 100) {
-    case 1:
-        return "Informational";
-    case 2:
-        return "Successful";
-    case 3:
-        return "Redirection";
-    case 4:
-        return "Client Error";
-    case 5:
-        return "Server Error";
-    default:
-        return NULL;
+    case 1: return "Informational";
+    case 2: return "Successful";
+    case 3: return "Redirection";
+    case 4: return "Client Error";
+    case 5: return "Server Error";
+    default: return NULL;
     }
 }
 

@@ -15,10 +15,10 @@
 
 struct nxx_status_info {
     int code;
-    const char *reason;  /* "Not Found" */
-    unsigned flags;      /* NXX_SF_* */
-    const char *rfc;     /* "RFC 9110 §15.5.5" */
-    const char *summary; /* one line: what the status means */
+    const char *reason;    /* "Not Found" */
+    unsigned flags;        /* NXX_SF_* */
+    const char *rfc;       /* "RFC 9110 §15.5.5" */
+    const char *summary;   /* one line: what the status means */
     const char *sent_when; /* when nxx sends it (from SPEC) */
 };
 

@@ -184,10 +184,10 @@ int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
 }
 
 /* Methods in the order Allow lists them. */
-static const char *const order[] = { "GET",   "HEAD",     "POST",      "PUT",   "PATCH",
-                                     "DELETE", "OPTIONS", "PROPFIND", "PROPPATCH",
-                                     "MKCOL", "COPY",     "MOVE",      "LOCK",  "UNLOCK",
-                                     "TRACE", "CONNECT",  "BREW" };
+static const char *const order[] = { "GET",     "HEAD",    "POST",     "PUT",       "PATCH",
+                                     "DELETE",  "OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL",
+                                     "COPY",    "MOVE",    "LOCK",     "UNLOCK",    "TRACE",
+                                     "CONNECT", "BREW" };
 #define NORDER (sizeof(order) / sizeof(order[0]))
 
 size_t nxx_router_allow(const struct nxx_router *r, nxx_str path, int all, char *out, size_t cap)

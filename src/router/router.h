@@ -1,7 +1,7 @@
 /*
  * router.h - path patterns to handlers, method dispatch, and the Allow set
- * for 405 and OPTIONS.  Patterns are literal segments, ":param" segments and a final "*"; routes are tried in
- * the order added.  HEAD matches GET routes unless a HEAD route exists.
+ * for 405 and OPTIONS.  Patterns are literal segments, ":param" segments and a final "*"; routes
+ * are tried in the order added.  HEAD matches GET routes unless a HEAD route exists.
  */
 #ifndef NXX_ROUTER_ROUTER_H
 #define NXX_ROUTER_ROUTER_H
@@ -14,17 +14,17 @@
 #define NXX_ROUTER_MAX_SEGS 32
 
 struct nxx_route_seg {
-    nxx_str text;  /* literal text, or the parameter name */
-    int kind;      /* 0 literal, 1 param, 2 wildcard (rest of path) */
+    nxx_str text; /* literal text, or the parameter name */
+    int kind;     /* 0 literal, 1 param, 2 wildcard (rest of path) */
 };
 
 struct nxx_route {
-    char *method;            /* NULL = any */
+    char *method; /* NULL = any */
     char *pattern;
     struct nxx_route_seg segs[NXX_ROUTER_MAX_SEGS];
     size_t nsegs;
-    int trailing_slash;      /* pattern ends with '/' */
-    unsigned flags;          /* NXX_ROUTE_* */
+    int trailing_slash; /* pattern ends with '/' */
+    unsigned flags;     /* NXX_ROUTE_* */
     nxx_handler_fn fn;
     void *ud;
 };

@@ -26,41 +26,44 @@ void test_fail(const char *file, int line, const char *fmt, ...)
 void test_skip(const char *why);
 extern int test_failures;
 
-#define TEST(name)                                                                          \
-    static void test_##name(void);                                                         \
-    static struct test_case tc_##name = { #name, test_##name, NULL };                      \
-    __attribute__((constructor)) static void reg_##name(void) { test_register(&tc_##name); } \
+#define TEST(name)                                                                                 \
+    static void test_##name(void);                                                                 \
+    static struct test_case tc_##name = { #name, test_##name, NULL };                              \
+    __attribute__((constructor)) static void reg_##name(void)                                      \
+    {                                                                                              \
+        test_register(&tc_##name);                                                                 \
+    }                                                                                              \
     static void test_##name(void)
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            test_fail(__FILE__, __LINE__, "check failed: %s", #cond);        \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            test_fail(__FILE__, __LINE__, "check failed: %s", #cond);                              \
     } while (0)
 
-#define CHECK_EQ_INT(a, b)                                                              \
-    do {                                                                                \
-        long long a_ = (long long)(a), b_ = (long long)(b);                             \
-        if (a_ != b_)                                                                   \
-            test_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_);    \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long a_ = (long long)(a), b_ = (long long)(b);                                        \
+        if (a_ != b_)                                                                              \
+            test_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, a_, b_);               \
     } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                   \
-    do {                                                                                     \
-        const char *a_ = (a), *b_ = (b);                                                     \
-        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                               \
-            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,              \
-                      a_ ? a_ : "(null)", b_ ? b_ : "(null)");                               \
+#define CHECK_EQ_STR(a, b)                                                                         \
+    do {                                                                                           \
+        const char *a_ = (a), *b_ = (b);                                                           \
+        if (!a_ || !b_ || strcmp(a_, b_) != 0)                                                     \
+            test_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b,                    \
+                      a_ ? a_ : "(null)", b_ ? b_ : "(null)");                                     \
     } while (0)
 
 /* Compare an nxx_str-like (ptr, len) with a C string. */
-#define CHECK_EQ_MEM(p, n, s)                                                                \
-    do {                                                                                     \
-        const char *s_ = (s);                                                                \
-        size_t n_ = (n);                                                                     \
-        if (n_ != strlen(s_) || memcmp((p), s_, n_) != 0)                                    \
-            test_fail(__FILE__, __LINE__, "%s == \"%s\": got \"%.*s\"", #p, s_, (int)n_,     \
-                      (const char *)(p));                                                    \
+#define CHECK_EQ_MEM(p, n, s)                                                                      \
+    do {                                                                                           \
+        const char *s_ = (s);                                                                      \
+        size_t n_ = (n);                                                                           \
+        if (n_ != strlen(s_) || memcmp((p), s_, n_) != 0)                                          \
+            test_fail(__FILE__, __LINE__, "%s == \"%s\": got \"%.*s\"", #p, s_, (int)n_,           \
+                      (const char *)(p));                                                          \
     } while (0)
 
 #endif

@@ -72,7 +72,8 @@ TEST(no_heap_allocation_per_keepalive_request)
     pthread_create(&th, NULL, run, NULL);
 
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)nxx_server_port(srv, 0)) };
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)nxx_server_port(srv, 0)) };
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     CHECK_EQ_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     const char *get = "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -214,8 +214,9 @@ TEST(evaluate_table)
     CHECK(n >= 100);
     for (size_t i = 0; i < n; i++) {
         const struct cond_case *tc = &cond_cases[i];
-        struct nxx_conditions c = { view(tc->im), view(tc->inm), view(tc->ims), view(tc->ius),
-                                    { NULL, 0 } };
+        struct nxx_conditions c = {
+            view(tc->im), view(tc->inm), view(tc->ims), view(tc->ius), { NULL, 0 }
+        };
         struct nxx_validators v = validators(tc->rep);
         int got = nxx_cond_evaluate(&c, &v, tc->get);
         if (got != tc->want)
@@ -242,8 +243,9 @@ TEST(table_dates_are_what_they_say)
 /* A field left over as whitespace only is treated as absent. */
 TEST(evaluate_blank_fields_are_absent)
 {
-    struct nxx_conditions c = { NXX_STR(" "), NXX_STR("\t"), NXX_STR(" "), NXX_STR(" "),
-                                { NULL, 0 } };
+    struct nxx_conditions c = {
+        NXX_STR(" "), NXX_STR("\t"), NXX_STR(" "), NXX_STR(" "), { NULL, 0 }
+    };
     struct nxx_validators v = validators(STRONG);
     CHECK_EQ_INT(nxx_cond_evaluate(&c, &v, 1), 0);
     CHECK_EQ_INT(nxx_cond_evaluate(&c, &v, 0), 0);
@@ -432,8 +434,9 @@ TEST(no_representation_ignores_stale_validators)
     v.exists = 0;
     CHECK_EQ_INT(nxx_if_range_ok(NXX_STR("\"v1\""), &v), 0);
     CHECK_EQ_INT(nxx_if_range_ok(NXX_STR(D_EQ), &v), 0);
-    struct nxx_conditions c = { { NULL, 0 }, NXX_STR("\"v1\""), { NULL, 0 }, { NULL, 0 },
-                                { NULL, 0 } };
+    struct nxx_conditions c = {
+        { NULL, 0 }, NXX_STR("\"v1\""), { NULL, 0 }, { NULL, 0 }, { NULL, 0 }
+    };
     CHECK_EQ_INT(nxx_cond_evaluate(&c, &v, 1), 0);
     c.if_none_match = (nxx_str){ NULL, 0 };
     c.if_unmodified_since = NXX_STR(D_BEFORE);

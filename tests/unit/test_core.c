@@ -9,7 +9,10 @@
 
 static int cleanup_log[8];
 static int ncleanup;
-static void note(void *arg) { cleanup_log[ncleanup++] = (int)(intptr_t)arg; }
+static void note(void *arg)
+{
+    cleanup_log[ncleanup++] = (int)(intptr_t)arg;
+}
 
 TEST(arena_alignment_growth_and_cleanups)
 {
@@ -71,9 +74,13 @@ TEST(date_format_and_parse_three_forms)
     const char *asc = "Sun Nov  6 08:49:37 1994";
     CHECK_EQ_INT(nxx_date_parse(asc, strlen(asc), &t), 0);
     CHECK_EQ_INT(t, 784111777);
-    const char *bad[] = { "", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT",
-                          "Sun, 06 Nov 1994 25:49:37 GMT", "yesterday",
-                          "Sun, 06 Nov 1994 08:49:37 GMT ", "Funday, 06-Nov-94 08:49:37 GMT" };
+    const char *bad[] = { "",
+                          "Sun, 06 Nov 1994 08:49:37 UTC",
+                          "Sun, 31 Feb 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 25:49:37 GMT",
+                          "yesterday",
+                          "Sun, 06 Nov 1994 08:49:37 GMT ",
+                          "Funday, 06-Nov-94 08:49:37 GMT" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(nxx_date_parse(bad[i], strlen(bad[i]), &t) < 0);
     char clf[27];

@@ -259,8 +259,8 @@ TEST(every_qvalue)
         }
     }
     /* a skipped gzip element leaves gzip to the "*" that follows */
-    static const char *bad[] = { "1.1", "1.0001", "1.0000", "1.01", "0.0000", "2", "01", "00.5",
-                                 "0;5", "-0", "+1", "1e0", "0x1", "0.5.", "" };
+    static const char *bad[] = { "1.1", "1.0001", "1.0000", "1.01", "0.0000", "2",    "01", "00.5",
+                                 "0;5", "-0",     "+1",     "1e0",  "0x1",    "0.5.", "" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int len = snprintf(field, sizeof(field), "gzip;q=%s, *;q=0.7", bad[i]);
         int got = nxx_accept_encoding_q((nxx_str){ field, (size_t)len }, 1, "gzip");

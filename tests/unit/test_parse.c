@@ -42,8 +42,8 @@ static const char *at_guard(const char *s, size_t n)
     return p;
 }
 
-static const struct nxx_parse_limits deflim = {32768, 8192, 8192, 100};
-static const struct nxx_parse_limits smalllim = {256, 64, 32, 4};
+static const struct nxx_parse_limits deflim = { 32768, 8192, 8192, 100 };
+static const struct nxx_parse_limits smalllim = { 256, 64, 32, 4 };
 
 static struct nxx_header hdrs[128];
 
@@ -606,14 +606,14 @@ TEST(fields_method_ids)
         const char *m;
         enum nxx_method id;
     } ids[] = {
-        {"GET", NXX_M_GET},         {"HEAD", NXX_M_HEAD},     {"POST", NXX_M_POST},
-        {"PUT", NXX_M_PUT},         {"DELETE", NXX_M_DELETE}, {"CONNECT", NXX_M_CONNECT},
-        {"OPTIONS", NXX_M_OPTIONS}, {"TRACE", NXX_M_TRACE},   {"PATCH", NXX_M_PATCH},
-        {"get", NXX_M_OTHER},       {"GETS", NXX_M_OTHER},    {"GE", NXX_M_OTHER},
-        {"PROPFIND", NXX_M_OTHER},  {"", NXX_M_OTHER},
+        { "GET", NXX_M_GET },         { "HEAD", NXX_M_HEAD },     { "POST", NXX_M_POST },
+        { "PUT", NXX_M_PUT },         { "DELETE", NXX_M_DELETE }, { "CONNECT", NXX_M_CONNECT },
+        { "OPTIONS", NXX_M_OPTIONS }, { "TRACE", NXX_M_TRACE },   { "PATCH", NXX_M_PATCH },
+        { "get", NXX_M_OTHER },       { "GETS", NXX_M_OTHER },    { "GE", NXX_M_OTHER },
+        { "PROPFIND", NXX_M_OTHER },  { "", NXX_M_OTHER },
     };
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        nxx_str m = {ids[i].m, strlen(ids[i].m)};
+        nxx_str m = { ids[i].m, strlen(ids[i].m) };
         if (nxx_method_id(m) != ids[i].id)
             test_fail(__FILE__, __LINE__, "method id of '%s'", ids[i].m);
     }
@@ -629,10 +629,10 @@ TEST(fields_method_known)
         "get", "Get", "PURGE", "SEARCH", "QUERY", "LINK", "brew", "COPYX", "LOC", "", "M-SEARCH",
     };
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (!nxx_method_known((nxx_str){known[i], strlen(known[i])}))
+        if (!nxx_method_known((nxx_str){ known[i], strlen(known[i]) }))
             test_fail(__FILE__, __LINE__, "'%s' should be known", known[i]);
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
-        if (nxx_method_known((nxx_str){unknown[i], strlen(unknown[i])}))
+        if (nxx_method_known((nxx_str){ unknown[i], strlen(unknown[i]) }))
             test_fail(__FILE__, __LINE__, "'%s' should not be known", unknown[i]);
 }
 
@@ -744,7 +744,7 @@ TEST(limit_header_section)
     struct nxx_http_request req;
     int status;
     const char *detail;
-    struct nxx_parse_limits lim = {1000, 8192, 8192, 100};
+    struct nxx_parse_limits lim = { 1000, 8192, 8192, 100 };
 
     big_len = 0;
     put("GET / HTTP/1.1\r\nHost: a\r\nX: ");
@@ -795,7 +795,7 @@ TEST(limit_zero_headers_allowed)
     struct nxx_http_request req;
     int status;
     const char *detail;
-    struct nxx_parse_limits lim = {1000, 100, 100, 0};
+    struct nxx_parse_limits lim = { 1000, 100, 100, 0 };
 
     CHECK_EQ_INT(parse("GET / HTTP/1.0\r\n\r\n", 18, &lim, &req, &status, &detail), 18);
     CHECK_EQ_INT(parse("GET / HTTP/1.0\r\nA: b\r\n\r\n", 24, &lim, &req, &status, &detail),
@@ -867,10 +867,10 @@ TEST(bytes_in_field_value)
 {
     /* at the start, inside (scalar and 16-byte paths) and at the end of a value */
     static const char *const shapes[][2] = {
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: ", "v\r\n\r\n"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: v", "v\r\n\r\n"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef", "0123456789abcdef\r\n\r\n"},
-        {"GET / HTTP/1.1\r\nHost: a\r\nX: v", "\r\n\r\n"},
+        { "GET / HTTP/1.1\r\nHost: a\r\nX: ", "v\r\n\r\n" },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX: v", "v\r\n\r\n" },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789abcdef", "0123456789abcdef\r\n\r\n" },
+        { "GET / HTTP/1.1\r\nHost: a\r\nX: v", "\r\n\r\n" },
     };
     for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
         for (int c = 0; c < 256; c++) {

@@ -202,8 +202,10 @@ TEST(normalize_every_octet)
 /* Whatever the input, an accepted result is canonical and stays under the root. */
 TEST(normalize_random_inputs)
 {
-    static const char *const pieces[] = {"/",   "//", ".",   "..",  "%2e", "%2E", "a", "b",
-                                         "%41", "%",  "%2f", "%5c", "\\",  "%00", "~", "\xc3\xa9"};
+    static const char *const pieces[] = {
+        "/",   "//", ".",   "..",  "%2e", "%2E", "a", "b",
+        "%41", "%",  "%2f", "%5c", "\\",  "%00", "~", "\xc3\xa9"
+    };
     uint32_t seed = 12345;
     for (int round = 0; round < 20000; round++) {
         char in[64] = "/";

@@ -116,7 +116,8 @@ TEST(posted_answers_arrive_in_order_and_departed_clients_are_safe)
     CHECK(write(fd, pipe, strlen(pipe)) == (ssize_t)strlen(pipe));
     char buf[4096];
     read_until(fd, buf, sizeof(buf), "answer 3");
-    char *a1 = strstr(buf, "answer 1"), *a2 = strstr(buf, "answer 2"), *a3 = strstr(buf, "answer 3");
+    char *a1 = strstr(buf, "answer 1"), *a2 = strstr(buf, "answer 2"),
+         *a3 = strstr(buf, "answer 3");
     CHECK(a1 && a2 && a3 && a1 < a2 && a2 < a3);
     close(fd);
 

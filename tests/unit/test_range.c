@@ -14,8 +14,12 @@
 
 #define GIB5 (5ull * 1024 * 1024 * 1024 + 7) /* 5368709127 */
 
-enum { NONE = NXX_RANGE_NONE, OK = NXX_RANGE_OK, UNSAT = NXX_RANGE_UNSATISFIABLE,
-       MANY = NXX_RANGE_TOO_MANY };
+enum {
+    NONE = NXX_RANGE_NONE,
+    OK = NXX_RANGE_OK,
+    UNSAT = NXX_RANGE_UNSATISFIABLE,
+    MANY = NXX_RANGE_TOO_MANY
+};
 
 struct range_case {
     const char *name;
@@ -389,11 +393,15 @@ TEST(parse_invariants_over_permutations)
 TEST(part_header_bytes)
 {
     char buf[256];
-    struct nxx_range r = { 500, 999, };
-    size_t n = nxx_range_part_header(buf, sizeof(buf), NXX_STR("BND"), NXX_STR("text/plain"), &r,
-                                     8000);
-    CHECK_EQ_MEM(buf, n, "\r\n--BND\r\nContent-Type: text/plain\r\nContent-Range: bytes "
-                         "500-999/8000\r\n\r\n");
+    struct nxx_range r = {
+        500,
+        999,
+    };
+    size_t n =
+        nxx_range_part_header(buf, sizeof(buf), NXX_STR("BND"), NXX_STR("text/plain"), &r, 8000);
+    CHECK_EQ_MEM(buf, n,
+                 "\r\n--BND\r\nContent-Type: text/plain\r\nContent-Range: bytes "
+                 "500-999/8000\r\n\r\n");
     /* no Content-Type when the representation has none (RFC 9110 §14.6) */
     n = nxx_range_part_header(buf, sizeof(buf), NXX_STR("BND"), (nxx_str){ NULL, 0 }, &r, 8000);
     CHECK_EQ_MEM(buf, n, "\r\n--BND\r\nContent-Range: bytes 500-999/8000\r\n\r\n");
@@ -405,14 +413,16 @@ TEST(part_header_large_numbers)
 {
     char buf[256];
     struct nxx_range r = { 5368709000ull, 5368709126ull };
-    size_t n = nxx_range_part_header(buf, sizeof(buf), NXX_STR("b"), NXX_STR("video/mp4"), &r,
-                                     GIB5);
-    CHECK_EQ_MEM(buf, n, "\r\n--b\r\nContent-Type: video/mp4\r\nContent-Range: bytes "
-                         "5368709000-5368709126/5368709127\r\n\r\n");
+    size_t n =
+        nxx_range_part_header(buf, sizeof(buf), NXX_STR("b"), NXX_STR("video/mp4"), &r, GIB5);
+    CHECK_EQ_MEM(buf, n,
+                 "\r\n--b\r\nContent-Type: video/mp4\r\nContent-Range: bytes "
+                 "5368709000-5368709126/5368709127\r\n\r\n");
     r = (struct nxx_range){ UINT64_MAX - 1, UINT64_MAX - 1 };
     n = nxx_range_part_header(buf, sizeof(buf), NXX_STR("b"), NXX_STR("x/y"), &r, UINT64_MAX);
-    CHECK_EQ_MEM(buf, n, "\r\n--b\r\nContent-Type: x/y\r\nContent-Range: bytes "
-                         "18446744073709551614-18446744073709551614/18446744073709551615\r\n\r\n");
+    CHECK_EQ_MEM(buf, n,
+                 "\r\n--b\r\nContent-Type: x/y\r\nContent-Range: bytes "
+                 "18446744073709551614-18446744073709551614/18446744073709551615\r\n\r\n");
 }
 
 TEST(part_header_cap)
@@ -455,9 +465,8 @@ static size_t build_body(char *body, size_t cap, nxx_str boundary, nxx_str ctype
     return off;
 }
 
-static void check_parse_back(const char *body, size_t blen, const char *boundary,
-                             const char *ctype, const struct nxx_range *r, size_t n,
-                             const char *data, uint64_t len)
+static void check_parse_back(const char *body, size_t blen, const char *boundary, const char *ctype,
+                             const struct nxx_range *r, size_t n, const char *data, uint64_t len)
 {
     char delim[128];
     int dl = snprintf(delim, sizeof(delim), "\r\n--%s", boundary);
@@ -516,9 +525,8 @@ TEST(multipart_length_equals_built_body)
     for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
         struct nxx_range r[NXX_RANGE_MAX];
         size_t n = 0;
-        CHECK_EQ_INT(nxx_range_parse((nxx_str){ fields[f], strlen(fields[f]) }, sizeof(data), r,
-                                     &n, 0),
-                     OK);
+        CHECK_EQ_INT(
+            nxx_range_parse((nxx_str){ fields[f], strlen(fields[f]) }, sizeof(data), r, &n, 0), OK);
         for (size_t c = 0; c < 3; c++) {
             for (size_t b = 0; b < 3; b++) {
                 nxx_str bd = { boundaries[b], strlen(boundaries[b]) };
@@ -526,8 +534,9 @@ TEST(multipart_length_equals_built_body)
                 size_t blen = build_body(body, sizeof(body), bd, ct, r, n, data, sizeof(data));
                 uint64_t want = nxx_range_multipart_length(bd, ct, r, n, sizeof(data));
                 if (want != blen)
-                    test_fail(__FILE__, __LINE__, "%s ctype %zu boundary %zu: length %" PRIu64
-                              ", body %zu", fields[f], c, b, want, blen);
+                    test_fail(__FILE__, __LINE__,
+                              "%s ctype %zu boundary %zu: length %" PRIu64 ", body %zu", fields[f],
+                              c, b, want, blen);
                 check_parse_back(body, blen, boundaries[b], ctypes[c], r, n, data, sizeof(data));
                 builds++;
             }

@@ -2,8 +2,18 @@
 #include "router/router.h"
 #include "test.h"
 
-static int h1(nxx_req *r, void *u) { (void)r; (void)u; return 1; }
-static int h2(nxx_req *r, void *u) { (void)r; (void)u; return 2; }
+static int h1(nxx_req *r, void *u)
+{
+    (void)r;
+    (void)u;
+    return 1;
+}
+static int h2(nxx_req *r, void *u)
+{
+    (void)r;
+    (void)u;
+    return 2;
+}
 
 #define S(lit) ((nxx_str){ (lit), sizeof(lit) - 1 })
 

@@ -760,7 +760,7 @@ TEST(one_schema_many_threads)
     pthread_t t[4];
     struct thread_arg a[4];
     for (int i = 0; i < 4; i++) {
-        a[i] = (struct thread_arg){s, 0};
+        a[i] = (struct thread_arg){ s, 0 };
         CHECK_EQ_INT(pthread_create(&t[i], NULL, validate_many, &a[i]), 0);
     }
     for (int i = 0; i < 4; i++) {

@@ -20,73 +20,73 @@ struct expect {
 
 /* RFC 9110 §15 (418 is "(Unused)" there and is listed with the extensions). */
 static const struct expect rfc9110[] = {
-    {100, "Continue", "RFC 9110 §15.2.1"},
-    {101, "Switching Protocols", "RFC 9110 §15.2.2"},
-    {200, "OK", "RFC 9110 §15.3.1"},
-    {201, "Created", "RFC 9110 §15.3.2"},
-    {202, "Accepted", "RFC 9110 §15.3.3"},
-    {203, "Non-Authoritative Information", "RFC 9110 §15.3.4"},
-    {204, "No Content", "RFC 9110 §15.3.5"},
-    {205, "Reset Content", "RFC 9110 §15.3.6"},
-    {206, "Partial Content", "RFC 9110 §15.3.7"},
-    {300, "Multiple Choices", "RFC 9110 §15.4.1"},
-    {301, "Moved Permanently", "RFC 9110 §15.4.2"},
-    {302, "Found", "RFC 9110 §15.4.3"},
-    {303, "See Other", "RFC 9110 §15.4.4"},
-    {304, "Not Modified", "RFC 9110 §15.4.5"},
-    {305, "Use Proxy", "RFC 9110 §15.4.6"},
-    {306, "(Unused)", "RFC 9110 §15.4.7"},
-    {307, "Temporary Redirect", "RFC 9110 §15.4.8"},
-    {308, "Permanent Redirect", "RFC 9110 §15.4.9"},
-    {400, "Bad Request", "RFC 9110 §15.5.1"},
-    {401, "Unauthorized", "RFC 9110 §15.5.2"},
-    {402, "Payment Required", "RFC 9110 §15.5.3"},
-    {403, "Forbidden", "RFC 9110 §15.5.4"},
-    {404, "Not Found", "RFC 9110 §15.5.5"},
-    {405, "Method Not Allowed", "RFC 9110 §15.5.6"},
-    {406, "Not Acceptable", "RFC 9110 §15.5.7"},
-    {407, "Proxy Authentication Required", "RFC 9110 §15.5.8"},
-    {408, "Request Timeout", "RFC 9110 §15.5.9"},
-    {409, "Conflict", "RFC 9110 §15.5.10"},
-    {410, "Gone", "RFC 9110 §15.5.11"},
-    {411, "Length Required", "RFC 9110 §15.5.12"},
-    {412, "Precondition Failed", "RFC 9110 §15.5.13"},
-    {413, "Content Too Large", "RFC 9110 §15.5.14"},
-    {414, "URI Too Long", "RFC 9110 §15.5.15"},
-    {415, "Unsupported Media Type", "RFC 9110 §15.5.16"},
-    {416, "Range Not Satisfiable", "RFC 9110 §15.5.17"},
-    {417, "Expectation Failed", "RFC 9110 §15.5.18"},
-    {421, "Misdirected Request", "RFC 9110 §15.5.20"},
-    {422, "Unprocessable Content", "RFC 9110 §15.5.21"},
-    {426, "Upgrade Required", "RFC 9110 §15.5.22"},
-    {500, "Internal Server Error", "RFC 9110 §15.6.1"},
-    {501, "Not Implemented", "RFC 9110 §15.6.2"},
-    {502, "Bad Gateway", "RFC 9110 §15.6.3"},
-    {503, "Service Unavailable", "RFC 9110 §15.6.4"},
-    {504, "Gateway Timeout", "RFC 9110 §15.6.5"},
-    {505, "HTTP Version Not Supported", "RFC 9110 §15.6.6"},
+    { 100, "Continue", "RFC 9110 §15.2.1" },
+    { 101, "Switching Protocols", "RFC 9110 §15.2.2" },
+    { 200, "OK", "RFC 9110 §15.3.1" },
+    { 201, "Created", "RFC 9110 §15.3.2" },
+    { 202, "Accepted", "RFC 9110 §15.3.3" },
+    { 203, "Non-Authoritative Information", "RFC 9110 §15.3.4" },
+    { 204, "No Content", "RFC 9110 §15.3.5" },
+    { 205, "Reset Content", "RFC 9110 §15.3.6" },
+    { 206, "Partial Content", "RFC 9110 §15.3.7" },
+    { 300, "Multiple Choices", "RFC 9110 §15.4.1" },
+    { 301, "Moved Permanently", "RFC 9110 §15.4.2" },
+    { 302, "Found", "RFC 9110 §15.4.3" },
+    { 303, "See Other", "RFC 9110 §15.4.4" },
+    { 304, "Not Modified", "RFC 9110 §15.4.5" },
+    { 305, "Use Proxy", "RFC 9110 §15.4.6" },
+    { 306, "(Unused)", "RFC 9110 §15.4.7" },
+    { 307, "Temporary Redirect", "RFC 9110 §15.4.8" },
+    { 308, "Permanent Redirect", "RFC 9110 §15.4.9" },
+    { 400, "Bad Request", "RFC 9110 §15.5.1" },
+    { 401, "Unauthorized", "RFC 9110 §15.5.2" },
+    { 402, "Payment Required", "RFC 9110 §15.5.3" },
+    { 403, "Forbidden", "RFC 9110 §15.5.4" },
+    { 404, "Not Found", "RFC 9110 §15.5.5" },
+    { 405, "Method Not Allowed", "RFC 9110 §15.5.6" },
+    { 406, "Not Acceptable", "RFC 9110 §15.5.7" },
+    { 407, "Proxy Authentication Required", "RFC 9110 §15.5.8" },
+    { 408, "Request Timeout", "RFC 9110 §15.5.9" },
+    { 409, "Conflict", "RFC 9110 §15.5.10" },
+    { 410, "Gone", "RFC 9110 §15.5.11" },
+    { 411, "Length Required", "RFC 9110 §15.5.12" },
+    { 412, "Precondition Failed", "RFC 9110 §15.5.13" },
+    { 413, "Content Too Large", "RFC 9110 §15.5.14" },
+    { 414, "URI Too Long", "RFC 9110 §15.5.15" },
+    { 415, "Unsupported Media Type", "RFC 9110 §15.5.16" },
+    { 416, "Range Not Satisfiable", "RFC 9110 §15.5.17" },
+    { 417, "Expectation Failed", "RFC 9110 §15.5.18" },
+    { 421, "Misdirected Request", "RFC 9110 §15.5.20" },
+    { 422, "Unprocessable Content", "RFC 9110 §15.5.21" },
+    { 426, "Upgrade Required", "RFC 9110 §15.5.22" },
+    { 500, "Internal Server Error", "RFC 9110 §15.6.1" },
+    { 501, "Not Implemented", "RFC 9110 §15.6.2" },
+    { 502, "Bad Gateway", "RFC 9110 §15.6.3" },
+    { 503, "Service Unavailable", "RFC 9110 §15.6.4" },
+    { 504, "Gateway Timeout", "RFC 9110 §15.6.5" },
+    { 505, "HTTP Version Not Supported", "RFC 9110 §15.6.6" },
 };
 
 /* Codes defined outside RFC 9110 that nxx sends (SPEC.md). */
 static const struct expect extensions[] = {
-    {102, "Processing", "RFC 2518 §10.1"},
-    {103, "Early Hints", "RFC 8297 §2"},
-    {207, "Multi-Status", "RFC 4918 §11.1"},
-    {208, "Already Reported", "RFC 5842 §7.1"},
-    {226, "IM Used", "RFC 3229 §10.4.1"},
-    {418, "I'm a teapot", "RFC 2324 §2.3.2 / RFC 7168"},
-    {423, "Locked", "RFC 4918 §11.3"},
-    {424, "Failed Dependency", "RFC 4918 §11.4"},
-    {425, "Too Early", "RFC 8470 §5.2"},
-    {428, "Precondition Required", "RFC 6585 §3"},
-    {429, "Too Many Requests", "RFC 6585 §4"},
-    {431, "Request Header Fields Too Large", "RFC 6585 §5"},
-    {451, "Unavailable For Legal Reasons", "RFC 7725 §3"},
-    {506, "Variant Also Negotiates", "RFC 2295 §8.1"},
-    {507, "Insufficient Storage", "RFC 4918 §11.5"},
-    {508, "Loop Detected", "RFC 5842 §7.2"},
-    {510, "Not Extended", "RFC 2774 §7"},
-    {511, "Network Authentication Required", "RFC 6585 §6"},
+    { 102, "Processing", "RFC 2518 §10.1" },
+    { 103, "Early Hints", "RFC 8297 §2" },
+    { 207, "Multi-Status", "RFC 4918 §11.1" },
+    { 208, "Already Reported", "RFC 5842 §7.1" },
+    { 226, "IM Used", "RFC 3229 §10.4.1" },
+    { 418, "I'm a teapot", "RFC 2324 §2.3.2 / RFC 7168" },
+    { 423, "Locked", "RFC 4918 §11.3" },
+    { 424, "Failed Dependency", "RFC 4918 §11.4" },
+    { 425, "Too Early", "RFC 8470 §5.2" },
+    { 428, "Precondition Required", "RFC 6585 §3" },
+    { 429, "Too Many Requests", "RFC 6585 §4" },
+    { 431, "Request Header Fields Too Large", "RFC 6585 §5" },
+    { 451, "Unavailable For Legal Reasons", "RFC 7725 §3" },
+    { 506, "Variant Also Negotiates", "RFC 2295 §8.1" },
+    { 507, "Insufficient Storage", "RFC 4918 §11.5" },
+    { 508, "Loop Detected", "RFC 5842 §7.2" },
+    { 510, "Not Extended", "RFC 2774 §7" },
+    { 511, "Network Authentication Required", "RFC 6585 §6" },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -168,8 +168,8 @@ TEST(classes)
     CHECK(nxx_status_class(600) == NULL);
     CHECK(nxx_status_class(-1) == NULL);
 
-    static const char *const names[] = {NULL,          "Informational", "Successful",
-                                        "Redirection", "Client Error",  "Server Error"};
+    static const char *const names[] = { NULL,          "Informational", "Successful",
+                                         "Redirection", "Client Error",  "Server Error" };
     size_t n = 0;
     const struct nxx_status_info *t = nxx_status_table(&n);
     for (size_t i = 0; i < n; i++)
@@ -193,7 +193,7 @@ TEST(no_content_for_1xx_204_205_304)
 
 TEST(cacheable_set_is_exactly_rfc9110_15_1)
 {
-    static const int cacheable[] = {200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501};
+    static const int cacheable[] = { 200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501 };
     size_t n = 0, seen = 0;
     const struct nxx_status_info *t = nxx_status_table(&n);
     for (size_t i = 0; i < n; i++) {
@@ -222,7 +222,7 @@ TEST(fields_complete_and_wire_safe)
     size_t n = 0;
     const struct nxx_status_info *t = nxx_status_table(&n);
     for (size_t i = 0; i < n; i++) {
-        const char *fields[] = {t[i].reason, t[i].rfc, t[i].summary, t[i].sent_when};
+        const char *fields[] = { t[i].reason, t[i].rfc, t[i].summary, t[i].sent_when };
         for (size_t f = 0; f < COUNT(fields); f++) {
             CHECK(fields[f] != NULL && fields[f][0] != '\0');
             if (fields[f] && (strchr(fields[f], '\n') || strchr(fields[f], '\r')))
@@ -266,8 +266,8 @@ TEST(status_line_every_entry)
 
 TEST(unregistered_codes)
 {
-    static const int bad[] = {99,  299, 600, -1,  0,   1,       199,
-                              419, 427, 509, 599, 999, INT_MIN, INT_MAX};
+    static const int bad[] = { 99,  299, 600, -1,  0,   1,       199,
+                               419, 427, 509, 599, 999, INT_MIN, INT_MAX };
     for (size_t i = 0; i < COUNT(bad); i++) {
         size_t len = 12345;
         CHECK(nxx_status_get(bad[i]) == NULL);

@@ -25,7 +25,7 @@ static json_t *readable(const json_t *v)
     union {
         const json_t *c;
         json_t *m;
-    } u = {.c = v};
+    } u = { .c = v };
     return u.m;
 }
 

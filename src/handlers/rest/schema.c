@@ -60,7 +60,7 @@ static json_t *readable(const json_t *v)
     union {
         const json_t *c;
         json_t *m;
-    } u = {.c = v};
+    } u = { .c = v };
     return u.m;
 }
 
@@ -339,8 +339,7 @@ static int values_equal(const json_t *a, const json_t *b)
         }
         return 1;
     }
-    default:
-        return 1; /* true, false, null: the type is the value */
+    default: return 1; /* true, false, null: the type is the value */
     }
 }
 
@@ -360,8 +359,9 @@ static const struct {
     const char *name;
     unsigned bit;
 } type_names[] = {
-    {"null", T_NULL},     {"boolean", T_BOOLEAN}, {"object", T_OBJECT},   {"array", T_ARRAY},
-    {"number", T_NUMBER}, {"string", T_STRING},   {"integer", T_INTEGER},
+    { "null", T_NULL },       { "boolean", T_BOOLEAN }, { "object", T_OBJECT },
+    { "array", T_ARRAY },     { "number", T_NUMBER },   { "string", T_STRING },
+    { "integer", T_INTEGER },
 };
 
 static unsigned type_bit(const char *name, size_t len)
@@ -376,20 +376,14 @@ static unsigned type_bit(const char *name, size_t len)
 static unsigned instance_types(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_NULL:
-        return T_NULL;
+    case JSON_NULL: return T_NULL;
     case JSON_TRUE:
-    case JSON_FALSE:
-        return T_BOOLEAN;
-    case JSON_OBJECT:
-        return T_OBJECT;
-    case JSON_ARRAY:
-        return T_ARRAY;
-    case JSON_STRING:
-        return T_STRING;
+    case JSON_FALSE: return T_BOOLEAN;
+    case JSON_OBJECT: return T_OBJECT;
+    case JSON_ARRAY: return T_ARRAY;
+    case JSON_STRING: return T_STRING;
     case JSON_INTEGER:
-    case JSON_REAL:
-        return T_NUMBER | (is_integral(v) ? T_INTEGER : 0);
+    case JSON_REAL: return T_NUMBER | (is_integral(v) ? T_INTEGER : 0);
     }
     return 0;
 }
@@ -438,7 +432,7 @@ static int digits(const char *s, size_t n, int *out)
 
 static int days_in_month(int y, int m)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
         return 29;
     return days[m - 1];
@@ -718,15 +712,14 @@ static int cls_add_range(struct rx *r, struct cls *c, uint32_t lo, uint32_t hi)
 enum esc_class { ESC_NONE, ESC_DIGIT, ESC_WORD, ESC_SPACE };
 
 /* ECMA-262 §22.2.2.9: \s is WhiteSpace and LineTerminator. */
-static const uint32_t unicode_spaces[] = {0x00A0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
-                                          0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028,
-                                          0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF};
+static const uint32_t unicode_spaces[] = { 0x00A0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
+                                           0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028,
+                                           0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF };
 
 static int cls_add_escape(struct rx *r, struct cls *c, enum esc_class k)
 {
     switch (k) {
-    case ESC_DIGIT:
-        return cls_add_range(r, c, '0', '9');
+    case ESC_DIGIT: return cls_add_range(r, c, '0', '9');
     case ESC_WORD:
         if (cls_add_range(r, c, 'a', 'z') || cls_add_range(r, c, 'A', 'Z') ||
             cls_add_range(r, c, '0', '9'))
@@ -740,8 +733,7 @@ static int cls_add_escape(struct rx *r, struct cls *c, enum esc_class k)
             if (cls_add_cp(r, c, unicode_spaces[i]) != 0)
                 return -1;
         return 0;
-    case ESC_NONE:
-        break;
+    case ESC_NONE: break;
     }
     return 0;
 }
@@ -787,7 +779,7 @@ static int cls_emit(struct rx *r, const struct cls *c)
         unsigned end = ch;
         while (end + 1 < 0x80 && cls_has(c, end + 1) && !strchr("[]^-", (int)(end + 1)))
             end++;
-        char b[3] = {(char)ch, '-', (char)end};
+        char b[3] = { (char)ch, '-', (char)end };
         if (end - ch >= 2) {
             if (emit(r, b, 3))
                 return -1;
@@ -866,23 +858,12 @@ static int read_escape(struct rx *r, int in_class, uint32_t *cp, enum esc_class 
             return 0;
         }
         return rx_fail(r, "word boundaries (\\b, \\B) are not supported");
-    case 'B':
-        return rx_fail(r, "word boundaries (\\b, \\B) are not supported");
-    case 'n':
-        *cp = '\n';
-        return 0;
-    case 't':
-        *cp = '\t';
-        return 0;
-    case 'r':
-        *cp = '\r';
-        return 0;
-    case 'f':
-        *cp = '\f';
-        return 0;
-    case 'v':
-        *cp = '\v';
-        return 0;
+    case 'B': return rx_fail(r, "word boundaries (\\b, \\B) are not supported");
+    case 'n': *cp = '\n'; return 0;
+    case 't': *cp = '\t'; return 0;
+    case 'r': *cp = '\r'; return 0;
+    case 'f': *cp = '\f'; return 0;
+    case 'v': *cp = '\v'; return 0;
     case '0':
         if (r->p < r->end && is_digit(*r->p))
             return rx_fail(r, "octal escapes are not supported");
@@ -917,13 +898,10 @@ static int read_escape(struct rx *r, int in_class, uint32_t *cp, enum esc_class 
         if (*cp >= 0xD800 && *cp <= 0xDFFF)
             return rx_fail(r, "lone surrogate escapes are not supported");
         break;
-    case 'c':
-        return rx_fail(r, "control escapes (\\c) are not supported");
-    case 'k':
-        return rx_fail(r, "backreferences are not supported");
+    case 'c': return rx_fail(r, "control escapes (\\c) are not supported");
+    case 'k': return rx_fail(r, "backreferences are not supported");
     case 'p':
-    case 'P':
-        return rx_fail(r, "Unicode property escapes (\\p, \\P) are not supported");
+    case 'P': return rx_fail(r, "Unicode property escapes (\\p, \\P) are not supported");
     default:
         if (c >= '1' && c <= '9')
             return rx_fail(r, "backreferences are not supported");
@@ -969,7 +947,7 @@ static int read_class_atom(struct rx *r, uint32_t *cp, enum esc_class *k)
 /* ECMA-262 §22.2.1 CharacterClass, from after the '['. */
 static int translate_class(struct rx *r)
 {
-    struct cls c = {.neg = 0};
+    struct cls c = { .neg = 0 };
     int rc = -1;
     if (r->p < r->end && *r->p == '^') {
         c.neg = 1;
@@ -1024,7 +1002,7 @@ static int emit_literal(struct rx *r, uint32_t cp)
 
 static int emit_class_escape(struct rx *r, enum esc_class k, int negated)
 {
-    struct cls c = {.neg = negated};
+    struct cls c = { .neg = negated };
     int rc = cls_add_escape(r, &c, k) == 0 ? cls_emit(r, &c) : -1;
     cls_release(&c);
     return rc;
@@ -1160,7 +1138,7 @@ static int translate(struct rx *r)
         case '*':
         case '+':
         case '?': {
-            char q[2] = {c, '\0'};
+            char q[2] = { c, '\0' };
             r->p++;
             /* "a+" is expanded as "aa*" */
             if (quantifier(r, q, c == '+' ? 2 : 1) != 0)
@@ -1195,7 +1173,7 @@ static int translate(struct rx *r)
         }
         case '.': {
             /* ECMA-262 '.' excludes line terminators; POSIX '.' does not */
-            struct cls dot = {.neg = 1};
+            struct cls dot = { .neg = 1 };
             int rc = cls_add_cp(r, &dot, '\n') || cls_add_cp(r, &dot, '\r') ||
                      (r->utf8 && (cls_add_cp(r, &dot, 0x2028) || cls_add_cp(r, &dot, 0x2029)));
             if (!rc)
@@ -1487,7 +1465,7 @@ static int kw_properties(struct cctx *c, struct node *n, const json_t *v, int de
         ptr_pop(&c->ptr, saved);
         if (!child)
             return -1;
-        n->props[n->nprops++] = (struct prop){key, key_len, child};
+        n->props[n->nprops++] = (struct prop){ key, key_len, child };
     }
     return 0;
 }
@@ -1517,7 +1495,7 @@ static int kw_pattern(struct cctx *c, struct node *n, const json_t *v, int depth
     if (len > PATTERN_SRC_MAX)
         return fail(c, "is %zu bytes long; the limit is %d", len, PATTERN_SRC_MAX);
 
-    struct rx r = {.p = src, .end = src + len, .utf8 = utf8_available()};
+    struct rx r = { .p = src, .end = src + len, .utf8 = utf8_available() };
     r.out = nxx_malloc(PATTERN_OUT_MAX);
     if (!r.out)
         return fail(c, "out of memory");
@@ -1561,23 +1539,23 @@ static const struct keyword {
     const char *name;
     int (*compile)(struct cctx *c, struct node *n, const json_t *v, int depth);
 } keywords[] = {
-    {"type", kw_type},
-    {"enum", kw_enum},
-    {"const", kw_const},
-    {"minimum", kw_minimum},
-    {"maximum", kw_maximum},
-    {"exclusiveMinimum", kw_ex_minimum},
-    {"exclusiveMaximum", kw_ex_maximum},
-    {"minLength", kw_min_length},
-    {"maxLength", kw_max_length},
-    {"pattern", kw_pattern},
-    {"format", kw_format},
-    {"minItems", kw_min_items},
-    {"maxItems", kw_max_items},
-    {"items", kw_items},
-    {"required", kw_required},
-    {"properties", kw_properties},
-    {"additionalProperties", kw_additional},
+    { "type", kw_type },
+    { "enum", kw_enum },
+    { "const", kw_const },
+    { "minimum", kw_minimum },
+    { "maximum", kw_maximum },
+    { "exclusiveMinimum", kw_ex_minimum },
+    { "exclusiveMaximum", kw_ex_maximum },
+    { "minLength", kw_min_length },
+    { "maxLength", kw_max_length },
+    { "pattern", kw_pattern },
+    { "format", kw_format },
+    { "minItems", kw_min_items },
+    { "maxItems", kw_max_items },
+    { "items", kw_items },
+    { "required", kw_required },
+    { "properties", kw_properties },
+    { "additionalProperties", kw_additional },
 };
 
 static struct node *compile_node(struct cctx *c, const json_t *js, int depth)
@@ -1631,7 +1609,7 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
     if (!stack)
         return fail(c, "out of memory");
     size_t depth = 1;
-    stack[0] = (struct frame){doc, 0, json_object_iter(readable(doc)), NULL, 0};
+    stack[0] = (struct frame){ doc, 0, json_object_iter(readable(doc)), NULL, 0 };
     int rc = 0;
     while (depth > 0 && rc == 0) {
         struct frame *f = &stack[depth - 1];
@@ -1663,7 +1641,8 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
             break;
         }
         stack[depth++] = (struct frame){
-            child, 0, json_is_object(child) ? json_object_iter(readable(child)) : NULL, NULL, 0};
+            child, 0, json_is_object(child) ? json_object_iter(readable(child)) : NULL, NULL, 0
+        };
     }
     nxx_free(stack);
     return rc;
@@ -1672,7 +1651,7 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
 struct nxx_schema *nxx_schema_compile(const json_t *schema, struct nxx_schema_error *err)
 {
     struct nxx_schema_error scratch;
-    struct cctx c = {.err = err ? err : &scratch};
+    struct cctx c = { .err = err ? err : &scratch };
     c.err->pointer[0] = c.err->message[0] = '\0';
     if (!json_is_object(schema)) {
         fail(&c, "schema must be a JSON object");
@@ -1752,7 +1731,7 @@ static int pattern_matches(const struct node *n, const char *s, size_t len)
     if (len > (size_t)INT_MAX) /* regoff_t is an int in glibc */
         return 0;
     /* REG_STARTEND: the string is (ptr, len), and may hold a NUL */
-    regmatch_t m[1] = {{.rm_so = 0, .rm_eo = (regoff_t)len}};
+    regmatch_t m[1] = { { .rm_so = 0, .rm_eo = (regoff_t)len } };
     locale_t old = utf8_enter();
     int rc = regexec(&n->re, s, 1, m, REG_STARTEND);
     utf8_leave(old);
@@ -1789,8 +1768,7 @@ static void validate_string(struct vctx *v, const struct node *n, const json_t *
         if (!valid_uri(s, len))
             report(v, "is not a valid URI (RFC 3986, absolute)");
         break;
-    case FMT_NONE:
-        break;
+    case FMT_NONE: break;
     }
 }
 
@@ -1872,20 +1850,11 @@ static void validate_node(struct vctx *v, const struct node *n, const json_t *in
         report(v, "must be equal to the constant value");
     switch (json_typeof(inst)) {
     case JSON_INTEGER:
-    case JSON_REAL:
-        validate_number(v, n, inst);
-        break;
-    case JSON_STRING:
-        validate_string(v, n, inst);
-        break;
-    case JSON_ARRAY:
-        validate_array(v, n, inst, depth);
-        break;
-    case JSON_OBJECT:
-        validate_object(v, n, inst, depth);
-        break;
-    default:
-        break;
+    case JSON_REAL: validate_number(v, n, inst); break;
+    case JSON_STRING: validate_string(v, n, inst); break;
+    case JSON_ARRAY: validate_array(v, n, inst, depth); break;
+    case JSON_OBJECT: validate_object(v, n, inst, depth); break;
+    default: break;
     }
 }
 
@@ -1894,7 +1863,7 @@ size_t nxx_schema_validate(const struct nxx_schema *s, const json_t *instance,
 {
     if (!s || !instance)
         NXX_BUG("nxx_schema_validate without a schema or an instance");
-    struct vctx v = {.errors = errors, .max = errors ? max : 0};
+    struct vctx v = { .errors = errors, .max = errors ? max : 0 };
     validate_node(&v, s->root, instance, 1);
     return v.count;
 }
