@@ -301,6 +301,25 @@ NXX_API int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg);
 /* Shorthand: nxx_server_static_ex() with defaults for prefix and root. */
 NXX_API int nxx_server_static(nxx_server *srv, const char *prefix, const char *root);
 
+/*
+ * The REST JSON store: collections of JSON objects under prefix
+ * ("/api/users", "/api/users/ID"), durable in an embedded SQLite database in
+ * data_dir (data_dir/nxx.db), with strong ETags, conditional writes, JSON
+ * Merge Patch, JSON Schema validation, bulk import tasks (202) and a changes
+ * feed (226).  Writes are answered once they are on disk (group commit).
+ * The store is opened here and closed by nxx_server_free().
+ */
+typedef struct nxx_rest_config {
+    const char *prefix;        /* URL prefix : "/api" */
+    const char *data_dir;      /* directory of nxx.db (created) : "./data" */
+    int require_preconditions; /* PUT/PATCH/DELETE without If-Match -> 428 : 0 */
+    uint64_t max_db_bytes;     /* database size limit (507 beyond); 0 = none : 0 */
+    uint64_t max_list;         /* items per collection page at most : 1000 */
+} nxx_rest_config;
+
+NXX_API void nxx_rest_config_init(nxx_rest_config *cfg);
+NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif

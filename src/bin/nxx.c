@@ -132,7 +132,26 @@ static int cmd_serve(int argc, char **argv)
     sc.precompressed = !o.no_precompressed;
     sc.cache_rules = o.cache_rules;
     sc.ncache_rules = o.ncache_rules;
-    int err = nxx_server_static_ex(srv, &sc);
+    int err = 0;
+    if (o.api_prefix) {
+        /* the API routes first: they win over the file handler under PREFIX */
+        nxx_rest_config rc;
+        nxx_rest_config_init(&rc);
+        rc.prefix = o.api_prefix;
+        if (o.data_dir)
+            rc.data_dir = o.data_dir;
+        rc.require_preconditions = o.api_require_preconditions;
+        rc.max_db_bytes = o.api_max_db_bytes;
+        err = nxx_server_rest(srv, &rc);
+        if (err) {
+            fprintf(stderr, "nxx: cannot open the REST store in '%s': %s\n", rc.data_dir,
+                    nxx_strerror(err));
+            nxx_server_free(srv);
+            nxx_mime_free();
+            return 1;
+        }
+    }
+    err = nxx_server_static_ex(srv, &sc);
     if (err) {
         fprintf(stderr, "nxx: cannot serve '%s': %s\n", o.root, nxx_strerror(err));
         nxx_server_free(srv);

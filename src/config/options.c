@@ -90,6 +90,18 @@ static const struct opt table[] = {
       "Extra extension-to-type mappings (mime.types format) over the built-in table; "
       "skipped when the default file is absent.",
       NULL },
+    { "api", "PREFIX", K_STRING, OFF(api_prefix), 0, 0, "off",
+      "Serve the durable REST JSON store under PREFIX (e.g. /api): collections of JSON "
+      "objects in an embedded SQLite database.",
+      NULL },
+    { "data", "DIR", K_STRING, OFF(data_dir), 0, 0, "./data",
+      "Directory of the REST store's database (DIR/nxx.db, created on first start).", NULL },
+    { "api-require-preconditions", NULL, K_FLAG, OFF(api_require_preconditions), 0, 0, "off",
+      "REST PUT/PATCH/DELETE of an existing item without If-Match get 428 (no lost "
+      "updates).",
+      NULL },
+    { "api-max-db-bytes", "N", K_SIZE, OFF(api_max_db_bytes), 0, 1ull << 50, "0 (no limit)",
+      "Size limit of the REST database; writes beyond it get 507 and write nothing.", NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels },
 };

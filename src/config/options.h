@@ -25,6 +25,10 @@ struct nxx_options {
     int follow_symlinks;
     int no_precompressed;
     const char *mime_types;
+    const char *api_prefix; /* --api: NULL = no REST store */
+    const char *data_dir;
+    int api_require_preconditions;
+    size_t api_max_db_bytes;
     int log_level;
 };
 

@@ -1195,12 +1195,16 @@ int nxx_req_post(nxx_req *req, void (*fn)(nxx_req *req, void *ud), void *ud)
         nxx_free(p);
         return NXX_ESTATE;
     }
+    int was_empty = w->posts == NULL;
     *w->posts_tail = p;
     w->posts_tail = &p->next;
     pthread_mutex_unlock(&w->post_lock);
-    uint64_t one = 1;
-    ssize_t r = write(w->wake.fd, &one, sizeof(one));
-    (void)r;
+    /* one wake-up per batch: the worker drains the whole queue when it runs */
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t r = write(w->wake.fd, &one, sizeof(one));
+        (void)r;
+    }
     return 0;
 }
 

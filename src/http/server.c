@@ -286,7 +286,8 @@ static void worker_release(struct nxx_worker *w)
     nxx_pool_release(&w->rbufs);
     nxx_pool_release(&w->chunks);
     nxx_loop_release(&w->loop);
-    pthread_mutex_destroy(&w->post_lock);
+    /* the post lock and the worker struct outlive the run: handlers' own
+     * threads may still post (and be refused) until nxx_server_free() */
 }
 
 static void *worker_main(void *arg)
@@ -372,9 +373,6 @@ int nxx_server_run(nxx_server *srv)
         pthread_join(srv->workers[i].thread, NULL);
     for (unsigned i = 0; i < n; i++)
         worker_release(&srv->workers[i]);
-    nxx_free(srv->workers);
-    srv->workers = NULL;
-    srv->nworkers = 0;
     if (srv->log_fd >= 0)
         close(srv->log_fd);
     srv->log_fd = -1;
@@ -402,8 +400,13 @@ void nxx_server_free(nxx_server *srv)
         if (srv->listeners[i].fd0 >= 0)
             close(srv->listeners[i].fd0);
     nxx_router_release(&srv->router);
+    /* handler state first (a store closing may still post answers, which
+     * the released workers refuse), then the workers themselves */
     while (srv->ncleanups--)
         srv->cleanups[srv->ncleanups].fn(srv->cleanups[srv->ncleanups].arg);
     nxx_free(srv->cleanups);
+    for (unsigned i = 0; srv->workers && i < srv->nworkers; i++)
+        pthread_mutex_destroy(&srv->workers[i].post_lock);
+    nxx_free(srv->workers);
     nxx_free(srv);
 }

@@ -30,19 +30,19 @@ struct nxx_store;
 #define NXX_STORE_ERROR 500    /* any other storage failure (logged) */
 
 struct nxx_store_options {
-    uint64_t max_bytes;  /* database size limit (507 beyond); 0 = none */
-    unsigned max_batch;  /* writes grouped in one transaction at most : 1024 */
+    uint64_t max_bytes; /* database size limit (507 beyond); 0 = none */
+    unsigned max_batch; /* writes grouped in one transaction at most : 1024 */
 };
 
 struct nxx_item {
-    char *coll;          /* owned by the item */
+    char *coll; /* owned by the item */
     char *id;
-    char *body;          /* JSON object text, NUL-terminated; NULL for a tombstone */
+    char *body; /* JSON object text, NUL-terminated; NULL for a tombstone */
     size_t body_len;
-    uint64_t version;    /* store sequence of the item's last change */
-    int64_t created_ms;  /* wall clock, milliseconds */
+    uint64_t version;   /* store sequence of the item's last change */
+    int64_t created_ms; /* wall clock, milliseconds */
     int64_t updated_ms;
-    int deleted;         /* tombstone */
+    int deleted; /* tombstone */
 };
 
 /* Free the strings of an item filled by the store (not the struct). */
@@ -70,8 +70,8 @@ int nxx_store_get(struct nxx_store *s, const char *coll, const char *id, struct 
 uint64_t nxx_store_coll_version(struct nxx_store *s, const char *coll);
 
 struct nxx_store_filter {
-    const char *field;   /* top-level member name */
-    const char *value;   /* compared with the member's value as text (strings unquoted) */
+    const char *field; /* top-level member name */
+    const char *value; /* compared with the member's value as text (strings unquoted) */
 };
 
 struct nxx_store_sort {
@@ -83,9 +83,9 @@ struct nxx_store_query {
     const char *coll;
     const struct nxx_store_filter *filters; /* ANDed equality filters */
     size_t nfilters;
-    const struct nxx_store_sort *sort;      /* by members, then by id; none: by id */
+    const struct nxx_store_sort *sort; /* by members, then by id; none: by id */
     size_t nsort;
-    uint64_t limit;                         /* 0 = no limit */
+    uint64_t limit; /* 0 = no limit */
     uint64_t offset;
 };
 
@@ -95,8 +95,7 @@ struct nxx_store_query {
  * matching items without limit/offset (for Link and pagination).
  */
 int nxx_store_list(struct nxx_store *s, const struct nxx_store_query *q,
-                   void (*each)(void *ctx, const struct nxx_item *it), void *ctx,
-                   uint64_t *total);
+                   void (*each)(void *ctx, const struct nxx_item *it), void *ctx, uint64_t *total);
 
 /*
  * Items of coll (tombstones included) changed after version since, in
@@ -114,7 +113,7 @@ enum nxx_store_action { NXX_STORE_KEEP = 0, NXX_STORE_PUT, NXX_STORE_DELETE };
 
 struct nxx_store_change {
     enum nxx_store_action action;
-    char *body;          /* PUT: the new JSON text, malloc'd; the store frees it */
+    char *body; /* PUT: the new JSON text, malloc'd; the store frees it */
     size_t body_len;
 };
 
@@ -136,8 +135,8 @@ struct nxx_store_change {
  * one failing does not fail the others (savepoints).
  */
 struct nxx_store_write {
-    const char *coll;    /* copied at submit */
-    const char *id;      /* copied at submit; NULL: the store assigns one */
+    const char *coll; /* copied at submit */
+    const char *id;   /* copied at submit; NULL: the store assigns one */
     int (*decide)(void *ctx, const char *id, const struct nxx_item *cur,
                   struct nxx_store_change *change);
     void (*done)(void *ctx, int status, const struct nxx_item *item, int created);
@@ -155,11 +154,11 @@ int nxx_store_schema_put(struct nxx_store *s, const char *coll, const char *json
 struct nxx_task {
     char id[40];
     char coll[72];
-    char status[16];     /* "queued", "running", "done", "failed" */
-    uint64_t done;       /* items processed */
+    char status[16]; /* "queued", "running", "done", "failed" */
+    uint64_t done;   /* items processed */
     uint64_t total;
-    uint64_t failed;     /* items rejected */
-    char *errors;        /* JSON array text of {index, status, detail}; malloc'd, may be NULL */
+    uint64_t failed; /* items rejected */
+    char *errors;    /* JSON array text of {index, status, detail}; malloc'd, may be NULL */
     int64_t created_ms, finished_ms;
 };
 
