@@ -8,9 +8,9 @@
  * rest_json.c the text work.
  *
  * Reads are synchronous on the worker thread (the store gives each thread
- * its own read connection); a GET of an item usually comes from the cache.  Writes go to the store's writer thread, which
- * evaluates the preconditions against the current item inside the write
- * transaction, so two writers holding the same ETag cannot both win.
+ * its own read connection); a GET of an item usually comes from the cache.  Writes go to the
+ * store's writer thread, which evaluates the preconditions against the current item inside the
+ * write transaction, so two writers holding the same ETag cannot both win.
  *
  * Checks that need only the head (names, 406, 415) run in a policy hook,
  * before the body is read: a request that will fail is answered without its
