@@ -1046,6 +1046,13 @@ static void process(struct nxx_conn *c)
         nxx_conn_close(c);
         return;
     }
+    if (!c->registered) {
+        if (nxx_loop_add(&c->w->loop, &c->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
+            nxx_conn_close(c);
+            return;
+        }
+        c->registered = 1;
+    }
     arm_timer(c);
 }
 
@@ -1132,12 +1139,8 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
     memcpy(&c->peer, peer, sizeof(c->peer));
     nxx_arena_init(&c->arena, &w->chunks);
     nxx_timer_init(&c->timer, on_timeout);
-    if (nxx_loop_add(&w->loop, &c->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
-        atomic_fetch_sub(&srv->nconns, 1);
-        close(fd);
-        nxx_free(c);
-        return;
-    }
+    /* not in epoll yet: a request answered at once (Connection: close) never
+     * needs it; process() registers the connection when it has to wait */
     c->writable = 1;
     c->next = w->conns;
     if (w->conns)
