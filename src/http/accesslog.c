@@ -6,11 +6,13 @@
  * whole lines and the file is opened O_APPEND, so workers never interleave.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/str.h"
 #include "event/sock.h"
 #include "http/date.h"
 #include "http/server.h"
@@ -35,45 +37,102 @@ void nxx_accesslog_flush(struct nxx_worker *w)
     l->len = 0;
 }
 
-/* Append s, escaped for a quoted CLF field or a JSON string. */
-static void put_esc(char *out, size_t *len, size_t cap, const char *s, size_t n, int json)
+/* Bytes that cannot go into a log line raw: quotes, backslash, controls, DEL,
+ * and (for the combined format) anything not ASCII. */
+static unsigned char esc_clf[256], esc_json[256];
+
+static void init_tables(void)
+{
+    for (int c = 0; c < 256; c++) {
+        int bad = c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
+        esc_json[c] = (unsigned char)bad;
+        esc_clf[c] = (unsigned char)(bad || c >= 0x80);
+    }
+}
+
+struct lbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static inline void put(struct lbuf *b, const char *s, size_t n)
+{
+    if (b->len + n <= b->cap) {
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+    }
+}
+
+#define PUTL(b, lit) put((b), (lit), sizeof(lit) - 1)
+
+static inline void put_u64(struct lbuf *b, uint64_t v)
+{
+    if (b->len + 20 <= b->cap)
+        b->len += nxx_u64toa(b->p + b->len, v);
+}
+
+/* Append s escaped for a quoted CLF field or a JSON string (log injection:
+ * control bytes never reach the log raw). */
+static void put_esc(struct lbuf *b, const char *s, size_t n, int json)
 {
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n && *len + 6 < cap; i++) {
-        unsigned char ch = (unsigned char)s[i];
+    const unsigned char *tab = json ? esc_json : esc_clf;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && !tab[(unsigned char)s[run]])
+            run++;
+        put(b, s + i, run - i);
+        if (run == n)
+            break;
+        unsigned char ch = (unsigned char)s[run];
+        if (b->len + 6 > b->cap)
+            return;
+        char *o = b->p + b->len;
         if (ch == '"' || ch == '\\') {
-            out[(*len)++] = '\\';
-            out[(*len)++] = (char)ch;
-        } else if (ch < 0x20 || ch >= 0x7f) {
-            if (json && ch >= 0x80) {
-                out[(*len)++] = (char)ch; /* UTF-8 passes through JSON */
-                continue;
-            }
-            /* log injection: control bytes never reach the log raw */
-            if (json) {
-                memcpy(out + *len, "\\u00", 4);
-                *len += 4;
-            } else {
-                out[(*len)++] = '\\';
-                out[(*len)++] = 'x';
-            }
-            out[(*len)++] = hex[ch >> 4];
-            out[(*len)++] = hex[ch & 15];
+            o[0] = '\\';
+            o[1] = (char)ch;
+            b->len += 2;
+        } else if (json) {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[ch >> 4];
+            o[5] = hex[ch & 15];
+            b->len += 6;
         } else {
-            out[(*len)++] = (char)ch;
+            o[0] = '\\';
+            o[1] = 'x';
+            o[2] = hex[ch >> 4];
+            o[3] = hex[ch & 15];
+            b->len += 4;
         }
+        i = run + 1;
     }
 }
 
-static void put(char *out, size_t *len, size_t cap, const char *s, size_t n)
+/* The client address without a port; IPv4 by hand (the common case). */
+static void put_peer(struct lbuf *b, const struct nxx_conn *c)
 {
-    if (*len + n < cap) {
-        memcpy(out + *len, s, n);
-        *len += n;
+    if (c->peer.sa.sa_family == AF_INET) {
+        const unsigned char *a = (const unsigned char *)&c->peer.in4.sin_addr;
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                PUTL(b, ".");
+            put_u64(b, a[i]);
+        }
+        return;
     }
+    char peer[64];
+    nxx_sock_format_addr((const struct sockaddr_storage *)&c->peer, peer, sizeof(peer), 0);
+    put(b, peer, strlen(peer));
 }
 
-#define PUTL(lit) put(line, &n, sizeof(line), (lit), sizeof(lit) - 1)
+static void put_ms(struct lbuf *b, uint64_t us)
+{
+    char frac[4] = { '.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+                     (char)('0' + us % 10) };
+    put_u64(b, us / 1000);
+    put(b, frac, 4);
+}
 
 void nxx_accesslog_write(nxx_req *req)
 {
@@ -82,84 +141,86 @@ void nxx_accesslog_write(nxx_req *req)
     if (l->fd < 0)
         return;
     if (!l->buf) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pthread_once(&once, init_tables);
         l->buf = nxx_malloc(LOG_BUF);
         if (!l->buf)
             return;
         l->cap = LOG_BUF;
     }
+    if (l->cap - l->len < LOG_LINE_MAX)
+        nxx_accesslog_flush(w);
     nxx_req_date(w);
-    char line[LOG_LINE_MAX];
-    size_t n = 0;
-    char peer[64];
-    nxx_sock_format_addr((const struct sockaddr_storage *)&req->conn->peer, peer, sizeof(peer), 0);
+    /* format straight into the worker's buffer; a line is cut at LOG_LINE_MAX */
+    struct lbuf b = { l->buf + l->len, 0, LOG_LINE_MAX - 1 };
     uint64_t us = (w->loop.now_ms - req->start_ms) * 1000;
     nxx_str id = nxx_req_id(req);
     nxx_str ua = nxx_req_header(req, "user-agent");
     nxx_str ref = nxx_req_header(req, "referer");
     const struct nxx_http_request *h = &req->h;
-    char num[64];
+    char ver[] = "HTTP/1.1";
+    ver[7] = (char)('0' + (h->minor_version ? 1 : 0));
     if (w->srv->cfg.access_log_json) {
         char iso[21];
         nxx_date_iso(w->date_s, iso);
-        PUTL("{\"time\":\"");
-        put(line, &n, sizeof(line), iso, 20);
-        PUTL("\",\"remote\":\"");
-        put(line, &n, sizeof(line), peer, strlen(peer));
-        PUTL("\",\"method\":\"");
-        put_esc(line, &n, sizeof(line), h->method.ptr, h->method.len, 1);
-        PUTL("\",\"target\":\"");
-        put_esc(line, &n, sizeof(line), h->target.ptr, h->target.len, 1);
-        int k = snprintf(num, sizeof(num), "\",\"version\":\"HTTP/1.%d\",\"status\":%d,",
-                         h->minor_version, req->status);
-        put(line, &n, sizeof(line), num, (size_t)k);
-        k = snprintf(num, sizeof(num), "\"bytes\":%llu,\"duration_ms\":%llu.%03llu,",
-                     (unsigned long long)req->bytes_out, (unsigned long long)(us / 1000),
-                     (unsigned long long)(us % 1000));
-        put(line, &n, sizeof(line), num, (size_t)k);
-        PUTL("\"request_id\":\"");
-        put(line, &n, sizeof(line), id.ptr, id.len);
-        PUTL("\",\"referer\":\"");
-        put_esc(line, &n, sizeof(line), ref.ptr, ref.len, 1);
-        PUTL("\",\"user_agent\":\"");
-        put_esc(line, &n, sizeof(line), ua.ptr, ua.len, 1);
-        PUTL("\"}\n");
+        PUTL(&b, "{\"time\":\"");
+        put(&b, iso, 20);
+        PUTL(&b, "\",\"remote\":\"");
+        put_peer(&b, req->conn);
+        PUTL(&b, "\",\"method\":\"");
+        put_esc(&b, h->method.ptr, h->method.len, 1);
+        PUTL(&b, "\",\"target\":\"");
+        put_esc(&b, h->target.ptr, h->target.len, 1);
+        PUTL(&b, "\",\"version\":\"");
+        put(&b, ver, 8);
+        PUTL(&b, "\",\"status\":");
+        put_u64(&b, (uint64_t)req->status);
+        PUTL(&b, ",\"bytes\":");
+        put_u64(&b, req->bytes_out);
+        PUTL(&b, ",\"duration_ms\":");
+        put_ms(&b, us);
+        PUTL(&b, ",\"request_id\":\"");
+        put(&b, id.ptr, id.len);
+        PUTL(&b, "\",\"referer\":\"");
+        put_esc(&b, ref.ptr, ref.len, 1);
+        PUTL(&b, "\",\"user_agent\":\"");
+        put_esc(&b, ua.ptr, ua.len, 1);
+        PUTL(&b, "\"}");
     } else {
-        put(line, &n, sizeof(line), peer, strlen(peer));
-        PUTL(" - - [");
-        put(line, &n, sizeof(line), w->clf_date, strlen(w->clf_date));
-        PUTL("] \"");
+        put_peer(&b, req->conn);
+        PUTL(&b, " - - [");
+        put(&b, w->clf_date, 26);
+        PUTL(&b, "] \"");
         if (h->method.len) {
-            put_esc(line, &n, sizeof(line), h->method.ptr, h->method.len, 0);
-            PUTL(" ");
-            put_esc(line, &n, sizeof(line), h->target.ptr, h->target.len, 0);
-            int k = snprintf(num, sizeof(num), " HTTP/1.%d", h->minor_version);
-            put(line, &n, sizeof(line), num, (size_t)k);
+            put_esc(&b, h->method.ptr, h->method.len, 0);
+            PUTL(&b, " ");
+            put_esc(&b, h->target.ptr, h->target.len, 0);
+            PUTL(&b, " ");
+            put(&b, ver, 8);
         } else {
-            PUTL("-");
+            PUTL(&b, "-");
         }
-        int k = snprintf(num, sizeof(num), "\" %d %llu \"", req->status,
-                         (unsigned long long)req->bytes_out);
-        put(line, &n, sizeof(line), num, (size_t)k);
+        PUTL(&b, "\" ");
+        put_u64(&b, (uint64_t)req->status);
+        PUTL(&b, " ");
+        put_u64(&b, req->bytes_out);
+        PUTL(&b, " \"");
         if (ref.len)
-            put_esc(line, &n, sizeof(line), ref.ptr, ref.len, 0);
+            put_esc(&b, ref.ptr, ref.len, 0);
         else
-            PUTL("-");
-        PUTL("\" \"");
+            PUTL(&b, "-");
+        PUTL(&b, "\" \"");
         if (ua.len)
-            put_esc(line, &n, sizeof(line), ua.ptr, ua.len, 0);
+            put_esc(&b, ua.ptr, ua.len, 0);
         else
-            PUTL("-");
-        k = snprintf(num, sizeof(num), "\" %llu.%03llu ", (unsigned long long)(us / 1000000),
-                     (unsigned long long)(us / 1000 % 1000));
-        put(line, &n, sizeof(line), num, (size_t)k);
-        put(line, &n, sizeof(line), id.ptr, id.len);
-        if (n < sizeof(line))
-            line[n++] = '\n';
+            PUTL(&b, "-");
+        PUTL(&b, "\" ");
+        put_ms(&b, us / 1000); /* seconds with milliseconds */
+        PUTL(&b, " ");
+        put(&b, id.ptr, id.len);
     }
-    if (l->len + n > l->cap)
-        nxx_accesslog_flush(w);
-    memcpy(l->buf + l->len, line, n);
-    l->len += n;
+    b.p[b.len++] = '\n'; /* cap leaves room for it */
+    l->len += b.len;
     if (l->len > l->cap / 2 && w->srv->cfg.access_log && w->srv->cfg.access_log[0] == '-')
         nxx_accesslog_flush(w);
 }

@@ -582,7 +582,7 @@ static void add_allow(nxx_req *req, int all)
 {
     char allow[256];
     size_t n = nxx_router_allow(&req->conn->w->srv->router, req->path, all, allow, sizeof(allow));
-    nxx_resp_header(req, "Allow", (nxx_str){ allow, n });
+    NXX_RESP_HEADER(req, "Allow", (nxx_str){ allow, n });
 }
 
 /* TRACE (RFC 9110 §9.3.8): echo the request head, minus credentials. */
@@ -641,7 +641,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
     req->path = (nxx_str){ "/", 1 };
 
     if (c->over_limit) {
-        nxx_resp_header(req, "Retry-After", NXX_STR("5"));
+        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
         fail(c, req, 503, "the server has reached its connection limit; try again shortly", 1);
         return;
     }
@@ -1157,7 +1157,7 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
         req->close = 1;
         req->path = (nxx_str){ "/", 1 };
         c->in_process = 1;
-        nxx_resp_header(req, "Retry-After", NXX_STR("5"));
+        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
         nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
         c->in_process = 0;
         process(c);

@@ -391,11 +391,11 @@ int nxx_req_error(nxx_req *req, int status, const char *detail)
     nxx_str ctype;
     nxx_str body = nxx_problem_body(req, status, detail, &ctype);
     if (body.len) {
-        nxx_resp_header(req, "Content-Type", ctype);
+        NXX_RESP_HEADER(req, "Content-Type", ctype);
         if (req->status == 405 || req->status == 404 || req->status == 410)
             ; /* heuristically cacheable: leave caching to defaults */
         else
-            nxx_resp_header(req, "Cache-Control", NXX_STR("no-store"));
+            NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-store"));
     }
     return nxx_resp_send(req, body.ptr, body.len, NXX_BORROW);
 }
