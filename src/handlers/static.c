@@ -86,6 +86,10 @@ struct fentry {
     char lastmod[NXX_DATE_LEN + 1];
     nxx_str ctype;
     char *data; /* whole content when small */
+    /* precompressed siblings seen at the last check (checked at most once
+     * per revalidation period, so a file without them costs no lookups) */
+    uint64_t variants_ms;
+    int variants; /* bit 0: FILE.br exists, bit 1: FILE.gz */
 };
 
 struct fcache {
@@ -449,13 +453,39 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
     return 0;
 }
 
+/* The five precondition fields in one pass over the header (every request
+ * pays for this); a list field given on several lines is joined. */
 static void conditions_of(nxx_req *req, struct nxx_conditions *c)
 {
-    c->if_match = nxx_req_header_list(req, "if-match");
-    c->if_none_match = nxx_req_header_list(req, "if-none-match");
-    c->if_modified_since = nxx_req_header(req, "if-modified-since");
-    c->if_unmodified_since = nxx_req_header(req, "if-unmodified-since");
-    c->if_range = nxx_req_header(req, "if-range");
+    memset(c, 0, sizeof(*c));
+    int lists = 0;
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        nxx_str n = req->h.headers[i].name;
+        if (n.len < 8 || (n.ptr[0] | 0x20) != 'i' || (n.ptr[1] | 0x20) != 'f' || n.ptr[2] != '-')
+            continue;
+        nxx_str v = req->h.headers[i].value;
+        nxx_str *slot = NULL;
+        if (NXX_STR_IEQ(n, "if-match"))
+            slot = &c->if_match;
+        else if (NXX_STR_IEQ(n, "if-none-match"))
+            slot = &c->if_none_match;
+        else if (NXX_STR_IEQ(n, "if-modified-since"))
+            slot = &c->if_modified_since;
+        else if (NXX_STR_IEQ(n, "if-unmodified-since"))
+            slot = &c->if_unmodified_since;
+        else if (NXX_STR_IEQ(n, "if-range"))
+            slot = &c->if_range;
+        if (!slot)
+            continue;
+        if (slot->ptr && (slot == &c->if_match || slot == &c->if_none_match))
+            lists = 1;
+        else if (!slot->ptr)
+            *slot = v;
+    }
+    if (lists) {
+        c->if_match = nxx_req_header_list(req, "if-match");
+        c->if_none_match = nxx_req_header_list(req, "if-none-match");
+    }
 }
 
 /*
@@ -533,13 +563,17 @@ static struct fentry *sibling(nxx_req *req, const struct static_root *sr, const 
     return e;
 }
 
-static int send_file(nxx_req *req, const struct static_root *sr, const struct fentry *e,
-                     const char *key, size_t klen)
+static int send_file(nxx_req *req, const struct static_root *sr, struct fentry *e, const char *key,
+                     size_t klen)
 {
     struct fentry *br = NULL, *gz = NULL;
-    if (sr->precompressed) {
+    uint64_t now = req->conn->w->loop.now_ms;
+    if (sr->precompressed &&
+        (e->variants || !e->variants_ms || now - e->variants_ms >= FC_REVALIDATE_MS)) {
         br = sibling(req, sr, key, klen, ".br");
         gz = sibling(req, sr, key, klen, ".gz");
+        e->variants = (br ? 1 : 0) | (gz ? 2 : 0);
+        e->variants_ms = now ? now : 1;
     }
     nxx_str ae = nxx_req_header_list(req, "accept-encoding");
     int has_ae = ae.ptr != NULL;
