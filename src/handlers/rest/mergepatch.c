@@ -14,20 +14,8 @@
  */
 #include "handlers/rest/mergepatch.h"
 
+#include "handlers/rest/jsonconst.h"
 #include "core/banned.h"
-
-/*
- * jansson's object iterators take a non-const json_t although they only
- * read; this is the one place the const is dropped, for reading.
- */
-static json_t *readable(const json_t *v)
-{
-    union {
-        const json_t *c;
-        json_t *m;
-    } u = { .c = v };
-    return u.m;
-}
 
 static json_t *merge(const json_t *target, const json_t *patch);
 
@@ -48,14 +36,14 @@ static json_t *merge(const json_t *target, const json_t *patch)
     json_t *result = json_object();
     if (!result)
         return NULL;
-    json_t *pm = readable(patch);
+    json_t *pm = nxx_json_readable(patch);
     const char *key;
     size_t key_len;
     json_t *value;
 
     /* "if Target is not an Object: Target = {}": its contents are ignored */
     if (json_is_object(target)) {
-        json_t *tm = readable(target);
+        json_t *tm = nxx_json_readable(target);
         json_object_keylen_foreach(tm, key, key_len, value)
         {
             const json_t *pv = json_object_getn(pm, key, key_len);

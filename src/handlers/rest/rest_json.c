@@ -17,6 +17,7 @@
 #include "core/alloc.h"
 #include "core/str.h"
 #include "handlers/rest/rest.h"
+#include "handlers/rest/jsonconst.h"
 #include "core/banned.h"
 
 /* ---- the buffer ---- */
@@ -154,16 +155,6 @@ static void put_real(struct nxx_rest_buf *b, double d)
         nxx_rest_buf_put(b, ".0", 2); /* stays a real when read back */
 }
 
-/* jansson's iterators take non-const values although they only read. */
-static json_t *readable(const json_t *v)
-{
-    union {
-        const json_t *c;
-        json_t *m;
-    } u = { .c = v };
-    return u.m;
-}
-
 void nxx_rest_buf_json(struct nxx_rest_buf *b, const json_t *v, int skip_id)
 {
     switch (json_typeof(v)) {
@@ -172,7 +163,7 @@ void nxx_rest_buf_json(struct nxx_rest_buf *b, const json_t *v, int skip_id)
         int first = 1;
         const char *key;
         json_t *val;
-        json_object_foreach(readable(v), key, val)
+        json_object_foreach(nxx_json_readable(v), key, val)
         {
             size_t klen = strlen(key);
             if (skip_id && klen == 2 && key[0] == 'i' && key[1] == 'd')

@@ -39,6 +39,7 @@
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "handlers/rest/jsonconst.h"
 #include "core/banned.h"
 
 #define SCHEMA_MAX_DEPTH 64      /* nested schema objects, root included */
@@ -50,19 +51,6 @@
 #define PATTERN_WEIGHT_MAX 10000 /* atoms after expanding counted repetitions */
 #define CLASS_CPS_MAX 1024       /* non-ASCII characters listed in one class */
 #define QUOTE_MAX 64             /* bytes of a name or pattern quoted in a message */
-
-/*
- * jansson's object iterators take a non-const json_t although they only
- * read; this is the one place the const is dropped, for reading.
- */
-static json_t *readable(const json_t *v)
-{
-    union {
-        const json_t *c;
-        json_t *m;
-    } u = { .c = v };
-    return u.m;
-}
 
 /* ---- UTF-8 ------------------------------------------------------------ */
 
@@ -330,7 +318,7 @@ static int values_equal(const json_t *a, const json_t *b)
         const char *key;
         size_t key_len;
         json_t *av;
-        json_t *am = readable(a);
+        json_t *am = nxx_json_readable(a);
         json_object_keylen_foreach(am, key, key_len, av)
         {
             const json_t *bv = json_object_getn(b, key, key_len);
@@ -1457,7 +1445,7 @@ static int kw_properties(struct cctx *c, struct node *n, const json_t *v, int de
     const char *key;
     size_t key_len;
     json_t *sub;
-    json_t *vm = readable(v);
+    json_t *vm = nxx_json_readable(v);
     json_object_keylen_foreach(vm, key, key_len, sub)
     {
         size_t saved = ptr_push(&c->ptr, key, key_len);
@@ -1609,7 +1597,7 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
     if (!stack)
         return fail(c, "out of memory");
     size_t depth = 1;
-    stack[0] = (struct frame){ doc, 0, json_object_iter(readable(doc)), NULL, 0 };
+    stack[0] = (struct frame){ doc, 0, json_object_iter(nxx_json_readable(doc)), NULL, 0 };
     int rc = 0;
     while (depth > 0 && rc == 0) {
         struct frame *f = &stack[depth - 1];
@@ -1620,7 +1608,7 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
             f->key = json_object_iter_key(f->iter);
             f->key_len = json_object_iter_key_len(f->iter);
             child = json_object_iter_value(f->iter);
-            f->iter = json_object_iter_next(readable(f->v), f->iter);
+            f->iter = json_object_iter_next(nxx_json_readable(f->v), f->iter);
         }
         if (!child) {
             depth--;
@@ -1641,7 +1629,8 @@ static int check_doc_depth(struct cctx *c, const json_t *doc)
             break;
         }
         stack[depth++] = (struct frame){
-            child, 0, json_is_object(child) ? json_object_iter(readable(child)) : NULL, NULL, 0
+            child, 0, json_is_object(child) ? json_object_iter(nxx_json_readable(child)) : NULL,
+            NULL, 0
         };
     }
     nxx_free(stack);
@@ -1812,7 +1801,7 @@ static void validate_object(struct vctx *v, const struct node *n, const json_t *
     const char *key;
     size_t key_len;
     json_t *member;
-    json_t *im = readable(inst);
+    json_t *im = nxx_json_readable(inst);
     json_object_keylen_foreach(im, key, key_len, member)
     {
         if (n->properties && json_object_getn(n->properties, key, key_len))
