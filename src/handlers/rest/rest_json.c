@@ -379,6 +379,10 @@ long nxx_rest_pct_decode(const char *s, size_t n, char *out, int plus)
 /* Add name=value to the form object; a repeated name collects its values in an array. */
 static int form_add(json_t *obj, const char *name, size_t name_len, const char *val, size_t val_len)
 {
+    /* a JSON body cannot carry NUL (jansson refuses it), so neither may a form:
+     * the stored item must parse again for a later PATCH */
+    if (memchr(val, '\0', val_len))
+        return -4;
     json_t *s = json_stringn(val, val_len);
     if (!s)
         return -1; /* not UTF-8 */
@@ -411,6 +415,7 @@ static const char *form_add_detail(int rc)
     switch (rc) {
     case -1: return "a form field name or value is not valid UTF-8";
     case -2: return "a form field name is longer than 255 bytes";
+    case -4: return "a form field value contains a NUL byte";
     default: return "out of memory";
     }
 }
