@@ -246,13 +246,13 @@ static void begin_close(struct nxx_conn *c)
         nxx_conn_close(c);
         return;
     }
-    if (c->rlen == c->rpos && c->state == CONN_HEAD && !c->readable) {
-        /* the last read drained the socket: nothing is pending, close now
-         * (the common Connection: close case costs no extra call) */
+    if (c->rlen == c->rpos && c->state == CONN_HEAD && !c->readable && !c->linger) {
+        /* the last read drained the socket and no content is on its way:
+         * close now (the common Connection: close case costs no extra call) */
         nxx_conn_close(c);
         return;
     }
-    if (c->rlen == c->rpos && c->state == CONN_HEAD) {
+    if (c->rlen == c->rpos && c->state == CONN_HEAD && !c->linger) {
         char tmp[512];
         ssize_t n = read(c->io.fd, tmp, sizeof(tmp));
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -915,8 +915,14 @@ void nxx_conn_response_queued(struct nxx_conn *c)
     if (!req)
         return;
     nxx_accesslog_write(req);
-    if (req->close)
+    if (req->close) {
         c->want_close = 1;
+        /* content we did not read (or a head we could not parse) may still be
+         * arriving: closing at once would answer it with RST, which can
+         * destroy this response before the client reads it */
+        if (has_body(req) || !req->h.method.len)
+            c->linger = 1;
+    }
     if (nxx_timer_armed(&req->defer))
         nxx_timer_cancel(&c->w->loop, &req->defer);
     c->req = NULL;

@@ -166,7 +166,7 @@ struct nxx_conn {
     size_t req_end;   /* where the next request starts in rbuf */
     int body_in_rbuf; /* body is a view into rbuf */
     unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1, want_close : 1,
-        in_process : 1, registered : 1;
+        in_process : 1, registered : 1, linger : 1;
     unsigned pins; /* posts outstanding: the struct and arena must stay */
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
