@@ -974,11 +974,7 @@ static int task_report(nxx_req *req, struct nxx_rest *r, int result)
         REST_PUTS(&b, "[]");
     json_decref(errs);
     free(t.errors);
-    REST_PUTS(&b, ",\"monitorUrl\":\"");
-    nxx_rest_buf_put(&b, r->prefix, r->prefix_len);
-    REST_PUTS(&b, "/_tasks/");
-    nxx_rest_buf_put(&b, id, strlen(id));
-    REST_PUTS(&b, "\"}\n");
+    nxx_rest_buf_monitor(&b, r, id);
     size_t len = 0;
     char *body = nxx_rest_buf_take(&b, &len);
     if (!body)

@@ -150,6 +150,8 @@ void nxx_rest_buf_u64(struct nxx_rest_buf *b, uint64_t v);
 void nxx_rest_buf_jstr(struct nxx_rest_buf *b, const char *s, size_t n);
 /* Compact JSON text of v; with skip_id, an object's "id" member is left out. */
 void nxx_rest_buf_json(struct nxx_rest_buf *b, const json_t *v, int skip_id);
+/* The closing member of a task body: ,"monitorUrl":"PREFIX/_tasks/ID"} and a newline. */
+void nxx_rest_buf_monitor(struct nxx_rest_buf *b, const struct nxx_rest *r, const char *id);
 /* The NUL-terminated text (owned by the caller, nxx_free), or NULL after oom. */
 char *nxx_rest_buf_take(struct nxx_rest_buf *b, size_t *len);
 void nxx_rest_buf_free(struct nxx_rest_buf *b);

@@ -67,6 +67,15 @@ void nxx_rest_buf_u64(struct nxx_rest_buf *b, uint64_t v)
     nxx_rest_buf_put(b, tmp, nxx_u64toa(tmp, v));
 }
 
+void nxx_rest_buf_monitor(struct nxx_rest_buf *b, const struct nxx_rest *r, const char *id)
+{
+    REST_PUTS(b, ",\"monitorUrl\":\"");
+    nxx_rest_buf_put(b, r->prefix, r->prefix_len);
+    REST_PUTS(b, "/_tasks/");
+    nxx_rest_buf_put(b, id, strlen(id));
+    REST_PUTS(b, "\"}\n");
+}
+
 char *nxx_rest_buf_take(struct nxx_rest_buf *b, size_t *len)
 {
     if (b->oom || grow(b, 0) < 0) {

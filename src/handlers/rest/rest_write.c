@@ -700,11 +700,7 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     nxx_rest_buf_jstr(&b, id, strlen(id));
     REST_PUTS(&b, ",\"status\":\"queued\",\"total\":");
     nxx_rest_buf_u64(&b, total);
-    REST_PUTS(&b, ",\"monitorUrl\":\"");
-    nxx_rest_buf_put(&b, r->prefix, r->prefix_len);
-    REST_PUTS(&b, "/_tasks/");
-    nxx_rest_buf_put(&b, id, strlen(id));
-    REST_PUTS(&b, "\"}\n");
+    nxx_rest_buf_monitor(&b, r, id);
     size_t len = 0;
     char *text = nxx_rest_buf_take(&b, &len);
     if (!text)
