@@ -460,12 +460,11 @@ static nxx_req *req_new(struct nxx_conn *c)
 }
 
 /* Answer a request that failed before a handler ran, and decide about the connection. */
-static void fail(struct nxx_conn *c, nxx_req *req, int status, const char *detail, int close_conn)
+static void fail(nxx_req *req, int status, const char *detail, int close_conn)
 {
     if (close_conn)
         req->close = 1;
     nxx_req_error(req, status, detail);
-    (void)c;
 }
 
 /* A head that could not even be parsed: answer with what little we know. */
@@ -545,9 +544,8 @@ static void try_parse(struct nxx_conn *c)
     const char *detail = NULL;
     int r = nxx_parse_request(buf, len, &h, &lim, &status, &detail);
     if (r == NXX_PARSE_INCOMPLETE) {
+        /* the parser itself answers 431 once len passes max_header_bytes */
         c->scan = len;
-        if (len > srv->cfg.max_header_bytes)
-            fail_parse(c, 431, "the request header section exceeds the limit", &h);
         return;
     }
     c->scan = 0;
@@ -594,7 +592,7 @@ static void answer_trace(struct nxx_conn *c, nxx_req *req)
         cap += h->headers[i].name.len + h->headers[i].value.len + 4;
     char *out = nxx_arena_alloc(&c->arena, cap + 2);
     if (!out) {
-        fail(c, req, 500, "out of memory", 1);
+        fail(req, 500, "out of memory", 1);
         return;
     }
     size_t n = (size_t)snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len,
@@ -642,11 +640,11 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
 
     if (c->over_limit) {
         NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
-        fail(c, req, 503, "the server has reached its connection limit; try again shortly", 1);
+        fail(req, 503, "the server has reached its connection limit; try again shortly", 1);
         return;
     }
     if (!nxx_method_known(h->method)) {
-        fail(c, req, 501, "the request method is not implemented by this server", has_body(req));
+        fail(req, 501, "the request method is not implemented by this server", has_body(req));
         return;
     }
     /* 413 from Content-Length before a byte of the body is read (RFC 9110 §15.5.14) */
@@ -655,17 +653,16 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
         if (msg)
             snprintf(msg, 128, "the request content is %llu bytes; the limit is %zu",
                      (unsigned long long)h->content_length, srv->cfg.max_body_bytes);
-        fail(c, req, 413, msg ? msg : "request content too large", 1);
+        fail(req, 413, msg ? msg : "request content too large", 1);
         return;
     }
     if (h->flags & NXX_HF_EXPECT_OTHER) {
-        fail(c, req, 417, "the only expectation this server supports is 100-continue",
-             has_body(req));
+        fail(req, 417, "the only expectation this server supports is 100-continue", has_body(req));
         return;
     }
     if (h->method_id == NXX_M_CONNECT) {
         add_allow(req, 1);
-        fail(c, req, 405, "CONNECT is not supported: this server is not a forward proxy",
+        fail(req, 405, "CONNECT is not supported: this server is not a forward proxy",
              has_body(req));
         return;
     }
@@ -678,14 +675,14 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
     }
     char *path = nxx_arena_alloc(&c->arena, h->path.len + 1);
     if (!path) {
-        fail(c, req, 500, "out of memory", 1);
+        fail(req, 500, "out of memory", 1);
         return;
     }
     size_t plen = 0;
     const char *pdetail = NULL;
     int ps = nxx_path_normalize(h->path.ptr, h->path.len, path, &plen, &pdetail);
     if (ps) {
-        fail(c, req, ps, pdetail, has_body(req));
+        fail(req, ps, pdetail, has_body(req));
         return;
     }
     req->path = (nxx_str){ path, plen };
@@ -696,7 +693,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
     }
     struct nxx_route_match *m = nxx_arena_alloc(&c->arena, sizeof(*m));
     if (!m) {
-        fail(c, req, 500, "out of memory", 1);
+        fail(req, 500, "out of memory", 1);
         return;
     }
     int rs = nxx_router_match(&srv->router, h->method, req->path, m);
@@ -708,11 +705,11 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
     }
     if (rs == 405) {
         add_allow(req, 0);
-        fail(c, req, 405, NULL, has_body(req));
+        fail(req, 405, NULL, has_body(req));
         return;
     }
     if (rs) {
-        fail(c, req, rs, NULL, has_body(req));
+        fail(req, rs, NULL, has_body(req));
         return;
     }
     req->route = m->route;
@@ -721,7 +718,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
         int s = srv->policies[i].fn(req, srv->policies[i].ud);
         if (s) {
             if (!req->responded)
-                fail(c, req, s, req->detail, has_body(req));
+                fail(req, s, req->detail, has_body(req));
             else if (has_body(req))
                 req->close = 1;
             return;
@@ -745,7 +742,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
                 c->chunked = nxx_arena_alloc(&c->arena, sizeof(*c->chunked));
                 if (!c->chunked) {
                     c->state = CONN_HEAD;
-                    fail(c, req, 500, "out of memory", 1);
+                    fail(req, 500, "out of memory", 1);
                     return;
                 }
                 nxx_chunked_init(c->chunked);
@@ -757,7 +754,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
                 } else {
                     c->body = nxx_arena_alloc(&c->arena, (size_t)h->content_length);
                     if (!c->body) {
-                        fail(c, req, 500, "out of memory", 1);
+                        fail(req, 500, "out of memory", 1);
                         c->state = CONN_HEAD;
                         return;
                     }
@@ -789,12 +786,12 @@ static void run_handler(struct nxx_conn *c, nxx_req *req)
         return; /* answered (and possibly finished) inside the handler */
     if (s) {
         if (!req->responded)
-            fail(c, req, s >= 100 && s <= 599 ? s : 500, req->detail, 0);
+            fail(req, s >= 100 && s <= 599 ? s : 500, req->detail, 0);
         return;
     }
     if (!req->responded && !nxx_timer_armed(&req->defer) && !c->pins) {
         nxx_log_error("request %s: handler returned without answering", nxx_req_id(req).ptr);
-        fail(c, req, 500, NULL, 1);
+        fail(req, 500, NULL, 1);
     }
 }
 
@@ -847,7 +844,7 @@ static int read_body(struct nxx_conn *c)
             int r = nxx_chunked_decode(c->chunked, in, &declen, &consumed, &detail);
             if (r < 0) {
                 c->state = CONN_HEAD;
-                fail(c, req, 400, detail ? detail : "bad chunked framing", 1);
+                fail(req, 400, detail ? detail : "bad chunked framing", 1);
                 return -1;
             }
             if (declen) {
@@ -859,7 +856,7 @@ static int read_body(struct nxx_conn *c)
                                  "the chunked request content exceeds the limit of %zu "
                                  "bytes",
                                  srv->cfg.max_body_bytes);
-                    fail(c, req, 413, msg ? msg : "request content too large", 1);
+                    fail(req, 413, msg ? msg : "request content too large", 1);
                     return -1;
                 }
                 if (c->body_len + declen > c->body_cap) {
@@ -871,7 +868,7 @@ static int read_body(struct nxx_conn *c)
                     char *nb = nxx_arena_alloc(&c->arena, ncap);
                     if (!nb) {
                         c->state = CONN_HEAD;
-                        fail(c, req, 500, "out of memory", 1);
+                        fail(req, 500, "out of memory", 1);
                         return -1;
                     }
                     if (c->body_len)
