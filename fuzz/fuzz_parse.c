@@ -5,8 +5,9 @@
  * every input, under the default limits and under tiny ones that make every
  * limit reachable: a complete head has only valid, trimmed fields pointing
  * into the buffer, its strict prefixes are incomplete, an error keeps its
- * status whatever bytes follow, and the result never depends on where the
- * input was cut.  Each check aborts, so libFuzzer keeps the input.
+ * status whatever bytes follow, the result never depends on where the
+ * input was cut, and a path the parser calls plain is one the normaliser
+ * would leave as it is.  Each check aborts, so libFuzzer keeps the input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "http/parse.h"
+#include "http/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -111,6 +113,22 @@ static void check_complete(const char *buf, size_t len, const struct nxx_parse_l
     REQUIRE(!(req->flags & NXX_HF_HAS_TE) || req->minor_version == 1);
     REQUIRE(req->minor_version == 0 || req->host.ptr != NULL);
     REQUIRE(req->field_name == NULL);
+    /* the engine copies a path the scan called plain instead of normalising
+     * it: the normaliser must agree that nothing would change */
+    if (req->path_plain) {
+        REQUIRE(req->form == NXX_TARGET_ORIGIN);
+        char *out = malloc(req->path.len + 1);
+        REQUIRE(out != NULL);
+        size_t out_len = 0;
+        const char *detail = NULL;
+        int plain = 0;
+        int ps =
+            nxx_path_normalize_ex(req->path.ptr, req->path.len, out, &out_len, &detail, &plain);
+        REQUIRE(ps == 0 && plain == 1);
+        REQUIRE(out_len == req->path.len && memcmp(out, req->path.ptr, out_len) == 0);
+        REQUIRE(!nxx_path_has_dot_segment(req->path.ptr, req->path.len));
+        free(out);
+    }
 }
 
 static void check_error(const struct result *r)

@@ -44,7 +44,7 @@ static struct nxx_arena_chunk *chunk_new(struct nxx_arena *a, size_t need)
     return c;
 }
 
-void *nxx_arena_alloc(struct nxx_arena *a, size_t n)
+void *nxx_arena_alloc_slow(struct nxx_arena *a, size_t n)
 {
     size_t rounded = (n + 15) & ~(size_t)15;
     if (rounded < n)
@@ -83,16 +83,15 @@ char *nxx_arena_strndup(struct nxx_arena *a, const char *s, size_t n)
     return d;
 }
 
-int nxx_arena_on_reset(struct nxx_arena *a, void (*fn)(void *), void *arg)
+void nxx_arena_undo(struct nxx_arena *a, void *p, size_t n)
 {
-    struct nxx_arena_cleanup *c = nxx_arena_alloc(a, sizeof(*c));
-    if (!c)
-        return -1;
-    c->fn = fn;
-    c->arg = arg;
-    c->next = a->cleanups;
-    a->cleanups = c;
-    return 0;
+    size_t rounded = (n + 15) & ~(size_t)15;
+    if (p && (char *)p + rounded == a->ptr) {
+        a->ptr = p;
+        a->total -= rounded;
+    }
+    if (a->total == 0 && !a->cleanups && a->chunks)
+        nxx_arena_reset(a);
 }
 
 void nxx_arena_reset(struct nxx_arena *a)

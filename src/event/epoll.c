@@ -80,6 +80,8 @@ int nxx_loop_run_once(struct nxx_loop *loop, int max_wait_ms)
         unsigned ev = 0;
         if (events[i].events & (EPOLLIN | EPOLLRDHUP))
             ev |= NXX_EV_READ;
+        if (events[i].events & EPOLLRDHUP)
+            ev |= NXX_EV_RDHUP;
         if (events[i].events & EPOLLOUT)
             ev |= NXX_EV_WRITE;
         if (events[i].events & (EPOLLHUP | EPOLLERR))

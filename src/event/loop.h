@@ -13,7 +13,8 @@ struct nxx_loop;
 
 #define NXX_EV_READ 0x1
 #define NXX_EV_WRITE 0x2
-#define NXX_EV_HUP 0x4 /* peer closed or error */
+#define NXX_EV_HUP 0x4   /* peer closed or error */
+#define NXX_EV_RDHUP 0x8 /* peer shut its write side: reading will end in EOF */
 
 struct nxx_io {
     int fd;

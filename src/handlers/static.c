@@ -85,6 +85,15 @@ struct fentry {
     size_t etag_len;
     char lastmod[NXX_DATE_LEN + 1];
     nxx_str ctype;
+    /*
+     * The header lines every response of this file carries, prebuilt when
+     * the entry is filled (it is replaced, never changed, when the file
+     * changes): "ETag", "Last-Modified" (hdr[0..hdr_validators)), then
+     * "Accept-Ranges: bytes" and "Content-Type".  hdr_len 0: not built (a
+     * very long media type); the lines are then added one by one.
+     */
+    char hdr[256];
+    size_t hdr_len, hdr_validators;
     char *data; /* whole content when small */
     /* precompressed siblings seen at the last check (checked at most once
      * per revalidation period, so a file without them costs no lookups) */
@@ -96,13 +105,22 @@ struct fcache {
     struct fentry *slots[FC_SLOTS];
 };
 
+/* Eight bytes a step, then a final mix so the low bits that pick the slot
+ * depend on every byte (a lookup hashes the path of every request). */
 static uint64_t hash_key(const struct static_root *sr, const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)sr;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
+    for (; n >= 8; s += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
     }
+    for (; n; s++, n--)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
     return h;
 }
 
@@ -170,6 +188,36 @@ static int status_of(int err)
     }
 }
 
+static char *put(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
+
+/* The entry's fixed header lines (see struct fentry), in the order a 200 sends them. */
+static void build_lines(struct fentry *e)
+{
+    e->hdr_len = 0;
+    if (e->etag_len + NXX_DATE_LEN + e->ctype.len + 80 > sizeof(e->hdr))
+        return;
+    char *p = e->hdr;
+    if (e->etag_len) {
+        p = PUT_LIT(p, "ETag: ");
+        p = put(p, e->etag, e->etag_len);
+        p = PUT_LIT(p, "\r\n");
+    }
+    p = PUT_LIT(p, "Last-Modified: ");
+    p = put(p, e->lastmod, NXX_DATE_LEN);
+    p = PUT_LIT(p, "\r\n");
+    e->hdr_validators = (size_t)(p - e->hdr);
+    p = PUT_LIT(p, "Accept-Ranges: bytes\r\nContent-Type: ");
+    p = put(p, e->ctype.ptr, e->ctype.len);
+    p = PUT_LIT(p, "\r\n");
+    e->hdr_len = (size_t)(p - e->hdr);
+}
+
 static int fill_entry(struct fentry *e, int fd, const struct stat *st, const char *name,
                       size_t name_len)
 {
@@ -183,6 +231,7 @@ static int fill_entry(struct fentry *e, int fd, const struct stat *st, const cha
     e->etag_len = n > 0 && (size_t)n < sizeof(e->etag) ? (size_t)n : 0;
     nxx_date_format((int64_t)st->st_mtim.tv_sec, e->lastmod);
     e->ctype = nxx_mime_type(name, name_len);
+    build_lines(e);
     e->data = NULL;
     if (!e->is_dir && st->st_size > 0 && st->st_size <= FC_SMALL) {
         e->data = nxx_malloc((size_t)st->st_size);
@@ -198,8 +247,8 @@ static int fill_entry(struct fentry *e, int fd, const struct stat *st, const cha
 }
 
 /*
- * Find or open rel under sr.  On success returns 0 and *out (referenced for
- * this request); else the status to answer.
+ * Find or open rel[0..rel_len) (no NUL needed) under sr.  On success returns
+ * 0 and *out (referenced for this request); else the status to answer.
  */
 static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, size_t rel_len,
                   struct fentry **out)
@@ -211,7 +260,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     struct fentry *e = slot ? *slot : NULL;
     uint64_t now = w->loop.now_ms;
     if (e &&
-        (e->hash != h || e->sr != sr || e->key_len != rel_len || memcmp(e->key, rel, rel_len) != 0))
+        (e->hash != h || e->sr != sr || e->key_len != rel_len || !nxx_mem_eq(e->key, rel, rel_len)))
         e = NULL; /* another path in this slot */
     if (e && now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
@@ -219,14 +268,20 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
         goto hit;
     }
 
+    /* the system call needs the name NUL-terminated */
+    char *name = nxx_req_alloc(req, rel_len + 1);
+    if (!name)
+        return 500;
+    memcpy(name, rel, rel_len);
+    name[rel_len] = '\0';
     int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
     int fd;
     if (sr->follow_symlinks) {
-        fd = openat(sr->rootfd, rel_len ? rel : ".", flags);
+        fd = openat(sr->rootfd, rel_len ? name : ".", flags);
         if (fd < 0)
             fd = -errno;
     } else {
-        fd = nxx_os_open_beneath(sr->rootfd, rel_len ? rel : ".", flags);
+        fd = nxx_os_open_beneath(sr->rootfd, rel_len ? name : ".", flags);
     }
     struct stat st;
     int status = 0;
@@ -340,10 +395,9 @@ static const struct cache_rule *rule_for(const struct static_root *sr, nxx_str p
     return best;
 }
 
-/* Cache-Control and Expires (RFC 9111 §5.2, §5.3) for this path, if configured. */
-static void caching_headers(nxx_req *req, const struct static_root *sr)
+/* Cache-Control and Expires (RFC 9111 §5.2, §5.3) from the path's rule, if any. */
+static void caching_headers(nxx_req *req, const struct cache_rule *r)
 {
-    const struct cache_rule *r = rule_for(sr, nxx_req_path(req));
     if (!r)
         return;
     NXX_RESP_HEADER(req, "Cache-Control", (nxx_str){ r->value, r->value_len });
@@ -358,6 +412,10 @@ static void caching_headers(nxx_req *req, const struct static_root *sr)
 
 static void validator_headers(nxx_req *req, const struct fentry *e)
 {
+    if (e->hdr_len) {
+        nxx_resp_header_lines(req, e->hdr, e->hdr_validators);
+        return;
+    }
     if (e->etag_len)
         NXX_RESP_HEADER(req, "ETag", (nxx_str){ e->etag, e->etag_len });
     NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ e->lastmod, NXX_DATE_LEN });
@@ -465,16 +523,27 @@ static void conditions_of(nxx_req *req, struct nxx_conditions *c)
             continue;
         nxx_str v = req->h.headers[i].value;
         nxx_str *slot = NULL;
-        if (NXX_STR_IEQ(n, "if-match"))
-            slot = &c->if_match;
-        else if (NXX_STR_IEQ(n, "if-none-match"))
-            slot = &c->if_none_match;
-        else if (NXX_STR_IEQ(n, "if-modified-since"))
-            slot = &c->if_modified_since;
-        else if (NXX_STR_IEQ(n, "if-unmodified-since"))
-            slot = &c->if_unmodified_since;
-        else if (NXX_STR_IEQ(n, "if-range"))
-            slot = &c->if_range;
+        switch (n.len) {
+        case 8:
+            if (NXX_FIELD_NAME_IS(n, "if-match"))
+                slot = &c->if_match;
+            else if (NXX_FIELD_NAME_IS(n, "if-range"))
+                slot = &c->if_range;
+            break;
+        case 13:
+            if (NXX_FIELD_NAME_IS(n, "if-none-match"))
+                slot = &c->if_none_match;
+            break;
+        case 17:
+            if (NXX_FIELD_NAME_IS(n, "if-modified-since"))
+                slot = &c->if_modified_since;
+            break;
+        case 19:
+            if (NXX_FIELD_NAME_IS(n, "if-unmodified-since"))
+                slot = &c->if_unmodified_since;
+            break;
+        default: break;
+        }
         if (!slot)
             continue;
         if (slot->ptr && (slot == &c->if_match || slot == &c->if_none_match))
@@ -496,28 +565,45 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
                                nxx_str ctype, const char *encoding, int vary)
 {
     struct nxx_validators v = { { e->etag, e->etag_len }, (int64_t)e->st.st_mtim.tv_sec, 1 };
-    struct nxx_conditions cd;
-    conditions_of(req, &cd);
-    int get_or_head = 1; /* the file handler only runs for GET and HEAD */
-    int pre = nxx_cond_evaluate(&cd, &v, get_or_head);
+    struct nxx_conditions cd = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+    int pre = 0; /* without precondition fields there is nothing to evaluate */
+    if (req->h.present & NXX_HP_COND) {
+        conditions_of(req, &cd);
+        int get_or_head = 1; /* the file handler only runs for GET and HEAD */
+        pre = nxx_cond_evaluate(&cd, &v, get_or_head);
+    }
+    const struct cache_rule *rule = sr->nrules ? rule_for(sr, nxx_req_path(req)) : NULL;
     if (vary)
         NXX_RESP_HEADER(req, "Vary", NXX_STR("Accept-Encoding"));
     if (pre == 304) {
         /* RFC 9110 §15.4.5: the fields a 200 would have carried that matter to caches */
         validator_headers(req, e);
-        caching_headers(req, sr);
+        caching_headers(req, rule);
         nxx_resp_status(req, 304);
         return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
     }
     if (pre == 412)
         return 412;
+    uint64_t len = (uint64_t)e->st.st_size;
+    if (e->hdr_len && !rule && !encoding && !(req->h.present & NXX_HP_RANGE)) {
+        /* the whole representation with nothing but the entry's own fields:
+         * ETag through Content-Type in one prebuilt block */
+        nxx_resp_header_lines(req, e->hdr, e->hdr_len);
+        if (finish(req, len))
+            return 500;
+        if (!req->head_only)
+            queue_slice(req, e, 0, len);
+        nxx_conn_response_queued(req->conn);
+        return 0;
+    }
     validator_headers(req, e);
-    caching_headers(req, sr);
+    caching_headers(req, rule);
     NXX_RESP_HEADER(req, "Accept-Ranges", NXX_STR("bytes"));
     if (encoding)
         NXX_RESP_HEADER(req, "Content-Encoding", (nxx_str){ encoding, strlen(encoding) });
-    uint64_t len = (uint64_t)e->st.st_size;
-    nxx_str range = nxx_req_header(req, "range");
+    nxx_str range = { NULL, 0 };
+    if (req->h.present & NXX_HP_RANGE)
+        range = nxx_req_header(req, "range");
     /* RFC 9110 §14.2: Range is defined for GET only; HEAD gets the 200 fields */
     /* RFC 9110 §8.8.2.2: a modification date within the last second is weak
      * (the file may change again in the same second): no If-Range by date */
@@ -544,6 +630,19 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
     if (!req->head_only)
         queue_slice(req, e, 0, len);
     nxx_conn_response_queued(req->conn);
+    return 0;
+}
+
+/* Does an Accept-Encoding line carry a parameter (a weight)?  Without one
+ * every coding it names, identity and "*" included, has q=1. */
+static int ae_weighted(const nxx_req *req)
+{
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        const struct nxx_header *f = &req->h.headers[i];
+        if (NXX_FIELD_NAME_IS(f->name, "accept-encoding") &&
+            memchr(f->value.ptr, ';', f->value.len))
+            return 1;
+    }
     return 0;
 }
 
@@ -575,8 +674,13 @@ static int send_file(nxx_req *req, const struct static_root *sr, struct fentry *
         e->variants = (br ? 1 : 0) | (gz ? 2 : 0);
         e->variants_ms = now ? now : 1;
     }
-    nxx_str ae = nxx_req_header_list(req, "accept-encoding");
-    int has_ae = ae.ptr != NULL;
+    int has_ae = (req->h.present & NXX_HP_ACCEPT_ENCODING) != 0;
+    /* identity alone on offer, and nothing that could refuse it: only a q=0
+     * ("identity;q=0", "*;q=0") makes it unacceptable (RFC 9110 §12.5.3) */
+    if (!br && !gz && (!has_ae || !ae_weighted(req)))
+        return send_representation(req, sr, e, e->ctype, NULL, 0);
+    nxx_str ae = has_ae ? nxx_req_header_list(req, "accept-encoding") : (nxx_str){ NULL, 0 };
+    has_ae = ae.ptr != NULL;
     int q_id = nxx_accept_encoding_q(ae, has_ae, "identity");
     int q_br = br ? nxx_accept_encoding_q(ae, has_ae, "br") : 0;
     int q_gz = gz ? nxx_accept_encoding_q(ae, has_ae, "gzip") : 0;
@@ -822,10 +926,12 @@ static int handle(nxx_req *req, void *ud)
 {
     const struct static_root *sr = ud;
     nxx_str path = nxx_req_path(req);
-    if (path.len < sr->prefix_len || memcmp(path.ptr, sr->prefix, sr->prefix_len) != 0)
+    if (sr->prefix_len &&
+        (path.len < sr->prefix_len || memcmp(path.ptr, sr->prefix, sr->prefix_len) != 0))
         return 404;
-    /* dotfiles and dot-directories (.git, .env, .htpasswd) are never served */
-    if (nxx_path_has_dot_segment(path.ptr, path.len))
+    /* dotfiles and dot-directories (.git, .env, .htpasswd) are never served;
+     * a plain path was found to have none while it was normalised */
+    if (!req->path_plain && nxx_path_has_dot_segment(path.ptr, path.len))
         return 404;
     const char *rel = path.ptr + sr->prefix_len;
     size_t rel_len = path.len - sr->prefix_len;
@@ -837,22 +943,21 @@ static int handle(nxx_req *req, void *ud)
     size_t klen = rel_len;
     while (klen && rel[klen - 1] == '/')
         klen--;
-    char *key = nxx_req_alloc(req, klen + sizeof("/index.html"));
-    if (!key)
-        return 500;
-    memcpy(key, rel, klen);
-    key[klen] = '\0';
     struct fentry *e = NULL;
-    int s = lookup(req, sr, key, klen, &e);
+    int s = lookup(req, sr, rel, klen, &e);
     if (s)
         return s;
     if (!e->is_dir) {
         if (trailing)
             return 404; /* "file.txt/" names nothing */
-        return send_file(req, sr, e, key, klen);
+        return send_file(req, sr, e, rel, klen);
     }
     if (!trailing)
         return redirect_to_dir(req);
+    char *key = nxx_req_alloc(req, klen + sizeof("/index.html"));
+    if (!key)
+        return 500;
+    memcpy(key, rel, klen);
     size_t ilen = 0;
     if (klen) {
         key[klen] = '/';

@@ -26,10 +26,12 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static nxx_str trim(nxx_str s)
+static inline nxx_str trim(nxx_str s)
 {
     if (s.len == 0)
         return (nxx_str){ s.ptr, 0 };
+    if (!is_ows(s.ptr[0]) && !is_ows(s.ptr[s.len - 1]))
+        return s; /* the parser has trimmed every field already */
     const char *p = s.ptr, *end = s.ptr + s.len;
     while (p < end && is_ows(*p))
         p++;
@@ -122,17 +124,22 @@ int nxx_etag_list_match(nxx_str list, nxx_str etag, int strong)
     return found;
 }
 
+int nxx_cond_date(nxx_str field, int64_t *t)
+{
+    nxx_str s = trim(field);
+    return s.len ? nxx_date_parse(s.ptr, s.len, t) : -1;
+}
+
 /* An HTTP-date field; 0 when it is not one (the field is then ignored). */
 static int field_date(nxx_str field, int64_t *t)
 {
-    nxx_str s = trim(field);
-    return s.len > 0 && nxx_date_parse(s.ptr, s.len, t) == 0;
+    return nxx_cond_date(field, t) == 0;
 }
 
 /* A field that is absent or only whitespace is treated as absent. */
-static int present(nxx_str field)
+static inline int present(nxx_str field)
 {
-    return trim(field).len > 0;
+    return field.len > 0 && trim(field).len > 0;
 }
 
 int nxx_cond_evaluate(const struct nxx_conditions *c, const struct nxx_validators *v,
@@ -191,7 +198,7 @@ int nxx_if_range_ok(nxx_str if_range, const struct nxx_validators *v)
      * a caller that cannot vouch for it passes last_modified < 0 here.
      */
     int64_t t = 0;
-    if (v->last_modified < 0 || nxx_date_parse(s.ptr, s.len, &t) != 0)
+    if (v->last_modified < 0 || nxx_cond_date(s, &t) != 0)
         return 0;
     return t == v->last_modified;
 }

@@ -54,6 +54,13 @@ int nxx_cond_evaluate(const struct nxx_conditions *c, const struct nxx_validator
 int nxx_etag_list_match(nxx_str list, nxx_str etag, int strong);
 
 /*
+ * The HTTP-date in a precondition field (leading and trailing whitespace
+ * allowed): 0 and *t, or -1 when it is not one: nxx_date_parse() of the
+ * trimmed value.
+ */
+int nxx_cond_date(nxx_str field, int64_t *t);
+
+/*
  * If-Range (RFC 9110 §13.1.5): 1 when the range request may be honoured
  * (an entity-tag that matches strongly, or a date exactly equal to
  * last_modified, which must itself be strong: RFC 9110 §8.8.2.2 - a date is

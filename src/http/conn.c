@@ -119,8 +119,11 @@ static ssize_t read_into(struct nxx_conn *c, char *dst, size_t cap)
     for (;;) {
         ssize_t n = read(c->io.fd, dst, cap);
         if (n > 0) {
-            if ((size_t)n < cap)
-                c->readable = 0; /* edge-triggered: a short read drained the socket */
+            /* edge-triggered: a short read drained the socket, unless the
+             * peer's FIN came with the same edge: then read on to the EOF,
+             * no further edge will announce it */
+            if ((size_t)n < cap && !c->rdhup)
+                c->readable = 0;
             return n;
         }
         if (n == 0) {
@@ -444,18 +447,26 @@ int nxx_conn_flush(struct nxx_conn *c)
 
 /* ---- requests ---- */
 
-static nxx_req *req_new(struct nxx_conn *c)
+/* Everything of a new request but its head (req->h, last in the struct). */
+static void req_init(struct nxx_conn *c, nxx_req *req)
 {
-    nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
-    if (!req)
-        return NULL;
-    memset(req, 0, sizeof(*req));
+    memset(req, 0, offsetof(struct nxx_req, h));
     req->conn = c;
     req->status = 200;
     req->start_ms = c->w->loop.now_ms;
     req->seq = ++c->w->req_seq;
     req->hdrs_tail = &req->hdrs;
     req->defer.idx = SIZE_MAX;
+}
+
+/* A request without a parsed head (timeouts, limits). */
+static nxx_req *req_new(struct nxx_conn *c)
+{
+    nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
+    if (!req)
+        return NULL;
+    memset(&req->h, 0, sizeof(req->h));
+    req_init(c, req);
     return req;
 }
 
@@ -467,27 +478,26 @@ static void fail(nxx_req *req, int status, const char *detail, int close_conn)
     nxx_req_error(req, status, detail);
 }
 
-/* A head that could not even be parsed: answer with what little we know. */
-static void fail_parse(struct nxx_conn *c, int status, const char *detail,
-                       const struct nxx_http_request *h)
+/*
+ * A head that could not even be parsed: answer with what little we know.
+ * req->h holds what the parser got to, its fields still in the worker's
+ * scratch array.
+ */
+static void fail_parse(struct nxx_conn *c, nxx_req *req, int status, const char *detail)
 {
-    nxx_req *req = req_new(c);
-    if (!req) {
-        nxx_conn_close(c);
-        return;
-    }
+    struct nxx_http_request *h = &req->h; /* partial: method/target may be empty */
     c->req = req;
-    req->h = *h; /* partial: method/target may be empty */
     /* the fields parsed before the error are sound views: keep them so the
      * problem body still follows Accept */
-    req->h.headers = NULL;
-    if (h->headers && h->num_headers) {
-        req->h.headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
-        if (req->h.headers)
-            memcpy(req->h.headers, h->headers, h->num_headers * sizeof(struct nxx_header));
+    const struct nxx_header *fields = h->headers;
+    h->headers = NULL;
+    if (fields && h->num_headers) {
+        h->headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
+        if (h->headers)
+            memcpy(h->headers, fields, h->num_headers * sizeof(struct nxx_header));
     }
-    if (!req->h.headers)
-        req->h.num_headers = 0;
+    if (!h->headers)
+        h->num_headers = 0;
     req->close = 1;
     c->req_end = c->rlen;
     char *msg = NULL;
@@ -526,8 +536,9 @@ static void try_parse(struct nxx_conn *c)
      * stateless parser would otherwise re-scan a trickled head per byte */
     if (c->scan > len)
         c->scan = 0;
-    if (!memchr(buf + c->scan, '\n', len - c->scan) && len <= srv->cfg.max_uri_bytes &&
-        len <= srv->cfg.max_field_bytes) {
+    /* a head read whole ends in '\n': no need to search for one */
+    if (!(len > c->scan && buf[len - 1] == '\n') && !memchr(buf + c->scan, '\n', len - c->scan) &&
+        len <= srv->cfg.max_uri_bytes && len <= srv->cfg.max_field_bytes) {
         c->scan = len;
         return;
     }
@@ -537,39 +548,41 @@ static void try_parse(struct nxx_conn *c)
         .max_uri_bytes = srv->cfg.max_uri_bytes,
         .max_headers = srv->cfg.max_headers,
     };
-    struct nxx_http_request h;
-    memset(&h, 0, sizeof(h));
-    h.headers = c->w->hdrs;
+    /* parse straight into the request; an incomplete head gives it back */
+    nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
+    struct nxx_http_request spare;
+    struct nxx_http_request *h = req ? &req->h : &spare;
+    h->headers = c->w->hdrs;
     int status = 0;
     const char *detail = NULL;
-    int r = nxx_parse_request(buf, len, &h, &lim, &status, &detail);
+    int r = nxx_parse_request(buf, len, h, &lim, &status, &detail);
     if (r == NXX_PARSE_INCOMPLETE) {
         /* the parser itself answers 431 once len passes max_header_bytes */
+        if (req)
+            nxx_arena_undo(&c->arena, req, sizeof(*req));
         c->scan = len;
         return;
     }
     c->scan = 0;
-    if (r == NXX_PARSE_ERROR) {
-        fail_parse(c, status ? status : 400, detail ? detail : "malformed request", &h);
-        return;
-    }
-    nxx_req *req = req_new(c);
     if (!req) {
         nxx_conn_close(c);
         return;
     }
-    req->h = h;
+    req_init(c, req);
+    if (r == NXX_PARSE_ERROR) {
+        fail_parse(c, req, status ? status : 400, detail ? detail : "malformed request");
+        return;
+    }
     req->head_len = (size_t)r;
-    if (h.num_headers) {
-        req->h.headers = nxx_arena_alloc(&c->arena, h.num_headers * sizeof(struct nxx_header));
-        if (!req->h.headers) {
+    if (h->num_headers) {
+        const struct nxx_header *fields = h->headers;
+        h->headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
+        if (!h->headers) {
             nxx_conn_close(c);
             return;
         }
-        memcpy(req->h.headers, h.headers, h.num_headers * sizeof(struct nxx_header));
+        memcpy(h->headers, fields, h->num_headers * sizeof(struct nxx_header));
     }
-    if (h.field_name)
-        req->h.field_name = req->h.field_name_buf;
     c->req = req;
     c->req_end = c->rpos + (size_t)r;
     dispatch(c, req);
@@ -643,7 +656,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
         fail(req, 503, "the server has reached its connection limit; try again shortly", 1);
         return;
     }
-    if (!nxx_method_known(h->method)) {
+    if (h->method_id == NXX_M_OTHER && !nxx_method_known(h->method)) {
         fail(req, 501, "the request method is not implemented by this server", has_body(req));
         return;
     }
@@ -678,14 +691,22 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
         fail(req, 500, "out of memory", 1);
         return;
     }
-    size_t plen = 0;
-    const char *pdetail = NULL;
-    int ps = nxx_path_normalize(h->path.ptr, h->path.len, path, &plen, &pdetail);
-    if (ps) {
-        fail(req, ps, pdetail, has_body(req));
-        return;
+    size_t plen = h->path.len;
+    int plain = h->path_plain;
+    if (plain) {
+        /* the parser saw nothing to normalise on its way over the target */
+        memcpy(path, h->path.ptr, plen);
+        path[plen] = '\0';
+    } else {
+        const char *pdetail = NULL;
+        int ps = nxx_path_normalize_ex(h->path.ptr, h->path.len, path, &plen, &pdetail, &plain);
+        if (ps) {
+            fail(req, ps, pdetail, has_body(req));
+            return;
+        }
     }
     req->path = (nxx_str){ path, plen };
+    req->path_plain = plain;
 
     if (h->method_id == NXX_M_TRACE && srv->cfg.enable_trace) {
         answer_trace(c, req);
@@ -1009,9 +1030,12 @@ static void process(struct nxx_conn *c)
             if (c->req || c->nout != c->out_head)
                 break;
             /* a head larger than the buffer limit */
-            struct nxx_http_request h;
-            memset(&h, 0, sizeof(h));
-            fail_parse(c, 431, "the request header section exceeds the limit", &h);
+            nxx_req *req = req_new(c);
+            if (!req) {
+                nxx_conn_close(c);
+                return;
+            }
+            fail_parse(c, req, 431, "the request header section exceeds the limit");
             continue;
         }
         ssize_t n = read_into(c, c->rbuf + c->rlen, c->rcap - c->rlen);
@@ -1072,6 +1096,8 @@ static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     }
     if (events & NXX_EV_READ)
         c->readable = 1;
+    if (events & NXX_EV_RDHUP)
+        c->rdhup = 1;
     if (c->state == CONN_STREAM || c->state == CONN_HANDLER) {
         /* a closed peer ends a long-running answer */
         if ((events & NXX_EV_HUP) && !c->writable)

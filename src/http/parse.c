@@ -110,6 +110,8 @@ static int ieq(const char *s, size_t n, const char *lc, size_t lcn)
 
 #define IEQ(s, n, lit) ieq((s), (n), (lit), sizeof(lit) - 1)
 
+#define NAME_IS(s, lit) nxx_name_is_lc((s), (lit), sizeof(lit) - 1)
+
 /*
  * Skip field-value bytes; stops at the first CTL other than HTAB, at DEL or
  * at end.  Values are the bulk of a head, so 16 bytes are tested at once
@@ -139,27 +141,98 @@ static inline const char *scan_value(const char *p, const char *end)
     return p;
 }
 
+/*
+ * What scan_target learns about the target on the way: where its first '?'
+ * is, and whether the path before it is plain - no '%' or '\\', and no '/'
+ * followed by '.' or '/' - so that normalising it would change nothing and
+ * no segment of it begins with '.' (see nxx_path_normalize_ex).  Both are
+ * only known when the SSE2 loop saw the whole target; known is 0 otherwise.
+ */
+struct target_scan {
+    int known;
+    const char *qmark; /* first '?', or NULL */
+    int plain;
+};
+
 /* Skip request-target bytes; stops at SP, CTL, DEL, obs-text, '#' or end. */
-static inline const char *scan_target(const char *p, const char *end)
+static inline const char *scan_target(const char *p, const char *end, struct target_scan *ts)
 {
+    ts->known = 0;
 #if defined(__SSE2__)
     const __m128i sp = _mm_set1_epi8(0x20);
     const __m128i tilde = _mm_set1_epi8(0x7e);
     const __m128i hash = _mm_set1_epi8('#');
+    int in_path = 1;             /* no '?' seen yet */
+    unsigned carry = 0, bad = 0; /* a '/' ended the last block; a non-plain pair seen */
+    const char *qmark = NULL;
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, sp), v); /* v <= 0x20 */
         __m128i high = _mm_xor_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, tilde), v),
                                      _mm_set1_epi8(-1)); /* v > 0x7e */
-        __m128i bad = _mm_or_si128(_mm_or_si128(low, high), _mm_cmpeq_epi8(v, hash));
-        int mask = _mm_movemask_epi8(bad);
-        if (mask != 0)
-            return p + __builtin_ctz((unsigned)mask);
+        __m128i stop = _mm_or_si128(_mm_or_si128(low, high), _mm_cmpeq_epi8(v, hash));
+        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        if (in_path) {
+            unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('?')));
+            unsigned pct = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            unsigned slash = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('/')));
+            unsigned dot = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')));
+            unsigned next = dot | slash; /* bit i: byte i may not follow a '/' */
+            unsigned ends = mask | q;    /* the path ends at the first of these */
+            unsigned within = 0xffffu;   /* bits of the path's bytes in this block */
+            if (ends) {
+                unsigned k = (unsigned)__builtin_ctz(ends);
+                within = (1u << k) - 1;
+                if ((q >> k) & 1) {
+                    qmark = p + k;
+                    in_path = 0;
+                }
+            }
+            /* a '/' at bit i is followed by next's bit i + 1 (carry: from the last block) */
+            bad |= (pct | (slash & (next >> 1)) | (carry & next)) & within;
+            carry = slash >> 15;
+        }
+        if (mask != 0) {
+            ts->known = 1;
+            ts->qmark = qmark;
+            ts->plain = !bad;
+            return p + __builtin_ctz(mask);
+        }
         p += 16;
     }
 #endif
     while (p < end && IS(*p, C_TARGET))
         p++;
+    return p;
+}
+
+/*
+ * Skip the letters and '-' that make up nearly every field name, 16 bytes
+ * at a time; stops at the first other byte (':' at the end of a name, or a
+ * tchar the caller's table loop takes over from).  Never reads past end.
+ */
+static inline const char *scan_name(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i fold = _mm_set1_epi8(0x20);
+    const __m128i a = _mm_set1_epi8('a');
+    const __m128i span = _mm_set1_epi8('z' - 'a');
+    const __m128i dash = _mm_set1_epi8('-');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        /* (v | 0x20) - 'a' <= 25, unsigned: exactly the ASCII letters */
+        __m128i off = _mm_sub_epi8(_mm_or_si128(v, fold), a);
+        __m128i alpha = _mm_cmpeq_epi8(_mm_subs_epu8(off, span), _mm_setzero_si128());
+        __m128i ok = _mm_or_si128(alpha, _mm_cmpeq_epi8(v, dash));
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
+        if (mask)
+            return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#else
+    (void)end;
+#endif
     return p;
 }
 
@@ -235,6 +308,7 @@ struct pstate {
     unsigned hosts;         /* Host fields seen */
     int te_chunked;         /* "chunked" seen (it must be the last coding) */
     const char *te_unknown; /* 501 detail for the first coding we do not implement */
+    struct target_scan ts;
 };
 
 static int fail(struct pstate *st, int status, const char *detail)
@@ -296,10 +370,14 @@ static int valid_authority(const char *s, size_t n, int need_host, int need_port
             return 0;
         p++;
     } else {
-        while (p < e) {
-            if (IS(*p, C_REGNAME))
+        for (;;) {
+            /* four bytes a step: a Host value is checked on every request */
+            while (e - p >= 4 && IS(p[0], C_REGNAME) && IS(p[1], C_REGNAME) &&
+                   IS(p[2], C_REGNAME) && IS(p[3], C_REGNAME))
+                p += 4;
+            while (p < e && IS(*p, C_REGNAME))
                 p++;
-            else if (*p == '%' && e - p >= 3 && IS(p[1], C_HEX) && IS(p[2], C_HEX))
+            if (p < e && *p == '%' && e - p >= 3 && IS(p[1], C_HEX) && IS(p[2], C_HEX))
                 p += 3;
             else
                 break;
@@ -318,6 +396,46 @@ static int valid_authority(const char *s, size_t n, int need_host, int need_port
         if (!is_digit(*p))
             return 0;
     return 1;
+}
+
+/*
+ * The common Host value, "name.example" or "10.0.0.1:8080", accepted with
+ * one 16-byte test: letters, digits, '.' and '-' (all reg-name bytes), at
+ * most one ':' followed only by digits, five at most.  1 when s[0..n) is
+ * such a value (valid_authority(s, n, 0, 0) would say 1); 0 when it is not
+ * or cannot be tested here (longer than 16 bytes, fewer than 16 readable
+ * before end): the full check decides.
+ */
+static inline int host_plain(const char *s, size_t n, const char *end)
+{
+#if defined(__SSE2__)
+    if (n > 16 || end - s < 16)
+        return 0;
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i off = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    __m128i alpha =
+        _mm_cmpeq_epi8(_mm_subs_epu8(off, _mm_set1_epi8('z' - 'a')), _mm_setzero_si128());
+    __m128i doff = _mm_sub_epi8(v, _mm_set1_epi8('0'));
+    __m128i digit = _mm_cmpeq_epi8(_mm_subs_epu8(doff, _mm_set1_epi8(9)), _mm_setzero_si128());
+    __m128i mark =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('.')), _mm_cmpeq_epi8(v, _mm_set1_epi8('-')));
+    unsigned all = n == 16 ? 0xffffu : (1u << n) - 1;
+    unsigned dig = (unsigned)_mm_movemask_epi8(digit) & all;
+    unsigned name = ((unsigned)_mm_movemask_epi8(_mm_or_si128(alpha, mark)) & all) | dig;
+    unsigned colon = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(':'))) & all;
+    if (colon == 0)
+        return name == all;
+    if (colon & (colon - 1))
+        return 0;                              /* two colons: not for this test */
+    unsigned port = all & ~((colon << 1) - 1); /* the bytes after the colon */
+    size_t port_len = n - (size_t)__builtin_ctz(colon) - 1;
+    return (name | colon) == all && (port & ~dig) == 0 && port_len <= 5;
+#else
+    (void)s;
+    (void)n;
+    (void)end;
+    return 0;
+#endif
 }
 
 /* RFC 9112 §3.2: the form of the target must match the method. */
@@ -340,7 +458,12 @@ static int classify_target(struct pstate *st)
     }
     if (t[0] == '/') {
         req->form = NXX_TARGET_ORIGIN;
-        q = memchr(t, '?', n);
+        if (st->ts.known) {
+            q = st->ts.qmark;
+            req->path_plain = st->ts.plain;
+        } else {
+            q = memchr(t, '?', n);
+        }
         req->path = (nxx_str){ t, q ? (size_t)(q - t) : n };
         req->query = q ? (nxx_str){ q + 1, n - (size_t)(q + 1 - t) } : (nxx_str){ t + n, 0 };
         return 0;
@@ -388,23 +511,30 @@ static int parse_request_line(struct pstate *st, const char **pp)
     const char *p = *pp, *end = st->end;
     const char *m = p;
 
-    while (p < end && IS(*p, C_TCHAR))
-        p++;
-    if (p == end)
-        return ran_out(st);
-    if (*p != ' ')
-        return fail(st, 400,
-                    *p == '\n' ? "bare lf in request line" : "invalid character in method");
-    if (p == m)
-        return fail(st, 400, "empty method");
-    req->method = (nxx_str){ m, (size_t)(p - m) };
-    req->method_id = nxx_method_id(req->method);
+    if (end - p >= 4 && memcmp(p, "GET ", 4) == 0) {
+        /* the method of nearly every request: no scan, no lookup */
+        p += 3;
+        req->method = (nxx_str){ m, 3 };
+        req->method_id = NXX_M_GET;
+    } else {
+        while (p < end && IS(*p, C_TCHAR))
+            p++;
+        if (p == end)
+            return ran_out(st);
+        if (*p != ' ')
+            return fail(st, 400,
+                        *p == '\n' ? "bare lf in request line" : "invalid character in method");
+        if (p == m)
+            return fail(st, 400, "empty method");
+        req->method = (nxx_str){ m, (size_t)(p - m) };
+        req->method_id = nxx_method_id(req->method);
+    }
 
     /* Bound the scan so an endless target is refused as soon as it passes the limit. */
     const char *t = ++p;
     size_t max_uri = st->lim->max_uri_bytes;
     const char *tend = (size_t)(end - t) > max_uri ? t + max_uri + 1 : end;
-    p = scan_target(p, tend);
+    p = scan_target(p, tend, &st->ts);
     if (p == tend) {
         if ((size_t)(p - t) > max_uri)
             return fail(st, 414, "request-target exceeds the uri limit");
@@ -425,6 +555,13 @@ static int parse_request_line(struct pstate *st, const char **pp)
     static const char proto[] = "HTTP/";
     const char *v = ++p;
     size_t avail = (size_t)(end - v);
+    if (avail >= 10 && memcmp(v, "HTTP/1.", 7) == 0 && (v[7] == '1' || v[7] == '0') &&
+        v[8] == '\r' && v[9] == '\n') {
+        /* HTTP/1.1 or HTTP/1.0 with its CRLF: what the checks below accept, at once */
+        req->minor_version = v[7] == '1';
+        *pp = v + 10;
+        return classify_target(st);
+    }
     for (size_t i = 0; i < 5 && i < avail; i++)
         if (v[i] != proto[i])
             return fail(st, 400, "malformed http version");
@@ -630,32 +767,55 @@ static int on_field(struct pstate *st, const struct nxx_header *h)
 
     switch (h->name.len) {
     case 4:
-        if (!IEQ(n, 4, "host"))
+        if (!NAME_IS(n, "host"))
             break;
         /* RFC 9112 §3.2: two Hosts let two parsers pick different ones */
         if (++st->hosts > 1)
             return fail(st, 400, "duplicate host header field");
         req->host = h->value;
         /* RFC 9112 §3.2.2: with absolute-form the Host value is ignored */
-        if (req->form != NXX_TARGET_ABSOLUTE && !valid_authority(v, vn, 0, 0))
+        if (req->form != NXX_TARGET_ABSOLUTE && !host_plain(v, vn, st->end) &&
+            !valid_authority(v, vn, 0, 0))
             return fail(st, 400, "invalid host header field");
         break;
+    case 5:
+        if (NAME_IS(n, "range"))
+            req->present |= NXX_HP_RANGE;
+        break;
     case 6:
-        if (!IEQ(n, 6, "expect"))
+        if (!NAME_IS(n, "expect"))
             break;
         req->flags |= IEQ(v, vn, "100-continue") ? NXX_HF_EXPECT_CONTINUE : NXX_HF_EXPECT_OTHER;
         break;
+    case 8:
+        if (NAME_IS(n, "if-match") || NAME_IS(n, "if-range"))
+            req->present |= NXX_HP_COND;
+        break;
     case 10:
-        if (IEQ(n, 10, "connection"))
+        if (NAME_IS(n, "connection"))
             on_connection(req, v, v + vn);
         break;
+    case 13:
+        if (NAME_IS(n, "if-none-match"))
+            req->present |= NXX_HP_COND;
+        break;
     case 14:
-        if (IEQ(n, 14, "content-length"))
+        if (NAME_IS(n, "content-length"))
             return on_content_length(st, v, v + vn);
         break;
+    case 15:
+        if (NAME_IS(n, "accept-encoding"))
+            req->present |= NXX_HP_ACCEPT_ENCODING;
+        break;
     case 17:
-        if (IEQ(n, 17, "transfer-encoding"))
+        if (NAME_IS(n, "transfer-encoding"))
             return on_transfer_encoding(st, v, v + vn);
+        if (NAME_IS(n, "if-modified-since"))
+            req->present |= NXX_HP_COND;
+        break;
+    case 19:
+        if (NAME_IS(n, "if-unmodified-since"))
+            req->present |= NXX_HP_COND;
         break;
     default: break;
     }
@@ -693,6 +853,7 @@ static int parse_fields(struct pstate *st, const char **pp)
         const char *name = p, *name_end = NULL;
         /* the line (without CRLF) may not reach lend; refuse it as soon as it does */
         const char *lend = (size_t)(end - name) > max_field ? name + max_field + 1 : end;
+        p = scan_name(p, lend);
         while (p < lend && IS(*p, C_TCHAR))
             p++;
         if (p == lend)
@@ -767,6 +928,8 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
     req->minor_version = 1;
     req->num_headers = 0;
     req->flags = 0;
+    req->present = 0;
+    req->path_plain = 0;
     req->content_length = 0;
     req->host = (nxx_str){ NULL, 0 };
     req->field_name = NULL;

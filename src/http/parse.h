@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nxx.h"
 
@@ -53,6 +54,17 @@ enum nxx_method {
 #define NXX_HF_EXPECT_OTHER 0x40    /* Expect with any other value: 417 */
 #define NXX_HF_HAS_TE 0x80          /* Transfer-Encoding present */
 
+/*
+ * Fields a handler may look for, noted while parsing so that a request
+ * without them (most requests) costs no search of the header array: the
+ * file handler skips precondition evaluation, Range and Accept-Encoding
+ * negotiation outright.  A bit says "at least one such field is present";
+ * the values are still read through the header array.
+ */
+#define NXX_HP_COND 0x01            /* any of the five precondition fields (RFC 9110 §13.1) */
+#define NXX_HP_RANGE 0x02           /* Range */
+#define NXX_HP_ACCEPT_ENCODING 0x04 /* Accept-Encoding */
+
 struct nxx_header {
     nxx_str name;
     nxx_str value; /* leading and trailing whitespace removed */
@@ -77,6 +89,8 @@ struct nxx_http_request {
     struct nxx_header *headers; /* caller-provided array */
     size_t num_headers;
     unsigned flags;          /* NXX_HF_* */
+    unsigned present;        /* NXX_HP_* */
+    int path_plain;          /* 1: path known to need no normalising (see below) */
     uint64_t content_length; /* valid with NXX_HF_HAS_CL */
     nxx_str host;            /* the Host field value (len 0 if absent) */
     const char *field_name;  /* on 431: static copy of the offending field name, else NULL */
@@ -110,9 +124,48 @@ struct nxx_http_request {
  *  - Expect: 100-continue (case-insensitive) sets NXX_HF_EXPECT_CONTINUE,
  *    any other value NXX_HF_EXPECT_OTHER.
  *  - Connection tokens set the NXX_HF_CONN_* flags.
+ *  - The fields listed with NXX_HP_* set their bits in present.
+ *  - path_plain is 1 when the scan over an origin-form target showed its
+ *    path to be plain in the sense of nxx_path_normalize_ex (http/path.h):
+ *    normalising it would change nothing.  0 says nothing either way.
  */
 int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
                       const struct nxx_parse_limits *lim, int *status, const char **detail);
+
+/*
+ * s[0..n), part of a parsed field name (tchars only), equals lc[0..n), a
+ * lowercase literal of letters, digits and '-', ignoring case.  Setting bit
+ * 0x20 folds letters to lower case and maps no other tchar onto a letter,
+ * digit or '-' (only CR would become '-', and CR is no tchar), so whole
+ * words are compared at once: names are compared on every request.
+ */
+static inline int nxx_name_is_lc(const char *s, const char *lc, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t a, b;
+        memcpy(&a, s + i, 8);
+        memcpy(&b, lc + i, 8);
+        if ((a | 0x2020202020202020ull) != b)
+            return 0;
+    }
+    if (i + 4 <= n) {
+        uint32_t a, b;
+        memcpy(&a, s + i, 4);
+        memcpy(&b, lc + i, 4);
+        if ((a | 0x20202020u) != b)
+            return 0;
+        i += 4;
+    }
+    for (; i < n; i++)
+        if ((s[i] | 0x20) != lc[i])
+            return 0;
+    return 1;
+}
+
+/* A parsed field name is the lowercase literal lit (see nxx_name_is_lc). */
+#define NXX_FIELD_NAME_IS(name, lit)                                                               \
+    ((name).len == sizeof(lit) - 1 && nxx_name_is_lc((name).ptr, (lit), sizeof(lit) - 1))
 
 /* Method token to enum, NXX_M_OTHER if not one of the above. */
 enum nxx_method nxx_method_id(nxx_str method);

@@ -37,6 +37,32 @@ static int fail(const char **detail, const char *why)
     return 400;
 }
 
+int nxx_path_normalize_ex(const char *in, size_t len, char *out, size_t *out_len,
+                          const char **detail, int *plain)
+{
+    *plain = 0;
+    if (len == 0 || in[0] != '/')
+        return nxx_path_normalize(in, len, out, out_len, detail);
+    /*
+     * Plain: no '%', '\\' or NUL, and no '/' followed by '.' or '/'.  Then no
+     * segment needs decoding or removing, and none begins with '.', so the
+     * normal form is the input itself.  Anything else takes the full pass.
+     */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (!special[c])
+            continue;
+        if (c != '/' || (i + 1 < len && (in[i + 1] == '.' || in[i + 1] == '/')))
+            return nxx_path_normalize(in, len, out, out_len, detail);
+    }
+    if (out != in)
+        memcpy(out, in, len);
+    out[len] = '\0';
+    *out_len = len;
+    *plain = 1;
+    return 0;
+}
+
 int nxx_path_normalize(const char *in, size_t len, char *out, size_t *out_len, const char **detail)
 {
     if (len == 0 || in[0] != '/')

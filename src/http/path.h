@@ -41,6 +41,16 @@
 int nxx_path_normalize(const char *in, size_t len, char *out, size_t *out_len, const char **detail);
 
 /*
+ * nxx_path_normalize, telling besides whether the path was plain: *plain is
+ * 1 when the input was already in normal form (nothing to decode, no dot
+ * segment, no "//") and no segment of it begins with '.', so the result
+ * equals the input and nxx_path_has_dot_segment() of it is 0; else 0.
+ * Most request paths are plain and take a single scan and a copy.
+ */
+int nxx_path_normalize_ex(const char *in, size_t len, char *out, size_t *out_len,
+                          const char **detail, int *plain);
+
+/*
  * 1 if a segment of path[0..len) begins with '.' (".git/", ".htaccess",
  * ".well-known/"), else 0.  Meant for normalised paths; the file handler
  * hides such names.  A segment starts at offset 0 or after a '/'.

@@ -210,15 +210,31 @@ int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str
     struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h) + len);
     if (!h)
         return NXX_ENOMEM;
-    h->next = NULL;
-    h->len = len;
-    memcpy(h->line, name, nlen);
-    h->line[nlen] = ':';
-    h->line[nlen + 1] = ' ';
+    char *line = h->data;
+    memcpy(line, name, nlen);
+    line[nlen] = ':';
+    line[nlen + 1] = ' ';
     if (value.len)
-        memcpy(h->line + nlen + 2, value.ptr, value.len);
-    h->line[len - 2] = '\r';
-    h->line[len - 1] = '\n';
+        memcpy(line + nlen + 2, value.ptr, value.len);
+    line[len - 2] = '\r';
+    line[len - 1] = '\n';
+    h->next = NULL;
+    h->lines = line;
+    h->len = len;
+    *req->hdrs_tail = h;
+    req->hdrs_tail = &h->next;
+    req->hdr_len += len;
+    return 0;
+}
+
+int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len)
+{
+    struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h));
+    if (!h)
+        return NXX_ENOMEM;
+    h->next = NULL;
+    h->lines = lines;
+    h->len = len;
     *req->hdrs_tail = h;
     req->hdrs_tail = &h->next;
     req->hdr_len += len;
@@ -249,6 +265,27 @@ int nxx_resp_headerf(nxx_req *req, const char *name, const char *fmt, ...)
     return nxx_resp_header(req, name, (nxx_str){ buf, (size_t)n });
 }
 
+/* "Server: NAME\r\n" (when there is a name) and "Date: DATE\r\n" at p; returns the end. */
+static char *put_server_date(char *p, const char *server, size_t server_len, const char *date,
+                             size_t date_len)
+{
+    if (server_len) {
+        memcpy(p, "Server: ", 8);
+        p += 8;
+        memcpy(p, server, server_len);
+        p += server_len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    memcpy(p, "Date: ", 6);
+    p += 6;
+    memcpy(p, date, date_len);
+    p += date_len;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
 /* Refresh the worker's cached Date value when the second changes. */
 void nxx_req_date(struct nxx_worker *w)
 {
@@ -257,6 +294,15 @@ void nxx_req_date(struct nxx_worker *w)
     w->date_s = w->loop.wall_s;
     w->date_len = nxx_date_format(w->date_s, w->date);
     nxx_date_clf(w->date_s, w->clf_date);
+    /* Server and Date open every response head: keep them as one block, so
+     * a head costs one copy for both instead of a strlen and four copies */
+    const char *server = w->srv->cfg.server_name;
+    size_t server_len = server ? strlen(server) : 0;
+    w->fixed_len = 0;
+    if (server_len + w->date_len + 18 > sizeof(w->fixed))
+        return; /* an unusually long Server value: nxx_req_send_head writes it each time */
+    char *end = put_server_date(w->fixed, server, server_len, w->date, w->date_len);
+    w->fixed_len = (size_t)(end - w->fixed);
 }
 
 static int no_content_status(int s)
@@ -272,9 +318,13 @@ int nxx_req_send_head(nxx_req *req, int64_t content_length)
 {
     struct nxx_conn *c = req->conn;
     struct nxx_worker *w = c->w;
-    const char *server = w->srv->cfg.server_name;
-    size_t server_len = server ? strlen(server) : 0;
     nxx_req_date(w);
+    const char *server = NULL;
+    size_t server_len = 0;
+    if (!w->fixed_len) {
+        server = w->srv->cfg.server_name;
+        server_len = server ? strlen(server) : 0;
+    }
 
     size_t sl_len = 0;
     const char *sl = nxx_status_line(req->status, &sl_len);
@@ -285,27 +335,19 @@ int nxx_req_send_head(nxx_req *req, int64_t content_length)
     }
     if (c->w->draining)
         req->close = 1;
-    size_t cap = sl_len + req->hdr_len + w->date_len + server_len + 128;
+    size_t cap = sl_len + req->hdr_len + w->fixed_len + w->date_len + server_len + 128;
     char *head = nxx_arena_alloc(&c->arena, cap);
     if (!head)
         return NXX_ENOMEM;
     char *p = head;
     memcpy(p, sl, sl_len);
     p += sl_len;
-    if (server_len) {
-        memcpy(p, "Server: ", 8);
-        p += 8;
-        memcpy(p, server, server_len);
-        p += server_len;
-        *p++ = '\r';
-        *p++ = '\n';
+    if (w->fixed_len) {
+        memcpy(p, w->fixed, w->fixed_len);
+        p += w->fixed_len;
+    } else {
+        p = put_server_date(p, server, server_len, w->date, w->date_len);
     }
-    memcpy(p, "Date: ", 6);
-    p += 6;
-    memcpy(p, w->date, w->date_len);
-    p += w->date_len;
-    *p++ = '\r';
-    *p++ = '\n';
     if (!no_content_status(req->status)) {
         if (content_length >= 0) {
             memcpy(p, "Content-Length: ", 16);
@@ -329,7 +371,7 @@ int nxx_req_send_head(nxx_req *req, int64_t content_length)
         p += 24;
     }
     for (struct resp_hdr *h = req->hdrs; h; h = h->next) {
-        memcpy(p, h->line, h->len);
+        memcpy(p, h->lines, h->len);
         p += h->len;
     }
     *p++ = '\r';

@@ -100,6 +100,8 @@ struct nxx_worker {
     size_t date_len;
     int64_t date_s;
     char clf_date[40];         /* "22/Nov/2026:00:15:07 +0000" */
+    char fixed[160];           /* "Server: nxx\r\nDate: ...\r\n", rebuilt with date */
+    size_t fixed_len;          /* 0 when the Server value is too long to keep here */
     pthread_mutex_t post_lock; /* guards posts and dead */
     struct nxx_post *posts, **posts_tail;
     int dead;         /* released: posts are dropped */
@@ -126,8 +128,8 @@ enum nxx_conn_state {
 
 struct nxx_req {
     struct nxx_conn *conn;
-    struct nxx_http_request h;
-    nxx_str path; /* decoded, normalised, NUL-terminated */
+    nxx_str path;   /* decoded, normalised, NUL-terminated */
+    int path_plain; /* path came through unchanged and no segment of it begins with '.' */
     nxx_str body;
     const struct nxx_route *route;
     struct nxx_route_match *match;
@@ -148,12 +150,16 @@ struct nxx_req {
     void (*defer_fn)(nxx_req *, void *);
     void *defer_ud;
     char id[20];
+    /* last, so a new request clears everything before it and leaves the
+     * head to the parser, which sets every field it reports */
+    struct nxx_http_request h;
 };
 
 struct resp_hdr {
     struct resp_hdr *next;
-    size_t len; /* "Name: value\r\n" */
-    char line[];
+    const char *lines; /* "Name: value\r\n"..., in data[] or borrowed */
+    size_t len;
+    char data[];
 };
 
 struct nxx_conn {
@@ -166,7 +172,7 @@ struct nxx_conn {
     size_t req_end;   /* where the next request starts in rbuf */
     int body_in_rbuf; /* body is a view into rbuf */
     unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1, want_close : 1,
-        in_process : 1, registered : 1, linger : 1;
+        in_process : 1, registered : 1, linger : 1, rdhup : 1;
     unsigned pins; /* posts outstanding: the struct and arena must stay */
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
@@ -208,6 +214,12 @@ int nxx_conn_flush(struct nxx_conn *c);
 /* req.c */
 /* Add a field whose name and value the caller guarantees (no checks). */
 int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value);
+/*
+ * Add lines[0..len), whole "Name: value\r\n" lines the caller vouches for,
+ * without copying: they must stay unchanged until the head is queued
+ * (nxx_req_send_head copies them).  For blocks a handler keeps prebuilt.
+ */
+int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len);
 #define NXX_RESP_HEADER(req, lit, ...)                                                             \
     nxx_resp_header_trusted((req), (lit), sizeof(lit) - 1, (__VA_ARGS__))
 int nxx_req_send_head(nxx_req *req, int64_t content_length);

@@ -83,6 +83,7 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
     struct nxx_route *rt = &r->routes[r->len];
     memset(rt, 0, sizeof(*rt));
     rt->method = (method && strcmp(method, "*") != 0) ? nxx_strdup(method) : NULL;
+    rt->method_len = rt->method ? strlen(rt->method) : 0;
     rt->pattern = nxx_strdup(pattern);
     if (!rt->pattern || (method && strcmp(method, "*") != 0 && !rt->method)) {
         nxx_free(rt->method);
@@ -150,10 +151,15 @@ static int match_path(const struct nxx_route *rt, nxx_str path, struct nxx_route
     return 1;
 }
 
-static int method_eq(const char *m, nxx_str method)
+/* Method names are a few bytes: a loop beats a call to memcmp. */
+static int method_eq(const struct nxx_route *rt, nxx_str method)
 {
-    size_t n = strlen(m);
-    return n == method.len && memcmp(m, method.ptr, n) == 0;
+    if (rt->method_len != method.len)
+        return 0;
+    for (size_t i = 0; i < method.len; i++)
+        if (rt->method[i] != method.ptr[i])
+            return 0;
+    return 1;
 }
 
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
@@ -164,15 +170,15 @@ int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
     const struct nxx_route *get_for_head = NULL;
     for (size_t i = 0; i < r->len; i++) {
         const struct nxx_route *rt = &r->routes[i];
-        if (!match_path(rt, path, NULL))
+        /* m is scratch until a route is chosen: matching fills it in one pass */
+        if (!match_path(rt, path, m))
             continue;
         path_matched = 1;
-        if (!rt->method || method_eq(rt->method, method)) {
-            match_path(rt, path, m);
+        if (!rt->method || method_eq(rt, method)) {
             m->route = rt;
             return 0;
         }
-        if (is_head && !get_for_head && strcmp(rt->method, "GET") == 0)
+        if (is_head && !get_for_head && method_eq(rt, (nxx_str){ "GET", 3 }))
             get_for_head = rt;
     }
     if (get_for_head) {

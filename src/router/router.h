@@ -20,6 +20,7 @@ struct nxx_route_seg {
 
 struct nxx_route {
     char *method; /* NULL = any */
+    size_t method_len;
     char *pattern;
     struct nxx_route_seg segs[NXX_ROUTER_MAX_SEGS];
     size_t nsegs;
@@ -51,7 +52,8 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
 /*
  * Find the route for (method, path).  Returns 0 and fills m on a match; 404
  * when no pattern matches the path; 405 when patterns match but no method
- * does.  path is the decoded, normalised path.
+ * does (m is then scratch: its contents are unspecified).  path is the
+ * decoded, normalised path.
  */
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
                      struct nxx_route_match *m);

@@ -175,3 +175,32 @@ def test_200_concurrent_connections():
     finally:
         for sk in socks:
             sk.close()
+
+
+@timeout(60)
+def test_request_and_half_close_in_one_wakeup_still_ends_the_connection():
+    """A client that sends its last request and shuts its write side at once
+    (both arriving before the worker wakes) gets the answer and then an EOF,
+    not a connection held open until the keep-alive timeout: the FIN comes
+    with the data's edge, and no later edge announces it. The worker is
+    stopped while both arrive, so they always land in one wakeup."""
+    import signal as _signal
+    s = Server(root(), "--keepalive-timeout", "30", threads=1).start()
+    try:
+        for i in range(3):
+            with Conn(s) as c:
+                check_status(c.request("GET", "/a.txt"), 200, f"#{i + 1} first request")
+                s.proc.send_signal(_signal.SIGSTOP)
+                try:
+                    c.send(build_request("GET", "/a.txt"))
+                    c.sock.shutdown(socket.SHUT_WR)
+                    time.sleep(0.1)
+                finally:
+                    s.proc.send_signal(_signal.SIGCONT)
+                r = c.read_response("GET", timeout_s=5)
+                check_status(r, 200, f"#{i + 1} request before the half-close")
+                eq(r.body, A_TXT, f"#{i + 1} body")
+                check(c.wait_eof(3.0), f"#{i + 1}: connection still open 3 s after the "
+                      "client's FIN (it waits for the keep-alive timeout)")
+    finally:
+        s.stop()
