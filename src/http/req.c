@@ -204,6 +204,17 @@ static int value_ok(nxx_str v)
     return 1;
 }
 
+/* Append h, which holds lines[0..len), to the response's header lines. */
+static void append_lines(nxx_req *req, struct resp_hdr *h, const char *lines, size_t len)
+{
+    h->next = NULL;
+    h->lines = lines;
+    h->len = len;
+    *req->hdrs_tail = h;
+    req->hdrs_tail = &h->next;
+    req->hdr_len += len;
+}
+
 int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value)
 {
     size_t len = nlen + 2 + value.len + 2;
@@ -218,12 +229,7 @@ int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str
         memcpy(line + nlen + 2, value.ptr, value.len);
     line[len - 2] = '\r';
     line[len - 1] = '\n';
-    h->next = NULL;
-    h->lines = line;
-    h->len = len;
-    *req->hdrs_tail = h;
-    req->hdrs_tail = &h->next;
-    req->hdr_len += len;
+    append_lines(req, h, line, len);
     return 0;
 }
 
@@ -232,12 +238,7 @@ int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len)
     struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h));
     if (!h)
         return NXX_ENOMEM;
-    h->next = NULL;
-    h->lines = lines;
-    h->len = len;
-    *req->hdrs_tail = h;
-    req->hdrs_tail = &h->next;
-    req->hdr_len += len;
+    append_lines(req, h, lines, len);
     return 0;
 }
 
