@@ -1,6 +1,9 @@
-/* hello.c - libnxx embedded in a program: three routes, one of them async. */
+/* hello.c - libnxx embedded in a program: routes with a parameter, a body, a
+ * deferred answer and a streamed one. */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <nxx.h>
 
 static nxx_server *srv;
@@ -39,6 +42,44 @@ static int slow(nxx_req *req, void *ud)
     return nxx_req_defer(req, 1000, slow_done, NULL);
 }
 
+/* /stream: three lines written a tick apart, as a live feed would */
+static const char *const lines[] = { "one\n", "two\n", "three\n" };
+static void stream_next(nxx_req *req, void *ud)
+{
+    size_t i = (size_t)(uintptr_t)ud;
+    if (nxx_resp_write(req, lines[i], strlen(lines[i])) != 0 || i + 1 == 3) {
+        nxx_resp_end(req);
+        return;
+    }
+    nxx_req_defer(req, 20, stream_next, (void *)(uintptr_t)(i + 1));
+}
+static int stream(nxx_req *req, void *ud)
+{
+    (void)ud;
+    nxx_resp_header(req, "Content-Type", NXX_STR("text/plain; charset=utf-8"));
+    if (nxx_resp_start(req) != 0)
+        return 500;
+    stream_next(req, (void *)(uintptr_t)0);
+    return 0;
+}
+
+/* /stream/big: 4 MiB written at once, faster than a client reads; the block
+ * is reused for every write, as nxx_resp_write allows */
+static int stream_big(nxx_req *req, void *ud)
+{
+    static char block[65536];
+    (void)ud;
+    if (nxx_resp_start(req) != 0)
+        return 500;
+    for (int i = 0; i < 64; i++) {
+        memset(block, 'a' + i % 26, sizeof(block));
+        if (nxx_resp_write(req, block, sizeof(block)) != 0)
+            break;
+    }
+    nxx_resp_end(req);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     srv = nxx_server_new(NULL);
@@ -48,6 +89,8 @@ int main(int argc, char **argv)
     nxx_server_route(srv, "GET", "/hello/:name", 0, hello, NULL);
     nxx_server_route(srv, "POST", "/echo", NXX_ROUTE_BODY, echo, NULL);
     nxx_server_route(srv, "GET", "/slow", 0, slow, NULL);
+    nxx_server_route(srv, "GET", "/stream", 0, stream, NULL);
+    nxx_server_route(srv, "GET", "/stream/big", 0, stream_big, NULL);
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);

@@ -238,8 +238,12 @@ NXX_API int nxx_resp_error(nxx_req *req, int status, const char *detail);
 
 /*
  * Streaming: nxx_resp_start() sends the head (chunked for HTTP/1.1, or close-
- * delimited for HTTP/1.0), nxx_resp_write() appends content, nxx_resp_end()
- * finishes the response and releases the request.
+ * delimited for HTTP/1.0; a HEAD gets the same fields and no content),
+ * nxx_resp_write() appends content, nxx_resp_end() finishes the response and
+ * releases the request.  The caller's buffer is free again when
+ * nxx_resp_write returns: what the socket takes at once is written from it,
+ * the rest is copied and sent as the client reads.  Writes may come from
+ * deferred callbacks (nxx_req_defer) or posts, one after another.
  */
 NXX_API int nxx_resp_start(nxx_req *req);
 NXX_API int nxx_resp_write(nxx_req *req, const void *data, size_t len);

@@ -360,7 +360,7 @@ int nxx_req_send_head(nxx_req *req, int64_t content_length)
             memcpy(p, "Transfer-Encoding: chunked\r\n", 28);
             p += 28;
             req->chunked_out = 1;
-        } else {
+        } else if (!req->head_only) {
             req->close = 1; /* HTTP/1.0: the end of the content is the close */
         }
     }
@@ -454,7 +454,9 @@ int nxx_resp_start(nxx_req *req)
 {
     if (req->responded || req->conn->closed)
         return NXX_ESTATE;
-    int err = nxx_req_send_head(req, req->head_only ? 0 : -1);
+    /* HEAD gets the fields GET would (RFC 9110 §9.3.2): chunked, not a
+     * Content-Length of 0 that would describe another representation */
+    int err = nxx_req_send_head(req, -1);
     if (err)
         return err;
     req->streaming = 1;
@@ -463,6 +465,11 @@ int nxx_resp_start(nxx_req *req)
     return 0;
 }
 
+/*
+ * With nothing queued the chunk goes out straight from the caller's memory;
+ * only what the socket does not take is copied into the arena and queued.
+ * A long stream to a client that keeps up thus holds no memory per write.
+ */
 int nxx_resp_write(nxx_req *req, const void *data, size_t len)
 {
     if (!req->streaming)
@@ -472,22 +479,42 @@ int nxx_resp_write(nxx_req *req, const void *data, size_t len)
         return -EPIPE;
     if (!len || req->head_only)
         return 0;
-    size_t extra = req->chunked_out ? 20 : 0;
-    char *buf = nxx_arena_alloc(&c->arena, len + extra);
+    char size_line[20];
+    size_t sn =
+        req->chunked_out ? (size_t)snprintf(size_line, sizeof(size_line), "%zx\r\n", len) : 0;
+    struct iovec iov[3] = {
+        { size_line, sn },
+        { (void *)(uintptr_t)data, len },
+        { (void *)(uintptr_t) "\r\n", req->chunked_out ? 2 : 0 },
+    };
+    size_t total = sn + len + iov[2].iov_len, sent = 0;
+    req->bytes_out += len;
+    if (c->nout == c->out_head && c->writable) {
+        ssize_t n = nxx_sock_writev(c->io.fd, iov, 3);
+        if (n == -EAGAIN) {
+            c->writable = 0;
+        } else if (n < 0) {
+            nxx_conn_close(c);
+            return -EPIPE;
+        } else {
+            sent = (size_t)n;
+        }
+        if (sent == total)
+            return 0;
+    }
+    char *buf = nxx_arena_alloc(&c->arena, total - sent);
     if (!buf)
         return NXX_ENOMEM;
-    size_t n = 0;
-    if (req->chunked_out)
-        n = (size_t)snprintf(buf, 20, "%zx\r\n", len);
-    memcpy(buf + n, data, len);
-    n += len;
-    if (req->chunked_out) {
-        buf[n++] = '\r';
-        buf[n++] = '\n';
+    size_t n = 0, skip = sent;
+    for (int i = 0; i < 3; i++) {
+        size_t l = iov[i].iov_len;
+        size_t from = skip < l ? skip : l;
+        skip -= from;
+        memcpy(buf + n, (const char *)iov[i].iov_base + from, l - from);
+        n += l - from;
     }
     if (nxx_conn_queue(c, buf, n) < 0)
         return NXX_ENOMEM;
-    req->bytes_out += len;
     return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
 }
 

@@ -146,3 +146,55 @@ def test_hello_survives_hostile_input():
             r = c.read_response()
         check_status(r, 400, repr(data))
         assert_alive_hello(srv())
+
+
+def test_hello_stream_is_chunked_and_keeps_the_connection():
+    # three writes a tick apart (nxx_req_defer), then the next request on the same connection
+    with Conn(srv()) as c:
+        r = c.request("GET", "/stream")
+        check_status(r, 200, "GET /stream")
+        eq(r.header("transfer-encoding"), "chunked", "Transfer-Encoding")
+        eq(r.header("content-length"), None, "Content-Length beside chunked")
+        eq(r.body, b"one\ntwo\nthree\n", "streamed body")
+        h = c.request("GET", "/hello")
+        check_status(h, 200, "next request on the connection")
+        eq(h.body, b"Hello, world!\n", "next body")
+
+
+def test_hello_stream_http10_ends_with_the_close():
+    with Conn(srv()) as c:
+        c.send(build_request("GET", "/stream", version="HTTP/1.0", host=False))
+        data, closed = c.read_all(5.0)
+    check(closed, "HTTP/1.0 stream: the server did not close")
+    head, _, body = data.partition(b"\r\n\r\n")
+    check(b"transfer-encoding" not in head.lower(), f"chunked sent to HTTP/1.0: {head!r}")
+    eq(body, b"one\ntwo\nthree\n", "close-delimited body")
+
+
+def test_hello_stream_head_has_the_get_fields_and_no_content():
+    # RFC 9110 §9.3.2: not "Content-Length: 0", which would describe a different answer
+    with Conn(srv()) as c:
+        r = c.request("HEAD", "/stream")
+        check_status(r, 200, "HEAD /stream")
+        eq(r.header("transfer-encoding"), "chunked", "Transfer-Encoding of HEAD")
+        eq(r.header("content-length"), None, "Content-Length of HEAD")
+        eq(r.body, b"", "HEAD body")
+        h = c.request("GET", "/hello")
+        check_status(h, 200, "request after HEAD /stream (no stray chunk bytes)")
+        eq(h.body, b"Hello, world!\n", "body after HEAD")
+
+
+def test_hello_stream_faster_than_the_client_reads():
+    # 4 MiB written at once from one reused buffer: the socket takes part, the
+    # rest is copied and queued; every byte must arrive, in order, unchanged
+    import time
+    want = b"".join(bytes([97 + i % 26]) * 65536 for i in range(64))
+    with Conn(srv(), 20) as c:
+        c.send(build_request("GET", "/stream/big"))
+        time.sleep(0.5)  # let the server fill the socket before we read
+        r = c.read_response("GET", timeout_s=20)
+        check_status(r, 200, "GET /stream/big")
+        eq(len(r.body), len(want), "streamed length")
+        check(r.body == want, "streamed bytes differ from what the handler wrote")
+        h = c.request("GET", "/hello")
+        check_status(h, 200, "next request after the big stream")
