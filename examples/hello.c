@@ -80,6 +80,35 @@ static int stream_big(nxx_req *req, void *ud)
     return 0;
 }
 
+/* /stream/long: 32 MiB in 64 KiB pieces, pausing whenever 256 KiB wait for
+ * the client (nxx_resp_on_drain), so memory stays flat however slow it reads */
+#define LONG_PIECES 512
+static void long_more(nxx_req *req, void *ud)
+{
+    static char block[65536];
+    for (size_t i = (size_t)(uintptr_t)ud; i < LONG_PIECES; i++) {
+        if (nxx_resp_pending(req) > 256 * 1024) {
+            int r = nxx_resp_on_drain(req, 64 * 1024, long_more, (void *)(uintptr_t)i);
+            if (r == 0)
+                return; /* long_more(req, i) runs when the client has caught up */
+            if (r < 0)
+                break;
+        }
+        memset(block, 'a' + (int)(i % 26), sizeof(block));
+        if (nxx_resp_write(req, block, sizeof(block)) != 0)
+            break;
+    }
+    nxx_resp_end(req);
+}
+static int stream_long(nxx_req *req, void *ud)
+{
+    (void)ud;
+    if (nxx_resp_start(req) != 0)
+        return 500;
+    long_more(req, (void *)(uintptr_t)0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     srv = nxx_server_new(NULL);
@@ -91,6 +120,7 @@ int main(int argc, char **argv)
     nxx_server_route(srv, "GET", "/slow", 0, slow, NULL);
     nxx_server_route(srv, "GET", "/stream", 0, stream, NULL);
     nxx_server_route(srv, "GET", "/stream/big", 0, stream_big, NULL);
+    nxx_server_route(srv, "GET", "/stream/long", 0, stream_long, NULL);
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);

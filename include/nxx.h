@@ -250,6 +250,21 @@ NXX_API int nxx_resp_write(nxx_req *req, const void *data, size_t len);
 NXX_API int nxx_resp_end(nxx_req *req);
 
 /*
+ * Back-pressure for streamed answers.  nxx_resp_pending() is the number of
+ * bytes of the response written but not yet taken by the client's socket
+ * (they are held in memory).  A handler that produces faster than the client
+ * reads stops writing when it is high and calls nxx_resp_on_drain(): fn(req,
+ * ud) then runs once, on the worker's loop, when the pending bytes have
+ * fallen to `below` or fewer.  Returns 0 when fn is registered, 1 when the
+ * pending bytes are already that low (nothing registered: write on), or an
+ * error.  If the client goes away first, fn never runs (nxx_req_on_done
+ * does, as always).
+ */
+NXX_API size_t nxx_resp_pending(const nxx_req *req);
+NXX_API int nxx_resp_on_drain(nxx_req *req, size_t below, void (*fn)(nxx_req *req, void *ud),
+                              void *ud);
+
+/*
  * Run fn(req, ud) on this worker's loop after ms milliseconds: a handler
  * that returns 0 without answering must have called this (or otherwise
  * arrange an answer on the same thread).

@@ -1100,10 +1100,20 @@ static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
         c->rdhup = 1;
     if (c->state == CONN_STREAM || c->state == CONN_HANDLER) {
         /* a closed peer ends a long-running answer */
-        if ((events & NXX_EV_HUP) && !c->writable)
+        if ((events & NXX_EV_HUP) && !c->writable) {
             nxx_conn_close(c);
-        else
-            arm_timer(c);
+            return;
+        }
+        nxx_req *req = c->req;
+        if (req && req->drain_fn && c->out_bytes <= req->drain_below) {
+            /* a stream that waited for the client to catch up: write on */
+            void (*fn)(nxx_req *, void *) = req->drain_fn;
+            req->drain_fn = NULL;
+            fn(req, req->drain_ud);
+            if (c->closed || c->req != req)
+                return; /* the stream ended inside: the next request has started */
+        }
+        arm_timer(c);
         return;
     }
     process(c);

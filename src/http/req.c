@@ -518,6 +518,25 @@ int nxx_resp_write(nxx_req *req, const void *data, size_t len)
     return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
 }
 
+size_t nxx_resp_pending(const nxx_req *req)
+{
+    return req->conn->out_bytes;
+}
+
+int nxx_resp_on_drain(nxx_req *req, size_t below, void (*fn)(nxx_req *req, void *ud), void *ud)
+{
+    if (!req->streaming || !fn)
+        return NXX_ESTATE;
+    if (req->conn->closed)
+        return -EPIPE;
+    if (req->conn->out_bytes <= below)
+        return 1;
+    req->drain_fn = fn;
+    req->drain_ud = ud;
+    req->drain_below = below;
+    return 0;
+}
+
 int nxx_resp_end(nxx_req *req)
 {
     if (!req->streaming)

@@ -149,6 +149,9 @@ struct nxx_req {
     struct nxx_timer defer;
     void (*defer_fn)(nxx_req *, void *);
     void *defer_ud;
+    void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
+    void *drain_ud;
+    size_t drain_below;
     char id[20];
     /* last, so a new request clears everything before it and leaves the
      * head to the parser, which sets every field it reports */

@@ -1,10 +1,11 @@
 """The embedding example (examples/hello.c): routes with parameters, a body route,
-a deferred response, 404/405 from the router, and clean signal handling."""
+a deferred response, streamed responses (back-pressure included), 404/405 from
+the router, and clean signal handling."""
 
 import signal
 
 from harness import (Conn, Hello, allow_set, build_request, check, check_status,
-                     curl, eq, get, one, shared)
+                     curl, eq, get, one, parse_response, shared, timeout)
 
 
 def srv():
@@ -198,3 +199,64 @@ def test_hello_stream_faster_than_the_client_reads():
         check(r.body == want, "streamed bytes differ from what the handler wrote")
         h = c.request("GET", "/hello")
         check_status(h, 200, "next request after the big stream")
+
+
+def _rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@timeout(60)
+def test_hello_stream_waits_for_a_slow_client_with_flat_memory():
+    # /stream/long writes 32 MiB but pauses (nxx_resp_on_drain) while 256 KiB
+    # wait for the client: reading slowly, the server's memory must stay far
+    # below what it has sent, and every byte must arrive in order
+    import time
+    s = Hello().start()
+    try:
+        base = _rss_kb(s.proc.pid)
+        with Conn(s, 30) as c:
+            c.send(build_request("GET", "/stream/long"))
+            c.sock.settimeout(30)
+            got = bytearray()
+            peak = 0
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                chunk = c.sock.recv(256 * 1024)
+                if not chunk:
+                    break
+                got += chunk
+                if len(got) < 8 * 1024 * 1024:
+                    time.sleep(0.01)  # a slow reader for the first 8 MiB
+                    peak = max(peak, _rss_kb(s.proc.pid))
+                if got.endswith(b"\r\n0\r\n\r\n"):
+                    break
+        r = parse_response(got, 0, "GET")
+        check(r is not None, f"incomplete response: {len(got)} bytes")
+        resp, _ = r
+        check_status(resp, 200, "GET /stream/long")
+        want_len = 512 * 65536
+        eq(len(resp.body), want_len, "streamed length")
+        for i in (0, 1, 255, 511):
+            piece = resp.body[i * 65536:(i + 1) * 65536]
+            check(piece == bytes([97 + i % 26]) * 65536, f"piece {i} differs")
+        check(peak - base < 12 * 1024, f"server RSS grew by {peak - base} KB while streaming "
+              f"32 MiB to a slow client (no back-pressure?)")
+    finally:
+        s.stop()
+
+
+def test_hello_stream_client_leaving_while_the_handler_waits():
+    # the handler waits for a drain that never comes: the connection closes,
+    # nothing runs on the departed request, and the server goes on serving
+    import time
+    with Conn(srv(), 10) as c:
+        c.send(build_request("GET", "/stream/long"))
+        data = c.sock.recv(65536)
+        check(data.startswith(b"HTTP/1.1 200"), f"start of /stream/long: {data[:40]!r}")
+        time.sleep(0.3)  # the server is now waiting for this client to read
+    r = get(srv(), "/hello")
+    check_status(r, 200, "GET /hello after a client left mid-stream")
