@@ -488,19 +488,19 @@ int nxx_resp_write(nxx_req *req, const void *data, size_t len)
         { (void *)(uintptr_t) "\r\n", req->chunked_out ? 2 : 0 },
     };
     size_t total = sn + len + iov[2].iov_len, sent = 0;
-    req->bytes_out += len;
-    if (c->nout == c->out_head && c->writable) {
+    int tried = c->nout == c->out_head && c->writable;
+    if (tried) {
         ssize_t n = nxx_sock_writev(c->io.fd, iov, 3);
-        if (n == -EAGAIN) {
-            c->writable = 0;
-        } else if (n < 0) {
+        if (n < 0 && n != -EAGAIN) {
             nxx_conn_close(c);
             return -EPIPE;
-        } else {
-            sent = (size_t)n;
         }
-        if (sent == total)
+        sent = n > 0 ? (size_t)n : 0;
+        if (sent == total) {
+            req->bytes_out += len;
             return 0;
+        }
+        c->writable = 0; /* the socket is full: EPOLLOUT sends the rest */
     }
     char *buf = nxx_arena_alloc(&c->arena, total - sent);
     if (!buf)
@@ -515,6 +515,10 @@ int nxx_resp_write(nxx_req *req, const void *data, size_t len)
     }
     if (nxx_conn_queue(c, buf, n) < 0)
         return NXX_ENOMEM;
+    req->bytes_out += len;
+    /* after a write the socket cut short, trying again now would only fail */
+    if (tried)
+        return 0;
     return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
 }
 
