@@ -3,7 +3,8 @@
 
     python3 tests/integration/run.py [FILTER]
 
-Discovers tests/integration/test_*.py and runs every function named test_*
+Discovers tests/integration/test_*.py and tests/regress/test_*.py (one file
+per fixed bug, named after it) and runs every function named test_*
 (in file order) whose "module.name" contains FILTER.  Each test runs with a
 bounded time (30 s unless the test says otherwise with @harness.timeout).
 Prints "ok NAME", "FAIL NAME: reason" or "skip NAME: reason" per test, and
@@ -22,7 +23,9 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REGRESS = os.path.join(os.path.dirname(HERE), "regress")
 sys.path.insert(0, HERE)
+sys.path.insert(1, REGRESS)
 
 import harness  # noqa: E402
 
@@ -63,7 +66,10 @@ def indent(text):
 
 def main():
     flt = sys.argv[1] if len(sys.argv) > 1 else ""
-    modules = sorted(f[:-3] for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py"))
+    modules = []
+    for d in (HERE, REGRESS):
+        if os.path.isdir(d):
+            modules += sorted(f[:-3] for f in os.listdir(d) if f.startswith("test_") and f.endswith(".py"))
     counts = {"ok": 0, "fail": 0, "skip": 0}
     failed = []
     start = time.monotonic()
