@@ -121,7 +121,7 @@ int nxx_server_port(const nxx_server *srv, size_t i)
 int nxx_server_route(nxx_server *srv, const char *method, const char *pattern, unsigned flags,
                      nxx_handler_fn fn, void *ud)
 {
-    return nxx_router_add(&srv->router, method, pattern, flags, fn, ud);
+    return nxx_router_add(&srv->router, method, pattern, flags, fn, ud, NULL);
 }
 
 int nxx_server_policy(nxx_server *srv, nxx_policy_fn fn, void *ud)

@@ -1,159 +1,334 @@
 /*
- * router.c - the route table.  Linear in the number of routes, which is
- * small; matching walks the pattern's segments against the path without
- * copying (parameter values are views into the path).
+ * router.c - the route table of a host: a trie of path segments.
+ *
+ * Each node has its literal children (a short array scanned in order, with
+ * a hash index once there are many, so a host with a thousand locations
+ * costs one probe per segment), at most one ":param" child, the routes that
+ * end at the node and the "*" routes that take everything below it.  A
+ * lookup walks the path once, literal child first, then the param child
+ * (backtracking only where both exist), collecting whole-path matches in
+ * that order and "*" matches along the way; nothing is allocated and
+ * parameter values are views into the path.
  */
 #include "router/router.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/banned.h"
 
+#define LIT_SCAN 8 /* literal children scanned linearly up to this many; hashed beyond */
+
+struct rchild {
+    char *seg;
+    size_t len;
+    uint32_t hash;
+    struct nxx_rnode *node;
+};
+
+struct nxx_rnode {
+    struct rchild *lits;
+    size_t nlits, litcap;
+    uint32_t *index; /* open addressing over lits (entry = position + 1), size imask + 1 */
+    uint32_t imask;
+    struct nxx_rnode *param;
+    struct nxx_route *here, **here_tail; /* routes whose pattern ends here */
+    struct nxx_route *rest, **rest_tail; /* "*" routes at this node */
+};
+
+static uint32_t seg_hash(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static struct nxx_rnode *node_new(void)
+{
+    struct nxx_rnode *n = nxx_calloc(1, sizeof(*n));
+    if (n) {
+        n->here_tail = &n->here;
+        n->rest_tail = &n->rest;
+    }
+    return n;
+}
+
+static void route_free(struct nxx_route *rt)
+{
+    while (rt) {
+        struct nxx_route *next = rt->next;
+        nxx_free(rt->method);
+        nxx_free(rt->pattern);
+        nxx_free(rt);
+        rt = next;
+    }
+}
+
+static void node_free(struct nxx_rnode *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->nlits; i++) {
+        nxx_free(n->lits[i].seg);
+        node_free(n->lits[i].node);
+    }
+    nxx_free(n->lits);
+    nxx_free(n->index);
+    node_free(n->param);
+    route_free(n->here);
+    route_free(n->rest);
+    nxx_free(n);
+}
+
 void nxx_router_init(struct nxx_router *r)
 {
-    r->routes = NULL;
-    r->len = r->cap = 0;
+    r->root = NULL;
+    r->nroutes = 0;
 }
 
 void nxx_router_release(struct nxx_router *r)
 {
-    for (size_t i = 0; i < r->len; i++) {
-        nxx_free(r->routes[i].method);
-        nxx_free(r->routes[i].pattern);
-    }
-    nxx_free(r->routes);
+    node_free(r->root);
     nxx_router_init(r);
 }
 
-static int compile(struct nxx_route *rt)
+static struct nxx_rnode *lit_find(const struct nxx_rnode *n, const char *s, size_t len)
 {
-    const char *p = rt->pattern;
-    if (*p != '/')
+    if (!n->index) {
+        for (size_t i = 0; i < n->nlits; i++)
+            if (n->lits[i].len == len && memcmp(n->lits[i].seg, s, len) == 0)
+                return n->lits[i].node;
+        return NULL;
+    }
+    uint32_t h = seg_hash(s, len);
+    for (uint32_t k = h & n->imask;; k = (k + 1) & n->imask) {
+        uint32_t e = n->index[k];
+        if (!e)
+            return NULL;
+        const struct rchild *c = &n->lits[e - 1];
+        if (c->hash == h && c->len == len && memcmp(c->seg, s, len) == 0)
+            return c->node;
+    }
+}
+
+/* Rebuild the hash index at twice the number of children or more. */
+static int index_build(struct nxx_rnode *n)
+{
+    uint32_t size = 16;
+    while (size < n->nlits * 2)
+        size *= 2;
+    uint32_t *idx = nxx_calloc(size, sizeof(*idx));
+    if (!idx)
+        return NXX_ENOMEM;
+    for (size_t i = 0; i < n->nlits; i++) {
+        uint32_t k = n->lits[i].hash & (size - 1);
+        while (idx[k])
+            k = (k + 1) & (size - 1);
+        idx[k] = (uint32_t)i + 1;
+    }
+    nxx_free(n->index);
+    n->index = idx;
+    n->imask = size - 1;
+    return 0;
+}
+
+static struct nxx_rnode *lit_child(struct nxx_rnode *n, const char *s, size_t len)
+{
+    struct nxx_rnode *c = lit_find(n, s, len);
+    if (c)
+        return c;
+    if (n->nlits == n->litcap) {
+        size_t cap = n->litcap ? n->litcap * 2 : 4;
+        struct rchild *l = nxx_realloc(n->lits, cap * sizeof(*l));
+        if (!l)
+            return NULL;
+        n->lits = l;
+        n->litcap = cap;
+    }
+    struct rchild *ch = &n->lits[n->nlits];
+    ch->seg = nxx_malloc(len + 1);
+    ch->node = node_new();
+    if (!ch->seg || !ch->node) {
+        nxx_free(ch->seg);
+        nxx_free(ch->node);
+        return NULL;
+    }
+    memcpy(ch->seg, s, len);
+    ch->seg[len] = '\0';
+    ch->len = len;
+    ch->hash = seg_hash(s, len);
+    n->nlits++;
+    if (n->nlits > LIT_SCAN && (!n->index || n->nlits * 2 > (size_t)n->imask + 1)) {
+        if (index_build(n) < 0) {
+            n->nlits--;
+            nxx_free(ch->seg);
+            nxx_free(ch->node);
+            return NULL;
+        }
+    } else if (n->index) {
+        uint32_t k = ch->hash & n->imask;
+        while (n->index[k])
+            k = (k + 1) & n->imask;
+        n->index[k] = (uint32_t)n->nlits;
+    }
+    return ch->node;
+}
+
+int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern, unsigned flags,
+                   nxx_handler_fn fn, void *ud, void *scope)
+{
+    if (!pattern || pattern[0] != '/' || !fn)
         return NXX_EINVAL;
-    rt->nsegs = 0;
-    size_t plen = strlen(p);
-    rt->trailing_slash = plen > 1 && p[plen - 1] == '/';
-    p++;
-    while (*p) {
+    if (!r->root && !(r->root = node_new()))
+        return NXX_ENOMEM;
+    struct nxx_route *rt = nxx_calloc(1, sizeof(*rt));
+    if (!rt)
+        return NXX_ENOMEM;
+    int any = !method || strcmp(method, "*") == 0;
+    rt->method = any ? NULL : nxx_strdup(method);
+    rt->method_len = any ? 0 : strlen(method);
+    rt->pattern = nxx_strdup(pattern);
+    rt->flags = flags;
+    rt->fn = fn;
+    rt->ud = ud;
+    rt->scope = scope;
+    if (!rt->pattern || (!any && !rt->method)) {
+        route_free(rt);
+        return NXX_ENOMEM;
+    }
+    /* walk the segments of the pattern (a view into rt->pattern, which the
+     * parameter names point into), creating nodes */
+    struct nxx_rnode *n = r->root;
+    const char *p = rt->pattern + 1;
+    int wildcard = 0;
+    size_t nsegs = 0;
+    for (;;) {
         const char *end = strchr(p, '/');
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (n == 0) { /* "//" or trailing '/' */
-            if (!end)
-                break;
-            p = end + 1;
-            continue;
-        }
-        if (rt->nsegs == NXX_ROUTER_MAX_SEGS)
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (++nsegs > NXX_ROUTER_MAX_SEGS) {
+            route_free(rt);
             return NXX_EINVAL;
-        struct nxx_route_seg *s = &rt->segs[rt->nsegs++];
-        if (p[0] == ':' && n > 1) {
-            s->kind = 1;
-            s->text = (nxx_str){ p + 1, n - 1 };
-        } else if (p[0] == '*' && n == 1) {
-            if (end && end[1])
-                return NXX_EINVAL; /* '*' only as the last segment */
-            s->kind = 2;
-            s->text = (nxx_str){ "*", 1 };
-        } else {
-            s->kind = 0;
-            s->text = (nxx_str){ p, n };
         }
+        if (len == 1 && p[0] == '*') {
+            if (end) { /* "*" only last */
+                route_free(rt);
+                return NXX_EINVAL;
+            }
+            if (rt->nnames == NXX_ROUTER_MAX_PARAMS) {
+                route_free(rt);
+                return NXX_EINVAL;
+            }
+            rt->names[rt->nnames++] = (nxx_str){ p, 1 };
+            wildcard = 1;
+            break;
+        }
+        if (len == 0 && end) { /* "//" */
+            route_free(rt);
+            return NXX_EINVAL;
+        }
+        struct nxx_rnode *next;
+        if (len > 1 && p[0] == ':') {
+            if (rt->nnames == NXX_ROUTER_MAX_PARAMS) {
+                route_free(rt);
+                return NXX_EINVAL;
+            }
+            rt->names[rt->nnames++] = (nxx_str){ p + 1, len - 1 };
+            if (!n->param && !(n->param = node_new())) {
+                route_free(rt);
+                return NXX_ENOMEM;
+            }
+            next = n->param;
+        } else {
+            /* a literal; "" last is the trailing slash of "/a/" (or the root "/") */
+            next = lit_child(n, p, len);
+            if (!next) {
+                route_free(rt);
+                return NXX_ENOMEM;
+            }
+        }
+        n = next;
         if (!end)
             break;
         p = end + 1;
     }
+    if (wildcard) {
+        *n->rest_tail = rt;
+        n->rest_tail = &rt->next;
+    } else {
+        *n->here_tail = rt;
+        n->here_tail = &rt->next;
+    }
+    r->nroutes++;
     return 0;
 }
 
-int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern, unsigned flags,
-                   nxx_handler_fn fn, void *ud)
+/* ---- lookup ---- */
+
+struct cand {
+    const struct nxx_route *routes; /* the node's list */
+    size_t depth;                   /* segments matched before a "*" */
+    size_t nvals;
+    nxx_str vals[NXX_ROUTER_MAX_PARAMS];
+};
+
+struct walk {
+    const char *end;
+    struct cand full[NXX_ROUTER_MAX_CANDIDATES];
+    size_t nfull;
+    struct cand rest[NXX_ROUTER_MAX_CANDIDATES];
+    size_t nrest;
+    nxx_str vals[NXX_ROUTER_MAX_PARAMS]; /* captures along the current branch */
+};
+
+static void add_cand(struct cand *arr, size_t *n, const struct nxx_route *routes, size_t depth,
+                     const nxx_str *vals, size_t nvals)
 {
-    if (!pattern || !fn)
-        return NXX_EINVAL;
-    if (r->len == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 8;
-        struct nxx_route *routes = nxx_realloc(r->routes, cap * sizeof(*routes));
-        if (!routes)
-            return NXX_ENOMEM;
-        r->routes = routes;
-        r->cap = cap;
-    }
-    struct nxx_route *rt = &r->routes[r->len];
-    memset(rt, 0, sizeof(*rt));
-    rt->method = (method && strcmp(method, "*") != 0) ? nxx_strdup(method) : NULL;
-    rt->method_len = rt->method ? strlen(rt->method) : 0;
-    rt->pattern = nxx_strdup(pattern);
-    if (!rt->pattern || (method && strcmp(method, "*") != 0 && !rt->method)) {
-        nxx_free(rt->method);
-        nxx_free(rt->pattern);
-        return NXX_ENOMEM;
-    }
-    int err = compile(rt);
-    if (err) {
-        nxx_free(rt->method);
-        nxx_free(rt->pattern);
-        return err;
-    }
-    rt->flags = flags;
-    rt->fn = fn;
-    rt->ud = ud;
-    r->len++;
-    return 0;
+    if (*n == NXX_ROUTER_MAX_CANDIDATES)
+        return;
+    struct cand *c = &arr[(*n)++];
+    c->routes = routes;
+    c->depth = depth;
+    c->nvals = nvals;
+    if (nvals)
+        memcpy(c->vals, vals, nvals * sizeof(*vals));
 }
 
-/* Does the path match the pattern?  Fills params when m is given. */
-static int match_path(const struct nxx_route *rt, nxx_str path, struct nxx_route_match *m)
+/* p: the start of the next segment (just after a '/'); depth: segments matched */
+static void walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t depth,
+                 size_t nvals)
 {
-    const char *p = path.ptr, *end = path.ptr + path.len;
-    size_t np = 0;
-    if (p < end && *p == '/')
-        p++;
-    for (size_t i = 0; i < rt->nsegs; i++) {
-        const struct nxx_route_seg *s = &rt->segs[i];
-        if (s->kind == 2) {
-            if (m && np < NXX_ROUTER_MAX_PARAMS) {
-                m->names[np] = s->text;
-                m->values[np++] = (nxx_str){ p, (size_t)(end - p) };
-            }
-            if (m)
-                m->nparams = np;
-            return 1;
+    if (n->rest) {
+        /* "*" takes the rest: from p, or nothing when the path ended at this node */
+        if (nvals < NXX_ROUTER_MAX_PARAMS) {
+            w->vals[nvals] = p ? (nxx_str){ p, (size_t)(w->end - p) } : (nxx_str){ w->end, 0 };
+            add_cand(w->rest, &w->nrest, n->rest, depth, w->vals, nvals + 1);
         }
-        const char *se = memchr(p, '/', (size_t)(end - p));
-        if (!se)
-            se = end;
-        size_t n = (size_t)(se - p);
-        if (n == 0)
-            return 0;
-        if (s->kind == 0) {
-            if (n != s->text.len || memcmp(p, s->text.ptr, n) != 0)
-                return 0;
-        } else if (m && np < NXX_ROUTER_MAX_PARAMS) {
-            m->names[np] = s->text;
-            m->values[np++] = (nxx_str){ p, n };
-        }
-        p = se;
-        if (p < end)
-            p++; /* the '/' */
-        else if (i + 1 < rt->nsegs && rt->segs[i + 1].kind != 2)
-            return 0;
     }
-    /* all segments consumed: the path must be consumed too */
-    if (p != end) {
-        return 0;
+    if (!p) { /* the path ended exactly at this node */
+        if (n->here)
+            add_cand(w->full, &w->nfull, n->here, depth, w->vals, nvals);
+        return;
     }
-    if (rt->nsegs && path.len && path.ptr[path.len - 1] == '/' && !rt->trailing_slash)
-        return 0;
-    if (m)
-        m->nparams = np;
-    return 1;
+    const char *se = memchr(p, '/', (size_t)(w->end - p));
+    size_t len = se ? (size_t)(se - p) : (size_t)(w->end - p);
+    const char *next = se ? se + 1 : NULL;
+    if (n->nlits) {
+        const struct nxx_rnode *c = lit_find(n, p, len);
+        if (c)
+            walk(w, c, next, depth + 1, nvals);
+    }
+    if (n->param && len && nvals < NXX_ROUTER_MAX_PARAMS) {
+        w->vals[nvals] = (nxx_str){ p, len };
+        walk(w, n->param, next, depth + 1, nvals + 1);
+    }
 }
 
-/* Method names are a few bytes: a loop beats a call to memcmp. */
 static int method_eq(const struct nxx_route *rt, nxx_str method)
 {
+    if (!rt->method)
+        return 1;
     if (rt->method_len != method.len)
         return 0;
     for (size_t i = 0; i < method.len; i++)
@@ -162,67 +337,140 @@ static int method_eq(const struct nxx_route *rt, nxx_str method)
     return 1;
 }
 
+/* Candidates in order of preference: whole-path matches as found (literal
+ * first), then "*" matches by depth, deepest first (stable). */
+static const struct cand *cand_at(const struct walk *w, size_t i)
+{
+    if (i < w->nfull)
+        return &w->full[i];
+    return &w->rest[i - w->nfull];
+}
+
+static void sort_rest(struct walk *w)
+{
+    /* insertion sort: a handful of entries, already nearly in order */
+    for (size_t i = 1; i < w->nrest; i++) {
+        struct cand c = w->rest[i];
+        size_t k = i;
+        while (k > 0 && w->rest[k - 1].depth < c.depth) {
+            w->rest[k] = w->rest[k - 1];
+            k--;
+        }
+        w->rest[k] = c;
+    }
+}
+
+static void fill(struct nxx_route_match *m, const struct nxx_route *rt, const struct cand *c)
+{
+    m->route = rt;
+    size_t n = c->nvals < rt->nnames ? c->nvals : rt->nnames;
+    m->nparams = n;
+    for (size_t i = 0; i < n; i++) {
+        m->names[i] = rt->names[i];
+        m->values[i] = c->vals[i];
+    }
+}
+
+static void walk_path(const struct nxx_router *r, nxx_str path, struct walk *w)
+{
+    w->nfull = w->nrest = 0;
+    if (!r->root || !path.len || path.ptr[0] != '/')
+        return;
+    w->end = path.ptr + path.len;
+    walk(w, r->root, path.ptr + 1, 0, 0);
+    if (w->nrest > 1)
+        sort_rest(w);
+}
+
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
                      struct nxx_route_match *m)
 {
-    int path_matched = 0;
-    int is_head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
-    const struct nxx_route *get_for_head = NULL;
-    for (size_t i = 0; i < r->len; i++) {
-        const struct nxx_route *rt = &r->routes[i];
-        /* m is scratch until a route is chosen: matching fills it in one pass */
-        if (!match_path(rt, path, m))
-            continue;
-        path_matched = 1;
-        if (!rt->method || method_eq(rt, method)) {
-            m->route = rt;
-            return 0;
+    struct walk w;
+    walk_path(r, path, &w);
+    size_t total = w.nfull + w.nrest;
+    if (!total)
+        return 404;
+    for (size_t i = 0; i < total; i++) {
+        const struct cand *c = cand_at(&w, i);
+        for (const struct nxx_route *rt = c->routes; rt; rt = rt->next)
+            if (method_eq(rt, method)) {
+                fill(m, rt, c);
+                return 0;
+            }
+    }
+    if (method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0) {
+        for (size_t i = 0; i < total; i++) {
+            const struct cand *c = cand_at(&w, i);
+            for (const struct nxx_route *rt = c->routes; rt; rt = rt->next)
+                if (method_eq(rt, (nxx_str){ "GET", 3 })) {
+                    fill(m, rt, c);
+                    return 0;
+                }
         }
-        if (is_head && !get_for_head && method_eq(rt, (nxx_str){ "GET", 3 }))
-            get_for_head = rt;
     }
-    if (get_for_head) {
-        match_path(get_for_head, path, m);
-        m->route = get_for_head;
-        return 0;
-    }
-    return path_matched ? 405 : 404;
+    fill(m, cand_at(&w, 0)->routes, cand_at(&w, 0));
+    return 405;
 }
 
 /* Methods in the order Allow lists them. */
 static const char *const order[] = { "GET",     "HEAD",    "POST",     "PUT",       "PATCH",
                                      "DELETE",  "OPTIONS", "PROPFIND", "PROPPATCH", "MKCOL",
                                      "COPY",    "MOVE",    "LOCK",     "UNLOCK",    "TRACE",
-                                     "CONNECT", "BREW" };
+                                     "CONNECT", "BREW",    "WHEN" };
 #define NORDER (sizeof(order) / sizeof(order[0]))
 
-size_t nxx_router_allow(const struct nxx_router *r, nxx_str path, int all, char *out, size_t cap)
+struct allow_set {
+    int have[NORDER];
+    int any;
+};
+
+static void allow_routes(struct allow_set *a, const struct nxx_route *rt)
 {
-    int have[NORDER] = { 0 };
-    int any = 0;
-    for (size_t i = 0; i < r->len; i++) {
-        const struct nxx_route *rt = &r->routes[i];
-        if (!all && !match_path(rt, path, NULL))
-            continue;
+    for (; rt; rt = rt->next) {
         if (!rt->method) {
-            any = 1;
+            a->any = 1;
             continue;
         }
         for (size_t k = 0; k < NORDER; k++)
             if (strcmp(order[k], rt->method) == 0)
-                have[k] = 1;
+                a->have[k] = 1;
     }
-    if (any)
+}
+
+static void allow_all(struct allow_set *a, const struct nxx_rnode *n)
+{
+    if (!n)
+        return;
+    allow_routes(a, n->here);
+    allow_routes(a, n->rest);
+    for (size_t i = 0; i < n->nlits; i++)
+        allow_all(a, n->lits[i].node);
+    allow_all(a, n->param);
+}
+
+size_t nxx_router_allow(const struct nxx_router *r, nxx_str path, int all, char *out, size_t cap)
+{
+    struct allow_set a;
+    memset(&a, 0, sizeof(a));
+    if (all) {
+        allow_all(&a, r->root);
+    } else {
+        struct walk w;
+        walk_path(r, path, &w);
+        for (size_t i = 0; i < w.nfull + w.nrest; i++)
+            allow_routes(&a, cand_at(&w, i)->routes);
+    }
+    if (a.any)
         for (size_t k = 0; k < 7; k++)
-            have[k] = 1;
-    if (have[0])
-        have[1] = 1; /* HEAD with GET */
-    have[6] = 1;     /* OPTIONS is always answered */
+            a.have[k] = 1;
+    if (a.have[0])
+        a.have[1] = 1; /* HEAD with GET */
+    a.have[6] = 1;     /* OPTIONS is always answered */
     size_t len = 0;
     if (cap)
         out[0] = '\0';
     for (size_t k = 0; k < NORDER; k++) {
-        if (!have[k])
+        if (!a.have[k])
             continue;
         size_t n = strlen(order[k]);
         if (len + n + 3 >= cap)
