@@ -85,6 +85,8 @@ typedef struct nxx_config {
     const char *access_log;        /* path, "-" for stdout, NULL or "off" for none : NULL */
     int access_log_json;           /* JSON lines instead of the combined format : 0 */
     const char *server_name;       /* Server field value; NULL for none : "nxx" */
+    int strict_hosts;              /* an authority no host is named for gets 421 : 0 */
+    unsigned tunnel_timeout_ms;    /* a taken-over connection idle this long closes : 300000 */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);
@@ -106,39 +108,148 @@ NXX_API int nxx_server_listen(nxx_server *srv, const char *addr);
 NXX_API int nxx_server_port(const nxx_server *srv, size_t i);
 
 /*
- * Handler: called once the request head has passed routing and policies and,
- * for routes with NXX_ROUTE_BODY, once the whole body has been read.
- * Return 0 when the handler has answered (nxx_resp_send / nxx_resp_file /
- * nxx_resp_start) or will answer later (nxx_req_defer), or an HTTP status
- * >= 400 to have the engine send the standard problem response for it
- * (the detail set with nxx_req_detail(), if any, is used).
+ * Handler: called once the request head has passed routing and the head
+ * policies and, for routes with NXX_ROUTE_BODY, once the whole body has been
+ * read and the body policies passed (NXX_ROUTE_STREAM: before the body; the
+ * handler reads it with nxx_req_body_stream).  Return 0 when the handler has
+ * answered (nxx_resp_send / nxx_resp_file / nxx_resp_start /
+ * nxx_req_takeover) or will answer later (nxx_req_defer, nxx_req_suspend),
+ * or an HTTP status >= 400 to have the engine send the standard problem
+ * response for it (the detail set with nxx_req_detail(), if any, is used).
  */
 typedef int (*nxx_handler_fn)(nxx_req *req, void *ud);
 
 /*
- * Policy hook: runs for every routed request after routing and before the
- * body is read and the handler runs (auth, rate limits, redirects hang here).
- * Return 0 to continue, or a status to answer with instead; a hook may also
- * answer itself (nxx_resp_send) and return its status.
+ * Policy: a check or a transformation attached to a scope (below) for one
+ * phase of the request.  Return 0 to continue, or a status >= 400 (or a
+ * redirect 3xx) to answer with instead: the policy sets the detail
+ * (nxx_req_detail) and any fields (nxx_resp_header, such as Retry-After or
+ * WWW-Authenticate) and the engine sends the problem response.  A policy
+ * never writes the response itself.
  */
 typedef int (*nxx_policy_fn)(nxx_req *req, void *ud);
 
+enum nxx_phase {
+    /* after routing, before the body is read: a refusal here means the body
+     * is never read and no 100 Continue is ever sent (auth, quotas, limits,
+     * maintenance, required Content-Length) */
+    NXX_PHASE_HEAD = 0,
+    /* after the whole body was read (NXX_ROUTE_BODY routes), before the handler */
+    NXX_PHASE_BODY = 1,
+    /* on the way out, just before the response head is written: add fields
+     * (RateLimit, security headers); a non-zero return is ignored here */
+    NXX_PHASE_RESPONSE = 2,
+};
+
 /* Route flags */
-#define NXX_ROUTE_BODY 0x1 /* the handler consumes the request content */
+#define NXX_ROUTE_BODY 0x1   /* the handler gets the whole request content (nxx_req_body) */
+#define NXX_ROUTE_STREAM 0x2 /* the handler reads the content as it arrives */
 
 /*
- * Register a route.  method: "GET", "POST", ... or NULL/"*" for any method.
- * pattern: "/users/:id" or "/files/" followed by "*" (a "*" last segment matches the
- * rest, available as param "*").  Routes are tried in the order added; the
- * first whose pattern and method match wins.  A path matched by some pattern
- * but no method gets 405 with Allow; OPTIONS is answered with Allow by the
- * engine unless a route claims it.
+ * Register a route on the default host.  method: "GET", "POST", ... or
+ * NULL/"*" for any method.  pattern: "/users/:id" or "/files/" followed by
+ * "*" (a "*" last segment matches the rest, available as param "*").  When
+ * several patterns match a path, the most specific wins (a whole-path match
+ * before a "*" one, a literal segment before a ":param", a longer "*" prefix
+ * before a shorter one); routes on the same pattern are tried in the order
+ * added.  A path matched by some pattern but no method gets 405 with Allow;
+ * OPTIONS is answered with Allow by the engine unless a route claims it.
  */
 NXX_API int nxx_server_route(nxx_server *srv, const char *method, const char *pattern,
                              unsigned flags, nxx_handler_fn fn, void *ud);
 
-/* Add a policy hook; hooks run in the order added. */
+/* A head-phase policy for every request of the server (nxx_scope_policy on
+ * the server scope); policies run in the order added. */
 NXX_API int nxx_server_policy(nxx_server *srv, nxx_policy_fn fn, void *ud);
+
+/* ---- hosts, locations and their scopes -------------------------------- */
+
+/*
+ * A scope is the whole server, one host (virtual host), or one location of
+ * a host.  Settings and policies given to a scope apply to every request it
+ * covers; a location inherits what it does not set from its host, a host
+ * from the server.  Policies of every level run, the server's first.
+ *
+ * Scopes are built before nxx_server_run(); a running server changes its
+ * configuration only through nxx_server_load() (a new generation).
+ * Handles stay valid until the server is freed or a new configuration
+ * replaces them.
+ */
+typedef struct nxx_scope nxx_scope;
+
+/* The server-wide scope. */
+NXX_API nxx_scope *nxx_server_scope(nxx_server *srv);
+
+/*
+ * The host answering for name, created on first use: an exact name
+ * ("example.org", "127.0.0.1", "[::1]"; compared without case and port) or a
+ * wildcard ("*.example.org": any name ending in ".example.org"; the longest
+ * wildcard wins).  NULL: the default host, which answers requests whose
+ * authority names no host (unless strict_hosts).  NULL on ENOMEM or a
+ * malformed name.
+ */
+NXX_API nxx_scope *nxx_server_host(nxx_server *srv, const char *name);
+
+/* Another name for the same host (same syntax). */
+NXX_API int nxx_host_alias(nxx_scope *host, const char *name);
+
+/* Make this named host the one that answers unknown authorities. */
+NXX_API int nxx_host_set_default(nxx_scope *host);
+
+/*
+ * A location of host (a host scope), created on first use:
+ *   "/api"          prefix: /api itself and everything under /api/ (whole
+ *                   segments: not /apix); "/" is every path.  The longest wins.
+ *   "= /health"     exact: that path only.
+ *   "/users/:id"    pattern: ":name" segments and a last "*", as for routes.
+ * Matching follows the rule of nxx_server_route: exact and pattern
+ * locations that match the whole path win over prefixes.
+ */
+NXX_API nxx_scope *nxx_host_location(nxx_scope *host, const char *path);
+
+/*
+ * Route a method of (part of) a location to a handler.  subpath "" (or NULL)
+ * is the location's own match; otherwise it is appended to the location's
+ * path ("/:coll/:id" under "/api" is "/api/:coll/:id") and may use the
+ * pattern syntax.  On a host or the server scope, subpath is a whole
+ * pattern.  Flags as for nxx_server_route.
+ */
+NXX_API int nxx_scope_route(nxx_scope *scope, const char *method, const char *subpath,
+                            unsigned flags, nxx_handler_fn fn, void *ud);
+
+/* Attach a policy to a scope for a phase (NXX_PHASE_*); in the order added. */
+NXX_API int nxx_scope_policy(nxx_scope *scope, enum nxx_phase phase, nxx_policy_fn fn, void *ud);
+
+/* Limit of request content in this scope (413); default: max_body_bytes. */
+NXX_API void nxx_scope_max_body(nxx_scope *scope, size_t bytes);
+
+/* The body must arrive within this time after the head (408); default: request_timeout_ms. */
+NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
+
+/* A field added to every response of the scope (after the handler's own).
+ * name and value are copied; NXX_EINVAL for a bad name or a line break. */
+NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *value);
+
+/* Run fn(arg) when the configuration this scope belongs to is freed
+ * (handler state: open files, stores). */
+NXX_API int nxx_scope_on_free(nxx_scope *scope, void (*fn)(void *), void *arg);
+
+/*
+ * Configuration from a YAML file (docs/config.md): listeners, settings,
+ * hosts, locations, handlers and policies.  Before nxx_server_run() it
+ * configures the server; while the server runs it is a reload: new
+ * requests see the new configuration, requests in flight finish under the
+ * one they started with (listeners and the settings marked "restart" in
+ * docs/config.md keep their running values).  Returns 0, or NXX_EINVAL with
+ * "FILE:LINE:COL: ..." in err (the running configuration is kept).
+ */
+NXX_API int nxx_server_load(nxx_server *srv, const char *path, char *err, size_t errlen);
+
+/* Async-signal-safe requests to a running server: load its configuration
+ * file again (see nxx_server_load; errors are logged and the running
+ * configuration kept), and reopen the access log (after logrotate). */
+NXX_API void nxx_server_reload(nxx_server *srv);
+NXX_API void nxx_server_reopen_logs(nxx_server *srv);
 
 /*
  * Run the workers until nxx_server_stop(); the calling thread becomes a
@@ -287,6 +398,71 @@ NXX_API int nxx_req_post(nxx_req *req, void (*fn)(nxx_req *req, void *ud), void 
 /* Is the request's client still connected? (worker thread) */
 NXX_API int nxx_req_alive(const nxx_req *req);
 
+/* ---- request content as it arrives ------------------------------------ */
+
+/*
+ * For routes with NXX_ROUTE_STREAM: fn(req, data, len, state, ud) receives
+ * the request content in order, as it arrives, decoded from the chunked
+ * coding if need be, with state 0 while more follows, 1 with the last piece
+ * (len may be 0), or -1 if the content cannot be completed (bad framing, the
+ * content limit, the timeout, or the client went away): the engine answers
+ * the request itself and the handler must not.  data is valid only during
+ * the call.  A request without content gets one call with len 0 and state 1.
+ * Call once, from the handler (100 Continue goes out now, if asked for).
+ */
+typedef void (*nxx_body_fn)(nxx_req *req, const void *data, size_t len, int state, void *ud);
+NXX_API int nxx_req_body_stream(nxx_req *req, nxx_body_fn fn, void *ud);
+
+/* Back-pressure on request content: while paused, nothing more is read
+ * from the client (its sends stall in TCP); resume with paused = 0. */
+NXX_API void nxx_req_body_pause(nxx_req *req, int paused);
+
+/* ---- taking the connection over --------------------------------------- */
+
+/*
+ * A handler that turns the connection into a byte stream of its own
+ * (WebSocket after 101, a CONNECT tunnel after 200) answers with
+ * nxx_req_takeover(): the head (status 101 or 2xx, with the fields the
+ * handler added) is sent, the request ends (it is logged when the stream
+ * closes), and from then on the bytes are the handler's:
+ *   ops->data   gets what the client sends, in order, starting with any bytes
+ *               that arrived behind the request head; len 0 means the client
+ *               shut its side (it may still read);
+ *   ops->drain  runs when output queued by nxx_tunnel_write has been sent
+ *               (optional; for producers that pace themselves);
+ *   ops->close  runs exactly once when the stream ends (client gone, error,
+ *               the idle timeout, nxx_tunnel_close, or the server stopping);
+ *               the handle is invalid after it returns.
+ * Callbacks run on the connection's worker thread.  Returns NULL (and the
+ * request is still the handler's to answer) when the protocol carrying the
+ * request cannot be taken over.
+ */
+typedef struct nxx_tunnel nxx_tunnel;
+struct nxx_tunnel_ops {
+    void (*data)(nxx_tunnel *t, const void *data, size_t len, void *ud);
+    void (*drain)(nxx_tunnel *t, void *ud);
+    void (*close)(nxx_tunnel *t, void *ud);
+};
+NXX_API nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_ops *ops,
+                                     void *ud);
+
+/* Send bytes: what the socket does not take at once is copied and sent as
+ * the client reads.  -EPIPE once the stream is closing. */
+NXX_API int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len);
+
+/* Bytes written but not yet taken by the client's socket. */
+NXX_API size_t nxx_tunnel_pending(const nxx_tunnel *t);
+
+/* Stop (1) or resume (0) delivering client bytes to ops->data. */
+NXX_API void nxx_tunnel_pause(nxx_tunnel *t, int paused);
+
+/* Close: pending output is sent first (bounded by the send timeout), then
+ * ops->close runs. */
+NXX_API void nxx_tunnel_close(nxx_tunnel *t);
+
+/* The client address of a tunnel ("127.0.0.1", "::1"); valid until close. */
+NXX_API const char *nxx_tunnel_peer(const nxx_tunnel *t);
+
 /* ---- status registry -------------------------------------------------- */
 
 /* Reason phrase of an HTTP status ("Not Found"), or NULL if unregistered. */
@@ -308,6 +484,8 @@ typedef struct nxx_static_config {
     int listing;                    /* list directories without index.html (else 403) : 0 */
     int follow_symlinks;            /* follow symlinks that leave root : 0 */
     int precompressed;              /* serve FILE.br and FILE.gz siblings : 1 */
+    const char *cache_control;      /* Cache-Control for every file (max-age also sets Expires);
+                                     * NULL: none, caches use Last-Modified heuristics : NULL */
     const char *const *cache_rules; /* "PREFIX=VALUE": Cache-Control for paths under PREFIX;
                                      * the longest matching prefix wins; max-age also sets
                                      * Expires.  Borrowed until the server is freed. */
@@ -315,6 +493,12 @@ typedef struct nxx_static_config {
 } nxx_static_config;
 
 NXX_API void nxx_static_config_init(nxx_static_config *cfg);
+
+/* Serve files in a location (nxx_host_location): GET and HEAD of every path
+ * it covers; cfg->prefix is the URL prefix stripped before the lookup. */
+NXX_API int nxx_scope_files(nxx_scope *location, const nxx_static_config *cfg);
+
+/* The same on the default host, in the location cfg->prefix. */
 NXX_API int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg);
 
 /* Shorthand: nxx_server_static_ex() with defaults for prefix and root. */
@@ -337,6 +521,13 @@ typedef struct nxx_rest_config {
 } nxx_rest_config;
 
 NXX_API void nxx_rest_config_init(nxx_rest_config *cfg);
+
+/* Serve the store in a prefix location (nxx_host_location): collections
+ * under the location's path (cfg->prefix is not used here).  A data
+ * directory is opened once and shared by every location that names it. */
+NXX_API int nxx_scope_rest(nxx_scope *location, const nxx_rest_config *cfg);
+
+/* The same on the default host, in the location cfg->prefix. */
 NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
 
 #ifdef __cplusplus

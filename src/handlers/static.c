@@ -21,6 +21,7 @@
  * descriptor.
  */
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,7 +40,8 @@
 #include "http/negotiate.h"
 #include "http/path.h"
 #include "http/range.h"
-#include "http/server.h"
+#include "http/request.h"
+#include "http/site.h"
 #include "os/fs.h"
 #include "core/banned.h"
 
@@ -58,6 +60,7 @@ struct cache_rule {
 };
 
 struct static_root {
+    uint64_t id; /* names its entries in the workers' caches; never reused */
     char *prefix;
     size_t prefix_len;
     char *root;
@@ -70,7 +73,7 @@ struct static_root {
 };
 
 struct fentry {
-    const struct static_root *sr;
+    uint64_t root_id; /* the static_root it belongs to (ids are never reused) */
     char *key;
     size_t key_len;
     uint64_t hash;
@@ -109,7 +112,7 @@ struct fcache {
  * depend on every byte (a lookup hashes the path of every request). */
 static uint64_t hash_key(const struct static_root *sr, const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)sr;
+    uint64_t h = 1469598103934665603ull ^ sr->id;
     for (; n >= 8; s += 8, n -= 8) {
         uint64_t w;
         memcpy(&w, s, 8);
@@ -157,14 +160,13 @@ static void cache_free(void *p)
     nxx_free(fc);
 }
 
-static struct fcache *worker_cache(struct nxx_worker *w)
+static void *cache_new(void)
 {
-    if (!w->file_cache) {
-        w->file_cache = nxx_calloc(1, sizeof(struct fcache));
-        w->file_cache_free = cache_free;
-    }
-    return w->file_cache;
+    return nxx_calloc(1, sizeof(struct fcache));
 }
+
+/* One cache per worker, shared by every root (entries name theirs). */
+static struct nxx_worker_key cache_key = { cache_new, cache_free, 0 };
 
 static int same_file(const struct stat *a, const struct stat *b)
 {
@@ -253,14 +255,13 @@ static int fill_entry(struct fentry *e, int fd, const struct stat *st, const cha
 static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, size_t rel_len,
                   struct fentry **out)
 {
-    struct nxx_worker *w = req->conn->w;
-    struct fcache *fc = worker_cache(w);
+    struct fcache *fc = nxx_req_worker_state(req, &cache_key);
     uint64_t h = hash_key(sr, rel, rel_len);
     struct fentry **slot = fc ? &fc->slots[h % FC_SLOTS] : NULL;
     struct fentry *e = slot ? *slot : NULL;
-    uint64_t now = w->loop.now_ms;
-    if (e &&
-        (e->hash != h || e->sr != sr || e->key_len != rel_len || !nxx_mem_eq(e->key, rel, rel_len)))
+    uint64_t now = nxx_req_now_ms(req);
+    if (e && (e->hash != h || e->root_id != sr->id || e->key_len != rel_len ||
+              !nxx_mem_eq(e->key, rel, rel_len)))
         e = NULL; /* another path in this slot */
     if (e && now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
@@ -318,7 +319,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     }
     memcpy(key, rel, rel_len);
     key[rel_len] = '\0';
-    ne->sr = sr;
+    ne->root_id = sr->id;
     ne->key = key;
     ne->key_len = rel_len;
     ne->hash = h;
@@ -404,7 +405,7 @@ static void caching_headers(nxx_req *req, const struct cache_rule *r)
     if (r->max_age >= 0) {
         char *d = nxx_req_alloc(req, NXX_DATE_LEN + 1);
         if (d) {
-            nxx_date_format(req->conn->w->loop.wall_s + r->max_age, d);
+            nxx_date_format(nxx_req_wall_s(req) + r->max_age, d);
             NXX_RESP_HEADER(req, "Expires", (nxx_str){ d, NXX_DATE_LEN });
         }
     }
@@ -427,7 +428,7 @@ static void queue_slice(nxx_req *req, const struct fentry *e, uint64_t off, uint
     if (!len)
         return;
     if (e->data) {
-        nxx_conn_queue(req->conn, e->data + off, (size_t)len);
+        nxx_resp_piece(req, e->data + off, (size_t)len);
         return;
     }
     if (len <= FC_SMALL) {
@@ -435,20 +436,17 @@ static void queue_slice(nxx_req *req, const struct fentry *e, uint64_t off, uint
          * one writev; sendfile pays off only for larger runs */
         char *buf = nxx_req_alloc(req, (size_t)len);
         if (buf && pread(e->fd, buf, (size_t)len, (off_t)off) == (ssize_t)len) {
-            nxx_conn_queue(req->conn, buf, (size_t)len);
+            nxx_resp_piece(req, buf, (size_t)len);
             return;
         }
     }
-    nxx_conn_queue_file(req->conn, e->fd, (off_t)off, (size_t)len);
+    nxx_resp_piece_file(req, e->fd, (off_t)off, (size_t)len);
 }
 
 /* Head with Content-Length total, then the queued pieces (nothing for HEAD). */
 static int finish(nxx_req *req, uint64_t total)
 {
-    if (nxx_req_send_head(req, (int64_t)total) != 0)
-        return 500;
-    req->bytes_out = req->head_only ? 0 : total;
-    return 0;
+    return nxx_resp_begin(req, (int64_t)total) ? 500 : 0;
 }
 
 static uint64_t rng_next(void)
@@ -477,7 +475,7 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
             return 500;
         if (!req->head_only)
             queue_slice(req, e, r[0].first, count);
-        nxx_conn_response_queued(req->conn);
+        nxx_resp_done(req);
         return 0;
     }
     /* RFC 9110 §14.6: several ranges as multipart/byteranges */
@@ -497,7 +495,7 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
             if (!ph)
                 return 500;
             nxx_range_part_header(ph, need, boundary, ctype, &r[i], len);
-            nxx_conn_queue(req->conn, ph, need);
+            nxx_resp_piece(req, ph, need);
             queue_slice(req, e, r[i].first, r[i].last - r[i].first + 1);
         }
         size_t tl = nxx_range_trailer(NULL, 0, boundary);
@@ -505,9 +503,9 @@ static int send_ranges(nxx_req *req, const struct fentry *e, nxx_str ctype,
         if (!tr)
             return 500;
         nxx_range_trailer(tr, tl, boundary);
-        nxx_conn_queue(req->conn, tr, tl);
+        nxx_resp_piece(req, tr, tl);
     }
-    nxx_conn_response_queued(req->conn);
+    nxx_resp_done(req);
     return 0;
 }
 
@@ -593,7 +591,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
             return 500;
         if (!req->head_only)
             queue_slice(req, e, 0, len);
-        nxx_conn_response_queued(req->conn);
+        nxx_resp_done(req);
         return 0;
     }
     validator_headers(req, e);
@@ -608,7 +606,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
     /* RFC 9110 §8.8.2.2: a modification date within the last second is weak
      * (the file may change again in the same second): no If-Range by date */
     struct nxx_validators vr = v;
-    if (vr.last_modified >= req->conn->w->loop.wall_s - 1)
+    if (vr.last_modified >= nxx_req_wall_s(req) - 1)
         vr.last_modified = -1;
     if (range.len && req->h.method_id == NXX_M_GET && nxx_if_range_ok(cd.if_range, &vr)) {
         struct nxx_range r[NXX_RANGE_MAX];
@@ -629,7 +627,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
         return 500;
     if (!req->head_only)
         queue_slice(req, e, 0, len);
-    nxx_conn_response_queued(req->conn);
+    nxx_resp_done(req);
     return 0;
 }
 
@@ -666,7 +664,7 @@ static int send_file(nxx_req *req, const struct static_root *sr, struct fentry *
                      size_t klen)
 {
     struct fentry *br = NULL, *gz = NULL;
-    uint64_t now = req->conn->w->loop.now_ms;
+    uint64_t now = nxx_req_now_ms(req);
     if (sr->precompressed &&
         (e->variants || !e->variants_ms || now - e->variants_ms >= FC_REVALIDATE_MS)) {
         br = sibling(req, sr, key, klen, ".br");
@@ -839,7 +837,7 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
             cap *= 2;
         }
         size_t nl = strlen(de->d_name);
-        ents[n].name = nxx_arena_strndup(&req->conn->arena, de->d_name, nl);
+        ents[n].name = nxx_arena_strndup(req->arena, de->d_name, nl);
         ents[n].name_len = nl;
         ents[n].is_dir = S_ISDIR(st.st_mode);
         ents[n].size = (long long)st.st_size;
@@ -1018,14 +1016,40 @@ static long long max_age_of(const char *v)
     return n;
 }
 
-int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg)
+/* Add one Cache-Control rule "PREFIX=VALUE" (or VALUE for every path when prefix is NULL). */
+static int add_rule(struct static_root *sr, const char *prefix, size_t prefix_len,
+                    const char *value)
 {
+    struct cache_rule *r = &sr->rules[sr->nrules];
+    r->prefix_len = prefix_len;
+    r->prefix = nxx_malloc(prefix_len + 1);
+    r->value = nxx_strdup(value);
+    if (!r->prefix || !r->value) {
+        nxx_free(r->prefix);
+        nxx_free(r->value);
+        return NXX_ENOMEM;
+    }
+    sr->nrules++;
+    memcpy(r->prefix, prefix, prefix_len);
+    r->prefix[prefix_len] = '\0';
+    r->value_len = strlen(r->value);
+    for (size_t k = 0; k < r->value_len; k++)
+        if ((unsigned char)r->value[k] < 0x20 || r->value[k] == 0x7f)
+            return NXX_EINVAL; /* no line breaks into the response head */
+    r->max_age = max_age_of(r->value);
+    return 0;
+}
+
+int nxx_scope_files(nxx_scope *loc, const nxx_static_config *cfg)
+{
+    static atomic_uint_fast64_t next_id = 1;
     const char *prefix = cfg->prefix ? cfg->prefix : "/";
-    if (prefix[0] != '/' || !cfg->root)
+    if (!loc || prefix[0] != '/' || !cfg->root)
         return NXX_EINVAL;
     struct static_root *sr = nxx_calloc(1, sizeof(*sr));
     if (!sr)
         return NXX_ENOMEM;
+    sr->id = atomic_fetch_add(&next_id, 1);
     sr->rootfd = -1;
     size_t plen = strlen(prefix);
     while (plen > 1 && prefix[plen - 1] == '/')
@@ -1048,51 +1072,40 @@ int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg)
         if (sr->rootfd < 0)
             err = -errno;
     }
-    if (!err && cfg->ncache_rules) {
-        sr->rules = nxx_calloc(cfg->ncache_rules, sizeof(*sr->rules));
+    size_t nrules = cfg->ncache_rules + (cfg->cache_control ? 1 : 0);
+    if (!err && nrules) {
+        sr->rules = nxx_calloc(nrules, sizeof(*sr->rules));
         if (!sr->rules)
             err = NXX_ENOMEM;
+        if (!err && cfg->cache_control)
+            err = add_rule(sr, "/", 1, cfg->cache_control);
         for (size_t i = 0; !err && i < cfg->ncache_rules; i++) {
             const char *rule = cfg->cache_rules[i];
             const char *eq = strchr(rule, '=');
-            if (!eq || rule[0] != '/' || !eq[1]) {
+            if (!eq || rule[0] != '/' || !eq[1])
                 err = NXX_EINVAL;
-                break;
-            }
-            struct cache_rule *r = &sr->rules[sr->nrules++];
-            r->prefix_len = (size_t)(eq - rule);
-            r->prefix = nxx_malloc(r->prefix_len + 1);
-            r->value = nxx_strdup(eq + 1);
-            if (!r->prefix || !r->value) {
-                err = NXX_ENOMEM;
-                break;
-            }
-            memcpy(r->prefix, rule, r->prefix_len);
-            r->prefix[r->prefix_len] = '\0';
-            r->value_len = strlen(r->value);
-            for (size_t k = 0; k < r->value_len; k++)
-                if ((unsigned char)r->value[k] < 0x20)
-                    err = NXX_EINVAL; /* no line breaks into the response head */
-            r->max_age = max_age_of(r->value);
+            else
+                err = add_rule(sr, rule, (size_t)(eq - rule), eq + 1);
         }
     }
-    if (err) {
-        static_root_free(sr);
-        return err;
-    }
-    char pattern[512];
-    snprintf(pattern, sizeof(pattern), "%s/*", sr->prefix);
-    err = nxx_server_route(srv, "GET", pattern, 0, handle, sr);
-    if (!err && plen)
-        err = nxx_server_route(srv, "GET", sr->prefix, 0, handle, sr);
     if (!err)
-        err = nxx_server_on_free(srv, static_root_free, sr);
+        err = nxx_scope_on_free(loc, static_root_free, sr);
     if (err) {
-        /* routes already added keep a dangling ud only until the failed set-up is freed */
         static_root_free(sr);
         return err;
     }
-    return 0;
+    /* GET (and HEAD with it) of everything the location covers; other
+     * methods get 405 with Allow */
+    return nxx_scope_route(loc, "GET", NULL, 0, handle, sr);
+}
+
+int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg)
+{
+    nxx_scope *host = nxx_server_host(srv, NULL);
+    nxx_scope *loc = host ? nxx_host_location(host, cfg->prefix ? cfg->prefix : "/") : NULL;
+    if (!loc)
+        return host ? NXX_EINVAL : NXX_ENOMEM;
+    return nxx_scope_files(loc, cfg);
 }
 
 int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)

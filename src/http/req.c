@@ -1,8 +1,10 @@
 /*
  * req.c - the request and response API of nxx.h: field access for
- * handlers, response headers collected in the arena, and the serialisation
- * of the response head (status line from the registry, Date from the
- * per-second cache, framing fields owned by the engine).
+ * handlers, response fields collected in the arena, and the response handed
+ * to the protocol's output stream (struct nxx_proto) in one of three shapes:
+ * whole (nxx_resp_send, nxx_resp_file), in pieces of known total length
+ * (nxx_resp_begin), or streamed (nxx_resp_start).  Nothing here knows how
+ * the protocol frames it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -13,6 +15,7 @@
 #include "core/str.h"
 #include "event/sock.h"
 #include "http/date.h"
+#include "http/request.h"
 #include "http/server.h"
 #include "http/status.h"
 #include "core/banned.h"
@@ -81,7 +84,7 @@ nxx_str nxx_req_header_list(nxx_req *req, const char *name)
     }
     if (count <= 1)
         return first;
-    char *buf = nxx_arena_alloc(&req->conn->arena, total);
+    char *buf = nxx_arena_alloc(req->arena, total);
     if (!buf)
         return first;
     size_t len = 0;
@@ -128,7 +131,7 @@ nxx_str nxx_req_peer(const nxx_req *req)
     char buf[64];
     nxx_sock_format_addr((const struct sockaddr_storage *)&req->conn->peer, buf, sizeof(buf), 0);
     size_t n = strlen(buf);
-    char *p = nxx_arena_strndup(&req->conn->arena, buf, n);
+    char *p = nxx_arena_strndup(req->arena, buf, n);
     return p ? (nxx_str){ p, n } : (nxx_str){ "?", 1 };
 }
 
@@ -138,7 +141,7 @@ nxx_str nxx_req_id(const nxx_req *req)
     if (!r->id[0]) {
         /* boot id (32 bits), worker (8), sequence (32): 18 hex digits */
         static const char hex[] = "0123456789abcdef";
-        uint64_t hi = ((uint64_t)req->conn->w->srv->boot_id << 8) | (req->conn->w->id & 0xff);
+        uint64_t hi = ((uint64_t)req->w->srv->boot_id << 8) | (req->w->id & 0xff);
         uint64_t lo = req->seq & 0xffffffffu;
         for (int i = 9; i >= 0; i--, hi >>= 4)
             r->id[i] = hex[hi & 15];
@@ -151,12 +154,12 @@ nxx_str nxx_req_id(const nxx_req *req)
 
 void *nxx_req_alloc(nxx_req *req, size_t size)
 {
-    return nxx_arena_alloc(&req->conn->arena, size);
+    return nxx_arena_alloc(req->arena, size);
 }
 
 int nxx_req_on_done(nxx_req *req, void (*fn)(void *), void *arg)
 {
-    return nxx_arena_on_reset(&req->conn->arena, fn, arg) < 0 ? NXX_ENOMEM : 0;
+    return nxx_arena_on_reset(req->arena, fn, arg) < 0 ? NXX_ENOMEM : 0;
 }
 
 void nxx_req_detail(nxx_req *req, const char *fmt, ...)
@@ -169,7 +172,7 @@ void nxx_req_detail(nxx_req *req, const char *fmt, ...)
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1;
-    req->detail = nxx_arena_strndup(&req->conn->arena, buf, len);
+    req->detail = nxx_arena_strndup(req->arena, buf, len);
 }
 
 /* ---- response ---- */
@@ -205,7 +208,7 @@ static int value_ok(nxx_str v)
 }
 
 /* Append h, which holds lines[0..len), to the response's header lines. */
-static void append_lines(nxx_req *req, struct resp_hdr *h, const char *lines, size_t len)
+static void append_lines(nxx_req *req, struct nxx_resp_hdr *h, const char *lines, size_t len)
 {
     h->next = NULL;
     h->lines = lines;
@@ -218,7 +221,7 @@ static void append_lines(nxx_req *req, struct resp_hdr *h, const char *lines, si
 int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value)
 {
     size_t len = nlen + 2 + value.len + 2;
-    struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h) + len);
+    struct nxx_resp_hdr *h = nxx_arena_alloc(req->arena, sizeof(*h) + len);
     if (!h)
         return NXX_ENOMEM;
     char *line = h->data;
@@ -235,7 +238,7 @@ int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str
 
 int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len)
 {
-    struct resp_hdr *h = nxx_arena_alloc(&req->conn->arena, sizeof(*h));
+    struct nxx_resp_hdr *h = nxx_arena_alloc(req->arena, sizeof(*h));
     if (!h)
         return NXX_ENOMEM;
     append_lines(req, h, lines, len);
@@ -244,7 +247,7 @@ int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len)
 
 int nxx_resp_header(nxx_req *req, const char *name, nxx_str value)
 {
-    if (req->responded)
+    if (req->responded || req->finished)
         return NXX_ESTATE;
     size_t nlen = strlen(name);
     if (managed(name, nlen))
@@ -300,10 +303,27 @@ void nxx_req_date(struct nxx_worker *w)
     const char *server = w->srv->cfg.server_name;
     size_t server_len = server ? strlen(server) : 0;
     w->fixed_len = 0;
-    if (server_len + w->date_len + 18 > sizeof(w->fixed))
-        return; /* an unusually long Server value: nxx_req_send_head writes it each time */
+    if (server_len + w->date_len + 18 > sizeof(w->fixed)) {
+        /* an unusually long Server value: built in the arena per response */
+        return;
+    }
     char *end = put_server_date(w->fixed, server, server_len, w->date, w->date_len);
     w->fixed_len = (size_t)(end - w->fixed);
+}
+
+nxx_str nxx_request_fixed_fields(nxx_req *req)
+{
+    struct nxx_worker *w = req->w;
+    nxx_req_date(w);
+    if (w->fixed_len)
+        return (nxx_str){ w->fixed, w->fixed_len };
+    const char *server = w->srv->cfg.server_name;
+    size_t server_len = server ? strlen(server) : 0;
+    char *p = nxx_arena_alloc(req->arena, server_len + w->date_len + 18);
+    if (!p)
+        return (nxx_str){ w->fixed, 0 };
+    char *end = put_server_date(p, server, server_len, w->date, w->date_len);
+    return (nxx_str){ p, (size_t)(end - p) };
 }
 
 static int no_content_status(int s)
@@ -312,125 +332,112 @@ static int no_content_status(int s)
 }
 
 /*
- * Queue the head.  content_length >= 0: a Content-Length response;
- * -1: streamed (chunked for 1.1, close-delimited for 1.0).
+ * Hand the head to the protocol: the response policies run first (they may
+ * add fields), then the scope's own fields follow the handler's.
  */
-int nxx_req_send_head(nxx_req *req, int64_t content_length)
+int nxx_request_send_head(nxx_req *req, int64_t content_length)
 {
-    struct nxx_conn *c = req->conn;
-    struct nxx_worker *w = c->w;
-    nxx_req_date(w);
-    const char *server = NULL;
-    size_t server_len = 0;
-    if (!w->fixed_len) {
-        server = w->srv->cfg.server_name;
-        server_len = server ? strlen(server) : 0;
+    if (req->scope) {
+        const struct nxx_policy_list *l = &req->scope->resolved[NXX_PHASE_RESPONSE];
+        for (size_t i = 0; i < l->n; i++)
+            l->v[i].fn(req, l->v[i].ud);
+        if (req->scope->hdr_len)
+            nxx_resp_header_lines(req, req->scope->hdr_lines, req->scope->hdr_len);
     }
+    int err = req->proto->head(req, content_length);
+    if (!err)
+        req->responded = 1;
+    return err;
+}
 
-    size_t sl_len = 0;
-    const char *sl = nxx_status_line(req->status, &sl_len);
-    char sl_buf[48];
-    if (!sl) {
-        sl_len = (size_t)snprintf(sl_buf, sizeof(sl_buf), "HTTP/1.1 %03d \r\n", req->status);
-        sl = sl_buf;
-    }
-    if (c->w->draining)
-        req->close = 1;
-    size_t cap = sl_len + req->hdr_len + w->fixed_len + w->date_len + server_len + 128;
-    char *head = nxx_arena_alloc(&c->arena, cap);
-    if (!head)
-        return NXX_ENOMEM;
-    char *p = head;
-    memcpy(p, sl, sl_len);
-    p += sl_len;
-    if (w->fixed_len) {
-        memcpy(p, w->fixed, w->fixed_len);
-        p += w->fixed_len;
-    } else {
-        p = put_server_date(p, server, server_len, w->date, w->date_len);
-    }
-    if (!no_content_status(req->status)) {
-        if (content_length >= 0) {
-            memcpy(p, "Content-Length: ", 16);
-            p += 16;
-            p += nxx_u64toa(p, (uint64_t)content_length);
-            *p++ = '\r';
-            *p++ = '\n';
-        } else if (req->h.minor_version == 1) {
-            memcpy(p, "Transfer-Encoding: chunked\r\n", 28);
-            p += 28;
-            req->chunked_out = 1;
-        } else if (!req->head_only) {
-            req->close = 1; /* HTTP/1.0: the end of the content is the close */
-        }
-    }
-    if (req->close) {
-        memcpy(p, "Connection: close\r\n", 19);
-        p += 19;
-    } else if (req->h.minor_version == 0) {
-        memcpy(p, "Connection: keep-alive\r\n", 24);
-        p += 24;
-    }
-    for (struct resp_hdr *h = req->hdrs; h; h = h->next) {
-        memcpy(p, h->lines, h->len);
-        p += h->len;
-    }
-    *p++ = '\r';
-    *p++ = '\n';
-    req->responded = 1;
-    return nxx_conn_queue(c, head, (size_t)(p - head)) < 0 ? NXX_ENOMEM : 0;
+static int can_respond(const nxx_req *req)
+{
+    return !req->responded && !req->finished && req->proto->alive(req);
 }
 
 int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)
 {
-    if (req->responded || req->conn->closed)
+    if (!can_respond(req))
         return NXX_ESTATE;
-    struct nxx_conn *c = req->conn;
     if (no_content_status(req->status) || req->status == 205)
         len = 0;
     if (len && !(flags & NXX_BORROW) && !req->head_only) {
-        void *copy = nxx_arena_alloc(&c->arena, len);
+        void *copy = nxx_arena_alloc(req->arena, len);
         if (!copy)
             return NXX_ENOMEM;
         memcpy(copy, body, len);
         body = copy;
     }
-    int err = nxx_req_send_head(req, (int64_t)len);
+    int err = nxx_request_send_head(req, (int64_t)len);
     if (err)
         return err;
     if (len && !req->head_only) {
-        nxx_conn_queue(c, body, len);
+        req->proto->data(req, body, len, NXX_OUT_BORROW);
         req->bytes_out = len;
     }
-    nxx_conn_response_queued(c);
+    req->proto->end(req);
     return 0;
 }
 
 int nxx_resp_file(nxx_req *req, int fd, off_t offset, off_t len)
 {
-    if (req->responded || req->conn->closed)
+    if (!can_respond(req))
         return NXX_ESTATE;
     if (offset < 0 || len < 0)
         return NXX_EINVAL;
-    struct nxx_conn *c = req->conn;
-    int err = nxx_req_send_head(req, (int64_t)len);
+    int err = nxx_request_send_head(req, (int64_t)len);
     if (err)
         return err;
     if (len && !req->head_only && !no_content_status(req->status)) {
-        nxx_conn_queue_file(c, fd, offset, (size_t)len);
+        req->proto->file(req, fd, offset, (size_t)len);
         req->bytes_out = (uint64_t)len;
     }
-    nxx_conn_response_queued(c);
+    req->proto->end(req);
     return 0;
+}
+
+/* ---- a response in pieces (handlers with their own framing of content) ---- */
+
+int nxx_resp_begin(nxx_req *req, int64_t content_length)
+{
+    if (!can_respond(req))
+        return NXX_ESTATE;
+    return nxx_request_send_head(req, content_length);
+}
+
+int nxx_resp_piece(nxx_req *req, const void *ptr, size_t len)
+{
+    if (!req->responded || req->finished)
+        return NXX_ESTATE;
+    if (!len || req->head_only || no_content_status(req->status))
+        return 0;
+    req->bytes_out += len;
+    return req->proto->data(req, ptr, len, NXX_OUT_BORROW);
+}
+
+int nxx_resp_piece_file(nxx_req *req, int fd, off_t off, size_t len)
+{
+    if (!req->responded || req->finished)
+        return NXX_ESTATE;
+    if (!len || req->head_only || no_content_status(req->status))
+        return 0;
+    req->bytes_out += len;
+    return req->proto->file(req, fd, off, len);
+}
+
+void nxx_resp_done(nxx_req *req)
+{
+    if (req->responded && !req->finished)
+        req->proto->end(req);
 }
 
 int nxx_req_error(nxx_req *req, int status, const char *detail)
 {
-    if (req->responded || req->conn->closed)
+    if (!can_respond(req))
         return NXX_ESTATE;
     req->status = status;
     if (status == 408 || status == 400 || status == 413 || status == 431 || status == 414)
-        req->close = 1 | req->close;
+        req->close = 1;
     nxx_str ctype;
     nxx_str body = nxx_problem_body(req, status, detail, &ctype);
     if (body.len) {
@@ -452,88 +459,43 @@ int nxx_resp_error(nxx_req *req, int status, const char *detail)
 
 int nxx_resp_start(nxx_req *req)
 {
-    if (req->responded || req->conn->closed)
+    if (!can_respond(req))
         return NXX_ESTATE;
-    /* HEAD gets the fields GET would (RFC 9110 §9.3.2): chunked, not a
-     * Content-Length of 0 that would describe another representation */
-    int err = nxx_req_send_head(req, -1);
+    /* HEAD gets the fields GET would (RFC 9110 §9.3.2): no Content-Length
+     * that would describe another representation */
+    int err = nxx_request_send_head(req, -1);
     if (err)
         return err;
     req->streaming = 1;
-    req->conn->state = CONN_STREAM;
-    nxx_conn_flush(req->conn);
     return 0;
 }
 
-/*
- * With nothing queued the chunk goes out straight from the caller's memory;
- * only what the socket does not take is copied into the arena and queued.
- * A long stream to a client that keeps up thus holds no memory per write.
- */
 int nxx_resp_write(nxx_req *req, const void *data, size_t len)
 {
     if (!req->streaming)
         return NXX_ESTATE;
-    struct nxx_conn *c = req->conn;
-    if (c->closed)
+    if (!req->proto->alive(req))
         return -EPIPE;
     if (!len || req->head_only)
         return 0;
-    char size_line[20];
-    size_t sn =
-        req->chunked_out ? (size_t)snprintf(size_line, sizeof(size_line), "%zx\r\n", len) : 0;
-    struct iovec iov[3] = {
-        { size_line, sn },
-        { (void *)(uintptr_t)data, len },
-        { (void *)(uintptr_t) "\r\n", req->chunked_out ? 2 : 0 },
-    };
-    size_t total = sn + len + iov[2].iov_len, sent = 0;
-    int tried = c->nout == c->out_head && c->writable;
-    if (tried) {
-        ssize_t n = nxx_sock_writev(c->io.fd, iov, 3);
-        if (n < 0 && n != -EAGAIN) {
-            nxx_conn_close(c);
-            return -EPIPE;
-        }
-        sent = n > 0 ? (size_t)n : 0;
-        if (sent == total) {
-            req->bytes_out += len;
-            return 0;
-        }
-        c->writable = 0; /* the socket is full: EPOLLOUT sends the rest */
-    }
-    char *buf = nxx_arena_alloc(&c->arena, total - sent);
-    if (!buf)
-        return NXX_ENOMEM;
-    size_t n = 0, skip = sent;
-    for (int i = 0; i < 3; i++) {
-        size_t l = iov[i].iov_len;
-        size_t from = skip < l ? skip : l;
-        skip -= from;
-        memcpy(buf + n, (const char *)iov[i].iov_base + from, l - from);
-        n += l - from;
-    }
-    if (nxx_conn_queue(c, buf, n) < 0)
-        return NXX_ENOMEM;
-    req->bytes_out += len;
-    /* after a write the socket cut short, trying again now would only fail */
-    if (tried)
-        return 0;
-    return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
+    int err = req->proto->data(req, data, len, NXX_OUT_COPY);
+    if (!err)
+        req->bytes_out += len;
+    return err;
 }
 
 size_t nxx_resp_pending(const nxx_req *req)
 {
-    return req->conn->out_bytes;
+    return req->proto->pending(req);
 }
 
 int nxx_resp_on_drain(nxx_req *req, size_t below, void (*fn)(nxx_req *req, void *ud), void *ud)
 {
     if (!req->streaming || !fn)
         return NXX_ESTATE;
-    if (req->conn->closed)
+    if (!req->proto->alive(req))
         return -EPIPE;
-    if (req->conn->out_bytes <= below)
+    if (req->proto->pending(req) <= below)
         return 1;
     req->drain_fn = fn;
     req->drain_ud = ud;
@@ -545,14 +507,10 @@ int nxx_resp_end(nxx_req *req)
 {
     if (!req->streaming)
         return NXX_ESTATE;
-    struct nxx_conn *c = req->conn;
-    if (c->closed)
+    if (!req->proto->alive(req))
         return -EPIPE;
-    if (req->chunked_out && !req->head_only)
-        nxx_conn_queue(c, "0\r\n\r\n", 5);
     req->streaming = 0;
-    c->state = CONN_HEAD;
-    nxx_conn_response_queued(c);
+    req->proto->end(req);
     return 0;
 }
 
@@ -572,5 +530,5 @@ int nxx_req_defer(nxx_req *req, unsigned ms, void (*fn)(nxx_req *req, void *ud),
     req->defer_fn = fn;
     req->defer_ud = ud;
     req->defer.cb = on_defer;
-    return nxx_timer_set(&req->conn->w->loop, &req->defer, ms) < 0 ? NXX_ENOMEM : 0;
+    return nxx_timer_set(&req->w->loop, &req->defer, ms) < 0 ? NXX_ENOMEM : 0;
 }

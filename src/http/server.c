@@ -23,6 +23,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "event/sock.h"
+#include "http/http1.h"
 #include "http/server.h"
 #include "core/banned.h"
 
@@ -62,6 +63,8 @@ void nxx_config_init(nxx_config *cfg)
     cfg->access_log = NULL;
     cfg->access_log_json = 0;
     cfg->server_name = "nxx";
+    cfg->strict_hosts = 0;
+    cfg->tunnel_timeout_ms = 300000;
 }
 
 nxx_server *nxx_server_new(const nxx_config *cfg)
@@ -77,8 +80,12 @@ nxx_server *nxx_server_new(const nxx_config *cfg)
         srv->cfg.max_headers = 1;
     if (srv->cfg.max_headers > 10000)
         srv->cfg.max_headers = 10000;
-    nxx_router_init(&srv->router);
     srv->log_fd = -1;
+    srv->building = nxx_site_new(srv, &srv->cfg);
+    if (!srv->building) {
+        nxx_free(srv);
+        return NULL;
+    }
     if (getrandom(&srv->boot_id, sizeof(srv->boot_id), GRND_NONBLOCK) != sizeof(srv->boot_id))
         srv->boot_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
     return srv;
@@ -118,34 +125,114 @@ int nxx_server_port(const nxx_server *srv, size_t i)
     return i < srv->nlisteners ? srv->listeners[i].port : -1;
 }
 
+/* ---- the configuration being built (before nxx_server_run) ---- */
+
+nxx_scope *nxx_server_scope(nxx_server *srv)
+{
+    return srv->building ? &srv->building->server : NULL;
+}
+
+nxx_scope *nxx_server_host(nxx_server *srv, const char *name)
+{
+    return srv->building ? nxx_site_host(srv->building, name) : NULL;
+}
+
 int nxx_server_route(nxx_server *srv, const char *method, const char *pattern, unsigned flags,
                      nxx_handler_fn fn, void *ud)
 {
-    return nxx_router_add(&srv->router, method, pattern, flags, fn, ud, NULL);
+    nxx_scope *host = nxx_server_host(srv, NULL);
+    if (!host)
+        return NXX_ESTATE;
+    return nxx_site_route(host, method, pattern, flags, fn, ud);
 }
 
 int nxx_server_policy(nxx_server *srv, nxx_policy_fn fn, void *ud)
 {
-    if (!fn)
-        return NXX_EINVAL;
-    if (srv->npolicies == NXX_MAX_POLICIES)
-        return NXX_ELIMIT;
-    srv->policies[srv->npolicies].fn = fn;
-    srv->policies[srv->npolicies].ud = ud;
-    srv->npolicies++;
+    nxx_scope *s = nxx_server_scope(srv);
+    return s ? nxx_scope_policy(s, NXX_PHASE_HEAD, fn, ud) : NXX_ESTATE;
+}
+
+/* ---- generations ---- */
+
+void nxx_server_set_site(nxx_server *srv, struct nxx_site *site)
+{
+    site->id = atomic_fetch_add(&srv->site_seq, 1) + 1;
+    nxx_site_ref(site); /* the server's own reference */
+    struct nxx_site *old = atomic_exchange(&srv->site, site);
+    /* wake the workers: each moves to the new generation and lets the old
+     * one go once its last request has finished */
+    for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {
+        if (srv->workers[i].wake.fd >= 0) {
+            uint64_t one = 1;
+            ssize_t r = write(srv->workers[i].wake.fd, &one, sizeof(one));
+            (void)r;
+        }
+    }
+    if (old)
+        nxx_site_unref(old);
+}
+
+/* Take the server's current generation for new requests, if it changed. */
+static int worker_site_update(struct nxx_worker *w)
+{
+    struct nxx_site *cur = atomic_load(&w->srv->site);
+    if (w->site_use && w->site_use->site == cur)
+        return 0;
+    struct nxx_site_use *u = nxx_calloc(1, sizeof(*u));
+    if (!u)
+        return NXX_ENOMEM; /* stay on the old one; retried at the next wake-up */
+    nxx_site_ref(cur);
+    u->site = cur;
+    struct nxx_site_use *old = w->site_use;
+    w->site_use = u;
+    if (old) {
+        old->retired = 1;
+        if (!old->inflight) {
+            nxx_site_unref(old->site);
+            nxx_free(old);
+        } else {
+            old->next = w->retired;
+            w->retired = old;
+        }
+    }
     return 0;
 }
 
-int nxx_server_on_free(nxx_server *srv, void (*fn)(void *), void *arg)
+void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u)
 {
-    struct nxx_cleanup *c = nxx_realloc(srv->cleanups, (srv->ncleanups + 1) * sizeof(*c));
-    if (!c)
-        return NXX_ENOMEM;
-    srv->cleanups = c;
-    c[srv->ncleanups].fn = fn;
-    c[srv->ncleanups].arg = arg;
-    srv->ncleanups++;
-    return 0;
+    if (--u->inflight || !u->retired)
+        return;
+    struct nxx_site_use **pp = &w->retired;
+    while (*pp && *pp != u)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = u->next;
+    nxx_site_unref(u->site);
+    nxx_free(u);
+}
+
+/* ---- per-worker state of handlers ---- */
+
+void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key)
+{
+    static atomic_int next_id = 1;
+    int id = __atomic_load_n(&key->id, __ATOMIC_ACQUIRE);
+    if (!id) {
+        int fresh = atomic_fetch_add(&next_id, 1);
+        int expected = 0;
+        if (!__atomic_compare_exchange_n(&key->id, &expected, fresh, 0, __ATOMIC_ACQ_REL,
+                                         __ATOMIC_ACQUIRE))
+            fresh = expected; /* another worker named it first */
+        id = fresh;
+    }
+    if (id > NXX_WORKER_SLOTS)
+        return NULL;
+    struct nxx_worker *w = req->w;
+    if (!w->slots[id - 1]) {
+        w->slots[id - 1] = key->create();
+        w->slot_free[id - 1] = key->destroy;
+    }
+    return w->slots[id - 1];
 }
 
 /* ---- workers ---- */
@@ -167,7 +254,7 @@ static void on_accept(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
                              strerror(-fd));
             return;
         }
-        nxx_conn_accept(w, fd, &peer);
+        nxx_http1_accept(w, fd, &peer);
     }
 }
 
@@ -192,6 +279,67 @@ static void begin_drain(struct nxx_worker *w)
     nxx_conn_drain(w);
 }
 
+/* ---- reload and log reopening (worker 0, on request from a signal) ---- */
+
+static void reopen_log(nxx_server *srv)
+{
+    const char *path = srv->cfg.access_log;
+    if (srv->log_fd < 0 || !path || strcmp(path, "-") == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        nxx_log_error("cannot reopen access log '%s': %s", path, strerror(errno));
+        return;
+    }
+    /* the same descriptor number now names the new file: every worker's
+     * next write goes there, with nothing to hand over */
+    if (dup2(fd, srv->log_fd) < 0)
+        nxx_log_error("cannot reopen access log '%s': %s", path, strerror(errno));
+    else
+        nxx_log_info("reopened access log '%s'", path);
+    close(fd);
+}
+
+static void control(nxx_server *srv)
+{
+    if (atomic_exchange(&srv->want_reopen, 0))
+        reopen_log(srv);
+    if (!atomic_exchange(&srv->want_reload, 0))
+        return;
+    if (!srv->reload_fn) {
+        nxx_log_warn("reload: this server was not configured from a file; nothing to reload");
+        return;
+    }
+    char err[1024] = "";
+    int e = srv->reload_fn(srv, srv->reload_ud, err, sizeof(err));
+    if (e)
+        nxx_log_error("reload refused, the running configuration stays: %s", err);
+    else
+        nxx_log_info("configuration reloaded (generation %llu)",
+                     (unsigned long long)atomic_load(&srv->site_seq));
+}
+
+static void wake_worker0(nxx_server *srv)
+{
+    if (srv->workers && srv->nworkers && srv->workers[0].wake.fd >= 0) {
+        uint64_t one = 1;
+        ssize_t r = write(srv->workers[0].wake.fd, &one, sizeof(one));
+        (void)r;
+    }
+}
+
+void nxx_server_reload(nxx_server *srv)
+{
+    atomic_store(&srv->want_reload, 1);
+    wake_worker0(srv);
+}
+
+void nxx_server_reopen_logs(nxx_server *srv)
+{
+    atomic_store(&srv->want_reopen, 1);
+    wake_worker0(srv);
+}
+
 static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)events;
@@ -200,6 +348,9 @@ static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     (void)r;
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
     nxx_conn_run_posts(w);
+    worker_site_update(w);
+    if (w->id == 0)
+        control(w->srv);
     if (atomic_load(&w->srv->stopping))
         begin_drain(w);
 }
@@ -224,6 +375,9 @@ static int worker_init(struct nxx_worker *w)
     if (!w->hdrs)
         return NXX_ENOMEM;
     w->log.fd = srv->log_fd;
+    err = worker_site_update(w);
+    if (err)
+        return err;
     for (size_t i = 0; i < srv->nlisteners; i++) {
         int fd = w->id == 0
                      ? srv->listeners[i].fd0
@@ -278,9 +432,23 @@ static void worker_release(struct nxx_worker *w)
     if (w->wake.fd >= 0)
         close(w->wake.fd);
     w->wake.fd = -1;
-    if (w->file_cache && w->file_cache_free)
-        w->file_cache_free(w->file_cache);
-    w->file_cache = NULL;
+    for (int i = 0; i < NXX_WORKER_SLOTS; i++) {
+        if (w->slots[i] && w->slot_free[i])
+            w->slot_free[i](w->slots[i]);
+        w->slots[i] = NULL;
+    }
+    /* every request has ended: the generations go */
+    while (w->retired) {
+        struct nxx_site_use *u = w->retired;
+        w->retired = u->next;
+        nxx_site_unref(u->site);
+        nxx_free(u);
+    }
+    if (w->site_use) {
+        nxx_site_unref(w->site_use->site);
+        nxx_free(w->site_use);
+        w->site_use = NULL;
+    }
     nxx_free(w->hdrs);
     w->hdrs = NULL;
     nxx_pool_release(&w->rbufs);
@@ -317,6 +485,16 @@ int nxx_server_run(nxx_server *srv)
 {
     if (!srv->nlisteners)
         return NXX_ESTATE;
+    if (srv->building) {
+        char err[256];
+        int e = nxx_site_publish(srv->building, err, sizeof(err));
+        if (e) {
+            nxx_log_error("configuration: %s", err);
+            return e;
+        }
+        nxx_server_set_site(srv, srv->building);
+        srv->building = NULL;
+    }
     unsigned n = srv->cfg.threads;
     if (n == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -399,12 +577,15 @@ void nxx_server_free(nxx_server *srv)
     for (size_t i = 0; i < srv->nlisteners; i++)
         if (srv->listeners[i].fd0 >= 0)
             close(srv->listeners[i].fd0);
-    nxx_router_release(&srv->router);
     /* handler state first (a store closing may still post answers, which
      * the released workers refuse), then the workers themselves */
-    while (srv->ncleanups--)
-        srv->cleanups[srv->ncleanups].fn(srv->cleanups[srv->ncleanups].arg);
-    nxx_free(srv->cleanups);
+    if (srv->building)
+        nxx_site_free(srv->building);
+    struct nxx_site *site = atomic_exchange(&srv->site, NULL);
+    if (site)
+        nxx_site_unref(site);
+    if (srv->reload_free)
+        srv->reload_free(srv->reload_ud);
     for (unsigned i = 0; srv->workers && i < srv->nworkers; i++)
         pthread_mutex_destroy(&srv->workers[i].post_lock);
     nxx_free(srv->workers);

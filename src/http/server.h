@@ -1,7 +1,8 @@
 /*
  * server.h - the engine's internal structures: the server, its workers
- * (one event loop per thread), connections and requests.  Shared by
- * server.c, conn.c, req.c and accesslog.c; nothing outside src/http uses it.
+ * (one event loop per thread), the generations they run, and the part of
+ * a connection every protocol shares, with the transport under it.
+ * Private to src/http: handlers use http/request.h and http/site.h.
  */
 #ifndef NXX_HTTP_SERVER_H
 #define NXX_HTTP_SERVER_H
@@ -18,25 +19,19 @@
 #include "core/pool.h"
 #include "event/loop.h"
 #include "http/parse.h"
+#include "http/request.h"
+#include "http/site.h"
 #include "router/router.h"
 
 #define NXX_MAX_LISTENERS 16
-#define NXX_MAX_POLICIES 16
-#define NXX_RBUF_SIZE 8192                                       /* pooled read buffer */
-#define NXX_CHUNK_SIZE 4096                                      /* pooled arena chunk */
-#define NXX_OUTQ_MAX ((NXX_CHUNK_SIZE) / sizeof(struct nxx_out)) /* entries in a pooled queue */
-#define NXX_DISCARD_MAX 65536 /* unread body bytes we skip to keep a connection */
+#define NXX_RBUF_SIZE 8192  /* pooled read buffer */
+#define NXX_CHUNK_SIZE 4096 /* pooled arena chunk */
 
 struct nxx_listener {
     struct sockaddr_storage addr;
     socklen_t addrlen;
     int fd0; /* bound at nxx_server_listen, used by worker 0 */
     int port;
-};
-
-struct nxx_policy {
-    nxx_policy_fn fn;
-    void *ud;
 };
 
 struct nxx_accesslog {
@@ -47,26 +42,38 @@ struct nxx_accesslog {
 
 struct nxx_worker;
 
-struct nxx_cleanup {
-    void (*fn)(void *);
-    void *arg;
+/*
+ * A worker's hold on a configuration generation.  Requests count
+ * themselves in `inflight` (no atomic on the request path); when the
+ * server publishes a new generation the worker starts a new use and keeps
+ * the old one on its retired list until its last request finishes, then
+ * drops its reference to that generation.
+ */
+struct nxx_site_use {
+    struct nxx_site *site;
+    unsigned inflight;
+    int retired;
+    struct nxx_site_use *next;
 };
 
 struct nxx_server {
-    nxx_config cfg;
-    struct nxx_router router;
+    nxx_config cfg;                /* as given to nxx_server_new; what a generation cannot change */
+    struct nxx_site *_Atomic site; /* the generation new requests run under */
+    struct nxx_site *building;     /* the first generation, before nxx_server_run */
     struct nxx_listener listeners[NXX_MAX_LISTENERS];
     size_t nlisteners;
-    struct nxx_policy policies[NXX_MAX_POLICIES];
-    size_t npolicies;
     struct nxx_worker *workers;
     unsigned nworkers;
     atomic_uint nconns; /* open connections, all workers */
     atomic_int stopping;
-    int log_fd;                   /* access log, -1 for none */
-    uint32_t boot_id;             /* random, prefixes request ids */
-    struct nxx_cleanup *cleanups; /* run by nxx_server_free (handler states) */
-    size_t ncleanups;
+    atomic_int want_reload, want_reopen;
+    atomic_uint_fast64_t site_seq;
+    int log_fd;       /* access log, -1 for none */
+    uint32_t boot_id; /* random, prefixes request ids */
+    /* where a reload takes the next generation from (nxx_server_load) */
+    int (*reload_fn)(nxx_server *srv, void *ud, char *err, size_t errlen);
+    void *reload_ud;
+    void (*reload_free)(void *ud);
 };
 
 struct nxx_conn;
@@ -85,7 +92,7 @@ struct nxx_worker {
     pthread_t thread;
     struct nxx_loop loop;
     struct nxx_io lio[NXX_MAX_LISTENERS];
-    struct nxx_io wake;       /* eventfd: stop requests */
+    struct nxx_io wake;       /* eventfd: stop, reload and posts */
     struct nxx_timer tick;    /* once a second: date, log flush, drain */
     struct nxx_pool rbufs;    /* read buffers */
     struct nxx_pool chunks;   /* arena chunks */
@@ -93,6 +100,8 @@ struct nxx_worker {
     struct nxx_conn *zombies; /* closed, freed after the event batch */
     struct nxx_header *hdrs;  /* parse scratch (max_headers entries) */
     struct nxx_accesslog log;
+    struct nxx_site_use *site_use; /* the generation new requests take */
+    struct nxx_site_use *retired;  /* older ones still in use */
     uint64_t req_seq;
     int draining;
     uint64_t drain_deadline;
@@ -104,93 +113,48 @@ struct nxx_worker {
     size_t fixed_len;          /* 0 when the Server value is too long to keep here */
     pthread_mutex_t post_lock; /* guards posts and dead */
     struct nxx_post *posts, **posts_tail;
-    int dead;         /* released: posts are dropped */
-    unsigned npinned; /* closed connections waiting for posts */
-    void *file_cache; /* the static handler's per-worker cache */
-    void (*file_cache_free)(void *);
+    int dead;                      /* released: posts are dropped */
+    unsigned npinned;              /* closed connections waiting for posts */
+    void *slots[NXX_WORKER_SLOTS]; /* handlers' per-worker state (nxx_req_worker_state) */
+    void (*slot_free[NXX_WORKER_SLOTS])(void *);
 };
 
-/* One output queue entry: memory (fd < 0) or a file range. */
-struct nxx_out {
-    const char *ptr;
-    size_t len;
-    int fd;
-    off_t off;
+/*
+ * The transport under a connection: plain sockets, later TLS.  read
+ * returns bytes (> 0), 0 at EOF, or -errno (-EAGAIN: nothing now);
+ * writev and sendfile return bytes written or -errno (-EAGAIN: full).
+ * `more` tells the transport that more output follows at once.
+ */
+struct nxx_transport {
+    const char *name;
+    ssize_t (*read)(struct nxx_conn *c, char *buf, size_t len);
+    ssize_t (*writev)(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more);
+    ssize_t (*sendfile)(struct nxx_conn *c, int fd, off_t *off, size_t len);
+    void (*shutdown)(struct nxx_conn *c); /* no more output (the write side) */
+    void (*close)(struct nxx_conn *c);    /* release transport state; the fd is closed after */
 };
 
-enum nxx_conn_state {
-    CONN_HEAD = 0, /* waiting for / parsing a request head */
-    CONN_BODY,     /* reading a request body */
-    CONN_HANDLER,  /* handler answering later */
-    CONN_STREAM,   /* streamed response in progress */
-    CONN_LINGER,   /* response sent, write side shut, draining input */
+extern const struct nxx_transport nxx_transport_plain;
+
+/* What the engine asks of the protocol running a connection. */
+struct nxx_conn_ops {
+    void (*drain)(struct nxx_conn *c);   /* the server stops: close when idle */
+    void (*release)(struct nxx_conn *c); /* being closed: timers and buffers */
+    void (*bury)(struct nxx_conn *c);    /* nobody refers to it any more: request state */
+    void (*resume)(struct nxx_conn *c);  /* a post ran for it: re-arm what it waits for */
 };
 
-struct nxx_req {
-    struct nxx_conn *conn;
-    nxx_str path;   /* decoded, normalised, NUL-terminated */
-    int path_plain; /* path came through unchanged and no segment of it begins with '.' */
-    nxx_str body;
-    const struct nxx_route *route;
-    struct nxx_route_match *match;
-    uint64_t start_ms;
-    uint64_t seq;
-    size_t head_len;
-    int status;
-    int responded; /* head queued */
-    int streaming;
-    int chunked_out;
-    int head_only;  /* HEAD: no content */
-    int close;      /* close the connection after this response */
-    size_t hdr_len; /* bytes of queued user header lines */
-    struct resp_hdr *hdrs, **hdrs_tail;
-    const char *detail;
-    uint64_t bytes_out; /* content bytes (for the log) */
-    struct nxx_timer defer;
-    void (*defer_fn)(nxx_req *, void *);
-    void *defer_ud;
-    void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
-    void *drain_ud;
-    size_t drain_below;
-    char id[20];
-    /* last, so a new request clears everything before it and leaves the
-     * head to the parser, which sets every field it reports */
-    struct nxx_http_request h;
-};
-
-struct resp_hdr {
-    struct resp_hdr *next;
-    const char *lines; /* "Name: value\r\n"..., in data[] or borrowed */
-    size_t len;
-    char data[];
-};
-
+/* A client connection: what every protocol shares.  The protocol's own
+ * struct begins with it. */
 struct nxx_conn {
     struct nxx_io io;
     struct nxx_worker *w;
     struct nxx_conn *prev, *next; /* worker's list */
-    struct nxx_timer timer;
-    enum nxx_conn_state state;
-    unsigned char tk; /* what the timer is armed for */
-    size_t req_end;   /* where the next request starts in rbuf */
-    int body_in_rbuf; /* body is a view into rbuf */
-    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1, want_close : 1,
-        in_process : 1, registered : 1, linger : 1, rdhup : 1;
+    const struct nxx_conn_ops *ops;
+    const struct nxx_transport *tp;
+    void *tp_data;
+    unsigned closed : 1;
     unsigned pins; /* posts outstanding: the struct and arena must stay */
-    char *rbuf;
-    size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
-    size_t scan;             /* bytes of the head scanned without finding its end */
-    struct nxx_out *out;     /* pooled block while output is queued, else NULL */
-    size_t nout, out_head;   /* out[out_head..nout) pending */
-    size_t out_bytes;        /* pending bytes */
-    struct nxx_arena arena;
-    nxx_req *req; /* in-flight request */
-    /* body reading */
-    char *body;
-    size_t body_len, body_cap;
-    uint64_t body_want;          /* Content-Length still to read */
-    struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
-    size_t linger_bytes;
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -198,35 +162,29 @@ struct nxx_conn {
     } peer;
 };
 
-/* server.c: run fn(arg) when the server is freed (handlers' own state) */
-int nxx_server_on_free(nxx_server *srv, void (*fn)(void *), void *arg);
-
 /* conn.c */
-void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer);
+/* Set up the shared part of a new connection on w (listed, counted). */
+void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
+                   const struct sockaddr_storage *peer, const struct nxx_conn_ops *ops);
 void nxx_conn_close(struct nxx_conn *c);
+static inline int nxx_conn_gone(const struct nxx_conn *c)
+{
+    return c->closed;
+}
 void nxx_conn_free_zombies(struct nxx_worker *w);
 void nxx_conn_drain(struct nxx_worker *w);
 /* Run the posts queued for w (worker thread); returns how many ran. */
 size_t nxx_conn_run_posts(struct nxx_worker *w);
-/* The handler answered (synchronously or later): finish the request. */
-void nxx_conn_response_queued(struct nxx_conn *c);
-int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len);
-int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len);
-int nxx_conn_flush(struct nxx_conn *c);
+
+/* server.c */
+/* A request of generation u finished: drop the worker's hold when it was the last. */
+void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
+/* Install generation site (published) as the server's current one; the
+ * previous is released as its requests finish.  On a running server, from
+ * any thread. */
+void nxx_server_set_site(nxx_server *srv, struct nxx_site *site);
 
 /* req.c */
-/* Add a field whose name and value the caller guarantees (no checks). */
-int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value);
-/*
- * Add lines[0..len), whole "Name: value\r\n" lines the caller vouches for,
- * without copying: they must stay unchanged until the head is queued
- * (nxx_req_send_head copies them).  For blocks a handler keeps prebuilt.
- */
-int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len);
-#define NXX_RESP_HEADER(req, lit, ...)                                                             \
-    nxx_resp_header_trusted((req), (lit), sizeof(lit) - 1, (__VA_ARGS__))
-int nxx_req_send_head(nxx_req *req, int64_t content_length);
-int nxx_req_error(nxx_req *req, int status, const char *detail);
 void nxx_req_date(struct nxx_worker *w);
 
 /* problem.c: build the error body for req into the arena. */

@@ -31,10 +31,4 @@ const struct nxx_status_info *nxx_status_table(size_t *n);
 /* Class name: "Informational", "Successful", "Redirection", "Client Error", "Server Error". */
 const char *nxx_status_class(int code);
 
-/*
- * The status line "HTTP/1.1 404 Not Found\r\n" for a registered code, with its
- * length, or NULL (callers format unregistered codes themselves).
- */
-const char *nxx_status_line(int code, size_t *len);
-
 #endif

@@ -5,6 +5,7 @@
  */
 #include "test.h"
 
+#include "http/http1.h"
 #include "http/status.h"
 #include "http/status_doc.h"
 #include "nxx.h"
@@ -238,12 +239,12 @@ TEST(fields_complete_and_wire_safe)
 TEST(status_line_404)
 {
     size_t len = 0;
-    const char *line = nxx_status_line(404, &len);
+    const char *line = nxx_http1_status_line(404, &len);
     CHECK(line != NULL);
     CHECK_EQ_INT(len, strlen("HTTP/1.1 404 Not Found\r\n"));
     CHECK_EQ_MEM(line, len, "HTTP/1.1 404 Not Found\r\n");
     CHECK_EQ_STR(line, "HTTP/1.1 404 Not Found\r\n");
-    CHECK(nxx_status_line(404, NULL) == line);
+    CHECK(nxx_http1_status_line(404, NULL) == line);
 }
 
 TEST(status_line_every_entry)
@@ -254,13 +255,13 @@ TEST(status_line_every_entry)
         char want[128];
         snprintf(want, sizeof(want), "HTTP/1.1 %d %s\r\n", t[i].code, t[i].reason);
         size_t len = 0;
-        const char *line = nxx_status_line(t[i].code, &len);
+        const char *line = nxx_http1_status_line(t[i].code, &len);
         CHECK(line != NULL);
         if (line)
             CHECK_EQ_MEM(line, len, want);
     }
     size_t len = 0;
-    const char *teapot = nxx_status_line(418, &len);
+    const char *teapot = nxx_http1_status_line(418, &len);
     CHECK_EQ_MEM(teapot, len, "HTTP/1.1 418 I'm a teapot\r\n");
 }
 
@@ -272,7 +273,7 @@ TEST(unregistered_codes)
         size_t len = 12345;
         CHECK(nxx_status_get(bad[i]) == NULL);
         CHECK(nxx_status_reason(bad[i]) == NULL);
-        CHECK(nxx_status_line(bad[i], &len) == NULL);
+        CHECK(nxx_http1_status_line(bad[i], &len) == NULL);
         CHECK_EQ_INT(len, 0);
     }
 }

@@ -12,9 +12,12 @@
  * store's writer thread, which evaluates the preconditions against the current item inside the
  * write transaction, so two writers holding the same ETag cannot both win.
  *
- * Checks that need only the head (names, 406, 415) run in a policy hook,
- * before the body is read: a request that will fail is answered without its
- * body, and without a 100 Continue (RFC 9110 §10.1.1).
+ * Checks that need only the head (names, 406, 415) run as the location's
+ * head policy, before the body is read: a request that will fail is
+ * answered without its body, and without a 100 Continue (RFC 9110 §10.1.1).
+ * A database is opened once per data directory and shared by every
+ * location and configuration generation that serves it, so a reload keeps
+ * the store, its writer and task threads and the caches.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,7 +32,8 @@
 #include "http/cond.h"
 #include "http/date.h"
 #include "http/negotiate.h"
-#include "http/server.h"
+#include "http/request.h"
+#include "http/site.h"
 #include "core/banned.h"
 
 #define MAX_FILTERS 16
@@ -224,22 +228,22 @@ void nxx_rest_schema_release(struct nxx_rest_schema *s)
     }
 }
 
-static void slots_clear(struct nxx_rest *r)
+static void slots_clear(struct nxx_rest_db *db)
 {
     for (size_t i = 0; i < REST_SCHEMA_BUCKETS; i++) {
-        while (r->slots[i]) {
-            struct nxx_rest_slot *sl = r->slots[i];
-            r->slots[i] = sl->next;
+        while (db->slots[i]) {
+            struct nxx_rest_slot *sl = db->slots[i];
+            db->slots[i] = sl->next;
             nxx_rest_schema_release(sl->schema);
             nxx_free(sl);
         }
     }
-    r->nslots = 0;
+    db->nslots = 0;
 }
 
-static struct nxx_rest_slot *slot_find(struct nxx_rest *r, const char *coll)
+static struct nxx_rest_slot *slot_find(struct nxx_rest_db *db, const char *coll)
 {
-    for (struct nxx_rest_slot *sl = r->slots[slot_hash(coll)]; sl; sl = sl->next)
+    for (struct nxx_rest_slot *sl = db->slots[slot_hash(coll)]; sl; sl = sl->next)
         if (strcmp(sl->coll, coll) == 0)
             return sl;
     return NULL;
@@ -277,32 +281,32 @@ static struct nxx_rest_schema *schema_load(const char *coll, const char *text)
  * store outside the lock; schema_gen tells whether the schema changed
  * meanwhile, in which case what was read is used once but not cached.
  */
-int nxx_rest_schema_lookup(struct nxx_rest *r, const char *coll, struct nxx_rest_schema **out)
+int nxx_rest_schema_lookup(struct nxx_rest_db *db, const char *coll, struct nxx_rest_schema **out)
 {
     *out = NULL;
-    pthread_mutex_lock(&r->schema_lock);
-    struct nxx_rest_slot *sl = slot_find(r, coll);
+    pthread_mutex_lock(&db->schema_lock);
+    struct nxx_rest_slot *sl = slot_find(db, coll);
     if (sl) {
         if (sl->schema)
             atomic_fetch_add(&sl->schema->refs, 1);
         *out = sl->schema;
-        pthread_mutex_unlock(&r->schema_lock);
+        pthread_mutex_unlock(&db->schema_lock);
         return 0;
     }
-    uint64_t gen = r->schema_gen;
-    pthread_mutex_unlock(&r->schema_lock);
+    uint64_t gen = db->schema_gen;
+    pthread_mutex_unlock(&db->schema_lock);
 
     char *text = NULL;
-    int rc = nxx_store_schema_get(r->store, coll, &text);
+    int rc = nxx_store_schema_get(db->store, coll, &text);
     if (rc && rc != NXX_STORE_NOTFOUND)
         return rc;
     struct nxx_rest_schema *s = rc == 0 ? schema_load(coll, text) : NULL;
     free(text);
 
-    pthread_mutex_lock(&r->schema_lock);
-    if (gen == r->schema_gen && !slot_find(r, coll)) {
-        if (r->nslots >= REST_SCHEMA_SLOTS)
-            slots_clear(r); /* collections are client-named: keep the cache bounded */
+    pthread_mutex_lock(&db->schema_lock);
+    if (gen == db->schema_gen && !slot_find(db, coll)) {
+        if (db->nslots >= REST_SCHEMA_SLOTS)
+            slots_clear(db); /* collections are client-named: keep the cache bounded */
         struct nxx_rest_slot *ns = nxx_malloc(sizeof(*ns));
         if (ns) {
             nxx_rest_cstr(ns->coll, sizeof(ns->coll), (nxx_str){ coll, strlen(coll) });
@@ -310,33 +314,33 @@ int nxx_rest_schema_lookup(struct nxx_rest *r, const char *coll, struct nxx_rest
             if (s)
                 atomic_fetch_add(&s->refs, 1); /* the cache's */
             size_t h = slot_hash(coll);
-            ns->next = r->slots[h];
-            r->slots[h] = ns;
-            r->nslots++;
+            ns->next = db->slots[h];
+            db->slots[h] = ns;
+            db->nslots++;
         }
     }
-    pthread_mutex_unlock(&r->schema_lock);
+    pthread_mutex_unlock(&db->schema_lock);
     *out = s;
     return 0;
 }
 
-void nxx_rest_schema_forget(struct nxx_rest *r, const char *coll)
+void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll)
 {
-    pthread_mutex_lock(&r->schema_lock);
-    r->schema_gen++;
-    struct nxx_rest_slot **pp = &r->slots[slot_hash(coll)];
+    pthread_mutex_lock(&db->schema_lock);
+    db->schema_gen++;
+    struct nxx_rest_slot **pp = &db->slots[slot_hash(coll)];
     while (*pp) {
         struct nxx_rest_slot *sl = *pp;
         if (strcmp(sl->coll, coll) == 0) {
             *pp = sl->next;
             nxx_rest_schema_release(sl->schema);
             nxx_free(sl);
-            r->nslots--;
+            db->nslots--;
             break;
         }
         pp = &sl->next;
     }
-    pthread_mutex_unlock(&r->schema_lock);
+    pthread_mutex_unlock(&db->schema_lock);
 }
 
 /* ---- GET item ---- */
@@ -353,7 +357,7 @@ static size_t format_etag(char *buf, uint64_t version)
 
 static int item_get(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int s = route_names(req, coll, id);
     if (s)
@@ -362,9 +366,9 @@ static int item_get(nxx_req *req, void *ud)
         return 406;
     struct nxx_rest_cached cv;
     uint64_t gen = 0;
-    if (!nxx_rest_cache_get(r->cache, coll, id, req, &cv, &gen)) {
+    if (!nxx_rest_cache_get(r->db->cache, coll, id, req, &cv, &gen)) {
         struct nxx_item it;
-        int rc = nxx_store_get(r->store, coll, id, &it);
+        int rc = nxx_store_get(r->db->store, coll, id, &it);
         if (rc == NXX_STORE_NOTFOUND) {
             nxx_req_detail(req, "no item '%s' in collection '%s'", id, coll);
             return 404;
@@ -376,7 +380,7 @@ static int item_get(nxx_req *req, void *ud)
             nxx_req_detail(req, "item '%s' of collection '%s' was deleted", id, coll);
             return 410;
         }
-        nxx_rest_cache_put(r->cache, coll, id, gen, &it);
+        nxx_rest_cache_put(r->db->cache, coll, id, gen, &it);
         cv.body = nxx_req_alloc(req, it.body_len ? it.body_len : 1);
         if (cv.body)
             memcpy(cv.body, it.body, it.body_len);
@@ -659,7 +663,7 @@ static int64_t feed_since(nxx_str inm)
 
 static int coll_get(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = route_names(req, coll, NULL);
     if (s)
@@ -668,7 +672,7 @@ static int coll_get(nxx_req *req, void *ud)
         return 406;
     /* the version first: a write racing the listing can only make the tag older than
      * the content, which costs a client one more full response, never a stale one */
-    uint64_t version = nxx_store_coll_version(r->store, coll);
+    uint64_t version = nxx_store_coll_version(r->db->store, coll);
     char etag[32];
     int n = snprintf(etag, sizeof(etag), "\"c%llu\"", (unsigned long long)version);
     nxx_str etag_s = { etag, (size_t)n };
@@ -688,7 +692,7 @@ static int coll_get(nxx_req *req, void *ud)
                 return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
             }
             struct collector col = { { 0 }, 0 };
-            int rc = nxx_store_changes(r->store, coll, (uint64_t)since, collect_change, &col);
+            int rc = nxx_store_changes(r->db->store, coll, (uint64_t)since, collect_change, &col);
             if (rc) {
                 nxx_rest_buf_free(&col.b);
                 return nxx_rest_store_failed(req, rc, "reading the changes feed");
@@ -731,7 +735,7 @@ static int coll_get(nxx_req *req, void *ud)
     };
     struct collector col = { { 0 }, 0 };
     uint64_t total = 0;
-    int rc = nxx_store_list(r->store, &q, collect_item, &col, &total);
+    int rc = nxx_store_list(r->db->store, &q, collect_item, &col, &total);
     if (rc) {
         nxx_rest_buf_free(&col.b);
         nxx_rest_buf_free(&l.keep);
@@ -747,7 +751,7 @@ static int coll_get(nxx_req *req, void *ud)
 
 static int schema_get(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = route_names(req, coll, NULL);
     if (s)
@@ -755,7 +759,7 @@ static int schema_get(nxx_req *req, void *ud)
     if (nxx_rest_not_acceptable(req))
         return 406;
     char *text = NULL;
-    int rc = nxx_store_schema_get(r->store, coll, &text);
+    int rc = nxx_store_schema_get(r->db->store, coll, &text);
     if (rc == NXX_STORE_NOTFOUND) {
         nxx_req_detail(req, "collection '%s' has no schema", coll);
         return 404;
@@ -802,7 +806,7 @@ json_t *nxx_rest_parse_body(nxx_req *req, int *status)
 
 static int schema_put(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = route_names(req, coll, NULL);
     if (s)
@@ -831,15 +835,15 @@ static int schema_put(nxx_req *req, void *ud)
     if (!text)
         return 500;
     char *old = NULL;
-    int rc = nxx_store_schema_get(r->store, coll, &old);
+    int rc = nxx_store_schema_get(r->db->store, coll, &old);
     free(old);
     if (rc && rc != NXX_STORE_NOTFOUND) {
         nxx_free(text);
         return nxx_rest_store_failed(req, rc, "reading a schema");
     }
     int created = rc == NXX_STORE_NOTFOUND;
-    rc = nxx_store_schema_put(r->store, coll, text);
-    nxx_rest_schema_forget(r, coll);
+    rc = nxx_store_schema_put(r->db->store, coll, text);
+    nxx_rest_schema_forget(r->db, coll);
     if (rc) {
         nxx_free(text);
         return nxx_rest_store_failed(req, rc, "storing a schema");
@@ -864,13 +868,13 @@ static int schema_put(nxx_req *req, void *ud)
 
 static int schema_delete(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = route_names(req, coll, NULL);
     if (s)
         return s;
     char *old = NULL;
-    int rc = nxx_store_schema_get(r->store, coll, &old);
+    int rc = nxx_store_schema_get(r->db->store, coll, &old);
     free(old);
     if (rc == NXX_STORE_NOTFOUND) {
         nxx_req_detail(req, "collection '%s' has no schema", coll);
@@ -878,8 +882,8 @@ static int schema_delete(nxx_req *req, void *ud)
     }
     if (rc)
         return nxx_rest_store_failed(req, rc, "reading a schema");
-    rc = nxx_store_schema_put(r->store, coll, NULL);
-    nxx_rest_schema_forget(r, coll);
+    rc = nxx_store_schema_put(r->db->store, coll, NULL);
+    nxx_rest_schema_forget(r->db, coll);
     if (rc)
         return nxx_rest_store_failed(req, rc, "removing a schema");
     nxx_resp_status(req, 204);
@@ -913,7 +917,7 @@ static int task_report(nxx_req *req, struct nxx_rest *r, int result)
     if (nxx_rest_not_acceptable(req))
         return 406;
     struct nxx_task t;
-    int rc = nxx_store_task_get(r->store, id, &t);
+    int rc = nxx_store_task_get(r->db->store, id, &t);
     if (rc == NXX_STORE_NOTFOUND) {
         nxx_req_detail(req, "no task '%s'", id);
         return 404;
@@ -989,12 +993,12 @@ static int task_report(nxx_req *req, struct nxx_rest *r, int result)
 
 static int task_get(nxx_req *req, void *ud)
 {
-    return task_report(req, ud, 0);
+    return task_report(req, nxx_rest_of(ud), 0);
 }
 
 static int task_result(nxx_req *req, void *ud)
 {
-    return task_report(req, ud, 1);
+    return task_report(req, nxx_rest_of(ud), 1);
 }
 
 /* ---- the handler's own paths: 405 with the right Allow ---- */
@@ -1058,18 +1062,14 @@ static int unsupported(nxx_req *req, const char *field, const char *types)
     return 415;
 }
 
-static int early_checks(nxx_req *req, nxx_handler_fn fn)
+static int early_checks(nxx_req *req, enum rest_check chk)
 {
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
-    int item = fn == nxx_rest_item_put || fn == nxx_rest_item_patch || fn == nxx_rest_item_delete;
-    int body = item ? fn != nxx_rest_item_delete
-                    : fn == nxx_rest_coll_post || fn == nxx_rest_bulk || fn == schema_put;
-    if (!body && fn != nxx_rest_item_delete)
-        return 0; /* reads check for themselves: they have no body to spare */
+    int item = chk == CHK_PUT || chk == CHK_PATCH || chk == CHK_DELETE;
     int s = route_names(req, coll, item ? id : NULL);
     if (s)
         return s;
-    if (!body)
+    if (chk == CHK_DELETE)
         return 0;
     nxx_str ce = nxx_req_header_list(req, "content-encoding");
     if (ce.len && !NXX_STR_IEQ(ce, "identity")) {
@@ -1081,20 +1081,26 @@ static int early_checks(nxx_req *req, nxx_handler_fn fn)
     }
     enum rest_ctype ct = nxx_rest_ctype(nxx_req_header(req, "content-type"));
     int minimal = nxx_rest_prefer_minimal(req);
-    if (fn == nxx_rest_coll_post) {
+    switch (chk) {
+    case CHK_POST:
         if (ct == CT_FORM || ct == CT_MULTIPART)
             return 0; /* 205 without a body: nothing to negotiate */
         if (ct != CT_JSON && ct != CT_MERGE_PATCH)
             return unsupported(req, "Accept-Post", accept_post);
-    } else if (fn == nxx_rest_bulk) {
+        break;
+    case CHK_BULK:
         if (ct != CT_JSON && ct != CT_NDJSON)
             return unsupported(req, "Accept-Post", "application/json, application/x-ndjson");
         minimal = 0;
-    } else if (fn == nxx_rest_item_patch) {
+        break;
+    case CHK_PATCH:
         if (ct != CT_MERGE_PATCH)
             return unsupported(req, "Accept-Patch", "application/merge-patch+json");
-    } else if (ct != CT_JSON) {
-        return unsupported(req, NULL, "application/json");
+        break;
+    default:
+        if (ct != CT_JSON)
+            return unsupported(req, NULL, "application/json");
+        break;
     }
     if (!minimal && nxx_rest_not_acceptable(req)) {
         nxx_req_detail(req, "the response would be application/json, which Accept rules out "
@@ -1104,12 +1110,14 @@ static int early_checks(nxx_req *req, nxx_handler_fn fn)
     return 0;
 }
 
+/* The location's head policy: only this location's routes reach it. */
 static int policy(nxx_req *req, void *ud)
 {
-    const struct nxx_route *rt = req->route;
-    if (!rt || rt->ud != ud)
+    (void)ud;
+    const struct nxx_rest_route *rr = nxx_req_route_data(req);
+    if (!rr || rr->check == CHK_NONE)
         return 0;
-    return early_checks(req, rt->fn);
+    return early_checks(req, rr->check);
 }
 
 /* ---- set-up ---- */
@@ -1136,14 +1144,96 @@ static int mkdirs(const char *dir)
     return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
+/* ---- databases, shared by every location and generation that serves them ---- */
+
+static pthread_mutex_t dbs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nxx_rest_db *dbs;
+
+static void db_free(struct nxx_rest_db *db)
+{
+    if (db->store)
+        nxx_store_close(db->store); /* finishes queued writes; their answers are dropped */
+    nxx_rest_cache_free(db->cache);
+    slots_clear(db);
+    pthread_mutex_destroy(&db->schema_lock);
+    nxx_free(db->path);
+    nxx_free(db);
+}
+
+static void db_release(struct nxx_rest_db *db)
+{
+    pthread_mutex_lock(&dbs_lock);
+    int last = --db->refs == 0;
+    if (last) {
+        struct nxx_rest_db **pp = &dbs;
+        while (*pp != db)
+            pp = &(*pp)->next;
+        *pp = db->next;
+    }
+    pthread_mutex_unlock(&dbs_lock);
+    if (last)
+        db_free(db);
+}
+
+/* The open database of dir, opened on first use. */
+static int db_acquire(const char *dir, const nxx_rest_config *cfg, struct nxx_rest_db **out)
+{
+    int err = mkdirs(dir);
+    if (err) {
+        nxx_log_error("cannot create the data directory '%s': %s", dir, nxx_strerror(err));
+        return err;
+    }
+    char *path = realpath(dir, NULL);
+    if (!path)
+        return -errno;
+    pthread_mutex_lock(&dbs_lock);
+    for (struct nxx_rest_db *db = dbs; db; db = db->next) {
+        if (strcmp(db->path, path) == 0) {
+            db->refs++;
+            pthread_mutex_unlock(&dbs_lock);
+            free(path);
+            *out = db;
+            return 0;
+        }
+    }
+    struct nxx_rest_db *db = nxx_calloc(1, sizeof(*db));
+    if (!db) {
+        pthread_mutex_unlock(&dbs_lock);
+        free(path);
+        return NXX_ENOMEM;
+    }
+    db->path = nxx_strdup(path);
+    free(path);
+    pthread_mutex_init(&db->schema_lock, NULL);
+    db->cache = nxx_rest_cache_new();
+    json_object_seed(0); /* before any worker thread builds an object */
+    struct nxx_store_options opt = { cfg->max_db_bytes, 1024 };
+    if (!db->path || !db->cache) {
+        err = NXX_ENOMEM;
+    } else if (nxx_store_open(dir, &opt, &db->store) != 0) {
+        db->store = NULL;
+        err = -EIO;
+    }
+    if (err) {
+        pthread_mutex_unlock(&dbs_lock);
+        db_free(db);
+        return err;
+    }
+    db->refs = 1;
+    db->next = dbs;
+    dbs = db;
+    /* bulk tasks left unfinished by the last run go on now */
+    nxx_store_task_runner(db->store, nxx_rest_task_item, db);
+    pthread_mutex_unlock(&dbs_lock);
+    *out = db;
+    return 0;
+}
+
 static void rest_free(void *arg)
 {
     struct nxx_rest *r = arg;
-    if (r->store)
-        nxx_store_close(r->store); /* finishes queued writes; their answers are dropped */
-    nxx_rest_cache_free(r->cache);
-    slots_clear(r);
-    pthread_mutex_destroy(&r->schema_lock);
+    if (r->db)
+        db_release(r->db);
     nxx_free(r->prefix);
     nxx_free(r);
 }
@@ -1153,7 +1243,77 @@ struct route_def {
     const char *suffix;
     unsigned flags;
     nxx_handler_fn fn;
+    enum rest_check check;
 };
+
+int nxx_scope_rest(nxx_scope *loc, const nxx_rest_config *cfg)
+{
+    nxx_rest_config defaults;
+    nxx_rest_config_init(&defaults);
+    if (!cfg)
+        cfg = &defaults;
+    if (!loc || loc->kind != NXX_SCOPE_LOCATION || loc->match != NXX_LOC_PREFIX)
+        return NXX_EINVAL;
+    const char *dir = cfg->data_dir ? cfg->data_dir : "./data";
+    /* the location's path is where the collections hang: URLs are built on it */
+    const char *prefix = loc->base;
+    size_t plen = strlen(prefix);
+    if (plen > 256)
+        return NXX_EINVAL;
+    struct nxx_rest *r = nxx_calloc(1, sizeof(*r));
+    if (!r)
+        return NXX_ENOMEM;
+    r->prefix = nxx_malloc(plen + 1);
+    if (!r->prefix) {
+        rest_free(r);
+        return NXX_ENOMEM;
+    }
+    memcpy(r->prefix, prefix, plen + 1);
+    r->prefix_len = plen;
+    r->require_preconditions = cfg->require_preconditions;
+    r->max_list = cfg->max_list ? cfg->max_list : 1000;
+    int err = db_acquire(dir, cfg, &r->db);
+    if (err) {
+        rest_free(r);
+        return err;
+    }
+    err = nxx_scope_on_free(loc, rest_free, r);
+    if (err) {
+        rest_free(r);
+        return err;
+    }
+    /* the handler's own paths and the patterns they also match: the literal
+     * segments make them the more specific */
+    static const struct route_def routes[] = {
+        { "GET", "/_tasks/:task/result", 0, task_result, CHK_NONE },
+        { "*", "/_tasks/:task/result", 0, reserved_task_result, CHK_NONE },
+        { "GET", "/_tasks/:task", 0, task_get, CHK_NONE },
+        { "*", "/_tasks/:task", 0, reserved_task, CHK_NONE },
+        { "GET", "/_schemas/:coll", 0, schema_get, CHK_NONE },
+        { "PUT", "/_schemas/:coll", NXX_ROUTE_BODY, schema_put, CHK_SCHEMA_PUT },
+        { "DELETE", "/_schemas/:coll", 0, schema_delete, CHK_NONE },
+        { "*", "/_schemas/:coll", 0, reserved_schema, CHK_NONE },
+        { "POST", "/:coll/_bulk", NXX_ROUTE_BODY, nxx_rest_bulk, CHK_BULK },
+        { "*", "/:coll/_bulk", 0, reserved_bulk, CHK_NONE },
+        { "GET", "/:coll", 0, coll_get, CHK_NONE },
+        { "POST", "/:coll", NXX_ROUTE_BODY, nxx_rest_coll_post, CHK_POST },
+        { "GET", "/:coll/:id", 0, item_get, CHK_NONE },
+        { "PUT", "/:coll/:id", NXX_ROUTE_BODY, nxx_rest_item_put, CHK_PUT },
+        { "PATCH", "/:coll/:id", NXX_ROUTE_BODY, nxx_rest_item_patch, CHK_PATCH },
+        { "DELETE", "/:coll/:id", 0, nxx_rest_item_delete, CHK_DELETE },
+    };
+    _Static_assert(sizeof(routes) / sizeof(routes[0]) <= sizeof(r->routes) / sizeof(r->routes[0]),
+                   "room for every route's data");
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !err; i++) {
+        r->routes[i].r = r;
+        r->routes[i].check = routes[i].check;
+        err = nxx_scope_route(loc, routes[i].method, routes[i].suffix, routes[i].flags,
+                              routes[i].fn, &r->routes[i]);
+    }
+    if (!err)
+        err = nxx_scope_policy(loc, NXX_PHASE_HEAD, policy, r);
+    return err; /* r is freed with the configuration */
+}
 
 int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg)
 {
@@ -1162,77 +1322,11 @@ int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg)
     if (!cfg)
         cfg = &defaults;
     const char *prefix = cfg->prefix ? cfg->prefix : "/api";
-    const char *dir = cfg->data_dir ? cfg->data_dir : "./data";
-    size_t plen = strlen(prefix);
-    if (prefix[0] != '/' || strpbrk(prefix, "?#:*") || plen > 256)
+    if (prefix[0] != '/' || strpbrk(prefix, "?#:*") || strlen(prefix) > 256)
         return NXX_EINVAL;
-    while (plen > 0 && prefix[plen - 1] == '/')
-        plen--;
-    int err = mkdirs(dir);
-    if (err) {
-        nxx_log_error("cannot create the data directory '%s': %s", dir, nxx_strerror(err));
-        return err;
-    }
-    struct nxx_rest *r = nxx_calloc(1, sizeof(*r));
-    if (!r)
+    nxx_scope *host = nxx_server_host(srv, NULL);
+    nxx_scope *loc = host ? nxx_host_location(host, prefix) : NULL;
+    if (!loc)
         return NXX_ENOMEM;
-    pthread_mutex_init(&r->schema_lock, NULL);
-    r->prefix = nxx_malloc(plen + 1);
-    if (!r->prefix) {
-        rest_free(r);
-        return NXX_ENOMEM;
-    }
-    memcpy(r->prefix, prefix, plen);
-    r->prefix[plen] = '\0';
-    r->prefix_len = plen;
-    r->require_preconditions = cfg->require_preconditions;
-    r->max_list = cfg->max_list ? cfg->max_list : 1000;
-    r->cache = nxx_rest_cache_new();
-    if (!r->cache) {
-        rest_free(r);
-        return NXX_ENOMEM;
-    }
-    json_object_seed(0); /* before any worker thread builds an object */
-
-    struct nxx_store_options opt = { cfg->max_db_bytes, 1024 };
-    if (nxx_store_open(dir, &opt, &r->store) != 0) {
-        r->store = NULL;
-        rest_free(r);
-        return -EIO;
-    }
-    err = nxx_server_on_free(srv, rest_free, r);
-    if (err) {
-        rest_free(r);
-        return err;
-    }
-    /* order matters: the handler's own paths before the patterns they also match */
-    static const struct route_def routes[] = {
-        { "GET", "/_tasks/:task/result", 0, task_result },
-        { "*", "/_tasks/:task/result", 0, reserved_task_result },
-        { "GET", "/_tasks/:task", 0, task_get },
-        { "*", "/_tasks/:task", 0, reserved_task },
-        { "GET", "/_schemas/:coll", 0, schema_get },
-        { "PUT", "/_schemas/:coll", NXX_ROUTE_BODY, schema_put },
-        { "DELETE", "/_schemas/:coll", 0, schema_delete },
-        { "*", "/_schemas/:coll", 0, reserved_schema },
-        { "POST", "/:coll/_bulk", NXX_ROUTE_BODY, nxx_rest_bulk },
-        { "*", "/:coll/_bulk", 0, reserved_bulk },
-        { "GET", "/:coll", 0, coll_get },
-        { "POST", "/:coll", NXX_ROUTE_BODY, nxx_rest_coll_post },
-        { "GET", "/:coll/:id", 0, item_get },
-        { "PUT", "/:coll/:id", NXX_ROUTE_BODY, nxx_rest_item_put },
-        { "PATCH", "/:coll/:id", NXX_ROUTE_BODY, nxx_rest_item_patch },
-        { "DELETE", "/:coll/:id", 0, nxx_rest_item_delete },
-    };
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !err; i++) {
-        char pattern[300];
-        snprintf(pattern, sizeof(pattern), "%s%s", r->prefix, routes[i].suffix);
-        err = nxx_server_route(srv, routes[i].method, pattern, routes[i].flags, routes[i].fn, r);
-    }
-    if (!err)
-        err = nxx_server_policy(srv, policy, r);
-    if (err)
-        return err; /* r is freed with the server */
-    nxx_store_task_runner(r->store, nxx_rest_task_item, r);
-    return 0;
+    return nxx_scope_rest(loc, cfg);
 }

@@ -40,18 +40,56 @@ struct nxx_rest_slot {
 
 struct nxx_rest_cache;
 
-struct nxx_rest {
-    char *prefix; /* "/api", or "" for the root; no trailing '/' */
-    size_t prefix_len;
+/*
+ * One database and what is kept about it: shared by every location (and
+ * every configuration generation) that serves the same data directory, so
+ * a reload keeps the store, its writer and task threads, and the caches.
+ */
+struct nxx_rest_db {
+    char *path; /* realpath of the data directory: the registry's key */
+    unsigned refs;
+    struct nxx_rest_db *next;
     struct nxx_store *store;
     struct nxx_rest_cache *cache; /* recently read items (rest_cache.c) */
-    int require_preconditions;
-    uint64_t max_list;
-    pthread_mutex_t schema_lock; /* guards slots, nslots and schema_gen */
+    pthread_mutex_t schema_lock;  /* guards slots, nslots and schema_gen */
     struct nxx_rest_slot *slots[REST_SCHEMA_BUCKETS];
     size_t nslots;
     uint64_t schema_gen;   /* bumped by every schema change */
     char task_detail[512]; /* the task runner's detail text (its thread only) */
+};
+
+/* What the early checks (a head policy of the location) look at. */
+enum rest_check {
+    CHK_NONE = 0,   /* reads and the handler's own paths check for themselves */
+    CHK_POST,       /* POST to a collection */
+    CHK_BULK,       /* POST of a bulk import */
+    CHK_PUT,        /* PUT of an item */
+    CHK_PATCH,      /* PATCH of an item */
+    CHK_DELETE,     /* DELETE of an item */
+    CHK_SCHEMA_PUT, /* PUT of a collection schema */
+};
+
+struct nxx_rest;
+
+/* The data of each route: the location's store view and what to check. */
+struct nxx_rest_route {
+    struct nxx_rest *r;
+    enum rest_check check;
+};
+
+static inline struct nxx_rest *nxx_rest_of(void *route_ud)
+{
+    return ((struct nxx_rest_route *)route_ud)->r;
+}
+
+/* The store as one location serves it. */
+struct nxx_rest {
+    char *prefix; /* "/api", or "" for the root; no trailing '/' */
+    size_t prefix_len;
+    struct nxx_rest_db *db;
+    int require_preconditions;
+    uint64_t max_list;
+    struct nxx_rest_route routes[16];
 };
 
 /* The operations, one handler each (the policy hook tells them apart by handler). */
@@ -80,10 +118,10 @@ int nxx_rest_id_ok(nxx_str s);
  * The collection's schema with a reference for the caller (release it), or
  * NULL when it has none: 0, or a store status when it could not be read.
  */
-int nxx_rest_schema_lookup(struct nxx_rest *r, const char *coll, struct nxx_rest_schema **out);
+int nxx_rest_schema_lookup(struct nxx_rest_db *db, const char *coll, struct nxx_rest_schema **out);
 void nxx_rest_schema_release(struct nxx_rest_schema *s);
 /* Forget the cached schema of coll (after it changed). */
-void nxx_rest_schema_forget(struct nxx_rest *r, const char *coll);
+void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll);
 
 /* Does the Accept field rule out application/json? */
 int nxx_rest_not_acceptable(nxx_req *req);

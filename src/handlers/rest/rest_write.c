@@ -304,7 +304,7 @@ static void done(void *ctx, int status, const struct nxx_item *item, int created
     w->status = status;
     /* committed (or not): the next read goes to the store, before anyone hears of it */
     if (w->rid[0])
-        nxx_rest_cache_forget(w->r->cache, w->coll, w->rid);
+        nxx_rest_cache_forget(w->r->db->cache, w->coll, w->rid);
     if (status == 0 && item) {
         w->created = created;
         w->version = item->version;
@@ -427,7 +427,7 @@ static int submit(nxx_req *req, struct wctx *w)
         .done = done,
         .ctx = w,
     };
-    if (nxx_store_submit(w->r->store, &sw) != 0) {
+    if (nxx_store_submit(w->r->db->store, &sw) != 0) {
         wctx_free(w);
         nxx_resp_header(req, "Retry-After", NXX_STR("1"));
         nxx_req_detail(req, "the store is not taking writes (it is closing)");
@@ -455,13 +455,13 @@ static int names(nxx_req *req, char coll[REST_COLL_MAX + 1], char id[REST_ID_MAX
 static int schema_of(nxx_req *req, struct nxx_rest *r, const char *coll,
                      struct nxx_rest_schema **out)
 {
-    int rc = nxx_rest_schema_lookup(r, coll, out);
+    int rc = nxx_rest_schema_lookup(r->db, coll, out);
     return rc ? nxx_rest_store_failed(req, rc, "reading the collection's schema") : 0;
 }
 
 int nxx_rest_coll_post(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = names(req, coll, NULL);
     if (s)
@@ -530,7 +530,7 @@ int nxx_rest_coll_post(nxx_req *req, void *ud)
 
 int nxx_rest_item_put(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int s = names(req, coll, id);
     if (s)
@@ -570,7 +570,7 @@ int nxx_rest_item_put(nxx_req *req, void *ud)
 
 int nxx_rest_item_patch(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int s = names(req, coll, id);
     if (s)
@@ -606,13 +606,13 @@ int nxx_rest_item_patch(nxx_req *req, void *ud)
      */
     struct nxx_rest_cached cv;
     uint64_t gen = 0;
-    if (!w->fixed_status && nxx_rest_cache_get(r->cache, coll, id, req, &cv, &gen)) {
+    if (!w->fixed_status && nxx_rest_cache_get(r->db->cache, coll, id, req, &cv, &gen)) {
         w->base_version = cv.version;
         w->pre_status = patch_apply(cv.body, cv.body_len, patch, w->schema, &w->text, &w->text_len,
                                     &w->errors, w->detail, sizeof(w->detail));
     } else if (!w->fixed_status) {
         struct nxx_item cur;
-        if (nxx_store_get(r->store, coll, id, &cur) == 0) {
+        if (nxx_store_get(r->db->store, coll, id, &cur) == 0) {
             if (!cur.deleted) {
                 w->base_version = cur.version;
                 w->pre_status = patch_apply(cur.body, cur.body_len, patch, w->schema, &w->text,
@@ -626,7 +626,7 @@ int nxx_rest_item_patch(nxx_req *req, void *ud)
 
 int nxx_rest_item_delete(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int s = names(req, coll, id);
     if (s)
@@ -659,7 +659,7 @@ static uint64_t ndjson_count(nxx_str body)
 
 int nxx_rest_bulk(nxx_req *req, void *ud)
 {
-    struct nxx_rest *r = ud;
+    struct nxx_rest *r = nxx_rest_of(ud);
     char coll[REST_COLL_MAX + 1];
     int s = names(req, coll, NULL);
     if (s)
@@ -683,7 +683,8 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
         }
     }
     char id[40];
-    int rc = nxx_store_task_create(r->store, coll, body.ptr ? body.ptr : "", body.len, total, id);
+    int rc =
+        nxx_store_task_create(r->db->store, coll, body.ptr ? body.ptr : "", body.len, total, id);
     if (rc) {
         if (rc == NXX_STORE_FULL) {
             nxx_req_detail(req, "the store is full (its size limit or the disk); nothing was "
@@ -733,9 +734,9 @@ static int random_id(char out[13])
 int nxx_rest_task_item(void *ctx, const char *coll, const char *elem, size_t elem_len,
                        char **id_out, struct nxx_store_change *change, const char **detail)
 {
-    struct nxx_rest *r = ctx;
-    char *d = r->task_detail; /* this runs on the task thread only */
-    size_t dcap = sizeof(r->task_detail);
+    struct nxx_rest_db *db = ctx;
+    char *d = db->task_detail; /* this runs on the task thread only */
+    size_t dcap = sizeof(db->task_detail);
     *detail = d;
     *id_out = NULL;
     json_error_t jerr;
@@ -760,7 +761,7 @@ int nxx_rest_task_item(void *ctx, const char *coll, const char *elem, size_t ele
     if (json_is_object(obj))
         json_object_del(obj, "id");
     struct nxx_rest_schema *schema = NULL;
-    if (nxx_rest_schema_lookup(r, coll, &schema) != 0) {
+    if (nxx_rest_schema_lookup(db, coll, &schema) != 0) {
         json_decref(obj);
         snprintf(d, dcap, "storage error reading the collection's schema");
         return 500;

@@ -1,0 +1,1743 @@
+/*
+ * http1.c - HTTP/1.1 on a connection (RFC 9112): framing only.
+ *
+ * A connection reads into a pooled buffer, parses every complete request
+ * head already there (pipelining) and hands each to the request pipeline
+ * (request.c), which routes it and runs its policies and handler.  What is
+ * HTTP/1 stays here: keep-alive and Connection, 100 Continue, reading the
+ * content (Content-Length or chunked; whole, streamed, or skipped), the
+ * response head's serialisation and framing (Content-Length, chunked, or
+ * close-delimited), interim responses, and connections taken over after a
+ * 101.  Responses are queued in an iovec/sendfile output queue written
+ * once per batch, so 16 pipelined requests cost one read and one writev.
+ *
+ * Timeouts: one timer per connection, armed for what the connection is
+ * waiting for: the keep-alive timeout while idle, the request timeout from
+ * the first byte of a request (never extended by more bytes: a slow client
+ * cannot hold it open by trickling), the content timeout of the location,
+ * a write timeout while output is blocked, the idle timeout of a tunnel,
+ * and a short linger after the response of a closing connection.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "event/sock.h"
+#include "http/http1.h"
+#include "http/server.h"
+#include "http/status.h"
+#include "core/banned.h"
+
+#define LINGER_MS 2000
+#define LINGER_MAX (1 << 20) /* bytes we read and drop before giving up on a linger */
+#define OUT_HIGH_WATER (256 * 1024)
+#define DISCARD_MAX 65536         /* unread content we skip to keep a connection */
+#define TUNNEL_OUT_MAX (16 << 20) /* bytes a tunnel may have waiting for the client */
+
+/* One output queue entry: memory (fd < 0) or a file range. */
+struct h1out {
+    const char *ptr;
+    size_t len;
+    int fd;
+    off_t off;
+};
+
+#define OUTQ_MAX ((NXX_CHUNK_SIZE) / sizeof(struct h1out)) /* entries in a pooled queue */
+
+enum h1state {
+    H1_HEAD = 0, /* waiting for / parsing a request head */
+    H1_BODY,     /* reading request content */
+    H1_HANDLER,  /* handler answering later */
+    H1_STREAM,   /* streamed response in progress */
+    H1_LINGER,   /* response sent, write side shut, draining input */
+    H1_TUNNEL,   /* taken over by a handler: bytes both ways */
+};
+
+enum timer_kind { TK_NONE = 0, TK_IDLE, TK_REQ, TK_BODY, TK_WRITE, TK_LINGER, TK_TUNNEL, TK_KICK };
+
+struct nxx_tunnel {
+    struct h1conn *c;
+    const struct nxx_tunnel_ops *ops;
+    void *ud;
+    char *buf; /* output the socket has not taken: buf[pos..len) */
+    size_t pos, len, cap;
+    unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
+};
+
+struct h1conn {
+    struct nxx_conn conn; /* first: the engine's view */
+    struct nxx_timer timer;
+    enum h1state state;
+    unsigned char tk; /* what the timer is armed for */
+    size_t req_end;   /* where the next request starts in rbuf */
+    int body_in_rbuf; /* body is a view into rbuf */
+    enum nxx_body_mode bmode;
+    unsigned readable : 1, writable : 1, peer_eof : 1, over_limit : 1, want_close : 1,
+        in_process : 1, registered : 1, linger : 1, rdhup : 1, chunked_out : 1, body_paused : 1;
+    char *rbuf;
+    size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
+    size_t scan;             /* bytes of the head scanned without finding its end */
+    struct h1out *out;       /* pooled block while output is queued, else NULL */
+    size_t nout, out_head;   /* out[out_head..nout) pending */
+    size_t out_bytes;        /* pending bytes */
+    struct nxx_arena arena;
+    nxx_req *req; /* in-flight request */
+    /* body reading */
+    char *body;
+    size_t body_len, body_cap;
+    uint64_t body_want;          /* Content-Length still to read */
+    struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
+    size_t linger_bytes;
+    struct nxx_tunnel *tunnel;
+};
+
+static const struct nxx_proto h1_proto;
+static const struct nxx_conn_ops h1_conn_ops;
+
+static void process(struct h1conn *c);
+static void outq_release(struct h1conn *c);
+static int flush(struct h1conn *c);
+static void tunnel_closed(struct h1conn *c);
+
+static inline struct h1conn *h1_of(struct nxx_io *io)
+{
+    return (struct h1conn *)io; /* io is the first member of conn, conn of h1conn */
+}
+
+static inline struct h1conn *h1_req(const nxx_req *req)
+{
+    return (struct h1conn *)req->conn;
+}
+
+static inline int closed(const struct h1conn *c)
+{
+    return c->conn.closed;
+}
+
+static inline const nxx_config *cfg_of(const struct h1conn *c)
+{
+    return &c->conn.w->srv->cfg;
+}
+
+/* ---- status lines ---- */
+
+/*
+ * Written on every response, so whole literals of known length, expanded
+ * from the registry's list at compile time: no formatting, no strlen.
+ */
+#define B 0
+#define C 0
+#define N 0
+#include "http/status_list.h"
+struct status_line {
+    const char *text;
+    unsigned char len;
+};
+#define STATUS_LINE(code, reason) "HTTP/1.1 " #code " " reason "\r\n"
+#define AS_LINE(code, reason, flags, rfc, summary, when)                                           \
+    [code] = { STATUS_LINE(code, reason), sizeof(STATUS_LINE(code, reason)) - 1 },
+static const struct status_line status_lines[600] = { STATUS_LIST(AS_LINE) };
+#undef B
+#undef C
+#undef N
+
+const char *nxx_http1_status_line(int code, size_t *len)
+{
+    if (code < 0 || code >= (int)(sizeof(status_lines) / sizeof(status_lines[0])) ||
+        !status_lines[code].text) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    if (len)
+        *len = status_lines[code].len;
+    return status_lines[code].text;
+}
+
+/* ---- buffers ---- */
+
+static void rbuf_release(struct h1conn *c)
+{
+    if (!c->rbuf)
+        return;
+    if (c->rcap == NXX_RBUF_SIZE)
+        nxx_pool_put(&c->conn.w->rbufs, c->rbuf);
+    else
+        nxx_free(c->rbuf);
+    c->rbuf = NULL;
+    c->rcap = c->rlen = c->rpos = c->scan = 0;
+}
+
+static int rbuf_ensure(struct h1conn *c)
+{
+    if (c->rbuf)
+        return 0;
+    c->rbuf = nxx_pool_get(&c->conn.w->rbufs);
+    if (!c->rbuf)
+        return -1;
+    c->rcap = NXX_RBUF_SIZE;
+    c->rlen = c->rpos = c->scan = 0;
+    return 0;
+}
+
+/*
+ * Make room to read more of the current head.  Moving bytes is only safe
+ * when nothing points into the buffer: no request in flight and no queued
+ * output (a handler may have borrowed a body view).
+ */
+static int rbuf_make_room(struct h1conn *c)
+{
+    if (c->rlen < c->rcap)
+        return 0;
+    if (c->rpos > 0 && !c->req && c->nout == c->out_head) {
+        memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+        c->rlen -= c->rpos;
+        c->scan = c->scan > c->rpos ? c->scan - c->rpos : 0;
+        c->rpos = 0;
+        if (c->rlen < c->rcap)
+            return 0;
+    }
+    if (c->req || c->nout != c->out_head)
+        return -1; /* wait until the views are gone */
+    size_t limit = cfg_of(c)->max_header_bytes + NXX_RBUF_SIZE;
+    if (c->rcap >= limit)
+        return -1;
+    size_t ncap = c->rcap * 2 > limit ? limit : c->rcap * 2;
+    char *nb = nxx_malloc(ncap);
+    if (!nb)
+        return -1;
+    memcpy(nb, c->rbuf + c->rpos, c->rlen - c->rpos);
+    c->rlen -= c->rpos;
+    c->scan = c->scan > c->rpos ? c->scan - c->rpos : 0;
+    c->rpos = 0;
+    char *old = c->rbuf;
+    size_t oldcap = c->rcap;
+    c->rbuf = nb;
+    c->rcap = ncap;
+    if (oldcap == NXX_RBUF_SIZE)
+        nxx_pool_put(&c->conn.w->rbufs, old);
+    else
+        nxx_free(old);
+    return 0;
+}
+
+/* Read once into dst.  >0 bytes, 0 would block, -1 EOF or error. */
+static ssize_t read_into(struct h1conn *c, char *dst, size_t cap)
+{
+    ssize_t n = c->conn.tp->read(&c->conn, dst, cap);
+    if (n > 0) {
+        /* edge-triggered: a short read drained the socket, unless the peer's
+         * FIN came with the same edge: then read on to the EOF, no further
+         * edge will announce it */
+        if ((size_t)n < cap && !c->rdhup)
+            c->readable = 0;
+        return n;
+    }
+    c->readable = 0;
+    if (n == -EAGAIN || n == -EWOULDBLOCK)
+        return 0;
+    c->peer_eof = 1;
+    return -1;
+}
+
+/* ---- timers ---- */
+
+static unsigned timer_kind_of(const struct h1conn *c)
+{
+    if (c->state == H1_LINGER)
+        return TK_LINGER;
+    if (c->state == H1_TUNNEL)
+        return c->nout != c->out_head || c->tunnel->pos < c->tunnel->len ? TK_WRITE : TK_TUNNEL;
+    if (c->nout != c->out_head)
+        return TK_WRITE;
+    if (c->state == H1_BODY)
+        return c->body_paused ? TK_NONE : TK_BODY;
+    if (c->state == H1_HEAD && c->rlen > c->rpos)
+        return TK_REQ;
+    if (c->state == H1_HEAD)
+        return TK_IDLE;
+    return TK_NONE; /* a handler or stream owns the pace */
+}
+
+static void arm_timer(struct h1conn *c)
+{
+    const nxx_config *cfg = cfg_of(c);
+    struct nxx_loop *loop = &c->conn.w->loop;
+    unsigned k = timer_kind_of(c);
+    unsigned prev = c->tk;
+    if (prev == TK_KICK && nxx_timer_armed(&c->timer))
+        return; /* a kick is pending: it re-arms when it fires */
+    if (k == TK_NONE) {
+        if (nxx_timer_armed(&c->timer))
+            nxx_timer_cancel(loop, &c->timer);
+        c->tk = (unsigned char)k;
+        return;
+    }
+    /* the request, content and linger clocks start once and are never pushed back */
+    if (k == prev && (k == TK_REQ || k == TK_BODY || k == TK_LINGER) && nxx_timer_armed(&c->timer))
+        return;
+    uint64_t ms;
+    switch (k) {
+    case TK_IDLE: ms = c->conn.w->draining ? 0 : cfg->keepalive_timeout_ms; break;
+    case TK_LINGER: ms = LINGER_MS; break;
+    case TK_TUNNEL: ms = cfg->tunnel_timeout_ms; break;
+    case TK_BODY: {
+        /* the content is due by the location's timeout, counted from the
+         * request's first byte */
+        const nxx_req *req = c->req;
+        uint64_t due =
+            req->start_ms + (req->scope ? req->scope->body_timeout_ms : cfg->request_timeout_ms);
+        ms = due > loop->now_ms ? due - loop->now_ms : 0;
+        break;
+    }
+    default: ms = cfg->request_timeout_ms; break;
+    }
+    c->tk = (unsigned char)k;
+    nxx_timer_set(loop, &c->timer, ms);
+}
+
+/* Run process() from the loop soon (not inside the caller's stack). */
+static void kick(struct h1conn *c)
+{
+    c->tk = TK_KICK;
+    nxx_timer_set(&c->conn.w->loop, &c->timer, 0);
+}
+
+/* ---- closing ---- */
+
+static void h1_release(struct nxx_conn *base)
+{
+    struct h1conn *c = (struct h1conn *)base;
+    struct nxx_loop *loop = &base->w->loop;
+    if (nxx_timer_armed(&c->timer))
+        nxx_timer_cancel(loop, &c->timer);
+    if (c->tunnel)
+        tunnel_closed(c);
+    nxx_req *req = c->req;
+    if (req) {
+        if (nxx_timer_armed(&req->defer))
+            nxx_timer_cancel(loop, &req->defer);
+        if (c->state == H1_BODY && req->body_fn && !req->responded) {
+            /* a streamed upload that will not complete */
+            req->body_fn(req, NULL, 0, -1, req->body_ud);
+        }
+        if (!base->pins) {
+            nxx_request_finish(req);
+            c->req = NULL;
+        }
+    }
+    outq_release(c);
+    rbuf_release(c);
+}
+
+static void h1_bury(struct nxx_conn *base)
+{
+    struct h1conn *c = (struct h1conn *)base;
+    if (c->req) {
+        nxx_request_finish(c->req); /* a pinned request whose post has run */
+        c->req = NULL;
+    }
+    nxx_arena_reset(&c->arena); /* cleanups: file references, handler state */
+}
+
+static void close_conn(struct h1conn *c)
+{
+    nxx_conn_close(&c->conn);
+}
+
+/*
+ * Close after the response.  If input may still arrive (unread body,
+ * pipelined requests), closing at once would make the kernel answer it with
+ * RST, which can destroy our response before the client reads it; so shut
+ * the write side and read until EOF, for a bounded time and amount.
+ */
+static void begin_close(struct h1conn *c)
+{
+    if (c->rlen == c->rpos && !c->readable && c->peer_eof) {
+        close_conn(c);
+        return;
+    }
+    if (c->rlen == c->rpos && c->state == H1_HEAD && !c->readable && !c->linger) {
+        /* the last read drained the socket and no content is on its way:
+         * close now (the common Connection: close case costs no extra call) */
+        close_conn(c);
+        return;
+    }
+    if (c->rlen == c->rpos && c->state == H1_HEAD && !c->linger) {
+        char tmp[512];
+        ssize_t n = c->conn.tp->read(&c->conn, tmp, sizeof(tmp));
+        if (n == 0 || (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK)) {
+            close_conn(c);
+            return;
+        }
+        if (n < 0) {
+            /* nothing pending: the common Connection: close case */
+            close_conn(c);
+            return;
+        }
+    }
+    c->conn.tp->shutdown(&c->conn);
+    c->state = H1_LINGER;
+    c->rlen = c->rpos = 0;
+    c->readable = 1;
+}
+
+static void linger_read(struct h1conn *c)
+{
+    char tmp[4096];
+    while (c->readable) {
+        ssize_t n = read_into(c, tmp, sizeof(tmp));
+        if (n < 0 || (c->linger_bytes += (size_t)(n > 0 ? n : 0)) > LINGER_MAX) {
+            close_conn(c);
+            return;
+        }
+    }
+}
+
+/* ---- output ---- */
+
+/* The queue lives in a pooled block only while output is pending. */
+static int outq_ensure(struct h1conn *c)
+{
+    if (c->out)
+        return 0;
+    c->out = nxx_pool_get(&c->conn.w->chunks);
+    return c->out ? 0 : -1;
+}
+
+static void outq_release(struct h1conn *c)
+{
+    if (c->out)
+        nxx_pool_put(&c->conn.w->chunks, c->out);
+    c->out = NULL;
+    c->nout = c->out_head = 0;
+    c->out_bytes = 0;
+}
+
+/*
+ * Room for one more entry: flush a full queue, compact it if the socket
+ * took only part.  A queue that cannot take the entry would corrupt the
+ * response, so the connection is closed instead.
+ */
+static int outq_room(struct h1conn *c)
+{
+    if (closed(c))
+        return -1;
+    if (c->out && c->nout == OUTQ_MAX) {
+        if (flush(c) < 0)
+            return -1;
+        if (c->out && c->nout == OUTQ_MAX) {
+            if (c->out_head == 0) {
+                nxx_log_warn("output queue full; closing the connection");
+                close_conn(c);
+                return -1;
+            }
+            memmove(c->out, c->out + c->out_head, (c->nout - c->out_head) * sizeof(c->out[0]));
+            c->nout -= c->out_head;
+            c->out_head = 0;
+        }
+    }
+    if (outq_ensure(c) < 0) {
+        close_conn(c);
+        return -1;
+    }
+    return 0;
+}
+
+static int queue(struct h1conn *c, const char *ptr, size_t len)
+{
+    if (!len)
+        return 0;
+    if (outq_room(c) < 0)
+        return -1;
+    struct h1out *o = &c->out[c->nout];
+    /* coalesce with a preceding contiguous memory entry */
+    if (c->nout > c->out_head && o[-1].fd < 0 && o[-1].ptr + o[-1].len == ptr) {
+        o[-1].len += len;
+    } else {
+        o->ptr = ptr;
+        o->len = len;
+        o->fd = -1;
+        o->off = 0;
+        c->nout++;
+    }
+    c->out_bytes += len;
+    return 0;
+}
+
+static int queue_file(struct h1conn *c, int fd, off_t off, size_t len)
+{
+    if (!len)
+        return 0;
+    if (outq_room(c) < 0)
+        return -1;
+    struct h1out *o = &c->out[c->nout++];
+    o->ptr = NULL;
+    o->len = len;
+    o->fd = fd;
+    o->off = off;
+    c->out_bytes += len;
+    return 0;
+}
+
+/* Everything written: release the arena if no request still needs it. */
+static void output_drained(struct h1conn *c)
+{
+    outq_release(c);
+    if (!c->req && c->state == H1_HEAD)
+        nxx_arena_reset(&c->arena);
+}
+
+static int tunnel_flush(struct h1conn *c);
+
+/* Returns 1 when everything is written, 0 when the socket is full, -1 when closed. */
+static int flush(struct h1conn *c)
+{
+    if (closed(c))
+        return -1;
+    struct nxx_conn *base = &c->conn;
+    while (c->out_head < c->nout) {
+        struct h1out *o = &c->out[c->out_head];
+        if (o->fd >= 0) {
+            off_t off = o->off;
+            ssize_t n = base->tp->sendfile(base, o->fd, &off, o->len);
+            if (n == -EAGAIN) {
+                c->writable = 0;
+                return 0;
+            }
+            if (n <= 0) {
+                /* n == 0: the file shrank under us; the promised length can't be met */
+                if (n == 0)
+                    nxx_log_warn("file truncated while being sent; closing the connection");
+                close_conn(c);
+                return -1;
+            }
+            o->off = off;
+            o->len -= (size_t)n;
+            c->out_bytes -= (size_t)n;
+            if (o->len == 0)
+                c->out_head++;
+            continue;
+        }
+        struct iovec iov[OUTQ_MAX];
+        int cnt = 0;
+        size_t i = c->out_head;
+        for (; i < c->nout && c->out[i].fd < 0; i++) {
+            iov[cnt].iov_base = (void *)(uintptr_t)c->out[i].ptr;
+            iov[cnt].iov_len = c->out[i].len;
+            cnt++;
+        }
+        /* a file follows: let the head wait for it (one segment, not two) */
+        ssize_t n = base->tp->writev(base, iov, cnt, i < c->nout);
+        if (n == -EAGAIN) {
+            c->writable = 0;
+            return 0;
+        }
+        if (n < 0) {
+            close_conn(c);
+            return -1;
+        }
+        size_t left = (size_t)n;
+        c->out_bytes -= left;
+        while (left) {
+            struct h1out *e = &c->out[c->out_head];
+            if (left >= e->len) {
+                left -= e->len;
+                c->out_head++;
+            } else {
+                e->ptr += left;
+                e->len -= left;
+                left = 0;
+            }
+        }
+    }
+    output_drained(c);
+    if (c->tunnel)
+        return tunnel_flush(c);
+    return 1;
+}
+
+/* ---- the response head (struct nxx_proto) ---- */
+
+static int no_content_status(int s)
+{
+    return (s >= 100 && s < 200) || s == 204 || s == 304;
+}
+
+/*
+ * Queue the head.  content_length >= 0: a Content-Length response;
+ * -1: streamed (chunked for 1.1, close-delimited for 1.0).
+ */
+static int h1_head(nxx_req *req, int64_t content_length)
+{
+    struct h1conn *c = h1_req(req);
+    size_t sl_len = 0;
+    const char *sl = nxx_http1_status_line(req->status, &sl_len);
+    char sl_buf[48];
+    if (!sl) {
+        sl_len = (size_t)snprintf(sl_buf, sizeof(sl_buf), "HTTP/1.1 %03d \r\n", req->status);
+        sl = sl_buf;
+    }
+    if (c->conn.w->draining)
+        req->close = 1;
+    nxx_str fixed = nxx_request_fixed_fields(req);
+    size_t cap = sl_len + req->hdr_len + fixed.len + 128;
+    char *head = nxx_arena_alloc(&c->arena, cap);
+    if (!head)
+        return NXX_ENOMEM;
+    char *p = head;
+    memcpy(p, sl, sl_len);
+    p += sl_len;
+    memcpy(p, fixed.ptr, fixed.len);
+    p += fixed.len;
+    c->chunked_out = 0;
+    if (req->status == 101) {
+        /* RFC 9110 §7.8: the connection switches after this head */
+        memcpy(p, "Connection: upgrade\r\n", 21);
+        p += 21;
+    } else if (!no_content_status(req->status) && !(req->taken && req->status < 300)) {
+        if (content_length >= 0) {
+            memcpy(p, "Content-Length: ", 16);
+            p += 16;
+            p += nxx_u64toa(p, (uint64_t)content_length);
+            *p++ = '\r';
+            *p++ = '\n';
+        } else if (req->h.minor_version == 1) {
+            memcpy(p, "Transfer-Encoding: chunked\r\n", 28);
+            p += 28;
+            c->chunked_out = 1;
+        } else if (!req->head_only) {
+            req->close = 1; /* HTTP/1.0: the end of the content is the close */
+        }
+    }
+    if (req->status == 101 || req->taken) {
+        ;
+    } else if (req->close) {
+        memcpy(p, "Connection: close\r\n", 19);
+        p += 19;
+    } else if (req->h.minor_version == 0) {
+        memcpy(p, "Connection: keep-alive\r\n", 24);
+        p += 24;
+    }
+    for (struct nxx_resp_hdr *h = req->hdrs; h; h = h->next) {
+        memcpy(p, h->lines, h->len);
+        p += h->len;
+    }
+    *p++ = '\r';
+    *p++ = '\n';
+    if (req->head_only)
+        c->chunked_out = 0; /* HEAD: the fields of a chunked answer, no chunks */
+    if (queue(c, head, (size_t)(p - head)) < 0)
+        return NXX_ENOMEM;
+    if (content_length < 0 && !req->taken) {
+        /* a stream: the head goes out now, the pieces as they come */
+        c->state = H1_STREAM;
+        flush(c);
+    }
+    return 0;
+}
+
+/*
+ * A piece of content.  Borrowed pieces are queued as they are.  Copied
+ * pieces (streams) go out straight from the caller's memory when nothing is
+ * queued; only what the socket does not take is copied into the arena.
+ */
+static int h1_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
+{
+    struct h1conn *c = h1_req(req);
+    if (closed(c))
+        return -EPIPE;
+    if (!len)
+        return 0;
+    if (!c->chunked_out && (flags & NXX_OUT_BORROW))
+        return queue(c, ptr, len) < 0 ? NXX_ENOMEM : 0;
+    char size_line[20];
+    size_t sn = c->chunked_out ? (size_t)snprintf(size_line, sizeof(size_line), "%zx\r\n", len) : 0;
+    struct iovec iov[3] = {
+        { size_line, sn },
+        { (void *)(uintptr_t)ptr, len },
+        { (void *)(uintptr_t) "\r\n", c->chunked_out ? 2 : 0 },
+    };
+    size_t total = sn + len + iov[2].iov_len, sent = 0;
+    int tried = c->nout == c->out_head && c->writable && !(flags & NXX_OUT_BORROW);
+    if (tried) {
+        ssize_t n = c->conn.tp->writev(&c->conn, iov, 3, 0);
+        if (n < 0 && n != -EAGAIN) {
+            close_conn(c);
+            return -EPIPE;
+        }
+        sent = n > 0 ? (size_t)n : 0;
+        if (sent == total)
+            return 0;
+        c->writable = 0; /* the socket is full: EPOLLOUT sends the rest */
+    }
+    if (flags & NXX_OUT_BORROW) {
+        /* chunked framing around a borrowed piece: the size line is copied */
+        char *sl = nxx_arena_alloc(&c->arena, sn);
+        if (!sl)
+            return NXX_ENOMEM;
+        memcpy(sl, size_line, sn);
+        if (queue(c, sl, sn) < 0 || queue(c, ptr, len) < 0 || queue(c, "\r\n", 2) < 0)
+            return NXX_ENOMEM;
+        return 0;
+    }
+    char *buf = nxx_arena_alloc(&c->arena, total - sent);
+    if (!buf)
+        return NXX_ENOMEM;
+    size_t n = 0, skip = sent;
+    for (int i = 0; i < 3; i++) {
+        size_t l = iov[i].iov_len;
+        size_t from = skip < l ? skip : l;
+        skip -= from;
+        memcpy(buf + n, (const char *)iov[i].iov_base + from, l - from);
+        n += l - from;
+    }
+    if (queue(c, buf, n) < 0)
+        return NXX_ENOMEM;
+    /* after a write the socket cut short, trying again now would only fail */
+    if (tried)
+        return 0;
+    return flush(c) < 0 ? -EPIPE : 0;
+}
+
+static int h1_file(nxx_req *req, int fd, off_t off, size_t len)
+{
+    struct h1conn *c = h1_req(req);
+    if (c->chunked_out) {
+        char size_line[20];
+        int sn = snprintf(size_line, sizeof(size_line), "%zx\r\n", len);
+        char *sl = nxx_arena_alloc(&c->arena, (size_t)sn);
+        if (!sl)
+            return NXX_ENOMEM;
+        memcpy(sl, size_line, (size_t)sn);
+        if (queue(c, sl, (size_t)sn) < 0 || queue_file(c, fd, off, len) < 0 ||
+            queue(c, "\r\n", 2) < 0)
+            return NXX_ENOMEM;
+        return 0;
+    }
+    return queue_file(c, fd, off, len) < 0 ? NXX_ENOMEM : 0;
+}
+
+static int h1_interim(nxx_req *req, int status, const char *lines, size_t len)
+{
+    struct h1conn *c = h1_req(req);
+    /* RFC 9110 §15.2: never to an HTTP/1.0 client */
+    if (req->h.minor_version == 0 || req->responded || closed(c))
+        return 0;
+    size_t sl_len = 0;
+    const char *sl = nxx_http1_status_line(status, &sl_len);
+    if (!sl)
+        return NXX_EINVAL;
+    char *buf = nxx_arena_alloc(&c->arena, sl_len + len + 2);
+    if (!buf)
+        return NXX_ENOMEM;
+    memcpy(buf, sl, sl_len);
+    if (len)
+        memcpy(buf + sl_len, lines, len);
+    memcpy(buf + sl_len + len, "\r\n", 2);
+    if (queue(c, buf, sl_len + len + 2) < 0)
+        return NXX_ENOMEM;
+    return flush(c) < 0 ? -EPIPE : 0;
+}
+
+static size_t h1_pending(const nxx_req *req)
+{
+    return h1_req(req)->out_bytes;
+}
+
+static int h1_alive(const nxx_req *req)
+{
+    return !req->conn->closed;
+}
+
+static int has_body(const nxx_req *req)
+{
+    return (req->h.flags & NXX_HF_CHUNKED) ||
+           ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > 0);
+}
+
+/*
+ * The whole response of c->req is queued (from a handler, an error path, or
+ * later from a deferred callback): log it and move to the next request.
+ */
+static void h1_end(nxx_req *req)
+{
+    struct h1conn *c = h1_req(req);
+    if (req->streaming || c->req != req)
+        return;
+    if (c->chunked_out) {
+        queue(c, "0\r\n\r\n", 5);
+        c->chunked_out = 0;
+    }
+    if (c->state == H1_BODY) {
+        /* answered before the content was read (a streaming handler that
+         * refused it): the rest of it puts the framing in doubt */
+        req->close = 1;
+    }
+    nxx_request_finish(req);
+    if (req->close) {
+        c->want_close = 1;
+        /* content we did not read (or a head we could not parse) may still be
+         * arriving: closing at once would answer it with RST, which can
+         * destroy this response before the client reads it */
+        if (has_body(req) || !req->h.method.len)
+            c->linger = 1;
+    }
+    if (nxx_timer_armed(&req->defer))
+        nxx_timer_cancel(&c->conn.w->loop, &req->defer);
+    c->req = NULL;
+    c->state = H1_HEAD;
+    c->tk = TK_NONE; /* the next request gets its own clock */
+    if (c->want_close)
+        c->rpos = c->rlen;
+    else
+        c->rpos = c->req_end;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    c->body_paused = 0;
+    if (!c->in_process)
+        process(c);
+}
+
+/* ---- request content ---- */
+
+/* Something went wrong with the content: the stream handler learns it, the
+ * client gets status, and the connection ends. */
+static void body_fail(struct h1conn *c, int status, const char *detail)
+{
+    nxx_req *req = c->req;
+    c->state = H1_HEAD;
+    req->close = 1;
+    if (req->body_fn)
+        req->body_fn(req, NULL, 0, -1, req->body_ud);
+    if (closed(c) || c->req != req)
+        return;
+    if (req->responded) {
+        close_conn(c);
+        return;
+    }
+    nxx_req_error(req, status, detail);
+}
+
+static void body_over_limit(struct h1conn *c, uint64_t pending)
+{
+    nxx_req *req = c->req;
+    char *msg = nxx_arena_alloc(&c->arena, 160);
+    if (msg)
+        snprintf(msg, 160,
+                 "the chunked request content would exceed the limit of %llu bytes (%llu "
+                 "received, a chunk announces %llu more)",
+                 (unsigned long long)req->body_limit, (unsigned long long)c->chunked->total,
+                 (unsigned long long)pending);
+    body_fail(c, 413, msg ? msg : "request content too large");
+}
+
+static int h1_body(nxx_req *req, enum nxx_body_mode mode)
+{
+    struct h1conn *c = h1_req(req);
+    const struct nxx_http_request *h = &req->h;
+    if (mode == NXX_BODY_SKIP) {
+        /* the handler does not read content: skip it if it is already here
+         * and small, otherwise answer and close rather than read it */
+        size_t avail = c->rlen - c->req_end;
+        if (!(h->flags & NXX_HF_EXPECT_CONTINUE) && (h->flags & NXX_HF_HAS_CL) &&
+            h->content_length <= DISCARD_MAX && h->content_length <= avail)
+            c->req_end += (size_t)h->content_length;
+        else
+            req->close = 1;
+        return 0;
+    }
+    /* RFC 9110 §10.1.1: 100 only once we know we will read the body; never to 1.0 */
+    if ((h->flags & NXX_HF_EXPECT_CONTINUE) && h->minor_version == 1) {
+        if (h1_interim(req, 100, NULL, 0) < 0 || closed(c))
+            return -1;
+    }
+    c->bmode = mode;
+    c->state = H1_BODY;
+    c->body = NULL;
+    c->body_len = c->body_cap = 0;
+    c->body_in_rbuf = 0;
+    c->body_paused = 0;
+    if (h->flags & NXX_HF_CHUNKED) {
+        c->chunked = nxx_arena_alloc(&c->arena, sizeof(*c->chunked));
+        if (!c->chunked) {
+            body_fail(c, 500, "out of memory");
+            return -1;
+        }
+        nxx_chunked_init(c->chunked);
+    } else {
+        c->body_want = h->content_length;
+        if (mode == NXX_BODY_BUFFER) {
+            size_t avail = c->rlen - c->req_end;
+            if (c->req_end + h->content_length <= c->rcap) {
+                c->body_in_rbuf = 1; /* fits behind the head: read in place */
+            } else {
+                c->body = nxx_arena_alloc(&c->arena, (size_t)h->content_length);
+                if (!c->body) {
+                    body_fail(c, 500, "out of memory");
+                    return -1;
+                }
+                c->body_cap = (size_t)h->content_length;
+                c->body_len = avail;
+                memcpy(c->body, c->rbuf + c->req_end, avail);
+                c->rlen = c->req_end;
+            }
+        }
+    }
+    if (mode == NXX_BODY_STREAM && !c->in_process)
+        kick(c); /* the handler is still on the stack: deliver from the loop */
+    return 0;
+}
+
+static void h1_body_pause(nxx_req *req, int paused)
+{
+    struct h1conn *c = h1_req(req);
+    if (c->req != req || c->state != H1_BODY)
+        return;
+    c->body_paused = paused ? 1 : 0;
+    if (!paused && !c->in_process)
+        kick(c);
+    else
+        arm_timer(c);
+}
+
+/* Read more input behind the head (the content area); 1 read, 0 wait, -1 closed. */
+static int read_more(struct h1conn *c)
+{
+    if (!c->readable)
+        return 0;
+    if (c->rlen == c->rcap)
+        return 0; /* cannot happen: rlen == req_end < rcap after a drop */
+    ssize_t n = read_into(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+    if (n < 0) {
+        close_conn(c);
+        return -1;
+    }
+    if (n == 0)
+        return 0;
+    c->rlen += (size_t)n;
+    return 1;
+}
+
+/* Whole content, Content-Length: 1 complete, 0 wait, -1 closed. */
+static int read_body_length(struct h1conn *c)
+{
+    nxx_req *req = c->req;
+    if (c->body_in_rbuf) {
+        while (c->rlen - c->req_end < c->body_want) {
+            int r = read_more(c);
+            if (r <= 0)
+                return r;
+        }
+        req->body = (nxx_str){ c->rbuf + c->req_end, (size_t)c->body_want };
+        c->req_end += (size_t)c->body_want;
+        return 1;
+    }
+    while (c->body_len < c->body_cap) {
+        if (!c->readable)
+            return 0;
+        ssize_t n = read_into(c, c->body + c->body_len, c->body_cap - c->body_len);
+        if (n < 0) {
+            close_conn(c);
+            return -1;
+        }
+        if (n == 0)
+            return 0;
+        c->body_len += (size_t)n;
+    }
+    req->body = (nxx_str){ c->body, c->body_len };
+    c->req_end = c->rlen;
+    return 1;
+}
+
+/* Append decoded content to the whole-body buffer (in the arena). */
+static int body_append(struct h1conn *c, const char *in, size_t n)
+{
+    if (c->body_len + n > c->body_cap) {
+        size_t ncap = c->body_cap ? c->body_cap * 2 : 16384;
+        while (ncap < c->body_len + n)
+            ncap *= 2;
+        if (ncap > c->req->body_limit)
+            ncap = (size_t)c->req->body_limit;
+        char *nb = nxx_arena_alloc(&c->arena, ncap);
+        if (!nb)
+            return -1;
+        if (c->body_len)
+            memcpy(nb, c->body, c->body_len);
+        c->body = nb;
+        c->body_cap = ncap;
+    }
+    memcpy(c->body + c->body_len, in, n);
+    c->body_len += n;
+    return 0;
+}
+
+/*
+ * Deliver decoded content to a streaming handler.  Returns 0 to go on, -1
+ * when the request or connection changed under the callback.
+ */
+static int stream_out(struct h1conn *c, const char *p, size_t n, int last)
+{
+    nxx_req *req = c->req;
+    if (last)
+        c->state = H1_HANDLER;
+    req->body_fn(req, p, n, last, req->body_ud);
+    return closed(c) || c->req != req ? -1 : 0;
+}
+
+/*
+ * Read content as the mode says; returns 1 when it is complete (buffered:
+ * the pipeline goes on), 0 to wait, -1 when the request or the connection
+ * ended.
+ */
+static int read_body(struct h1conn *c)
+{
+    nxx_req *req = c->req;
+    int stream = c->bmode == NXX_BODY_STREAM;
+    if (!(req->h.flags & NXX_HF_CHUNKED)) {
+        if (!stream)
+            return read_body_length(c);
+        for (;;) {
+            if (c->body_paused)
+                return 0;
+            size_t avail = c->rlen - c->req_end;
+            size_t take = avail < c->body_want ? avail : (size_t)c->body_want;
+            if (take || !c->body_want) {
+                const char *p = c->rbuf + c->req_end;
+                c->body_want -= take;
+                int last = c->body_want == 0;
+                if (last)
+                    c->req_end += take; /* what follows is the next request's */
+                else
+                    c->rlen = c->req_end; /* all taken: the next read reuses the area */
+                if (stream_out(c, p, take, last) < 0)
+                    return -1;
+                if (last)
+                    return 1;
+            }
+            /* read at most what remains: bytes after the content belong to
+             * the next request and stay in the buffer */
+            if (!c->readable)
+                return 0;
+            size_t room = c->rcap - c->rlen;
+            if (room > c->body_want)
+                room = (size_t)c->body_want;
+            ssize_t n = read_into(c, c->rbuf + c->rlen, room);
+            if (n < 0) {
+                close_conn(c);
+                return -1;
+            }
+            if (n == 0)
+                return 0;
+            c->rlen += (size_t)n;
+        }
+    }
+    /* chunked: decode what is behind the head in place */
+    for (;;) {
+        if (stream && c->body_paused)
+            return 0;
+        size_t len = c->rlen - c->req_end, consumed = 0;
+        if (len) {
+            const char *detail = NULL;
+            char *in = c->rbuf + c->req_end;
+            size_t declen = len;
+            int r = nxx_chunked_decode(c->chunked, in, &declen, &consumed, &detail);
+            if (r < 0) {
+                body_fail(c, 400, detail ? detail : "bad chunked framing");
+                return -1;
+            }
+            /* a chunk declared larger than what is left of the limit is
+             * refused now, not after that much has arrived */
+            uint64_t total = c->chunked->total, rem = c->chunked->remaining;
+            if (total > req->body_limit || rem > req->body_limit - total) {
+                body_over_limit(c, rem);
+                return -1;
+            }
+            if (declen && !stream && body_append(c, in, declen) < 0) {
+                body_fail(c, 500, "out of memory");
+                return -1;
+            }
+            if (r == 1) {
+                c->req_end += consumed;
+                if (!stream) {
+                    req->body = (nxx_str){ c->body, c->body_len };
+                    return 1;
+                }
+                return stream_out(c, in, declen, 1) < 0 ? -1 : 1;
+            }
+            /* all input used: drop the raw bytes, keep the head */
+            c->rlen = c->req_end;
+            if (stream && declen && stream_out(c, in, declen, 0) < 0)
+                return -1;
+        }
+        int rr = read_more(c);
+        if (rr <= 0)
+            return rr;
+    }
+}
+
+/* ---- tunnels (connections taken over) ---- */
+
+static int tunnel_flush(struct h1conn *c)
+{
+    struct nxx_tunnel *t = c->tunnel;
+    while (t->pos < t->len) {
+        struct iovec iov = { t->buf + t->pos, t->len - t->pos };
+        ssize_t n = c->conn.tp->writev(&c->conn, &iov, 1, 0);
+        if (n == -EAGAIN) {
+            c->writable = 0;
+            return 0;
+        }
+        if (n < 0) {
+            close_conn(c);
+            return -1;
+        }
+        t->pos += (size_t)n;
+    }
+    t->pos = t->len = 0;
+    if (t->closing) {
+        close_conn(c);
+        return -1;
+    }
+    if (t->want_drain && t->ops->drain) {
+        t->want_drain = 0;
+        t->ops->drain(t, t->ud);
+    }
+    return 1;
+}
+
+/* The connection is closing: the handler hears of it once. */
+static void tunnel_closed(struct h1conn *c)
+{
+    struct nxx_tunnel *t = c->tunnel;
+    c->tunnel = NULL;
+    if (!t->notified) {
+        t->notified = 1;
+        t->ops->close(t, t->ud);
+    }
+    nxx_free(t->buf);
+    t->buf = NULL;
+    if (c->req && !c->conn.pins) {
+        nxx_request_finish(c->req);
+        c->req = NULL;
+    }
+}
+
+static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
+{
+    struct h1conn *c = h1_req(req);
+    if (c->req != req || closed(c))
+        return NULL;
+    struct nxx_tunnel *t = nxx_arena_alloc(&c->arena, sizeof(*t));
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    t->c = c;
+    t->ops = ops;
+    t->ud = ud;
+    /* the head is queued (the pipeline sent it); now bytes both ways, those
+     * the client sent behind the request head first, from the loop */
+    c->tunnel = t;
+    c->state = H1_TUNNEL;
+    c->rpos = c->req_end;
+    if (!c->in_process)
+        kick(c);
+    return t;
+}
+
+int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+{
+    struct h1conn *c = t->c;
+    if (!c || closed(c) || t->closing || t->notified)
+        return -EPIPE;
+    if (!len)
+        return 0;
+    c->req->bytes_out += len;
+    size_t sent = 0;
+    if (c->nout == c->out_head && t->pos == t->len && c->writable) {
+        struct iovec iov = { (void *)(uintptr_t)data, len };
+        ssize_t n = c->conn.tp->writev(&c->conn, &iov, 1, 0);
+        if (n < 0 && n != -EAGAIN) {
+            close_conn(c);
+            return -EPIPE;
+        }
+        sent = n > 0 ? (size_t)n : 0;
+        if (sent == len)
+            return 0;
+        c->writable = 0;
+    }
+    size_t rest = len - sent;
+    if (t->len - t->pos + rest > TUNNEL_OUT_MAX) {
+        nxx_log_warn("tunnel output over %d bytes waits for a client that does not read; "
+                     "closing the connection",
+                     TUNNEL_OUT_MAX);
+        close_conn(c);
+        return -EPIPE;
+    }
+    if (t->pos && t->len + rest > t->cap) {
+        memmove(t->buf, t->buf + t->pos, t->len - t->pos);
+        t->len -= t->pos;
+        t->pos = 0;
+    }
+    if (t->len + rest > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16384;
+        while (cap < t->len + rest)
+            cap *= 2;
+        char *nb = nxx_realloc(t->buf, cap);
+        if (!nb) {
+            close_conn(c);
+            return NXX_ENOMEM;
+        }
+        t->buf = nb;
+        t->cap = cap;
+    }
+    memcpy(t->buf + t->len, (const char *)data + sent, rest);
+    t->len += rest;
+    t->want_drain = 1;
+    arm_timer(c);
+    return 0;
+}
+
+size_t nxx_tunnel_pending(const nxx_tunnel *t)
+{
+    if (!t->c)
+        return 0;
+    return t->c->out_bytes + (t->len - t->pos);
+}
+
+void nxx_tunnel_pause(nxx_tunnel *t, int paused)
+{
+    struct h1conn *c = t->c;
+    if (!c || closed(c) || t->notified)
+        return;
+    t->paused = paused ? 1 : 0;
+    if (!paused && !c->in_process)
+        kick(c);
+}
+
+void nxx_tunnel_close(nxx_tunnel *t)
+{
+    struct h1conn *c = t->c;
+    if (!c || closed(c) || t->closing || t->notified)
+        return;
+    t->closing = 1;
+    t->notified = 1; /* the handler asked: no close callback about it */
+    if (c->nout == c->out_head && t->pos == t->len) {
+        close_conn(c);
+        return;
+    }
+    arm_timer(c); /* the write timeout bounds the wait */
+}
+
+const char *nxx_tunnel_peer(const nxx_tunnel *t)
+{
+    if (!t->c || !t->c->req)
+        return "?";
+    return nxx_req_peer(t->c->req).ptr;
+}
+
+/* Deliver what the client sent; returns -1 when the connection ended. */
+static int tunnel_read(struct h1conn *c)
+{
+    struct nxx_tunnel *t = c->tunnel;
+    for (;;) {
+        if (t->paused || t->closing)
+            return 0;
+        if (c->rpos < c->rlen) {
+            const char *p = c->rbuf + c->rpos;
+            size_t n = c->rlen - c->rpos;
+            c->rpos = c->rlen = 0;
+            t->ops->data(t, p, n, t->ud);
+            if (closed(c) || c->tunnel != t)
+                return -1;
+            continue;
+        }
+        if (!c->readable || t->eof_seen)
+            return 0;
+        if (rbuf_ensure(c) < 0) {
+            close_conn(c);
+            return -1;
+        }
+        ssize_t n = c->conn.tp->read(&c->conn, c->rbuf, c->rcap);
+        if (n == -EAGAIN || n == -EWOULDBLOCK) {
+            c->readable = 0;
+            return 0;
+        }
+        if (n < 0) {
+            close_conn(c); /* reset or error: the stream is over */
+            return -1;
+        }
+        if (n == 0) {
+            /* the client shut its side; it may still read what we send */
+            c->readable = 0;
+            t->eof_seen = 1;
+            t->ops->data(t, NULL, 0, t->ud);
+            if (closed(c) || c->tunnel != t)
+                return -1;
+            return 0;
+        }
+        c->rpos = 0;
+        c->rlen = (size_t)n;
+    }
+}
+
+/* ---- requests ---- */
+
+/* A request without a parsed head (timeouts, limits). */
+static nxx_req *req_new(struct h1conn *c)
+{
+    nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
+    if (!req)
+        return NULL;
+    memset(&req->h, 0, sizeof(req->h));
+    nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);
+    return req;
+}
+
+/*
+ * A head that could not even be parsed: answer with what little we know.
+ * req->h holds what the parser got to, its fields still in the worker's
+ * scratch array.
+ */
+static void fail_parse(struct h1conn *c, nxx_req *req, int status, const char *detail)
+{
+    struct nxx_http_request *h = &req->h; /* partial: method/target may be empty */
+    c->req = req;
+    /* the fields parsed before the error are sound views: keep them so the
+     * problem body still follows Accept */
+    const struct nxx_header *fields = h->headers;
+    h->headers = NULL;
+    if (fields && h->num_headers) {
+        h->headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
+        if (h->headers)
+            memcpy(h->headers, fields, h->num_headers * sizeof(struct nxx_header));
+    }
+    if (!h->headers)
+        h->num_headers = 0;
+    req->close = 1;
+    c->req_end = c->rlen;
+    char *msg = NULL;
+    const nxx_config *cfg = cfg_of(c);
+    if (status == 431 && h->field_name) {
+        /* name the field and the limit, as the problem detail promises */
+        msg = nxx_arena_alloc(&c->arena, 256);
+        if (msg)
+            snprintf(msg, 256,
+                     "%s (header field '%s'; the field limit is %zu bytes, the header "
+                     "section limit %zu)",
+                     detail, h->field_name, cfg->max_field_bytes, cfg->max_header_bytes);
+    }
+    nxx_req_error(req, status, msg ? msg : detail);
+}
+
+/* The HTTP/1 part of a parsed request: keep-alive, the connection limit. */
+static void start_request(struct h1conn *c, nxx_req *req)
+{
+    const struct nxx_http_request *h = &req->h;
+    /* RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 only with "keep-alive" */
+    if (h->minor_version == 0)
+        req->close = !(h->flags & NXX_HF_CONN_KEEPALIVE);
+    else
+        req->close = (h->flags & NXX_HF_CONN_CLOSE) != 0;
+    if (c->conn.w->draining || atomic_load(&c->conn.w->srv->stopping))
+        req->close = 1;
+    if (c->over_limit) {
+        req->path = (nxx_str){ "/", 1 };
+        req->close = 1;
+        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
+        nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
+        return;
+    }
+    nxx_request_head(req);
+}
+
+static void try_parse(struct h1conn *c)
+{
+    const nxx_config *cfg = cfg_of(c);
+    const char *buf = c->rbuf + c->rpos;
+    size_t len = c->rlen - c->rpos;
+    /*
+     * Skip leading empty lines between pipelined requests (RFC 9112 §2.2:
+     * a server SHOULD ignore at least one empty line before a request-line).
+     */
+    while (len >= 2 && buf[0] == '\r' && buf[1] == '\n') {
+        c->rpos += 2;
+        buf += 2;
+        len -= 2;
+    }
+    if (len == 0) {
+        c->scan = 0;
+        return;
+    }
+    /* only parse once a line is complete or a limit may be exceeded: the
+     * stateless parser would otherwise re-scan a trickled head per byte */
+    if (c->scan > len)
+        c->scan = 0;
+    /* a head read whole ends in '\n': no need to search for one */
+    if (!(len > c->scan && buf[len - 1] == '\n') && !memchr(buf + c->scan, '\n', len - c->scan) &&
+        len <= cfg->max_uri_bytes && len <= cfg->max_field_bytes) {
+        c->scan = len;
+        return;
+    }
+    struct nxx_parse_limits lim = {
+        .max_header_bytes = cfg->max_header_bytes,
+        .max_field_bytes = cfg->max_field_bytes,
+        .max_uri_bytes = cfg->max_uri_bytes,
+        .max_headers = cfg->max_headers,
+    };
+    /* parse straight into the request; an incomplete head gives it back */
+    nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
+    struct nxx_http_request spare;
+    struct nxx_http_request *h = req ? &req->h : &spare;
+    h->headers = c->conn.w->hdrs;
+    int status = 0;
+    const char *detail = NULL;
+    int r = nxx_parse_request(buf, len, h, &lim, &status, &detail);
+    if (r == NXX_PARSE_INCOMPLETE) {
+        /* the parser itself answers 431 once len passes max_header_bytes */
+        if (req)
+            nxx_arena_undo(&c->arena, req, sizeof(*req));
+        c->scan = len;
+        return;
+    }
+    c->scan = 0;
+    if (!req) {
+        close_conn(c);
+        return;
+    }
+    nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);
+    if (r == NXX_PARSE_ERROR) {
+        fail_parse(c, req, status ? status : 400, detail ? detail : "malformed request");
+        return;
+    }
+    req->head_len = (size_t)r;
+    if (h->num_headers) {
+        const struct nxx_header *fields = h->headers;
+        h->headers = nxx_arena_alloc(&c->arena, h->num_headers * sizeof(struct nxx_header));
+        if (!h->headers) {
+            nxx_request_finish(req);
+            close_conn(c);
+            return;
+        }
+        memcpy(h->headers, fields, h->num_headers * sizeof(struct nxx_header));
+    }
+    c->req = req;
+    c->req_end = c->rpos + (size_t)r;
+    c->state = H1_HANDLER;
+    start_request(c, req);
+}
+
+/* ---- the driver ---- */
+
+static void process(struct h1conn *c)
+{
+    c->in_process = 1;
+    while (!closed(c)) {
+        if (c->state == H1_LINGER) {
+            linger_read(c);
+            break;
+        }
+        if (c->state == H1_TUNNEL) {
+            if (tunnel_read(c) < 0)
+                return;
+            break;
+        }
+        if (c->state == H1_BODY) {
+            nxx_req *req = c->req;
+            int r = read_body(c);
+            if (r < 0) {
+                if (closed(c))
+                    return;
+                continue; /* an error response was queued, or the request moved on */
+            }
+            if (r == 0)
+                break;
+            if (c->bmode == NXX_BODY_BUFFER) {
+                c->state = H1_HANDLER;
+                nxx_request_body_done(req);
+            }
+            continue;
+        }
+        if (c->state != H1_HEAD)
+            break; /* a handler answers later */
+        if (c->want_close) {
+            int f = flush(c);
+            if (f < 0)
+                return;
+            if (f == 1)
+                begin_close(c);
+            if (closed(c))
+                return;
+            if (c->state != H1_LINGER)
+                break;
+            continue;
+        }
+        /* back-pressure: a client that pipelines without reading waits */
+        if (c->out_bytes > OUT_HIGH_WATER || c->nout + 8 > OUTQ_MAX) {
+            int f = flush(c);
+            if (f < 0)
+                return;
+            if (f == 0)
+                break;
+        }
+        if (c->rbuf && c->rpos < c->rlen) {
+            size_t before = c->rpos;
+            nxx_req *before_req = c->req;
+            try_parse(c);
+            if (closed(c))
+                return;
+            if (c->req != before_req || c->rpos != before || c->state != H1_HEAD)
+                continue; /* a request was handled or started */
+        }
+        /* everything consumed: start over at the front, unless queued
+         * output still borrows from the buffer */
+        if (c->rbuf && c->rpos == c->rlen && !c->req && c->nout == c->out_head)
+            c->rpos = c->rlen = c->scan = 0;
+        /* need more input */
+        if (!c->readable)
+            break;
+        /* answer what we have before waiting for more (never end a batch corked) */
+        if (c->nout != c->out_head) {
+            int f = flush(c);
+            if (f < 0)
+                return;
+        }
+        if (rbuf_ensure(c) < 0) {
+            close_conn(c);
+            return;
+        }
+        if (rbuf_make_room(c) < 0) {
+            if (c->req || c->nout != c->out_head)
+                break;
+            /* a head larger than the buffer limit */
+            nxx_req *req = req_new(c);
+            if (!req) {
+                close_conn(c);
+                return;
+            }
+            fail_parse(c, req, 431, "the request header section exceeds the limit");
+            continue;
+        }
+        ssize_t n = read_into(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+        if (n < 0) {
+            /* EOF: a client may half-close after its last request; answer it first */
+            if (c->nout != c->out_head && flush(c) < 0)
+                return;
+            if (c->nout == c->out_head || c->rlen == c->rpos) {
+                close_conn(c);
+                return;
+            }
+            c->want_close = 1;
+            break;
+        }
+        if (n == 0)
+            break;
+        c->rlen += (size_t)n;
+    }
+    c->in_process = 0;
+    if (closed(c))
+        return;
+    if (c->nout != c->out_head || (c->tunnel && c->tunnel->pos < c->tunnel->len)) {
+        if (flush(c) < 0)
+            return;
+        if (c->want_close && c->nout == c->out_head && c->state == H1_HEAD) {
+            begin_close(c);
+            if (closed(c))
+                return;
+        }
+    }
+    /* an idle connection holds no buffer: 10,000 idle keep-alives cost little */
+    if (c->state == H1_HEAD && !c->req && c->rbuf && c->rpos == c->rlen && c->nout == c->out_head)
+        rbuf_release(c);
+    if (c->state == H1_HEAD && c->peer_eof && !c->req && c->nout == c->out_head) {
+        close_conn(c);
+        return;
+    }
+    if (!c->registered) {
+        if (nxx_loop_add(&c->conn.w->loop, &c->conn.io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
+            close_conn(c);
+            return;
+        }
+        c->registered = 1;
+    }
+    arm_timer(c);
+}
+
+static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+{
+    (void)loop;
+    struct h1conn *c = h1_of(io);
+    if (closed(c))
+        return;
+    if (events & NXX_EV_WRITE) {
+        c->writable = 1;
+        if ((c->nout != c->out_head || (c->tunnel && c->tunnel->pos < c->tunnel->len)) &&
+            flush(c) < 0)
+            return;
+    }
+    if (events & NXX_EV_READ)
+        c->readable = 1;
+    if (events & NXX_EV_RDHUP)
+        c->rdhup = 1;
+    if (c->state == H1_STREAM || c->state == H1_HANDLER) {
+        /* a closed peer ends a long-running answer */
+        if ((events & NXX_EV_HUP) && !c->writable) {
+            close_conn(c);
+            return;
+        }
+        nxx_req *req = c->req;
+        if (req && req->drain_fn && c->out_bytes <= req->drain_below) {
+            /* a stream that waited for the client to catch up: write on */
+            void (*fn)(nxx_req *, void *) = req->drain_fn;
+            req->drain_fn = NULL;
+            fn(req, req->drain_ud);
+            if (closed(c) || c->req != req)
+                return; /* the stream ended inside: the next request has started */
+        }
+        arm_timer(c);
+        return;
+    }
+    process(c);
+}
+
+static void on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    (void)loop;
+    struct h1conn *c = (struct h1conn *)((char *)t - offsetof(struct h1conn, timer));
+    if (closed(c))
+        return;
+    switch (c->tk) {
+    case TK_KICK:
+        c->tk = TK_NONE;
+        process(c);
+        return;
+    case TK_BODY: {
+        nxx_req *req = c->req;
+        c->in_process = 1;
+        body_fail(c, 408, "the request content was not received within the timeout");
+        c->in_process = 0;
+        if (!closed(c))
+            process(c);
+        (void)req;
+        return;
+    }
+    case TK_REQ: {
+        /* RFC 9110 §15.5.9: 408 and close; the head did not arrive in time */
+        nxx_req *req = c->req;
+        if (!req) {
+            req = req_new(c);
+            if (!req) {
+                close_conn(c);
+                return;
+            }
+            c->req = req;
+        }
+        c->state = H1_HEAD;
+        c->req_end = c->rlen;
+        req->close = 1;
+        req->responded = 0;
+        c->in_process = 1; /* no further parsing: just answer and close */
+        nxx_req_error(req, 408, "the request was not received within the request timeout");
+        c->in_process = 0;
+        c->rpos = c->rlen;
+        process(c);
+        return;
+    }
+    case TK_IDLE: /* an idle keep-alive connection closes silently */
+    case TK_WRITE:
+    case TK_LINGER:
+    case TK_TUNNEL:
+    default: close_conn(c); return;
+    }
+}
+
+/* ---- the connection ---- */
+
+static void h1_drain(struct nxx_conn *base)
+{
+    struct h1conn *c = (struct h1conn *)base;
+    if ((c->state == H1_HEAD && !c->req && c->rlen == c->rpos && c->nout == c->out_head) ||
+        c->state == H1_TUNNEL)
+        close_conn(c);
+    else
+        c->want_close = 1;
+}
+
+static void h1_resume(struct nxx_conn *base)
+{
+    arm_timer((struct h1conn *)base);
+}
+
+void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer)
+{
+    struct nxx_server *srv = w->srv;
+    unsigned n = atomic_fetch_add(&srv->nconns, 1);
+    /* over the limit we still answer 503 (a few at a time); far over it we just close */
+    if (n >= srv->cfg.max_connections + 64 || w->draining) {
+        atomic_fetch_sub(&srv->nconns, 1);
+        close(fd);
+        return;
+    }
+    struct h1conn *c = nxx_calloc(1, sizeof(*c));
+    if (!c) {
+        atomic_fetch_sub(&srv->nconns, 1);
+        close(fd);
+        return;
+    }
+    nxx_conn_init(&c->conn, w, fd, peer, &h1_conn_ops);
+    c->conn.io.cb = on_io;
+    c->over_limit = n >= srv->cfg.max_connections;
+    nxx_arena_init(&c->arena, &w->chunks);
+    nxx_timer_init(&c->timer, on_timeout);
+    /* not in epoll yet: a request answered at once (Connection: close) never
+     * needs it; process() registers the connection when it has to wait */
+    c->writable = 1;
+    if (c->over_limit) {
+        /* answer at once; the client may never send a request */
+        nxx_req *req = req_new(c);
+        if (!req) {
+            close_conn(c);
+            return;
+        }
+        c->req = req;
+        req->close = 1;
+        req->path = (nxx_str){ "/", 1 };
+        c->in_process = 1;
+        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
+        nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
+        c->in_process = 0;
+        process(c);
+        return;
+    }
+    /* most clients send the request with or right after the handshake: try
+     * it now rather than after another trip through epoll_wait */
+    c->readable = 1;
+    process(c);
+}
+
+static const struct nxx_proto h1_proto = {
+    .name = "HTTP/1.1",
+    .head = h1_head,
+    .data = h1_data,
+    .file = h1_file,
+    .end = h1_end,
+    .interim = h1_interim,
+    .pending = h1_pending,
+    .body = h1_body,
+    .body_pause = h1_body_pause,
+    .takeover = h1_takeover,
+    .alive = h1_alive,
+};
+
+static const struct nxx_conn_ops h1_conn_ops = {
+    .drain = h1_drain,
+    .release = h1_release,
+    .bury = h1_bury,
+    .resume = h1_resume,
+};

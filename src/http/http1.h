@@ -1,0 +1,22 @@
+/*
+ * http1.h - HTTP/1.1 on a connection (RFC 9112): what the rest of the
+ * engine and the tests need from http1.c.
+ */
+#ifndef NXX_HTTP_HTTP1_H
+#define NXX_HTTP_HTTP1_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct nxx_worker;
+
+/* Take a new connection (accepted, non-blocking) on worker w. */
+void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer);
+
+/*
+ * The status line "HTTP/1.1 404 Not Found\r\n" for a registered code, with
+ * its length, or NULL (unregistered codes are formatted per response).
+ */
+const char *nxx_http1_status_line(int code, size_t *len);
+
+#endif

@@ -1,0 +1,366 @@
+/*
+ * request.c - the request pipeline: everything a request goes through that
+ * does not depend on the protocol carrying it (h2o's lib/core/request.c is
+ * the model).
+ *
+ *   method and expectation checks -> path normalisation -> the host (421
+ *   when strict) -> the route and its location -> head policies -> content
+ *   limits -> (the content, read by the protocol) -> body policies -> the
+ *   handler
+ *
+ * and, on the way out, the response policies and the scope's fields (in
+ * req.c, where the head is handed to the protocol), then the access log.
+ * A refusal anywhere before the handler is answered with the problem
+ * response and never reads the content: a request that will fail gets its
+ * final status instead of a 100 Continue.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/str.h"
+#include "http/path.h"
+#include "http/request.h"
+#include "http/server.h"
+#include "http/status.h"
+#include "core/banned.h"
+
+void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
+                      struct nxx_worker *w, struct nxx_arena *arena)
+{
+    memset(req, 0, offsetof(struct nxx_req, h));
+    req->proto = proto;
+    req->conn = conn;
+    req->w = w;
+    req->arena = arena;
+    req->status = 200;
+    req->start_ms = w->loop.now_ms;
+    req->seq = ++w->req_seq;
+    req->hdrs_tail = &req->hdrs;
+    req->defer.idx = SIZE_MAX;
+    /* the generation this request runs under, held until it is finished */
+    struct nxx_site_use *u = w->site_use;
+    u->inflight++;
+    req->use = u;
+    req->site = u->site;
+}
+
+static int has_body(const nxx_req *req)
+{
+    return (req->h.flags & NXX_HF_CHUNKED) ||
+           ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > 0);
+}
+
+/* Answer a request refused before its handler ran.  Content that is still
+ * coming puts the framing in doubt: the connection ends after the answer. */
+static void fail(nxx_req *req, int status, const char *detail)
+{
+    if (has_body(req))
+        req->close = 1;
+    nxx_req_error(req, status, detail);
+}
+
+/* OPTIONS and 405 answers carry Allow (RFC 9110 §10.2.1, §15.5.6). */
+static void add_allow(nxx_req *req, int all)
+{
+    char allow[256];
+    const struct nxx_scope *host = req->host ? req->host : req->site->default_host;
+    size_t n = nxx_router_allow(&host->router, req->path, all, allow, sizeof(allow));
+    NXX_RESP_HEADER(req, "Allow", (nxx_str){ allow, n });
+}
+
+/* TRACE (RFC 9110 §9.3.8): echo the request head, minus credentials. */
+static void answer_trace(nxx_req *req)
+{
+    const struct nxx_http_request *h = &req->h;
+    size_t cap = h->method.len + h->target.len + 16;
+    for (size_t i = 0; i < h->num_headers; i++)
+        cap += h->headers[i].name.len + h->headers[i].value.len + 4;
+    char *out = nxx_arena_alloc(req->arena, cap + 2);
+    if (!out) {
+        fail(req, 500, "out of memory");
+        return;
+    }
+    size_t n = (size_t)snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len,
+                                h->method.ptr, (int)h->target.len, h->target.ptr, h->minor_version);
+    for (size_t i = 0; i < h->num_headers; i++) {
+        nxx_str nm = h->headers[i].name;
+        if (NXX_STR_IEQ(nm, "authorization") || NXX_STR_IEQ(nm, "cookie") ||
+            NXX_STR_IEQ(nm, "proxy-authorization"))
+            continue;
+        memcpy(out + n, nm.ptr, nm.len);
+        n += nm.len;
+        out[n++] = ':';
+        out[n++] = ' ';
+        memcpy(out + n, h->headers[i].value.ptr, h->headers[i].value.len);
+        n += h->headers[i].value.len;
+        out[n++] = '\r';
+        out[n++] = '\n';
+    }
+    out[n++] = '\r';
+    out[n++] = '\n';
+    nxx_resp_header(req, "Content-Type", NXX_STR("message/http"));
+    nxx_resp_send(req, out, n, NXX_BORROW);
+}
+
+/* Run the policies of a phase; 0 or the status of the first refusal. */
+static int run_policies(nxx_req *req, enum nxx_phase phase)
+{
+    const struct nxx_policy_list *l = &req->scope->resolved[phase];
+    for (size_t i = 0; i < l->n; i++) {
+        int s = l->v[i].fn(req, l->v[i].ud);
+        if (s)
+            return s;
+    }
+    return 0;
+}
+
+/* A refusal from a policy (or the handler): the problem response, unless it
+ * already answered. */
+static void refuse(nxx_req *req, int s)
+{
+    if (req->responded)
+        return;
+    if (s < 300 || s > 599)
+        s = 500;
+    fail(req, s, req->detail);
+}
+
+static void run_handler(nxx_req *req)
+{
+    struct nxx_conn *c = req->conn;
+    const struct nxx_route *rt = req->route;
+    int s = rt->fn(req, rt->ud);
+    if (req->finished || nxx_conn_gone(c))
+        return; /* answered (and possibly finished) inside the handler */
+    if (s) {
+        refuse(req, s);
+        return;
+    }
+    if (!req->responded && !req->taken && !nxx_timer_armed(&req->defer) && !c->pins &&
+        !req->body_started) {
+        nxx_log_error("request %s: handler returned without answering", nxx_req_id(req).ptr);
+        req->close = 1;
+        nxx_req_error(req, 500, NULL);
+    }
+}
+
+void nxx_request_body_done(nxx_req *req)
+{
+    int s = run_policies(req, NXX_PHASE_BODY);
+    if (s) {
+        refuse(req, s);
+        return;
+    }
+    run_handler(req);
+}
+
+/* "the request content is N bytes; the limit is M" */
+static void too_large(nxx_req *req)
+{
+    char *msg = nxx_arena_alloc(req->arena, 128);
+    if (msg)
+        snprintf(msg, 128, "the request content is %llu bytes; the limit is %llu",
+                 (unsigned long long)req->h.content_length, (unsigned long long)req->body_limit);
+    fail(req, 413, msg ? msg : "request content too large");
+}
+
+static int normalise(nxx_req *req)
+{
+    const struct nxx_http_request *h = &req->h;
+    char *path = nxx_arena_alloc(req->arena, h->path.len + 1);
+    if (!path) {
+        fail(req, 500, "out of memory");
+        return -1;
+    }
+    size_t plen = h->path.len;
+    int plain = h->path_plain;
+    if (plain) {
+        /* the parser saw nothing to normalise on its way over the target */
+        memcpy(path, h->path.ptr, plen);
+        path[plen] = '\0';
+    } else {
+        const char *pdetail = NULL;
+        int ps = nxx_path_normalize_ex(h->path.ptr, h->path.len, path, &plen, &pdetail, &plain);
+        if (ps) {
+            fail(req, ps, pdetail);
+            return -1;
+        }
+    }
+    req->path = (nxx_str){ path, plen };
+    req->path_plain = plain;
+    return 0;
+}
+
+static void misdirected(nxx_req *req)
+{
+    nxx_str a = nxx_req_authority(req);
+    char *msg = nxx_arena_alloc(req->arena, 160);
+    if (msg)
+        snprintf(msg, 160, "this server is not configured to answer for '%.*s'",
+                 (int)(a.len > 100 ? 100 : a.len), a.ptr);
+    fail(req, 421, msg ? msg : "this server does not answer for that authority");
+}
+
+void nxx_request_head(nxx_req *req)
+{
+    const struct nxx_http_request *h = &req->h;
+    const struct nxx_site *site = req->site;
+    req->head_only = h->method_id == NXX_M_HEAD;
+    req->path = (nxx_str){ "/", 1 };
+    req->body_limit = site->cfg.max_body_bytes;
+
+    if (h->method_id == NXX_M_OTHER && !nxx_method_known(h->method)) {
+        fail(req, 501, "the request method is not implemented by this server");
+        return;
+    }
+    if (h->flags & NXX_HF_EXPECT_OTHER) {
+        fail(req, 417, "the only expectation this server supports is 100-continue");
+        return;
+    }
+    if (h->form == NXX_TARGET_ASTERISK) {
+        /* OPTIONS * (RFC 9110 §9.3.7): the server's capabilities */
+        add_allow(req, 1);
+        nxx_resp_status(req, 204);
+        nxx_resp_send(req, NULL, 0, 0);
+        return;
+    }
+    if (h->form == NXX_TARGET_AUTHORITY) {
+        /* CONNECT names the destination, not this server: it is routed on
+         * the default host at "/", where only a location that takes CONNECT
+         * answers it (405 otherwise) */
+        req->host = site->default_host;
+    } else {
+        if (normalise(req) < 0)
+            return;
+        req->host = nxx_site_find_host(site, nxx_req_authority(req));
+        if (!req->host) {
+            /* RFC 9110 §15.5.20: an authority this server does not answer for */
+            misdirected(req);
+            return;
+        }
+    }
+    req->scope = req->host;
+    if (h->method_id == NXX_M_TRACE && site->cfg.enable_trace) {
+        answer_trace(req);
+        return;
+    }
+    struct nxx_route_match *m = nxx_arena_alloc(req->arena, sizeof(*m));
+    if (!m) {
+        fail(req, 500, "out of memory");
+        return;
+    }
+    int rs = nxx_router_match(&req->host->router, h->method, req->path, m);
+    if (rs != 404)
+        req->scope = m->route->scope;
+    if (!rs) {
+        req->route = m->route;
+        req->match = m;
+    }
+    req->body_limit = req->scope->max_body_bytes;
+    int s = run_policies(req, NXX_PHASE_HEAD);
+    if (s) {
+        refuse(req, s);
+        return;
+    }
+    /* 413 from Content-Length before a byte of the body is read (RFC 9110
+     * §15.5.14), whatever the route would have said */
+    if ((h->flags & NXX_HF_HAS_CL) && h->content_length > req->body_limit) {
+        too_large(req);
+        return;
+    }
+    if (rs == 405 && h->method_id == NXX_M_OPTIONS) {
+        add_allow(req, 0);
+        nxx_resp_status(req, 204);
+        nxx_resp_send(req, NULL, 0, 0);
+        return;
+    }
+    if (rs == 405) {
+        add_allow(req, 0);
+        fail(req, 405, NULL);
+        return;
+    }
+    if (rs) {
+        fail(req, rs, NULL);
+        return;
+    }
+    unsigned flags = m->route->flags;
+    if (flags & NXX_ROUTE_BODY) {
+        if (has_body(req)) {
+            req->body_started = 1;
+            if (req->proto->body(req, NXX_BODY_BUFFER) < 0)
+                return;
+            return; /* the protocol calls nxx_request_body_done */
+        }
+        nxx_request_body_done(req);
+        return;
+    }
+    if (has_body(req) && !(flags & NXX_ROUTE_STREAM))
+        req->proto->body(req, NXX_BODY_SKIP);
+    run_handler(req);
+}
+
+int nxx_req_body_stream(nxx_req *req, nxx_body_fn fn, void *ud)
+{
+    if (!fn || req->body_fn || req->responded || !req->route ||
+        !(req->route->flags & NXX_ROUTE_STREAM))
+        return NXX_ESTATE;
+    req->body_fn = fn;
+    req->body_ud = ud;
+    if (!has_body(req)) {
+        fn(req, NULL, 0, 1, ud);
+        return 0;
+    }
+    req->body_started = 1;
+    return req->proto->body(req, NXX_BODY_STREAM);
+}
+
+void nxx_req_body_pause(nxx_req *req, int paused)
+{
+    if (req->body_started && req->body_fn)
+        req->proto->body_pause(req, paused);
+}
+
+nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_ops *ops, void *ud)
+{
+    if (req->responded || !ops || !ops->close || !req->proto->takeover ||
+        !(status == 101 || (status >= 200 && status < 300)))
+        return NULL;
+    if (status == 101 && req->h.minor_version == 0)
+        return NULL; /* RFC 9110 §7.8: no upgrade of an HTTP/1.0 exchange */
+    req->status = status;
+    req->taken = 1;
+    if (nxx_request_send_head(req, -1) < 0) {
+        req->taken = 0;
+        return NULL;
+    }
+    return req->proto->takeover(req, ops, ud);
+}
+
+void nxx_request_finish(nxx_req *req)
+{
+    if (req->finished)
+        return;
+    req->finished = 1;
+    nxx_accesslog_write(req);
+    struct nxx_site_use *u = req->use;
+    if (u) {
+        req->use = NULL;
+        nxx_worker_site_release(req->w, u);
+    }
+}
+
+void *nxx_req_route_data(const nxx_req *req)
+{
+    return req->route ? req->route->ud : NULL;
+}
+
+uint64_t nxx_req_now_ms(const nxx_req *req)
+{
+    return req->w->loop.now_ms;
+}
+
+int64_t nxx_req_wall_s(const nxx_req *req)
+{
+    return req->w->loop.wall_s;
+}

@@ -1,0 +1,203 @@
+/*
+ * request.h - the request as the pipeline and the handlers see it, whatever
+ * protocol carries it, and the output stream a protocol implements.
+ *
+ * A protocol (http1.c; later HTTP/2) turns bytes into a parsed head in
+ * req->h, calls nxx_request_head(), and implements struct nxx_proto: the
+ * one door a response leaves by (head, pieces of content, file ranges, the
+ * end, interim 1xx responses) and the reader of request content.  The
+ * pipeline (request.c) does everything that is the same for every protocol:
+ * path normalisation, the host and the location, the policies of each
+ * phase, the content limits, calling the handler, response fields of the
+ * scope, the access log.
+ *
+ * Handlers in src/handlers may include this header.  They may read the
+ * fields documented "handlers may read"; everything else is the engine's.
+ */
+#ifndef NXX_HTTP_REQUEST_H
+#define NXX_HTTP_REQUEST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nxx.h"
+#include "core/arena.h"
+#include "event/loop.h"
+#include "http/parse.h"
+#include "http/site.h"
+#include "router/router.h"
+
+struct nxx_conn;
+struct nxx_worker;
+struct nxx_site_use;
+
+/* How the content of a request is to be read (nxx_proto.body). */
+enum nxx_body_mode {
+    NXX_BODY_BUFFER, /* whole, into req->body, then nxx_request_body_done() */
+    NXX_BODY_STREAM, /* piece by piece to req->body_fn */
+    NXX_BODY_SKIP,   /* not wanted: discard it, or close after the response */
+};
+
+/* Flags of nxx_proto.data */
+#define NXX_OUT_BORROW 0x1 /* ptr stays valid until the response ends: queue it as it is */
+#define NXX_OUT_COPY 0x2   /* write what the socket takes now, copy the rest */
+
+/*
+ * The output stream and body reader of a protocol.  Every function is
+ * called on the connection's worker thread.
+ */
+struct nxx_proto {
+    const char *name; /* "HTTP/1.1" */
+    /* Queue the response head: req->status, the fields in req->hdrs, and the
+     * framing.  content_length >= 0: that many bytes follow (none for HEAD
+     * and the statuses without content); -1: delimited by end(). */
+    int (*head)(nxx_req *req, int64_t content_length);
+    /* A piece of content (framed as the head said). */
+    int (*data)(nxx_req *req, const char *ptr, size_t len, unsigned flags);
+    /* A file range, sent without a copy where the transport allows. */
+    int (*file)(nxx_req *req, int fd, off_t off, size_t len);
+    /* The whole response is queued (end of a -1 stream included): finish the
+     * request (access log) and move on. */
+    void (*end)(nxx_req *req);
+    /* An interim response (100, 102, 103) with fields lines[0..len). */
+    int (*interim)(nxx_req *req, int status, const char *lines, size_t len);
+    /* Bytes of this response queued and not yet taken by the transport. */
+    size_t (*pending)(const nxx_req *req);
+    /* Start reading the content as mode says; 100 Continue is sent here when
+     * the client asked and mode reads it. */
+    int (*body)(nxx_req *req, enum nxx_body_mode mode);
+    void (*body_pause)(nxx_req *req, int paused);
+    /* After a 101/2xx head: hand the connection to ops (NULL: not possible). */
+    nxx_tunnel *(*takeover)(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud);
+    int (*alive)(const nxx_req *req);
+};
+
+struct nxx_resp_hdr {
+    struct nxx_resp_hdr *next;
+    const char *lines; /* "Name: value\r\n"..., in data[] or borrowed */
+    size_t len;
+    char data[];
+};
+
+struct nxx_req {
+    /* set by the protocol */
+    const struct nxx_proto *proto;
+    struct nxx_conn *conn;
+    struct nxx_worker *w;
+    struct nxx_arena *arena;
+    struct nxx_site_use *use; /* the generation this request runs under */
+    /* resolved by the pipeline (handlers may read) */
+    const struct nxx_site *site;
+    struct nxx_scope *host;  /* NULL until known */
+    struct nxx_scope *scope; /* the location (or host) whose settings apply */
+    nxx_str path;            /* decoded, normalised, NUL-terminated */
+    int path_plain;          /* path came through unchanged and no segment begins with '.' */
+    const struct nxx_route *route;
+    struct nxx_route_match *match;
+    nxx_str body; /* NXX_BODY_BUFFER content */
+    uint64_t body_limit;
+    uint64_t start_ms;
+    uint64_t seq;
+    size_t head_len;
+    /* the response (handlers may read status and head_only) */
+    int status;
+    unsigned responded : 1, /* head queued */
+        streaming : 1,      /* nxx_resp_start: content until nxx_resp_end */
+        head_only : 1,      /* HEAD: no content goes out */
+        close : 1,          /* the connection ends after this response */
+        finished : 1,       /* logged and released */
+        taken : 1,          /* the connection was taken over */
+        body_started : 1;   /* the protocol reads content for this request */
+    size_t hdr_len; /* bytes of the header lines in hdrs */
+    struct nxx_resp_hdr *hdrs, **hdrs_tail;
+    const char *detail;
+    uint64_t bytes_out; /* content bytes (for the log) */
+    struct nxx_timer defer;
+    void (*defer_fn)(nxx_req *, void *);
+    void *defer_ud;
+    void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
+    void *drain_ud;
+    size_t drain_below;
+    nxx_body_fn body_fn; /* NXX_BODY_STREAM */
+    void *body_ud;
+    char id[20];
+    /* last, so a new request clears everything before it and leaves the
+     * head to the parser, which sets every field it reports (handlers may read) */
+    struct nxx_http_request h;
+};
+
+/* ---- for protocols ---- */
+
+/* Everything but req->h of a new request on w, carried by proto over conn. */
+void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
+                      struct nxx_worker *w, struct nxx_arena *arena);
+
+/* A head was parsed into req->h: run the pipeline (the answer may be queued
+ * before this returns, or later). */
+void nxx_request_head(nxx_req *req);
+
+/* The NXX_BODY_BUFFER content is in req->body: body policies, then the handler. */
+void nxx_request_body_done(nxx_req *req);
+
+/* The response is complete (the protocol's end()): access log, release the
+ * generation.  Once per request; later calls do nothing. */
+void nxx_request_finish(nxx_req *req);
+
+/* Hand the response head to the protocol: the response policies and the
+ * scope's fields first.  content_length as for nxx_proto.head. */
+int nxx_request_send_head(nxx_req *req, int64_t content_length);
+
+/* The first fields of every response ("Server: ...\r\nDate: ...\r\n"), the
+ * worker's block rebuilt once a second. */
+nxx_str nxx_request_fixed_fields(nxx_req *req);
+
+/* Answer with the problem response for status (detail may be NULL). */
+int nxx_req_error(nxx_req *req, int status, const char *detail);
+
+/* ---- for handlers ---- */
+
+/* Add a field whose name and value the caller guarantees (no checks). */
+int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str value);
+#define NXX_RESP_HEADER(req, lit, ...)                                                             \
+    nxx_resp_header_trusted((req), (lit), sizeof(lit) - 1, (__VA_ARGS__))
+
+/*
+ * Add lines[0..len), whole "Name: value\r\n" lines the caller vouches for,
+ * without copying: they must stay unchanged until the head is queued.  For
+ * blocks a handler keeps prebuilt.
+ */
+int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len);
+
+/*
+ * A response in pieces: the head with a known content length, then pieces
+ * of memory (borrowed: valid until the request ends, e.g. through
+ * nxx_req_on_done) and file ranges, then nxx_resp_done().  For HEAD and
+ * the statuses without content, pieces are accepted and not sent.
+ */
+int nxx_resp_begin(nxx_req *req, int64_t content_length);
+int nxx_resp_piece(nxx_req *req, const void *ptr, size_t len);
+int nxx_resp_piece_file(nxx_req *req, int fd, off_t off, size_t len);
+void nxx_resp_done(nxx_req *req);
+
+/* The worker's clocks: monotonic milliseconds and wall-clock seconds of this
+ * loop iteration (no system call). */
+uint64_t nxx_req_now_ms(const nxx_req *req);
+int64_t nxx_req_wall_s(const nxx_req *req);
+
+/*
+ * Per-worker state of a handler: the first call on a worker creates it
+ * with key->create(); it lives until the worker ends (key->destroy).  A key
+ * is a static object of the handler; at most NXX_WORKER_SLOTS keys exist.
+ */
+#define NXX_WORKER_SLOTS 16
+struct nxx_worker_key {
+    void *(*create)(void);
+    void (*destroy)(void *);
+    int id; /* 0 until first use */
+};
+void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key);
+
+/* The ud of the route that matched (the handler's own, for its policies). */
+void *nxx_req_route_data(const nxx_req *req);
+
+#endif
