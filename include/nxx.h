@@ -530,6 +530,79 @@ NXX_API int nxx_scope_rest(nxx_scope *location, const nxx_rest_config *cfg);
 /* The same on the default host, in the location cfg->prefix. */
 NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
 
+/*
+ * Redirects (RFC 9110 §15.4): every request of the location is answered
+ * with status (301, 302, 303, 307 or 308) and Location built from the
+ * template `to`, in which
+ *   $1 ... $9     the location's captures in order (":param" segments, and
+ *                 the rest of the path after a prefix location's path)
+ *   {host}        the request's host (without port), {path} its path,
+ *   {query}       its query (without '?'), {scheme} "http" or "https".
+ * When the template has no '?', the request's query (if any) is appended.
+ * The body is a short HTML page with the link (RFC 9110 §15.4).
+ */
+NXX_API int nxx_scope_redirect(nxx_scope *location, const char *to, int status);
+
+/*
+ * Requests to a host under a name other than `name` (an alias, or a
+ * wildcard match) are redirected to the same path and query on `name`
+ * with status (301 or 308; 0 = 301).  A head policy of the host.
+ */
+NXX_API int nxx_host_canonical(nxx_scope *host, const char *name, int status);
+
+/*
+ * A fixed answer: status with body (NULL: the standard problem body for an
+ * error status, none for others) of content_type (NULL: "text/plain;
+ * charset=utf-8").  Health checks, placeholders.
+ */
+NXX_API int nxx_scope_return(nxx_scope *location, int status, const char *body,
+                             const char *content_type);
+
+/*
+ * HTCPCP (RFC 2324, RFC 7168).  A teapot answers BREW (or POST) of
+ * message/coffeepot with 418 I'm a teapot, and brews tea for
+ * message/teapot; a coffee pot brews coffee (200) with the additions named
+ * in Accept-Additions when it has them all (406 with the list of what it
+ * has otherwise).  GET describes the pot; WHEN stops the milk.
+ */
+typedef struct nxx_teapot_config {
+    int coffee;                   /* 1: a coffee pot; 0: a teapot : 0 */
+    const char *const *additions; /* what the pot can add ("milk", "sugar", ...) */
+    size_t nadditions;
+} nxx_teapot_config;
+NXX_API int nxx_scope_teapot(nxx_scope *location, const nxx_teapot_config *cfg);
+
+/* ---- built-in policies (head phase) ----------------------------------- */
+
+/* 410 Gone for every request of the scope (RFC 9110 §15.5.11). */
+NXX_API int nxx_scope_gone(nxx_scope *scope);
+
+/* 451 Unavailable For Legal Reasons (RFC 7725) with Link: <by>;
+ * rel="blocked-by" (by may be NULL) and the detail (may be NULL). */
+NXX_API int nxx_scope_legal_block(nxx_scope *scope, const char *by, const char *detail);
+
+/* 411 Length Required for content sent without Content-Length (chunked). */
+NXX_API int nxx_scope_require_length(nxx_scope *scope);
+
+/*
+ * Maintenance: while `file` exists (checked at most once a second), every
+ * request of the scope but those under an exempt path prefix gets 503 with
+ * Retry-After (retry_after_s; 0: 300) and, for clients that prefer HTML,
+ * the page read from `page` (NULL: the standard problem page).
+ */
+typedef struct nxx_maintenance_config {
+    const char *file;
+    unsigned retry_after_s;
+    const char *page;
+    const char *const *exempt;
+    size_t nexempt;
+} nxx_maintenance_config;
+NXX_API int nxx_scope_maintenance(nxx_scope *scope, const nxx_maintenance_config *cfg);
+
+/* At most `limit` requests of the scope in flight at once (all workers);
+ * more get 503 with Retry-After: retry_after_s (0: 1). */
+NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned retry_after_s);
+
 #ifdef __cplusplus
 }
 #endif

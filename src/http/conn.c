@@ -35,7 +35,8 @@ static ssize_t plain_read(struct nxx_conn *c, char *buf, size_t len)
 
 static ssize_t plain_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
 {
-    return more ? nxx_sock_writev_more(c->io.fd, iov, iovcnt) : nxx_sock_writev(c->io.fd, iov, iovcnt);
+    return more ? nxx_sock_writev_more(c->io.fd, iov, iovcnt)
+                : nxx_sock_writev(c->io.fd, iov, iovcnt);
 }
 
 static ssize_t plain_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)

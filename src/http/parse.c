@@ -279,13 +279,15 @@ enum nxx_method nxx_method_id(nxx_str m)
 
 int nxx_method_known(nxx_str m)
 {
-    /* RFC 9110 + PATCH (RFC 5789) above; WebDAV (RFC 4918) and BREW (RFC 2324) here. */
+    /* RFC 9110 + PATCH (RFC 5789) above; WebDAV (RFC 4918), bindings (RFC 5842),
+     * BREW and WHEN (RFC 2324) here. */
     static const struct {
         const char *name;
         size_t len;
     } extra[] = {
         { "PROPFIND", 8 }, { "PROPPATCH", 9 }, { "MKCOL", 5 },  { "COPY", 4 },
         { "MOVE", 4 },     { "LOCK", 4 },      { "UNLOCK", 6 }, { "BREW", 4 },
+        { "WHEN", 4 },     { "BIND", 4 },      { "UNBIND", 6 }, { "REBIND", 6 },
     };
 
     if (nxx_method_id(m) != NXX_M_OTHER)

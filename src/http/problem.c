@@ -201,6 +201,11 @@ nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *
         instance = req->h.target;
     nxx_str id = nxx_req_id(req);
     int fmt = choose_format(nxx_req_header_list(req, "accept"));
+    if (fmt == FMT_HTML && req->error_page.len) {
+        /* a page the configuration provides (maintenance) */
+        *ctype = NXX_STR("text/html; charset=utf-8");
+        return req->error_page;
+    }
     size_t dlen = strlen(detail), tlen = strlen(title);
     size_t cap = 6 * (dlen + instance.len + tlen) + id.len + 512;
     struct sbuf b = { nxx_req_alloc(req, cap), 0, cap };

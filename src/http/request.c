@@ -350,6 +350,11 @@ void nxx_request_finish(nxx_req *req)
     }
 }
 
+void nxx_req_error_page(nxx_req *req, nxx_str html)
+{
+    req->error_page = html;
+}
+
 void *nxx_req_route_data(const nxx_req *req)
 {
     return req->route ? req->route->ud : NULL;

@@ -108,7 +108,7 @@ struct nxx_req {
         finished : 1,       /* logged and released */
         taken : 1,          /* the connection was taken over */
         body_started : 1;   /* the protocol reads content for this request */
-    size_t hdr_len; /* bytes of the header lines in hdrs */
+    size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs, **hdrs_tail;
     const char *detail;
     uint64_t bytes_out; /* content bytes (for the log) */
@@ -118,6 +118,7 @@ struct nxx_req {
     void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     void *drain_ud;
     size_t drain_below;
+    nxx_str error_page;  /* HTML body for an error answer (nxx_req_error_page) */
     nxx_body_fn body_fn; /* NXX_BODY_STREAM */
     void *body_ud;
     char id[20];
@@ -196,6 +197,11 @@ struct nxx_worker_key {
     int id; /* 0 until first use */
 };
 void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key);
+
+/* The HTML page to send instead of the standard one if this request is
+ * answered with an error (clients that prefer JSON still get problem+json).
+ * html must stay valid until the request ends. */
+void nxx_req_error_page(nxx_req *req, nxx_str html);
 
 /* The ud of the route that matched (the handler's own, for its policies). */
 void *nxx_req_route_data(const nxx_req *req);

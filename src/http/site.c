@@ -139,7 +139,8 @@ static int canon_name(const char *name, char *out, size_t cap)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-' || c == '.' || c == '_' || (c == '*' && i == 0 && n > 2 && name[1] == '.') ||
+                 c == '-' || c == '.' || c == '_' ||
+                 (c == '*' && i == 0 && n > 2 && name[1] == '.') ||
                  (bracket && (c == ':' || c == '[' || c == ']'));
         if (!ok)
             return NXX_EINVAL;
@@ -304,8 +305,8 @@ static struct nxx_scope *host_of(struct nxx_scope *s)
     return nxx_site_host(s->site, NULL);
 }
 
-int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subpath,
-                   unsigned flags, nxx_handler_fn fn, void *ud)
+int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subpath, unsigned flags,
+                   nxx_handler_fn fn, void *ud)
 {
     if (!scope || !fn || scope->site->published)
         return NXX_EINVAL;
@@ -328,8 +329,8 @@ int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subp
         else
             n = snprintf(pattern, sizeof(pattern), "%s", scope->base);
     } else {
-        if (subpath[0] != '/' || (scope->match == NXX_LOC_PATTERN &&
-                                  scope->base[0] && scope->base[strlen(scope->base) - 1] == '*'))
+        if (subpath[0] != '/' || (scope->match == NXX_LOC_PATTERN && scope->base[0] &&
+                                  scope->base[strlen(scope->base) - 1] == '*'))
             return NXX_EINVAL;
         n = snprintf(pattern, sizeof(pattern), "%s%s", scope->base, subpath);
     }
@@ -558,8 +559,9 @@ int nxx_site_publish(struct nxx_site *site, char *err, size_t errlen)
     if (e)
         return e;
     if (site->cfg.strict_hosts && !site->nexact && !site->nwild) {
-        snprintf(err, errlen, "strict-hosts is on but no host has a name: every request would "
-                              "get 421");
+        snprintf(err, errlen,
+                 "strict-hosts is on but no host has a name: every request would "
+                 "get 421");
         return NXX_EINVAL;
     }
     site->one_host = site->nhosts == 1 && !site->cfg.strict_hosts;

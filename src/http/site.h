@@ -115,8 +115,8 @@ void nxx_site_free(struct nxx_site *site);
 
 /* The builder behind the public nxx_server_host & co. */
 struct nxx_scope *nxx_site_host(struct nxx_site *site, const char *name);
-int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subpath,
-                   unsigned flags, nxx_handler_fn fn, void *ud);
+int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subpath, unsigned flags,
+                   nxx_handler_fn fn, void *ud);
 int nxx_site_on_free(struct nxx_site *site, void (*fn)(void *), void *arg);
 
 /*
