@@ -148,7 +148,8 @@ static int answer_redirect(nxx_req *req, int status, nxx_str url)
     if (!body)
         return 500;
     struct sbuf b = { body, 0, cap, 0 };
-    PUTS(&b, "<!DOCTYPE html>\n<html><head><title>Moved</title></head>\n<body><p>Moved to <a href=\"");
+    PUTS(&b,
+         "<!DOCTYPE html>\n<html><head><title>Moved</title></head>\n<body><p>Moved to <a href=\"");
     for (size_t i = 0; i < url.len; i++) {
         switch (url.ptr[i]) {
         case '&': put(&b, "&amp;", 5); break;

@@ -130,8 +130,7 @@ static int brew(nxx_req *req, const struct pot *p)
         return 415;
     }
     if (stop)
-        return answer_text(req, 200, coffee ? "message/coffeepot" : "message/teapot",
-                           "stopped\n");
+        return answer_text(req, 200, coffee ? "message/coffeepot" : "message/teapot", "stopped\n");
     nxx_str missing;
     nxx_str aa = nxx_req_header_list(req, "accept-additions");
     if (aa.len && check_additions(p, aa, &missing) < 0) {

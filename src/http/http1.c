@@ -120,9 +120,10 @@ static inline int closed(const struct h1conn *c)
     return c->conn.closed;
 }
 
+/* The settings of the generation new requests run under (a reload may change them). */
 static inline const nxx_config *cfg_of(const struct h1conn *c)
 {
-    return &c->conn.w->srv->cfg;
+    return &c->conn.w->site_use->site->cfg;
 }
 
 /* ---- status lines ---- */
@@ -1389,7 +1390,10 @@ static void try_parse(struct h1conn *c)
         .max_header_bytes = cfg->max_header_bytes,
         .max_field_bytes = cfg->max_field_bytes,
         .max_uri_bytes = cfg->max_uri_bytes,
-        .max_headers = cfg->max_headers,
+        /* the worker's scratch array was sized at start: a reload cannot grow it */
+        .max_headers = cfg->max_headers < c->conn.w->srv->cfg.max_headers
+                           ? cfg->max_headers
+                           : c->conn.w->srv->cfg.max_headers,
     };
     /* parse straight into the request; an incomplete head gives it back */
     nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));

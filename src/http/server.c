@@ -172,6 +172,41 @@ void nxx_server_set_site(nxx_server *srv, struct nxx_site *site)
         nxx_site_unref(old);
 }
 
+struct nxx_site *nxx_server_new_site(nxx_server *srv)
+{
+    struct nxx_site *cur = atomic_load(&srv->site);
+    return nxx_site_new(srv, cur ? &cur->cfg : &srv->cfg);
+}
+
+int nxx_server_install(nxx_server *srv, struct nxx_site *site, char *err, size_t errlen)
+{
+    int e = nxx_site_publish(site, err, errlen);
+    if (e) {
+        nxx_site_free(site);
+        return e;
+    }
+    if (!srv->workers) {
+        /* not running yet: this is the configuration it starts with */
+        if (srv->building)
+            nxx_site_free(srv->building);
+        srv->building = site;
+        return 0;
+    }
+    nxx_server_set_site(srv, site);
+    return 0;
+}
+
+void nxx_server_set_reloader(nxx_server *srv,
+                             int (*fn)(nxx_server *srv, void *ud, char *err, size_t errlen),
+                             void *ud, void (*free_ud)(void *))
+{
+    if (srv->reload_free)
+        srv->reload_free(srv->reload_ud);
+    srv->reload_fn = fn;
+    srv->reload_ud = ud;
+    srv->reload_free = free_ud;
+}
+
 /* Take the server's current generation for new requests, if it changed. */
 static int worker_site_update(struct nxx_worker *w)
 {

@@ -113,6 +113,22 @@ void nxx_site_unref(struct nxx_site *site);
 /* Free a generation that was never published and nobody holds. */
 void nxx_site_free(struct nxx_site *site);
 
+/*
+ * For configuration front ends (src/config): a new generation with the
+ * server's settings as its start; and installing it, which publishes it
+ * and makes it the server's configuration (before nxx_server_run: the one
+ * it starts with; while it runs: a reload).  On error the generation is
+ * freed and err says why.
+ */
+struct nxx_site *nxx_server_new_site(nxx_server *srv);
+int nxx_server_install(nxx_server *srv, struct nxx_site *site, char *err, size_t errlen);
+
+/* Where nxx_server_reload() takes the next generation from: fn builds and
+ * installs it (or fails with a message in err).  free(ud) at nxx_server_free. */
+void nxx_server_set_reloader(nxx_server *srv,
+                             int (*fn)(nxx_server *srv, void *ud, char *err, size_t errlen),
+                             void *ud, void (*free_ud)(void *));
+
 /* The builder behind the public nxx_server_host & co. */
 struct nxx_scope *nxx_site_host(struct nxx_site *site, const char *name);
 int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subpath, unsigned flags,

@@ -51,8 +51,7 @@ static int block_policy(nxx_req *req, void *ud)
     if (b->detail)
         nxx_req_detail(req, "%s", b->detail);
     else
-        nxx_req_detail(req, "access to '%s' is blocked for legal reasons",
-                       nxx_req_path(req).ptr);
+        nxx_req_detail(req, "access to '%s' is blocked for legal reasons", nxx_req_path(req).ptr);
     return 451;
 }
 
@@ -136,8 +135,9 @@ static int inflight_policy(nxx_req *req, void *ud)
     if (before >= f->limit || nxx_req_on_done(req, inflight_done, f) != 0) {
         atomic_fetch_sub_explicit(&f->n, 1, memory_order_relaxed);
         nxx_resp_header(req, "Retry-After", (nxx_str){ f->retry, strlen(f->retry) });
-        nxx_req_detail(req, "this resource is serving its limit of %u requests at once; try "
-                            "again shortly",
+        nxx_req_detail(req,
+                       "this resource is serving its limit of %u requests at once; try "
+                       "again shortly",
                        f->limit);
         return 503;
     }
