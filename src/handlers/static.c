@@ -443,6 +443,14 @@ static void queue_slice(nxx_req *req, const struct fentry *e, uint64_t off, uint
     nxx_resp_piece_file(req, e->fd, (off_t)off, (size_t)len);
 }
 
+/* The whole representation: from memory with the head, or from the file. */
+static int send_whole(nxx_req *req, const struct fentry *e, uint64_t len)
+{
+    if (e->data || !len)
+        return nxx_resp_send(req, e->data, (size_t)len, NXX_BORROW) ? 500 : 0;
+    return nxx_resp_file(req, e->fd, 0, (off_t)len) ? 500 : 0;
+}
+
 /* Head with Content-Length total, then the queued pieces (nothing for HEAD). */
 static int finish(nxx_req *req, uint64_t total)
 {
@@ -587,12 +595,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
         /* the whole representation with nothing but the entry's own fields:
          * ETag through Content-Type in one prebuilt block */
         nxx_resp_header_lines(req, e->hdr, e->hdr_len);
-        if (finish(req, len))
-            return 500;
-        if (!req->head_only)
-            queue_slice(req, e, 0, len);
-        nxx_resp_done(req);
-        return 0;
+        return send_whole(req, e, len);
     }
     validator_headers(req, e);
     caching_headers(req, rule);
@@ -623,12 +626,7 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
         /* NONE (ignored) and TOO_MANY (amplification guard): the whole representation */
     }
     NXX_RESP_HEADER(req, "Content-Type", ctype);
-    if (finish(req, len))
-        return 500;
-    if (!req->head_only)
-        queue_slice(req, e, 0, len);
-    nxx_resp_done(req);
-    return 0;
+    return send_whole(req, e, len);
 }
 
 /* Does an Accept-Encoding line carry a parameter (a weight)?  Without one

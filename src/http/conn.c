@@ -22,7 +22,7 @@
 
 /* ---- the plain transport ---- */
 
-static ssize_t plain_read(struct nxx_conn *c, char *buf, size_t len)
+ssize_t nxx_plain_read(struct nxx_conn *c, char *buf, size_t len)
 {
     for (;;) {
         ssize_t n = read(c->io.fd, buf, len);
@@ -55,7 +55,7 @@ static void plain_close(struct nxx_conn *c)
 }
 
 const struct nxx_transport nxx_transport_plain = {
-    "plain", plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close,
+    "plain", nxx_plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close,
 };
 
 /* ---- life of a connection ---- */

@@ -231,7 +231,7 @@ static int rbuf_make_room(struct h1conn *c)
 /* Read once into dst.  >0 bytes, 0 would block, -1 EOF or error. */
 static ssize_t read_into(struct h1conn *c, char *dst, size_t cap)
 {
-    ssize_t n = c->conn.tp->read(&c->conn, dst, cap);
+    ssize_t n = nxx_conn_read(&c->conn, dst, cap);
     if (n > 0) {
         /* edge-triggered: a short read drained the socket, unless the peer's
          * FIN came with the same edge: then read on to the EOF, no further
@@ -372,7 +372,7 @@ static void begin_close(struct h1conn *c)
     }
     if (c->rlen == c->rpos && c->state == H1_HEAD && !c->linger) {
         char tmp[512];
-        ssize_t n = c->conn.tp->read(&c->conn, tmp, sizeof(tmp));
+        ssize_t n = nxx_conn_read(&c->conn, tmp, sizeof(tmp));
         if (n == 0 || (n < 0 && n != -EAGAIN && n != -EWOULDBLOCK)) {
             close_conn(c);
             return;
@@ -455,7 +455,7 @@ static int queue(struct h1conn *c, const char *ptr, size_t len)
 {
     if (!len)
         return 0;
-    if (outq_room(c) < 0)
+    if ((!c->out || c->nout == OUTQ_MAX || closed(c)) && outq_room(c) < 0)
         return -1;
     struct h1out *o = &c->out[c->nout];
     /* coalesce with a preceding contiguous memory entry */
@@ -507,7 +507,7 @@ static int flush(struct h1conn *c)
         struct h1out *o = &c->out[c->out_head];
         if (o->fd >= 0) {
             off_t off = o->off;
-            ssize_t n = base->tp->sendfile(base, o->fd, &off, o->len);
+            ssize_t n = nxx_conn_sendfile(base, o->fd, &off, o->len);
             if (n == -EAGAIN) {
                 c->writable = 0;
                 return 0;
@@ -535,7 +535,7 @@ static int flush(struct h1conn *c)
             cnt++;
         }
         /* a file follows: let the head wait for it (one segment, not two) */
-        ssize_t n = base->tp->writev(base, iov, cnt, i < c->nout);
+        ssize_t n = nxx_conn_writev(base, iov, cnt, i < c->nout);
         if (n == -EAGAIN) {
             c->writable = 0;
             return 0;
@@ -587,7 +587,10 @@ static int h1_head(nxx_req *req, int64_t content_length)
     }
     if (c->conn.w->draining)
         req->close = 1;
-    nxx_str fixed = nxx_request_fixed_fields(req);
+    struct nxx_worker *w = c->conn.w;
+    nxx_str fixed = w->date_s == w->loop.wall_s && w->fixed_len
+                        ? (nxx_str){ w->fixed, w->fixed_len }
+                        : nxx_request_fixed_fields(req);
     size_t cap = sl_len + req->hdr_len + fixed.len + 128;
     char *head = nxx_arena_alloc(&c->arena, cap);
     if (!head)
@@ -652,12 +655,12 @@ static int h1_head(nxx_req *req, int64_t content_length)
 static int h1_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
 {
     struct h1conn *c = h1_req(req);
+    if (!c->chunked_out && (flags & NXX_OUT_BORROW))
+        return queue(c, ptr, len) < 0 ? NXX_ENOMEM : 0; /* queue refuses a closed connection */
     if (closed(c))
         return -EPIPE;
     if (!len)
         return 0;
-    if (!c->chunked_out && (flags & NXX_OUT_BORROW))
-        return queue(c, ptr, len) < 0 ? NXX_ENOMEM : 0;
     char size_line[20];
     size_t sn = c->chunked_out ? (size_t)snprintf(size_line, sizeof(size_line), "%zx\r\n", len) : 0;
     struct iovec iov[3] = {
@@ -668,7 +671,7 @@ static int h1_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
     size_t total = sn + len + iov[2].iov_len, sent = 0;
     int tried = c->nout == c->out_head && c->writable && !(flags & NXX_OUT_BORROW);
     if (tried) {
-        ssize_t n = c->conn.tp->writev(&c->conn, iov, 3, 0);
+        ssize_t n = nxx_conn_writev(&c->conn, iov, 3, 0);
         if (n < 0 && n != -EAGAIN) {
             close_conn(c);
             return -EPIPE;
@@ -1090,7 +1093,7 @@ static int tunnel_flush(struct h1conn *c)
     struct nxx_tunnel *t = c->tunnel;
     while (t->pos < t->len) {
         struct iovec iov = { t->buf + t->pos, t->len - t->pos };
-        ssize_t n = c->conn.tp->writev(&c->conn, &iov, 1, 0);
+        ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
         if (n == -EAGAIN) {
             c->writable = 0;
             return 0;
@@ -1163,7 +1166,7 @@ int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
     size_t sent = 0;
     if (c->nout == c->out_head && t->pos == t->len && c->writable) {
         struct iovec iov = { (void *)(uintptr_t)data, len };
-        ssize_t n = c->conn.tp->writev(&c->conn, &iov, 1, 0);
+        ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
         if (n < 0 && n != -EAGAIN) {
             close_conn(c);
             return -EPIPE;
@@ -1265,7 +1268,7 @@ static int tunnel_read(struct h1conn *c)
             close_conn(c);
             return -1;
         }
-        ssize_t n = c->conn.tp->read(&c->conn, c->rbuf, c->rcap);
+        ssize_t n = nxx_conn_read(&c->conn, c->rbuf, c->rcap);
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
             c->readable = 0;
             return 0;

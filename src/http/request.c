@@ -28,15 +28,18 @@
 void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
                       struct nxx_worker *w, struct nxx_arena *arena)
 {
-    memset(req, 0, offsetof(struct nxx_req, h));
+    memset(req, 0, offsetof(struct nxx_req, id));
     req->proto = proto;
     req->conn = conn;
     req->w = w;
+    req->loop = &w->loop;
+    req->slots = w->slots;
     req->arena = arena;
     req->status = 200;
     req->start_ms = w->loop.now_ms;
     req->seq = ++w->req_seq;
     req->hdrs_tail = &req->hdrs;
+    req->id[0] = '\0';
     req->defer.idx = SIZE_MAX;
     /* the generation this request runs under, held until it is finished */
     struct nxx_site_use *u = w->site_use;
@@ -233,7 +236,8 @@ void nxx_request_head(nxx_req *req)
     } else {
         if (normalise(req) < 0)
             return;
-        req->host = nxx_site_find_host(site, nxx_req_authority(req));
+        req->host =
+            site->one_host ? site->default_host : nxx_site_find_host(site, nxx_req_authority(req));
         if (!req->host) {
             /* RFC 9110 §15.5.20: an authority this server does not answer for */
             misdirected(req);
@@ -342,11 +346,14 @@ void nxx_request_finish(nxx_req *req)
     if (req->finished)
         return;
     req->finished = 1;
-    nxx_accesslog_write(req);
+    if (req->w->log.fd >= 0)
+        nxx_accesslog_write(req);
     struct nxx_site_use *u = req->use;
     if (u) {
         req->use = NULL;
-        nxx_worker_site_release(req->w, u);
+        /* the last request of a generation the worker has moved on from lets it go */
+        if (--u->inflight == 0 && u->retired)
+            nxx_worker_site_release(req->w, u);
     }
 }
 
@@ -358,14 +365,4 @@ void nxx_req_error_page(nxx_req *req, nxx_str html)
 void *nxx_req_route_data(const nxx_req *req)
 {
     return req->route ? req->route->ud : NULL;
-}
-
-uint64_t nxx_req_now_ms(const nxx_req *req)
-{
-    return req->w->loop.now_ms;
-}
-
-int64_t nxx_req_wall_s(const nxx_req *req)
-{
-    return req->w->loop.wall_s;
 }

@@ -235,8 +235,6 @@ static int worker_site_update(struct nxx_worker *w)
 
 void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u)
 {
-    if (--u->inflight || !u->retired)
-        return;
     struct nxx_site_use **pp = &w->retired;
     while (*pp && *pp != u)
         pp = &(*pp)->next;
@@ -248,7 +246,7 @@ void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u)
 
 /* ---- per-worker state of handlers ---- */
 
-void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key)
+void *nxx_req_worker_state_slow(nxx_req *req, struct nxx_worker_key *key)
 {
     static atomic_int next_id = 1;
     int id = __atomic_load_n(&key->id, __ATOMIC_ACQUIRE);

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/pool.h"
 #include "event/loop.h"
+#include "event/sock.h"
 #include "http/parse.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -162,6 +163,27 @@ struct nxx_conn {
     } peer;
 };
 
+/*
+ * The transport calls protocols make: plain sockets are called directly
+ * (the hot path pays no indirect call), anything else through its table.
+ */
+ssize_t nxx_plain_read(struct nxx_conn *c, char *buf, size_t len);
+static inline ssize_t nxx_conn_read(struct nxx_conn *c, char *buf, size_t len)
+{
+    return c->tp == &nxx_transport_plain ? nxx_plain_read(c, buf, len) : c->tp->read(c, buf, len);
+}
+static inline ssize_t nxx_conn_writev(struct nxx_conn *c, const struct iovec *iov, int n, int more)
+{
+    if (c->tp != &nxx_transport_plain)
+        return c->tp->writev(c, iov, n, more);
+    return more ? nxx_sock_writev_more(c->io.fd, iov, n) : nxx_sock_writev(c->io.fd, iov, n);
+}
+static inline ssize_t nxx_conn_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
+{
+    return c->tp == &nxx_transport_plain ? nxx_sock_sendfile(c->io.fd, fd, off, len)
+                                         : c->tp->sendfile(c, fd, off, len);
+}
+
 /* conn.c */
 /* Set up the shared part of a new connection on w (listed, counted). */
 void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
@@ -177,7 +199,7 @@ void nxx_conn_drain(struct nxx_worker *w);
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 
 /* server.c */
-/* A request of generation u finished: drop the worker's hold when it was the last. */
+/* The last request of retired generation u finished: drop the worker's hold. */
 void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
 /* Install generation site (published) as the server's current one; the
  * previous is released as its requests finish.  On a running server, from
