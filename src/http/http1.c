@@ -750,6 +750,11 @@ static int h1_interim(nxx_req *req, int status, const char *lines, size_t len)
     return flush(c) < 0 ? -EPIPE : 0;
 }
 
+static nxx_str h1_version(const nxx_req *req)
+{
+    return req->h.minor_version ? NXX_STR("HTTP/1.1") : NXX_STR("HTTP/1.0");
+}
+
 static size_t h1_pending(const nxx_req *req)
 {
     return h1_req(req)->out_bytes;
@@ -1735,6 +1740,7 @@ static const struct nxx_proto h1_proto = {
     .file = h1_file,
     .end = h1_end,
     .interim = h1_interim,
+    .version = h1_version,
     .pending = h1_pending,
     .body = h1_body,
     .body_pause = h1_body_pause,

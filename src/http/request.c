@@ -76,7 +76,7 @@ static void add_allow(nxx_req *req, int all)
 static void answer_trace(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
-    size_t cap = h->method.len + h->target.len + 16;
+    size_t cap = h->method.len + h->target.len + 32;
     for (size_t i = 0; i < h->num_headers; i++)
         cap += h->headers[i].name.len + h->headers[i].value.len + 4;
     char *out = nxx_arena_alloc(req->arena, cap + 2);
@@ -84,8 +84,9 @@ static void answer_trace(nxx_req *req)
         fail(req, 500, "out of memory");
         return;
     }
-    size_t n = (size_t)snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len,
-                                h->method.ptr, (int)h->target.len, h->target.ptr, h->minor_version);
+    nxx_str ver = req->proto->version(req);
+    size_t n = (size_t)snprintf(out, cap, "%.*s %.*s %.*s\r\n", (int)h->method.len, h->method.ptr,
+                                (int)h->target.len, h->target.ptr, (int)ver.len, ver.ptr);
     for (size_t i = 0; i < h->num_headers; i++) {
         nxx_str nm = h->headers[i].name;
         if (NXX_STR_IEQ(nm, "authorization") || NXX_STR_IEQ(nm, "cookie") ||

@@ -61,6 +61,9 @@ struct nxx_proto {
     void (*end)(nxx_req *req);
     /* An interim response (100, 102, 103) with fields lines[0..len). */
     int (*interim)(nxx_req *req, int status, const char *lines, size_t len);
+    /* The protocol version of the request as HTTP writes it ("HTTP/1.1"),
+     * for the access log and TRACE. */
+    nxx_str (*version)(const nxx_req *req);
     /* Bytes of this response queued and not yet taken by the transport. */
     size_t (*pending)(const nxx_req *req);
     /* Start reading the content as mode says; 100 Continue is sent here when
