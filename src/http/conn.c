@@ -767,6 +767,7 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
                     return;
                 }
                 nxx_chunked_init(c->chunked);
+                c->chunked->max_total = srv->cfg.max_body_bytes;
             } else {
                 c->body_want = h->content_length;
                 size_t avail = c->rlen - c->req_end;
@@ -816,6 +817,25 @@ static void run_handler(struct nxx_conn *c, nxx_req *req)
     }
 }
 
+/*
+ * RFC 9110 §15.5.14: a chunk announcing more than the content limit allows
+ * is refused when its size line is read, as a Content-Length would be,
+ * rather than after the limit's worth of it has been received.
+ */
+static void fail_chunk_too_large(struct nxx_conn *c, nxx_req *req)
+{
+    size_t limit = c->w->srv->cfg.max_body_bytes;
+    char *msg = nxx_arena_alloc(&c->arena, 160);
+    if (msg)
+        snprintf(msg, 160,
+                 "the chunked request content announces a chunk of %llu bytes after %llu; the "
+                 "limit is %zu",
+                 (unsigned long long)c->chunked->remaining, (unsigned long long)c->chunked->total,
+                 limit);
+    c->state = CONN_HEAD;
+    fail(req, 413, msg ? msg : "request content too large", 1);
+}
+
 /* Read body bytes; returns 1 when the body is complete, 0 to wait, -1 closed. */
 static int read_body(struct nxx_conn *c)
 {
@@ -863,6 +883,10 @@ static int read_body(struct nxx_conn *c)
             char *in = c->rbuf + c->req_end;
             size_t declen = len;
             int r = nxx_chunked_decode(c->chunked, in, &declen, &consumed, &detail);
+            if (r == NXX_CHUNKED_TOO_LARGE) {
+                fail_chunk_too_large(c, req);
+                return -1;
+            }
             if (r < 0) {
                 c->state = CONN_HEAD;
                 fail(req, 400, detail ? detail : "bad chunked framing", 1);
@@ -870,14 +894,9 @@ static int read_body(struct nxx_conn *c)
             }
             if (declen) {
                 if (c->body_len + declen > srv->cfg.max_body_bytes) {
+                    /* the decoder refuses such a chunk first; this guards the copy below */
                     c->state = CONN_HEAD;
-                    char *msg = nxx_arena_alloc(&c->arena, 96);
-                    if (msg)
-                        snprintf(msg, 96,
-                                 "the chunked request content exceeds the limit of %zu "
-                                 "bytes",
-                                 srv->cfg.max_body_bytes);
-                    fail(req, 413, msg ? msg : "request content too large", 1);
+                    fail(req, 413, "request content too large", 1);
                     return -1;
                 }
                 if (c->body_len + declen > c->body_cap) {
