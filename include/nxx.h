@@ -75,7 +75,8 @@ typedef struct nxx_config {
     unsigned request_timeout_ms;   /* head and body must arrive within this (408) : 30000 */
     unsigned keepalive_timeout_ms; /* idle keep-alive connections closed after : 60000 */
     unsigned drain_timeout_ms;     /* at stop, in-flight requests get this long : 10000 */
-    unsigned max_connections;      /* per server; over it: 503 and close : 10000 */
+    unsigned max_connections;      /* per server; each one over it gets a prebuilt 503
+                                    * (Retry-After) and is closed : 10000 */
     size_t max_header_bytes;       /* whole header section (431) : 32768 */
     size_t max_field_bytes;        /* one header field line (431) : 8192 */
     unsigned max_headers;          /* number of header fields (431) : 100 */

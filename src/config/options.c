@@ -52,7 +52,11 @@ static const struct opt table[] = {
     { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
       "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL },
     { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
-      "Open connections over this get 503 with Retry-After and are closed.", NULL },
+      "Open connections (all workers) at most. Each connection over it is answered at once, "
+      "before its request is read, with a prebuilt 503 (Retry-After: 5, an "
+      "application/problem+json body, Connection: close) and closed; such answers are not in "
+      "the access log.",
+      NULL },
     { "max-header-bytes", "N", K_SIZE, OFF(cfg.max_header_bytes), 256, 16 << 20, "32768",
       "Limit of the request line and header section together (431).", NULL },
     { "max-field-bytes", "N", K_SIZE, OFF(cfg.max_field_bytes), 64, 16 << 20, "8192",

@@ -651,11 +651,6 @@ static void dispatch(struct nxx_conn *c, nxx_req *req)
     req->head_only = h->method_id == NXX_M_HEAD;
     req->path = (nxx_str){ "/", 1 };
 
-    if (c->over_limit) {
-        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
-        fail(req, 503, "the server has reached its connection limit; try again shortly", 1);
-        return;
-    }
     if (h->method_id == NXX_M_OTHER && !nxx_method_known(h->method)) {
         fail(req, 501, "the request method is not implemented by this server", has_body(req));
         return;
@@ -1178,10 +1173,13 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
 {
     struct nxx_server *srv = w->srv;
     unsigned n = atomic_fetch_add(&srv->nconns, 1);
-    /* over the limit we still answer 503 (a few at a time); far over it we just close */
-    if (n >= srv->cfg.max_connections + 64 || w->draining) {
+    if (n >= srv->cfg.max_connections || w->draining) {
         atomic_fetch_sub(&srv->nconns, 1);
-        close(fd);
+        /* every connection over the limit hears why: a prebuilt 503, no struct */
+        if (w->draining)
+            close(fd);
+        else
+            nxx_refuse(srv, fd, NXX_REFUSE_CONNECTIONS);
         return;
     }
     struct nxx_conn *c = nxx_calloc(1, sizeof(*c));
@@ -1193,7 +1191,6 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
     c->io.fd = fd;
     c->io.cb = on_io;
     c->w = w;
-    c->over_limit = n >= srv->cfg.max_connections;
     memcpy(&c->peer, peer, sizeof(c->peer));
     nxx_arena_init(&c->arena, &w->chunks);
     nxx_timer_init(&c->timer, on_timeout);
@@ -1204,23 +1201,6 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
-    if (c->over_limit) {
-        /* answer at once; the client may never send a request */
-        nxx_req *req = req_new(c);
-        if (!req) {
-            nxx_conn_close(c);
-            return;
-        }
-        c->req = req;
-        req->close = 1;
-        req->path = (nxx_str){ "/", 1 };
-        c->in_process = 1;
-        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
-        nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
-        c->in_process = 0;
-        process(c);
-        return;
-    }
     /* most clients send the request with or right after the handshake: try
      * it now rather than after another trip through epoll_wait */
     c->readable = 1;

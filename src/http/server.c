@@ -78,6 +78,7 @@ nxx_server *nxx_server_new(const nxx_config *cfg)
     if (srv->cfg.max_headers > 10000)
         srv->cfg.max_headers = 10000;
     nxx_router_init(&srv->router);
+    nxx_refuse_init(srv);
     srv->log_fd = -1;
     if (getrandom(&srv->boot_id, sizeof(srv->boot_id), GRND_NONBLOCK) != sizeof(srv->boot_id))
         srv->boot_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();

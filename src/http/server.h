@@ -52,6 +52,18 @@ struct nxx_cleanup {
     void *arg;
 };
 
+/* Why a connection is refused (refuse.c); each has its prebuilt answer. */
+enum nxx_refuse_why {
+    NXX_REFUSE_CONNECTIONS = 0, /* over --max-connections */
+    NXX_REFUSE_DESCRIPTORS,     /* the process is out of file descriptors */
+    NXX_REFUSE_COUNT
+};
+
+struct nxx_refusal {
+    char buf[448]; /* a whole 503 response */
+    size_t len;
+};
+
 struct nxx_server {
     nxx_config cfg;
     struct nxx_router router;
@@ -67,6 +79,7 @@ struct nxx_server {
     uint32_t boot_id;             /* random, prefixes request ids */
     struct nxx_cleanup *cleanups; /* run by nxx_server_free (handler states) */
     size_t ncleanups;
+    struct nxx_refusal refusals[NXX_REFUSE_COUNT]; /* built by nxx_server_new */
 };
 
 struct nxx_conn;
@@ -174,8 +187,8 @@ struct nxx_conn {
     unsigned char tk; /* what the timer is armed for */
     size_t req_end;   /* where the next request starts in rbuf */
     int body_in_rbuf; /* body is a view into rbuf */
-    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, over_limit : 1, want_close : 1,
-        in_process : 1, registered : 1, linger : 1, rdhup : 1;
+    unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, want_close : 1, in_process : 1,
+        registered : 1, linger : 1, rdhup : 1;
     unsigned pins; /* posts outstanding: the struct and arena must stay */
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
@@ -213,6 +226,11 @@ void nxx_conn_response_queued(struct nxx_conn *c);
 int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len);
 int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len);
 int nxx_conn_flush(struct nxx_conn *c);
+
+/* refuse.c */
+void nxx_refuse_init(struct nxx_server *srv);
+/* Answer fd with the prebuilt 503 for why (one non-blocking send) and close it. */
+void nxx_refuse(const struct nxx_server *srv, int fd, enum nxx_refuse_why why);
 
 /* req.c */
 /* Add a field whose name and value the caller guarantees (no checks). */
