@@ -302,7 +302,12 @@ NXX_API const char *nxx_status_reason(int status);
  * FILE.br / FILE.gz siblings chosen by Accept-Encoding (Vary, 406 when
  * identity is refused and nothing else fits), optional directory listings
  * (HTML or JSON), and Cache-Control/Expires rules per path prefix.
+ * Each worker keeps an open-file cache of up to NXX_STATIC_CACHE_FILES
+ * entries, each holding a descriptor: count them when sizing the
+ * descriptor limit.
  */
+#define NXX_STATIC_CACHE_FILES 1024
+
 typedef struct nxx_static_config {
     const char *prefix;             /* URL prefix stripped before lookup : "/" */
     const char *root;               /* directory served (required) */

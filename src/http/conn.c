@@ -1278,13 +1278,31 @@ size_t nxx_conn_run_posts(struct nxx_worker *w)
     return n;
 }
 
+/* Waiting for a request, with nothing of one received and nothing to send. */
+static int conn_idle(const struct nxx_conn *c)
+{
+    return c->state == CONN_HEAD && !c->req && c->rlen == c->rpos && c->nout == c->out_head;
+}
+
+int nxx_conn_close_idle(struct nxx_worker *w)
+{
+    struct nxx_conn *oldest = NULL;
+    for (struct nxx_conn *c = w->conns; c; c = c->next) /* newest first */
+        if (conn_idle(c))
+            oldest = c;
+    if (!oldest)
+        return 0;
+    nxx_conn_close(oldest);
+    return 1;
+}
+
 /* Stop: idle connections close now, busy ones after their response. */
 void nxx_conn_drain(struct nxx_worker *w)
 {
     struct nxx_conn *c = w->conns;
     while (c) {
         struct nxx_conn *next = c->next;
-        if (c->state == CONN_HEAD && !c->req && c->rlen == c->rpos && c->nout == c->out_head)
+        if (conn_idle(c))
             nxx_conn_close(c);
         else
             c->want_close = 1;

@@ -121,6 +121,16 @@ struct nxx_worker {
     unsigned npinned; /* closed connections waiting for posts */
     void *file_cache; /* the static handler's per-worker cache */
     void (*file_cache_free)(void *);
+    /* out of descriptors (server.c): the reserve, the accept pause, the warning */
+    int reserve_fd;                /* a slot of the descriptor table held back, or -1 */
+    int accept_paused;             /* listeners out of epoll until accept_pause fires */
+    struct nxx_timer accept_pause; /* puts them back */
+    uint64_t fd_warned_ms;         /* when the last warning was written */
+    int fd_err;                    /* the last accept error (-errno) */
+    unsigned long fd_failures;     /* accepts that failed since that warning */
+    unsigned long fd_refused;      /* connections answered 503 on the reserve since */
+    unsigned long fd_pauses;       /* pauses since */
+    unsigned long fd_idle_closed;  /* idle connections closed to regain the reserve since */
 };
 
 /* One output queue entry: memory (fd < 0) or a file range. */
@@ -219,6 +229,11 @@ void nxx_conn_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage
 void nxx_conn_close(struct nxx_conn *c);
 void nxx_conn_free_zombies(struct nxx_worker *w);
 void nxx_conn_drain(struct nxx_worker *w);
+/*
+ * Close the idle connection of w accepted first (as its keep-alive timeout
+ * would), to free a descriptor; returns 1 if there was one, else 0.
+ */
+int nxx_conn_close_idle(struct nxx_worker *w);
 /* Run the posts queued for w (worker thread); returns how many ran. */
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 /* The handler answered (synchronously or later): finish the request. */
