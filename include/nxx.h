@@ -86,6 +86,20 @@ typedef struct nxx_config {
     const char *access_log;        /* path, "-" for stdout, NULL or "off" for none : NULL */
     int access_log_json;           /* JSON lines instead of the combined format : 0 */
     const char *server_name;       /* Server field value; NULL for none : "nxx" */
+    /*
+     * Slow readers.  While a response waits for the client (its socket takes
+     * no more), what the client has taken (what its TCP acknowledged) is
+     * checked four times per send_timeout_ms.  The connection is reset (the
+     * unsent rest dropped) when four checks in a row saw nothing taken: a
+     * whole send_timeout_ms without progress.  The checks also form windows
+     * of send_timeout_ms, the first beginning at the first check; a window
+     * in which the client took fewer than min_send_rate bytes per second
+     * resets the connection too.  A wait shorter than a quarter timeout and
+     * one window is never judged by its rate, so a short stall costs
+     * nothing.  A wait ends when everything queued is sent.
+     */
+    unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
+    size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);

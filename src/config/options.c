@@ -51,6 +51,18 @@ static const struct opt table[] = {
       "Idle keep-alive connections are closed silently after this time.", NULL },
     { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
       "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL },
+    { "send-timeout", "SECONDS", K_SECONDS, OFF(cfg.send_timeout_ms), 0, 86400000, "60",
+      "While a response waits for the client (its socket takes no more), what the client has "
+      "taken is checked four times per this time; a client that took nothing for a whole "
+      "send timeout is disconnected (reset, the unsent rest dropped). Also the window of "
+      "--min-send-rate. 0 = never.",
+      NULL },
+    { "min-send-rate", "BYTES", K_SIZE, OFF(cfg.min_send_rate), 0, 1ull << 30, "1024",
+      "A waiting response's checks form windows of one --send-timeout, the first starting a "
+      "quarter timeout into the wait; a client that took less than BYTES per second during a "
+      "window is disconnected (reset). A shorter wait is never judged by its rate, so an "
+      "honest client on a slow link that stalls briefly still finishes. 0 = no minimum.",
+      NULL },
     { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
       "Open connections (all workers) at most. Each connection over it is answered at once, "
       "before its request is read, with a prebuilt 503 (Retry-After: 5, an "

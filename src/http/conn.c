@@ -11,8 +11,10 @@
  * Timeouts: one timer per connection, armed for what the connection is
  * waiting for: the keep-alive timeout while idle, the request timeout from
  * the first byte of a request (never extended by more bytes: a slow client
- * cannot hold it open by trickling), a write timeout while output is
- * blocked, and a short linger after the response of a closing connection.
+ * cannot hold it open by trickling), the send clock while output waits on
+ * the client (--send-timeout, --min-send-rate: a client that reads too
+ * slowly cannot hold its slot either), and a short linger after the
+ * response of a closing connection.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "event/sock.h"
+#include "os/tcp.h"
 #include "http/path.h"
 #include "http/server.h"
 #include "http/status.h"
@@ -34,7 +37,10 @@
 #define LINGER_MAX (1 << 20) /* bytes we read and drop before giving up on a linger */
 #define OUT_HIGH_WATER (256 * 1024)
 
-enum timer_kind { TK_NONE = 0, TK_IDLE, TK_REQ, TK_WRITE, TK_LINGER };
+/* TK_WRITE is a bit of its own, kept when a response is queued (nxx_conn_response_queued) */
+enum timer_kind { TK_NONE = 0, TK_IDLE = 1, TK_REQ = 2, TK_LINGER = 3, TK_WRITE = 4 };
+
+#define SEND_NEVER_MS UINT32_MAX /* --send-timeout 0: the timer only keeps its place */
 
 static void process(struct nxx_conn *c);
 static void outq_release(struct nxx_conn *c);
@@ -158,6 +164,88 @@ static unsigned timer_kind_of(const struct nxx_conn *c)
     return TK_NONE; /* a handler or stream owns the pace */
 }
 
+/*
+ * The send clock (TK_WRITE): output waits because the client's socket
+ * takes no more.  What the client has taken is what its TCP acknowledged
+ * (nxx_os_tcp_acked), read SEND_CHECKS times per send timeout, never per
+ * write: a client that keeps up costs nothing here, and a large kernel
+ * send buffer does not hide a client's progress.  The first check takes a
+ * baseline; then the connection is reset when SEND_CHECKS checks in a row
+ * saw nothing taken (a whole send timeout without progress), or when the
+ * SEND_CHECKS checks of a window (one send timeout) saw fewer than
+ * min_send_rate bytes a second taken.  A wait shorter than the first window
+ * is never judged by its rate: that is the grace.
+ */
+#define SEND_CHECKS 4
+#define SEND_UNKNOWN UINT64_MAX /* no baseline yet */
+
+static uint64_t send_clock_interval(const struct nxx_conn *c)
+{
+    uint64_t t = c->w->srv->cfg.send_timeout_ms;
+    if (!t)
+        return SEND_NEVER_MS;
+    return t / SEND_CHECKS ? t / SEND_CHECKS : 1;
+}
+
+static uint64_t send_clock_start(struct nxx_conn *c)
+{
+    c->send_acked = SEND_UNKNOWN;
+    c->send_taken = 0;
+    c->send_quiet = c->send_ticks = 0;
+    return send_clock_interval(c);
+}
+
+/* A client too slow to keep its slot: drop what it has not taken, reset, free the slot. */
+static void send_clock_expire(struct nxx_conn *c, const char *why)
+{
+    if (nxx_log_level >= NXX_LOG_DEBUG) {
+        char peer[INET6_ADDRSTRLEN + 8];
+        nxx_sock_format_addr((const struct sockaddr_storage *)&c->peer, peer, sizeof(peer), 1);
+        nxx_log_debug("client %s %s; resetting its connection (%zu bytes unsent)", peer, why,
+                      c->out_bytes);
+    }
+    nxx_sock_reset_on_close(c->io.fd);
+    nxx_conn_close(c);
+}
+
+static void arm_timer(struct nxx_conn *c);
+
+static void send_clock_check(struct nxx_conn *c)
+{
+    const nxx_config *cfg = &c->w->srv->cfg;
+    if (c->nout == c->out_head) {
+        /* sent meanwhile by a path that did not re-arm: the wait is over */
+        c->tk = TK_NONE;
+        arm_timer(c);
+        return;
+    }
+    uint64_t acked;
+    if (cfg->send_timeout_ms && nxx_os_tcp_acked(c->io.fd, &acked) == 0) {
+        if (c->send_acked != SEND_UNKNOWN) {
+            uint64_t took = acked - c->send_acked;
+            uint64_t t = c->send_taken + took;
+            c->send_taken = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+            c->send_quiet = took ? 0 : c->send_quiet + 1;
+            if (c->send_quiet >= SEND_CHECKS) {
+                send_clock_expire(c, "took nothing within the send timeout");
+                return;
+            }
+            if (++c->send_ticks >= SEND_CHECKS) {
+                size_t rate = cfg->min_send_rate < UINT32_MAX ? cfg->min_send_rate : UINT32_MAX;
+                uint64_t need = (uint64_t)rate * cfg->send_timeout_ms / 1000;
+                if (c->send_taken < (need < UINT32_MAX ? need : UINT32_MAX)) {
+                    send_clock_expire(c, "took less than --min-send-rate");
+                    return;
+                }
+                c->send_ticks = 0; /* the next window */
+                c->send_taken = 0;
+            }
+        }
+        c->send_acked = acked;
+    }
+    nxx_timer_set(&c->w->loop, &c->timer, send_clock_interval(c));
+}
+
 static void arm_timer(struct nxx_conn *c)
 {
     const nxx_config *cfg = &c->w->srv->cfg;
@@ -169,12 +257,13 @@ static void arm_timer(struct nxx_conn *c)
         c->tk = (unsigned char)k;
         return;
     }
-    /* the request and linger clocks start once and are never pushed back */
-    if (k == prev && (k == TK_REQ || k == TK_LINGER) && nxx_timer_armed(&c->timer))
+    /* the request, linger and send clocks start once and are never pushed back */
+    if (k == prev && (k == TK_REQ || k == TK_LINGER || k == TK_WRITE) && nxx_timer_armed(&c->timer))
         return;
     uint64_t ms = k == TK_IDLE     ? cfg->keepalive_timeout_ms
                   : k == TK_LINGER ? LINGER_MS
-                                   : cfg->request_timeout_ms;
+                  : k == TK_REQ    ? cfg->request_timeout_ms
+                                   : send_clock_start(c);
     if (k == TK_IDLE && c->w->draining)
         ms = 0;
     c->tk = (unsigned char)k;
@@ -959,7 +1048,9 @@ void nxx_conn_response_queued(struct nxx_conn *c)
         nxx_timer_cancel(&c->w->loop, &req->defer);
     c->req = NULL;
     c->state = CONN_HEAD;
-    c->tk = TK_NONE; /* the next request gets its own clock */
+    /* the next request gets its own clock; a send clock runs on while output waits
+     * (a client that pipelines small requests must not restart it with each one) */
+    c->tk &= TK_WRITE;
     if (c->want_close)
         c->rpos = c->rlen;
     else
@@ -1097,6 +1188,12 @@ static void process(struct nxx_conn *c)
     arm_timer(c);
 }
 
+void nxx_conn_arm_timer(struct nxx_conn *c)
+{
+    if (!c->closed)
+        arm_timer(c);
+}
+
 static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)loop;
@@ -1162,8 +1259,8 @@ static void on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
         process(c);
         return;
     }
+    case TK_WRITE: send_clock_check(c); return;
     case TK_IDLE: /* an idle keep-alive connection closes silently */
-    case TK_WRITE:
     case TK_LINGER:
     default: nxx_conn_close(c); return;
     }

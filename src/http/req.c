@@ -517,9 +517,12 @@ int nxx_resp_write(nxx_req *req, const void *data, size_t len)
         return NXX_ENOMEM;
     req->bytes_out += len;
     /* after a write the socket cut short, trying again now would only fail */
-    if (tried)
-        return 0;
-    return nxx_conn_flush(c) < 0 ? -EPIPE : 0;
+    int f = tried ? 0 : nxx_conn_flush(c);
+    if (f < 0)
+        return -EPIPE;
+    if (f == 0)
+        nxx_conn_arm_timer(c); /* a write from a deferred callback: start the send clock */
+    return 0;
 }
 
 size_t nxx_resp_pending(const nxx_req *req)

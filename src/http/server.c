@@ -56,6 +56,8 @@ void nxx_config_init(nxx_config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->keepalive_timeout_ms = 60000;
     cfg->drain_timeout_ms = 10000;
+    cfg->send_timeout_ms = 60000;
+    cfg->min_send_rate = 1024;
     cfg->max_connections = 10000;
     cfg->max_header_bytes = 32768;
     cfg->max_field_bytes = 8192;

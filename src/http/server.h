@@ -194,12 +194,17 @@ struct nxx_conn {
     struct nxx_conn *prev, *next; /* worker's list */
     struct nxx_timer timer;
     enum nxx_conn_state state;
-    unsigned char tk; /* what the timer is armed for */
-    size_t req_end;   /* where the next request starts in rbuf */
-    int body_in_rbuf; /* body is a view into rbuf */
+    unsigned char tk;         /* what the timer is armed for */
+    unsigned char send_quiet; /* send clock checks in a row that saw nothing taken */
+    unsigned char send_ticks; /* send clock checks in this window */
+    size_t req_end;           /* where the next request starts in rbuf */
+    int body_in_rbuf;         /* body is a view into rbuf */
     unsigned readable : 1, writable : 1, closed : 1, peer_eof : 1, want_close : 1, in_process : 1,
         registered : 1, linger : 1, rdhup : 1;
     unsigned pins; /* posts outstanding: the struct and arena must stay */
+    /* the send clock while output waits on the client (conn.c, TK_WRITE) */
+    uint32_t send_taken; /* bytes the client took in this window (saturating) */
+    uint64_t send_acked; /* bytes it had acknowledged at the last check */
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
     size_t scan;             /* bytes of the head scanned without finding its end */
@@ -241,6 +246,8 @@ void nxx_conn_response_queued(struct nxx_conn *c);
 int nxx_conn_queue(struct nxx_conn *c, const char *ptr, size_t len);
 int nxx_conn_queue_file(struct nxx_conn *c, int fd, off_t off, size_t len);
 int nxx_conn_flush(struct nxx_conn *c);
+/* Arm the connection's timer for what it now waits for (after queueing output). */
+void nxx_conn_arm_timer(struct nxx_conn *c);
 
 /* refuse.c */
 void nxx_refuse_init(struct nxx_server *srv);
