@@ -78,8 +78,8 @@ static const struct opt table[] = {
     { "max-uri-bytes", "N", K_SIZE, OFF(cfg.max_uri_bytes), 16, 16 << 20, "8192",
       "Limit of the request-target (414).", NULL },
     { "max-body-bytes", "N", K_SIZE, OFF(cfg.max_body_bytes), 0, 1ull << 40, "1048576",
-      "Limit of request content (413), checked from Content-Length before reading and while "
-      "reading chunked content.",
+      "Limit of request content (413, then close), checked from Content-Length before reading "
+      "and from each chunk-size line of chunked content before that chunk's data.",
       NULL },
     { "access-log", "FILE|-|off", K_STRING, OFF(cfg.access_log), 0, 0, "-",
       "Access log destination: a file (appended), - for standard output, off for none.", NULL },
