@@ -45,9 +45,9 @@
 #include "os/fs.h"
 #include "core/banned.h"
 
-#define FC_SLOTS 1024         /* per worker, direct-mapped */
-#define FC_SMALL (32 * 1024)  /* files up to this size are kept in memory */
-#define FC_REVALIDATE_MS 1000 /* a changed file is stale for at most this long */
+#define FC_SLOTS NXX_STATIC_CACHE_FILES /* per worker, direct-mapped */
+#define FC_SMALL (32 * 1024)            /* files up to this size are kept in memory */
+#define FC_REVALIDATE_MS 1000           /* a changed file is stale for at most this long */
 
 #define LISTING_MAX 10000 /* entries shown in one directory listing */
 

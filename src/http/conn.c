@@ -118,6 +118,18 @@ void nxx_conn_free_zombies(struct nxx_worker *w)
     }
 }
 
+int nxx_conn_close_idle(struct nxx_worker *w)
+{
+    struct nxx_conn *oldest = NULL;
+    for (struct nxx_conn *c = w->conns; c; c = c->next) /* newest first */
+        if (c->ops->idle(c))
+            oldest = c;
+    if (!oldest)
+        return 0;
+    nxx_conn_close(oldest);
+    return 1;
+}
+
 /* Stop: each protocol closes what is idle and finishes what is not. */
 void nxx_conn_drain(struct nxx_worker *w)
 {

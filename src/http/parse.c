@@ -1005,6 +1005,7 @@ enum {
 void nxx_chunked_init(struct nxx_chunked *c)
 {
     memset(c, 0, sizeof(*c));
+    c->max_total = UINT64_MAX;
     c->state = CH_SIZE;
 }
 
@@ -1180,6 +1181,14 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 break;
             }
             c->line_bytes = 0;
+            /* the size is known before its data: a body that would pass the
+             * limit is refused now, not once the limit's worth has arrived */
+            if (c->remaining > c->max_total - c->total) {
+                c->state = CH_ERROR;
+                *detail = "chunk size exceeds the content limit";
+                rc = NXX_CHUNKED_TOO_LARGE;
+                goto out;
+            }
             next = c->remaining == 0 ? CH_TRAILER : CH_DATA;
             break;
         case CH_DATA_CR:
