@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +42,7 @@
 #include "http/request.h"
 #include "http/site.h"
 #include "os/fs.h"
+#include "os/random.h"
 #include "core/banned.h"
 
 #define FC_SLOTS NXX_STATIC_CACHE_FILES /* per worker, direct-mapped */
@@ -460,7 +460,7 @@ static int finish(nxx_req *req, uint64_t total)
 static uint64_t rng_next(void)
 {
     static _Thread_local uint64_t x;
-    if (!x && (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x) || !x))
+    if (!x && (nxx_os_random(&x, sizeof(x), 0) != 0 || !x))
         x = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&x;
     x ^= x << 13;
     x ^= x >> 7;

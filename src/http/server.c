@@ -3,7 +3,7 @@
  * with its own event loop, its own SO_REUSEPORT listening socket per
  * listener (the kernel spreads connections; no lock is shared on the
  * request path), its own buffer pools, access-log buffer and file cache.
- * nxx_server_stop() only writes to each worker's eventfd, so it is safe
+ * nxx_server_stop() only makes each worker's wake descriptor readable, so it is safe
  * from a signal handler.
  */
 #include <arpa/inet.h>
@@ -15,14 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
 #include "os/fd.h"
+#include "os/random.h"
+#include "os/wake.h"
 #include "event/sock.h"
 #include "http/http1.h"
 #include "http/server.h"
@@ -93,7 +93,7 @@ nxx_server *nxx_server_new(const nxx_config *cfg)
         nxx_free(srv);
         return NULL;
     }
-    if (getrandom(&srv->boot_id, sizeof(srv->boot_id), GRND_NONBLOCK) != sizeof(srv->boot_id))
+    if (nxx_os_random(&srv->boot_id, sizeof(srv->boot_id), 0) != 0)
         srv->boot_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
     return srv;
 }
@@ -170,9 +170,7 @@ void nxx_server_set_site(nxx_server *srv, struct nxx_site *site)
      * one go once its last request has finished */
     for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {
         if (srv->workers[i].wake.fd >= 0) {
-            uint64_t one = 1;
-            ssize_t r = write(srv->workers[i].wake.fd, &one, sizeof(one));
-            (void)r;
+            nxx_os_wake(srv->workers[i].wake.fd);
         }
     }
     if (old)
@@ -478,9 +476,7 @@ static void control(nxx_server *srv)
 static void wake_worker0(nxx_server *srv)
 {
     if (srv->workers && srv->nworkers && srv->workers[0].wake.fd >= 0) {
-        uint64_t one = 1;
-        ssize_t r = write(srv->workers[0].wake.fd, &one, sizeof(one));
-        (void)r;
+        nxx_os_wake(srv->workers[0].wake.fd);
     }
 }
 
@@ -499,9 +495,7 @@ void nxx_server_reopen_logs(nxx_server *srv)
 static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)events;
-    uint64_t v;
-    ssize_t r = read(io->fd, &v, sizeof(v));
-    (void)r;
+    nxx_os_wake_drain(io->fd);
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
     nxx_conn_run_posts(w);
     worker_site_update(w);
@@ -549,9 +543,9 @@ static int worker_init(struct nxx_worker *w)
         if (err)
             return err;
     }
-    w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->wake.fd = nxx_os_wake_open();
     if (w->wake.fd < 0)
-        return -errno;
+        return w->wake.fd;
     w->wake.cb = on_wake;
     err = nxx_loop_add_level(&w->loop, &w->wake);
     if (err)
@@ -730,9 +724,7 @@ void nxx_server_stop(nxx_server *srv)
     struct nxx_worker *ws = srv->workers;
     for (unsigned i = 0; ws && i < srv->nworkers; i++) {
         if (ws[i].wake.fd >= 0) {
-            uint64_t one = 1;
-            ssize_t r = write(ws[i].wake.fd, &one, sizeof(one));
-            (void)r;
+            nxx_os_wake(ws[i].wake.fd);
         }
     }
 }
