@@ -45,6 +45,25 @@ static uint32_t seg_hash(const char *s, size_t n)
     return h;
 }
 
+static uint32_t load32le(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The first eight bytes of a method name, zero-padded, byte i at bits 8i:
+ * two loads that may overlap (a copy of variable length would put the word
+ * on the stack, and the lookup's frame behind a stack guard). */
+static uint64_t word_of(nxx_str method)
+{
+    const unsigned char *p = (const unsigned char *)method.ptr;
+    size_t n = method.len < 8 ? method.len : 8;
+    if (n >= 4)
+        return load32le(p) | (uint64_t)load32le(p + n - 4) << (8 * (n - 4));
+    if (!n)
+        return 0;
+    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 static struct nxx_rnode *node_new(void)
 {
     struct nxx_rnode *n = nxx_calloc(1, sizeof(*n));
@@ -189,9 +208,7 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
     int any = !method || strcmp(method, "*") == 0;
     rt->method = any ? NULL : nxx_strdup(method);
     rt->method_len = any ? 0 : strlen(method);
-    rt->method_word = 0;
-    if (!any)
-        memcpy(&rt->method_word, method, rt->method_len < 8 ? rt->method_len : 8);
+    rt->method_word = any ? 0 : word_of((nxx_str){ method, rt->method_len });
     rt->pattern = nxx_strdup(pattern);
     rt->flags = flags;
     rt->fn = fn;
@@ -293,12 +310,6 @@ struct walk {
     nxx_str vals[NXX_ROUTER_MAX_PARAMS]; /* captures along the current branch */
 };
 
-static uint64_t word_of(nxx_str method)
-{
-    uint64_t w = 0;
-    memcpy(&w, method.ptr, method.len < 8 ? method.len : 8);
-    return w;
-}
 
 /* Method names are short: the first eight bytes at once, then the rest. */
 static int method_eq(const struct nxx_route *rt, nxx_str method, uint64_t word)
@@ -418,8 +429,78 @@ static int walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t
     }
 }
 
+/*
+ * The fast path, for the shapes nearly every request meets (files under
+ * "/", prefix locations, literal routes): while no ":param" child competes
+ * for a segment the walk is a single branch, so the answer is the
+ * whole-path route that takes the method, or else the deepest "*" route
+ * that does; walk() would find the same, with its candidate bookkeeping.
+ * Returns 0 with m filled, or -1 when this pass cannot settle it (a param
+ * child on the way, no route taking the method: HEAD riding on GET and
+ * 405 included, or more "*" nodes than walk() keeps), and walk() decides.
+ */
+static int match_branch(const struct nxx_rnode *n, nxx_str method, uint64_t word, const char *p,
+                        const char *end, struct nxx_route_match *m)
+{
+    const struct nxx_route *best = NULL; /* the deepest "*" route taking the method */
+    const char *best_p = NULL;           /* where its capture starts (NULL: empty) */
+    size_t nrest = 0;
+    for (;;) {
+        if (n->rest) {
+            if (++nrest > NXX_ROUTER_MAX_CANDIDATES)
+                return -1;
+            for (const struct nxx_route *rt = n->rest; rt; rt = rt->next)
+                if (method_eq(rt, method, word)) {
+                    best = rt;
+                    best_p = p;
+                    break;
+                }
+        }
+        if (!p) {
+            for (const struct nxx_route *rt = n->here; rt; rt = rt->next)
+                if (method_eq(rt, method, word)) {
+                    m->route = rt;
+                    m->nparams = 0;
+                    return 0;
+                }
+            break;
+        }
+        if (!n->nlits && !n->param)
+            break;
+        const char *se = p;
+        while (se < end && *se != '/')
+            se++;
+        if (n->param && se > p)
+            return -1;
+        const struct nxx_rnode *lit = n->nlits ? lit_find(n, p, (size_t)(se - p)) : NULL;
+        if (!lit)
+            break;
+        n = lit;
+        p = se < end ? se + 1 : NULL;
+    }
+    if (!best)
+        return -1;
+    /* only literal segments led here: "*" is the route's one capture */
+    m->route = best;
+    m->nparams = 1;
+    m->names[0] = best->names[0];
+    m->values[0] = best_p ? (nxx_str){ best_p, (size_t)(end - best_p) } : (nxx_str){ end, 0 };
+    return 0;
+}
+
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
                      struct nxx_route_match *m)
+{
+    if (!r->root || !path.len || path.ptr[0] != '/')
+        return 404;
+    if (match_branch(r->root, method, word_of(method), path.ptr + 1, path.ptr + path.len, m) == 0)
+        return 0;
+    return nxx_router_match_general(r, method, path, m);
+}
+
+/* out of line: its frame (the candidates) would weigh on the fast path's */
+__attribute__((noinline)) int nxx_router_match_general(const struct nxx_router *r, nxx_str method,
+                                                       nxx_str path, struct nxx_route_match *m)
 {
     if (!r->root || !path.len || path.ptr[0] != '/')
         return 404;

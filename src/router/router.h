@@ -72,6 +72,11 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
                      struct nxx_route_match *m);
 
+/* The general lookup alone, without nxx_router_match's fast path for
+ * branches without parameters (for tests: the two must always agree). */
+int nxx_router_match_general(const struct nxx_router *r, nxx_str method, nxx_str path,
+                             struct nxx_route_match *m);
+
 /*
  * The Allow value for path: the methods of every route matching it, plus
  * HEAD with GET and OPTIONS, in a fixed order ("GET, HEAD, OPTIONS").

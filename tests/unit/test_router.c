@@ -186,3 +186,116 @@ TEST(a_thousand_prefixes)
     CHECK_EQ_INT((int)r.nroutes, 1001);
     nxx_router_release(&r);
 }
+
+/* ---- the fast path and the general walk agree ---- */
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15u;
+static unsigned rnd(unsigned n)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return (unsigned)(rnd_state % n);
+}
+
+/* Both lookups give the same status, route and captures (pointers included). */
+static int same_match(const struct nxx_router *r, nxx_str method, nxx_str path)
+{
+    struct nxx_route_match a, b;
+    memset(&a, 0xa5, sizeof(a));
+    memset(&b, 0xa5, sizeof(b));
+    int sa = nxx_router_match(r, method, path, &a);
+    int sb = nxx_router_match_general(r, method, path, &b);
+    if (sa != sb) {
+        fprintf(stderr, "%.*s %.*s: %d, general %d\n", (int)method.len, method.ptr, (int)path.len,
+                path.ptr, sa, sb);
+        return 0;
+    }
+    if (sa == 404)
+        return 1;
+    if (a.route != b.route || a.nparams != b.nparams) {
+        fprintf(stderr, "%.*s %.*s: route %s (%zu params), general %s (%zu)\n", (int)method.len,
+                method.ptr, (int)path.len, path.ptr, a.route->pattern, a.nparams,
+                b.route->pattern, b.nparams);
+        return 0;
+    }
+    for (size_t i = 0; i < a.nparams; i++)
+        if (a.names[i].ptr != b.names[i].ptr || a.names[i].len != b.names[i].len ||
+            a.values[i].ptr != b.values[i].ptr || a.values[i].len != b.values[i].len) {
+            fprintf(stderr, "%.*s %.*s: capture %zu differs\n", (int)method.len, method.ptr,
+                    (int)path.len, path.ptr, i);
+            return 0;
+        }
+    return 1;
+}
+
+TEST(fast_path_agrees_with_general_walk)
+{
+    static const char *const segs[] = { "a", "b", "ab", "c", ":p", ":q", "*", "" };
+    static const char *const methods[] = { "GET", "POST", "HEAD", NULL, "PROPFIND", "DELETE" };
+    static const char *const psegs[] = { "a", "b", "ab", "c", "", "zz" };
+    static const char *const pmethods[] = { "GET", "HEAD", "POST", "PROPFIND", "PUT" };
+    int bad = 0;
+    for (int table = 0; table < 300 && !bad; table++) {
+        struct nxx_router r;
+        nxx_router_init(&r);
+        unsigned nroutes = 1 + rnd(24);
+        for (unsigned i = 0; i < nroutes; i++) {
+            char pat[128];
+            size_t n = 0;
+            unsigned depth = rnd(5);
+            pat[n++] = '/';
+            for (unsigned d = 0; d < depth; d++) {
+                const char *s = segs[rnd(sizeof(segs) / sizeof(segs[0]))];
+                n += (size_t)snprintf(pat + n, sizeof(pat) - n, "%s%s", d ? "/" : "", s);
+            }
+            pat[n] = '\0';
+            /* malformed patterns are refused; that is tested above */
+            nxx_router_add(&r, methods[rnd(sizeof(methods) / sizeof(methods[0]))], pat, 0, h1,
+                           NULL, NULL);
+        }
+        for (int k = 0; k < 200 && !bad; k++) {
+            char path[128];
+            size_t n = 0;
+            unsigned depth = rnd(6);
+            path[n++] = '/';
+            for (unsigned d = 0; d < depth; d++) {
+                const char *s = psegs[rnd(sizeof(psegs) / sizeof(psegs[0]))];
+                n += (size_t)snprintf(path + n, sizeof(path) - n, "%s%s", d ? "/" : "", s);
+            }
+            const char *m = pmethods[rnd(sizeof(pmethods) / sizeof(pmethods[0]))];
+            if (!same_match(&r, (nxx_str){ m, strlen(m) }, (nxx_str){ path, n }))
+                bad = 1;
+        }
+        nxx_router_release(&r);
+    }
+    CHECK(!bad);
+}
+
+TEST(fast_path_with_more_prefixes_than_candidates)
+{
+    /* "*" routes at every depth of one branch, more than the walk keeps */
+    struct nxx_router r;
+    nxx_router_init(&r);
+    char pat[128] = "/";
+    size_t n = 1;
+    for (int d = 0; d < 12; d++) {
+        snprintf(pat + n, sizeof(pat) - n, "*");
+        nxx_router_add(&r, d < 2 ? "POST" : "GET", pat, 0, h1, NULL, NULL);
+        n += (size_t)snprintf(pat + n, sizeof(pat) - n, "a/");
+    }
+    int ok = 1;
+    for (int depth = 0; depth < 14; depth++) {
+        char path[128];
+        size_t len = 0;
+        for (int d = 0; d < depth; d++)
+            len += (size_t)snprintf(path + len, sizeof(path) - len, "/a");
+        if (!len)
+            path[len++] = '/';
+        ok &= same_match(&r, S("GET"), (nxx_str){ path, len });
+        ok &= same_match(&r, S("POST"), (nxx_str){ path, len });
+        ok &= same_match(&r, S("HEAD"), (nxx_str){ path, len });
+    }
+    CHECK(ok);
+    nxx_router_release(&r);
+}
