@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/banned.h"
 
 #define LIT_SCAN 8 /* literal children scanned linearly up to this many; hashed beyond */
@@ -45,23 +46,23 @@ static uint32_t seg_hash(const char *s, size_t n)
     return h;
 }
 
-static uint32_t load32le(const unsigned char *p)
+static inline uint32_t load32le(const unsigned char *p)
 {
     return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The first eight bytes of a method name, zero-padded, byte i at bits 8i:
- * two loads that may overlap (a copy of variable length would put the word
- * on the stack, and the lookup's frame behind a stack guard). */
-static uint64_t word_of(nxx_str method)
+/* The first eight bytes of a method name, zero-padded, byte i at bits 8i: in
+ * at most two loads, which may overlap (a copy of variable length would put
+ * the word on the stack, and the lookup's frame behind a stack guard). */
+static inline uint64_t word_of(nxx_str method)
 {
     const unsigned char *p = (const unsigned char *)method.ptr;
     size_t n = method.len < 8 ? method.len : 8;
     if (n >= 4)
         return load32le(p) | (uint64_t)load32le(p + n - 4) << (8 * (n - 4));
-    if (!n)
-        return 0;
-    return p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+    if (n == 3) /* GET, PUT */
+        return p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16;
+    return n ? p[0] | (uint64_t)p[n - 1] << (8 * (n - 1)) : 0;
 }
 
 static struct nxx_rnode *node_new(void)
@@ -310,7 +311,6 @@ struct walk {
     nxx_str vals[NXX_ROUTER_MAX_PARAMS]; /* captures along the current branch */
 };
 
-
 /* Method names are short: the first eight bytes at once, then the rest. */
 static int method_eq(const struct nxx_route *rt, nxx_str method, uint64_t word)
 {
@@ -499,8 +499,8 @@ int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
 }
 
 /* out of line: its frame (the candidates) would weigh on the fast path's */
-__attribute__((noinline)) int nxx_router_match_general(const struct nxx_router *r, nxx_str method,
-                                                       nxx_str path, struct nxx_route_match *m)
+NXX_NOINLINE int nxx_router_match_general(const struct nxx_router *r, nxx_str method, nxx_str path,
+                                          struct nxx_route_match *m)
 {
     if (!r->root || !path.len || path.ptr[0] != '/')
         return 404;

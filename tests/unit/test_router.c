@@ -215,8 +215,8 @@ static int same_match(const struct nxx_router *r, nxx_str method, nxx_str path)
         return 1;
     if (a.route != b.route || a.nparams != b.nparams) {
         fprintf(stderr, "%.*s %.*s: route %s (%zu params), general %s (%zu)\n", (int)method.len,
-                method.ptr, (int)path.len, path.ptr, a.route->pattern, a.nparams,
-                b.route->pattern, b.nparams);
+                method.ptr, (int)path.len, path.ptr, a.route->pattern, a.nparams, b.route->pattern,
+                b.nparams);
         return 0;
     }
     for (size_t i = 0; i < a.nparams; i++)
@@ -251,8 +251,8 @@ TEST(fast_path_agrees_with_general_walk)
             }
             pat[n] = '\0';
             /* malformed patterns are refused; that is tested above */
-            nxx_router_add(&r, methods[rnd(sizeof(methods) / sizeof(methods[0]))], pat, 0, h1,
-                           NULL, NULL);
+            nxx_router_add(&r, methods[rnd(sizeof(methods) / sizeof(methods[0]))], pat, 0, h1, NULL,
+                           NULL);
         }
         for (int k = 0; k < 200 && !bad; k++) {
             char path[128];
