@@ -34,6 +34,12 @@ ssize_t nxx_plain_read(struct nxx_conn *c, char *buf, size_t len)
     }
 }
 
+/* After a read that failed (nxx_conn_read): -errno, or the retry after EINTR. */
+ssize_t nxx_plain_read_failed(struct nxx_conn *c, char *buf, size_t len)
+{
+    return errno == EINTR ? nxx_plain_read(c, buf, len) : -errno;
+}
+
 static ssize_t plain_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
 {
     return more ? nxx_sock_writev_more(c->io.fd, iov, iovcnt)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "event/sock.h"
@@ -463,7 +464,7 @@ static void close_conn(struct h1conn *c)
  * RST, which can destroy our response before the client reads it; so shut
  * the write side and read until EOF, for a bounded time and amount.
  */
-static void begin_close(struct h1conn *c)
+static NXX_NOINLINE void begin_close(struct h1conn *c)
 {
     if (c->rlen == c->rpos && !c->readable && c->peer_eof) {
         close_conn(c);
@@ -494,7 +495,7 @@ static void begin_close(struct h1conn *c)
     c->readable = 1;
 }
 
-static void linger_read(struct h1conn *c)
+static NXX_NOINLINE void linger_read(struct h1conn *c)
 {
     char tmp[4096];
     while (c->readable) {
@@ -556,12 +557,9 @@ static int outq_room(struct h1conn *c)
     return 0;
 }
 
-static int queue(struct h1conn *c, const char *ptr, size_t len)
+/* Append ptr[0..len) to a queue with room for it. */
+static inline void queue_add(struct h1conn *c, const char *ptr, size_t len)
 {
-    if (!len)
-        return 0;
-    if ((!c->out || c->nout == OUTQ_MAX || closed(c)) && outq_room(c) < 0)
-        return -1;
     struct h1out *o = &c->out[c->nout];
     /* coalesce with a preceding contiguous memory entry */
     if (c->nout > c->out_head && o[-1].fd < 0 && o[-1].ptr + o[-1].len == ptr) {
@@ -574,6 +572,26 @@ static int queue(struct h1conn *c, const char *ptr, size_t len)
         c->nout++;
     }
     c->out_bytes += len;
+}
+
+/* queue() when the queue is absent (its first entry takes a pooled block),
+ * full, or the connection closed. */
+static NXX_NOINLINE int queue_slow(struct h1conn *c, const char *ptr, size_t len)
+{
+    if (outq_room(c) < 0)
+        return -1;
+    queue_add(c, ptr, len);
+    return 0;
+}
+
+/* Inline: every response queues its head and most their content. */
+static inline int queue(struct h1conn *c, const char *ptr, size_t len)
+{
+    if (!len)
+        return 0;
+    if (!c->out || c->nout == OUTQ_MAX || closed(c))
+        return queue_slow(c, ptr, len);
+    queue_add(c, ptr, len);
     return 0;
 }
 
@@ -680,16 +698,25 @@ static int no_content_status(int s)
  * Queue the head.  content_length >= 0: a Content-Length response;
  * -1: streamed (chunked for 1.1, close-delimited for 1.0).
  */
+/* The status line of a code the registry does not name, in the arena (out
+ * of line: a buffer on h1_head's stack would put a guard on every head). */
+static NXX_COLD nxx_str status_line_other(struct h1conn *c, int status)
+{
+    char *sl = nxx_arena_alloc(&c->arena, 48);
+    if (!sl)
+        return (nxx_str){ NULL, 0 };
+    return (nxx_str){ sl, (size_t)snprintf(sl, 48, "HTTP/1.1 %03d \r\n", status) };
+}
+
 static int h1_head(nxx_req *req, int64_t content_length)
 {
     struct h1conn *c = h1_req(req);
-    size_t sl_len = 0;
-    const char *sl = nxx_http1_status_line(req->status, &sl_len);
-    char sl_buf[48];
-    if (!sl) {
-        sl_len = (size_t)snprintf(sl_buf, sizeof(sl_buf), "HTTP/1.1 %03d \r\n", req->status);
-        sl = sl_buf;
-    }
+    nxx_str line = { NULL, 0 };
+    line.ptr = nxx_http1_status_line(req->status, &line.len);
+    if (!line.ptr && !(line = status_line_other(c, req->status)).ptr)
+        return NXX_ENOMEM;
+    const char *sl = line.ptr;
+    size_t sl_len = line.len;
     if (c->conn.w->draining)
         req->close = 1;
     struct nxx_worker *w = c->conn.w;
@@ -757,11 +784,20 @@ static int h1_head(nxx_req *req, int64_t content_length)
  * pieces (streams) go out straight from the caller's memory when nothing is
  * queued; only what the socket does not take is copied into the arena.
  */
+static NXX_NOINLINE int data_framed(struct h1conn *c, const char *ptr, size_t len, unsigned flags);
+
 static int h1_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
 {
     struct h1conn *c = h1_req(req);
     if (!c->chunked_out && (flags & NXX_OUT_BORROW))
         return queue(c, ptr, len) < 0 ? NXX_ENOMEM : 0; /* queue refuses a closed connection */
+    return data_framed(c, ptr, len, flags);
+}
+
+/* Chunked pieces and copied ones (streams), out of line: the size line and
+ * the iovec on the stack would otherwise give every h1_data a stack guard. */
+static NXX_NOINLINE int data_framed(struct h1conn *c, const char *ptr, size_t len, unsigned flags)
+{
     if (closed(c))
         return -EPIPE;
     if (!len)
@@ -1116,7 +1152,7 @@ static int stream_out(struct h1conn *c, const char *p, size_t n, int last)
  * the pipeline goes on), 0 to wait, -1 when the request or the connection
  * ended.
  */
-static int read_body(struct h1conn *c)
+static NXX_NOINLINE int read_body(struct h1conn *c)
 {
     nxx_req *req = c->req;
     int stream = c->bmode == NXX_BODY_STREAM;
@@ -1363,7 +1399,7 @@ const char *nxx_tunnel_peer(const nxx_tunnel *t)
 }
 
 /* Deliver what the client sent; returns -1 when the connection ended. */
-static int tunnel_read(struct h1conn *c)
+static NXX_NOINLINE int tunnel_read(struct h1conn *c)
 {
     struct nxx_tunnel *t = c->tunnel;
     for (;;) {
@@ -1470,6 +1506,23 @@ static void start_request(struct h1conn *c, nxx_req *req)
     nxx_request_head(req);
 }
 
+/* Out of memory for a request: parse into a spare head, only to know whether
+ * to wait for more input or to give up on the connection. */
+static NXX_COLD void parse_without_request(struct h1conn *c, const char *buf, size_t len)
+{
+    struct nxx_http_request spare;
+    spare.headers = c->conn.w->hdrs;
+    int status = 0;
+    const char *detail = NULL;
+    int r = nxx_parse_request(buf, len, &spare, &c->conn.w->site_use->limits, &status, &detail);
+    if (r == NXX_PARSE_INCOMPLETE) {
+        c->scan = len;
+        return;
+    }
+    c->scan = 0;
+    close_conn(c);
+}
+
 static void try_parse(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
@@ -1498,35 +1551,30 @@ static void try_parse(struct h1conn *c)
         c->scan = len;
         return;
     }
-    struct nxx_parse_limits lim = {
-        .max_header_bytes = cfg->max_header_bytes,
-        .max_field_bytes = cfg->max_field_bytes,
-        .max_uri_bytes = cfg->max_uri_bytes,
-        /* the worker's scratch array was sized at start: a reload cannot grow it */
-        .max_headers = cfg->max_headers < c->conn.w->srv->cfg.max_headers
-                           ? cfg->max_headers
-                           : c->conn.w->srv->cfg.max_headers,
-    };
     /* parse straight into the request; an incomplete head gives it back */
     nxx_req *req = nxx_arena_alloc(&c->arena, sizeof(*req));
-    struct nxx_http_request spare;
-    struct nxx_http_request *h = req ? &req->h : &spare;
+    if (!req) {
+        parse_without_request(c, buf, len);
+        return;
+    }
+    struct nxx_http_request *h = &req->h;
     h->headers = c->conn.w->hdrs;
-    int status = 0;
-    const char *detail = NULL;
-    int r = nxx_parse_request(buf, len, h, &lim, &status, &detail);
+    /* the parser's error status and detail go where the request keeps its
+     * own (set anew by nxx_request_init below): no local of this function
+     * has its address taken, so it needs no stack guard */
+    req->status = 0;
+    req->detail = NULL;
+    int r =
+        nxx_parse_request(buf, len, h, &c->conn.w->site_use->limits, &req->status, &req->detail);
     if (r == NXX_PARSE_INCOMPLETE) {
         /* the parser itself answers 431 once len passes max_header_bytes */
-        if (req)
-            nxx_arena_undo(&c->arena, req, sizeof(*req));
+        nxx_arena_undo(&c->arena, req, sizeof(*req));
         c->scan = len;
         return;
     }
     c->scan = 0;
-    if (!req) {
-        close_conn(c);
-        return;
-    }
+    int status = req->status;
+    const char *detail = req->detail;
     nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);
     if (r == NXX_PARSE_ERROR) {
         fail_parse(c, req, status ? status : 400, detail ? detail : "malformed request");
@@ -1551,6 +1599,12 @@ static void try_parse(struct h1conn *c)
 
 /* ---- the driver ---- */
 
+/*
+ * Every request passes through here.  What it calls for content, closing,
+ * lingering and tunnels (read_body, begin_close, linger_read, tunnel_read)
+ * is kept out of line: their buffers and locals passed by address would
+ * otherwise give process() a larger frame and a stack guard on each call.
+ */
 static void process(struct h1conn *c)
 {
     c->in_process = 1;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "event/sock.h"
@@ -331,24 +332,33 @@ static int no_content_status(int s)
     return (s >= 100 && s < 200) || s == 204 || s == 304;
 }
 
-/*
- * Hand the head to the protocol: the response policies run first (they may
- * add fields), then the scope's own fields follow the handler's.
- */
-int nxx_request_send_head(nxx_req *req, int64_t content_length)
+/* The response policies (they may add fields), then the scope's own fields
+ * after the handler's. */
+static NXX_NOINLINE void scope_response(nxx_req *req, const struct nxx_scope *sc)
+{
+    const struct nxx_policy_list *l = &sc->resolved[NXX_PHASE_RESPONSE];
+    for (size_t i = 0; i < l->n; i++)
+        l->v[i].fn(req, l->v[i].ud);
+    if (sc->hdr_len)
+        nxx_resp_header_lines(req, sc->hdr_lines, sc->hdr_len);
+}
+
+/* Hand the head to the protocol, with what the scope adds to it.  Inline in
+ * the response calls below: most scopes add nothing. */
+static inline int send_head(nxx_req *req, int64_t content_length)
 {
     const struct nxx_scope *sc = req->scope;
-    if (sc && (sc->resolved[NXX_PHASE_RESPONSE].n || sc->hdr_len)) {
-        const struct nxx_policy_list *l = &req->scope->resolved[NXX_PHASE_RESPONSE];
-        for (size_t i = 0; i < l->n; i++)
-            l->v[i].fn(req, l->v[i].ud);
-        if (req->scope->hdr_len)
-            nxx_resp_header_lines(req, req->scope->hdr_lines, req->scope->hdr_len);
-    }
+    if (sc && (sc->resolved[NXX_PHASE_RESPONSE].n || sc->hdr_len))
+        scope_response(req, sc);
     int err = req->proto->head(req, content_length);
     if (!err)
         req->responded = 1;
     return err;
+}
+
+int nxx_request_send_head(nxx_req *req, int64_t content_length)
+{
+    return send_head(req, content_length);
 }
 
 static int can_respond(const nxx_req *req)
@@ -369,7 +379,7 @@ int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)
         memcpy(copy, body, len);
         body = copy;
     }
-    int err = nxx_request_send_head(req, (int64_t)len);
+    int err = send_head(req, (int64_t)len);
     if (err)
         return err;
     if (len && !req->head_only) {
@@ -386,7 +396,7 @@ int nxx_resp_file(nxx_req *req, int fd, off_t offset, off_t len)
         return NXX_ESTATE;
     if (offset < 0 || len < 0)
         return NXX_EINVAL;
-    int err = nxx_request_send_head(req, (int64_t)len);
+    int err = send_head(req, (int64_t)len);
     if (err)
         return err;
     if (len && !req->head_only && !no_content_status(req->status)) {
@@ -403,7 +413,7 @@ int nxx_resp_begin(nxx_req *req, int64_t content_length)
 {
     if (!can_respond(req))
         return NXX_ESTATE;
-    return nxx_request_send_head(req, content_length);
+    return send_head(req, content_length);
 }
 
 int nxx_resp_piece(nxx_req *req, const void *ptr, size_t len)
@@ -464,7 +474,7 @@ int nxx_resp_start(nxx_req *req)
         return NXX_ESTATE;
     /* HEAD gets the fields GET would (RFC 9110 §9.3.2): no Content-Length
      * that would describe another representation */
-    int err = nxx_request_send_head(req, -1);
+    int err = send_head(req, -1);
     if (err)
         return err;
     req->streaming = 1;

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "http/path.h"
@@ -54,9 +55,15 @@ static int has_body(const nxx_req *req)
            ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > 0);
 }
 
+/*
+ * The refusals below are out of line (NXX_COLD): what they build (buffers,
+ * messages, locals passed by address) would otherwise cost every request
+ * that goes through nxx_request_head a larger frame and a stack guard.
+ */
+
 /* Answer a request refused before its handler ran.  Content that is still
  * coming puts the framing in doubt: the connection ends after the answer. */
-static void fail(nxx_req *req, int status, const char *detail)
+static NXX_COLD void fail(nxx_req *req, int status, const char *detail)
 {
     if (has_body(req))
         req->close = 1;
@@ -64,7 +71,7 @@ static void fail(nxx_req *req, int status, const char *detail)
 }
 
 /* OPTIONS and 405 answers carry Allow (RFC 9110 §10.2.1, §15.5.6). */
-static void add_allow(nxx_req *req, int all)
+static NXX_COLD void add_allow(nxx_req *req, int all)
 {
     char allow[256];
     const struct nxx_scope *host = req->host ? req->host : req->site->default_host;
@@ -73,7 +80,7 @@ static void add_allow(nxx_req *req, int all)
 }
 
 /* TRACE (RFC 9110 §9.3.8): echo the request head, minus credentials. */
-static void answer_trace(nxx_req *req)
+static NXX_COLD void answer_trace(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
     size_t cap = h->method.len + h->target.len + 32;
@@ -121,7 +128,7 @@ static int run_policies(nxx_req *req, enum nxx_phase phase)
 
 /* A refusal from a policy (or the handler): the problem response, unless it
  * already answered. */
-static void refuse(nxx_req *req, int s)
+static NXX_COLD void refuse(nxx_req *req, int s)
 {
     if (req->responded)
         return;
@@ -160,13 +167,30 @@ void nxx_request_body_done(nxx_req *req)
 }
 
 /* "the request content is N bytes; the limit is M" */
-static void too_large(nxx_req *req)
+static NXX_COLD void too_large(nxx_req *req)
 {
     char *msg = nxx_arena_alloc(req->arena, 128);
     if (msg)
         snprintf(msg, 128, "the request content is %llu bytes; the limit is %llu",
                  (unsigned long long)req->h.content_length, (unsigned long long)req->body_limit);
     fail(req, 413, msg ? msg : "request content too large");
+}
+
+/* A path with something to decode or remove ('%', "/.", "//", '\\'). */
+static NXX_NOINLINE int normalise_slow(nxx_req *req, char *path)
+{
+    const struct nxx_http_request *h = &req->h;
+    size_t plen = h->path.len;
+    int plain = 0;
+    const char *pdetail = NULL;
+    int ps = nxx_path_normalize_ex(h->path.ptr, h->path.len, path, &plen, &pdetail, &plain);
+    if (ps) {
+        fail(req, ps, pdetail);
+        return -1;
+    }
+    req->path = (nxx_str){ path, plen };
+    req->path_plain = plain;
+    return 0;
 }
 
 static int normalise(nxx_req *req)
@@ -177,26 +201,17 @@ static int normalise(nxx_req *req)
         fail(req, 500, "out of memory");
         return -1;
     }
-    size_t plen = h->path.len;
-    int plain = h->path_plain;
-    if (plain) {
-        /* the parser saw nothing to normalise on its way over the target */
-        memcpy(path, h->path.ptr, plen);
-        path[plen] = '\0';
-    } else {
-        const char *pdetail = NULL;
-        int ps = nxx_path_normalize_ex(h->path.ptr, h->path.len, path, &plen, &pdetail, &plain);
-        if (ps) {
-            fail(req, ps, pdetail);
-            return -1;
-        }
-    }
-    req->path = (nxx_str){ path, plen };
-    req->path_plain = plain;
+    if (!h->path_plain)
+        return normalise_slow(req, path);
+    /* the parser saw nothing to normalise on its way over the target */
+    memcpy(path, h->path.ptr, h->path.len);
+    path[h->path.len] = '\0';
+    req->path = (nxx_str){ path, h->path.len };
+    req->path_plain = 1;
     return 0;
 }
 
-static void misdirected(nxx_req *req)
+static NXX_COLD void misdirected(nxx_req *req)
 {
     nxx_str a = nxx_req_authority(req);
     char *msg = nxx_arena_alloc(req->arena, 160);

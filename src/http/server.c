@@ -223,6 +223,13 @@ static int worker_site_update(struct nxx_worker *w)
         return NXX_ENOMEM; /* stay on the old one; retried at the next wake-up */
     nxx_site_ref(cur);
     u->site = cur;
+    u->limits = (struct nxx_parse_limits){
+        .max_header_bytes = cur->cfg.max_header_bytes,
+        .max_field_bytes = cur->cfg.max_field_bytes,
+        .max_uri_bytes = cur->cfg.max_uri_bytes,
+        .max_headers = cur->cfg.max_headers < w->srv->cfg.max_headers ? cur->cfg.max_headers
+                                                                      : w->srv->cfg.max_headers,
+    };
     struct nxx_site_use *old = w->site_use;
     w->site_use = u;
     if (old) {

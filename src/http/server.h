@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "nxx.h"
 #include "core/arena.h"
@@ -55,6 +56,9 @@ struct nxx_site_use {
     unsigned inflight;
     int retired;
     struct nxx_site_use *next;
+    /* the parser's limits under this generation, made once: max_headers no
+     * more than the worker's scratch array, sized at start, can hold */
+    struct nxx_parse_limits limits;
 };
 
 /* Why a connection is refused (refuse.c); each has its prebuilt answer. */
@@ -192,9 +196,14 @@ struct nxx_conn {
  * (the hot path pays no indirect call), anything else through its table.
  */
 ssize_t nxx_plain_read(struct nxx_conn *c, char *buf, size_t len);
+ssize_t nxx_plain_read_failed(struct nxx_conn *c, char *buf, size_t len);
 static inline ssize_t nxx_conn_read(struct nxx_conn *c, char *buf, size_t len)
 {
-    return c->tp == &nxx_transport_plain ? nxx_plain_read(c, buf, len) : c->tp->read(c, buf, len);
+    if (c->tp != &nxx_transport_plain)
+        return c->tp->read(c, buf, len);
+    /* one read per request: the call itself inline, EINTR and errno out of line */
+    ssize_t n = read(c->io.fd, buf, len);
+    return n >= 0 ? n : nxx_plain_read_failed(c, buf, len);
 }
 static inline ssize_t nxx_conn_writev(struct nxx_conn *c, const struct iovec *iov, int n, int more)
 {
