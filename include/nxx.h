@@ -530,7 +530,10 @@ NXX_API int nxx_server_static(nxx_server *srv, const char *prefix, const char *r
  * data_dir (data_dir/nxx.db), with strong ETags, conditional writes, JSON
  * Merge Patch, JSON Schema validation, bulk import tasks (202) and a changes
  * feed (226).  Writes are answered once they are on disk (group commit).
- * The store is opened here and closed by nxx_server_free().
+ * The store is opened here and closed by nxx_server_free().  A full disk
+ * does not fail this call: an existing store then opens read-only (writes
+ * answer 507), a new one answers 503 until it can be created, and it is
+ * opened for writing as soon as there is space (docs/api.md, "A full disk").
  */
 typedef struct nxx_rest_config {
     const char *prefix;        /* URL prefix : "/api" */

@@ -171,12 +171,21 @@ static void conditions(nxx_req *req, struct nxx_conditions *c)
     c->if_range = (nxx_str){ NULL, 0 };
 }
 
+int nxx_rest_unavailable(nxx_req *req)
+{
+    nxx_resp_headerf(req, "Retry-After", "%d", NXX_STORE_RETRY_SECONDS);
+    nxx_req_detail(req, "%s", REST_UNAVAILABLE_DETAIL);
+    return 503;
+}
+
 int nxx_rest_store_failed(nxx_req *req, int rc, const char *what)
 {
     if (rc == NXX_STORE_FULL) {
-        nxx_req_detail(req, "the store is full (its size limit or the disk); nothing was written");
+        nxx_req_detail(req, "%s", REST_FULL_DETAIL);
         return 507;
     }
+    if (rc == NXX_STORE_UNAVAILABLE)
+        return nxx_rest_unavailable(req);
     nxx_log_error("request %s: store error while %s", nxx_req_id(req).ptr, what);
     nxx_req_detail(req, "storage error while %s (request %s)", what, nxx_req_id(req).ptr);
     return 500;
@@ -1062,15 +1071,24 @@ static int unsupported(nxx_req *req, const char *field, const char *types)
     return 415;
 }
 
-static int early_checks(nxx_req *req, enum rest_check chk)
+/* A store open read-only (a full disk) takes no write: 507 before the body is read. */
+static int read_only(nxx_req *req, struct nxx_rest *r)
+{
+    if (nxx_store_state(r->db->store) != NXX_STORE_FULL)
+        return 0;
+    nxx_req_detail(req, "the store is read-only while its disk is full; nothing was written");
+    return 507;
+}
+
+static int early_checks(nxx_req *req, struct nxx_rest *r, enum rest_check chk)
 {
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int item = chk == CHK_PUT || chk == CHK_PATCH || chk == CHK_DELETE;
     int s = route_names(req, coll, item ? id : NULL);
     if (s)
         return s;
-    if (chk == CHK_DELETE)
-        return 0;
+    if (chk == CHK_DELETE || chk == CHK_SCHEMA_DELETE)
+        return read_only(req, r);
     nxx_str ce = nxx_req_header_list(req, "content-encoding");
     if (ce.len && !NXX_STR_IEQ(ce, "identity")) {
         /* RFC 9110 §12.5.3: say which codings the resource takes */
@@ -1107,17 +1125,20 @@ static int early_checks(nxx_req *req, enum rest_check chk)
                             "(send Prefer: return=minimal for no body)");
         return 406;
     }
-    return 0;
+    return read_only(req, r);
 }
 
 /* The location's head policy: only this location's routes reach it. */
 static int policy(nxx_req *req, void *ud)
 {
-    (void)ud;
+    struct nxx_rest *r = ud;
+    /* no store to read or write yet (a full disk): every API location says so */
+    if (nxx_store_state(r->db->store) == NXX_STORE_UNAVAILABLE)
+        return nxx_rest_unavailable(req);
     const struct nxx_rest_route *rr = nxx_req_route_data(req);
     if (!rr || rr->check == CHK_NONE)
         return 0;
-    return early_checks(req, rr->check);
+    return early_checks(req, rr->r, rr->check);
 }
 
 /* ---- set-up ---- */
@@ -1179,13 +1200,16 @@ static void db_release(struct nxx_rest_db *db)
 static int db_acquire(const char *dir, const nxx_rest_config *cfg, struct nxx_rest_db **out)
 {
     int err = mkdirs(dir);
-    if (err) {
+    int full = err == -ENOSPC || err == -EDQUOT;
+    if (err && !full) {
         nxx_log_error("cannot create the data directory '%s': %s", dir, nxx_strerror(err));
         return err;
     }
-    char *path = realpath(dir, NULL);
+    /* a full disk: the store starts unavailable and keeps trying (store.h), under
+     * the name it was given while the directory does not exist */
+    char *path = full ? strdup(dir) : realpath(dir, NULL);
     if (!path)
-        return -errno;
+        return full ? NXX_ENOMEM : -errno;
     pthread_mutex_lock(&dbs_lock);
     for (struct nxx_rest_db *db = dbs; db; db = db->next) {
         if (strcmp(db->path, path) == 0) {
@@ -1291,7 +1315,7 @@ int nxx_scope_rest(nxx_scope *loc, const nxx_rest_config *cfg)
         { "*", "/_tasks/:task", 0, reserved_task, CHK_NONE },
         { "GET", "/_schemas/:coll", 0, schema_get, CHK_NONE },
         { "PUT", "/_schemas/:coll", NXX_ROUTE_BODY, schema_put, CHK_SCHEMA_PUT },
-        { "DELETE", "/_schemas/:coll", 0, schema_delete, CHK_NONE },
+        { "DELETE", "/_schemas/:coll", 0, schema_delete, CHK_SCHEMA_DELETE },
         { "*", "/_schemas/:coll", 0, reserved_schema, CHK_NONE },
         { "POST", "/:coll/_bulk", NXX_ROUTE_BODY, nxx_rest_bulk, CHK_BULK },
         { "*", "/:coll/_bulk", 0, reserved_bulk, CHK_NONE },

@@ -25,6 +25,12 @@
 #define REST_ERRORS_MAX 32     /* schema violations listed in one 422 */
 #define REST_DEFAULT_LIMIT 100
 
+/* Problem details of the store's states (store.h): NXX_STORE_FULL and NXX_STORE_UNAVAILABLE. */
+#define REST_FULL_DETAIL "the store is full (its size limit or the disk); nothing was written"
+#define REST_UNAVAILABLE_DETAIL                                                                    \
+    "the data store is unavailable: it cannot be opened while its disk is full; nothing was "      \
+    "read or written (try again later)"
+
 /* A compiled schema shared by the requests using it. */
 struct nxx_rest_schema {
     struct nxx_schema *compiled;
@@ -60,13 +66,14 @@ struct nxx_rest_db {
 
 /* What the early checks (a head policy of the location) look at. */
 enum rest_check {
-    CHK_NONE = 0,   /* reads and the handler's own paths check for themselves */
-    CHK_POST,       /* POST to a collection */
-    CHK_BULK,       /* POST of a bulk import */
-    CHK_PUT,        /* PUT of an item */
-    CHK_PATCH,      /* PATCH of an item */
-    CHK_DELETE,     /* DELETE of an item */
-    CHK_SCHEMA_PUT, /* PUT of a collection schema */
+    CHK_NONE = 0,      /* reads and the handler's own paths check for themselves */
+    CHK_POST,          /* POST to a collection */
+    CHK_BULK,          /* POST of a bulk import */
+    CHK_PUT,           /* PUT of an item */
+    CHK_PATCH,         /* PATCH of an item */
+    CHK_DELETE,        /* DELETE of an item */
+    CHK_SCHEMA_PUT,    /* PUT of a collection schema */
+    CHK_SCHEMA_DELETE, /* DELETE of a collection schema */
 };
 
 struct nxx_rest;
@@ -127,8 +134,10 @@ void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll);
 int nxx_rest_not_acceptable(nxx_req *req);
 /* "Prefer: return=minimal" (RFC 7240 §4.2). */
 int nxx_rest_prefer_minimal(nxx_req *req);
-/* Log a store failure (500, with the request id) or explain 507; returns the status. */
+/* Log a store failure (500, with the request id) or explain 507 or 503; returns the status. */
 int nxx_rest_store_failed(nxx_req *req, int rc, const char *what);
+/* 503 with Retry-After and the detail, while the store cannot be opened; returns 503. */
+int nxx_rest_unavailable(nxx_req *req);
 /* Answer 422 with the validation errors as an RFC 9457 extension member "errors". */
 int nxx_rest_send_422(nxx_req *req, const char *detail, const char *errors_json);
 /* The request body as JSON (any value), or NULL with *status 400 and a detail (the byte offset). */

@@ -334,9 +334,12 @@ static void answer_error(nxx_req *req, struct wctx *w)
         return;
     }
     if (s == NXX_STORE_FULL) {
-        nxx_resp_error(req, 507,
-                       "the store is full (its size limit or the disk); nothing was "
-                       "written");
+        nxx_resp_error(req, 507, REST_FULL_DETAIL);
+        return;
+    }
+    if (s == NXX_STORE_UNAVAILABLE) {
+        nxx_resp_headerf(req, "Retry-After", "%d", NXX_STORE_RETRY_SECONDS);
+        nxx_resp_error(req, 503, REST_UNAVAILABLE_DETAIL);
         return;
     }
     if (s == NXX_STORE_ERROR || s < 400 || s > 599) {
@@ -686,11 +689,8 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     int rc =
         nxx_store_task_create(r->db->store, coll, body.ptr ? body.ptr : "", body.len, total, id);
     if (rc) {
-        if (rc == NXX_STORE_FULL) {
-            nxx_req_detail(req, "the store is full (its size limit or the disk); nothing was "
-                                "written");
-            return 507;
-        }
+        if (rc == NXX_STORE_FULL || rc == NXX_STORE_UNAVAILABLE)
+            return nxx_rest_store_failed(req, rc, "creating a task");
         nxx_log_error("request %s: store error creating a task", nxx_req_id(req).ptr);
         nxx_req_detail(req, "storage error; nothing was written (request %s)", nxx_req_id(req).ptr);
         return 500;
