@@ -307,7 +307,7 @@ NXX_API int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_s
 /* Named route parameter ("id" for "/users/:id", "*" for a wildcard). */
 NXX_API nxx_str nxx_req_param(const nxx_req *req, const char *name);
 
-/* The request content (routes with NXX_ROUTE_BODY); len 0 if none. */
+/* The request content (routes with NXX_ROUTE_BODY); len 0 if none (ptr may then be NULL). */
 NXX_API nxx_str nxx_req_body(const nxx_req *req);
 
 /* Client address as text ("127.0.0.1", "::1"). */

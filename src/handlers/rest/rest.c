@@ -802,9 +802,13 @@ char *nxx_rest_errors_json(const struct nxx_schema_error *e, size_t n)
 json_t *nxx_rest_parse_body(nxx_req *req, int *status)
 {
     nxx_str body = nxx_req_body(req);
+    if (!body.len) {
+        nxx_req_detail(req, "the request has no content; send a JSON document");
+        *status = 400;
+        return NULL;
+    }
     json_error_t jerr;
-    json_t *v = json_loadb(body.ptr ? body.ptr : "", body.len,
-                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *v = nxx_rest_json_load(body, &jerr);
     if (!v) {
         nxx_req_detail(req, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position,
                        jerr.line, jerr.column, jerr.text);

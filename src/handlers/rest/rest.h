@@ -140,7 +140,10 @@ int nxx_rest_store_failed(nxx_req *req, int rc, const char *what);
 int nxx_rest_unavailable(nxx_req *req);
 /* Answer 422 with the validation errors as an RFC 9457 extension member "errors". */
 int nxx_rest_send_422(nxx_req *req, const char *detail, const char *errors_json);
-/* The request body as JSON (any value), or NULL with *status 400 and a detail (the byte offset). */
+/*
+ * The request body as JSON (any value), or NULL with *status 400 and a detail
+ * (the byte offset; or that there is no content).
+ */
 json_t *nxx_rest_parse_body(nxx_req *req, int *status);
 /* [{"pointer": ..., "message": ...}, ...] of n schema errors; malloc'd, NULL on ENOMEM. */
 char *nxx_rest_errors_json(const struct nxx_schema_error *e, size_t n);
@@ -223,6 +226,17 @@ enum rest_ctype {
 enum rest_ctype nxx_rest_ctype(nxx_str value);
 
 /*
+ * A JSON text of a request as the REST handler loads it (any value,
+ * duplicate names refused): NULL with *err when it does not parse.  body is
+ * a request body as the engine hands it over: ptr may be NULL when len is 0.
+ */
+json_t *nxx_rest_json_load(nxx_str body, json_error_t *err);
+
+/* The items in an NDJSON body: its lines with anything but SP, HTAB, CR (ptr may be NULL if len is
+ * 0). */
+uint64_t nxx_rest_ndjson_count(nxx_str body);
+
+/*
  * Percent-decode n bytes of s into out (room for n bytes); plus: '+' is a
  * space (form and query encoding).  Returns the decoded length, or -1 for a
  * malformed escape.
@@ -232,6 +246,7 @@ long nxx_rest_pct_decode(const char *s, size_t n, char *out, int plus);
 /*
  * An HTML form body as a JSON object of strings (a repeated name becomes an
  * array).  Returns the object, or NULL with *status (400, 415) and *detail.
+ * An empty body (ptr may then be NULL) is a 400: there is no form to store.
  */
 json_t *nxx_rest_form_urlencoded(nxx_str body, int *status, const char **detail);
 json_t *nxx_rest_form_multipart(nxx_str body, nxx_str content_type, int *status,

@@ -9,6 +9,10 @@
  * prints a real number with the fewest digits that read back to the same
  * double, so an item stored as {"price":0.1} is served as 0.1 and not as
  * 0.10000000000000001.
+ *
+ * Request bodies arrive as the engine hands them over: an empty one may be
+ * (NULL, 0), so nothing here does arithmetic on a body pointer, or passes
+ * one to memchr() or memcpy(), before knowing its length is not 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +108,10 @@ void nxx_rest_buf_jstr(struct nxx_rest_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     nxx_rest_buf_putc(b, '"');
+    if (!n) {
+        nxx_rest_buf_putc(b, '"');
+        return;
+    }
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -237,6 +245,33 @@ char *nxx_rest_with_id(const char *text, size_t len, const char *id, size_t *out
     p[o] = '\0';
     *out_len = o;
     return p;
+}
+
+json_t *nxx_rest_json_load(nxx_str body, json_error_t *err)
+{
+    /* jansson refuses a NULL buffer whatever the length */
+    return json_loadb(body.len ? body.ptr : "", body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                      err);
+}
+
+uint64_t nxx_rest_ndjson_count(nxx_str body)
+{
+    if (!body.len)
+        return 0;
+    uint64_t n = 0;
+    const char *p = body.ptr, *end = body.ptr + body.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        for (const char *q = p; q < e; q++) {
+            if (*q != ' ' && *q != '\t' && *q != '\r') {
+                n++;
+                break;
+            }
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return n;
 }
 
 /* ---- media types ---- */
@@ -431,6 +466,11 @@ static const char *form_add_detail(int rc)
 
 json_t *nxx_rest_form_urlencoded(nxx_str body, int *status, const char **detail)
 {
+    if (!body.len) {
+        *status = 400;
+        *detail = "the request has no content: the form is empty";
+        return NULL;
+    }
     json_t *obj = json_object();
     char *buf = nxx_malloc(body.len + 1);
     if (!obj || !buf) {
@@ -490,12 +530,15 @@ static const char *find(const char *p, const char *end, const char *needle, size
 json_t *nxx_rest_form_multipart(nxx_str body, nxx_str content_type, int *status,
                                 const char **detail)
 {
-    nxx_str params = content_type;
-    const char *semi = memchr(content_type.ptr, ';', content_type.len);
-    params = semi ? (nxx_str){ semi, content_type.len - (size_t)(semi - content_type.ptr) }
-                  : (nxx_str){ "", 0 };
+    const char *semi = content_type.len ? memchr(content_type.ptr, ';', content_type.len) : NULL;
+    nxx_str params = semi ? (nxx_str){ semi, content_type.len - (size_t)(semi - content_type.ptr) }
+                          : (nxx_str){ "", 0 };
     nxx_str boundary;
     *status = 400;
+    if (!body.len) {
+        *detail = "the request has no content: the form is empty";
+        return NULL;
+    }
     if (!media_param(params, "boundary", &boundary) || boundary.len == 0 || boundary.len > 70) {
         *detail = "multipart/form-data without a valid boundary parameter";
         return NULL;

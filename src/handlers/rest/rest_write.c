@@ -642,24 +642,6 @@ int nxx_rest_item_delete(nxx_req *req, void *ud)
 
 /* ---- bulk import ---- */
 
-static uint64_t ndjson_count(nxx_str body)
-{
-    uint64_t n = 0;
-    const char *p = body.ptr, *end = body.ptr + body.len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        for (const char *q = p; q < e; q++) {
-            if (*q != ' ' && *q != '\t' && *q != '\r') {
-                n++;
-                break;
-            }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return n;
-}
-
 int nxx_rest_bulk(nxx_req *req, void *ud)
 {
     struct nxx_rest *r = nxx_rest_of(ud);
@@ -670,7 +652,16 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     nxx_str body = nxx_req_body(req);
     uint64_t total;
     if (nxx_rest_ctype(nxx_req_header(req, "content-type")) == CT_NDJSON) {
-        total = ndjson_count(body);
+        total = nxx_rest_ndjson_count(body);
+        if (!total) {
+            /* as a JSON body with no value is malformed: nothing was sent to import
+             * (an explicit empty array, [], is a task with nothing to do) */
+            nxx_req_detail(req,
+                           "the request has %s; an NDJSON bulk import is one JSON item "
+                           "per line",
+                           body.len ? "no item, only blank lines" : "no content");
+            return 400;
+        }
     } else {
         json_t *arr = nxx_rest_parse_body(req, &s);
         if (!arr)
@@ -687,7 +678,7 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     }
     char id[40];
     int rc =
-        nxx_store_task_create(r->db->store, coll, body.ptr ? body.ptr : "", body.len, total, id);
+        nxx_store_task_create(r->db->store, coll, body.len ? body.ptr : "", body.len, total, id);
     if (rc) {
         if (rc == NXX_STORE_FULL || rc == NXX_STORE_UNAVAILABLE)
             return nxx_rest_store_failed(req, rc, "creating a task");
@@ -740,7 +731,7 @@ int nxx_rest_task_item(void *ctx, const char *coll, const char *elem, size_t ele
     *detail = d;
     *id_out = NULL;
     json_error_t jerr;
-    json_t *obj = json_loadb(elem, elem_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *obj = nxx_rest_json_load((nxx_str){ elem, elem_len }, &jerr);
     if (!obj) {
         snprintf(d, dcap, "malformed JSON at byte %d: %s", jerr.position, jerr.text);
         return 400;
