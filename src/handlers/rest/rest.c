@@ -354,6 +354,13 @@ void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll)
 
 /* ---- GET item ---- */
 
+int64_t nxx_rest_last_modified(nxx_req *req, int64_t updated_ms)
+{
+    int64_t t = updated_ms / 1000;
+    int64_t date = nxx_req_wall_s(req); /* the second the response's Date carries */
+    return t < date ? t : date;
+}
+
 /* "\"<version>\"" into buf (32 bytes); returns the length. */
 static size_t format_etag(char *buf, uint64_t version)
 {
@@ -411,7 +418,7 @@ static int item_get(nxx_req *req, void *ud)
         nxx_req_detail(req, "the item's current entity-tag is %s", etag);
         return 412;
     }
-    nxx_date_format(mtime, lm);
+    nxx_date_format(nxx_rest_last_modified(req, cv.updated_ms), lm);
     NXX_RESP_HEADER(req, "ETag", (nxx_str){ etag, n });
     NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ lm, NXX_DATE_LEN });
     NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));

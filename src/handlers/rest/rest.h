@@ -138,6 +138,15 @@ int nxx_rest_prefer_minimal(nxx_req *req);
 int nxx_rest_store_failed(nxx_req *req, int rc, const char *what);
 /* 503 with Retry-After and the detail, while the store cannot be opened; returns 503. */
 int nxx_rest_unavailable(nxx_req *req);
+/*
+ * The Last-Modified (seconds) for a change stored at updated_ms: never later
+ * than this response's Date (RFC 9110 §8.8.2.1).  The store stamps a write
+ * with CLOCK_REALTIME on its own thread; Date is the worker loop's clock,
+ * read from the coarse clock once per loop turn, and so can be a few
+ * milliseconds behind: just after a second boundary the stamp is a second
+ * ahead of Date.  Call it while building the response (the same loop turn).
+ */
+int64_t nxx_rest_last_modified(nxx_req *req, int64_t updated_ms);
 /* Answer 422 with the validation errors as an RFC 9457 extension member "errors". */
 int nxx_rest_send_422(nxx_req *req, const char *detail, const char *errors_json);
 /*

@@ -370,7 +370,7 @@ static void answer(nxx_req *req, void *ud)
     char etag[32], lm[NXX_DATE_LEN + 1];
     int n = snprintf(etag, sizeof(etag), "\"%llu\"", (unsigned long long)w->version);
     nxx_str etag_s = { etag, (size_t)n };
-    nxx_date_format(w->updated_ms / 1000, lm);
+    nxx_date_format(nxx_rest_last_modified(req, w->updated_ms), lm);
     int with_body = 0, status = 200;
     switch (w->op) {
     case W_FORM:
