@@ -385,17 +385,23 @@ static int item_get(nxx_req *req, void *ud)
     if (!nxx_rest_cache_get(r->db->cache, coll, id, req, &cv, &gen)) {
         struct nxx_item it;
         int rc = nxx_store_get(r->db->store, coll, id, &it);
-        if (rc == NXX_STORE_NOTFOUND) {
-            nxx_req_detail(req, "no item '%s' in collection '%s'", id, coll);
-            return 404;
-        }
-        if (rc)
-            return nxx_rest_store_failed(req, rc, "reading an item");
-        if (it.deleted) {
+        if (rc == NXX_STORE_NOTFOUND || (rc == 0 && it.deleted)) {
+            /*
+             * The item's own caching rule: the error page would otherwise be
+             * heuristically cacheable (RFC 9111 §4.2.2), and a shared cache
+             * could go on answering 404 or 410 after a PUT creates the item.
+             */
+            NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));
+            if (rc) {
+                nxx_req_detail(req, "no item '%s' in collection '%s'", id, coll);
+                return 404;
+            }
             nxx_item_release(&it);
             nxx_req_detail(req, "item '%s' of collection '%s' was deleted", id, coll);
             return 410;
         }
+        if (rc)
+            return nxx_rest_store_failed(req, rc, "reading an item");
         nxx_rest_cache_put(r->db->cache, coll, id, gen, &it);
         cv.body = nxx_req_alloc(req, it.body_len ? it.body_len : 1);
         if (cv.body)
@@ -777,6 +783,8 @@ static int schema_get(nxx_req *req, void *ud)
     char *text = NULL;
     int rc = nxx_store_schema_get(r->db->store, coll, &text);
     if (rc == NXX_STORE_NOTFOUND) {
+        /* as for items: a PUT may create it at any moment */
+        nxx_resp_header(req, "Cache-Control", NXX_STR("no-cache"));
         nxx_req_detail(req, "collection '%s' has no schema", coll);
         return 404;
     }
