@@ -179,21 +179,6 @@ int nxx_field_comment(struct nxx_field_iter *it, nxx_str *out)
     return -1;
 }
 
-int nxx_field_list_elem(struct nxx_field_iter *it)
-{
-    const char *p = it->p, *end = it->end;
-    while (p < end && (*p == ',' || nxx_field_is_ows(*p)))
-        p++;
-    it->p = p;
-    return p < end;
-}
-
-int nxx_field_list_after(struct nxx_field_iter *it)
-{
-    it->p = nxx_field_skip_ows(it->p, it->end);
-    return it->p == it->end || *it->p == ',' ? 0 : -1;
-}
-
 int nxx_field_list_next(struct nxx_field_iter *it, nxx_str *elem)
 {
     if (!nxx_field_list_elem(it))

@@ -195,14 +195,23 @@ int nxx_field_list_token(struct nxx_field_iter *it, nxx_str *tok);
  * elements.  Returns 1 with p at the first byte of the next element, or 0
  * at the end of the value.
  */
-int nxx_field_list_elem(struct nxx_field_iter *it);
+static inline int nxx_field_list_elem(struct nxx_field_iter *it)
+{
+    while (it->p < it->end && (*it->p == ',' || nxx_field_is_ows(*it->p)))
+        it->p++;
+    return it->p < it->end;
+}
 
 /*
  * After an element parsed in place: skip OWS; returns 0 when p is then at
  * the end or at a comma (nxx_field_list_elem moves past it), -1 when
  * anything else follows the element.
  */
-int nxx_field_list_after(struct nxx_field_iter *it);
+static inline int nxx_field_list_after(struct nxx_field_iter *it)
+{
+    it->p = nxx_field_skip_ows(it->p, it->end);
+    return it->p == it->end || *it->p == ',' ? 0 : -1;
+}
 
 /*
  * Does the #list hold an element whose leading token is lower[0..n) (a
