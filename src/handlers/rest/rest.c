@@ -31,6 +31,7 @@
 #include "handlers/rest/rest.h"
 #include "http/cond.h"
 #include "http/date.h"
+#include "http/field.h"
 #include "http/negotiate.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -117,47 +118,19 @@ int nxx_rest_not_acceptable(nxx_req *req)
     return nxx_accept_q(accept, 1, "application/json") == 0;
 }
 
-/* Is token (lowercase) one of the comma-separated elements of list (parameters ignored)? */
-static int list_has(nxx_str list, const char *token)
-{
-    size_t tl = strlen(token);
-    const char *p = list.ptr, *end = list.ptr + list.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        if (nxx_str_ieq((nxx_str){ s, (size_t)(p - s) }, token, tl))
-            return 1;
-        while (p < end && *p != ',')
-            p++;
-    }
-    return 0;
-}
-
 int nxx_rest_prefer_minimal(nxx_req *req)
 {
     nxx_str prefer = nxx_req_header_list(req, "prefer");
-    if (!prefer.len)
-        return 0;
-    /* preferences are "return=minimal" tokens; spaces around '=' are tolerated (RFC 7240 §2) */
-    const char *p = prefer.ptr, *end = prefer.ptr + prefer.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',' && *p != ';')
-            p++;
-        char tok[32];
-        size_t n = 0;
-        for (const char *q = s; q < p && n < sizeof(tok) - 1; q++)
-            if (*q != ' ' && *q != '\t' && *q != '"')
-                tok[n++] = nxx_lower(*q);
-        if (n == 14 && memcmp(tok, "return=minimal", 14) == 0)
+    struct nxx_field_iter it;
+    nxx_str elem, name, value;
+    nxx_field_iter_init(&it, prefer);
+    /* preference = token [ BWS "=" BWS word ] *( OWS ";" [ OWS parameter ] ) (RFC 7240 §2) */
+    while (nxx_field_list_next(&it, &elem)) {
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        if (nxx_field_pair(&e, NXX_FIELD_BWS | NXX_FIELD_BARE, &name, &value) == 0 &&
+            NXX_STR_IEQ(name, "return") && nxx_field_value_ieq(value, NXX_STR("minimal")))
             return 1;
-        while (p < end && *p != ',')
-            p++;
     }
     return 0;
 }
@@ -657,28 +630,26 @@ static void add_links(nxx_req *req, struct nxx_rest *r, const char *coll, const 
     nxx_rest_buf_free(&b);
 }
 
-/* The version in an If-None-Match of "c<version>" tags (the first one that parses), or -1. */
+/*
+ * The version in an If-None-Match of "c<version>" tags (the first such tag),
+ * or -1; a list that does not parse has none, as it matches nothing either.
+ */
 static int64_t feed_since(nxx_str inm)
 {
-    const char *p = inm.ptr, *end = inm.ptr + inm.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
-            p += 2;
-        if (end - p >= 3 && p[0] == '"' && p[1] == 'c') {
-            const char *d = p + 2;
-            uint64_t v = 0;
-            int digits = 0;
-            while (d < end && *d >= '0' && *d <= '9' && digits < 19) {
-                v = v * 10 + (uint64_t)(*d++ - '0');
-                digits++;
-            }
-            if (digits && d < end && *d == '"')
-                return (int64_t)v;
-        }
-        while (p < end && *p != ',')
-            p++;
+    struct nxx_field_iter it;
+    nxx_str tag;
+    int weak;
+    nxx_field_iter_init(&it, inm);
+    while (nxx_etag_list_next(&it, &tag, &weak) > 0) {
+        /* DQUOTE "c" 1*19DIGIT DQUOTE: 19 digits always fit in 64 bits */
+        if (tag.len < 4 || tag.len > 23 || tag.ptr[1] != 'c')
+            continue;
+        uint64_t v = 0;
+        size_t i = 2;
+        while (i < tag.len - 1 && tag.ptr[i] >= '0' && tag.ptr[i] <= '9')
+            v = v * 10 + (uint64_t)(tag.ptr[i++] - '0');
+        if (i == tag.len - 1)
+            return (int64_t)v;
     }
     return -1;
 }
@@ -703,7 +674,7 @@ static int coll_get(nxx_req *req, void *ud)
 
     /* RFC 3229 §10.5.3 with the feed instance-manipulation: only what changed */
     nxx_str aim = nxx_req_header_list(req, "a-im");
-    if (aim.len && list_has(aim, "feed") && c.if_none_match.len) {
+    if (aim.len && NXX_FIELD_LIST_HAS(aim, "feed") && c.if_none_match.len) {
         int64_t since = feed_since(c.if_none_match);
         if (since >= 0 && (uint64_t)since <= version) {
             nxx_resp_header(req, "ETag", etag_s);

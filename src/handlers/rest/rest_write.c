@@ -34,6 +34,7 @@
 #include "handlers/rest/rest.h"
 #include "http/cond.h"
 #include "http/date.h"
+#include "http/field.h"
 #include "core/banned.h"
 
 enum wop { W_POST = 0, W_FORM, W_PUT, W_PATCH, W_DELETE };
@@ -222,13 +223,8 @@ static int patch_apply(const char *cur, size_t cur_len, const json_t *patch,
 
 static int inm_is_star(nxx_str inm)
 {
-    while (inm.len && (inm.ptr[0] == ' ' || inm.ptr[0] == '\t')) {
-        inm.ptr++;
-        inm.len--;
-    }
-    while (inm.len && (inm.ptr[inm.len - 1] == ' ' || inm.ptr[inm.len - 1] == '\t'))
-        inm.len--;
-    return inm.len == 1 && inm.ptr[0] == '*';
+    nxx_str t = nxx_field_trim(inm);
+    return t.len == 1 && t.ptr[0] == '*';
 }
 
 static int decide(void *ctx, const char *id, const struct nxx_item *cur,
