@@ -56,7 +56,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -68,6 +67,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
+#include "os/random.h"
 #include "core/banned.h"
 
 #define DEFAULT_BATCH 1024
@@ -455,7 +455,7 @@ static char *column_dup(sqlite3_stmt *st, int i)
 }
 
 /*
- * Short ids: base62 from getrandom(), with rejection sampling so every
+ * Short ids: base62 from the kernel's random bytes, with rejection sampling so every
  * character is equally likely (10 characters: about 59 bits).  The writer
  * thread is the only caller, so the buffer needs no lock.
  */
@@ -464,16 +464,10 @@ static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 static int random_byte(struct nxx_store *s, unsigned char *b)
 {
     if (s->rnd_pos >= sizeof(s->rnd)) {
-        size_t got = 0;
-        while (got < sizeof(s->rnd)) {
-            ssize_t n = getrandom(s->rnd + got, sizeof(s->rnd) - got, 0);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                nxx_log_error("store: getrandom: %s", strerror(errno));
-                return -1;
-            }
-            got += (size_t)n;
+        int err = nxx_os_random(s->rnd, sizeof(s->rnd), 1);
+        if (err) {
+            nxx_log_error("store: random bytes: %s", strerror(-err));
+            return -1;
         }
         s->rnd_pos = 0;
     }

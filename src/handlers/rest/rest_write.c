@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -35,6 +34,7 @@
 #include "http/cond.h"
 #include "http/date.h"
 #include "http/field.h"
+#include "os/random.h"
 #include "core/banned.h"
 
 enum wop { W_POST = 0, W_FORM, W_PUT, W_PATCH, W_DELETE };
@@ -707,7 +707,7 @@ static int random_id(char out[13])
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char raw[9];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+    if (nxx_os_random(raw, sizeof(raw), 1) != 0)
         return -1;
     for (int i = 0; i < 3; i++) {
         uint32_t v = (uint32_t)raw[3 * i] << 16 | (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
