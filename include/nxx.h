@@ -307,7 +307,7 @@ NXX_API int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_s
 /* Named route parameter ("id" for "/users/:id", "*" for a wildcard). */
 NXX_API nxx_str nxx_req_param(const nxx_req *req, const char *name);
 
-/* The request content (routes with NXX_ROUTE_BODY); len 0 if none. */
+/* The request content (routes with NXX_ROUTE_BODY); len 0 if none (ptr may then be NULL). */
 NXX_API nxx_str nxx_req_body(const nxx_req *req);
 
 /* Client address as text ("127.0.0.1", "::1"). */
@@ -530,7 +530,10 @@ NXX_API int nxx_server_static(nxx_server *srv, const char *prefix, const char *r
  * data_dir (data_dir/nxx.db), with strong ETags, conditional writes, JSON
  * Merge Patch, JSON Schema validation, bulk import tasks (202) and a changes
  * feed (226).  Writes are answered once they are on disk (group commit).
- * The store is opened here and closed by nxx_server_free().
+ * The store is opened here and closed by nxx_server_free().  A full disk
+ * does not fail this call: an existing store then opens read-only (writes
+ * answer 507), a new one answers 503 until it can be created, and it is
+ * opened for writing as soon as there is space (docs/api.md, "A full disk").
  */
 typedef struct nxx_rest_config {
     const char *prefix;        /* URL prefix : "/api" */

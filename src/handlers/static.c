@@ -411,8 +411,24 @@ static void caching_headers(nxx_req *req, const struct cache_rule *r)
     }
 }
 
+/* RFC 9110 §8.8.2.1: a modification date later than Date is sent as Date. */
+static int mtime_ahead(nxx_req *req, const struct fentry *e)
+{
+    return e->st.st_mtim.tv_sec > nxx_req_wall_s(req);
+}
+
 static void validator_headers(nxx_req *req, const struct fentry *e)
 {
+    if (mtime_ahead(req, e)) {
+        char *d = nxx_req_alloc(req, NXX_DATE_LEN + 1);
+        if (e->etag_len)
+            NXX_RESP_HEADER(req, "ETag", (nxx_str){ e->etag, e->etag_len });
+        if (d) {
+            nxx_date_format(nxx_req_wall_s(req), d);
+            NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ d, NXX_DATE_LEN });
+        }
+        return;
+    }
     if (e->hdr_len) {
         nxx_resp_header_lines(req, e->hdr, e->hdr_validators);
         return;
@@ -591,7 +607,8 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
     if (pre == 412)
         return 412;
     uint64_t len = (uint64_t)e->st.st_size;
-    if (e->hdr_len && !rule && !encoding && !(req->h.present & NXX_HP_RANGE)) {
+    if (e->hdr_len && !rule && !encoding && !(req->h.present & NXX_HP_RANGE) &&
+        !mtime_ahead(req, e)) {
         /* the whole representation with nothing but the entry's own fields:
          * ETag through Content-Type in one prebuilt block */
         nxx_resp_header_lines(req, e->hdr, e->hdr_len);
