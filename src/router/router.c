@@ -24,6 +24,7 @@
 struct rchild {
     char *seg;
     size_t len;
+    uint64_t word; /* the first eight bytes of seg (word8) */
     uint32_t hash;
     struct nxx_rnode *node;
 };
@@ -38,31 +39,60 @@ struct nxx_rnode {
     struct nxx_route *rest, **rest_tail; /* "*" routes at this node */
 };
 
-static uint32_t seg_hash(const char *s, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
-}
-
+/*
+ * Method names and path segments are short, so they are read and compared
+ * a word at a time: word8() is the first eight bytes (zero-padded, byte i
+ * at bits 8i) in at most two loads, which may overlap, and never reads past
+ * the end (nor copies a variable length, which would put the word on the
+ * stack and the caller behind a stack guard).
+ */
 static inline uint32_t load32le(const unsigned char *p)
 {
     return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The first eight bytes of a method name, zero-padded, byte i at bits 8i: in
- * at most two loads, which may overlap (a copy of variable length would put
- * the word on the stack, and the lookup's frame behind a stack guard). */
-static inline uint64_t word_of(nxx_str method)
+static inline uint64_t word8(const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)method.ptr;
-    size_t n = method.len < 8 ? method.len : 8;
+    const unsigned char *p = (const unsigned char *)s;
+    if (n >= 8)
+        return load32le(p) | (uint64_t)load32le(p + 4) << 32;
     if (n >= 4)
         return load32le(p) | (uint64_t)load32le(p + n - 4) << (8 * (n - 4));
     if (n == 3) /* GET, PUT */
         return p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16;
     return n ? p[0] | (uint64_t)p[n - 1] << (8 * (n - 1)) : 0;
+}
+
+static inline uint64_t word_of(nxx_str method)
+{
+    return word8(method.ptr, method.len);
+}
+
+#define HASH_MUL 0x9e3779b97f4a7c15ull
+
+/* The hash of a segment, a word at a time; w is word8(s, n). */
+static inline uint32_t seg_hash(const char *s, size_t n, uint64_t w)
+{
+    uint64_t h = (w ^ n) * HASH_MUL;
+    for (size_t i = 8; i < n; i += 8)
+        h = (h ^ word8(s + i, n - i)) * HASH_MUL;
+    return (uint32_t)(h >> 32);
+}
+
+/* The end of the segment at p: the next '/', or end.  Eight bytes at a time
+ * while eight remain: the lowest zero byte of x ^ "////////" is the first
+ * '/' (the borrow of the subtraction can mark bytes above it, never below). */
+static inline const char *seg_end(const char *p, const char *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t x = word8(p, 8) ^ 0x2f2f2f2f2f2f2f2full;
+        uint64_t z = (x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull;
+        if (z)
+            return p + (__builtin_ctzll(z) >> 3);
+    }
+    while (p < end && *p != '/')
+        p++;
+    return p;
 }
 
 static struct nxx_rnode *node_new(void)
@@ -114,21 +144,52 @@ void nxx_router_release(struct nxx_router *r)
     nxx_router_init(r);
 }
 
-static struct nxx_rnode *lit_find(const struct nxx_rnode *n, const char *s, size_t len)
+/* c is the literal s[0..len), whose first eight bytes are w. */
+static inline int lit_eq(const struct rchild *c, const char *s, size_t len, uint64_t w)
+{
+    return c->len == len && c->word == w && (len <= 8 || memcmp(c->seg + 8, s + 8, len - 8) == 0);
+}
+
+static NXX_NOINLINE struct nxx_rnode *lit_find_long(const struct nxx_rnode *n, const char *s,
+                                                    size_t len, uint64_t w)
 {
     if (!n->index) {
         for (size_t i = 0; i < n->nlits; i++)
-            if (n->lits[i].len == len && memcmp(n->lits[i].seg, s, len) == 0)
+            if (lit_eq(&n->lits[i], s, len, w))
                 return n->lits[i].node;
         return NULL;
     }
-    uint32_t h = seg_hash(s, len);
+    uint32_t h = seg_hash(s, len, w);
     for (uint32_t k = h & n->imask;; k = (k + 1) & n->imask) {
         uint32_t e = n->index[k];
         if (!e)
             return NULL;
         const struct rchild *c = &n->lits[e - 1];
-        if (c->hash == h && c->len == len && memcmp(c->seg, s, len) == 0)
+        if (c->hash == h && lit_eq(c, s, len, w))
+            return c->node;
+    }
+}
+
+/* The literal child s[0..len) of n.  Segments of eight bytes or fewer (most
+ * of them) are one word: compared, and hashed, without a loop or a call. */
+static struct nxx_rnode *lit_find(const struct nxx_rnode *n, const char *s, size_t len)
+{
+    uint64_t w = word8(s, len);
+    if (len > 8)
+        return lit_find_long(n, s, len, w);
+    if (!n->index) {
+        for (size_t i = 0; i < n->nlits; i++)
+            if (n->lits[i].len == len && n->lits[i].word == w)
+                return n->lits[i].node;
+        return NULL;
+    }
+    uint32_t h = seg_hash(s, len, w);
+    for (uint32_t k = h & n->imask;; k = (k + 1) & n->imask) {
+        uint32_t e = n->index[k];
+        if (!e)
+            return NULL;
+        const struct rchild *c = &n->lits[e - 1];
+        if (c->hash == h && c->len == len && c->word == w)
             return c->node;
     }
 }
@@ -178,7 +239,8 @@ static struct nxx_rnode *lit_child(struct nxx_rnode *n, const char *s, size_t le
     memcpy(ch->seg, s, len);
     ch->seg[len] = '\0';
     ch->len = len;
-    ch->hash = seg_hash(s, len);
+    ch->word = word8(s, len);
+    ch->hash = seg_hash(s, len, ch->word);
     n->nlits++;
     if (n->nlits > LIT_SCAN && (!n->index || n->nlits * 2 > (size_t)n->imask + 1)) {
         if (index_build(n) < 0) {
@@ -312,7 +374,7 @@ struct walk {
 };
 
 /* Method names are short: the first eight bytes at once, then the rest. */
-static int method_eq(const struct nxx_route *rt, nxx_str method, uint64_t word)
+static inline int method_eq(const struct nxx_route *rt, nxx_str method, uint64_t word)
 {
     if (!rt->method)
         return 1;
@@ -408,9 +470,7 @@ static int walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t
             return n->here ? whole(w, n->here, depth, nvals) : 0;
         if (!n->nlits && !n->param)
             return 0;
-        const char *se = p;
-        while (se < w->end && *se != '/')
-            se++;
+        const char *se = seg_end(p, w->end);
         size_t len = (size_t)(se - p);
         const char *next = se < w->end ? se + 1 : NULL;
         const struct nxx_rnode *lit = n->nlits ? lit_find(n, p, len) : NULL;
@@ -433,28 +493,22 @@ static int walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t
  * The fast path, for the shapes nearly every request meets (files under
  * "/", prefix locations, literal routes): while no ":param" child competes
  * for a segment the walk is a single branch, so the answer is the
- * whole-path route that takes the method, or else the deepest "*" route
- * that does; walk() would find the same, with its candidate bookkeeping.
+ * whole-path route that takes the method, or else a route of the deepest
+ * "*" node that does; walk() would find the same, with its candidate
+ * bookkeeping (it always keeps the deepest node, and tries it first).
  * Returns 0 with m filled, or -1 when this pass cannot settle it (a param
- * child on the way, no route taking the method: HEAD riding on GET and
- * 405 included, or more "*" nodes than walk() keeps), and walk() decides.
+ * child on the way, or no route of those two taking the method: a
+ * shallower "*" route, HEAD riding on GET, 405), and walk() decides.
  */
 static int match_branch(const struct nxx_rnode *n, nxx_str method, uint64_t word, const char *p,
                         const char *end, struct nxx_route_match *m)
 {
-    const struct nxx_route *best = NULL; /* the deepest "*" route taking the method */
-    const char *best_p = NULL;           /* where its capture starts (NULL: empty) */
-    size_t nrest = 0;
+    const struct nxx_rnode *deep = NULL; /* the deepest node with "*" routes */
+    const char *deep_p = NULL;           /* where their capture starts (NULL: empty) */
     for (;;) {
         if (n->rest) {
-            if (++nrest > NXX_ROUTER_MAX_CANDIDATES)
-                return -1;
-            for (const struct nxx_route *rt = n->rest; rt; rt = rt->next)
-                if (method_eq(rt, method, word)) {
-                    best = rt;
-                    best_p = p;
-                    break;
-                }
+            deep = n;
+            deep_p = p;
         }
         if (!p) {
             for (const struct nxx_route *rt = n->here; rt; rt = rt->next)
@@ -467,9 +521,7 @@ static int match_branch(const struct nxx_rnode *n, nxx_str method, uint64_t word
         }
         if (!n->nlits && !n->param)
             break;
-        const char *se = p;
-        while (se < end && *se != '/')
-            se++;
+        const char *se = seg_end(p, end);
         if (n->param && se > p)
             return -1;
         const struct nxx_rnode *lit = n->nlits ? lit_find(n, p, (size_t)(se - p)) : NULL;
@@ -478,14 +530,19 @@ static int match_branch(const struct nxx_rnode *n, nxx_str method, uint64_t word
         n = lit;
         p = se < end ? se + 1 : NULL;
     }
-    if (!best)
+    if (!deep)
         return -1;
-    /* only literal segments led here: "*" is the route's one capture */
-    m->route = best;
-    m->nparams = 1;
-    m->names[0] = best->names[0];
-    m->values[0] = best_p ? (nxx_str){ best_p, (size_t)(end - best_p) } : (nxx_str){ end, 0 };
-    return 0;
+    for (const struct nxx_route *rt = deep->rest; rt; rt = rt->next)
+        if (method_eq(rt, method, word)) {
+            /* only literal segments led here: "*" is the route's one capture */
+            m->route = rt;
+            m->nparams = 1;
+            m->names[0] = rt->names[0];
+            m->values[0] =
+                deep_p ? (nxx_str){ deep_p, (size_t)(end - deep_p) } : (nxx_str){ end, 0 };
+            return 0;
+        }
+    return -1;
 }
 
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,

@@ -231,17 +231,35 @@ static int same_match(const struct nxx_router *r, nxx_str method, nxx_str path)
 
 TEST(fast_path_agrees_with_general_walk)
 {
-    static const char *const segs[] = { "a", "b", "ab", "c", ":p", ":q", "*", "" };
+    /* short and long literals (compared a word at a time), and near misses */
+    static const char *const segs[] = {
+        "a",  "b",  "ab", "c",  ":p", ":q", "*",  "",   "abcdefgh", "abcdefghi", "abcdefghj",
+        "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",       "s10",       "abcdefghijklmnopq"
+    };
     static const char *const methods[] = { "GET", "POST", "HEAD", NULL, "PROPFIND", "DELETE" };
-    static const char *const psegs[] = { "a", "b", "ab", "c", "", "zz" };
+    static const char *const psegs[] = { "a",
+                                         "b",
+                                         "ab",
+                                         "c",
+                                         "",
+                                         "zz",
+                                         "abcdefgh",
+                                         "abcdefghi",
+                                         "abcdefghk",
+                                         "s3",
+                                         "s10",
+                                         "s11",
+                                         "abcdefgha",
+                                         "abcdefghijklmnopq",
+                                         "abcdefghijklmnopr" };
     static const char *const pmethods[] = { "GET", "HEAD", "POST", "PROPFIND", "PUT" };
     int bad = 0;
     for (int table = 0; table < 300 && !bad; table++) {
         struct nxx_router r;
         nxx_router_init(&r);
-        unsigned nroutes = 1 + rnd(24);
+        unsigned nroutes = 1 + rnd(table % 3 ? 24 : 80); /* many literals: hashed children */
         for (unsigned i = 0; i < nroutes; i++) {
-            char pat[128];
+            char pat[256];
             size_t n = 0;
             unsigned depth = rnd(5);
             pat[n++] = '/';
@@ -255,7 +273,7 @@ TEST(fast_path_agrees_with_general_walk)
                            NULL);
         }
         for (int k = 0; k < 200 && !bad; k++) {
-            char path[128];
+            char path[256];
             size_t n = 0;
             unsigned depth = rnd(6);
             path[n++] = '/';
@@ -298,4 +316,50 @@ TEST(fast_path_with_more_prefixes_than_candidates)
     }
     CHECK(ok);
     nxx_router_release(&r);
+}
+
+TEST(literals_compared_a_word_at_a_time)
+{
+    /* segments of every length around the word size, each with near misses
+     * in its first, eighth, ninth and last byte; linear and hashed children */
+    static const char *const lits[] = { "a",
+                                        "abc",
+                                        "abcd",
+                                        "abcdefg",
+                                        "abcdefgh",
+                                        "abcdefghi",
+                                        "abcdefghijklmnop",
+                                        "abcdefghijklmnopq" };
+    for (int hashed = 0; hashed < 2; hashed++) {
+        struct nxx_router r;
+        nxx_router_init(&r);
+        static int scopes[8];
+        char pat[64], path[64];
+        for (int i = 0; i < 8; i++) {
+            snprintf(pat, sizeof(pat), "/%s/*", lits[i]);
+            CHECK_EQ_INT(nxx_router_add(&r, "GET", pat, 0, h1, NULL, &scopes[i]), 0);
+        }
+        for (int i = 0; hashed && i < 40; i++) {
+            snprintf(pat, sizeof(pat), "/x%d", i);
+            nxx_router_add(&r, "GET", pat, 0, h2, NULL, NULL);
+        }
+        struct nxx_route_match m;
+        for (int i = 0; i < 8; i++) {
+            size_t n = strlen(lits[i]);
+            int len = snprintf(path, sizeof(path), "/%s/rest/of/it", lits[i]);
+            CHECK_EQ_INT(nxx_router_match(&r, S("GET"), ((nxx_str){ path, (size_t)len }), &m), 0);
+            CHECK(m.route->scope == &scopes[i]);
+            CHECK_EQ_MEM(m.values[0].ptr, m.values[0].len, "rest/of/it");
+            size_t at[] = { 0, 7, 8, n - 1 };
+            for (int k = 0; k < 4; k++) {
+                if (at[k] >= n)
+                    continue;
+                snprintf(path, sizeof(path), "/%s/z", lits[i]);
+                path[1 + at[k]] = 'Z';
+                CHECK_EQ_INT(nxx_router_match(&r, S("GET"), ((nxx_str){ path, strlen(path) }), &m),
+                             404);
+            }
+        }
+        nxx_router_release(&r);
+    }
 }
