@@ -13,26 +13,15 @@ void nxx_pool_init(struct nxx_pool *p, size_t block_size, size_t max_free)
     p->max_free = max_free;
 }
 
-void *nxx_pool_get(struct nxx_pool *p)
+void *nxx_pool_get_slow(struct nxx_pool *p)
 {
-    void *b = p->free;
-    if (b) {
-        p->free = *(void **)b;
-        p->nfree--;
-        return b;
-    }
     return nxx_malloc(p->block_size);
 }
 
-void nxx_pool_put(struct nxx_pool *p, void *block)
+void nxx_pool_put_slow(struct nxx_pool *p, void *block)
 {
-    if (p->nfree >= p->max_free) {
-        nxx_free(block);
-        return;
-    }
-    *(void **)block = p->free;
-    p->free = block;
-    p->nfree++;
+    (void)p;
+    nxx_free(block);
 }
 
 void nxx_pool_release(struct nxx_pool *p)
