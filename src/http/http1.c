@@ -1609,16 +1609,18 @@ static void process(struct h1conn *c)
 {
     c->in_process = 1;
     while (!closed(c)) {
-        if (c->state == H1_LINGER) {
-            linger_read(c);
-            break;
-        }
-        if (c->state == H1_TUNNEL) {
-            if (tunnel_read(c) < 0)
-                return;
-            break;
-        }
-        if (c->state == H1_BODY) {
+        if (c->state != H1_HEAD) {
+            if (c->state == H1_LINGER) {
+                linger_read(c);
+                break;
+            }
+            if (c->state == H1_TUNNEL) {
+                if (tunnel_read(c) < 0)
+                    return;
+                break;
+            }
+            if (c->state != H1_BODY)
+                break; /* a handler answers later */
             nxx_req *req = c->req;
             int r = read_body(c);
             if (r < 0) {
@@ -1634,8 +1636,6 @@ static void process(struct h1conn *c)
             }
             continue;
         }
-        if (c->state != H1_HEAD)
-            break; /* a handler answers later */
         if (c->want_close) {
             int f = flush(c);
             if (f < 0)

@@ -29,7 +29,7 @@
 void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
                       struct nxx_worker *w, struct nxx_arena *arena)
 {
-    memset(req, 0, offsetof(struct nxx_req, id));
+    memset(&req->host, 0, offsetof(struct nxx_req, id) - offsetof(struct nxx_req, host));
     req->proto = proto;
     req->conn = conn;
     req->w = w;

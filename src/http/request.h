@@ -90,9 +90,14 @@ struct nxx_req {
     const struct nxx_loop *loop; /* the worker's loop (its clocks) */
     void **slots;                /* the worker's handler state (nxx_req_worker_state) */
     struct nxx_arena *arena;
-    struct nxx_site_use *use; /* the generation this request runs under */
+    struct nxx_site_use *use;    /* the generation this request runs under */
+    const struct nxx_site *site; /* that generation (handlers may read) */
+    uint64_t start_ms;
+    uint64_t seq;
+    struct nxx_resp_hdr **hdrs_tail;
+    /* a new request zeroes everything from here to id (the fields above are
+     * set one by one: the fewer zeroed, the cheaper a request) */
     /* resolved by the pipeline (handlers may read) */
-    const struct nxx_site *site;
     struct nxx_scope *host;  /* NULL until known */
     struct nxx_scope *scope; /* the location (or host) whose settings apply */
     nxx_str path;            /* decoded, normalised, NUL-terminated */
@@ -101,8 +106,6 @@ struct nxx_req {
     struct nxx_route_match *match;
     nxx_str body; /* NXX_BODY_BUFFER content */
     uint64_t body_limit;
-    uint64_t start_ms;
-    uint64_t seq;
     size_t head_len;
     /* the response (handlers may read status and head_only) */
     int status;
@@ -114,15 +117,14 @@ struct nxx_req {
         taken : 1,          /* the connection was taken over */
         body_started : 1;   /* the protocol reads content for this request */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
-    struct nxx_resp_hdr *hdrs, **hdrs_tail;
+    struct nxx_resp_hdr *hdrs;
     const char *detail;
     uint64_t bytes_out;                  /* content bytes (for the log) */
     void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     nxx_body_fn body_fn;                 /* NXX_BODY_STREAM */
     nxx_str error_page;                  /* HTML body for an error answer (nxx_req_error_page) */
-    /* a new request zeroes everything above; below, each field is set
-     * where it is used, behind a guard that is (the timer's index, id[0],
-     * the function pointers above) */
+    /* below, each field is set where it is used, behind a guard that is
+     * (the timer's index, id[0], the function pointers above) */
     char id[20];
     struct nxx_timer defer;
     void (*defer_fn)(nxx_req *, void *);

@@ -51,15 +51,20 @@ static inline uint32_t load32le(const unsigned char *p)
     return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static inline uint32_t load16le(const unsigned char *p)
+{
+    return p[0] | (uint32_t)p[1] << 8;
+}
+
 static inline uint64_t word8(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
+    if (n == 3) /* GET, PUT */
+        return load16le(p) | (uint64_t)p[2] << 16;
     if (n >= 8)
         return load32le(p) | (uint64_t)load32le(p + 4) << 32;
     if (n >= 4)
         return load32le(p) | (uint64_t)load32le(p + n - 4) << (8 * (n - 4));
-    if (n == 3) /* GET, PUT */
-        return p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16;
     return n ? p[0] | (uint64_t)p[n - 1] << (8 * (n - 1)) : 0;
 }
 
