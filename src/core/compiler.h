@@ -14,4 +14,8 @@
 /* Out of line without being unlikely (a slow path taken now and then). */
 #define NXX_NOINLINE __attribute__((noinline))
 
+/* Inline even where the compiler's estimate says no: a short step of a
+ * loop on the request path, whose call would cost as much as its work. */
+#define NXX_INLINE inline __attribute__((always_inline))
+
 #endif

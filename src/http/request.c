@@ -26,29 +26,6 @@
 #include "http/status.h"
 #include "core/banned.h"
 
-void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
-                      struct nxx_worker *w, struct nxx_arena *arena)
-{
-    memset(&req->host, 0, offsetof(struct nxx_req, id) - offsetof(struct nxx_req, host));
-    req->proto = proto;
-    req->conn = conn;
-    req->w = w;
-    req->loop = &w->loop;
-    req->slots = w->slots;
-    req->arena = arena;
-    req->status = 200;
-    req->start_ms = w->loop.now_ms;
-    req->seq = ++w->req_seq;
-    req->hdrs_tail = &req->hdrs;
-    req->id[0] = '\0';
-    req->defer.idx = SIZE_MAX;
-    /* the generation this request runs under, held until it is finished */
-    struct nxx_site_use *u = w->site_use;
-    u->inflight++;
-    req->use = u;
-    req->site = u->site;
-}
-
 static int has_body(const nxx_req *req)
 {
     return (req->h.flags & NXX_HF_CHUNKED) ||
@@ -137,7 +114,8 @@ static NXX_COLD void refuse(nxx_req *req, int s)
     fail(req, s, req->detail);
 }
 
-static void run_handler(nxx_req *req)
+/* Inline (in nxx_request_head): every request without content calls its handler here. */
+static NXX_INLINE void run_handler(nxx_req *req)
 {
     struct nxx_conn *c = req->conn;
     const struct nxx_route *rt = req->route;
@@ -355,22 +333,6 @@ nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_o
         return NULL;
     }
     return req->proto->takeover(req, ops, ud);
-}
-
-void nxx_request_finish(nxx_req *req)
-{
-    if (req->finished)
-        return;
-    req->finished = 1;
-    if (req->w->log.fd >= 0)
-        nxx_accesslog_write(req);
-    struct nxx_site_use *u = req->use;
-    if (u) {
-        req->use = NULL;
-        /* the last request of a generation the worker has moved on from lets it go */
-        if (--u->inflight == 0 && u->retired)
-            nxx_worker_site_release(req->w, u);
-    }
 }
 
 void nxx_req_error_page(nxx_req *req, nxx_str html)

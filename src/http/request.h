@@ -138,9 +138,8 @@ struct nxx_req {
 
 /* ---- for protocols ---- */
 
-/* Everything but req->h of a new request on w, carried by proto over conn. */
-void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
-                      struct nxx_worker *w, struct nxx_arena *arena);
+/* nxx_request_init() (a new request) and nxx_request_finish() (its response
+ * is complete) are in http/server.h, inline: every request passes both. */
 
 /* A head was parsed into req->h: run the pipeline (the answer may be queued
  * before this returns, or later). */
@@ -148,10 +147,6 @@ void nxx_request_head(nxx_req *req);
 
 /* The NXX_BODY_BUFFER content is in req->body: body policies, then the handler. */
 void nxx_request_body_done(nxx_req *req);
-
-/* The response is complete (the protocol's end()): access log, release the
- * generation.  Once per request; later calls do nothing. */
-void nxx_request_finish(nxx_req *req);
 
 /* Hand the response head to the protocol: the response policies and the
  * scope's fields first.  content_length as for nxx_proto.head. */

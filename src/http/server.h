@@ -9,7 +9,9 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -258,5 +260,53 @@ nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *
 /* accesslog.c */
 void nxx_accesslog_write(nxx_req *req);
 void nxx_accesslog_flush(struct nxx_worker *w);
+
+/*
+ * The pipeline's first and last steps for protocols (request.h), inline here
+ * because every request passes both and they need the worker's fields.
+ */
+
+/* Everything but req->h of a new request on w, carried by proto over conn. */
+static inline void nxx_request_init(nxx_req *req, const struct nxx_proto *proto,
+                                    struct nxx_conn *conn, struct nxx_worker *w,
+                                    struct nxx_arena *arena)
+{
+    memset(&req->host, 0, offsetof(struct nxx_req, id) - offsetof(struct nxx_req, host));
+    req->proto = proto;
+    req->conn = conn;
+    req->w = w;
+    req->loop = &w->loop;
+    req->slots = w->slots;
+    req->arena = arena;
+    req->status = 200;
+    req->start_ms = w->loop.now_ms;
+    req->seq = ++w->req_seq;
+    req->hdrs_tail = &req->hdrs;
+    req->id[0] = '\0';
+    req->defer.idx = SIZE_MAX;
+    /* the generation this request runs under, held until it is finished */
+    struct nxx_site_use *u = w->site_use;
+    u->inflight++;
+    req->use = u;
+    req->site = u->site;
+}
+
+/* The response is complete (the protocol's end()): access log, release the
+ * generation.  Once per request; later calls do nothing. */
+static inline void nxx_request_finish(nxx_req *req)
+{
+    if (req->finished)
+        return;
+    req->finished = 1;
+    if (req->w->log.fd >= 0)
+        nxx_accesslog_write(req);
+    struct nxx_site_use *u = req->use;
+    if (u) {
+        req->use = NULL;
+        /* the last request of a generation the worker has moved on from lets it go */
+        if (--u->inflight == 0 && u->retired)
+            nxx_worker_site_release(req->w, u);
+    }
+}
 
 #endif

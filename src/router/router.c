@@ -177,7 +177,7 @@ static NXX_NOINLINE struct nxx_rnode *lit_find_long(const struct nxx_rnode *n, c
 
 /* The literal child s[0..len) of n.  Segments of eight bytes or fewer (most
  * of them) are one word: compared, and hashed, without a loop or a call. */
-static struct nxx_rnode *lit_find(const struct nxx_rnode *n, const char *s, size_t len)
+static NXX_INLINE struct nxx_rnode *lit_find(const struct nxx_rnode *n, const char *s, size_t len)
 {
     uint64_t w = word8(s, len);
     if (len > 8)
