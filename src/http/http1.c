@@ -185,7 +185,7 @@ const char *nxx_http1_status_line(int code, size_t *len)
 
 /* ---- buffers ---- */
 
-static void rbuf_release(struct h1conn *c)
+static inline void rbuf_release(struct h1conn *c)
 {
     if (!c->rbuf)
         return;
@@ -532,7 +532,7 @@ static void outq_release(struct h1conn *c)
  * took only part.  A queue that cannot take the entry would corrupt the
  * response, so the connection is closed instead.
  */
-static int outq_room(struct h1conn *c)
+static inline int outq_room(struct h1conn *c)
 {
     if (closed(c))
         return -1;
