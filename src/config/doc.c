@@ -274,6 +274,17 @@ void nxx_cfg_block_describe(const struct nxx_cfg_block *b, char *buf, size_t len
     }
 }
 
+void nxx_cfg_block_in(const struct nxx_cfg_block *b, char *buf, size_t len)
+{
+    if (!b->parent && !b->owner) {
+        snprintf(buf, len, "at the top level");
+        return;
+    }
+    char desc[512];
+    nxx_cfg_block_describe(b, desc, sizeof(desc));
+    snprintf(buf, len, "in %s", desc);
+}
+
 int nxx_cfg_block_finish(struct nxx_cfg_doc *doc, struct nxx_cfg_block *b, char *err, size_t errlen)
 {
     const struct nxx_cfg_key *owner = b->owner;
@@ -282,12 +293,11 @@ int nxx_cfg_block_finish(struct nxx_cfg_doc *doc, struct nxx_cfg_block *b, char 
         if (nxx_cfg_find(b, k))
             continue;
         if (k->flags & NXX_CFG_REQUIRED) {
-            char where[512], desc[256], exp[256];
+            char where[512], in[600], exp[256];
             nxx_cfg_where_at(doc, b->pos, where, sizeof(where));
-            nxx_cfg_block_describe(b, desc, sizeof(desc));
+            nxx_cfg_block_in(b, in, sizeof(in));
             nxx_cfg_expect(k, exp, sizeof(exp));
-            snprintf(err, errlen, "%smissing key '%s' in %s (expected %s)", where, k->name, desc,
-                     exp);
+            snprintf(err, errlen, "%smissing key '%s' %s (expected %s)", where, k->name, in, exp);
             return -1;
         }
         if (!k->def)

@@ -259,6 +259,9 @@ const char *nxx_cfg_path(struct nxx_cfg_doc *doc, const char *text);
 /* "location '/api' of host 'example.org'", "the top level", "'files' of location '/'" */
 void nxx_cfg_block_describe(const struct nxx_cfg_block *b, char *buf, size_t len);
 
+/* The same after a preposition: "in location '/api'", "at the top level". */
+void nxx_cfg_block_in(const struct nxx_cfg_block *b, char *buf, size_t len);
+
 /*
  * Checks across blocks that both front ends need: at most one handler per
  * location, host names given once, top-level locations with a host that

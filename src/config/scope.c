@@ -7,8 +7,10 @@
  */
 #include "config/keys.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config/options.h"
 #include "http/site.h"
@@ -126,6 +128,16 @@ static int setup_maintenance(struct nxx_cfg_build *b, nxx_scope *scope, const st
         .exempt = ex ? ex->items : NULL,
         .nexempt = ex ? ex->nitems : 0,
     };
+    /* looked at first: opening a FIFO as the page would block the load */
+    struct stat st;
+    if (mc.page) {
+        const char *why = stat(mc.page, &st) != 0 ? strerror(errno)
+                          : !S_ISREG(st.st_mode)  ? "not a regular file"
+                                                  : NULL;
+        if (why)
+            return nxx_cfg_fail(b, nxx_cfg_get(m, "page")->pos,
+                                "cannot read the maintenance page '%s': %s", mc.page, why);
+    }
     int e = nxx_scope_maintenance(scope, &mc);
     if (e && mc.page)
         return nxx_cfg_fail(

@@ -165,7 +165,12 @@ void nxx_cfg_expect(const struct nxx_cfg_key *k, char *buf, size_t len)
     char a[32], b[32], list[256];
     switch (k->type) {
     case K_STRING:
-        snprintf(buf, len, "%s", k->flags & NXX_CFG_PATH ? "a file name" : "a string");
+        if (k->flags & NXX_CFG_PATH)
+            snprintf(buf, len, "a file name");
+        else if (k->arg)
+            snprintf(buf, len, "a string (%s)", k->arg);
+        else
+            snprintf(buf, len, "a string");
         break;
     case K_FLAG: snprintf(buf, len, "true or false"); break;
     case K_SIZE:

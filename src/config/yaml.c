@@ -203,9 +203,9 @@ static void key_in(const struct nxx_cfg_block *b, const struct nxx_cfg_key *k, c
         snprintf(buf, len, "'%s'", k->name);
         return;
     }
-    char desc[512];
-    nxx_cfg_block_describe(b, desc, sizeof(desc));
-    snprintf(buf, len, "'%s' in %s", k->name, desc);
+    char in[600];
+    nxx_cfg_block_in(b, in, sizeof(in));
+    snprintf(buf, len, "'%s' %s", k->name, in);
 }
 
 static int wrong_kind(struct reader *r, const struct nxx_cfg_block *b, const struct nxx_cfg_key *k,
@@ -393,8 +393,11 @@ static int read_named(struct reader *r, struct nxx_cfg_block *parent, struct nxx
     for (size_t i = 0; i < count; i++) {
         const struct ynode *kn = n->kids[2 * i], *vn = n->kids[2 * i + 1];
         const char *name;
-        if (read_string(r, parent, k, kn, 1, &name) < 0)
+        if (read_string(r, parent, k, kn, 0, &name) < 0)
             return -1;
+        const char *why = k->check ? k->check(name) : NULL;
+        if (why)
+            return fail(r, kn->pos, "'%s' under '%s' %s", name, k->name, why);
         for (size_t j = 0; j < i; j++)
             if (strcmp(v->blocks[j]->name, name) == 0)
                 return fail(r, kn->pos, "'%s' names '%s' twice (first at line %u)", k->name, name,
@@ -463,18 +466,18 @@ static const char *suggest(const struct nxx_cfg_block *b, const char *name)
 
 static int unknown_key(struct reader *r, const struct nxx_cfg_block *b, const struct ynode *kn)
 {
-    char desc[512];
-    nxx_cfg_block_describe(b, desc, sizeof(desc));
+    char desc[600];
+    nxx_cfg_block_in(b, desc, sizeof(desc));
     const char *name = kn->s;
     if (!b->owner || !b->owner->sub) {
         const struct nxx_cfg_key *other = nxx_cfg_lookup_any(name, strlen(name));
         if (other)
-            return fail(r, kn->pos, "key '%s' is not valid in %s (%s)", name, desc,
+            return fail(r, kn->pos, "key '%s' is not valid %s (%s)", name, desc,
                         nxx_cfg_where(other));
     }
     const char *near = suggest(b, name);
     if (near)
-        return fail(r, kn->pos, "unknown key '%s' in %s (did you mean '%s'?)", name, desc, near);
+        return fail(r, kn->pos, "unknown key '%s' %s (did you mean '%s'?)", name, desc, near);
     if (b->owner && b->owner->sub) {
         char list[512];
         size_t used = 0;
@@ -482,9 +485,9 @@ static int unknown_key(struct reader *r, const struct nxx_cfg_block *b, const st
         for (size_t i = 0; i < b->owner->nsub && used < sizeof(list); i++)
             used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
                                      b->owner->sub[i].name);
-        return fail(r, kn->pos, "unknown key '%s' in %s (expected one of: %s)", name, desc, list);
+        return fail(r, kn->pos, "unknown key '%s' %s (expected one of: %s)", name, desc, list);
     }
-    return fail(r, kn->pos, "unknown key '%s' in %s (see docs/config.md)", name, desc);
+    return fail(r, kn->pos, "unknown key '%s' %s (see docs/config.md)", name, desc);
 }
 
 static int read_block(struct reader *r, struct nxx_cfg_block *b, const struct ynode *map)
@@ -492,9 +495,9 @@ static int read_block(struct reader *r, struct nxx_cfg_block *b, const struct yn
     for (size_t i = 0; i + 1 < map->n; i += 2) {
         const struct ynode *kn = map->kids[i], *vn = map->kids[i + 1];
         if (kn->kind != YN_SCALAR || kn->null) {
-            char desc[512];
-            nxx_cfg_block_describe(b, desc, sizeof(desc));
-            return fail(r, kn->pos, "a key in %s is %s (expected a name)", desc, kind_name(kn));
+            char in[600];
+            nxx_cfg_block_in(b, in, sizeof(in));
+            return fail(r, kn->pos, "a key %s is %s (expected a name)", in, kind_name(kn));
         }
         const struct nxx_cfg_key *k = b->owner && b->owner->sub
                                           ? nxx_cfg_sub(b->owner, kn->s, strlen(kn->s))
@@ -503,9 +506,9 @@ static int read_block(struct reader *r, struct nxx_cfg_block *b, const struct yn
             return unknown_key(r, b, kn);
         const struct nxx_cfg_val *first = nxx_cfg_find(b, k);
         if (first) {
-            char desc[512];
-            nxx_cfg_block_describe(b, desc, sizeof(desc));
-            return fail(r, kn->pos, "duplicate key '%s' in %s (first at line %u)", k->name, desc,
+            char in[600];
+            nxx_cfg_block_in(b, in, sizeof(in));
+            return fail(r, kn->pos, "duplicate key '%s' %s (first at line %u)", k->name, in,
                         first->pos.line);
         }
         struct nxx_cfg_val *v = nxx_cfg_block_add(r->doc, b, k, kn->pos);
