@@ -29,15 +29,9 @@
 
 int nxx_cfg_fail(struct nxx_cfg_build *b, struct nxx_cfg_pos pos, const char *fmt, ...)
 {
-    char where[512];
-    nxx_cfg_where_at(b->doc, pos, where, sizeof(where));
-    size_t n = strlen(where);
-    if (n >= b->errlen)
-        n = b->errlen ? b->errlen - 1 : 0;
-    memcpy(b->err, where, n);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(b->err + n, b->errlen - n, fmt, ap);
+    nxx_cfg_verror(b->doc, pos, b->err, b->errlen, fmt, ap);
     va_end(ap);
     return NXX_EINVAL;
 }
@@ -98,11 +92,8 @@ static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_op
     }
     char why[512];
     e = nxx_server_install(srv, site, why, sizeof(why));
-    if (e) {
-        char where[512];
-        nxx_cfg_where_at(doc, (struct nxx_cfg_pos){ 0, 0 }, where, sizeof(where));
-        snprintf(err, errlen, "%s%s", where, why);
-    }
+    if (e)
+        nxx_cfg_error(doc, (struct nxx_cfg_pos){ 0, 0 }, err, errlen, "%s", why);
     return e;
 }
 
@@ -146,6 +137,7 @@ const char *nxx_cfg_summary(const struct nxx_cfg_doc *doc)
 
 struct source {
     nxx_server *srv;
+    int library;              /* an embedder's server: the library's defaults, not the command's */
     char *file;               /* nxx_server_load: the file, read alone */
     int argc;                 /* the command: its arguments (with --config FILE, or flags only) */
     char **argv;              /* borrowed from the command */
@@ -193,6 +185,26 @@ static int source_read(struct source *s, struct nxx_cfg_doc **doc, char *err, si
     return nxx_cfg_command(s->argc, s->argv, doc, &file, err, errlen);
 }
 
+/* The settings of doc; for an embedder's server, keys the document does
+ * not set whose command default is not the library's take the library's
+ * (no access log unless the file names one). */
+static void settings(const struct source *s, const struct nxx_cfg_doc *doc, struct nxx_options *o)
+{
+    nxx_options_from_doc(o, doc);
+    if (!s->library)
+        return;
+    nxx_config lib;
+    nxx_config_init(&lib);
+    for (size_t i = 0; i < nxx_cfg_nglobal_keys; i++) {
+        const struct nxx_cfg_key *k = &nxx_cfg_global_keys[i];
+        size_t base = offsetof(struct nxx_options, cfg);
+        if ((k->flags & NXX_CFG_CMD_DEFAULT) && !nxx_cfg_get(doc->top, k->name) &&
+            k->offset >= base && k->offset < base + sizeof(nxx_config) && k->type == K_STRING)
+            *(const char **)(void *)((char *)o + k->offset) =
+                *(const char *const *)(const void *)((const char *)&lib + (k->offset - base));
+    }
+}
+
 /* Read, keep the running values of restart keys, build, install. */
 static int source_load(struct source *s, char *err, size_t errlen)
 {
@@ -200,7 +212,7 @@ static int source_load(struct source *s, char *err, size_t errlen)
     if (source_read(s, &doc, err, errlen))
         return NXX_EINVAL;
     struct nxx_options o;
-    nxx_options_from_doc(&o, doc);
+    settings(s, doc, &o);
     nxx_options_keep_running(&o, &s->running, doc->file ? doc->file : "the command line");
     return install(s->srv, doc, &o, 0, 1, err, errlen);
 }
@@ -295,8 +307,10 @@ int nxx_server_load(nxx_server *srv, const char *path, char *err, size_t errlen)
     if (nxx_cfg_read_file(path, &doc, err, errlen))
         return NXX_EINVAL;
     s = source_new(srv);
-    if (s)
+    if (s) {
+        s->library = 1;
         s->file = nxx_strdup(path);
+    }
     if (!s || !s->file) {
         if (s)
             source_free(s);
@@ -305,7 +319,7 @@ int nxx_server_load(nxx_server *srv, const char *path, char *err, size_t errlen)
         return NXX_ENOMEM;
     }
     struct nxx_options o;
-    nxx_options_from_doc(&o, doc);
+    settings(s, doc, &o);
     /* what the server was created with is what runs: threads, the access log, ... */
     struct nxx_site *probe = nxx_server_new_site(srv);
     s->running = o;

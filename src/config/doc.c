@@ -244,6 +244,40 @@ const char *nxx_cfg_path(struct nxx_cfg_doc *doc, const char *text)
     return p;
 }
 
+int nxx_cfg_verror(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *err, size_t errlen,
+                   const char *fmt, va_list ap)
+{
+    char where[512], msg[2048];
+    nxx_cfg_where_at(doc, pos, where, sizeof(where));
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* one line, whatever the file said: control bytes it quoted are escaped */
+    size_t o = 0;
+    for (const char *parts[2] = { where, msg }, **p = parts; p < parts + 2; p++)
+        for (const unsigned char *c = (const unsigned char *)*p; *c && o + 5 < errlen; c++) {
+            if (*c >= 0x20 && *c != 0x7f) {
+                err[o++] = (char)*c;
+                continue;
+            }
+            int w = *c == '\n'   ? snprintf(err + o, errlen - o, "\\n")
+                    : *c == '\t' ? snprintf(err + o, errlen - o, "\\t")
+                                 : snprintf(err + o, errlen - o, "\\x%02x", *c);
+            o += w > 0 ? (size_t)w : 0;
+        }
+    if (errlen)
+        err[o < errlen ? o : errlen - 1] = '\0';
+    return -1;
+}
+
+int nxx_cfg_error(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *err, size_t errlen,
+                  const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    nxx_cfg_verror(doc, pos, err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 void nxx_cfg_where_at(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *buf, size_t len)
 {
     if (doc && doc->file && pos.line)
@@ -267,6 +301,8 @@ void nxx_cfg_block_describe(const struct nxx_cfg_block *b, char *buf, size_t len
             snprintf(buf, len, "location '%s'", b->name);
     } else if (b->scope == NXX_CFG_LISTEN) {
         snprintf(buf, len, "an item of 'listen'");
+    } else if (!b->parent->parent) {
+        snprintf(buf, len, "'%s' at the top level", b->owner ? b->owner->name : "?");
     } else {
         char up[256];
         nxx_cfg_block_describe(b->parent, up, sizeof(up));
@@ -293,12 +329,11 @@ int nxx_cfg_block_finish(struct nxx_cfg_doc *doc, struct nxx_cfg_block *b, char 
         if (nxx_cfg_find(b, k))
             continue;
         if (k->flags & NXX_CFG_REQUIRED) {
-            char where[512], in[600], exp[256];
-            nxx_cfg_where_at(doc, b->pos, where, sizeof(where));
+            char in[600], exp[256];
             nxx_cfg_block_in(b, in, sizeof(in));
             nxx_cfg_expect(k, exp, sizeof(exp));
-            snprintf(err, errlen, "%smissing key '%s' %s (expected %s)", where, k->name, in, exp);
-            return -1;
+            return nxx_cfg_error(doc, b->pos, err, errlen, "missing key '%s' %s (expected %s)",
+                                 k->name, in, exp);
         }
         if (!k->def)
             continue;
@@ -362,7 +397,7 @@ static int check_hosts(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *
 static int check_locations(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *locs, char *err,
                            size_t errlen)
 {
-    char where[512], desc[256];
+    char desc[256];
     for (size_t i = 0; i < locs->nblocks; i++) {
         const struct nxx_cfg_block *l = locs->blocks[i];
         const struct nxx_cfg_val *handler = NULL;
@@ -370,12 +405,11 @@ static int check_locations(const struct nxx_cfg_doc *doc, const struct nxx_cfg_v
             if (!(l->v[k].key->flags & NXX_CFG_HANDLER))
                 continue;
             if (handler) {
-                nxx_cfg_where_at(doc, l->v[k].pos, where, sizeof(where));
                 nxx_cfg_block_describe(l, desc, sizeof(desc));
-                snprintf(err, errlen,
-                         "%s%s has two handlers, '%s' (line %u) and '%s' (one at most)", where,
-                         desc, handler->key->name, handler->pos.line, l->v[k].key->name);
-                return -1;
+                return nxx_cfg_error(doc, l->v[k].pos, err, errlen,
+                                     "%s has two handlers, '%s' (line %u) and '%s' (one at most)",
+                                     desc, handler->key->name, handler->pos.line,
+                                     l->v[k].key->name);
             }
             handler = &l->v[k];
         }
@@ -384,9 +418,9 @@ static int check_locations(const struct nxx_cfg_doc *doc, const struct nxx_cfg_v
         for (size_t j = 0; j < i; j++) {
             loc_norm(locs->blocks[j]->name, b, sizeof(b));
             if (strcmp(a, b) == 0) {
-                nxx_cfg_where_at(doc, l->pos, where, sizeof(where));
-                snprintf(err, errlen, "%slocation '%s' matches what '%s' (line %u) matches", where,
-                         l->name, locs->blocks[j]->name, locs->blocks[j]->pos.line);
+                nxx_cfg_error(doc, l->pos, err, errlen,
+                              "location '%s' matches what '%s' (line %u) matches", l->name,
+                              locs->blocks[j]->name, locs->blocks[j]->pos.line);
                 return -1;
             }
         }
@@ -420,7 +454,6 @@ static int check_hosts(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *
                        const struct nxx_cfg_val *top_locs, struct name_seen *seen,
                        const struct nxx_cfg_block **defp, char *err, size_t errlen)
 {
-    char where[512];
     const struct nxx_cfg_block *def = *defp;
     size_t nseen = 0;
     for (size_t i = 0; hosts && i < hosts->nblocks; i++) {
@@ -428,17 +461,16 @@ static int check_hosts(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *
         const struct nxx_cfg_val *d = nxx_cfg_get(h, "default");
         if (d && d->n) {
             if (def) {
-                nxx_cfg_where_at(doc, d->pos, where, sizeof(where));
-                snprintf(err, errlen, "%shost '%s' says default, and so does host '%s' (line %u)",
-                         where, h->name, def->name, def->pos.line);
+                nxx_cfg_error(doc, d->pos, err, errlen,
+                              "host '%s' says default, and so does host '%s' (line %u)", h->name,
+                              def->name, def->pos.line);
                 return -1;
             }
             if (top_locs) {
-                nxx_cfg_where_at(doc, d->pos, where, sizeof(where));
-                snprintf(err, errlen,
-                         "%shost '%s' says default, but the top-level locations (line %u) are "
-                         "the default host's: move them into this host",
-                         where, h->name, top_locs->pos.line);
+                nxx_cfg_error(doc, d->pos, err, errlen,
+                              "host '%s' says default, but the top-level locations (line %u) are "
+                              "the default host's: move them into this host",
+                              h->name, top_locs->pos.line);
                 return -1;
             }
             def = h;
@@ -451,9 +483,9 @@ static int check_hosts(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *
             struct nxx_cfg_pos pos = k == 0 ? h->pos : al->ipos[k - 1];
             for (size_t j = 0; j < nseen; j++)
                 if (same_host(seen[j].name, nm)) {
-                    nxx_cfg_where_at(doc, pos, where, sizeof(where));
-                    snprintf(err, errlen, "%shost name '%s' is given twice (first at line %u)",
-                             where, nm, seen[j].pos.line);
+                    nxx_cfg_error(doc, pos, err, errlen,
+                                  "host name '%s' is given twice (first at line %u)", nm,
+                                  seen[j].pos.line);
                     return -1;
                 }
             seen[nseen].name = nm;

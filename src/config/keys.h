@@ -269,6 +269,15 @@ void nxx_cfg_block_in(const struct nxx_cfg_block *b, char *buf, size_t len);
  */
 int nxx_cfg_doc_check(const struct nxx_cfg_doc *doc, char *err, size_t errlen);
 
+/*
+ * Write "FILE:LINE:COL: " and the message into err, as one line: control
+ * bytes (a newline in a quoted value) are escaped.  Returns -1.
+ */
+int nxx_cfg_error(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *err, size_t errlen,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int nxx_cfg_verror(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *err, size_t errlen,
+                   const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
 /* "FILE:LINE:COL: " for a position of doc (empty for the command line). */
 void nxx_cfg_where_at(const struct nxx_cfg_doc *doc, struct nxx_cfg_pos pos, char *buf, size_t len);
 

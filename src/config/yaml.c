@@ -48,15 +48,9 @@ struct reader {
 __attribute__((format(printf, 3, 4))) static int fail(struct reader *r, struct nxx_cfg_pos pos,
                                                       const char *fmt, ...)
 {
-    char where[512];
-    nxx_cfg_where_at(r->doc, pos, where, sizeof(where));
-    size_t n = strlen(where);
-    if (n >= r->errlen)
-        n = r->errlen ? r->errlen - 1 : 0;
-    memcpy(r->err, where, n);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err + n, r->errlen - n, fmt, ap);
+    nxx_cfg_verror(r->doc, pos, r->err, r->errlen, fmt, ap);
     va_end(ap);
     return -1;
 }
