@@ -175,6 +175,10 @@ static int set_key(struct cmd *c, const struct nxx_cfg_key *k, const char *v, ch
     } else if (k->type != K_FLAG) {
         why = nxx_cfg_parse_scalar(k, v, &val, buf, sizeof(buf));
     }
+    if (why && k->type == K_ENUM) {
+        snprintf(err, errlen, "nxx: --%s: '%s' %s (see nxx --help)", k->name, v, why);
+        return 2;
+    }
     if (why)
         return bad(err, errlen, k->name, v, why);
     if (c->nkeys == MAX_FLAGS) {

@@ -127,7 +127,7 @@ const char *nxx_cfg_parse_scalar(const struct nxx_cfg_key *k, const char *v,
                 out->n = i;
                 return NULL;
             }
-        return "is not one of the accepted values (see nxx --help)";
+        return "is not one of the accepted values";
     case K_STATUS: return parse_status(k, v, &out->n, buf, len);
     default: return "is not a single value";
     }

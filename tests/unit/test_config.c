@@ -131,7 +131,7 @@ TEST(scalar_values)
         { "request-timeout", "0", "is out of range", 0 },
         { "drain-timeout", "0", NULL, 0 },
         { "access-log-format", "json", NULL, 1 },
-        { "access-log-format", "xml", "is not one of the accepted values (see nxx --help)", 0 },
+        { "access-log-format", "xml", "is not one of the accepted values", 0 },
         { "trace", "true", NULL, 1 },
         { "trace", "yes", "is not true or false", 0 },
         { "server-name", "", "must not be empty", 0 },
