@@ -330,6 +330,15 @@ class Server(Process):
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
 
 
+def _wait_serving(proc):
+    """An answer to OPTIONS * (the engine's own, no handler involved) proves the
+    workers run: a reload or reopen asked for before that can be lost."""
+    one(proc, b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n", "OPTIONS")
+
+
+Process.wait_serving = _wait_serving
+
+
 class ConfigServer(Process):
     """`nxx serve --config PATH --listen 127.0.0.1:0 --threads 2 [args]`.
 
@@ -358,6 +367,8 @@ class ConfigServer(Process):
     def reload(self, timeout_s=10.0, expect_ok=True):
         """SIGHUP; wait until the server logs the outcome of this reload.  Returns the
         stderr line that says it ("configuration reloaded ..." or "reload refused ...")."""
+        if not self.reloads:
+            self.wait_serving()
         before = self.stderr.count("configuration reloaded") + self.stderr.count("reload refused")
         self.signal(_signal.SIGHUP)
         ok = self.wait_stderr(lambda t: t.count("configuration reloaded") +
