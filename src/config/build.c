@@ -90,10 +90,13 @@ static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_op
         nxx_site_free(site);
         return e;
     }
-    char why[512];
+    /* the file's name before the install: a refused generation is freed,
+     * and with it a document it owns */
+    char where[512], why[512];
+    nxx_cfg_where_at(doc, (struct nxx_cfg_pos){ 0, 0 }, where, sizeof(where));
     e = nxx_server_install(srv, site, why, sizeof(why));
     if (e)
-        nxx_cfg_error(doc, (struct nxx_cfg_pos){ 0, 0 }, err, errlen, "%s", why);
+        snprintf(err, errlen, "%s%s", where, why);
     return e;
 }
 

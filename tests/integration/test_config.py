@@ -77,7 +77,7 @@ BROKEN = [
     ("strict-hosts: true\nlocations:\n  /: {return: 204}\n",
      "nxx.yaml: strict-hosts is on but no host has a name: every request would get 421"),
     ("maintenance: {file: /tmp/nxx-m, page: /nonexistent/p.html}\n",
-     "nxx.yaml:1:32: cannot read the maintenance page '/nonexistent/p.html': No such file or "
+     "nxx.yaml:1:33: cannot read the maintenance page '/nonexistent/p.html': No such file or "
      "directory"),
 ]
 
