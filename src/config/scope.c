@@ -95,7 +95,7 @@ static const struct nxx_cfg_key maintenance_keys[] = {
       .type = K_STRING,
       .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
       .help = "The switch: while this file exists (looked at once a second) requests get 503. "
-              "touch it to start, rm it to end; no reload needed." },
+              "Create it to start maintenance, remove it to end it; no reload needed." },
     { .name = "retry-after",
       .arg = "SECONDS",
       .type = K_COUNT,

@@ -165,7 +165,9 @@ void nxx_cfg_expect(const struct nxx_cfg_key *k, char *buf, size_t len)
     char a[32], b[32], list[256];
     switch (k->type) {
     case K_STRING:
-        if (k->flags & NXX_CFG_PATH)
+        if (k->arg && strchr(k->arg, '|'))
+            snprintf(buf, len, "%s", k->arg);
+        else if (k->flags & NXX_CFG_PATH)
             snprintf(buf, len, "a file name");
         else if (k->arg)
             snprintf(buf, len, "a string (%s)", k->arg);
@@ -196,13 +198,16 @@ void nxx_cfg_expect(const struct nxx_cfg_key *k, char *buf, size_t len)
     case K_MAP: snprintf(buf, len, "a map of names to strings"); break;
     case K_BLOCK:
     case K_BLOCKS: {
-        size_t used = (size_t)snprintf(buf, len, "%s", k->type == K_BLOCKS ? "maps" : "a map");
-        used += (size_t)snprintf(buf + (used < len ? used : len), used < len ? len - used : 0,
-                                 " with the keys ");
+        size_t used = 0;
+        if (k->type == K_BLOCKS && k->shorthand)
+            used = (size_t)snprintf(buf, len, "an %s, a list of them, or maps with the keys ",
+                                    k->shorthand);
+        else
+            used = (size_t)snprintf(buf, len, "a map with the keys ");
         for (size_t i = 0; i < k->nsub && used < len; i++)
             used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", k->sub[i].name);
-        if (k->shorthand && used < len)
-            snprintf(buf + used, len - used, ", or a %s", k->shorthand);
+        if (k->type == K_BLOCK && k->shorthand && used < len)
+            snprintf(buf + used, len - used, ", or a single value for %s", k->shorthand);
         break;
     }
     case K_NAMED:

@@ -140,8 +140,8 @@ TEST(scalar_values)
         struct nxx_cfg_val v;
         memset(&v, 0, sizeof(v));
         char buf[128];
-        const char *why = nxx_cfg_parse_scalar(key(cases[i].key), cases[i].text, &v, buf,
-                                               sizeof(buf));
+        const char *why =
+            nxx_cfg_parse_scalar(key(cases[i].key), cases[i].text, &v, buf, sizeof(buf));
         if (cases[i].why) {
             if (!why || strcmp(why, cases[i].why) != 0)
                 test_fail(__FILE__, __LINE__, "%s '%s': '%s', expected '%s'", cases[i].key,
@@ -274,9 +274,18 @@ static void options_of_argv(int argc, const char **argv, struct nxx_options *o,
 
 TEST(flags_and_file_are_one_table)
 {
-    const char *argv[] = { "--threads", "3", "--max-body-bytes=2M", "--listen", "127.0.0.1:0",
-                           "--listen", "[::1]:0", "--trace", "--request-timeout", "0.25",
-                           "--access-log-format", "json" };
+    const char *argv[] = { "--threads",
+                           "3",
+                           "--max-body-bytes=2M",
+                           "--listen",
+                           "127.0.0.1:0",
+                           "--listen",
+                           "[::1]:0",
+                           "--trace",
+                           "--request-timeout",
+                           "0.25",
+                           "--access-log-format",
+                           "json" };
     struct nxx_options a, b;
     struct nxx_cfg_doc *da = NULL, *db = NULL;
     options_of_argv(12, argv, &a, &da);
@@ -300,8 +309,16 @@ TEST(flags_and_file_are_one_table)
 
 TEST(flags_describe_a_one_host_site)
 {
-    const char *argv[] = { "site", "--listing", "--cache-control", "/static/=max-age=60",
-                           "--cache-control", "/=no-cache", "--api", "/api", "--data", "d" };
+    const char *argv[] = { "site",
+                           "--listing",
+                           "--cache-control",
+                           "/static/=max-age=60",
+                           "--cache-control",
+                           "/=no-cache",
+                           "--api",
+                           "/api",
+                           "--data",
+                           "d" };
     struct nxx_options o;
     struct nxx_cfg_doc *doc = NULL;
     options_of_argv(10, argv, &o, &doc);
@@ -385,8 +402,7 @@ TEST(relative_paths_are_taken_from_the_file)
     const char *yaml = "access-log: logs/a.log\nlocations:\n  /: {files: site}\n";
     struct nxx_cfg_doc *doc = NULL;
     char err[512];
-    CHECK_EQ_INT(nxx_cfg_read_yaml("/etc/nxx/nxx.yaml", yaml, strlen(yaml), &doc, err,
-                                   sizeof(err)),
+    CHECK_EQ_INT(nxx_cfg_read_yaml("/etc/nxx/nxx.yaml", yaml, strlen(yaml), &doc, err, sizeof(err)),
                  0);
     struct nxx_options o;
     nxx_options_from_doc(&o, doc);
@@ -427,8 +443,7 @@ TEST(build_reports_where_a_setup_failed)
     struct nxx_options o;
     nxx_options_from_doc(&o, doc);
     nxx_server *srv = nxx_server_new(&o.cfg);
-    CHECK_EQ_INT(nxx_cfg_install(srv, doc, &o, NXX_CFG_MODE_CHECK, err, sizeof(err)),
-                 NXX_EINVAL);
+    CHECK_EQ_INT(nxx_cfg_install(srv, doc, &o, NXX_CFG_MODE_CHECK, err, sizeof(err)), NXX_EINVAL);
     CHECK_EQ_STR(err, "t.yaml:2:15: cannot serve '/nonexistent/nxx-root': No such file or "
                       "directory");
     nxx_server_free(srv);
@@ -497,10 +512,10 @@ TEST(schema_is_json_of_draft_2020_12_with_every_key)
     CHECK_EQ_STR(json_string_value(json_object_get(s, "$schema")),
                  "https://json-schema.org/draft/2020-12/schema");
     json_t *top = json_object_get(s, "properties");
-    json_t *host = json_object_get(json_object_get(json_object_get(s, "$defs"), "host"),
-                                   "properties");
-    json_t *loc = json_object_get(json_object_get(json_object_get(s, "$defs"), "location"),
-                                  "properties");
+    json_t *host =
+        json_object_get(json_object_get(json_object_get(s, "$defs"), "host"), "properties");
+    json_t *loc =
+        json_object_get(json_object_get(json_object_get(s, "$defs"), "location"), "properties");
     FOR_EACH_KEY(k)
     {
         unsigned sc = nxx_cfg_scopes(k);
