@@ -1,8 +1,10 @@
 /* hello.c - libnxx embedded in a program: routes with a parameter, a body, a
- * deferred answer and a streamed one. */
+ * deferred answer and streamed ones, an upload read as it arrives, and a
+ * connection taken over after 101 (and after CONNECT). */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <nxx.h>
 
@@ -109,9 +111,97 @@ static int stream_long(nxx_req *req, void *ud)
     return 0;
 }
 
+/* PUT /upload: the content read as it arrives (any size up to the
+ * location's limit, in constant memory), answered with its length and an
+ * FNV-1a hash.  Every 16 MiB the reading pauses for a tick, as a handler
+ * that writes to a slower sink would (nxx_req_body_pause). */
+struct upload {
+    uint64_t bytes, hash, next_pause;
+};
+static void upload_resume(nxx_req *req, void *ud)
+{
+    (void)ud;
+    nxx_req_body_pause(req, 0);
+}
+static void upload_piece(nxx_req *req, const void *data, size_t len, int state, void *ud)
+{
+    struct upload *u = ud;
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        u->hash = (u->hash ^ p[i]) * 1099511628211ull;
+    u->bytes += len;
+    if (state < 0)
+        return; /* the engine answers; nothing to do */
+    if (state == 1) {
+        char buf[96];
+        int n = snprintf(buf, sizeof(buf), "{\"bytes\":%llu,\"fnv1a\":\"%016llx\"}\n",
+                         (unsigned long long)u->bytes, (unsigned long long)u->hash);
+        nxx_resp_header(req, "Content-Type", NXX_STR("application/json"));
+        nxx_resp_send(req, buf, (size_t)n, 0);
+        return;
+    }
+    if (u->bytes >= u->next_pause) {
+        u->next_pause += 16u << 20;
+        nxx_req_body_pause(req, 1);
+        nxx_req_defer(req, 1, upload_resume, NULL);
+    }
+}
+static int upload(nxx_req *req, void *ud)
+{
+    (void)ud;
+    struct upload *u = nxx_req_alloc(req, sizeof(*u));
+    if (!u)
+        return 500;
+    u->bytes = 0;
+    u->hash = 14695981039346656037ull;
+    u->next_pause = 16u << 20;
+    return nxx_req_body_stream(req, upload_piece, u) ? 500 : 0;
+}
+
+/* GET /tunnel with "Upgrade: x-echo": 101, then every byte comes back in
+ * order; when the client shuts its side, the server closes after echoing.
+ * CONNECT (to any authority) does the same after 200. */
+static void tunnel_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
+{
+    (void)ud;
+    if (len == 0) {
+        nxx_tunnel_close(t);
+        return;
+    }
+    nxx_tunnel_write(t, data, len);
+}
+static void tunnel_close(nxx_tunnel *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+}
+static const struct nxx_tunnel_ops echo_ops = { tunnel_data, NULL, tunnel_close };
+static int tunnel(nxx_req *req, void *ud)
+{
+    (void)ud;
+    nxx_str up = nxx_req_header(req, "upgrade");
+    if (up.len != 6 || memcmp(up.ptr, "x-echo", 6) != 0) {
+        nxx_resp_header(req, "Upgrade", NXX_STR("x-echo"));
+        nxx_req_detail(req, "this resource speaks only x-echo: send Upgrade: x-echo");
+        return 426;
+    }
+    nxx_resp_header(req, "Upgrade", NXX_STR("x-echo"));
+    return nxx_req_takeover(req, 101, &echo_ops, NULL) ? 0 : 500;
+}
+static int connect_echo(nxx_req *req, void *ud)
+{
+    (void)ud;
+    return nxx_req_takeover(req, 200, &echo_ops, NULL) ? 0 : 500;
+}
+
 int main(int argc, char **argv)
 {
-    srv = nxx_server_new(NULL);
+    /* an optional second argument: the idle timeout of taken-over connections, in ms */
+    nxx_config cfg;
+    nxx_config_init(&cfg);
+    if (argc > 2)
+        cfg.tunnel_timeout_ms = (unsigned)strtoul(argv[2], NULL, 10);
+    srv = nxx_server_new(&cfg);
     if (!srv || nxx_server_listen(srv, argc > 1 ? argv[1] : "127.0.0.1:8080") != 0)
         return perror("listen"), 1;
     nxx_server_route(srv, "GET", "/hello", 0, hello, NULL);
@@ -121,6 +211,13 @@ int main(int argc, char **argv)
     nxx_server_route(srv, "GET", "/stream", 0, stream, NULL);
     nxx_server_route(srv, "GET", "/stream/big", 0, stream_big, NULL);
     nxx_server_route(srv, "GET", "/stream/long", 0, stream_long, NULL);
+    nxx_server_route(srv, "GET", "/tunnel", 0, tunnel, NULL);
+    nxx_server_route(srv, "CONNECT", "/", 0, connect_echo, NULL);
+    /* uploads get a location of their own: 4 GiB, and ten minutes to arrive */
+    nxx_scope *up = nxx_host_location(nxx_server_host(srv, NULL), "= /upload");
+    nxx_scope_max_body(up, (size_t)4 << 30);
+    nxx_scope_body_timeout(up, 600000);
+    nxx_scope_route(up, "PUT", NULL, NXX_ROUTE_STREAM, upload, NULL);
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);

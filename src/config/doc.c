@@ -5,6 +5,7 @@
  * key table's sections, and the checks that look across blocks.
  */
 #include "config/keys.h"
+#include "config/options.h"
 
 #include <stdalign.h>
 #include <stdio.h>
@@ -497,4 +498,21 @@ static int check_hosts(const struct nxx_cfg_doc *doc, const struct nxx_cfg_val *
             return -1;
     }
     return 0;
+}
+
+static size_t count_in(const struct nxx_cfg_block *b, const char *name)
+{
+    size_t n = 0;
+    for (size_t i = 0; b && i < b->n; i++) {
+        if (strcmp(b->v[i].key->name, name) == 0)
+            n++;
+        for (size_t k = 0; k < b->v[i].nblocks; k++)
+            n += count_in(b->v[i].blocks[k], name);
+    }
+    return n;
+}
+
+size_t nxx_cfg_count_key(const struct nxx_cfg_doc *doc, const char *name)
+{
+    return count_in(doc->top, name);
 }

@@ -56,12 +56,28 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "Idle keep-alive connections are closed silently after this time.", NULL },
     { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
       "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL, RESTART },
+    { "send-timeout", "SECONDS", K_SECONDS, OFF(cfg.send_timeout_ms), 0, 86400000, "60",
+      "While a response waits for the client (its socket takes no more), what the client has "
+      "taken is checked four times per this time; a client that took nothing for a whole "
+      "send timeout is disconnected (reset, the unsent rest dropped). Also the window of "
+      "--min-send-rate. 0 = never.",
+      NULL },
+    { "min-send-rate", "BYTES", K_SIZE, OFF(cfg.min_send_rate), 0, 1ull << 30, "1024",
+      "A waiting response's checks form windows of one --send-timeout, the first starting a "
+      "quarter timeout into the wait; a client that took less than BYTES per second during a "
+      "window is disconnected (reset). A shorter wait is never judged by its rate, so an "
+      "honest client on a slow link that stalls briefly still finishes. 0 = no minimum.",
+      NULL },
     { "tunnel-timeout", "SECONDS", K_SECONDS, OFF(cfg.tunnel_timeout_ms), 1, 86400000, "300",
       "A connection taken over by a handler (WebSocket, CONNECT) that stays idle this long is "
       "closed.",
       NULL },
     { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
-      "Open connections over this get 503 with Retry-After and are closed.", NULL, RESTART },
+      "Open connections (all workers) at most. Each connection over it is answered at once, "
+      "before its request is read, with a prebuilt 503 (Retry-After: 5, an "
+      "application/problem+json body, Connection: close) and closed; such answers are not in "
+      "the access log.",
+      NULL, RESTART },
     { "max-header-bytes", "N", K_SIZE, OFF(cfg.max_header_bytes), 256, 16 << 20, "32768",
       "Limit of the request line and header section together (431).", NULL },
     { "max-field-bytes", "N", K_SIZE, OFF(cfg.max_field_bytes), 64, 16 << 20, "8192",
@@ -170,6 +186,11 @@ void nxx_options_from_doc(struct nxx_options *o, const struct nxx_cfg_doc *doc)
         if (k->offset == offsetof(struct nxx_options, mime_types))
             o->mime_explicit = 1;
     }
+    /* "off" is how the file and the flags say NULL */
+    if (o->cfg.access_log && strcmp(o->cfg.access_log, "off") == 0)
+        o->cfg.access_log = NULL;
+    if (o->cfg.server_name && strcmp(o->cfg.server_name, "off") == 0)
+        o->cfg.server_name = NULL;
 }
 
 static int same_field(const struct nxx_cfg_key *k, const struct nxx_options *a,

@@ -68,6 +68,10 @@ int nxx_cfg_read_yaml(const char *name, const char *text, size_t len, struct nxx
 
 void nxx_cfg_free(struct nxx_cfg_doc *doc);
 
+/* How many times doc sets the key `name`, in any block (the command sizes
+ * its descriptor limit by the REST stores it opens). */
+size_t nxx_cfg_count_key(const struct nxx_cfg_doc *doc, const char *name);
+
 /* What a document serves, for the command's "listening" line: the file's
  * name, or the root of a command line's "/" location. */
 const char *nxx_cfg_summary(const struct nxx_cfg_doc *doc);

@@ -185,8 +185,9 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .offset = OFF(cfg.max_body_bytes),
       .max = 1ull << 40,
       .def = "1048576",
-      .help = "Limit of request content (413), checked from Content-Length before reading and "
-              "while reading chunked content.",
+      .help = "Limit of request content (413, then close), checked from Content-Length before "
+              "reading and from each chunk-size line of chunked content before that chunk's "
+              "data.",
       .scopes = NXX_CFG_SCOPED,
       .flags = NXX_CFG_ARGV | NXX_CFG_FIELD,
       .setup = setup_max_body },

@@ -158,8 +158,7 @@ void nxx_accesslog_write(nxx_req *req)
     nxx_str ua = nxx_req_header(req, "user-agent");
     nxx_str ref = nxx_req_header(req, "referer");
     const struct nxx_http_request *h = &req->h;
-    char ver[] = "HTTP/1.1";
-    ver[7] = (char)('0' + (h->minor_version ? 1 : 0));
+    nxx_str ver = req->proto->version(req);
     if (w->srv->cfg.access_log_json) {
         char iso[21];
         nxx_date_iso(w->date_s, iso);
@@ -172,7 +171,7 @@ void nxx_accesslog_write(nxx_req *req)
         PUTL(&b, "\",\"target\":\"");
         put_esc(&b, h->target.ptr, h->target.len, 1);
         PUTL(&b, "\",\"version\":\"");
-        put(&b, ver, 8);
+        put(&b, ver.ptr, ver.len);
         PUTL(&b, "\",\"status\":");
         put_u64(&b, (uint64_t)req->status);
         PUTL(&b, ",\"bytes\":");
@@ -196,7 +195,7 @@ void nxx_accesslog_write(nxx_req *req)
             PUTL(&b, " ");
             put_esc(&b, h->target.ptr, h->target.len, 0);
             PUTL(&b, " ");
-            put(&b, ver, 8);
+            put(&b, ver.ptr, ver.len);
         } else {
             PUTL(&b, "-");
         }

@@ -337,7 +337,8 @@ static int no_content_status(int s)
  */
 int nxx_request_send_head(nxx_req *req, int64_t content_length)
 {
-    if (req->scope) {
+    const struct nxx_scope *sc = req->scope;
+    if (sc && (sc->resolved[NXX_PHASE_RESPONSE].n || sc->hdr_len)) {
         const struct nxx_policy_list *l = &req->scope->resolved[NXX_PHASE_RESPONSE];
         for (size_t i = 0; i < l->n; i++)
             l->v[i].fn(req, l->v[i].ud);
@@ -352,7 +353,7 @@ int nxx_request_send_head(nxx_req *req, int64_t content_length)
 
 static int can_respond(const nxx_req *req)
 {
-    return !req->responded && !req->finished && req->proto->alive(req);
+    return !req->responded && !req->finished && !req->conn->closed;
 }
 
 int nxx_resp_send(nxx_req *req, const void *body, size_t len, unsigned flags)

@@ -28,15 +28,18 @@
 void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_conn *conn,
                       struct nxx_worker *w, struct nxx_arena *arena)
 {
-    memset(req, 0, offsetof(struct nxx_req, h));
+    memset(req, 0, offsetof(struct nxx_req, id));
     req->proto = proto;
     req->conn = conn;
     req->w = w;
+    req->loop = &w->loop;
+    req->slots = w->slots;
     req->arena = arena;
     req->status = 200;
     req->start_ms = w->loop.now_ms;
     req->seq = ++w->req_seq;
     req->hdrs_tail = &req->hdrs;
+    req->id[0] = '\0';
     req->defer.idx = SIZE_MAX;
     /* the generation this request runs under, held until it is finished */
     struct nxx_site_use *u = w->site_use;
@@ -73,7 +76,7 @@ static void add_allow(nxx_req *req, int all)
 static void answer_trace(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
-    size_t cap = h->method.len + h->target.len + 16;
+    size_t cap = h->method.len + h->target.len + 32;
     for (size_t i = 0; i < h->num_headers; i++)
         cap += h->headers[i].name.len + h->headers[i].value.len + 4;
     char *out = nxx_arena_alloc(req->arena, cap + 2);
@@ -81,8 +84,9 @@ static void answer_trace(nxx_req *req)
         fail(req, 500, "out of memory");
         return;
     }
-    size_t n = (size_t)snprintf(out, cap, "%.*s %.*s HTTP/1.%d\r\n", (int)h->method.len,
-                                h->method.ptr, (int)h->target.len, h->target.ptr, h->minor_version);
+    nxx_str ver = req->proto->version(req);
+    size_t n = (size_t)snprintf(out, cap, "%.*s %.*s %.*s\r\n", (int)h->method.len, h->method.ptr,
+                                (int)h->target.len, h->target.ptr, (int)ver.len, ver.ptr);
     for (size_t i = 0; i < h->num_headers; i++) {
         nxx_str nm = h->headers[i].name;
         if (NXX_STR_IEQ(nm, "authorization") || NXX_STR_IEQ(nm, "cookie") ||
@@ -233,7 +237,8 @@ void nxx_request_head(nxx_req *req)
     } else {
         if (normalise(req) < 0)
             return;
-        req->host = nxx_site_find_host(site, nxx_req_authority(req));
+        req->host =
+            site->one_host ? site->default_host : nxx_site_find_host(site, nxx_req_authority(req));
         if (!req->host) {
             /* RFC 9110 §15.5.20: an authority this server does not answer for */
             misdirected(req);
@@ -342,11 +347,14 @@ void nxx_request_finish(nxx_req *req)
     if (req->finished)
         return;
     req->finished = 1;
-    nxx_accesslog_write(req);
+    if (req->w->log.fd >= 0)
+        nxx_accesslog_write(req);
     struct nxx_site_use *u = req->use;
     if (u) {
         req->use = NULL;
-        nxx_worker_site_release(req->w, u);
+        /* the last request of a generation the worker has moved on from lets it go */
+        if (--u->inflight == 0 && u->retired)
+            nxx_worker_site_release(req->w, u);
     }
 }
 
@@ -358,14 +366,4 @@ void nxx_req_error_page(nxx_req *req, nxx_str html)
 void *nxx_req_route_data(const nxx_req *req)
 {
     return req->route ? req->route->ud : NULL;
-}
-
-uint64_t nxx_req_now_ms(const nxx_req *req)
-{
-    return req->w->loop.now_ms;
-}
-
-int64_t nxx_req_wall_s(const nxx_req *req)
-{
-    return req->w->loop.wall_s;
 }

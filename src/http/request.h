@@ -61,6 +61,9 @@ struct nxx_proto {
     void (*end)(nxx_req *req);
     /* An interim response (100, 102, 103) with fields lines[0..len). */
     int (*interim)(nxx_req *req, int status, const char *lines, size_t len);
+    /* The protocol version of the request as HTTP writes it ("HTTP/1.1"),
+     * for the access log and TRACE. */
+    nxx_str (*version)(const nxx_req *req);
     /* Bytes of this response queued and not yet taken by the transport. */
     size_t (*pending)(const nxx_req *req);
     /* Start reading the content as mode says; 100 Continue is sent here when
@@ -84,6 +87,8 @@ struct nxx_req {
     const struct nxx_proto *proto;
     struct nxx_conn *conn;
     struct nxx_worker *w;
+    const struct nxx_loop *loop; /* the worker's loop (its clocks) */
+    void **slots;                /* the worker's handler state (nxx_req_worker_state) */
     struct nxx_arena *arena;
     struct nxx_site_use *use; /* the generation this request runs under */
     /* resolved by the pipeline (handlers may read) */
@@ -111,19 +116,21 @@ struct nxx_req {
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs, **hdrs_tail;
     const char *detail;
-    uint64_t bytes_out; /* content bytes (for the log) */
+    uint64_t bytes_out;                  /* content bytes (for the log) */
+    void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
+    nxx_body_fn body_fn;                 /* NXX_BODY_STREAM */
+    nxx_str error_page;                  /* HTML body for an error answer (nxx_req_error_page) */
+    /* a new request zeroes everything above; below, each field is set
+     * where it is used, behind a guard that is (the timer's index, id[0],
+     * the function pointers above) */
+    char id[20];
     struct nxx_timer defer;
     void (*defer_fn)(nxx_req *, void *);
     void *defer_ud;
-    void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     void *drain_ud;
     size_t drain_below;
-    nxx_str error_page;  /* HTML body for an error answer (nxx_req_error_page) */
-    nxx_body_fn body_fn; /* NXX_BODY_STREAM */
     void *body_ud;
-    char id[20];
-    /* last, so a new request clears everything before it and leaves the
-     * head to the parser, which sets every field it reports (handlers may read) */
+    /* last: the parser sets every field it reports (handlers may read) */
     struct nxx_http_request h;
 };
 
@@ -182,8 +189,14 @@ void nxx_resp_done(nxx_req *req);
 
 /* The worker's clocks: monotonic milliseconds and wall-clock seconds of this
  * loop iteration (no system call). */
-uint64_t nxx_req_now_ms(const nxx_req *req);
-int64_t nxx_req_wall_s(const nxx_req *req);
+static inline uint64_t nxx_req_now_ms(const nxx_req *req)
+{
+    return req->loop->now_ms;
+}
+static inline int64_t nxx_req_wall_s(const nxx_req *req)
+{
+    return req->loop->wall_s;
+}
 
 /*
  * Per-worker state of a handler: the first call on a worker creates it
@@ -196,7 +209,13 @@ struct nxx_worker_key {
     void (*destroy)(void *);
     int id; /* 0 until first use */
 };
-void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key);
+void *nxx_req_worker_state_slow(nxx_req *req, struct nxx_worker_key *key);
+static inline void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *key)
+{
+    int id = __atomic_load_n(&key->id, __ATOMIC_ACQUIRE);
+    void *v = id > 0 && id <= NXX_WORKER_SLOTS ? req->slots[id - 1] : NULL;
+    return v ? v : nxx_req_worker_state_slow(req, key);
+}
 
 /* The HTML page to send instead of the standard one if this request is
  * answered with an error (clients that prefer JSON still get problem+json).

@@ -18,6 +18,7 @@
 #include "core/arena.h"
 #include "core/pool.h"
 #include "event/loop.h"
+#include "event/sock.h"
 #include "http/parse.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -56,6 +57,18 @@ struct nxx_site_use {
     struct nxx_site_use *next;
 };
 
+/* Why a connection is refused (refuse.c); each has its prebuilt answer. */
+enum nxx_refuse_why {
+    NXX_REFUSE_CONNECTIONS = 0, /* over --max-connections */
+    NXX_REFUSE_DESCRIPTORS,     /* the process is out of file descriptors */
+    NXX_REFUSE_COUNT
+};
+
+struct nxx_refusal {
+    char buf[448]; /* a whole 503 response */
+    size_t len;
+};
+
 struct nxx_server {
     nxx_config cfg;                /* as given to nxx_server_new; what a generation cannot change */
     struct nxx_site *_Atomic site; /* the generation new requests run under */
@@ -74,6 +87,7 @@ struct nxx_server {
     int (*reload_fn)(nxx_server *srv, void *ud, char *err, size_t errlen);
     void *reload_ud;
     void (*reload_free)(void *ud);
+    struct nxx_refusal refusals[NXX_REFUSE_COUNT]; /* built by nxx_server_new */
 };
 
 struct nxx_conn;
@@ -117,6 +131,16 @@ struct nxx_worker {
     unsigned npinned;              /* closed connections waiting for posts */
     void *slots[NXX_WORKER_SLOTS]; /* handlers' per-worker state (nxx_req_worker_state) */
     void (*slot_free[NXX_WORKER_SLOTS])(void *);
+    /* out of descriptors (server.c): the reserve, the accept pause, the warning */
+    int reserve_fd;                /* a slot of the descriptor table held back, or -1 */
+    int accept_paused;             /* listeners out of epoll until accept_pause fires */
+    struct nxx_timer accept_pause; /* puts them back */
+    uint64_t fd_warned_ms;         /* when the last warning was written */
+    int fd_err;                    /* the last accept error (-errno) */
+    unsigned long fd_failures;     /* accepts that failed since that warning */
+    unsigned long fd_refused;      /* connections answered 503 on the reserve since */
+    unsigned long fd_pauses;       /* pauses since */
+    unsigned long fd_idle_closed;  /* idle connections closed to regain the reserve since */
 };
 
 /*
@@ -138,10 +162,11 @@ extern const struct nxx_transport nxx_transport_plain;
 
 /* What the engine asks of the protocol running a connection. */
 struct nxx_conn_ops {
-    void (*drain)(struct nxx_conn *c);   /* the server stops: close when idle */
-    void (*release)(struct nxx_conn *c); /* being closed: timers and buffers */
-    void (*bury)(struct nxx_conn *c);    /* nobody refers to it any more: request state */
-    void (*resume)(struct nxx_conn *c);  /* a post ran for it: re-arm what it waits for */
+    void (*drain)(struct nxx_conn *c);     /* the server stops: close when idle */
+    void (*release)(struct nxx_conn *c);   /* being closed: timers and buffers */
+    void (*bury)(struct nxx_conn *c);      /* nobody refers to it any more: request state */
+    void (*resume)(struct nxx_conn *c);    /* a post ran for it: re-arm what it waits for */
+    int (*idle)(const struct nxx_conn *c); /* waiting for a request, nothing received or queued */
 };
 
 /* A client connection: what every protocol shares.  The protocol's own
@@ -162,6 +187,27 @@ struct nxx_conn {
     } peer;
 };
 
+/*
+ * The transport calls protocols make: plain sockets are called directly
+ * (the hot path pays no indirect call), anything else through its table.
+ */
+ssize_t nxx_plain_read(struct nxx_conn *c, char *buf, size_t len);
+static inline ssize_t nxx_conn_read(struct nxx_conn *c, char *buf, size_t len)
+{
+    return c->tp == &nxx_transport_plain ? nxx_plain_read(c, buf, len) : c->tp->read(c, buf, len);
+}
+static inline ssize_t nxx_conn_writev(struct nxx_conn *c, const struct iovec *iov, int n, int more)
+{
+    if (c->tp != &nxx_transport_plain)
+        return c->tp->writev(c, iov, n, more);
+    return more ? nxx_sock_writev_more(c->io.fd, iov, n) : nxx_sock_writev(c->io.fd, iov, n);
+}
+static inline ssize_t nxx_conn_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
+{
+    return c->tp == &nxx_transport_plain ? nxx_sock_sendfile(c->io.fd, fd, off, len)
+                                         : c->tp->sendfile(c, fd, off, len);
+}
+
 /* conn.c */
 /* Set up the shared part of a new connection on w (listed, counted). */
 void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
@@ -173,16 +219,26 @@ static inline int nxx_conn_gone(const struct nxx_conn *c)
 }
 void nxx_conn_free_zombies(struct nxx_worker *w);
 void nxx_conn_drain(struct nxx_worker *w);
+/*
+ * Close the idle connection of w accepted first (as its keep-alive timeout
+ * would), to free a descriptor; returns 1 if there was one, else 0.
+ */
+int nxx_conn_close_idle(struct nxx_worker *w);
 /* Run the posts queued for w (worker thread); returns how many ran. */
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 
 /* server.c */
-/* A request of generation u finished: drop the worker's hold when it was the last. */
+/* The last request of retired generation u finished: drop the worker's hold. */
 void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
 /* Install generation site (published) as the server's current one; the
  * previous is released as its requests finish.  On a running server, from
  * any thread. */
 void nxx_server_set_site(nxx_server *srv, struct nxx_site *site);
+
+/* refuse.c */
+void nxx_refuse_init(struct nxx_server *srv);
+/* Answer fd with the prebuilt 503 for why (one non-blocking send) and close it. */
+void nxx_refuse(const struct nxx_server *srv, int fd, enum nxx_refuse_why why);
 
 /* req.c */
 void nxx_req_date(struct nxx_worker *w);

@@ -220,7 +220,8 @@
     X(503, "Service Unavailable", B, "RFC 9110 §15.6.4",                                           \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
       "Connection or queue limit reached, maintenance mode, all upstreams unhealthy, draining at " \
-      "shutdown; with Retry-After and a page that explains.")                                      \
+      "shutdown, a REST store that cannot be opened yet (a full disk); with Retry-After and a "    \
+      "page that explains.")                                                                       \
     X(504, "Gateway Timeout", B, "RFC 9110 §15.6.5",                                               \
       "A gateway or proxy did not receive a timely response from an upstream server.",             \
       "Proxying: the upstream did not answer in time.")                                            \

@@ -189,6 +189,9 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
     int any = !method || strcmp(method, "*") == 0;
     rt->method = any ? NULL : nxx_strdup(method);
     rt->method_len = any ? 0 : strlen(method);
+    rt->method_word = 0;
+    if (!any)
+        memcpy(&rt->method_word, method, rt->method_len < 8 ? rt->method_len : 8);
     rt->pattern = nxx_strdup(pattern);
     rt->flags = flags;
     rt->fn = fn;
@@ -267,7 +270,8 @@ int nxx_router_add(struct nxx_router *r, const char *method, const char *pattern
 /* ---- lookup ---- */
 
 struct cand {
-    const struct nxx_route *routes; /* the node's list */
+    const struct nxx_route *routes; /* a node's list */
+    const struct nxx_route *rt;     /* the route chosen in it (HEAD's GET, the 405 scope) */
     size_t depth;                   /* segments matched before a "*" */
     size_t nvals;
     nxx_str vals[NXX_ROUTER_MAX_PARAMS];
@@ -275,141 +279,198 @@ struct cand {
 
 struct walk {
     const char *end;
-    struct cand full[NXX_ROUTER_MAX_CANDIDATES];
-    size_t nfull;
+    nxx_str method;
+    uint64_t method_word;
+    int is_head;
+    struct nxx_route_match *m;
+    int matched;       /* m is filled */
+    struct cand first; /* the first whole-path match (the scope of a 405) */
+    int have_first;
+    struct cand get; /* the first whole-path GET route (for HEAD) */
+    int have_get;
     struct cand rest[NXX_ROUTER_MAX_CANDIDATES];
     size_t nrest;
     nxx_str vals[NXX_ROUTER_MAX_PARAMS]; /* captures along the current branch */
 };
 
-static void add_cand(struct cand *arr, size_t *n, const struct nxx_route *routes, size_t depth,
-                     const nxx_str *vals, size_t nvals)
+static uint64_t word_of(nxx_str method)
 {
-    if (*n == NXX_ROUTER_MAX_CANDIDATES)
-        return;
-    struct cand *c = &arr[(*n)++];
+    uint64_t w = 0;
+    memcpy(&w, method.ptr, method.len < 8 ? method.len : 8);
+    return w;
+}
+
+/* Method names are short: the first eight bytes at once, then the rest. */
+static int method_eq(const struct nxx_route *rt, nxx_str method, uint64_t word)
+{
+    if (!rt->method)
+        return 1;
+    return rt->method_len == method.len && rt->method_word == word &&
+           (method.len <= 8 || memcmp(rt->method + 8, method.ptr + 8, method.len - 8) == 0);
+}
+
+static int is_get(const struct nxx_route *rt)
+{
+    return rt->method && rt->method_len == 3 && memcmp(rt->method, "GET", 3) == 0;
+}
+
+static void fill(struct nxx_route_match *m, const struct nxx_route *rt, const nxx_str *vals,
+                 size_t nvals)
+{
+    m->route = rt;
+    size_t n = nvals < rt->nnames ? nvals : rt->nnames;
+    m->nparams = n;
+    for (size_t i = 0; i < n; i++) {
+        m->names[i] = rt->names[i];
+        m->values[i] = vals[i];
+    }
+}
+
+static void keep(struct cand *c, const struct nxx_route *routes, const struct nxx_route *rt,
+                 size_t depth, const nxx_str *vals, size_t nvals)
+{
     c->routes = routes;
+    c->rt = rt;
     c->depth = depth;
     c->nvals = nvals;
     if (nvals)
         memcpy(c->vals, vals, nvals * sizeof(*vals));
 }
 
-/* p: the start of the next segment (just after a '/'); depth: segments matched */
-static void walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t depth,
-                 size_t nvals)
+/* With every slot taken, a deeper "*" match replaces the shallowest one. */
+static struct cand *shallowest(struct walk *w)
 {
-    if (n->rest) {
-        /* "*" takes the rest: from p, or nothing when the path ended at this node */
-        if (nvals < NXX_ROUTER_MAX_PARAMS) {
+    struct cand *low = &w->rest[0];
+    for (size_t i = 1; i < w->nrest; i++)
+        if (w->rest[i].depth < low->depth)
+            low = &w->rest[i];
+    return low;
+}
+
+/* The path ended at a node with routes: take the first that takes the
+ * method; otherwise remember what a 405 or a HEAD needs. */
+static int whole(struct walk *w, const struct nxx_route *routes, size_t depth, size_t nvals)
+{
+    for (const struct nxx_route *rt = routes; rt; rt = rt->next)
+        if (method_eq(rt, w->method, w->method_word)) {
+            fill(w->m, rt, w->vals, nvals);
+            return 1;
+        }
+    if (!w->have_first) {
+        keep(&w->first, routes, routes, depth, w->vals, nvals);
+        w->have_first = 1;
+    }
+    if (w->is_head && !w->have_get)
+        for (const struct nxx_route *rt = routes; rt; rt = rt->next)
+            if (is_get(rt)) {
+                keep(&w->get, routes, rt, depth, w->vals, nvals);
+                w->have_get = 1;
+                break;
+            }
+    return 0;
+}
+
+/*
+ * p: the start of the next segment (just after a '/'), NULL when the path
+ * ended at n; depth: segments matched.  Returns 1 as soon as a whole-path
+ * match takes the method: those come first, literal before parameter, so
+ * the first found is the one.  "*" matches are kept for afterwards.  The
+ * walk is a loop; it recurses only where a node has both a literal child
+ * and a parameter child for the segment (the literal is tried first).
+ */
+static int walk(struct walk *w, const struct nxx_rnode *n, const char *p, size_t depth,
+                size_t nvals)
+{
+    for (;;) {
+        if (n->rest && nvals < NXX_ROUTER_MAX_PARAMS) {
+            /* "*" takes the rest: from p, or nothing when the path ended here */
             w->vals[nvals] = p ? (nxx_str){ p, (size_t)(w->end - p) } : (nxx_str){ w->end, 0 };
-            add_cand(w->rest, &w->nrest, n->rest, depth, w->vals, nvals + 1);
+            struct cand *c = NULL;
+            if (w->nrest < NXX_ROUTER_MAX_CANDIDATES)
+                c = &w->rest[w->nrest++];
+            else if (shallowest(w)->depth < depth)
+                c = shallowest(w);
+            if (c)
+                keep(c, n->rest, NULL, depth, w->vals, nvals + 1);
         }
-    }
-    if (!p) { /* the path ended exactly at this node */
-        if (n->here)
-            add_cand(w->full, &w->nfull, n->here, depth, w->vals, nvals);
-        return;
-    }
-    const char *se = memchr(p, '/', (size_t)(w->end - p));
-    size_t len = se ? (size_t)(se - p) : (size_t)(w->end - p);
-    const char *next = se ? se + 1 : NULL;
-    if (n->nlits) {
-        const struct nxx_rnode *c = lit_find(n, p, len);
-        if (c)
-            walk(w, c, next, depth + 1, nvals);
-    }
-    if (n->param && len && nvals < NXX_ROUTER_MAX_PARAMS) {
-        w->vals[nvals] = (nxx_str){ p, len };
-        walk(w, n->param, next, depth + 1, nvals + 1);
-    }
-}
-
-static int method_eq(const struct nxx_route *rt, nxx_str method)
-{
-    if (!rt->method)
-        return 1;
-    if (rt->method_len != method.len)
-        return 0;
-    for (size_t i = 0; i < method.len; i++)
-        if (rt->method[i] != method.ptr[i])
+        if (!p)
+            return n->here ? whole(w, n->here, depth, nvals) : 0;
+        if (!n->nlits && !n->param)
             return 0;
-    return 1;
-}
-
-/* Candidates in order of preference: whole-path matches as found (literal
- * first), then "*" matches by depth, deepest first (stable). */
-static const struct cand *cand_at(const struct walk *w, size_t i)
-{
-    if (i < w->nfull)
-        return &w->full[i];
-    return &w->rest[i - w->nfull];
-}
-
-static void sort_rest(struct walk *w)
-{
-    /* insertion sort: a handful of entries, already nearly in order */
-    for (size_t i = 1; i < w->nrest; i++) {
-        struct cand c = w->rest[i];
-        size_t k = i;
-        while (k > 0 && w->rest[k - 1].depth < c.depth) {
-            w->rest[k] = w->rest[k - 1];
-            k--;
+        const char *se = p;
+        while (se < w->end && *se != '/')
+            se++;
+        size_t len = (size_t)(se - p);
+        const char *next = se < w->end ? se + 1 : NULL;
+        const struct nxx_rnode *lit = n->nlits ? lit_find(n, p, len) : NULL;
+        if (n->param && len && nvals < NXX_ROUTER_MAX_PARAMS) {
+            if (lit && walk(w, lit, next, depth + 1, nvals))
+                return 1;
+            w->vals[nvals++] = (nxx_str){ p, len };
+            n = n->param;
+        } else if (lit) {
+            n = lit;
+        } else {
+            return 0;
         }
-        w->rest[k] = c;
+        p = next;
+        depth++;
     }
-}
-
-static void fill(struct nxx_route_match *m, const struct nxx_route *rt, const struct cand *c)
-{
-    m->route = rt;
-    size_t n = c->nvals < rt->nnames ? c->nvals : rt->nnames;
-    m->nparams = n;
-    for (size_t i = 0; i < n; i++) {
-        m->names[i] = rt->names[i];
-        m->values[i] = c->vals[i];
-    }
-}
-
-static void walk_path(const struct nxx_router *r, nxx_str path, struct walk *w)
-{
-    w->nfull = w->nrest = 0;
-    if (!r->root || !path.len || path.ptr[0] != '/')
-        return;
-    w->end = path.ptr + path.len;
-    walk(w, r->root, path.ptr + 1, 0, 0);
-    if (w->nrest > 1)
-        sort_rest(w);
 }
 
 int nxx_router_match(const struct nxx_router *r, nxx_str method, nxx_str path,
                      struct nxx_route_match *m)
 {
-    struct walk w;
-    walk_path(r, path, &w);
-    size_t total = w.nfull + w.nrest;
-    if (!total)
+    if (!r->root || !path.len || path.ptr[0] != '/')
         return 404;
-    for (size_t i = 0; i < total; i++) {
-        const struct cand *c = cand_at(&w, i);
-        for (const struct nxx_route *rt = c->routes; rt; rt = rt->next)
-            if (method_eq(rt, method)) {
-                fill(m, rt, c);
+    struct walk w;
+    w.end = path.ptr + path.len;
+    w.method = method;
+    w.method_word = word_of(method);
+    w.is_head = method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0;
+    w.m = m;
+    w.have_first = w.have_get = 0;
+    w.nrest = 0;
+    if (walk(&w, r->root, path.ptr + 1, 0, 0))
+        return 0;
+    /* "*" matches, the longest prefix first (found shallow to deep along a
+     * branch; a stable pass puts deeper branches first) */
+    for (size_t i = 1; i < w.nrest; i++) {
+        struct cand c = w.rest[i];
+        size_t k = i;
+        while (k > 0 && w.rest[k - 1].depth < c.depth) {
+            w.rest[k] = w.rest[k - 1];
+            k--;
+        }
+        w.rest[k] = c;
+    }
+    for (size_t i = 0; i < w.nrest; i++)
+        for (const struct nxx_route *rt = w.rest[i].routes; rt; rt = rt->next)
+            if (method_eq(rt, method, w.method_word)) {
+                fill(m, rt, w.rest[i].vals, w.rest[i].nvals);
                 return 0;
             }
-    }
-    if (method.len == 4 && memcmp(method.ptr, "HEAD", 4) == 0) {
-        for (size_t i = 0; i < total; i++) {
-            const struct cand *c = cand_at(&w, i);
-            for (const struct nxx_route *rt = c->routes; rt; rt = rt->next)
-                if (method_eq(rt, (nxx_str){ "GET", 3 })) {
-                    fill(m, rt, c);
+    if (w.is_head) {
+        if (w.have_get) {
+            fill(m, w.get.rt, w.get.vals, w.get.nvals);
+            return 0;
+        }
+        for (size_t i = 0; i < w.nrest; i++)
+            for (const struct nxx_route *rt = w.rest[i].routes; rt; rt = rt->next)
+                if (is_get(rt)) {
+                    fill(m, rt, w.rest[i].vals, w.rest[i].nvals);
                     return 0;
                 }
-        }
     }
-    fill(m, cand_at(&w, 0)->routes, cand_at(&w, 0));
-    return 405;
+    if (w.have_first) {
+        fill(m, w.first.rt, w.first.vals, w.first.nvals);
+        return 405;
+    }
+    if (w.nrest) {
+        fill(m, w.rest[0].routes, w.rest[0].vals, w.rest[0].nvals);
+        return 405;
+    }
+    return 404;
 }
 
 /* Methods in the order Allow lists them. */
@@ -448,18 +509,37 @@ static void allow_all(struct allow_set *a, const struct nxx_rnode *n)
     allow_all(a, n->param);
 }
 
+/* Every node whose routes match path: whole-path and "*" ones. */
+static void allow_walk(struct allow_set *a, const struct nxx_rnode *n, const char *p,
+                       const char *end)
+{
+    allow_routes(a, n->rest);
+    if (!p) {
+        allow_routes(a, n->here);
+        return;
+    }
+    const char *se = p;
+    while (se < end && *se != '/')
+        se++;
+    size_t len = (size_t)(se - p);
+    const char *next = se < end ? se + 1 : NULL;
+    if (n->nlits) {
+        const struct nxx_rnode *c = lit_find(n, p, len);
+        if (c)
+            allow_walk(a, c, next, end);
+    }
+    if (n->param && len)
+        allow_walk(a, n->param, next, end);
+}
+
 size_t nxx_router_allow(const struct nxx_router *r, nxx_str path, int all, char *out, size_t cap)
 {
     struct allow_set a;
     memset(&a, 0, sizeof(a));
-    if (all) {
+    if (all)
         allow_all(&a, r->root);
-    } else {
-        struct walk w;
-        walk_path(r, path, &w);
-        for (size_t i = 0; i < w.nfull + w.nrest; i++)
-            allow_routes(&a, cand_at(&w, i)->routes);
-    }
+    else if (r->root && path.len && path.ptr[0] == '/')
+        allow_walk(&a, r->root, path.ptr + 1, path.ptr + path.len);
     if (a.any)
         for (size_t k = 0; k < 7; k++)
             a.have[k] = 1;

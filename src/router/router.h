@@ -20,16 +20,18 @@
 #define NXX_ROUTER_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nxx.h"
 
 #define NXX_ROUTER_MAX_PARAMS 16
 #define NXX_ROUTER_MAX_SEGS 32
-#define NXX_ROUTER_MAX_CANDIDATES 16 /* whole-path and "*" matches considered per lookup */
+#define NXX_ROUTER_MAX_CANDIDATES 8 /* "*" matches considered per lookup (deepest kept) */
 
 struct nxx_route {
     char *method; /* NULL = any */
     size_t method_len;
+    uint64_t method_word; /* its first 8 bytes, zero-padded: compared at once */
     char *pattern;
     nxx_str names[NXX_ROUTER_MAX_PARAMS]; /* of the ":name" and "*" segments, in order */
     size_t nnames;

@@ -419,12 +419,15 @@ def check_config(path, *args, cwd=None):
 
 
 class Hello(Process):
-    """The embedding example: `hello 127.0.0.1:0`."""
+    """The embedding example: `hello 127.0.0.1:0 [TUNNEL_TIMEOUT_MS]`."""
 
     kind = "hello"
 
-    def __init__(self, addr="127.0.0.1:0"):
-        super().__init__([NXX_HELLO, addr], listeners=1)
+    def __init__(self, addr="127.0.0.1:0", tunnel_timeout_ms=None):
+        argv = [NXX_HELLO, addr]
+        if tunnel_timeout_ms is not None:
+            argv.append(str(tunnel_timeout_ms))
+        super().__init__(argv, listeners=1)
 
 
 # ---------------------------------------------------------------------------
@@ -632,7 +635,8 @@ def parse_response(buf, pos=0, method="GET", eof=False, merge_interim=True):
             interim.append(resp)
             pos = body_start
             continue
-        if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        if (method == "HEAD" or status in (204, 304) or 100 <= status < 200
+                or (method == "CONNECT" and 200 <= status < 300)):  # RFC 9112 §6.3
             body, stop = b"", body_start
         elif "chunked" in resp.tokens("transfer-encoding"):
             r = _parse_chunked(buf, body_start)
