@@ -98,7 +98,7 @@ install: build
 	install -D -m 0644 $(BUILD)/nxx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nxx.pc
 	install -D -m 0644 man/nxx.1 $(DESTDIR)$(PREFIX)/share/man/man1/nxx.1
 	install -D -m 0644 docs/nxx.schema.json $(DESTDIR)$(PREFIX)/share/nxx/nxx.schema.json
-	install -D -m 0644 examples/nxx.yaml $(DESTDIR)$(PREFIX)/share/nxx/nxx.yaml
+	install -D -m 0644 dist/nxx.yaml $(DESTDIR)$(PREFIX)/share/nxx/nxx.yaml
 	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/nxx.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/nxx.service
 	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/nxx.service
