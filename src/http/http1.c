@@ -694,42 +694,40 @@ static int no_content_status(int s)
     return (s >= 100 && s < 200) || s == 204 || s == 304;
 }
 
-/*
- * Queue the head.  content_length >= 0: a Content-Length response;
- * -1: streamed (chunked for 1.1, close-delimited for 1.0).
- */
 /* The status line of a code the registry does not name, in the arena (out
  * of line: a buffer on h1_head's stack would put a guard on every head). */
 static NXX_COLD nxx_str status_line_other(struct h1conn *c, int status)
 {
-    char *sl = nxx_arena_alloc(&c->arena, 48);
-    if (!sl)
+    char *line = nxx_arena_alloc(&c->arena, 48);
+    if (!line)
         return (nxx_str){ NULL, 0 };
-    return (nxx_str){ sl, (size_t)snprintf(sl, 48, "HTTP/1.1 %03d \r\n", status) };
+    return (nxx_str){ line, (size_t)snprintf(line, 48, "HTTP/1.1 %03d \r\n", status) };
 }
 
+/*
+ * Queue the head.  content_length >= 0: a Content-Length response;
+ * -1: streamed (chunked for 1.1, close-delimited for 1.0).
+ */
 static int h1_head(nxx_req *req, int64_t content_length)
 {
     struct h1conn *c = h1_req(req);
-    nxx_str line = { NULL, 0 };
-    line.ptr = nxx_http1_status_line(req->status, &line.len);
-    if (!line.ptr && !(line = status_line_other(c, req->status)).ptr)
+    nxx_str sl = { NULL, 0 };
+    sl.ptr = nxx_http1_status_line(req->status, &sl.len);
+    if (!sl.ptr && !(sl = status_line_other(c, req->status)).ptr)
         return NXX_ENOMEM;
-    const char *sl = line.ptr;
-    size_t sl_len = line.len;
     if (c->conn.w->draining)
         req->close = 1;
     struct nxx_worker *w = c->conn.w;
     nxx_str fixed = w->date_s == w->loop.wall_s && w->fixed_len
                         ? (nxx_str){ w->fixed, w->fixed_len }
                         : nxx_request_fixed_fields(req);
-    size_t cap = sl_len + req->hdr_len + fixed.len + 128;
+    size_t cap = sl.len + req->hdr_len + fixed.len + 128;
     char *head = nxx_arena_alloc(&c->arena, cap);
     if (!head)
         return NXX_ENOMEM;
     char *p = head;
-    memcpy(p, sl, sl_len);
-    p += sl_len;
+    memcpy(p, sl.ptr, sl.len);
+    p += sl.len;
     memcpy(p, fixed.ptr, fixed.len);
     p += fixed.len;
     c->chunked_out = 0;
