@@ -239,6 +239,9 @@ int nxx_conn_close_idle(struct nxx_worker *w);
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 
 /* server.c */
+/* Move w to the server's current generation if it changed (0, or NXX_ENOMEM:
+ * w stays on its generation and tries again later). */
+int nxx_worker_site_update(struct nxx_worker *w);
 /* The last request of retired generation u finished: drop the worker's hold. */
 void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
 /* Install generation site (published) as the server's current one; the
@@ -284,7 +287,11 @@ static inline void nxx_request_init(nxx_req *req, const struct nxx_proto *proto,
     req->hdrs_tail = &req->hdrs;
     req->id[0] = '\0';
     req->defer.idx = SIZE_MAX;
-    /* the generation this request runs under, held until it is finished */
+    /* the generation this request runs under, held until it is finished: the
+     * newest one, even when the worker's wake-up about it is still queued
+     * behind this request's own event */
+    if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
+        nxx_worker_site_update(w);
     struct nxx_site_use *u = w->site_use;
     u->inflight++;
     req->use = u;
