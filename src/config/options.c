@@ -286,6 +286,7 @@ static const char usage[] =
     "usage: nxx serve [DIR] [options]     serve DIR (default: the current directory)\n"
     "       nxx explain CODE              what an HTTP status means and when nxx sends it\n"
     "       nxx explain --all [--markdown] the whole status registry\n"
+    "       nxx explain --sent            the codes nxx sends today, one a line\n"
     "       nxx help [--markdown|--man]   this text, or the option reference\n"
     "       nxx --help | --version\n";
 
@@ -374,7 +375,8 @@ void nxx_options_man(FILE *out)
           ".TH NXX 1 \"\" \"nxx " NXX_VERSION "\" \"User Commands\"\n"
           ".SH NAME\nnxx \\- an HTTP/1.1 server that implements HTTP semantics completely\n"
           ".SH SYNOPSIS\n.B nxx serve\n[\\fIDIR\\fR] [\\fIoptions\\fR]\n.br\n"
-          ".B nxx explain\n\\fICODE\\fR | \\fB\\-\\-all\\fR [\\fB\\-\\-markdown\\fR]\n"
+          ".B nxx explain\n\\fICODE\\fR | \\fB\\-\\-all\\fR [\\fB\\-\\-markdown\\fR] | "
+          "\\fB\\-\\-sent\\fR\n"
           ".SH DESCRIPTION\nServes the files of DIR over HTTP/1.1 with strict parsing, "
           "keep-alive, pipelining, and a problem body for every error status.\n"
           ".SH OPTIONS\n",
