@@ -83,6 +83,7 @@ def test_upgrade_not_for_http10():
         c.send(b"GET /tunnel HTTP/1.0\r\nUpgrade: x-echo\r\nConnection: upgrade\r\n\r\n")
         r = c.read_response("GET")
     check(r.status != 101, f"no 101 to HTTP/1.0, got {r.status}")
+    check_status(r, 426, "the upgrade-only route, asked without an Upgrade it may honour")
 
 
 def test_connect_takeover_200():
