@@ -15,6 +15,9 @@ The pieces:
   curl()              run the curl command line client
   assert_alive()      a fresh connection still gets 200 for GET /
   make_docroot()      the standard temporary document root
+  census_*()          the status census: every server a run starts logs what it
+                      answered, for run.py's check that every code nxx sends
+                      was produced by some test
 """
 
 import atexit
@@ -324,6 +327,7 @@ class Server(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
+        argv += census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
 
 
@@ -336,7 +340,59 @@ class Hello(Process):
         argv = [NXX_HELLO, addr]
         if tunnel_timeout_ms is not None:
             argv.append(str(tunnel_timeout_ms))
-        super().__init__(argv, listeners=1)
+        super().__init__(argv, listeners=1, env=census_example_env("hello"))
+
+
+
+# ---------------------------------------------------------------------------
+# the status census
+#
+# run.py sets NXX_IT_CENSUS to a directory for the whole run (every module,
+# in every runner process).  Each `nxx serve` and example the harness starts
+# writes its access log there as JSON lines, named after its kind; 1xx
+# interim responses, which no access log holds, are noted by the harness
+# when it parses them.  After the last module, run.py compares what was
+# answered with `nxx explain --sent`.
+
+CENSUS_DIR = os.environ.get("NXX_IT_CENSUS") or None
+_census_lock = threading.Lock()
+_census_seq = [0]
+_census_interim = set()
+
+
+def census_log_path(kind):
+    """A fresh access-log path for a server of this run, or None outside a census."""
+    if not CENSUS_DIR:
+        return None
+    with _census_lock:
+        _census_seq[0] += 1
+        return os.path.join(CENSUS_DIR, f"{kind}-{os.getpid()}-{_census_seq[0]}.jsonl")
+
+
+def census_serve_args(argv):
+    """Flags that put an `nxx serve` in the census, unless its test chose its own access log."""
+    if any(str(a).startswith("--access-log") for a in argv):
+        return []
+    path = census_log_path("nxx")
+    return ["--access-log", path, "--access-log-format", "json"] if path else []
+
+
+def census_example_env(kind):
+    """The environment for an example program: NXX_ACCESS_LOG names its census log."""
+    path = census_log_path(kind)
+    return dict(os.environ, NXX_ACCESS_LOG=path) if path else None
+
+
+def census_note_interim(status):
+    """Note a 1xx the harness received (access logs hold final statuses only)."""
+    if not CENSUS_DIR:
+        return
+    with _census_lock:
+        if status in _census_interim:
+            return
+        _census_interim.add(status)
+        with open(os.path.join(CENSUS_DIR, f"interim-{os.getpid()}.txt"), "a") as f:
+            f.write(f"{status}\n")
 
 
 # ---------------------------------------------------------------------------
@@ -538,6 +594,7 @@ def parse_response(buf, pos=0, method="GET", eof=False, merge_interim=True):
         body_start = end + 4
         resp = Response(version, status, reason, headers, b"", None)
         if 100 <= status < 200 and status != 101:
+            census_note_interim(status)
             resp.raw = bytes(buf[pos:body_start])
             if not merge_interim:
                 return resp, body_start
