@@ -2,12 +2,12 @@
  * fuzz_chunked.c - libFuzzer target for the chunked decoder.
  *
  * The first input byte chooses how the rest is cut into reads (bits 0-6: the
- * largest piece, 0 for one read; bit 7: a 64-byte trailer limit instead of
- * the default).  The pieces are decoded as the engine would, and the outcome
- * must equal decoding the whole input at once: same result, same decoded
- * bytes, same input consumed.  Every call must also keep its own contract:
- * consumed <= given, decoded <= consumed, "needs more" only after taking all
- * of its input, and total equal to the bytes handed out.
+ * largest piece, 0 for one read; bit 7: 64-byte limits for the trailer
+ * section and the content instead of the defaults).  The pieces are decoded as the engine would,
+ * and the outcome must equal decoding the whole input at once: same result, same decoded bytes,
+ * same input consumed.  Every call must also keep its own contract: consumed <= given, decoded <=
+ * consumed, "needs more" only after taking all of its input, and total equal to the bytes handed
+ * out.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -35,13 +35,14 @@ struct outcome {
 
 /* Decode in[0..n) in reads of at most max_piece bytes (0: one read). */
 static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, size_t max_trailer,
-                   struct outcome *o)
+                   uint64_t max_total, struct outcome *o)
 {
     struct nxx_chunked c;
     size_t off = 0;
 
     nxx_chunked_init(&c);
     c.max_trailer = max_trailer;
+    c.max_total = max_total;
     o->rc = 0;
     o->consumed = 0;
     o->out_len = 0;
@@ -63,7 +64,7 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, 
         size_t len = piece, used = (size_t)-1;
         const char *detail = NULL;
         int rc = nxx_chunked_decode(&c, buf, &len, &used, &detail);
-        REQUIRE(rc == -1 || rc == 0 || rc == 1);
+        REQUIRE(rc == NXX_CHUNKED_TOO_LARGE || rc == -1 || rc == 0 || rc == 1);
         REQUIRE(used <= piece);
         REQUIRE(len <= used);
         memcpy(o->out + o->out_len, buf, len);
@@ -74,12 +75,13 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, 
         off += piece;
         if (rc != 0) {
             o->rc = rc;
-            REQUIRE(rc != -1 || (detail != NULL && detail[0] != '\0'));
+            REQUIRE(rc > 0 || (detail != NULL && detail[0] != '\0'));
             break;
         }
         REQUIRE(used == piece);
     } while (off < n);
     REQUIRE(c.total == o->out_len || o->rc == -1);
+    REQUIRE(c.total <= max_total);
     if (o->rc == 1) {
         /* once done it stays done and takes nothing more */
         char more[4] = { '0', '\r', '\n', '\r' };
@@ -96,12 +98,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     unsigned mode = data[0];
     size_t max_trailer = (mode & 0x80) ? 64 : 0;
+    uint64_t max_total = (mode & 0x80) ? 64 : UINT64_MAX;
     const char *in = (const char *)data + 1;
     size_t n = size - 1;
     struct outcome whole, split;
 
-    decode(in, n, 0, 0, max_trailer, &whole);
-    decode(in, n, mode & 0x7f, mode, max_trailer, &split);
+    decode(in, n, 0, 0, max_trailer, max_total, &whole);
+    decode(in, n, mode & 0x7f, mode, max_trailer, max_total, &split);
     REQUIRE(whole.rc == split.rc);
     REQUIRE(whole.consumed == split.consumed);
     REQUIRE(whole.out_len == split.out_len);

@@ -3,13 +3,17 @@
  * reading Content-Type, percent-decoding, the two HTML form encodings, and
  * the JSON an item is stored as (our serializer and the id splice).
  *
- * The first byte picks what the rest of the input is (its value mod 5):
+ * The first byte picks what the rest of the input is (its value mod 6):
  *  0  a Content-Type field value, for nxx_rest_ctype;
  *  1  an application/x-www-form-urlencoded body;
  *  2  a Content-Type value, '\n', then a multipart/form-data body (the
  *     boundary comes from that value, as the handler passes the field whole);
  *  3  a JSON body, loaded as nxx_rest_parse_body loads it;
- *  4  bytes to percent-decode; bit 3 of the first byte turns '+' into a space.
+ *  4  bytes to percent-decode; bit 3 of the first byte turns '+' into a space;
+ *  5  an NDJSON bulk-import body, for nxx_rest_ndjson_count.
+ * Every body and field value is handed over as the engine does: an empty
+ * one as (NULL, 0), never as a pointer to nothing, so that arithmetic on an
+ * empty body's pointer is a sanitizer report here too.
  * Invariants checked besides "no crash, no leak, no sanitizer report":
  *  - nxx_rest_ctype answers a known kind, ignores surrounding SP/HTAB and
  *    letter case (media types and parameter names are case-insensitive,
@@ -24,7 +28,9 @@
  *    other members are the original ones;
  *  - percent-decoding writes at most n bytes (an exact-size heap buffer for
  *    ASan, a guard zone for other builds) and returns -1 or the input length
- *    less two for each escape.
+ *    less two for each escape;
+ *  - an empty form is refused (400), and the NDJSON count is the number of
+ *    lines holding anything but SP, HTAB and CR.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -52,13 +58,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char id_chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-";
 
-/* A copy the caller frees, so that a read past the end is an ASan report. */
+/*
+ * A copy the caller frees, so that a read past the end is an ASan report;
+ * NULL for n == 0, as the engine hands over an empty body (free(NULL) is fine).
+ */
 static char *dup_bytes(const uint8_t *p, size_t n)
 {
-    char *c = malloc(n ? n : 1);
+    if (!n)
+        return NULL;
+    char *c = malloc(n);
     REQUIRE(c != NULL);
-    if (n)
-        memcpy(c, p, n);
+    memcpy(c, p, n);
     return c;
 }
 
@@ -77,7 +87,8 @@ static void fuzz_ctype(const uint8_t *p, size_t n)
     char *w = malloc(n + 2);
     REQUIRE(w != NULL);
     w[0] = ' ';
-    memcpy(w + 1, v, n);
+    if (n)
+        memcpy(w + 1, v, n);
     w[n + 1] = '\t';
     REQUIRE(nxx_rest_ctype((nxx_str){ w, n + 2 }) == ct);
     for (size_t i = 0; i < n; i++) {
@@ -155,6 +166,7 @@ static void fuzz_urlencoded(const uint8_t *p, size_t n)
     const char *detail = NULL;
     json_t *obj = nxx_rest_form_urlencoded((nxx_str){ body, n }, &status, &detail);
     check_form(obj, status, detail, 0);
+    REQUIRE(n || (!obj && status == 400));
     json_decref(obj);
     free(body);
 }
@@ -171,6 +183,7 @@ static void fuzz_multipart(const uint8_t *p, size_t n)
     json_t *obj =
         nxx_rest_form_multipart((nxx_str){ body, blen }, (nxx_str){ ct, ctlen }, &status, &detail);
     check_form(obj, status, detail, 1);
+    REQUIRE(blen || (!obj && status == 400));
     json_decref(obj);
     free(body);
     free(ct);
@@ -214,7 +227,7 @@ static void fuzz_json(const uint8_t *p, size_t n)
 {
     char *body = dup_bytes(p, n);
     json_error_t e;
-    json_t *v = json_loadb(body, n, LOAD_FLAGS, &e);
+    json_t *v = nxx_rest_json_load((nxx_str){ body, n }, &e);
     if (!v) {
         free(body);
         return;
@@ -256,12 +269,31 @@ static void fuzz_pct(const uint8_t *p, size_t n, int plus)
             esc += in[i] == '%';
         REQUIRE((size_t)r == n - 2 * esc);
         REQUIRE(memcmp(exact, guarded, (size_t)r) == 0);
-        if (esc == 0 && !plus)
+        if (esc == 0 && !plus && n)
             REQUIRE(memcmp(exact, in, n) == 0);
     }
     free(guarded);
     free(exact);
     free(in);
+}
+
+/* ---- NDJSON ---- */
+
+static void fuzz_ndjson(const uint8_t *p, size_t n)
+{
+    char *body = dup_bytes(p, n);
+    uint64_t expect = 0;
+    int blank = 1;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || p[i] == '\n') {
+            expect += !blank;
+            blank = 1;
+        } else if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r') {
+            blank = 0;
+        }
+    }
+    REQUIRE(nxx_rest_ndjson_count((nxx_str){ body, n }) == expect);
+    free(body);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -270,12 +302,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const uint8_t *p = data + 1;
     size_t n = size - 1;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: fuzz_ctype(p, n); break;
     case 1: fuzz_urlencoded(p, n); break;
     case 2: fuzz_multipart(p, n); break;
     case 3: fuzz_json(p, n); break;
-    default: fuzz_pct(p, n, (data[0] & 8) != 0); break;
+    case 4: fuzz_pct(p, n, (data[0] & 8) != 0); break;
+    default: fuzz_ndjson(p, n); break;
     }
     return 0;
 }

@@ -75,7 +75,8 @@ typedef struct nxx_config {
     unsigned request_timeout_ms;   /* head and body must arrive within this (408) : 30000 */
     unsigned keepalive_timeout_ms; /* idle keep-alive connections closed after : 60000 */
     unsigned drain_timeout_ms;     /* at stop, in-flight requests get this long : 10000 */
-    unsigned max_connections;      /* per server; over it: 503 and close : 10000 */
+    unsigned max_connections;      /* per server; each one over it gets a prebuilt 503
+                                    * (Retry-After) and is closed : 10000 */
     size_t max_header_bytes;       /* whole header section (431) : 32768 */
     size_t max_field_bytes;        /* one header field line (431) : 8192 */
     unsigned max_headers;          /* number of header fields (431) : 100 */
@@ -87,6 +88,20 @@ typedef struct nxx_config {
     const char *server_name;       /* Server field value; NULL for none : "nxx" */
     int strict_hosts;              /* an authority no host is named for gets 421 : 0 */
     unsigned tunnel_timeout_ms;    /* a taken-over connection idle this long closes : 300000 */
+    /*
+     * Slow readers.  While a response waits for the client (its socket takes
+     * no more), what the client has taken (what its TCP acknowledged) is
+     * checked four times per send_timeout_ms.  The connection is reset (the
+     * unsent rest dropped) when four checks in a row saw nothing taken: a
+     * whole send_timeout_ms without progress.  The checks also form windows
+     * of send_timeout_ms, the first beginning at the first check; a window
+     * in which the client took fewer than min_send_rate bytes per second
+     * resets the connection too.  A wait shorter than a quarter timeout and
+     * one window is never judged by its rate, so a short stall costs
+     * nothing.  A wait ends when everything queued is sent.
+     */
+    unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
+    size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);
@@ -292,7 +307,7 @@ NXX_API int nxx_req_header_at(const nxx_req *req, size_t i, nxx_str *name, nxx_s
 /* Named route parameter ("id" for "/users/:id", "*" for a wildcard). */
 NXX_API nxx_str nxx_req_param(const nxx_req *req, const char *name);
 
-/* The request content (routes with NXX_ROUTE_BODY); len 0 if none. */
+/* The request content (routes with NXX_ROUTE_BODY); len 0 if none (ptr may then be NULL). */
 NXX_API nxx_str nxx_req_body(const nxx_req *req);
 
 /* Client address as text ("127.0.0.1", "::1"). */
@@ -477,7 +492,12 @@ NXX_API const char *nxx_status_reason(int status);
  * FILE.br / FILE.gz siblings chosen by Accept-Encoding (Vary, 406 when
  * identity is refused and nothing else fits), optional directory listings
  * (HTML or JSON), and Cache-Control/Expires rules per path prefix.
+ * Each worker keeps an open-file cache of up to NXX_STATIC_CACHE_FILES
+ * entries, each holding a descriptor: count them when sizing the
+ * descriptor limit.
  */
+#define NXX_STATIC_CACHE_FILES 1024
+
 typedef struct nxx_static_config {
     const char *prefix;             /* URL prefix stripped before lookup : "/" */
     const char *root;               /* directory served (required) */
@@ -510,7 +530,10 @@ NXX_API int nxx_server_static(nxx_server *srv, const char *prefix, const char *r
  * data_dir (data_dir/nxx.db), with strong ETags, conditional writes, JSON
  * Merge Patch, JSON Schema validation, bulk import tasks (202) and a changes
  * feed (226).  Writes are answered once they are on disk (group commit).
- * The store is opened here and closed by nxx_server_free().
+ * The store is opened here and closed by nxx_server_free().  A full disk
+ * does not fail this call: an existing store then opens read-only (writes
+ * answer 507), a new one answers 503 until it can be created, and it is
+ * opened for writing as soon as there is space (docs/api.md, "A full disk").
  */
 typedef struct nxx_rest_config {
     const char *prefix;        /* URL prefix : "/api" */

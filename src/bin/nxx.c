@@ -8,13 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
+#include <unistd.h>
 
 #include "nxx.h"
 #include "config/options.h"
 #include "core/log.h"
 #include "handlers/mime.h"
 #include "http/status_doc.h"
+#include "os/fd.h"
 #include "core/banned.h"
 
 static nxx_server *running;
@@ -26,13 +27,52 @@ static void on_signal(int sig)
         nxx_server_stop(running);
 }
 
-static void raise_fd_limit(void)
+/*
+ * Descriptors the server needs besides its connections: per worker its
+ * listeners, epoll, eventfd, reserve and the file handler's open-file
+ * cache; the standard streams and the access log; the REST store (the
+ * writer's database, WAL and shared memory, a reader per worker); a margin
+ * for directory listings, MIME files and the like.
+ */
+static uint64_t fds_besides_connections(const struct nxx_options *o, uint64_t workers)
 {
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
+    uint64_t per_worker = o->nlisten + 3 + NXX_STATIC_CACHE_FILES;
+    uint64_t store = o->api_prefix ? 8 + 2 * workers : 0;
+    return workers * per_worker + store + 4 + 32;
+}
+
+/*
+ * Raise the soft descriptor limit toward the hard one and say so when it
+ * cannot hold --max-connections: past it, accept fails and connections get
+ * the 503 of the reserve descriptor instead of being served.
+ */
+static void raise_fd_limit(const struct nxx_options *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint64_t workers = o->cfg.threads ? o->cfg.threads : cores > 0 ? (uint64_t)cores : 1;
+    if (workers > 256)
+        workers = 256;
+    uint64_t besides = fds_besides_connections(o, workers);
+    uint64_t need = o->cfg.max_connections + besides;
+    uint64_t soft, hard;
+    if (nxx_os_fd_limit(&soft, &hard) < 0)
+        return;
+    if (soft < hard) {
+        /* an unlimited hard limit is refused as a soft one: then ask for what is needed */
+        if (nxx_os_fd_limit_set(hard) < 0 && need > soft)
+            nxx_os_fd_limit_set(need < hard ? need : hard);
+        if (nxx_os_fd_limit(&soft, &hard) < 0)
+            return;
     }
+    if (soft >= need)
+        return;
+    nxx_log_warn("the descriptor limit is %llu (hard limit %llu), but --max-connections %u with "
+                 "%llu workers needs about %llu (%u connections, %llu for listeners, the file "
+                 "cache, logs and the store); connections past the limit get 503; raise it "
+                 "(ulimit -n, LimitNOFILE=) or lower --max-connections",
+                 (unsigned long long)soft, (unsigned long long)hard, o->cfg.max_connections,
+                 (unsigned long long)workers, (unsigned long long)need, o->cfg.max_connections,
+                 (unsigned long long)besides);
 }
 
 static int finish_output(void)
@@ -119,7 +159,7 @@ static int cmd_serve(int argc, char **argv)
     nxx_log_level = o.log_level;
     if (o.cfg.access_log && strcmp(o.cfg.access_log, "off") == 0)
         o.cfg.access_log = NULL;
-    raise_fd_limit();
+    raise_fd_limit(&o);
 
     nxx_server *srv = nxx_server_new(&o.cfg);
     if (!srv) {

@@ -51,8 +51,24 @@ static const struct opt table[] = {
       "Idle keep-alive connections are closed silently after this time.", NULL },
     { "drain-timeout", "SECONDS", K_SECONDS, OFF(cfg.drain_timeout_ms), 0, 86400000, "10",
       "On SIGTERM/SIGINT, in-flight requests get this long to finish.", NULL },
+    { "send-timeout", "SECONDS", K_SECONDS, OFF(cfg.send_timeout_ms), 0, 86400000, "60",
+      "While a response waits for the client (its socket takes no more), what the client has "
+      "taken is checked four times per this time; a client that took nothing for a whole "
+      "send timeout is disconnected (reset, the unsent rest dropped). Also the window of "
+      "--min-send-rate. 0 = never.",
+      NULL },
+    { "min-send-rate", "BYTES", K_SIZE, OFF(cfg.min_send_rate), 0, 1ull << 30, "1024",
+      "A waiting response's checks form windows of one --send-timeout, the first starting a "
+      "quarter timeout into the wait; a client that took less than BYTES per second during a "
+      "window is disconnected (reset). A shorter wait is never judged by its rate, so an "
+      "honest client on a slow link that stalls briefly still finishes. 0 = no minimum.",
+      NULL },
     { "max-connections", "N", K_COUNT, OFF(cfg.max_connections), 1, 10000000, "10000",
-      "Open connections over this get 503 with Retry-After and are closed.", NULL },
+      "Open connections (all workers) at most. Each connection over it is answered at once, "
+      "before its request is read, with a prebuilt 503 (Retry-After: 5, an "
+      "application/problem+json body, Connection: close) and closed; such answers are not in "
+      "the access log.",
+      NULL },
     { "max-header-bytes", "N", K_SIZE, OFF(cfg.max_header_bytes), 256, 16 << 20, "32768",
       "Limit of the request line and header section together (431).", NULL },
     { "max-field-bytes", "N", K_SIZE, OFF(cfg.max_field_bytes), 64, 16 << 20, "8192",
@@ -62,8 +78,8 @@ static const struct opt table[] = {
     { "max-uri-bytes", "N", K_SIZE, OFF(cfg.max_uri_bytes), 16, 16 << 20, "8192",
       "Limit of the request-target (414).", NULL },
     { "max-body-bytes", "N", K_SIZE, OFF(cfg.max_body_bytes), 0, 1ull << 40, "1048576",
-      "Limit of request content (413), checked from Content-Length before reading and while "
-      "reading chunked content.",
+      "Limit of request content (413, then close), checked from Content-Length before reading "
+      "and from each chunk-size line of chunked content before that chunk's data.",
       NULL },
     { "access-log", "FILE|-|off", K_STRING, OFF(cfg.access_log), 0, 0, "-",
       "Access log destination: a file (appended), - for standard output, off for none.", NULL },

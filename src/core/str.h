@@ -64,6 +64,17 @@ static inline int nxx_str_ieq(nxx_str a, const char *lower, size_t n)
     return 1;
 }
 
+/* Two views equal ignoring ASCII case (tokens compared with tokens: codings, media types). */
+static inline int nxx_str_ieq_str(nxx_str a, nxx_str b)
+{
+    if (a.len != b.len)
+        return 0;
+    for (size_t i = 0; i < a.len; i++)
+        if (nxx_lower(a.ptr[i]) != nxx_lower(b.ptr[i]))
+            return 0;
+    return 1;
+}
+
 /*
  * a[0..n) == b[0..n) for the short keys of lookups (paths, names): whole
  * words, the last one overlapping, instead of a call to memcmp.

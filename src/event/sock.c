@@ -234,3 +234,9 @@ ssize_t nxx_sock_sendfile(int fd, int in_fd, off_t *offset, size_t count)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     }
 }
+
+void nxx_sock_reset_on_close(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}

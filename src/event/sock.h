@@ -38,4 +38,7 @@ ssize_t nxx_sock_writev(int fd, const struct iovec *iov, int iovcnt);
 ssize_t nxx_sock_writev_more(int fd, const struct iovec *iov, int iovcnt);
 ssize_t nxx_sock_sendfile(int fd, int in_fd, off_t *offset, size_t count);
 
+/* Make the coming close() reset the connection (SO_LINGER 0): unsent data is dropped. */
+void nxx_sock_reset_on_close(int fd);
+
 #endif

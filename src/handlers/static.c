@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,11 +42,12 @@
 #include "http/request.h"
 #include "http/site.h"
 #include "os/fs.h"
+#include "os/random.h"
 #include "core/banned.h"
 
-#define FC_SLOTS 1024         /* per worker, direct-mapped */
-#define FC_SMALL (32 * 1024)  /* files up to this size are kept in memory */
-#define FC_REVALIDATE_MS 1000 /* a changed file is stale for at most this long */
+#define FC_SLOTS NXX_STATIC_CACHE_FILES /* per worker, direct-mapped */
+#define FC_SMALL (32 * 1024)            /* files up to this size are kept in memory */
+#define FC_REVALIDATE_MS 1000           /* a changed file is stale for at most this long */
 
 #define LISTING_MAX 10000 /* entries shown in one directory listing */
 
@@ -413,8 +413,24 @@ static void caching_headers(nxx_req *req, const struct cache_rule *r)
     }
 }
 
+/* RFC 9110 §8.8.2.1: a modification date later than Date is sent as Date. */
+static int mtime_ahead(nxx_req *req, const struct fentry *e)
+{
+    return e->st.st_mtim.tv_sec > nxx_req_wall_s(req);
+}
+
 static void validator_headers(nxx_req *req, const struct fentry *e)
 {
+    if (mtime_ahead(req, e)) {
+        char *d = nxx_req_alloc(req, NXX_DATE_LEN + 1);
+        if (e->etag_len)
+            NXX_RESP_HEADER(req, "ETag", (nxx_str){ e->etag, e->etag_len });
+        if (d) {
+            nxx_date_format(nxx_req_wall_s(req), d);
+            NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ d, NXX_DATE_LEN });
+        }
+        return;
+    }
     if (e->hdr_len) {
         nxx_resp_header_lines(req, e->hdr, e->hdr_validators);
         return;
@@ -462,7 +478,7 @@ static int finish(nxx_req *req, uint64_t total)
 static uint64_t rng_next(void)
 {
     static _Thread_local uint64_t x;
-    if (!x && (getrandom(&x, sizeof(x), GRND_NONBLOCK) != sizeof(x) || !x))
+    if (!x && (nxx_os_random(&x, sizeof(x), 0) != 0 || !x))
         x = 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)&x;
     x ^= x << 13;
     x ^= x >> 7;
@@ -593,7 +609,8 @@ static int send_representation(nxx_req *req, const struct static_root *sr, const
     if (pre == 412)
         return 412;
     uint64_t len = (uint64_t)e->st.st_size;
-    if (e->hdr_len && !rule && !encoding && !(req->h.present & NXX_HP_RANGE)) {
+    if (e->hdr_len && !rule && !encoding && !(req->h.present & NXX_HP_RANGE) &&
+        !mtime_ahead(req, e)) {
         /* the whole representation with nothing but the entry's own fields:
          * ETag through Content-Type in one prebuilt block */
         nxx_resp_header_lines(req, e->hdr, e->hdr_len);

@@ -18,6 +18,7 @@
 
 #include "core/alloc.h"
 #include "core/str.h"
+#include "http/field.h"
 #include "http/request.h"
 #include "http/site.h"
 #include "core/banned.h"
@@ -34,55 +35,58 @@ struct pot {
 static int has_addition(const struct pot *p, nxx_str name)
 {
     for (size_t i = 0; i < p->nadditions; i++)
-        if (nxx_str_ieq(name, p->additions[i], strlen(p->additions[i])))
+        if (nxx_str_ieq_str(name, (nxx_str){ p->additions[i], strlen(p->additions[i]) }))
             return 1;
     return 0;
 }
 
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 /*
- * RFC 2324 §2.2.2.1: Accept-Additions = #( addition-range [ accept-params ] ).
+ * RFC 2324 §2.2.2.1: Accept-Additions = #( addition-range [ accept-params ] ),
+ * accept-params = ";" "q" "=" qvalue *( accept-ext ) as in RFC 2616 §14.1.
  * Returns 0 when the pot has every addition asked for with a q above 0,
- * else writes the first one it lacks into *missing.
+ * else writes the first one it lacks into *missing (an element that does
+ * not parse counts as one it lacks, and is named whole).
  */
 static int check_additions(const struct pot *p, nxx_str field, nxx_str *missing)
 {
-    const char *s = field.ptr, *end = field.ptr + field.len;
-    while (s < end) {
-        const char *e = memchr(s, ',', (size_t)(end - s));
-        if (!e)
-            e = end;
-        const char *semi = memchr(s, ';', (size_t)(e - s));
-        const char *ne = semi ? semi : e;
-        while (s < ne && is_ows(*s))
-            s++;
-        while (ne > s && is_ows(ne[-1]))
-            ne--;
-        nxx_str name = { s, (size_t)(ne - s) };
-        int refused = 0;
-        if (semi) {
+    struct nxx_field_iter it;
+    nxx_str elem, pname, pvalue;
+    nxx_field_iter_init(&it, field);
+    while (nxx_field_list_next(&it, &elem)) {
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        nxx_str name = nxx_field_token(&e);
+        int q = 1000, first = 1, r;
+        while ((r = nxx_field_param_next(&e, NXX_FIELD_BARE, &pname, &pvalue)) > 0) {
             /* "q=0" (or 0.0...) means "not this one" */
-            const char *q = semi + 1;
-            while (q < e && is_ows(*q))
-                q++;
-            if (e - q >= 3 && (q[0] | 0x20) == 'q' && q[1] == '=' && q[2] == '0') {
-                refused = 1;
-                for (const char *d = q + 3; d < e && !is_ows(*d); d++)
-                    if (*d != '.' && *d != '0')
-                        refused = 0;
-            }
+            if (first && pname.len == 1 && (pname.ptr[0] | 0x20) == 'q')
+                q = nxx_field_qvalue(pvalue);
+            first = 0;
         }
-        if (name.len && !refused && !NXX_STR_EQ(name, "*") && !has_addition(p, name)) {
+        if (r < 0 || q < 0 || name.len == 0) {
+            *missing = elem;
+            return -1;
+        }
+        if (q > 0 && !NXX_STR_EQ(name, "*") && !has_addition(p, name)) {
             *missing = name;
             return -1;
         }
-        s = e < end ? e + 1 : end;
     }
     return 0;
+}
+
+/* The media type of a Content-Type value, without its parameters; len 0 if none. */
+static nxx_str media_type(nxx_str ct)
+{
+    struct nxx_field_iter it;
+    nxx_str type, sub;
+    nxx_field_iter_init(&it, nxx_field_trim(ct));
+    if (nxx_field_media_type(&it, &type, &sub) != 0)
+        return (nxx_str){ NULL, 0 };
+    it.p = nxx_field_skip_ows(it.p, it.end);
+    if (it.p < it.end && *it.p != ';')
+        return (nxx_str){ NULL, 0 };
+    return (nxx_str){ type.ptr, (size_t)(sub.ptr + sub.len - type.ptr) };
 }
 
 static int answer_text(nxx_req *req, int status, const char *ctype, const char *text)
@@ -94,17 +98,12 @@ static int answer_text(nxx_req *req, int status, const char *ctype, const char *
 
 static int brew(nxx_req *req, const struct pot *p)
 {
-    nxx_str ct = nxx_req_header(req, "content-type");
-    const char *semi = ct.len ? memchr(ct.ptr, ';', ct.len) : NULL;
-    if (semi)
-        ct.len = (size_t)(semi - ct.ptr);
-    while (ct.len && is_ows(ct.ptr[ct.len - 1]))
-        ct.len--;
+    nxx_str ct = media_type(nxx_req_header(req, "content-type"));
     int coffee = NXX_STR_IEQ(ct, "message/coffeepot");
     int tea = NXX_STR_IEQ(ct, "message/teapot");
     nxx_str body = nxx_req_body(req);
-    while (body.len && (is_ows(body.ptr[body.len - 1]) || body.ptr[body.len - 1] == '\n' ||
-                        body.ptr[body.len - 1] == '\r'))
+    while (body.len && (nxx_field_is_ows(body.ptr[body.len - 1]) ||
+                        body.ptr[body.len - 1] == '\n' || body.ptr[body.len - 1] == '\r'))
         body.len--;
     if (!coffee && !tea) {
         nxx_resp_header(req, "Accept-Post",

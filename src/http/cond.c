@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "http/date.h"
+#include "http/field.h"
 
 #include "core/banned.h"
 
@@ -20,25 +21,6 @@ struct etag {
     size_t len;
     int weak;
 };
-
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static inline nxx_str trim(nxx_str s)
-{
-    if (s.len == 0)
-        return (nxx_str){ s.ptr, 0 };
-    if (!is_ows(s.ptr[0]) && !is_ows(s.ptr[s.len - 1]))
-        return s; /* the parser has trimmed every field already */
-    const char *p = s.ptr, *end = s.ptr + s.len;
-    while (p < end && is_ows(*p))
-        p++;
-    while (end > p && is_ows(end[-1]))
-        end--;
-    return (nxx_str){ p, (size_t)(end - p) };
-}
 
 /* RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text (no space, DQUOTE, DEL, CTLs). */
 static int is_etagc(unsigned char c)
@@ -75,10 +57,27 @@ static int parse_etag(const char **pp, const char *end, struct etag *t)
 /* The representation's own tag; 0 when it has none (or a malformed one, which matches nothing). */
 static int own_etag(nxx_str etag, struct etag *t)
 {
-    nxx_str s = trim(etag);
+    nxx_str s = nxx_field_trim(etag);
     const char *p = s.ptr;
     if (s.len == 0 || parse_etag(&p, s.ptr + s.len, t) != 0 || p != s.ptr + s.len)
         return 0;
+    return 1;
+}
+
+int nxx_etag_list_next(struct nxx_field_iter *it, nxx_str *opaque, int *weak)
+{
+    /*
+     * #entity-tag with the empty elements RFC 9110 §5.6.1.2 makes recipients
+     * accept, each parsed in place: an opaque-tag is no quoted-string (a
+     * backslash or a comma in it is just a byte).
+     */
+    if (!nxx_field_list_elem(it))
+        return 0;
+    struct etag t;
+    if (parse_etag(&it->p, it->end, &t) != 0 || nxx_field_list_after(it) != 0)
+        return -1;
+    *opaque = (nxx_str){ t.opaque, t.len };
+    *weak = t.weak;
     return 1;
 }
 
@@ -92,41 +91,32 @@ static int etag_eq(const struct etag *a, const struct etag *b, int strong)
 
 int nxx_etag_list_match(nxx_str list, nxx_str etag, int strong)
 {
-    nxx_str l = trim(list);
+    nxx_str l = nxx_field_trim(list);
     if (l.len == 0)
         return 0; /* an empty list: nothing matches */
     if (l.len == 1 && l.ptr[0] == '*')
         return 1;
     struct etag mine;
     int have = own_etag(etag, &mine);
-    int found = 0;
-    const char *p = l.ptr, *end = l.ptr + l.len;
+    int found = 0, r, weak;
+    struct nxx_field_iter it;
+    nxx_str tag;
+    nxx_field_iter_init(&it, l);
     /*
-     * #entity-tag with the empty elements RFC 9110 §5.6.1.2 makes recipients
-     * accept.  The whole list is checked even after a match: a field that
-     * does not parse is rejected as a whole, never half-used.
+     * The whole list is checked even after a match: a field that does not
+     * parse is rejected as a whole, never half-used.
      */
-    while (p < end) {
-        if (*p == ',' || is_ows(*p)) {
-            p++;
-            continue;
-        }
-        struct etag t;
-        if (parse_etag(&p, end, &t) != 0)
-            return -1;
+    while ((r = nxx_etag_list_next(&it, &tag, &weak)) > 0) {
+        struct etag t = { tag.ptr, tag.len, weak };
         if (have && !found && etag_eq(&t, &mine, strong))
             found = 1;
-        while (p < end && is_ows(*p))
-            p++;
-        if (p < end && *p != ',')
-            return -1;
     }
-    return found;
+    return r < 0 ? -1 : found;
 }
 
 int nxx_cond_date(nxx_str field, int64_t *t)
 {
-    nxx_str s = trim(field);
+    nxx_str s = nxx_field_trim(field);
     return s.len ? nxx_date_parse(s.ptr, s.len, t) : -1;
 }
 
@@ -139,7 +129,7 @@ static int field_date(nxx_str field, int64_t *t)
 /* A field that is absent or only whitespace is treated as absent. */
 static inline int present(nxx_str field)
 {
-    return field.len > 0 && trim(field).len > 0;
+    return field.len > 0 && nxx_field_trim(field).len > 0;
 }
 
 int nxx_cond_evaluate(const struct nxx_conditions *c, const struct nxx_validators *v,
@@ -173,7 +163,7 @@ int nxx_cond_evaluate(const struct nxx_conditions *c, const struct nxx_validator
 
 int nxx_if_range_ok(nxx_str if_range, const struct nxx_validators *v)
 {
-    nxx_str s = trim(if_range);
+    nxx_str s = nxx_field_trim(if_range);
     if (s.len == 0)
         return 1;
     if (!v->exists)

@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "http/field.h"
 #include "nxx.h"
 
 /* The validators of the selected representation. */
@@ -52,6 +53,16 @@ int nxx_cond_evaluate(const struct nxx_conditions *c, const struct nxx_validator
  * Returns 1 match, 0 no match, -1 malformed list.
  */
 int nxx_etag_list_match(nxx_str list, nxx_str etag, int strong);
+
+/*
+ * The next entity-tag of a #entity-tag list (RFC 9110 §8.8.3, §13.1.1),
+ * empty elements skipped, for a caller that wants the tags themselves
+ * (the REST changes feed reads its version out of them).  Returns 1 with
+ * *opaque the opaque-tag, quotes included, and *weak (the W/ prefix); 0 at
+ * the end of the list; -1 when the list does not parse there.  "*" is not
+ * a tag: it gives -1.
+ */
+int nxx_etag_list_next(struct nxx_field_iter *it, nxx_str *opaque, int *weak);
 
 /*
  * The HTTP-date in a precondition field (leading and trailing whitespace

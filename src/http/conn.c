@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "event/sock.h"
 #include "http/server.h"
+#include "os/wake.h"
 #include "core/banned.h"
 
 /* ---- the plain transport ---- */
@@ -118,6 +119,18 @@ void nxx_conn_free_zombies(struct nxx_worker *w)
     }
 }
 
+int nxx_conn_close_idle(struct nxx_worker *w)
+{
+    struct nxx_conn *oldest = NULL;
+    for (struct nxx_conn *c = w->conns; c; c = c->next) /* newest first */
+        if (c->ops->idle(c))
+            oldest = c;
+    if (!oldest)
+        return 0;
+    nxx_conn_close(oldest);
+    return 1;
+}
+
 /* Stop: each protocol closes what is idle and finishes what is not. */
 void nxx_conn_drain(struct nxx_worker *w)
 {
@@ -164,9 +177,7 @@ int nxx_req_post(nxx_req *req, void (*fn)(nxx_req *req, void *ud), void *ud)
     pthread_mutex_unlock(&w->post_lock);
     /* one wake-up per batch: the worker drains the whole queue when it runs */
     if (was_empty) {
-        uint64_t one = 1;
-        ssize_t r = write(w->wake.fd, &one, sizeof(one));
-        (void)r;
+        nxx_os_wake(w->wake.fd);
     }
     return 0;
 }

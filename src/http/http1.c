@@ -15,8 +15,10 @@
  * waiting for: the keep-alive timeout while idle, the request timeout from
  * the first byte of a request (never extended by more bytes: a slow client
  * cannot hold it open by trickling), the content timeout of the location,
- * a write timeout while output is blocked, the idle timeout of a tunnel,
- * and a short linger after the response of a closing connection.
+ * the send clock while output waits on the client (--send-timeout,
+ * --min-send-rate: a client that reads too slowly cannot hold its slot
+ * either), the idle timeout of a tunnel, and a short linger after the
+ * response of a closing connection.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include "http/http1.h"
 #include "http/server.h"
 #include "http/status.h"
+#include "os/tcp.h"
 #include "core/banned.h"
 
 #define LINGER_MS 2000
@@ -59,7 +62,20 @@ enum h1state {
     H1_TUNNEL,   /* taken over by a handler: bytes both ways */
 };
 
-enum timer_kind { TK_NONE = 0, TK_IDLE, TK_REQ, TK_BODY, TK_WRITE, TK_LINGER, TK_TUNNEL, TK_KICK };
+/* TK_WRITE is a bit of its own, kept when a response ends (h1_end): the
+ * send clock runs on across pipelined responses */
+enum timer_kind {
+    TK_NONE = 0,
+    TK_IDLE = 1,
+    TK_REQ = 2,
+    TK_BODY = 3,
+    TK_LINGER = 5,
+    TK_TUNNEL = 6,
+    TK_KICK = 7,
+    TK_WRITE = 8,
+};
+
+#define SEND_NEVER_MS UINT32_MAX /* --send-timeout 0: the timer only keeps its place */
 
 struct nxx_tunnel {
     struct h1conn *c;
@@ -74,12 +90,16 @@ struct h1conn {
     struct nxx_conn conn; /* first: the engine's view */
     struct nxx_timer timer;
     enum h1state state;
-    unsigned char tk; /* what the timer is armed for */
-    size_t req_end;   /* where the next request starts in rbuf */
-    int body_in_rbuf; /* body is a view into rbuf */
+    unsigned char tk;         /* what the timer is armed for */
+    unsigned char send_quiet; /* send clock checks in a row that saw nothing taken */
+    unsigned char send_ticks; /* send clock checks in this window */
+    uint32_t send_taken;      /* bytes the client took in this window (saturating) */
+    uint64_t send_acked;      /* bytes it had acknowledged at the last check */
+    size_t req_end;           /* where the next request starts in rbuf */
+    int body_in_rbuf;         /* body is a view into rbuf */
     enum nxx_body_mode bmode;
-    unsigned readable : 1, writable : 1, peer_eof : 1, over_limit : 1, want_close : 1,
-        in_process : 1, registered : 1, linger : 1, rdhup : 1, chunked_out : 1, body_paused : 1;
+    unsigned readable : 1, writable : 1, peer_eof : 1, want_close : 1, in_process : 1,
+        registered : 1, linger : 1, rdhup : 1, chunked_out : 1, body_paused : 1;
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
     size_t scan;             /* bytes of the head scanned without finding its end */
@@ -101,6 +121,7 @@ static const struct nxx_proto h1_proto;
 static const struct nxx_conn_ops h1_conn_ops;
 
 static void process(struct h1conn *c);
+static void close_conn(struct h1conn *c);
 static void outq_release(struct h1conn *c);
 static int flush(struct h1conn *c);
 static void tunnel_closed(struct h1conn *c);
@@ -270,6 +291,88 @@ static unsigned timer_kind_of(const struct h1conn *c)
     return TK_NONE; /* a handler or stream owns the pace */
 }
 
+/*
+ * The send clock (TK_WRITE): output waits because the client's socket
+ * takes no more.  What the client has taken is what its TCP acknowledged
+ * (nxx_os_tcp_acked), read SEND_CHECKS times per send timeout, never per
+ * write: a client that keeps up costs nothing here, and a large kernel
+ * send buffer does not hide a client's progress.  The first check takes a
+ * baseline; then the connection is reset when SEND_CHECKS checks in a row
+ * saw nothing taken (a whole send timeout without progress), or when the
+ * SEND_CHECKS checks of a window (one send timeout) saw fewer than
+ * min_send_rate bytes a second taken.  A wait shorter than the first window
+ * is never judged by its rate: that is the grace.
+ */
+#define SEND_CHECKS 4
+#define SEND_UNKNOWN UINT64_MAX /* no baseline yet */
+
+static uint64_t send_clock_interval(const struct h1conn *c)
+{
+    uint64_t t = cfg_of(c)->send_timeout_ms;
+    if (!t)
+        return SEND_NEVER_MS;
+    return t / SEND_CHECKS ? t / SEND_CHECKS : 1;
+}
+
+static uint64_t send_clock_start(struct h1conn *c)
+{
+    c->send_acked = SEND_UNKNOWN;
+    c->send_taken = 0;
+    c->send_quiet = c->send_ticks = 0;
+    return send_clock_interval(c);
+}
+
+/* A client too slow to keep its slot: drop what it has not taken, reset, free the slot. */
+static void send_clock_expire(struct h1conn *c, const char *why)
+{
+    if (nxx_log_level >= NXX_LOG_DEBUG) {
+        char peer[INET6_ADDRSTRLEN + 8];
+        nxx_sock_format_addr((const struct sockaddr_storage *)&c->conn.peer, peer, sizeof(peer), 1);
+        nxx_log_debug("client %s %s; resetting its connection (%zu bytes unsent)", peer, why,
+                      c->out_bytes);
+    }
+    nxx_sock_reset_on_close(c->conn.io.fd);
+    close_conn(c);
+}
+
+static void arm_timer(struct h1conn *c);
+
+static void send_clock_check(struct h1conn *c)
+{
+    const nxx_config *cfg = cfg_of(c);
+    if (c->nout == c->out_head && !(c->tunnel && c->tunnel->pos < c->tunnel->len)) {
+        /* sent meanwhile by a path that did not re-arm: the wait is over */
+        c->tk = TK_NONE;
+        arm_timer(c);
+        return;
+    }
+    uint64_t acked;
+    if (cfg->send_timeout_ms && nxx_os_tcp_acked(c->conn.io.fd, &acked) == 0) {
+        if (c->send_acked != SEND_UNKNOWN) {
+            uint64_t took = acked - c->send_acked;
+            uint64_t t = c->send_taken + took;
+            c->send_taken = t > UINT32_MAX ? UINT32_MAX : (uint32_t)t;
+            c->send_quiet = took ? 0 : c->send_quiet + 1;
+            if (c->send_quiet >= SEND_CHECKS) {
+                send_clock_expire(c, "took nothing within the send timeout");
+                return;
+            }
+            if (++c->send_ticks >= SEND_CHECKS) {
+                size_t rate = cfg->min_send_rate < UINT32_MAX ? cfg->min_send_rate : UINT32_MAX;
+                uint64_t need = (uint64_t)rate * cfg->send_timeout_ms / 1000;
+                if (c->send_taken < (need < UINT32_MAX ? need : UINT32_MAX)) {
+                    send_clock_expire(c, "took less than --min-send-rate");
+                    return;
+                }
+                c->send_ticks = 0; /* the next window */
+                c->send_taken = 0;
+            }
+        }
+        c->send_acked = acked;
+    }
+    nxx_timer_set(&c->conn.w->loop, &c->timer, send_clock_interval(c));
+}
+
 static void arm_timer(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
@@ -284,14 +387,16 @@ static void arm_timer(struct h1conn *c)
         c->tk = (unsigned char)k;
         return;
     }
-    /* the request, content and linger clocks start once and are never pushed back */
-    if (k == prev && (k == TK_REQ || k == TK_BODY || k == TK_LINGER) && nxx_timer_armed(&c->timer))
+    /* the request, content, linger and send clocks start once and are never pushed back */
+    if (k == prev && (k == TK_REQ || k == TK_BODY || k == TK_LINGER || k == TK_WRITE) &&
+        nxx_timer_armed(&c->timer))
         return;
     uint64_t ms;
     switch (k) {
     case TK_IDLE: ms = c->conn.w->draining ? 0 : cfg->keepalive_timeout_ms; break;
     case TK_LINGER: ms = LINGER_MS; break;
     case TK_TUNNEL: ms = cfg->tunnel_timeout_ms; break;
+    case TK_WRITE: ms = send_clock_start(c); break;
     case TK_BODY: {
         /* the content is due by the location's timeout, counted from the
          * request's first byte */
@@ -709,9 +814,12 @@ static int h1_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
     if (queue(c, buf, n) < 0)
         return NXX_ENOMEM;
     /* after a write the socket cut short, trying again now would only fail */
-    if (tried)
-        return 0;
-    return flush(c) < 0 ? -EPIPE : 0;
+    int f = tried ? 0 : flush(c);
+    if (f < 0)
+        return -EPIPE;
+    if (f == 0 && !c->in_process)
+        arm_timer(c); /* a write from a deferred callback: start the send clock */
+    return 0;
 }
 
 static int h1_file(nxx_req *req, int fd, off_t off, size_t len)
@@ -806,7 +914,9 @@ static void h1_end(nxx_req *req)
         nxx_timer_cancel(&c->conn.w->loop, &req->defer);
     c->req = NULL;
     c->state = H1_HEAD;
-    c->tk = TK_NONE; /* the next request gets its own clock */
+    /* the next request gets its own clock; a send clock runs on while output waits
+     * (a client that pipelines small requests must not restart it with each one) */
+    c->tk &= TK_WRITE;
     if (c->want_close)
         c->rpos = c->rlen;
     else
@@ -884,6 +994,7 @@ static int h1_body(nxx_req *req, enum nxx_body_mode mode)
             return -1;
         }
         nxx_chunked_init(c->chunked);
+        c->chunked->max_total = req->body_limit;
     } else {
         c->body_want = h->content_length;
         if (mode == NXX_BODY_BUFFER) {
@@ -1061,15 +1172,15 @@ static int read_body(struct h1conn *c)
             char *in = c->rbuf + c->req_end;
             size_t declen = len;
             int r = nxx_chunked_decode(c->chunked, in, &declen, &consumed, &detail);
-            if (r < 0) {
-                body_fail(c, 400, detail ? detail : "bad chunked framing");
+            if (r == NXX_CHUNKED_TOO_LARGE) {
+                /* RFC 9110 §15.5.14: a chunk announcing more than the limit
+                 * allows is refused when its size line is read, not after
+                 * that much has arrived */
+                body_over_limit(c, c->chunked->remaining);
                 return -1;
             }
-            /* a chunk declared larger than what is left of the limit is
-             * refused now, not after that much has arrived */
-            uint64_t total = c->chunked->total, rem = c->chunked->remaining;
-            if (total > req->body_limit || rem > req->body_limit - total) {
-                body_over_limit(c, rem);
+            if (r < 0) {
+                body_fail(c, 400, detail ? detail : "bad chunked framing");
                 return -1;
             }
             if (declen && !stream && body_append(c, in, declen) < 0) {
@@ -1349,7 +1460,7 @@ static void fail_parse(struct h1conn *c, nxx_req *req, int status, const char *d
     nxx_req_error(req, status, msg ? msg : detail);
 }
 
-/* The HTTP/1 part of a parsed request: keep-alive, the connection limit. */
+/* The HTTP/1 part of a parsed request: keep-alive. */
 static void start_request(struct h1conn *c, nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
@@ -1360,13 +1471,6 @@ static void start_request(struct h1conn *c, nxx_req *req)
         req->close = (h->flags & NXX_HF_CONN_CLOSE) != 0;
     if (c->conn.w->draining || atomic_load(&c->conn.w->srv->stopping))
         req->close = 1;
-    if (c->over_limit) {
-        req->path = (nxx_str){ "/", 1 };
-        req->close = 1;
-        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
-        nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
-        return;
-    }
     nxx_request_head(req);
 }
 
@@ -1665,8 +1769,8 @@ static void on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
         process(c);
         return;
     }
+    case TK_WRITE: send_clock_check(c); return;
     case TK_IDLE: /* an idle keep-alive connection closes silently */
-    case TK_WRITE:
     case TK_LINGER:
     case TK_TUNNEL:
     default: close_conn(c); return;
@@ -1675,11 +1779,17 @@ static void on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
 
 /* ---- the connection ---- */
 
+/* Waiting for a request, with nothing of one received and nothing to send. */
+static int h1_idle(const struct nxx_conn *base)
+{
+    const struct h1conn *c = (const struct h1conn *)base;
+    return c->state == H1_HEAD && !c->req && c->rlen == c->rpos && c->nout == c->out_head;
+}
+
 static void h1_drain(struct nxx_conn *base)
 {
     struct h1conn *c = (struct h1conn *)base;
-    if ((c->state == H1_HEAD && !c->req && c->rlen == c->rpos && c->nout == c->out_head) ||
-        c->state == H1_TUNNEL)
+    if (h1_idle(base) || c->state == H1_TUNNEL)
         close_conn(c);
     else
         c->want_close = 1;
@@ -1694,10 +1804,13 @@ void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storag
 {
     struct nxx_server *srv = w->srv;
     unsigned n = atomic_fetch_add(&srv->nconns, 1);
-    /* over the limit we still answer 503 (a few at a time); far over it we just close */
-    if (n >= srv->cfg.max_connections + 64 || w->draining) {
+    if (n >= srv->cfg.max_connections || w->draining) {
         atomic_fetch_sub(&srv->nconns, 1);
-        close(fd);
+        /* every connection over the limit hears why: a prebuilt 503, no struct */
+        if (w->draining)
+            close(fd);
+        else
+            nxx_refuse(srv, fd, NXX_REFUSE_CONNECTIONS);
         return;
     }
     struct h1conn *c = nxx_calloc(1, sizeof(*c));
@@ -1708,29 +1821,12 @@ void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storag
     }
     nxx_conn_init(&c->conn, w, fd, peer, &h1_conn_ops);
     c->conn.io.cb = on_io;
-    c->over_limit = n >= srv->cfg.max_connections;
     nxx_arena_init(&c->arena, &w->chunks);
     nxx_timer_init(&c->timer, on_timeout);
     /* not in epoll yet: a request answered at once (Connection: close) never
      * needs it; process() registers the connection when it has to wait */
     c->writable = 1;
-    if (c->over_limit) {
-        /* answer at once; the client may never send a request */
-        nxx_req *req = req_new(c);
-        if (!req) {
-            close_conn(c);
-            return;
-        }
-        c->req = req;
-        req->close = 1;
-        req->path = (nxx_str){ "/", 1 };
-        c->in_process = 1;
-        NXX_RESP_HEADER(req, "Retry-After", NXX_STR("5"));
-        nxx_req_error(req, 503, "the server has reached its connection limit; try again shortly");
-        c->in_process = 0;
-        process(c);
-        return;
-    }
+
     /* most clients send the request with or right after the handshake: try
      * it now rather than after another trip through epoll_wait */
     c->readable = 1;
@@ -1757,4 +1853,5 @@ static const struct nxx_conn_ops h1_conn_ops = {
     .release = h1_release,
     .bury = h1_bury,
     .resume = h1_resume,
+    .idle = h1_idle,
 };

@@ -15,6 +15,13 @@
  * The chunked decoder is a byte-at-a-time state machine (with a bulk copy for
  * chunk data) that decodes in place and stops exactly after the final CRLF,
  * leaving pipelined bytes untouched.
+ *
+ * Field values are tokenised with http/field.h, like everywhere else.  Two
+ * loops keep their own shape and use only its character table and inline
+ * helpers: the field-line scan, which runs for every field of every request
+ * and must stay a tight loop over the buffer, and the chunk-extension states,
+ * which see a line in pieces as it arrives and so cannot hand the module a
+ * view of a whole value.
  */
 #include "http/parse.h"
 
@@ -24,52 +31,56 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/str.h"
+#include "http/field.h"
+
 #include "core/banned.h"
 
 /* ---- character classes ------------------------------------------------ */
 
+/*
+ * Request-line and authority classes.  Field syntax (tchar, field-value
+ * bytes, qdtext) is nxx_field_class, shared with every field parser.
+ */
 enum {
-    C_TCHAR = 0x01,   /* token (RFC 9110 §5.6.2) */
-    C_VALUE = 0x02,   /* field-value byte: HTAB, SP, VCHAR, obs-text (§5.5) */
     C_TARGET = 0x04,  /* request-target byte: VCHAR except '#' */
     C_REGNAME = 0x08, /* reg-name byte: unreserved / sub-delims (RFC 3986 §3.2.2) */
     C_HEX = 0x10,     /* HEXDIG */
-    C_QDTEXT = 0x20,  /* qdtext (RFC 9110 §5.6.4) */
 };
 
 static const unsigned char cls[256] = {
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x00 ........ */
-    0x00, 0x22, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x08 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x08 ........ */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x10 ........ */
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x18 ........ */
-    0x22, 0x2f, 0x06, 0x23, 0x2f, 0x27, 0x2f, 0x2f, /* 0x20 .!"#$%&' */
-    0x2e, 0x2e, 0x2f, 0x2f, 0x2e, 0x2f, 0x2f, 0x26, /* 0x28 ().+,-.. */
-    0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, /* 0x30 01234567 */
-    0x3f, 0x3f, 0x26, 0x2e, 0x26, 0x2e, 0x26, 0x26, /* 0x38 89:;<=>? */
-    0x26, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x2f, /* 0x40 @ABCDEFG */
-    0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, /* 0x48 HIJKLMNO */
-    0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, /* 0x50 PQRSTUVW */
-    0x2f, 0x2f, 0x2f, 0x26, 0x06, 0x26, 0x27, 0x2f, /* 0x58 XYZ[.]^_ */
-    0x27, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x2f, /* 0x60 `abcdefg */
-    0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, /* 0x68 hijklmno */
-    0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, 0x2f, /* 0x70 pqrstuvw */
-    0x2f, 0x2f, 0x2f, 0x26, 0x27, 0x26, 0x2f, 0x00, /* 0x78 xyz{|}~. */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x80 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x88 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x90 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0x98 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xa0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xa8 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xb0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xb8 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xc0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xc8 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xd0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xd8 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xe0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xe8 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xf0 ........ */
-    0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, 0x22, /* 0xf8 ........ */
+    0x00, 0x0c, 0x04, 0x00, 0x0c, 0x04, 0x0c, 0x0c, /* 0x20 .!"#$%&' */
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x04, /* 0x28 ().+,-.. */
+    0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, /* 0x30 01234567 */
+    0x1c, 0x1c, 0x04, 0x0c, 0x04, 0x0c, 0x04, 0x04, /* 0x38 89:;<=>? */
+    0x04, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x0c, /* 0x40 @ABCDEFG */
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, /* 0x48 HIJKLMNO */
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, /* 0x50 PQRSTUVW */
+    0x0c, 0x0c, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0c, /* 0x58 XYZ[.]^_ */
+    0x04, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x1c, 0x0c, /* 0x60 `abcdefg */
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, /* 0x68 hijklmno */
+    0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, 0x0c, /* 0x70 pqrstuvw */
+    0x0c, 0x0c, 0x0c, 0x04, 0x04, 0x04, 0x0c, 0x00, /* 0x78 xyz{|}~. */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x80 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x88 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x90 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0x98 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xa0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xa8 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xb0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xb8 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xc0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xc8 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xd0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xd8 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xe0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xe8 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xf0 ........ */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* 0xf8 ........ */
 };
 
 #define IS(c, m) (cls[(unsigned char)(c)] & (m))
@@ -78,37 +89,6 @@ static inline int is_digit(char c)
 {
     return c >= '0' && c <= '9';
 }
-
-static inline int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static inline const char *skip_ows(const char *p, const char *e)
-{
-    while (p < e && is_ows(*p))
-        p++;
-    return p;
-}
-
-static inline unsigned char lower(char c)
-{
-    unsigned char u = (unsigned char)c;
-    return u >= 'A' && u <= 'Z' ? (unsigned char)(u | 0x20) : u;
-}
-
-/* s[0..n) equals the lowercase literal lc, ignoring ASCII case. */
-static int ieq(const char *s, size_t n, const char *lc, size_t lcn)
-{
-    if (n != lcn)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (lower(s[i]) != (unsigned char)lc[i])
-            return 0;
-    return 1;
-}
-
-#define IEQ(s, n, lit) ieq((s), (n), (lit), sizeof(lit) - 1)
 
 #define NAME_IS(s, lit) nxx_name_is_lc((s), (lit), sizeof(lit) - 1)
 
@@ -136,7 +116,7 @@ static inline const char *scan_value(const char *p, const char *end)
         p++;
     }
 #endif
-    while (p < end && IS(*p, C_VALUE))
+    while (p < end && nxx_field_is(*p, NXX_FIELD_VALUE))
         p++;
     return p;
 }
@@ -480,9 +460,9 @@ static int classify_target(struct pstate *st)
     }
 
     size_t skip = 0;
-    if (n >= 7 && IEQ(t, 7, "http://"))
+    if (n >= 7 && NXX_STR_IEQ(((nxx_str){ t, 7 }), "http://"))
         skip = 7;
-    else if (n >= 8 && IEQ(t, 8, "https://"))
+    else if (n >= 8 && NXX_STR_IEQ(((nxx_str){ t, 8 }), "https://"))
         skip = 8;
     if (skip == 0) {
         if (valid_authority(t, n, 1, 1))
@@ -519,7 +499,7 @@ static int parse_request_line(struct pstate *st, const char **pp)
         req->method = (nxx_str){ m, 3 };
         req->method_id = NXX_M_GET;
     } else {
-        while (p < end && IS(*p, C_TCHAR))
+        while (p < end && nxx_field_is_tchar(*p))
             p++;
         if (p == end)
             return ran_out(st);
@@ -617,12 +597,12 @@ static int on_content_length(struct pstate *st, const char *p, const char *e)
         } else if (n != req->content_length) {
             return fail(st, 400, "content-length given twice with different values");
         }
-        p = skip_ows(p, e);
+        p = nxx_field_skip_ows(p, e);
         if (p == e)
             break;
         if (*p++ != ',')
             return fail(st, 400, "invalid content-length");
-        p = skip_ows(p, e);
+        p = nxx_field_skip_ows(p, e);
     }
     /* RFC 9112 §6.3: both framings at once is the CL.TE / TE.CL smuggling shape */
     if (req->flags & NXX_HF_HAS_TE)
@@ -630,47 +610,33 @@ static int on_content_length(struct pstate *st, const char *p, const char *e)
     return 0;
 }
 
-static const char *unknown_coding(const char *t, size_t n)
+static const char *unknown_coding(nxx_str t)
 {
-    if (IEQ(t, n, "gzip"))
+    if (NXX_STR_IEQ(t, "gzip"))
         return "transfer coding 'gzip' is not implemented";
-    if (IEQ(t, n, "x-gzip"))
+    if (NXX_STR_IEQ(t, "x-gzip"))
         return "transfer coding 'x-gzip' is not implemented";
-    if (IEQ(t, n, "deflate"))
+    if (NXX_STR_IEQ(t, "deflate"))
         return "transfer coding 'deflate' is not implemented";
-    if (IEQ(t, n, "compress"))
+    if (NXX_STR_IEQ(t, "compress"))
         return "transfer coding 'compress' is not implemented";
-    if (IEQ(t, n, "x-compress"))
+    if (NXX_STR_IEQ(t, "x-compress"))
         return "transfer coding 'x-compress' is not implemented";
-    if (IEQ(t, n, "identity"))
+    if (NXX_STR_IEQ(t, "identity"))
         return "transfer coding 'identity' is not implemented";
     return "transfer coding is not implemented";
-}
-
-/* Skip a quoted-string starting at the opening quote; NULL if malformed. */
-static const char *skip_quoted(const char *p, const char *e)
-{
-    for (p++; p < e; p++) {
-        if (*p == '"')
-            return p + 1;
-        if (*p == '\\') {
-            if (++p == e || !IS(*p, C_VALUE))
-                return NULL;
-        } else if (!IS(*p, C_QDTEXT)) {
-            return NULL;
-        }
-    }
-    return NULL;
 }
 
 /*
  * Transfer-Encoding = #transfer-coding, possibly over several fields (RFC 9112
  * §6.1).  Only the exact token "chunked", last and once, frames a body; any
  * other spelling must not be mistaken for it (the TE.TE smuggling shapes).
+ * The list is strict: one element that does not parse fails the request.
  */
 static int on_transfer_encoding(struct pstate *st, const char *p, const char *e)
 {
     struct nxx_http_request *req = st->req;
+    struct nxx_field_iter it = { p, e };
     int codings = 0;
 
     /* RFC 9112 §6.1: a 1.0 peer cannot have framed it; the framing is in doubt */
@@ -680,56 +646,28 @@ static int on_transfer_encoding(struct pstate *st, const char *p, const char *e)
         return fail(st, 400, "transfer-encoding together with content-length");
     req->flags |= NXX_HF_HAS_TE;
 
-    while (p < e) {
-        if (*p == ',' || is_ows(*p)) { /* empty list elements are allowed (§5.6.1) */
-            p++;
-            continue;
-        }
-        const char *t = p;
-        while (p < e && IS(*p, C_TCHAR))
-            p++;
-        if (p == t)
+    /* empty list elements are allowed (RFC 9110 §5.6.1) */
+    while (nxx_field_list_elem(&it)) {
+        nxx_str t = nxx_field_token(&it);
+        if (t.len == 0)
             return fail(st, 400, "invalid transfer-encoding");
-        size_t n = (size_t)(p - t);
-        int chunked = IEQ(t, n, "chunked");
+        int chunked = NXX_STR_IEQ(t, "chunked");
         if (st->te_chunked)
             return fail(st, 400,
                         chunked ? "chunked applied more than once"
                                 : "chunked is not the final transfer coding");
-        p = skip_ows(p, e);
-        /* transfer-parameter = token BWS "=" BWS ( token / quoted-string ) */
-        while (p < e && *p == ';') {
-            if (chunked)
-                return fail(st, 400, "invalid transfer-encoding");
-            p = skip_ows(p + 1, e);
-            const char *k = p;
-            while (p < e && IS(*p, C_TCHAR))
-                p++;
-            if (p == k)
-                return fail(st, 400, "invalid transfer-encoding");
-            p = skip_ows(p, e);
-            if (p == e || *p != '=')
-                return fail(st, 400, "invalid transfer-encoding");
-            p = skip_ows(p + 1, e);
-            if (p < e && *p == '"') {
-                p = skip_quoted(p, e);
-                if (!p)
-                    return fail(st, 400, "invalid transfer-encoding");
-            } else {
-                k = p;
-                while (p < e && IS(*p, C_TCHAR))
-                    p++;
-                if (p == k)
-                    return fail(st, 400, "invalid transfer-encoding");
-            }
-            p = skip_ows(p, e);
-        }
-        if (p < e && *p != ',')
+        /* transfer-parameter = token BWS "=" BWS ( token / quoted-string ); chunked has none */
+        unsigned syntax = NXX_FIELD_BWS | NXX_FIELD_NO_EMPTY;
+        nxx_str name, value;
+        int r = nxx_field_param_next(&it, syntax, &name, &value);
+        while (r > 0 && !chunked)
+            r = nxx_field_param_next(&it, syntax, &name, &value);
+        if (r != 0)
             return fail(st, 400, "invalid transfer-encoding");
         if (chunked)
             st->te_chunked = 1;
         else if (!st->te_unknown)
-            st->te_unknown = unknown_coding(t, n);
+            st->te_unknown = unknown_coding(t);
         codings++;
     }
     if (codings == 0)
@@ -737,25 +675,18 @@ static int on_transfer_encoding(struct pstate *st, const char *p, const char *e)
     return 0;
 }
 
-static void on_connection(struct nxx_http_request *req, const char *p, const char *e)
+/* Connection = #connection-option; options are compared whole. */
+static void on_connection(struct nxx_http_request *req, nxx_str value)
 {
-    while (p < e) {
-        if (*p == ',' || is_ows(*p)) {
-            p++;
-            continue;
-        }
-        const char *t = p;
-        while (p < e && *p != ',')
-            p++;
-        const char *te = p;
-        while (te > t && is_ows(te[-1]))
-            te--;
-        size_t n = (size_t)(te - t);
-        if (IEQ(t, n, "close"))
+    struct nxx_field_iter it;
+    nxx_str o;
+    nxx_field_iter_init(&it, value);
+    while (nxx_field_list_token(&it, &o)) {
+        if (NXX_STR_IEQ(o, "close"))
             req->flags |= NXX_HF_CONN_CLOSE;
-        else if (IEQ(t, n, "keep-alive"))
+        else if (NXX_STR_IEQ(o, "keep-alive"))
             req->flags |= NXX_HF_CONN_KEEPALIVE;
-        else if (IEQ(t, n, "upgrade"))
+        else if (NXX_STR_IEQ(o, "upgrade"))
             req->flags |= NXX_HF_CONN_UPGRADE;
     }
 }
@@ -787,7 +718,8 @@ static int on_field(struct pstate *st, const struct nxx_header *h)
     case 6:
         if (!NAME_IS(n, "expect"))
             break;
-        req->flags |= IEQ(v, vn, "100-continue") ? NXX_HF_EXPECT_CONTINUE : NXX_HF_EXPECT_OTHER;
+        req->flags |=
+            NXX_STR_IEQ(h->value, "100-continue") ? NXX_HF_EXPECT_CONTINUE : NXX_HF_EXPECT_OTHER;
         break;
     case 8:
         if (NAME_IS(n, "if-match") || NAME_IS(n, "if-range"))
@@ -795,7 +727,7 @@ static int on_field(struct pstate *st, const struct nxx_header *h)
         break;
     case 10:
         if (NAME_IS(n, "connection"))
-            on_connection(req, v, v + vn);
+            on_connection(req, h->value);
         break;
     case 13:
         if (NAME_IS(n, "if-none-match"))
@@ -844,7 +776,7 @@ static int parse_fields(struct pstate *st, const char **pp)
         }
         if (*p == '\n')
             return fail(st, 400, "bare lf in header section");
-        if (is_ows(*p))
+        if (nxx_field_is_ows(*p))
             /* RFC 9112 §2.2 and §5.2: both are ways to hide a field from another parser */
             return fail(st, 400,
                         req->num_headers == 0 ? "whitespace before the first header field"
@@ -856,12 +788,12 @@ static int parse_fields(struct pstate *st, const char **pp)
         /* the line (without CRLF) may not reach lend; refuse it as soon as it does */
         const char *lend = (size_t)(end - name) > max_field ? name + max_field + 1 : end;
         p = scan_name(p, lend);
-        while (p < lend && IS(*p, C_TCHAR))
+        while (p < lend && nxx_field_is_tchar(*p))
             p++;
         if (p == lend)
             goto line_cut;
         if (*p != ':') {
-            if (is_ows(*p))
+            if (nxx_field_is_ows(*p))
                 return fail(st, 400, "whitespace before colon in header field");
             if (*p == '\r' || *p == '\n')
                 return fail(st, 400, "header field without colon");
@@ -870,8 +802,7 @@ static int parse_fields(struct pstate *st, const char **pp)
         if (p == name)
             return fail(st, 400, "empty field name");
         name_end = p++;
-        while (p < lend && is_ows(*p))
-            p++;
+        p = nxx_field_skip_ows(p, lend);
         const char *v = p;
         p = scan_value(p, lend);
         if (p == lend)
@@ -880,9 +811,7 @@ static int parse_fields(struct pstate *st, const char **pp)
             return fail(st, 400,
                         *p == '\n' ? "bare lf in header field"
                                    : "invalid character in field value");
-        const char *ve = p;
-        while (ve > v && is_ows(ve[-1]))
-            ve--;
+        const char *ve = nxx_field_trim_end(v, p);
         if (p + 1 == end)
             return ran_out(st);
         if (p[1] != '\n')
@@ -1005,6 +934,7 @@ enum {
 void nxx_chunked_init(struct nxx_chunked *c)
 {
     memset(c, 0, sizeof(*c));
+    c->max_total = UINT64_MAX;
     c->state = CH_SIZE;
 }
 
@@ -1087,7 +1017,7 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 next = CH_SIZE_MORE;
             } else if (ch == ';') {
                 next = CH_EXT_NAME0;
-            } else if (is_ows((char)ch)) {
+            } else if (nxx_field_is_ows((char)ch)) {
                 next = CH_SIZE_BWS;
             } else if (ch == '\r') {
                 next = CH_SIZE_LF;
@@ -1096,7 +1026,7 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
             }
             break;
         case CH_SIZE_BWS:
-            if (is_ows((char)ch))
+            if (nxx_field_is_ows((char)ch))
                 next = CH_SIZE_BWS;
             else if (ch == ';')
                 next = CH_EXT_NAME0;
@@ -1104,18 +1034,18 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 why = "invalid chunk size";
             break;
         case CH_EXT_NAME0:
-            if (is_ows((char)ch))
+            if (nxx_field_is_ows((char)ch))
                 next = CH_EXT_NAME0;
-            else if (IS(ch, C_TCHAR))
+            else if (nxx_field_is_tchar((char)ch))
                 next = CH_EXT_NAME;
             else
                 why = "invalid chunk extension";
             break;
         case CH_EXT_NAME:
         case CH_EXT_NAME_BWS:
-            if (c->state == CH_EXT_NAME && IS(ch, C_TCHAR))
+            if (c->state == CH_EXT_NAME && nxx_field_is_tchar((char)ch))
                 next = CH_EXT_NAME;
-            else if (is_ows((char)ch))
+            else if (nxx_field_is_ows((char)ch))
                 next = CH_EXT_NAME_BWS;
             else if (ch == '=')
                 next = CH_EXT_VAL0;
@@ -1127,22 +1057,22 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 why = ch == '\n' ? "bare lf in chunk size line" : "invalid chunk extension";
             break;
         case CH_EXT_VAL0:
-            if (is_ows((char)ch))
+            if (nxx_field_is_ows((char)ch))
                 next = CH_EXT_VAL0;
             else if (ch == '"')
                 next = CH_EXT_QUOTED;
-            else if (IS(ch, C_TCHAR))
+            else if (nxx_field_is_tchar((char)ch))
                 next = CH_EXT_TOKEN;
             else
                 why = "invalid chunk extension";
             break;
         case CH_EXT_TOKEN:
         case CH_EXT_VAL_DONE:
-            if (c->state == CH_EXT_TOKEN && IS(ch, C_TCHAR))
+            if (c->state == CH_EXT_TOKEN && nxx_field_is_tchar((char)ch))
                 next = CH_EXT_TOKEN;
             else if (ch == ';')
                 next = CH_EXT_NAME0;
-            else if (is_ows((char)ch))
+            else if (nxx_field_is_ows((char)ch))
                 next = CH_EXT_VAL_END;
             else if (ch == '\r')
                 next = CH_SIZE_LF;
@@ -1154,13 +1084,13 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 next = CH_EXT_VAL_DONE;
             else if (ch == '\\')
                 next = CH_EXT_QPAIR;
-            else if (IS(ch, C_QDTEXT))
+            else if (nxx_field_is((char)ch, NXX_FIELD_QDTEXT))
                 next = CH_EXT_QUOTED;
             else
                 why = "invalid chunk extension";
             break;
         case CH_EXT_QPAIR:
-            if (IS(ch, C_VALUE))
+            if (nxx_field_is((char)ch, NXX_FIELD_VALUE))
                 next = CH_EXT_QUOTED;
             else
                 why = "invalid chunk extension";
@@ -1169,7 +1099,7 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
             /* the BWS here may only precede another ';' (RFC 9112 §7.1.1) */
             if (ch == ';')
                 next = CH_EXT_NAME0;
-            else if (is_ows((char)ch))
+            else if (nxx_field_is_ows((char)ch))
                 next = CH_EXT_VAL_END;
             else
                 why = "invalid chunk extension";
@@ -1180,6 +1110,14 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
                 break;
             }
             c->line_bytes = 0;
+            /* the size is known before its data: a body that would pass the
+             * limit is refused now, not once the limit's worth has arrived */
+            if (c->remaining > c->max_total - c->total) {
+                c->state = CH_ERROR;
+                *detail = "chunk size exceeds the content limit";
+                rc = NXX_CHUNKED_TOO_LARGE;
+                goto out;
+            }
             next = c->remaining == 0 ? CH_TRAILER : CH_DATA;
             break;
         case CH_DATA_CR:
@@ -1197,21 +1135,21 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
         case CH_TRAILER:
             if (ch == '\r')
                 next = CH_FINAL_LF;
-            else if (IS(ch, C_TCHAR))
+            else if (nxx_field_is_tchar((char)ch))
                 next = CH_TRAILER_NAME;
             else if (ch == '\n')
                 why = "bare lf in trailer section";
-            else if (is_ows((char)ch))
+            else if (nxx_field_is_ows((char)ch))
                 why = "obsolete line folding is not allowed";
             else
                 why = "invalid character in trailer field name";
             break;
         case CH_TRAILER_NAME:
-            if (IS(ch, C_TCHAR))
+            if (nxx_field_is_tchar((char)ch))
                 next = CH_TRAILER_NAME;
             else if (ch == ':')
                 next = CH_TRAILER_VALUE;
-            else if (is_ows((char)ch))
+            else if (nxx_field_is_ows((char)ch))
                 why = "whitespace before colon in trailer field";
             else
                 why = "invalid character in trailer field name";
@@ -1219,7 +1157,7 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
         case CH_TRAILER_VALUE:
             if (ch == '\r')
                 next = CH_TRAILER_LF;
-            else if (IS(ch, C_VALUE))
+            else if (nxx_field_is((char)ch, NXX_FIELD_VALUE))
                 next = CH_TRAILER_VALUE;
             else
                 why = ch == '\n' ? "bare lf in trailer section"

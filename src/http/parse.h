@@ -181,8 +181,12 @@ struct nxx_chunked {
     size_t line_bytes;    /* bytes of the current size/trailer line, bounded */
     size_t trailer_bytes; /* total trailer bytes, bounded by max_trailer */
     size_t max_trailer;   /* limit for the trailer section (default when 0: 8192) */
+    uint64_t max_total;   /* limit of the decoded content (init: UINT64_MAX, none) */
     int state;            /* internal */
 };
+
+/* Returned by nxx_chunked_decode for a chunk that would pass max_total. */
+#define NXX_CHUNKED_TOO_LARGE (-2)
 
 void nxx_chunked_init(struct nxx_chunked *c);
 
@@ -194,6 +198,10 @@ void nxx_chunked_init(struct nxx_chunked *c);
  * needed, or -1 on bad framing with *detail set (answer 400 and close).
  * Chunk extensions are skipped; trailer fields are syntax-checked and
  * discarded.  A chunk size over 16 hex digits or that overflows -> -1.
+ * A chunk whose size line, once complete, announces more than max_total
+ * minus the content decoded so far -> NXX_CHUNKED_TOO_LARGE with *detail
+ * set (answer 413 and close), before any byte of that chunk is taken; the
+ * size of the offending chunk is left in c->remaining.
  */
 int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *consumed,
                        const char **detail);

@@ -10,42 +10,34 @@
 #include <string.h>
 
 #include "core/str.h"
+#include "http/field.h"
 #include "http/server.h"
 #include "http/status.h"
 #include "core/banned.h"
 
 enum { FMT_TEXT = 0, FMT_JSON, FMT_HTML };
 
-/* q-value of a media range element "…;q=0.5" (1000 = 1.0); -1 if malformed */
-static int parse_q(const char *p, const char *end)
+/*
+ * One media-range of Accept: *range is "type/subtype", and the result its
+ * weight (the first q parameter, 1000 without one), or -1 when the element
+ * does not parse and so says nothing.
+ */
+static int range_q(nxx_str elem, nxx_str *range)
 {
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
-            p++;
-        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
-            p += 2;
-            int q = 0;
-            if (p < end && *p == '1')
-                return 1000;
-            if (p < end && *p == '0') {
-                p++;
-                if (p < end && *p == '.') {
-                    p++;
-                    int scale = 100;
-                    while (p < end && *p >= '0' && *p <= '9' && scale) {
-                        q += (*p - '0') * scale;
-                        scale /= 10;
-                        p++;
-                    }
-                }
-                return q;
-            }
-            return -1;
+    struct nxx_field_iter e;
+    nxx_str type, sub, name, value;
+    nxx_field_iter_init(&e, elem);
+    if (nxx_field_media_type(&e, &type, &sub) != 0)
+        return -1;
+    *range = (nxx_str){ type.ptr, (size_t)(sub.ptr + sub.len - type.ptr) };
+    int q = 1000, seen_q = 0, r;
+    while ((r = nxx_field_param_next(&e, 0, &name, &value)) > 0) {
+        if (!seen_q && name.len == 1 && (name.ptr[0] | 0x20) == 'q') {
+            seen_q = 1;
+            q = nxx_field_qvalue(value);
         }
-        while (p < end && *p != ';')
-            p++;
     }
-    return 1000;
+    return r == 0 ? q : -1;
 }
 
 /*
@@ -58,24 +50,13 @@ static int choose_format(nxx_str accept)
     int q[3] = { -1, -1, -1 }, spec[3] = { -1, -1, -1 };
     if (!accept.len)
         return FMT_TEXT;
-    const char *p = accept.ptr, *end = accept.ptr + accept.len;
-    while (p < end) {
-        const char *e = memchr(p, ',', (size_t)(end - p));
-        if (!e)
-            e = end;
-        const char *s = p;
-        while (s < e && (*s == ' ' || *s == '\t'))
-            s++;
-        const char *semi = s;
-        while (semi < e && *semi != ';')
-            semi++;
-        const char *te = semi;
-        if (semi == e)
-            semi = NULL;
-        while (te > s && (te[-1] == ' ' || te[-1] == '\t'))
-            te--;
-        nxx_str t = { s, (size_t)(te - s) };
-        int qq = parse_q(semi ? semi : e, e);
+    struct nxx_field_iter it;
+    nxx_str elem, t;
+    nxx_field_iter_init(&it, accept);
+    while (nxx_field_list_next(&it, &elem)) {
+        int qq = range_q(elem, &t);
+        if (qq < 0)
+            continue;
         int m[3] = { -1, -1, -1 };
         if (NXX_STR_IEQ(t, "*/*")) {
             m[FMT_TEXT] = m[FMT_JSON] = m[FMT_HTML] = 0;
@@ -94,12 +75,11 @@ static int choose_format(nxx_str accept)
         }
         for (int f = 0; f < 3; f++) {
             /* the most specific matching range decides (RFC 9110 §12.5.1) */
-            if (m[f] > spec[f] && qq >= 0) {
+            if (m[f] > spec[f]) {
                 spec[f] = m[f];
                 q[f] = qq;
             }
         }
-        p = e < end ? e + 1 : end;
     }
     /* ties go to text, then JSON, then HTML: a bare wildcard means text */
     int best = FMT_TEXT;

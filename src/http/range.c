@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/str.h"
+#include "http/field.h"
 
 #include "core/banned.h"
 
@@ -33,11 +34,6 @@ struct run {
     uint64_t last;
     size_t origin;
 };
-
-static int is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
 
 static int is_digit(char c)
 {
@@ -105,31 +101,26 @@ enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_ra
         max_specs = DEFAULT_MAX_SPECS;
     if (value.len == 0)
         return NXX_RANGE_NONE;
-    const char *p = value.ptr, *end = value.ptr + value.len;
-    while (p < end && is_ows(*p))
-        p++;
-    while (end > p && is_ows(end[-1]))
-        end--;
+    nxx_str v = nxx_field_trim(value);
+    const char *end = v.ptr + v.len;
 
     /* §14.1: range-unit "=" range-set; only "bytes" (case-insensitive) is known here */
-    const char *eq = memchr(p, '=', (size_t)(end - p));
-    if (!eq || !NXX_STR_IEQ(((nxx_str){ p, (size_t)(eq - p) }), "bytes"))
+    const char *eq = memchr(v.ptr, '=', v.len);
+    if (!eq || !NXX_STR_IEQ(((nxx_str){ v.ptr, (size_t)(eq - v.ptr) }), "bytes"))
         return NXX_RANGE_NONE;
-    p = eq + 1;
 
     struct run w[WORK_CAP];
+    struct nxx_field_iter it = { eq + 1, end };
     size_t nw = 0, specs = 0;
     int too_many = 0, satisfiable_on_empty = 0;
     /*
      * 1#range-spec with OWS and empty elements.  The whole field is read
      * even once the guard has tripped: one bad range-spec anywhere makes the
      * field invalid, and an invalid field is ignored rather than guarded.
+     * Each range-spec is parsed in place.
      */
-    while (p < end) {
-        if (*p == ',' || is_ows(*p)) {
-            p++;
-            continue;
-        }
+    while (nxx_field_list_elem(&it)) {
+        const char *p = it.p;
         uint64_t first = 0, last = 0;
         int ok = 0;
         specs++;
@@ -162,9 +153,8 @@ enum nxx_range_result nxx_range_parse(nxx_str value, uint64_t len, struct nxx_ra
                 ok = 1;
             }
         }
-        while (p < end && is_ows(*p))
-            p++;
-        if (p < end && *p != ',')
+        it.p = p;
+        if (nxx_field_list_after(&it) != 0)
             return NXX_RANGE_NONE;
         if (specs > max_specs)
             too_many = 1;

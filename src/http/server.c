@@ -3,7 +3,7 @@
  * with its own event loop, its own SO_REUSEPORT listening socket per
  * listener (the kernel spreads connections; no lock is shared on the
  * request path), its own buffer pools, access-log buffer and file cache.
- * nxx_server_stop() only writes to each worker's eventfd, so it is safe
+ * nxx_server_stop() only makes each worker's wake descriptor readable, so it is safe
  * from a signal handler.
  */
 #include <arpa/inet.h>
@@ -15,13 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
+#include "os/fd.h"
+#include "os/random.h"
+#include "os/wake.h"
 #include "event/sock.h"
 #include "http/http1.h"
 #include "http/server.h"
@@ -29,6 +30,9 @@
 
 #define BACKLOG 4096
 #define TICK_MS 1000
+#define ACCEPT_BATCH 64     /* accepts per wake-up: fair to the requests in flight */
+#define ACCEPT_PAUSE_MS 100 /* listeners rest this long when no descriptor is left */
+#define FD_WARN_MS 1000     /* one descriptor warning per worker per this */
 
 const char *nxx_strerror(int err)
 {
@@ -53,6 +57,8 @@ void nxx_config_init(nxx_config *cfg)
     cfg->request_timeout_ms = 30000;
     cfg->keepalive_timeout_ms = 60000;
     cfg->drain_timeout_ms = 10000;
+    cfg->send_timeout_ms = 60000;
+    cfg->min_send_rate = 1024;
     cfg->max_connections = 10000;
     cfg->max_header_bytes = 32768;
     cfg->max_field_bytes = 8192;
@@ -80,13 +86,14 @@ nxx_server *nxx_server_new(const nxx_config *cfg)
         srv->cfg.max_headers = 1;
     if (srv->cfg.max_headers > 10000)
         srv->cfg.max_headers = 10000;
+    nxx_refuse_init(srv);
     srv->log_fd = -1;
     srv->building = nxx_site_new(srv, &srv->cfg);
     if (!srv->building) {
         nxx_free(srv);
         return NULL;
     }
-    if (getrandom(&srv->boot_id, sizeof(srv->boot_id), GRND_NONBLOCK) != sizeof(srv->boot_id))
+    if (nxx_os_random(&srv->boot_id, sizeof(srv->boot_id), 0) != 0)
         srv->boot_id = (uint32_t)time(NULL) ^ (uint32_t)getpid();
     return srv;
 }
@@ -163,9 +170,7 @@ void nxx_server_set_site(nxx_server *srv, struct nxx_site *site)
      * one go once its last request has finished */
     for (unsigned i = 0; srv->workers && i < srv->nworkers; i++) {
         if (srv->workers[i].wake.fd >= 0) {
-            uint64_t one = 1;
-            ssize_t r = write(srv->workers[i].wake.fd, &one, sizeof(one));
-            (void)r;
+            nxx_os_wake(srv->workers[i].wake.fd);
         }
     }
     if (old)
@@ -270,21 +275,137 @@ void *nxx_req_worker_state_slow(nxx_req *req, struct nxx_worker_key *key)
 
 /* ---- workers ---- */
 
+/*
+ * Accept failures that leave the connection waiting: the level-triggered
+ * listener reports it again at once, so a worker that merely returned would
+ * spin on it.  Other failures (ECONNABORTED, a network error) consumed
+ * their connection.
+ */
+static int out_of_resources(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+}
+
+/* One line a second at most, counting what happened since the last one. */
+static void warn_descriptors(struct nxx_worker *w)
+{
+    if (!w->fd_failures || (w->fd_warned_ms && w->loop.now_ms - w->fd_warned_ms < FD_WARN_MS))
+        return;
+    nxx_log_warn("worker %u: cannot accept connections: %s (%lu failed accepts since the last "
+                 "report); %lu answered 503 and closed, %lu idle connections closed, accepting "
+                 "paused %lu times for %d ms; raise the descriptor limit or lower "
+                 "--max-connections",
+                 w->id, strerror(-w->fd_err), w->fd_failures, w->fd_refused, w->fd_idle_closed,
+                 w->fd_pauses, ACCEPT_PAUSE_MS);
+    w->fd_warned_ms = w->loop.now_ms;
+    w->fd_failures = w->fd_refused = w->fd_pauses = w->fd_idle_closed = 0;
+}
+
+/*
+ * Another thread may take the slot the reserve frees for a moment: then
+ * the first idle connection of this worker gives one back, as its
+ * keep-alive timeout would have (nginx reuses idle connections likewise
+ * when it runs short of them).  Without a reserve nothing could be answered.
+ */
+static void regain_reserve(struct nxx_worker *w)
+{
+    if (w->reserve_fd >= 0)
+        return;
+    int r = nxx_os_reserve_fd();
+    if ((r == -EMFILE || r == -ENFILE) && nxx_conn_close_idle(w)) {
+        w->fd_idle_closed++;
+        r = nxx_os_reserve_fd();
+    }
+    w->reserve_fd = r >= 0 ? r : -1;
+}
+
+/*
+ * The descriptor table is full: free the reserve's slot, accept what waits
+ * on lio into it, answer each 503 and close it, then take the slot back
+ * (libuv's EMFILE trick).  Returns 0 when the listener was emptied or
+ * served a full batch, -1 when the slot could not be used (another thread
+ * took it, or there is no reserve).
+ */
+static int shed_pending(struct nxx_worker *w, struct nxx_io *lio)
+{
+    regain_reserve(w);
+    if (w->reserve_fd < 0)
+        return -1;
+    close(w->reserve_fd);
+    w->reserve_fd = -1;
+    int rc = 0;
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen;
+        int fd = nxx_sock_accept(lio->fd, &peer, &plen);
+        if (fd == -EAGAIN)
+            break;
+        if (fd < 0) {
+            if (out_of_resources(fd)) {
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        nxx_refuse(w->srv, fd, NXX_REFUSE_DESCRIPTORS);
+        w->fd_refused++;
+    }
+    regain_reserve(w);
+    return rc;
+}
+
+static void on_accept_resume(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    struct nxx_worker *w =
+        (struct nxx_worker *)((char *)t - offsetof(struct nxx_worker, accept_pause));
+    w->accept_paused = 0;
+    regain_reserve(w);
+    for (size_t i = 0; i < w->srv->nlisteners; i++) {
+        if (w->lio[i].fd < 0)
+            continue; /* closed by a drain meanwhile */
+        int err = nxx_loop_add_level(loop, &w->lio[i]);
+        if (err)
+            nxx_log_error("worker %u: cannot resume accepting: %s", w->id, nxx_strerror(err));
+    }
+}
+
+/* Take the listeners out of epoll for a moment instead of spinning on them. */
+static void pause_accepting(struct nxx_worker *w)
+{
+    if (w->accept_paused)
+        return;
+    for (size_t i = 0; i < w->srv->nlisteners; i++)
+        if (w->lio[i].fd >= 0)
+            nxx_loop_del(&w->loop, &w->lio[i]);
+    w->accept_paused = 1;
+    w->fd_pauses++;
+    nxx_timer_set(&w->loop, &w->accept_pause, ACCEPT_PAUSE_MS);
+}
+
+static void accept_failed(struct nxx_worker *w, struct nxx_io *lio, int err)
+{
+    if (!out_of_resources(err))
+        return;
+    w->fd_err = err;
+    w->fd_failures++;
+    /* the reserve helps only when descriptors are short, not kernel memory */
+    if ((err == -ENOBUFS || err == -ENOMEM) || shed_pending(w, lio) < 0)
+        pause_accepting(w);
+    warn_descriptors(w);
+}
+
 static void on_accept(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)events;
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
-    /* a bounded batch per wake-up keeps accepting fair to the requests in flight */
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
         struct sockaddr_storage peer;
         socklen_t plen;
         int fd = nxx_sock_accept(io->fd, &peer, &plen);
         if (fd == -EAGAIN)
             return;
         if (fd < 0) {
-            if (fd == -EMFILE || fd == -ENFILE)
-                nxx_log_warn("accept: %s (raise the fd limit or lower --max-connections)",
-                             strerror(-fd));
+            accept_failed(w, io, fd);
             return;
         }
         nxx_http1_accept(w, fd, &peer);
@@ -355,9 +476,7 @@ static void control(nxx_server *srv)
 static void wake_worker0(nxx_server *srv)
 {
     if (srv->workers && srv->nworkers && srv->workers[0].wake.fd >= 0) {
-        uint64_t one = 1;
-        ssize_t r = write(srv->workers[0].wake.fd, &one, sizeof(one));
-        (void)r;
+        nxx_os_wake(srv->workers[0].wake.fd);
     }
 }
 
@@ -376,9 +495,7 @@ void nxx_server_reopen_logs(nxx_server *srv)
 static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)events;
-    uint64_t v;
-    ssize_t r = read(io->fd, &v, sizeof(v));
-    (void)r;
+    nxx_os_wake_drain(io->fd);
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
     nxx_conn_run_posts(w);
     worker_site_update(w);
@@ -393,6 +510,7 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
     struct nxx_worker *w = (struct nxx_worker *)((char *)t - offsetof(struct nxx_worker, tick));
     if (w->log.len)
         nxx_accesslog_flush(w);
+    warn_descriptors(w); /* what the last line left unreported */
     nxx_timer_set(loop, t, TICK_MS);
 }
 
@@ -425,15 +543,21 @@ static int worker_init(struct nxx_worker *w)
         if (err)
             return err;
     }
-    w->wake.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->wake.fd = nxx_os_wake_open();
     if (w->wake.fd < 0)
-        return -errno;
+        return w->wake.fd;
     w->wake.cb = on_wake;
     err = nxx_loop_add_level(&w->loop, &w->wake);
     if (err)
         return err;
     nxx_timer_init(&w->tick, on_tick);
     nxx_timer_set(&w->loop, &w->tick, TICK_MS);
+    nxx_timer_init(&w->accept_pause, on_accept_resume);
+    w->reserve_fd = nxx_os_reserve_fd();
+    if (w->reserve_fd < 0) {
+        nxx_log_warn("worker %u: no reserve descriptor: %s", w->id, strerror(-w->reserve_fd));
+        w->reserve_fd = -1;
+    }
     return 0;
 }
 
@@ -482,6 +606,9 @@ static void worker_release(struct nxx_worker *w)
         nxx_free(w->site_use);
         w->site_use = NULL;
     }
+    if (w->reserve_fd >= 0)
+        close(w->reserve_fd);
+    w->reserve_fd = -1;
     nxx_free(w->hdrs);
     w->hdrs = NULL;
     nxx_pool_release(&w->rbufs);
@@ -557,6 +684,7 @@ int nxx_server_run(nxx_server *srv)
         w->srv = srv;
         w->id = i;
         w->wake.fd = -1;
+        w->reserve_fd = -1;
         for (size_t k = 0; k < NXX_MAX_LISTENERS; k++)
             w->lio[k].fd = -1;
         worker_posts_init(w);
@@ -596,9 +724,7 @@ void nxx_server_stop(nxx_server *srv)
     struct nxx_worker *ws = srv->workers;
     for (unsigned i = 0; ws && i < srv->nworkers; i++) {
         if (ws[i].wake.fd >= 0) {
-            uint64_t one = 1;
-            ssize_t r = write(ws[i].wake.fd, &one, sizeof(one));
-            (void)r;
+            nxx_os_wake(ws[i].wake.fd);
         }
     }
 }

@@ -57,6 +57,18 @@ struct nxx_site_use {
     struct nxx_site_use *next;
 };
 
+/* Why a connection is refused (refuse.c); each has its prebuilt answer. */
+enum nxx_refuse_why {
+    NXX_REFUSE_CONNECTIONS = 0, /* over --max-connections */
+    NXX_REFUSE_DESCRIPTORS,     /* the process is out of file descriptors */
+    NXX_REFUSE_COUNT
+};
+
+struct nxx_refusal {
+    char buf[448]; /* a whole 503 response */
+    size_t len;
+};
+
 struct nxx_server {
     nxx_config cfg;                /* as given to nxx_server_new; what a generation cannot change */
     struct nxx_site *_Atomic site; /* the generation new requests run under */
@@ -75,6 +87,7 @@ struct nxx_server {
     int (*reload_fn)(nxx_server *srv, void *ud, char *err, size_t errlen);
     void *reload_ud;
     void (*reload_free)(void *ud);
+    struct nxx_refusal refusals[NXX_REFUSE_COUNT]; /* built by nxx_server_new */
 };
 
 struct nxx_conn;
@@ -118,6 +131,16 @@ struct nxx_worker {
     unsigned npinned;              /* closed connections waiting for posts */
     void *slots[NXX_WORKER_SLOTS]; /* handlers' per-worker state (nxx_req_worker_state) */
     void (*slot_free[NXX_WORKER_SLOTS])(void *);
+    /* out of descriptors (server.c): the reserve, the accept pause, the warning */
+    int reserve_fd;                /* a slot of the descriptor table held back, or -1 */
+    int accept_paused;             /* listeners out of epoll until accept_pause fires */
+    struct nxx_timer accept_pause; /* puts them back */
+    uint64_t fd_warned_ms;         /* when the last warning was written */
+    int fd_err;                    /* the last accept error (-errno) */
+    unsigned long fd_failures;     /* accepts that failed since that warning */
+    unsigned long fd_refused;      /* connections answered 503 on the reserve since */
+    unsigned long fd_pauses;       /* pauses since */
+    unsigned long fd_idle_closed;  /* idle connections closed to regain the reserve since */
 };
 
 /*
@@ -139,10 +162,11 @@ extern const struct nxx_transport nxx_transport_plain;
 
 /* What the engine asks of the protocol running a connection. */
 struct nxx_conn_ops {
-    void (*drain)(struct nxx_conn *c);   /* the server stops: close when idle */
-    void (*release)(struct nxx_conn *c); /* being closed: timers and buffers */
-    void (*bury)(struct nxx_conn *c);    /* nobody refers to it any more: request state */
-    void (*resume)(struct nxx_conn *c);  /* a post ran for it: re-arm what it waits for */
+    void (*drain)(struct nxx_conn *c);     /* the server stops: close when idle */
+    void (*release)(struct nxx_conn *c);   /* being closed: timers and buffers */
+    void (*bury)(struct nxx_conn *c);      /* nobody refers to it any more: request state */
+    void (*resume)(struct nxx_conn *c);    /* a post ran for it: re-arm what it waits for */
+    int (*idle)(const struct nxx_conn *c); /* waiting for a request, nothing received or queued */
 };
 
 /* A client connection: what every protocol shares.  The protocol's own
@@ -195,6 +219,11 @@ static inline int nxx_conn_gone(const struct nxx_conn *c)
 }
 void nxx_conn_free_zombies(struct nxx_worker *w);
 void nxx_conn_drain(struct nxx_worker *w);
+/*
+ * Close the idle connection of w accepted first (as its keep-alive timeout
+ * would), to free a descriptor; returns 1 if there was one, else 0.
+ */
+int nxx_conn_close_idle(struct nxx_worker *w);
 /* Run the posts queued for w (worker thread); returns how many ran. */
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 
@@ -205,6 +234,11 @@ void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
  * previous is released as its requests finish.  On a running server, from
  * any thread. */
 void nxx_server_set_site(nxx_server *srv, struct nxx_site *site);
+
+/* refuse.c */
+void nxx_refuse_init(struct nxx_server *srv);
+/* Answer fd with the prebuilt 503 for why (one non-blocking send) and close it. */
+void nxx_refuse(const struct nxx_server *srv, int fd, enum nxx_refuse_why why);
 
 /* req.c */
 void nxx_req_date(struct nxx_worker *w);

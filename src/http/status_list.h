@@ -279,7 +279,8 @@
       "Proxying: the upstream refused, reset, or sent an invalid response.")                       \
     X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
-      "Over --max-connections; a REST write while the store is closing; an embedder's "            \
+      "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
+      "opened yet (a full disk), or a REST write while the store is closing; an embedder's "       \
       "maintenance switch (nxx_scope_maintenance) and limit of requests in flight "                \
       "(nxx_scope_max_inflight); with Retry-After and a page that explains.",                      \
       "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown; "     \

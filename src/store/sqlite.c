@@ -27,6 +27,22 @@
  * and hands each batch of changes to the writer, which applies them and the
  * task's progress (done count, byte offset, errors) in one savepoint, so a
  * restart resumes exactly after the last committed batch.
+ *
+ * A full disk at open.  Opening a WAL database needs its -shm file, which
+ * SQLite grows by writing to it; after a clean stop the -shm is gone, and on
+ * a full disk neither the writer nor a plain read-only connection can make
+ * one.  So the store starts in a degraded mode instead of failing: read-only
+ * through ordinary read-only connections when they work (the -shm survived),
+ * else through "immutable" ones that read the database file alone, which is
+ * right only while the -wal is empty or absent (a clean stop checkpointed
+ * every commit into the file; a -wal with content makes the store
+ * unavailable rather than serve an older state); unavailable when there is
+ * no store to read yet.  The writer thread tries to open for writing every
+ * NXX_STORE_RETRY_SECONDS.  Immutable connections take no locks and would
+ * not notice the writer's checkpoints, so each of their reads holds a read
+ * lock of imm_lock, and the writer, having switched the mode back, takes
+ * imm_lock for writing once before it writes anything: after that every
+ * read sees the new mode and reopens an ordinary connection.
  */
 #include "store/store.h"
 
@@ -35,12 +51,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +67,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 
+#include "os/random.h"
 #include "core/banned.h"
 
 #define DEFAULT_BATCH 1024
@@ -64,7 +82,16 @@
 #define LIST_CACHE 8
 #define BUSY_TIMEOUT_MS 10000
 #define DB_FORMAT 1
-#define APP_ID 0x6e787831 /* "nxx1" */
+#define APP_ID 0x6e787831    /* "nxx1" */
+#define LOW_SPACE (1u << 20) /* an I/O error with less free space than this is a full disk */
+
+/* What the store can do (see the comment at the top). */
+enum store_mode {
+    MODE_RW = 0,       /* open for writing */
+    MODE_RO,           /* read-only, ordinary read connections */
+    MODE_RO_IMMUTABLE, /* read-only, immutable read connections (the -wal is empty) */
+    MODE_DOWN,         /* nothing to read: every call is NXX_STORE_UNAVAILABLE */
+};
 
 /* ---- statements ---- */
 
@@ -197,6 +224,7 @@ struct list_stmt {
 struct reader {
     struct nxx_store *s;
     sqlite3 *db;
+    int immutable; /* opened in MODE_RO_IMMUTABLE: reads hold imm_lock */
     sqlite3_stmt *st[R_COUNT];
     struct list_stmt lists[LIST_CACHE]; /* most recently used first */
     struct reader *prev, *next;
@@ -261,14 +289,23 @@ struct op {
 };
 
 struct nxx_store {
+    char *dir;
     char *path;
+    char *imm_uri; /* "file:PATH?immutable=1" */
     int lock_fd;
-    sqlite3 *db; /* the writer's connection */
+    sqlite3 *db; /* the writer's connection; NULL unless MODE_RW */
     sqlite3_stmt *w[W_COUNT];
     uint64_t seq; /* writer thread only */
     unsigned max_batch;
+    uint64_t max_bytes;
     unsigned char rnd[256];
     size_t rnd_pos;
+
+    atomic_int mode;           /* enum store_mode; changed by the writer thread only */
+    pthread_rwlock_t imm_lock; /* held for reading by each immutable read */
+    uint64_t retry_ms;         /* writer: the next attempt to open for writing (monotonic) */
+    int retry_noted;           /* writer: an attempt failed other than for space (logged) */
+    int full_noted;            /* writer: "the disk is full" logged since the last commit */
 
     pthread_mutex_t mu;
     pthread_cond_t wcond;    /* the writer waits for work */
@@ -317,27 +354,71 @@ static char *dup_mem(const char *p, size_t n)
     return d;
 }
 
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /*
- * Map an SQLite error to a store status.  ENOSPC and EDQUOT can surface as
- * an I/O error (SQLite reports only ENOSPC on write as SQLITE_FULL), and
- * both mean the same to a client: 507, nothing written.
+ * Is an SQLite error a full disk?  ENOSPC and EDQUOT can surface as an I/O
+ * error (SQLite reports only ENOSPC on write as SQLITE_FULL), and both mean
+ * the same to a client: 507, nothing written.
  */
-static int fail(sqlite3 *db, int rc, const char *what)
+static int is_full(sqlite3 *db, int rc)
 {
     int prim = rc & 0xff;
-    if (prim == SQLITE_FULL) {
-        nxx_log_warn("store: %s: %s", what, sqlite3_errmsg(db));
+    if (prim == SQLITE_FULL)
+        return 1;
+    if (prim != SQLITE_IOERR || !db)
+        return 0;
+    int e = sqlite3_system_errno(db);
+    return e == ENOSPC || e == EDQUOT;
+}
+
+/* The error text, with the system error behind an I/O error. */
+static void describe(sqlite3 *db, int rc, char *buf, size_t cap)
+{
+    const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    int prim = rc & 0xff;
+    /* the connection keeps the errno of its last I/O error: only that kind has one */
+    int e = db && (prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN) ? sqlite3_system_errno(db) : 0;
+    if (e)
+        snprintf(buf, cap, "%s (%s)", msg, strerror(e));
+    else
+        snprintf(buf, cap, "%s", msg);
+}
+
+/* Map an SQLite error to a store status, and log it. */
+static int fail(sqlite3 *db, int rc, const char *what)
+{
+    char why[300];
+    describe(db, rc, why, sizeof(why));
+    if (is_full(db, rc)) {
+        nxx_log_warn("store: %s: %s", what, why);
         return NXX_STORE_FULL;
     }
-    if (prim == SQLITE_IOERR) {
-        int e = sqlite3_system_errno(db);
-        if (e == ENOSPC || e == EDQUOT) {
-            nxx_log_warn("store: %s: %s (%s)", what, sqlite3_errmsg(db), strerror(e));
-            return NXX_STORE_FULL;
-        }
-    }
-    nxx_log_error("store: %s: %s", what, sqlite3_errmsg(db));
+    nxx_log_error("store: %s: %s", what, why);
     return NXX_STORE_ERROR;
+}
+
+/*
+ * fail() for the writer: a full disk is logged once, not for every write
+ * it refuses, until a commit succeeds again (run_batch).
+ */
+static int wfail(struct nxx_store *s, int rc, const char *what)
+{
+    if (!is_full(s->db, rc))
+        return fail(s->db, rc, what);
+    if (!s->full_noted) {
+        char why[300];
+        describe(s->db, rc, why, sizeof(why));
+        nxx_log_warn("store: %s: %s; writes answer 507 until there is space (logged once)", what,
+                     why);
+        s->full_noted = 1;
+    }
+    return NXX_STORE_FULL;
 }
 
 /* Step a statement that yields no row we need; SQLITE_OK or the error. */
@@ -374,7 +455,7 @@ static char *column_dup(sqlite3_stmt *st, int i)
 }
 
 /*
- * Short ids: base62 from getrandom(), with rejection sampling so every
+ * Short ids: base62 from the kernel's random bytes, with rejection sampling so every
  * character is equally likely (10 characters: about 59 bits).  The writer
  * thread is the only caller, so the buffer needs no lock.
  */
@@ -383,16 +464,10 @@ static const char base62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn
 static int random_byte(struct nxx_store *s, unsigned char *b)
 {
     if (s->rnd_pos >= sizeof(s->rnd)) {
-        size_t got = 0;
-        while (got < sizeof(s->rnd)) {
-            ssize_t n = getrandom(s->rnd + got, sizeof(s->rnd) - got, 0);
-            if (n < 0) {
-                if (errno == EINTR)
-                    continue;
-                nxx_log_error("store: getrandom: %s", strerror(errno));
-                return -1;
-            }
-            got += (size_t)n;
+        int err = nxx_os_random(s->rnd, sizeof(s->rnd), 1);
+        if (err) {
+            nxx_log_error("store: random bytes: %s", strerror(-err));
+            return -1;
         }
         s->rnd_pos = 0;
     }
@@ -448,18 +523,17 @@ static void reader_at_exit(void *p)
     reader_close(r);
 }
 
-static struct reader *reader_get(struct nxx_store *s)
+static struct reader *reader_open(struct nxx_store *s, int immutable)
 {
-    struct reader *r = pthread_getspecific(s->key);
-    if (r)
-        return r;
-    r = nxx_calloc(1, sizeof(*r));
+    struct reader *r = nxx_calloc(1, sizeof(*r));
     if (!r) {
         nxx_log_error("store: open read connection: out of memory");
         return NULL;
     }
     r->s = s;
-    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    r->immutable = immutable;
+    int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+    int rc = sqlite3_open_v2(immutable ? s->imm_uri : s->path, &r->db, flags, NULL);
     if (rc != SQLITE_OK) {
         nxx_log_error("store: open read connection to '%s': %s", s->path,
                       r->db ? sqlite3_errmsg(r->db) : sqlite3_errstr(rc));
@@ -481,6 +555,56 @@ static struct reader *reader_get(struct nxx_store *s)
     s->readers = r;
     pthread_mutex_unlock(&s->rmu);
     return r;
+}
+
+/*
+ * The calling thread's read connection for one read call, which ends with
+ * reader_leave(): 0 and *out, NXX_STORE_UNAVAILABLE, or NXX_STORE_ERROR.
+ * An immutable connection is used only under a read lock of imm_lock and
+ * only while the mode still says so; once the writer is back it is
+ * replaced by an ordinary one.
+ */
+static int reader_enter(struct nxx_store *s, struct reader **out)
+{
+    *out = NULL;
+    struct reader *r = pthread_getspecific(s->key);
+    if (r && r->immutable) {
+        pthread_rwlock_rdlock(&s->imm_lock);
+        if (atomic_load(&s->mode) == MODE_RO_IMMUTABLE) {
+            *out = r;
+            return 0;
+        }
+        pthread_rwlock_unlock(&s->imm_lock);
+        nxx_store_thread_done(s);
+        r = NULL;
+    }
+    if (r) {
+        *out = r;
+        return 0;
+    }
+    int mode = atomic_load(&s->mode);
+    if (mode == MODE_DOWN)
+        return NXX_STORE_UNAVAILABLE;
+    if (mode == MODE_RO_IMMUTABLE) {
+        pthread_rwlock_rdlock(&s->imm_lock);
+        if (atomic_load(&s->mode) == MODE_RO_IMMUTABLE) {
+            r = reader_open(s, 1);
+            if (!r)
+                pthread_rwlock_unlock(&s->imm_lock);
+            *out = r;
+            return r ? 0 : NXX_STORE_ERROR;
+        }
+        pthread_rwlock_unlock(&s->imm_lock);
+    }
+    r = reader_open(s, 0);
+    *out = r;
+    return r ? 0 : NXX_STORE_ERROR;
+}
+
+static void reader_leave(struct reader *r)
+{
+    if (r && r->immutable)
+        pthread_rwlock_unlock(&r->s->imm_lock);
 }
 
 static sqlite3_stmt *reader_stmt(struct reader *r, int which)
@@ -550,13 +674,9 @@ void nxx_item_release(struct nxx_item *it)
     memset(it, 0, sizeof(*it));
 }
 
-int nxx_store_get(struct nxx_store *s, const char *coll, const char *id, struct nxx_item *out)
+static int get_item(struct reader *r, const char *coll, const char *id, struct nxx_item *out)
 {
-    memset(out, 0, sizeof(*out));
-    if (!coll || !id)
-        return NXX_STORE_NOTFOUND;
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_GET) : NULL;
+    sqlite3_stmt *st = reader_stmt(r, R_GET);
     if (!st)
         return NXX_STORE_ERROR;
     bind_str(st, 1, coll);
@@ -589,6 +709,20 @@ int nxx_store_get(struct nxx_store *s, const char *coll, const char *id, struct 
     return 0;
 }
 
+int nxx_store_get(struct nxx_store *s, const char *coll, const char *id, struct nxx_item *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!coll || !id)
+        return NXX_STORE_NOTFOUND;
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    status = get_item(r, coll, id, out);
+    reader_leave(r);
+    return status;
+}
+
 /* Version and live count of coll; 0 when unknown (also on error, which is logged). */
 static int coll_info(struct reader *r, const char *coll, uint64_t *version, uint64_t *live)
 {
@@ -613,10 +747,12 @@ static int coll_info(struct reader *r, const char *coll, uint64_t *version, uint
 
 uint64_t nxx_store_coll_version(struct nxx_store *s, const char *coll)
 {
-    struct reader *r = coll ? reader_get(s) : NULL;
+    struct reader *r = NULL;
     uint64_t v = 0, live = 0;
-    if (r)
+    if (coll && reader_enter(s, &r) == 0) {
         coll_info(r, coll, &v, &live);
+        reader_leave(r);
+    }
     return v;
 }
 
@@ -712,22 +848,10 @@ static void read_end(struct reader *r)
     }
 }
 
-int nxx_store_list(struct nxx_store *s, const struct nxx_store_query *q,
-                   void (*each)(void *ctx, const struct nxx_item *it), void *ctx, uint64_t *total)
+static int list_items(struct reader *r, const struct nxx_store_query *q,
+                      void (*each)(void *ctx, const struct nxx_item *it), void *ctx,
+                      uint64_t *total)
 {
-    if (total)
-        *total = 0;
-    if (!q || !q->coll || (q->nfilters && !q->filters) || (q->nsort && !q->sort))
-        return 0;
-    if (q->nfilters > MAX_FILTERS || q->nsort > MAX_SORT) {
-        nxx_log_error("store: list: %zu filters and %zu sort keys; the limits are %d and %d",
-                      q->nfilters, q->nsort, MAX_FILTERS, MAX_SORT);
-        return NXX_STORE_ERROR;
-    }
-    struct reader *r = reader_get(s);
-    if (!r)
-        return NXX_STORE_ERROR;
-
     /* The count and the page read one snapshot. */
     sqlite3_stmt *begin = reader_stmt(r, R_BEGIN);
     if (!begin)
@@ -802,15 +926,41 @@ int nxx_store_list(struct nxx_store *s, const struct nxx_store_query *q,
     return status;
 }
 
+int nxx_store_list(struct nxx_store *s, const struct nxx_store_query *q,
+                   void (*each)(void *ctx, const struct nxx_item *it), void *ctx, uint64_t *total)
+{
+    if (total)
+        *total = 0;
+    if (!q || !q->coll || (q->nfilters && !q->filters) || (q->nsort && !q->sort))
+        return 0;
+    if (q->nfilters > MAX_FILTERS || q->nsort > MAX_SORT) {
+        nxx_log_error("store: list: %zu filters and %zu sort keys; the limits are %d and %d",
+                      q->nfilters, q->nsort, MAX_FILTERS, MAX_SORT);
+        return NXX_STORE_ERROR;
+    }
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    status = list_items(r, q, each, ctx, total);
+    reader_leave(r);
+    return status;
+}
+
 int nxx_store_changes(struct nxx_store *s, const char *coll, uint64_t since,
                       void (*each)(void *ctx, const struct nxx_item *it), void *ctx)
 {
     if (!coll)
         return 0;
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_CHANGES) : NULL;
-    if (!st)
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    sqlite3_stmt *st = reader_stmt(r, R_CHANGES);
+    if (!st) {
+        reader_leave(r);
         return NXX_STORE_ERROR;
+    }
     bind_str(st, 1, coll);
     sqlite3_bind_int64(st, 2, clamp64(since));
     int rc;
@@ -828,8 +978,9 @@ int nxx_store_changes(struct nxx_store *s, const char *coll, uint64_t since,
         if (each)
             each(ctx, &it);
     }
-    int status = rc == SQLITE_DONE ? 0 : fail(r->db, rc, "changes");
+    status = rc == SQLITE_DONE ? 0 : fail(r->db, rc, "changes");
     done_with(st);
+    reader_leave(r);
     return status;
 }
 
@@ -838,13 +989,17 @@ int nxx_store_schema_get(struct nxx_store *s, const char *coll, char **json)
     *json = NULL;
     if (!coll)
         return NXX_STORE_NOTFOUND;
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_SCHEMA) : NULL;
-    if (!st)
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    sqlite3_stmt *st = reader_stmt(r, R_SCHEMA);
+    if (!st) {
+        reader_leave(r);
         return NXX_STORE_ERROR;
+    }
     bind_str(st, 1, coll);
     int rc = sqlite3_step(st);
-    int status = 0;
     if (rc == SQLITE_ROW) {
         *json = column_dup(st, 0);
         if (!*json) {
@@ -855,6 +1010,7 @@ int nxx_store_schema_get(struct nxx_store *s, const char *coll, char **json)
         status = rc == SQLITE_DONE ? NXX_STORE_NOTFOUND : fail(r->db, rc, "schema get");
     }
     done_with(st);
+    reader_leave(r);
     return status;
 }
 
@@ -863,13 +1019,17 @@ int nxx_store_task_get(struct nxx_store *s, const char *id, struct nxx_task *t)
     memset(t, 0, sizeof(*t));
     if (!id)
         return NXX_STORE_NOTFOUND;
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_TASK) : NULL;
-    if (!st)
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    sqlite3_stmt *st = reader_stmt(r, R_TASK);
+    if (!st) {
+        reader_leave(r);
         return NXX_STORE_ERROR;
+    }
     bind_str(st, 1, id);
     int rc = sqlite3_step(st);
-    int status = 0;
     if (rc == SQLITE_ROW) {
         snprintf(t->id, sizeof(t->id), "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(t->coll, sizeof(t->coll), "%s", (const char *)sqlite3_column_text(st, 1));
@@ -884,6 +1044,7 @@ int nxx_store_task_get(struct nxx_store *s, const char *id, struct nxx_task *t)
         status = rc == SQLITE_DONE ? NXX_STORE_NOTFOUND : fail(r->db, rc, "task get");
     }
     done_with(st);
+    reader_leave(r);
     return status;
 }
 
@@ -914,7 +1075,7 @@ static int read_cur(struct nxx_store *s, const char *coll, const char *id, struc
         return 0;
     }
     if (rc != SQLITE_ROW) {
-        int status = fail(s->db, rc, "read item");
+        int status = wfail(s, rc, "read item");
         done_with(st);
         return status;
     }
@@ -951,7 +1112,7 @@ static int bump_coll(struct nxx_store *s, const char *coll, uint64_t version, in
     sqlite3_bind_int64(st, 2, (int64_t)version);
     sqlite3_bind_int(st, 3, delta);
     int rc = run(st);
-    return rc == SQLITE_OK ? 0 : fail(s->db, rc, "update collection version");
+    return rc == SQLITE_OK ? 0 : wfail(s, rc, "update collection version");
 }
 
 /* Insert or overwrite (coll, id) with body as version v. */
@@ -1076,7 +1237,7 @@ static int apply_write(struct nxx_store *s, struct op *op, int replay)
         rc = store_body(s, op->coll, op->id, &c, op->change.body, op->change.body_len, v, now,
                         &created_ms);
         if (rc != SQLITE_OK)
-            return fail(s->db, rc, "write item");
+            return wfail(s, rc, "write item");
         op->created = !c.found || c.deleted;
         delta = op->created ? 1 : 0;
         op->item = (struct nxx_item){
@@ -1098,7 +1259,7 @@ static int apply_write(struct nxx_store *s, struct op *op, int replay)
         sqlite3_bind_int64(st, 4, now);
         rc = run(st);
         if (rc != SQLITE_OK)
-            return fail(s->db, rc, "delete item");
+            return wfail(s, rc, "delete item");
         delta = -1;
         op->item = (struct nxx_item){
             .coll = op->coll,
@@ -1127,7 +1288,7 @@ static int apply_schema(struct nxx_store *s, struct op *op)
         bind_str(st, 2, op->json);
     int rc = run(st);
     if (rc != SQLITE_OK)
-        return fail(s->db, rc, op->json ? "put schema" : "delete schema");
+        return wfail(s, rc, op->json ? "put schema" : "delete schema");
     if (!op->json && sqlite3_changes(s->db) == 0)
         return NXX_STORE_NOTFOUND;
     return 0;
@@ -1149,7 +1310,7 @@ static int apply_task_create(struct nxx_store *s, struct op *op)
         if (rc == SQLITE_DONE)
             break;
         if (rc != SQLITE_ROW)
-            return fail(s->db, rc, "create task");
+            return wfail(s, rc, "create task");
     }
     sqlite3_stmt *st = s->w[W_TASK_INSERT];
     bind_str(st, 1, op->task_id);
@@ -1158,12 +1319,12 @@ static int apply_task_create(struct nxx_store *s, struct op *op)
     sqlite3_bind_int64(st, 4, now_ms());
     int rc = run(st);
     if (rc != SQLITE_OK)
-        return fail(s->db, rc, "create task");
+        return wfail(s, rc, "create task");
     st = s->w[W_TASK_INPUT];
     bind_str(st, 1, op->task_id);
     sqlite3_bind_blob64(st, 2, op->input ? op->input : "", op->input_len, SQLITE_STATIC);
     rc = run(st);
-    return rc == SQLITE_OK ? 0 : fail(s->db, rc, "store task input");
+    return rc == SQLITE_OK ? 0 : wfail(s, rc, "store task input");
 }
 
 static int add_task_error(json_t *errors, uint64_t index, int status, const char *detail)
@@ -1232,11 +1393,11 @@ static int apply_task_batch(struct nxx_store *s, struct op *op)
                 store_body(s, b->coll, e->id, &c, e->body, e->body_len, v, now_ms(), &created_ms);
             if ((rc & 0xff) == SQLITE_CONSTRAINT) {
                 /* only this statement was undone; the transaction goes on */
-                fail(s->db, rc, "task item");
+                wfail(s, rc, "task item");
                 status = NXX_STORE_ERROR;
                 why = "the item could not be stored";
             } else if (rc != SQLITE_OK) {
-                return fail(s->db, rc, "task item");
+                return wfail(s, rc, "task item");
             } else {
                 status = bump_coll(s, b->coll, v, 1);
                 if (status)
@@ -1265,13 +1426,13 @@ static int apply_task_batch(struct nxx_store *s, struct op *op)
     int rc = run(st);
     free(errors); /* jansson's allocator */
     if (rc != SQLITE_OK)
-        return fail(s->db, rc, "task progress");
+        return wfail(s, rc, "task progress");
     if (b->last) {
         st = s->w[W_TASK_INPUT_DEL];
         bind_str(st, 1, b->task_id);
         rc = run(st);
         if (rc != SQLITE_OK)
-            return fail(s->db, rc, "delete task input");
+            return wfail(s, rc, "delete task input");
     }
     b->failed = failed;
     return 0;
@@ -1284,11 +1445,11 @@ static int apply_task_fail(struct nxx_store *s, struct op *op)
     sqlite3_bind_int64(st, 2, now_ms());
     int rc = run(st);
     if (rc != SQLITE_OK)
-        return fail(s->db, rc, "mark task failed");
+        return wfail(s, rc, "mark task failed");
     st = s->w[W_TASK_INPUT_DEL];
     bind_str(st, 1, op->task_id);
     rc = run(st);
-    return rc == SQLITE_OK ? 0 : fail(s->db, rc, "delete task input");
+    return rc == SQLITE_OK ? 0 : wfail(s, rc, "delete task input");
 }
 
 /* Run one op in its own savepoint; a failure undoes only this op. */
@@ -1296,7 +1457,7 @@ static int apply_op(struct nxx_store *s, struct op *op, int replay)
 {
     int rc = run(s->w[W_SAVEPOINT]);
     if (rc != SQLITE_OK)
-        return fail(s->db, rc, "savepoint");
+        return wfail(s, rc, "savepoint");
     int status;
     switch (op->kind) {
     case OP_WRITE: status = apply_write(s, op, replay); break;
@@ -1311,7 +1472,7 @@ static int apply_op(struct nxx_store *s, struct op *op, int replay)
     if (status == 0) {
         rc = run(s->w[W_RELEASE]);
         if (rc != SQLITE_OK)
-            status = fail(s->db, rc, "release savepoint");
+            status = wfail(s, rc, "release savepoint");
     }
     if (status != 0 && !sqlite3_get_autocommit(s->db)) {
         run(s->w[W_ROLLBACK_TO]);
@@ -1343,7 +1504,7 @@ static void run_batch(struct nxx_store *s, struct op *batch)
     for (int round = 0;; round++) {
         int rc = run(s->w[W_BEGIN]);
         if (rc != SQLITE_OK) {
-            fail_ops(batch, fail(s->db, rc, "begin"));
+            fail_ops(batch, wfail(s, rc, "begin"));
             return;
         }
         /*
@@ -1357,7 +1518,7 @@ static void run_batch(struct nxx_store *s, struct op *batch)
             s->seq = (uint64_t)sqlite3_column_int64(st, 0);
         done_with(st);
         if (rc != SQLITE_ROW) {
-            int status = fail(s->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "read sequence");
+            int status = wfail(s, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc, "read sequence");
             run(s->w[W_ROLLBACK]);
             fail_ops(batch, status);
             return;
@@ -1388,7 +1549,7 @@ static void run_batch(struct nxx_store *s, struct op *batch)
             sqlite3_bind_int64(s->w[W_SEQ], 1, (int64_t)s->seq);
             rc = run(s->w[W_SEQ]);
             if (rc != SQLITE_OK) {
-                int status = fail(s->db, rc, "update sequence");
+                int status = wfail(s, rc, "update sequence");
                 if (!sqlite3_get_autocommit(s->db))
                     run(s->w[W_ROLLBACK]);
                 fail_ops(batch, status);
@@ -1397,10 +1558,13 @@ static void run_batch(struct nxx_store *s, struct op *batch)
         }
         rc = run(s->w[W_COMMIT]);
         if (rc != SQLITE_OK) {
-            int status = fail(s->db, rc, "commit");
+            int status = wfail(s, rc, "commit");
             if (!sqlite3_get_autocommit(s->db))
                 run(s->w[W_ROLLBACK]);
             fail_ops(batch, status);
+        } else if (any && s->full_noted) {
+            nxx_log_info("store: '%s': there is space again; writes succeed", s->path);
+            s->full_noted = 0;
         }
         return;
     }
@@ -1451,13 +1615,41 @@ static void finish_batch(struct nxx_store *s, struct op *batch)
     pthread_mutex_unlock(&s->mu);
 }
 
+static void reopen(struct nxx_store *s);
+
+/*
+ * Sleep on wcond until work arrives; a store that is not writable also
+ * wakes when its next attempt to open for writing is due, and makes it.
+ */
+static void writer_wait(struct nxx_store *s)
+{
+    while (!s->queue && !s->stopping) {
+        if (atomic_load(&s->mode) == MODE_RW) {
+            pthread_cond_wait(&s->wcond, &s->mu);
+            continue;
+        }
+        uint64_t now = mono_ms();
+        if (now >= s->retry_ms) {
+            pthread_mutex_unlock(&s->mu);
+            reopen(s);
+            pthread_mutex_lock(&s->mu);
+            continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t ns = (uint64_t)ts.tv_nsec + (s->retry_ms - now) * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&s->wcond, &s->mu, &ts);
+    }
+}
+
 static void *writer_main(void *arg)
 {
     struct nxx_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->queue && !s->stopping)
-            pthread_cond_wait(&s->wcond, &s->mu);
+        writer_wait(s);
         if (!s->queue)
             break;
         struct op *batch = s->queue, *last = batch;
@@ -1468,7 +1660,13 @@ static void *writer_main(void *arg)
             s->tail = &s->queue;
         last->next = NULL;
         pthread_mutex_unlock(&s->mu);
-        run_batch(s, batch);
+        if (atomic_load(&s->mode) != MODE_RW && mono_ms() >= s->retry_ms)
+            reopen(s);
+        int mode = atomic_load(&s->mode);
+        if (mode == MODE_RW)
+            run_batch(s, batch);
+        else /* nothing is written; done() and synchronous callers hear why */
+            fail_ops(batch, mode == MODE_DOWN ? NXX_STORE_UNAVAILABLE : NXX_STORE_FULL);
         finish_batch(s, batch);
         pthread_mutex_lock(&s->mu);
     }
@@ -1660,12 +1858,17 @@ static int runner_stopping(struct nxx_store *s)
 /* The oldest unfinished task: 0 and id, NOTFOUND, or an error. */
 static int next_task(struct nxx_store *s, char id[40])
 {
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_TASK_NEXT) : NULL;
-    if (!st)
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    sqlite3_stmt *st = reader_stmt(r, R_TASK_NEXT);
+    if (!st) {
+        reader_leave(r);
         return NXX_STORE_ERROR;
+    }
     int rc = sqlite3_step(st);
-    int status = NXX_STORE_NOTFOUND;
+    status = NXX_STORE_NOTFOUND;
     if (rc == SQLITE_ROW) {
         snprintf(id, 40, "%s", (const char *)sqlite3_column_text(st, 0));
         status = 0;
@@ -1673,6 +1876,7 @@ static int next_task(struct nxx_store *s, char id[40])
         status = fail(r->db, rc, "find tasks");
     }
     done_with(st);
+    reader_leave(r);
     return status;
 }
 
@@ -1687,10 +1891,9 @@ struct task_run {
     json_t *errors;
 };
 
-static int load_task(struct nxx_store *s, struct task_run *t)
+static int load_task_row(struct reader *r, struct task_run *t)
 {
-    struct reader *r = reader_get(s);
-    sqlite3_stmt *st = r ? reader_stmt(r, R_TASK_LOAD) : NULL;
+    sqlite3_stmt *st = reader_stmt(r, R_TASK_LOAD);
     if (!st)
         return NXX_STORE_ERROR;
     bind_str(st, 1, t->id);
@@ -1726,6 +1929,17 @@ static int load_task(struct nxx_store *s, struct task_run *t)
         i++;
     t->array = i < t->len && t->input[i] == '[';
     return 0;
+}
+
+static int load_task(struct nxx_store *s, struct task_run *t)
+{
+    struct reader *r;
+    int status = reader_enter(s, &r);
+    if (status)
+        return status;
+    status = load_task_row(r, t);
+    reader_leave(r);
+    return status;
 }
 
 static void free_elems(struct task_elem *elems, size_t n)
@@ -1863,7 +2077,8 @@ static void *runner_main(void *arg)
     struct nxx_store *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->runner_stop && !s->tasks_pending)
+        /* a store that is not writable could not record any progress */
+        while (!s->runner_stop && (!s->tasks_pending || atomic_load(&s->mode) != MODE_RW))
             pthread_cond_wait(&s->tcond, &s->mu);
         if (s->runner_stop)
             break;
@@ -1900,23 +2115,91 @@ void nxx_store_task_runner(struct nxx_store *s, nxx_store_task_item_fn fn, void 
 
 /* ---- open and close ---- */
 
-static int exec_sql(sqlite3 *db, const char *sql, const char *what)
+/*
+ * At open: did this failure come from a full disk?  Besides what is_full()
+ * counts, an I/O error or a file that cannot be opened on a file system with
+ * almost no space left: SQLite does not always keep the errno behind those
+ * (growing the -shm is one of them).
+ */
+static int open_full(const struct nxx_store *s, sqlite3 *db, int rc)
 {
-    int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : fail(db, rc, what);
+    if (is_full(db, rc))
+        return 1;
+    int prim = rc & 0xff;
+    if (prim != SQLITE_IOERR && prim != SQLITE_CANTOPEN)
+        return 0;
+    int e = db ? sqlite3_system_errno(db) : 0;
+    if (e == ENOSPC || e == EDQUOT)
+        return 1;
+    struct statvfs fs;
+    return statvfs(s->dir, &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < LOW_SPACE;
 }
 
-static int64_t pragma_int(sqlite3 *db, const char *sql)
+/* Say what failed in err (the caller logs it) and return its status. */
+static int open_fail(const struct nxx_store *s, sqlite3 *db, int rc, const char *what, char *err,
+                     size_t cap)
+{
+    char why[300];
+    describe(db, rc, why, sizeof(why));
+    snprintf(err, cap, "%s: %s", what, why);
+    return open_full(s, db, rc) ? NXX_STORE_FULL : NXX_STORE_ERROR;
+}
+
+/* A query of one integer: SQLITE_OK and *v (-1 without a row), or the error. */
+static int query_int(sqlite3 *db, const char *sql, int64_t *v)
 {
     sqlite3_stmt *st = NULL;
-    int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
+    *v = -1;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *v = sqlite3_column_int64(st, 0);
+        if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
     sqlite3_finalize(st);
-    return v;
+    return rc;
 }
 
-static int setup_db(struct nxx_store *s, const struct nxx_store_options *opt)
+enum db_format { FMT_CURRENT, FMT_NEW, FMT_FOREIGN };
+
+/*
+ * What the file holds: an nxx store of DB_FORMAT with every table, nothing
+ * yet (FMT_NEW: the schema is created), or something else.  Only reads, so
+ * a store that has its schema needs no write to be opened.
+ */
+static int read_format(sqlite3 *db, enum db_format *fmt, int64_t *format)
+{
+    int64_t app = -1, tables = -1;
+    int rc = query_int(db, "PRAGMA user_version", format);
+    if (rc == SQLITE_OK)
+        rc = query_int(db, "PRAGMA application_id", &app);
+    if (rc == SQLITE_OK)
+        rc = query_int(db,
+                       "SELECT count(*) FROM sqlite_master WHERE name IN ('meta', 'items', "
+                       "'items_by_version', 'colls', 'schemas', 'tasks', 'task_inputs')",
+                       &tables);
+    if (rc != SQLITE_OK)
+        return rc;
+    if (*format > DB_FORMAT || (*format > 0 && app != APP_ID))
+        *fmt = FMT_FOREIGN;
+    else if (*format < DB_FORMAT || tables != 7)
+        *fmt = FMT_NEW;
+    else
+        *fmt = FMT_CURRENT;
+    return SQLITE_OK;
+}
+
+static int foreign(const struct nxx_store *s, int64_t format, char *err, size_t cap)
+{
+    snprintf(err, cap, "'%s' is not an nxx database of format %d (found format %lld)", s->path,
+             DB_FORMAT, (long long)format);
+    return NXX_STORE_ERROR;
+}
+
+/* The writer's connection s->db, just opened: set it up.  0, or a status with err set. */
+static int setup_db(struct nxx_store *s, char *err, size_t cap)
 {
     sqlite3 *db = s->db;
     sqlite3_extended_result_codes(db, 1);
@@ -1929,76 +2212,164 @@ static int setup_db(struct nxx_store *s, const struct nxx_store_options *opt)
     int wal =
         rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
     sqlite3_finalize(st);
-    if (!wal) {
-        nxx_log_error("store: '%s': cannot switch to WAL mode: %s", s->path, sqlite3_errmsg(db));
-        return NXX_STORE_ERROR;
-    }
+    if (!wal)
+        return open_fail(s, db, rc == SQLITE_ROW ? SQLITE_ERROR : rc, "cannot switch to WAL mode",
+                         err, cap);
     /*
      * synchronous=FULL: every commit fsyncs the WAL, so a done() with 0 has
      * survived a crash or power loss.  The WAL is truncated back after a
      * checkpoint so one big import does not leave a big file behind.
      */
-    if (exec_sql(db, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;", "set pragmas"))
-        return NXX_STORE_ERROR;
+    rc = sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA journal_size_limit=67108864;", NULL,
+                      NULL, NULL);
+    if (rc != SQLITE_OK)
+        return open_fail(s, db, rc, "set pragmas", err, cap);
 
-    int64_t format = pragma_int(db, "PRAGMA user_version");
-    int64_t app = pragma_int(db, "PRAGMA application_id");
-    if (format > DB_FORMAT || (format > 0 && app != APP_ID)) {
-        nxx_log_error("store: '%s' is not an nxx database of format %d (found format %lld)",
-                      s->path, DB_FORMAT, (long long)format);
-        return NXX_STORE_ERROR;
-    }
-    char sql[sizeof(schema_sql) + 128];
-    snprintf(sql, sizeof(sql),
-             "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;"
-             "PRAGMA application_id=%d;COMMIT;",
-             schema_sql, DB_FORMAT, APP_ID);
-    if (exec_sql(db, sql, "create schema")) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return NXX_STORE_ERROR;
+    enum db_format fmt;
+    int64_t format = -1;
+    rc = read_format(db, &fmt, &format);
+    if (rc != SQLITE_OK)
+        return open_fail(s, db, rc, "read the format", err, cap);
+    if (fmt == FMT_FOREIGN)
+        return foreign(s, format, err, cap);
+    if (fmt == FMT_NEW) {
+        char sql[sizeof(schema_sql) + 128];
+        snprintf(sql, sizeof(sql),
+                 "BEGIN IMMEDIATE;%sPRAGMA user_version=%d;"
+                 "PRAGMA application_id=%d;COMMIT;",
+                 schema_sql, DB_FORMAT, APP_ID);
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            int status = open_fail(s, db, rc, "create schema", err, cap);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return status;
+        }
     }
 
-    if (opt && opt->max_bytes) {
-        int64_t page = pragma_int(db, "PRAGMA page_size");
+    if (s->max_bytes) {
+        int64_t page = -1;
+        query_int(db, "PRAGMA page_size", &page);
         if (page <= 0)
             page = 4096;
-        uint64_t pages = opt->max_bytes / (uint64_t)page;
+        uint64_t pages = s->max_bytes / (uint64_t)page;
         if (pages < 1)
             pages = 1;
         if (pages > 0xfffffffeu)
             pages = 0xfffffffeu;
         char pragma[64];
         snprintf(pragma, sizeof(pragma), "PRAGMA max_page_count=%llu", (unsigned long long)pages);
-        if (pragma_int(db, pragma) < 0) {
-            nxx_log_error("store: set the size limit: %s", sqlite3_errmsg(db));
-            return NXX_STORE_ERROR;
-        }
+        int64_t got;
+        rc = query_int(db, pragma, &got);
+        if (rc != SQLITE_OK)
+            return open_fail(s, db, rc, "set the size limit", err, cap);
     }
 
-    int64_t seq = pragma_int(db, "SELECT value FROM meta WHERE key = 'seq'");
-    if (seq < 0) {
-        nxx_log_error("store: '%s': cannot read the sequence: %s", s->path, sqlite3_errmsg(db));
-        return NXX_STORE_ERROR;
-    }
+    int64_t seq = -1;
+    rc = query_int(db, "SELECT value FROM meta WHERE key = 'seq'", &seq);
+    if (rc != SQLITE_OK || seq < 0)
+        return open_fail(s, db, rc != SQLITE_OK ? rc : SQLITE_CORRUPT, "cannot read the sequence",
+                         err, cap);
     s->seq = (uint64_t)seq;
 
     for (int i = 0; i < W_COUNT; i++) {
         rc = sqlite3_prepare_v3(db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->w[i], NULL);
         if (rc != SQLITE_OK)
-            return fail(db, rc, "prepare write statement");
+            return open_fail(s, db, rc, "prepare write statement", err, cap);
+    }
+    return 0;
+}
+
+static void close_rw(struct nxx_store *s)
+{
+    for (int i = 0; i < W_COUNT; i++) {
+        sqlite3_finalize(s->w[i]);
+        s->w[i] = NULL;
+    }
+    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+        nxx_log_error("store: close '%s': %s", s->path, sqlite3_errmsg(s->db));
+    s->db = NULL;
+}
+
+/* Open the writer's connection: 0, NXX_STORE_FULL (a full disk), NXX_STORE_ERROR; err says why. */
+static int open_rw(struct nxx_store *s, char *err, size_t cap)
+{
+    int rc = sqlite3_open_v2(
+        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int status =
+        rc == SQLITE_OK ? setup_db(s, err, cap) : open_fail(s, s->db, rc, "open", err, cap);
+    if (status)
+        close_rw(s);
+    return status;
+}
+
+/* Is the -wal absent or empty, so that the database file alone holds every commit? */
+static int wal_empty(const struct nxx_store *s)
+{
+    size_t n = strlen(s->path) + sizeof("-wal");
+    char *wal = nxx_malloc(n);
+    if (!wal)
+        return 0;
+    snprintf(wal, n, "%s-wal", s->path);
+    struct stat st;
+    int empty = stat(wal, &st) != 0 ? errno == ENOENT : st.st_size == 0;
+    nxx_free(wal);
+    return empty;
+}
+
+/*
+ * The store could not be opened for writing: can it be read?  *mode becomes
+ * MODE_RO (ordinary read connections work), MODE_RO_IMMUTABLE (only
+ * immutable ones, and the -wal is empty) or MODE_DOWN (*why says why).
+ * Returns 0, or NXX_STORE_ERROR when the file holds something else than a
+ * store.
+ */
+static int probe_ro(struct nxx_store *s, int *mode, const char **why, char *err, size_t cap)
+{
+    *mode = MODE_DOWN;
+    *why = "there is no store to read yet";
+    struct stat st;
+    if (stat(s->path, &st) != 0 || st.st_size == 0)
+        return 0;
+    *why = "the store cannot be read";
+    for (int immutable = 0; immutable < 2; immutable++) {
+        if (immutable && !wal_empty(s)) {
+            *why = "its write-ahead log cannot be read without writing to the disk";
+            break;
+        }
+        sqlite3 *db = NULL;
+        int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | (immutable ? SQLITE_OPEN_URI : 0);
+        int rc = sqlite3_open_v2(immutable ? s->imm_uri : s->path, &db, flags, NULL);
+        enum db_format fmt = FMT_NEW;
+        int64_t format = -1, seq = -1;
+        if (rc == SQLITE_OK)
+            rc = read_format(db, &fmt, &format);
+        if (rc == SQLITE_OK && fmt == FMT_CURRENT)
+            rc = query_int(db, "SELECT value FROM meta WHERE key = 'seq'", &seq);
+        sqlite3_close(db);
+        if (rc != SQLITE_OK)
+            continue;
+        if (fmt == FMT_FOREIGN)
+            return foreign(s, format, err, cap);
+        if (fmt == FMT_NEW) {
+            *why = "there is no store to read yet";
+            return 0;
+        }
+        if (seq >= 0) {
+            *mode = immutable ? MODE_RO_IMMUTABLE : MODE_RO;
+            return 0;
+        }
     }
     return 0;
 }
 
 static void destroy(struct nxx_store *s)
 {
-    for (int i = 0; i < W_COUNT; i++)
-        sqlite3_finalize(s->w[i]);
-    if (s->db && sqlite3_close(s->db) != SQLITE_OK)
-        nxx_log_error("store: close '%s': %s", s->path, sqlite3_errmsg(s->db));
+    close_rw(s);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
+    nxx_free(s->dir);
     nxx_free(s->path);
+    nxx_free(s->imm_uri);
     nxx_free(s);
 }
 
@@ -2007,32 +2378,159 @@ static void destroy(struct nxx_store *s)
  * directory would run the same bulk tasks twice.  flock() belongs to the
  * open file description, so a second open in this process is caught too,
  * and the kernel drops the lock when the process dies, kill -9 included.
+ * The directory is made first (mkdir(2) on a full disk may fail: that is
+ * NXX_STORE_FULL, tried again later).
  */
-static int lock_dir(struct nxx_store *s, const char *dir)
+static int lock_dir(struct nxx_store *s, char *err, size_t cap)
 {
-    size_t n = strlen(dir) + sizeof("/nxx.lock");
+    if (mkdir(s->dir, 0700) != 0 && errno != EEXIST) {
+        int e = errno;
+        snprintf(err, cap, "create directory '%s': %s", s->dir, strerror(e));
+        return e == ENOSPC || e == EDQUOT ? NXX_STORE_FULL : NXX_STORE_ERROR;
+    }
+    size_t n = strlen(s->dir) + sizeof("/nxx.lock");
     char *path = nxx_malloc(n);
     if (!path) {
-        nxx_log_error("store: open: out of memory");
+        snprintf(err, cap, "out of memory");
         return NXX_STORE_ERROR;
     }
-    snprintf(path, n, "%s/nxx.lock", dir);
-    s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    snprintf(path, n, "%s/nxx.lock", s->dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     int status = 0;
-    if (s->lock_fd < 0) {
-        nxx_log_error("store: open '%s': %s", path, strerror(errno));
-        status = NXX_STORE_ERROR;
-    } else if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, cap, "open '%s': %s", path, strerror(e));
+        status = e == ENOSPC || e == EDQUOT ? NXX_STORE_FULL : NXX_STORE_ERROR;
+    } else if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
-            nxx_log_error("store: '%s' is in use by another open store (another nxx on the "
-                          "same data directory?)",
-                          dir);
+            snprintf(err, cap,
+                     "'%s' is in use by another open store (another nxx on the same data "
+                     "directory?)",
+                     s->dir);
         else
-            nxx_log_error("store: lock '%s': %s", path, strerror(errno));
+            snprintf(err, cap, "lock '%s': %s", path, strerror(errno));
+        close(fd);
         status = NXX_STORE_ERROR;
+    } else {
+        s->lock_fd = fd;
     }
     nxx_free(path);
     return status;
+}
+
+/* "file:PATH?immutable=1", the path percent-encoded but for unreserved characters and '/'. */
+static char *immutable_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *u = nxx_malloc(sizeof("file:?immutable=1") + 3 * n);
+    if (!u)
+        return NULL;
+    char *p = u;
+    memcpy(p, "file:", 5);
+    p += 5;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("/-._~", c)) {
+            *p++ = (char)c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    memcpy(p, "?immutable=1", sizeof("?immutable=1"));
+    return u;
+}
+
+/*
+ * The writer thread, while the store is not writable: try to open it for
+ * writing (and, while nothing can be read, to read it).  Only a change of
+ * state is logged, and an unexpected failure once.
+ */
+static void reopen(struct nxx_store *s)
+{
+    s->retry_ms = mono_ms() + (uint64_t)NXX_STORE_RETRY_SECONDS * 1000;
+    char err[512] = "";
+    int status = s->lock_fd < 0 ? lock_dir(s, err, sizeof(err)) : 0;
+    if (status == 0)
+        status = open_rw(s, err, sizeof(err));
+    int was = atomic_load(&s->mode);
+    if (status == 0) {
+        atomic_store(&s->mode, MODE_RW);
+        if (was == MODE_RO_IMMUTABLE) {
+            /* immutable reads in flight end before anything is written */
+            pthread_rwlock_wrlock(&s->imm_lock);
+            pthread_rwlock_unlock(&s->imm_lock);
+        }
+        s->retry_noted = 0;
+        nxx_log_info("store: '%s' is open for writing again", s->path);
+        pthread_mutex_lock(&s->mu);
+        s->tasks_pending = 1; /* tasks left unfinished */
+        pthread_cond_broadcast(&s->tcond);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (status == NXX_STORE_FULL && was == MODE_DOWN && s->lock_fd >= 0) {
+        int mode;
+        const char *why;
+        char perr[512];
+        if (probe_ro(s, &mode, &why, perr, sizeof(perr)) == 0 && mode != MODE_DOWN) {
+            atomic_store(&s->mode, mode);
+            nxx_log_info("store: '%s' can be read now; it stays read-only (writes answer 507) "
+                         "while the disk is full",
+                         s->path);
+        }
+        return;
+    }
+    if (status != NXX_STORE_FULL && !s->retry_noted) {
+        nxx_log_error("store: '%s': %s; trying again every %d s (logged once)", s->path, err,
+                      NXX_STORE_RETRY_SECONDS);
+        s->retry_noted = 1;
+    }
+}
+
+int nxx_store_state(struct nxx_store *s)
+{
+    switch (atomic_load(&s->mode)) {
+    case MODE_RW: return 0;
+    case MODE_DOWN: return NXX_STORE_UNAVAILABLE;
+    default: return NXX_STORE_FULL;
+    }
+}
+
+static void sync_release(struct nxx_store *s)
+{
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_cond_destroy(&s->wcond);
+    pthread_cond_destroy(&s->synccond);
+    pthread_cond_destroy(&s->tcond);
+    pthread_rwlock_destroy(&s->imm_lock);
+}
+
+static int sync_init(struct nxx_store *s)
+{
+    if (pthread_key_create(&s->key, reader_at_exit) != 0)
+        return -1;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* the retry deadline */
+    pthread_cond_init(&s->wcond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_cond_init(&s->synccond, NULL);
+    pthread_cond_init(&s->tcond, NULL);
+    /* the writer's one barrier must not wait behind a stream of readers */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->imm_lock, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    return 0;
 }
 
 int nxx_store_open(const char *dir, const struct nxx_store_options *opt, struct nxx_store **out)
@@ -2042,62 +2540,67 @@ int nxx_store_open(const char *dir, const struct nxx_store_options *opt, struct 
         nxx_log_error("store: no data directory");
         return NXX_STORE_ERROR;
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        nxx_log_error("store: create directory '%s': %s", dir, strerror(errno));
-        return NXX_STORE_ERROR;
-    }
     struct nxx_store *s = nxx_calloc(1, sizeof(*s));
     if (!s) {
         nxx_log_error("store: open: out of memory");
         return NXX_STORE_ERROR;
     }
+    s->lock_fd = -1;
     size_t n = strlen(dir) + sizeof("/nxx.db");
+    s->dir = nxx_strdup(dir);
     s->path = nxx_malloc(n);
-    if (!s->path) {
-        nxx_free(s);
+    if (s->path)
+        snprintf(s->path, n, "%s/nxx.db", dir);
+    s->imm_uri = s->path ? immutable_uri(s->path) : NULL;
+    if (!s->dir || !s->imm_uri) {
+        destroy(s);
         nxx_log_error("store: open: out of memory");
         return NXX_STORE_ERROR;
     }
-    snprintf(s->path, n, "%s/nxx.db", dir);
-    s->lock_fd = -1;
-    if (lock_dir(s, dir) != 0) {
-        destroy(s);
-        return NXX_STORE_ERROR;
-    }
     s->max_batch = opt && opt->max_batch ? opt->max_batch : DEFAULT_BATCH;
+    s->max_bytes = opt ? opt->max_bytes : 0;
     s->rnd_pos = sizeof(s->rnd); /* empty: filled on first use */
     s->tail = &s->queue;
 
-    int rc = sqlite3_open_v2(
-        s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        nxx_log_error("store: open '%s': %s", s->path,
-                      s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+    char err[512] = "";
+    int status = lock_dir(s, err, sizeof(err));
+    if (status == 0)
+        status = open_rw(s, err, sizeof(err));
+    int mode = MODE_RW;
+    if (status == NXX_STORE_FULL) {
+        const char *why = "there is no store to read yet";
+        char perr[512];
+        if (s->lock_fd >= 0 && probe_ro(s, &mode, &why, perr, sizeof(perr)) != 0) {
+            nxx_log_error("store: %s", perr);
+            destroy(s);
+            return NXX_STORE_ERROR;
+        }
+        if (mode == MODE_DOWN)
+            nxx_log_warn("store: '%s': %s; the disk is full and %s, so the API answers 503 "
+                         "until the store can be opened (tried every %d s)",
+                         s->path, err, why, NXX_STORE_RETRY_SECONDS);
+        else
+            nxx_log_warn("store: '%s': %s; the disk is full, so the store is open read-only: "
+                         "reads work, writes answer 507 until it can be opened for writing "
+                         "(tried every %d s)",
+                         s->path, err, NXX_STORE_RETRY_SECONDS);
+        status = 0;
+    }
+    if (status) {
+        nxx_log_error("store: %s", err);
         destroy(s);
         return NXX_STORE_ERROR;
     }
-    if (setup_db(s, opt) != 0) {
-        destroy(s);
-        return NXX_STORE_ERROR;
-    }
-    if (pthread_key_create(&s->key, reader_at_exit) != 0) {
+    atomic_init(&s->mode, mode);
+    s->retry_ms = mono_ms() + (uint64_t)NXX_STORE_RETRY_SECONDS * 1000;
+    if (sync_init(s) != 0) {
         nxx_log_error("store: open: no thread-specific key left");
         destroy(s);
         return NXX_STORE_ERROR;
     }
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->rmu, NULL);
-    pthread_cond_init(&s->wcond, NULL);
-    pthread_cond_init(&s->synccond, NULL);
-    pthread_cond_init(&s->tcond, NULL);
     if (pthread_create(&s->writer, NULL, writer_main, s) != 0) {
         nxx_log_error("store: open: cannot start the writer thread");
-        pthread_key_delete(s->key);
-        pthread_mutex_destroy(&s->mu);
-        pthread_mutex_destroy(&s->rmu);
-        pthread_cond_destroy(&s->wcond);
-        pthread_cond_destroy(&s->synccond);
-        pthread_cond_destroy(&s->tcond);
+        sync_release(s);
         destroy(s);
         return NXX_STORE_ERROR;
     }
@@ -2134,11 +2637,6 @@ void nxx_store_close(struct nxx_store *s)
         reader_close(r);
         r = next;
     }
-    pthread_key_delete(s->key);
-    pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->rmu);
-    pthread_cond_destroy(&s->wcond);
-    pthread_cond_destroy(&s->synccond);
-    pthread_cond_destroy(&s->tcond);
+    sync_release(s);
     destroy(s); /* the last connection: SQLite checkpoints and removes the WAL */
 }

@@ -25,9 +25,13 @@
 struct nxx_store;
 
 /* Return codes besides 0: HTTP-flavoured, so handlers can pass them on. */
-#define NXX_STORE_NOTFOUND 404 /* no such item / task / schema */
-#define NXX_STORE_FULL 507     /* SQLITE_FULL, ENOSPC, EDQUOT, the size limit: nothing written */
-#define NXX_STORE_ERROR 500    /* any other storage failure (logged) */
+#define NXX_STORE_NOTFOUND 404    /* no such item / task / schema */
+#define NXX_STORE_FULL 507        /* SQLITE_FULL, ENOSPC, EDQUOT, the size limit: nothing written */
+#define NXX_STORE_ERROR 500       /* any other storage failure (logged) */
+#define NXX_STORE_UNAVAILABLE 503 /* the store could not be opened yet (a full disk): try later */
+
+/* A store that is not writable tries to open for writing again this often. */
+#define NXX_STORE_RETRY_SECONDS 2
 
 struct nxx_store_options {
     uint64_t max_bytes; /* database size limit (507 beyond); 0 = none */
@@ -52,8 +56,26 @@ void nxx_item_release(struct nxx_item *it);
  * Open (creating if needed) the store in directory dir (file dir/nxx.db):
  * WAL mode, synchronous=FULL, schema created or checked.  Starts the writer
  * thread.  Returns 0, or NXX_STORE_ERROR with a message on stderr.
+ *
+ * A full disk (ENOSPC, EDQUOT, SQLITE_FULL) does not fail the open.  An
+ * existing store is then opened read-only: reads work, writes fail with
+ * NXX_STORE_FULL.  A store that cannot be created (or read) fails every
+ * call with NXX_STORE_UNAVAILABLE.  Either way the writer thread tries to
+ * open it for writing every NXX_STORE_RETRY_SECONDS and, once that works,
+ * the store is what a normal open gives, with nothing lost: acknowledged
+ * writes are never in a part of the store a read-only open skips.  The
+ * state is logged once when it starts and once when it ends.
  */
 int nxx_store_open(const char *dir, const struct nxx_store_options *opt, struct nxx_store **out);
+
+/*
+ * What the store can do now (any thread, without blocking): 0 (everything),
+ * NXX_STORE_FULL (open read-only on a full disk: writes fail with it),
+ * NXX_STORE_UNAVAILABLE (not open: every call fails with it).  The state
+ * only ever improves (UNAVAILABLE, then FULL, then 0), so an early answer
+ * taken from it is at worst a moment out of date.
+ */
+int nxx_store_state(struct nxx_store *s);
 
 /* Finish queued writes, stop the writer, close everything. */
 void nxx_store_close(struct nxx_store *s);

@@ -392,3 +392,67 @@ TEST(large_chunk_across_reads)
     CHECK_EQ_INT(len, 0);
     CHECK_EQ_INT(used, 7);
 }
+
+/* A chunk size over the content limit is refused when its line ends, before its data. */
+TEST(chunk_over_max_total)
+{
+    struct nxx_chunked c;
+    char buf[64];
+    size_t len, used;
+    const char *detail = NULL;
+
+    nxx_chunked_init(&c);
+    CHECK(c.max_total == UINT64_MAX);
+    c.max_total = 10;
+    memcpy(buf, "4\r\nabcd\r\n7\r\nefg", 16);
+    len = 16;
+    CHECK_EQ_INT(nxx_chunked_decode(&c, buf, &len, &used, &detail), NXX_CHUNKED_TOO_LARGE);
+    CHECK_EQ_INT(len, 4);
+    CHECK_EQ_INT(used, 12); /* through the second size line, none of its data */
+    CHECK(c.remaining == 7 && c.total == 4);
+    CHECK(detail != NULL && strstr(detail, "limit") != NULL);
+
+    /* exactly at the limit is fine, split anywhere */
+    static const char in[] = "4\r\nabcd\r\n6\r\nefghij\r\n0\r\n\r\n";
+    for (size_t k = 0; k < sizeof(in) - 1; k++) {
+        struct outcome *o = &oc;
+        nxx_chunked_init(&c);
+        c.max_total = 10;
+        size_t total_out = 0, total_used = 0;
+        int rc = 0;
+        for (size_t off = 0, end = k; off < sizeof(in) - 1; off = end, end = sizeof(in) - 1) {
+            char *p = at_guard(in + off, end - off);
+            len = end - off;
+            rc = nxx_chunked_decode(&c, p, &len, &used, &detail);
+            memcpy(o->out + total_out, p, len);
+            total_out += len;
+            total_used += used;
+            if (rc)
+                break;
+        }
+        CHECK_EQ_INT(rc, 1);
+        CHECK_EQ_MEM(o->out, total_out, "abcdefghij");
+        CHECK_EQ_INT(total_used, sizeof(in) - 1);
+    }
+
+    /* the largest size a line can carry, against a small limit */
+    nxx_chunked_init(&c);
+    c.max_total = 1000;
+    memcpy(buf, "ffffffffffffffff\r\n", 18);
+    len = 18;
+    CHECK_EQ_INT(nxx_chunked_decode(&c, buf, &len, &used, &detail), NXX_CHUNKED_TOO_LARGE);
+    CHECK_EQ_INT(used, 18);
+    CHECK_EQ_INT(len, 0);
+
+    /* a limit of 0 takes only an empty body */
+    nxx_chunked_init(&c);
+    c.max_total = 0;
+    memcpy(buf, "0\r\n\r\n", 5);
+    len = 5;
+    CHECK_EQ_INT(nxx_chunked_decode(&c, buf, &len, &used, &detail), 1);
+    nxx_chunked_init(&c);
+    c.max_total = 0;
+    memcpy(buf, "1\r\nx", 4);
+    len = 4;
+    CHECK_EQ_INT(nxx_chunked_decode(&c, buf, &len, &used, &detail), NXX_CHUNKED_TOO_LARGE);
+}

@@ -31,6 +31,7 @@
 #include "handlers/rest/rest.h"
 #include "http/cond.h"
 #include "http/date.h"
+#include "http/field.h"
 #include "http/negotiate.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -117,47 +118,19 @@ int nxx_rest_not_acceptable(nxx_req *req)
     return nxx_accept_q(accept, 1, "application/json") == 0;
 }
 
-/* Is token (lowercase) one of the comma-separated elements of list (parameters ignored)? */
-static int list_has(nxx_str list, const char *token)
-{
-    size_t tl = strlen(token);
-    const char *p = list.ptr, *end = list.ptr + list.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
-            p++;
-        if (nxx_str_ieq((nxx_str){ s, (size_t)(p - s) }, token, tl))
-            return 1;
-        while (p < end && *p != ',')
-            p++;
-    }
-    return 0;
-}
-
 int nxx_rest_prefer_minimal(nxx_req *req)
 {
     nxx_str prefer = nxx_req_header_list(req, "prefer");
-    if (!prefer.len)
-        return 0;
-    /* preferences are "return=minimal" tokens; spaces around '=' are tolerated (RFC 7240 §2) */
-    const char *p = prefer.ptr, *end = prefer.ptr + prefer.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        const char *s = p;
-        while (p < end && *p != ',' && *p != ';')
-            p++;
-        char tok[32];
-        size_t n = 0;
-        for (const char *q = s; q < p && n < sizeof(tok) - 1; q++)
-            if (*q != ' ' && *q != '\t' && *q != '"')
-                tok[n++] = nxx_lower(*q);
-        if (n == 14 && memcmp(tok, "return=minimal", 14) == 0)
+    struct nxx_field_iter it;
+    nxx_str elem, name, value;
+    nxx_field_iter_init(&it, prefer);
+    /* preference = token [ BWS "=" BWS word ] *( OWS ";" [ OWS parameter ] ) (RFC 7240 §2) */
+    while (nxx_field_list_next(&it, &elem)) {
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        if (nxx_field_pair(&e, NXX_FIELD_BWS | NXX_FIELD_BARE, &name, &value) == 0 &&
+            NXX_STR_IEQ(name, "return") && nxx_field_value_ieq(value, NXX_STR("minimal")))
             return 1;
-        while (p < end && *p != ',')
-            p++;
     }
     return 0;
 }
@@ -171,12 +144,21 @@ static void conditions(nxx_req *req, struct nxx_conditions *c)
     c->if_range = (nxx_str){ NULL, 0 };
 }
 
+int nxx_rest_unavailable(nxx_req *req)
+{
+    nxx_resp_headerf(req, "Retry-After", "%d", NXX_STORE_RETRY_SECONDS);
+    nxx_req_detail(req, "%s", REST_UNAVAILABLE_DETAIL);
+    return 503;
+}
+
 int nxx_rest_store_failed(nxx_req *req, int rc, const char *what)
 {
     if (rc == NXX_STORE_FULL) {
-        nxx_req_detail(req, "the store is full (its size limit or the disk); nothing was written");
+        nxx_req_detail(req, "%s", REST_FULL_DETAIL);
         return 507;
     }
+    if (rc == NXX_STORE_UNAVAILABLE)
+        return nxx_rest_unavailable(req);
     nxx_log_error("request %s: store error while %s", nxx_req_id(req).ptr, what);
     nxx_req_detail(req, "storage error while %s (request %s)", what, nxx_req_id(req).ptr);
     return 500;
@@ -345,6 +327,13 @@ void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll)
 
 /* ---- GET item ---- */
 
+int64_t nxx_rest_last_modified(nxx_req *req, int64_t updated_ms)
+{
+    int64_t t = updated_ms / 1000;
+    int64_t date = nxx_req_wall_s(req); /* the second the response's Date carries */
+    return t < date ? t : date;
+}
+
 /* "\"<version>\"" into buf (32 bytes); returns the length. */
 static size_t format_etag(char *buf, uint64_t version)
 {
@@ -369,17 +358,23 @@ static int item_get(nxx_req *req, void *ud)
     if (!nxx_rest_cache_get(r->db->cache, coll, id, req, &cv, &gen)) {
         struct nxx_item it;
         int rc = nxx_store_get(r->db->store, coll, id, &it);
-        if (rc == NXX_STORE_NOTFOUND) {
-            nxx_req_detail(req, "no item '%s' in collection '%s'", id, coll);
-            return 404;
-        }
-        if (rc)
-            return nxx_rest_store_failed(req, rc, "reading an item");
-        if (it.deleted) {
+        if (rc == NXX_STORE_NOTFOUND || (rc == 0 && it.deleted)) {
+            /*
+             * The item's own caching rule: the error page would otherwise be
+             * heuristically cacheable (RFC 9111 §4.2.2), and a shared cache
+             * could go on answering 404 or 410 after a PUT creates the item.
+             */
+            NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));
+            if (rc) {
+                nxx_req_detail(req, "no item '%s' in collection '%s'", id, coll);
+                return 404;
+            }
             nxx_item_release(&it);
             nxx_req_detail(req, "item '%s' of collection '%s' was deleted", id, coll);
             return 410;
         }
+        if (rc)
+            return nxx_rest_store_failed(req, rc, "reading an item");
         nxx_rest_cache_put(r->db->cache, coll, id, gen, &it);
         cv.body = nxx_req_alloc(req, it.body_len ? it.body_len : 1);
         if (cv.body)
@@ -402,7 +397,7 @@ static int item_get(nxx_req *req, void *ud)
         nxx_req_detail(req, "the item's current entity-tag is %s", etag);
         return 412;
     }
-    nxx_date_format(mtime, lm);
+    nxx_date_format(nxx_rest_last_modified(req, cv.updated_ms), lm);
     NXX_RESP_HEADER(req, "ETag", (nxx_str){ etag, n });
     NXX_RESP_HEADER(req, "Last-Modified", (nxx_str){ lm, NXX_DATE_LEN });
     NXX_RESP_HEADER(req, "Cache-Control", NXX_STR("no-cache"));
@@ -635,28 +630,26 @@ static void add_links(nxx_req *req, struct nxx_rest *r, const char *coll, const 
     nxx_rest_buf_free(&b);
 }
 
-/* The version in an If-None-Match of "c<version>" tags (the first one that parses), or -1. */
+/*
+ * The version in an If-None-Match of "c<version>" tags (the first such tag),
+ * or -1; a list that does not parse has none, as it matches nothing either.
+ */
 static int64_t feed_since(nxx_str inm)
 {
-    const char *p = inm.ptr, *end = inm.ptr + inm.len;
-    while (p < end) {
-        while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
-            p++;
-        if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
-            p += 2;
-        if (end - p >= 3 && p[0] == '"' && p[1] == 'c') {
-            const char *d = p + 2;
-            uint64_t v = 0;
-            int digits = 0;
-            while (d < end && *d >= '0' && *d <= '9' && digits < 19) {
-                v = v * 10 + (uint64_t)(*d++ - '0');
-                digits++;
-            }
-            if (digits && d < end && *d == '"')
-                return (int64_t)v;
-        }
-        while (p < end && *p != ',')
-            p++;
+    struct nxx_field_iter it;
+    nxx_str tag;
+    int weak;
+    nxx_field_iter_init(&it, inm);
+    while (nxx_etag_list_next(&it, &tag, &weak) > 0) {
+        /* DQUOTE "c" 1*19DIGIT DQUOTE: 19 digits always fit in 64 bits */
+        if (tag.len < 4 || tag.len > 23 || tag.ptr[1] != 'c')
+            continue;
+        uint64_t v = 0;
+        size_t i = 2;
+        while (i < tag.len - 1 && tag.ptr[i] >= '0' && tag.ptr[i] <= '9')
+            v = v * 10 + (uint64_t)(tag.ptr[i++] - '0');
+        if (i == tag.len - 1)
+            return (int64_t)v;
     }
     return -1;
 }
@@ -681,7 +674,7 @@ static int coll_get(nxx_req *req, void *ud)
 
     /* RFC 3229 §10.5.3 with the feed instance-manipulation: only what changed */
     nxx_str aim = nxx_req_header_list(req, "a-im");
-    if (aim.len && list_has(aim, "feed") && c.if_none_match.len) {
+    if (aim.len && NXX_FIELD_LIST_HAS(aim, "feed") && c.if_none_match.len) {
         int64_t since = feed_since(c.if_none_match);
         if (since >= 0 && (uint64_t)since <= version) {
             nxx_resp_header(req, "ETag", etag_s);
@@ -761,6 +754,8 @@ static int schema_get(nxx_req *req, void *ud)
     char *text = NULL;
     int rc = nxx_store_schema_get(r->db->store, coll, &text);
     if (rc == NXX_STORE_NOTFOUND) {
+        /* as for items: a PUT may create it at any moment */
+        nxx_resp_header(req, "Cache-Control", NXX_STR("no-cache"));
         nxx_req_detail(req, "collection '%s' has no schema", coll);
         return 404;
     }
@@ -793,9 +788,13 @@ char *nxx_rest_errors_json(const struct nxx_schema_error *e, size_t n)
 json_t *nxx_rest_parse_body(nxx_req *req, int *status)
 {
     nxx_str body = nxx_req_body(req);
+    if (!body.len) {
+        nxx_req_detail(req, "the request has no content; send a JSON document");
+        *status = 400;
+        return NULL;
+    }
     json_error_t jerr;
-    json_t *v = json_loadb(body.ptr ? body.ptr : "", body.len,
-                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *v = nxx_rest_json_load(body, &jerr);
     if (!v) {
         nxx_req_detail(req, "malformed JSON at byte %d (line %d, column %d): %s", jerr.position,
                        jerr.line, jerr.column, jerr.text);
@@ -1062,15 +1061,24 @@ static int unsupported(nxx_req *req, const char *field, const char *types)
     return 415;
 }
 
-static int early_checks(nxx_req *req, enum rest_check chk)
+/* A store open read-only (a full disk) takes no write: 507 before the body is read. */
+static int read_only(nxx_req *req, struct nxx_rest *r)
+{
+    if (nxx_store_state(r->db->store) != NXX_STORE_FULL)
+        return 0;
+    nxx_req_detail(req, "the store is read-only while its disk is full; nothing was written");
+    return 507;
+}
+
+static int early_checks(nxx_req *req, struct nxx_rest *r, enum rest_check chk)
 {
     char coll[REST_COLL_MAX + 1], id[REST_ID_MAX + 1];
     int item = chk == CHK_PUT || chk == CHK_PATCH || chk == CHK_DELETE;
     int s = route_names(req, coll, item ? id : NULL);
     if (s)
         return s;
-    if (chk == CHK_DELETE)
-        return 0;
+    if (chk == CHK_DELETE || chk == CHK_SCHEMA_DELETE)
+        return read_only(req, r);
     nxx_str ce = nxx_req_header_list(req, "content-encoding");
     if (ce.len && !NXX_STR_IEQ(ce, "identity")) {
         /* RFC 9110 §12.5.3: say which codings the resource takes */
@@ -1107,17 +1115,20 @@ static int early_checks(nxx_req *req, enum rest_check chk)
                             "(send Prefer: return=minimal for no body)");
         return 406;
     }
-    return 0;
+    return read_only(req, r);
 }
 
 /* The location's head policy: only this location's routes reach it. */
 static int policy(nxx_req *req, void *ud)
 {
-    (void)ud;
+    struct nxx_rest *r = ud;
+    /* no store to read or write yet (a full disk): every API location says so */
+    if (nxx_store_state(r->db->store) == NXX_STORE_UNAVAILABLE)
+        return nxx_rest_unavailable(req);
     const struct nxx_rest_route *rr = nxx_req_route_data(req);
     if (!rr || rr->check == CHK_NONE)
         return 0;
-    return early_checks(req, rr->check);
+    return early_checks(req, rr->r, rr->check);
 }
 
 /* ---- set-up ---- */
@@ -1179,13 +1190,16 @@ static void db_release(struct nxx_rest_db *db)
 static int db_acquire(const char *dir, const nxx_rest_config *cfg, struct nxx_rest_db **out)
 {
     int err = mkdirs(dir);
-    if (err) {
+    int full = err == -ENOSPC || err == -EDQUOT;
+    if (err && !full) {
         nxx_log_error("cannot create the data directory '%s': %s", dir, nxx_strerror(err));
         return err;
     }
-    char *path = realpath(dir, NULL);
+    /* a full disk: the store starts unavailable and keeps trying (store.h), under
+     * the name it was given while the directory does not exist */
+    char *path = full ? strdup(dir) : realpath(dir, NULL);
     if (!path)
-        return -errno;
+        return full ? NXX_ENOMEM : -errno;
     pthread_mutex_lock(&dbs_lock);
     for (struct nxx_rest_db *db = dbs; db; db = db->next) {
         if (strcmp(db->path, path) == 0) {
@@ -1291,7 +1305,7 @@ int nxx_scope_rest(nxx_scope *loc, const nxx_rest_config *cfg)
         { "*", "/_tasks/:task", 0, reserved_task, CHK_NONE },
         { "GET", "/_schemas/:coll", 0, schema_get, CHK_NONE },
         { "PUT", "/_schemas/:coll", NXX_ROUTE_BODY, schema_put, CHK_SCHEMA_PUT },
-        { "DELETE", "/_schemas/:coll", 0, schema_delete, CHK_NONE },
+        { "DELETE", "/_schemas/:coll", 0, schema_delete, CHK_SCHEMA_DELETE },
         { "*", "/_schemas/:coll", 0, reserved_schema, CHK_NONE },
         { "POST", "/:coll/_bulk", NXX_ROUTE_BODY, nxx_rest_bulk, CHK_BULK },
         { "*", "/:coll/_bulk", 0, reserved_bulk, CHK_NONE },

@@ -25,6 +25,12 @@
 #define REST_ERRORS_MAX 32     /* schema violations listed in one 422 */
 #define REST_DEFAULT_LIMIT 100
 
+/* Problem details of the store's states (store.h): NXX_STORE_FULL and NXX_STORE_UNAVAILABLE. */
+#define REST_FULL_DETAIL "the store is full (its size limit or the disk); nothing was written"
+#define REST_UNAVAILABLE_DETAIL                                                                    \
+    "the data store is unavailable: it cannot be opened while its disk is full; nothing was "      \
+    "read or written (try again later)"
+
 /* A compiled schema shared by the requests using it. */
 struct nxx_rest_schema {
     struct nxx_schema *compiled;
@@ -60,13 +66,14 @@ struct nxx_rest_db {
 
 /* What the early checks (a head policy of the location) look at. */
 enum rest_check {
-    CHK_NONE = 0,   /* reads and the handler's own paths check for themselves */
-    CHK_POST,       /* POST to a collection */
-    CHK_BULK,       /* POST of a bulk import */
-    CHK_PUT,        /* PUT of an item */
-    CHK_PATCH,      /* PATCH of an item */
-    CHK_DELETE,     /* DELETE of an item */
-    CHK_SCHEMA_PUT, /* PUT of a collection schema */
+    CHK_NONE = 0,      /* reads and the handler's own paths check for themselves */
+    CHK_POST,          /* POST to a collection */
+    CHK_BULK,          /* POST of a bulk import */
+    CHK_PUT,           /* PUT of an item */
+    CHK_PATCH,         /* PATCH of an item */
+    CHK_DELETE,        /* DELETE of an item */
+    CHK_SCHEMA_PUT,    /* PUT of a collection schema */
+    CHK_SCHEMA_DELETE, /* DELETE of a collection schema */
 };
 
 struct nxx_rest;
@@ -127,11 +134,25 @@ void nxx_rest_schema_forget(struct nxx_rest_db *db, const char *coll);
 int nxx_rest_not_acceptable(nxx_req *req);
 /* "Prefer: return=minimal" (RFC 7240 §4.2). */
 int nxx_rest_prefer_minimal(nxx_req *req);
-/* Log a store failure (500, with the request id) or explain 507; returns the status. */
+/* Log a store failure (500, with the request id) or explain 507 or 503; returns the status. */
 int nxx_rest_store_failed(nxx_req *req, int rc, const char *what);
+/* 503 with Retry-After and the detail, while the store cannot be opened; returns 503. */
+int nxx_rest_unavailable(nxx_req *req);
+/*
+ * The Last-Modified (seconds) for a change stored at updated_ms: never later
+ * than this response's Date (RFC 9110 §8.8.2.1).  The store stamps a write
+ * with CLOCK_REALTIME on its own thread; Date is the worker loop's clock,
+ * read from the coarse clock once per loop turn, and so can be a few
+ * milliseconds behind: just after a second boundary the stamp is a second
+ * ahead of Date.  Call it while building the response (the same loop turn).
+ */
+int64_t nxx_rest_last_modified(nxx_req *req, int64_t updated_ms);
 /* Answer 422 with the validation errors as an RFC 9457 extension member "errors". */
 int nxx_rest_send_422(nxx_req *req, const char *detail, const char *errors_json);
-/* The request body as JSON (any value), or NULL with *status 400 and a detail (the byte offset). */
+/*
+ * The request body as JSON (any value), or NULL with *status 400 and a detail
+ * (the byte offset; or that there is no content).
+ */
 json_t *nxx_rest_parse_body(nxx_req *req, int *status);
 /* [{"pointer": ..., "message": ...}, ...] of n schema errors; malloc'd, NULL on ENOMEM. */
 char *nxx_rest_errors_json(const struct nxx_schema_error *e, size_t n);
@@ -214,6 +235,17 @@ enum rest_ctype {
 enum rest_ctype nxx_rest_ctype(nxx_str value);
 
 /*
+ * A JSON text of a request as the REST handler loads it (any value,
+ * duplicate names refused): NULL with *err when it does not parse.  body is
+ * a request body as the engine hands it over: ptr may be NULL when len is 0.
+ */
+json_t *nxx_rest_json_load(nxx_str body, json_error_t *err);
+
+/* The items in an NDJSON body: its lines with anything but SP, HTAB, CR (ptr may be NULL if len is
+ * 0). */
+uint64_t nxx_rest_ndjson_count(nxx_str body);
+
+/*
  * Percent-decode n bytes of s into out (room for n bytes); plus: '+' is a
  * space (form and query encoding).  Returns the decoded length, or -1 for a
  * malformed escape.
@@ -223,6 +255,7 @@ long nxx_rest_pct_decode(const char *s, size_t n, char *out, int plus);
 /*
  * An HTML form body as a JSON object of strings (a repeated name becomes an
  * array).  Returns the object, or NULL with *status (400, 415) and *detail.
+ * An empty body (ptr may then be NULL) is a 400: there is no form to store.
  */
 json_t *nxx_rest_form_urlencoded(nxx_str body, int *status, const char **detail);
 json_t *nxx_rest_form_multipart(nxx_str body, nxx_str content_type, int *status,

@@ -9,6 +9,10 @@
  * prints a real number with the fewest digits that read back to the same
  * double, so an item stored as {"price":0.1} is served as 0.1 and not as
  * 0.10000000000000001.
+ *
+ * Request bodies arrive as the engine hands them over: an empty one may be
+ * (NULL, 0), so nothing here does arithmetic on a body pointer, or passes
+ * one to memchr() or memcpy(), before knowing its length is not 0.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +22,7 @@
 #include "core/str.h"
 #include "handlers/rest/rest.h"
 #include "handlers/rest/jsonconst.h"
+#include "http/field.h"
 #include "core/banned.h"
 
 /* ---- the buffer ---- */
@@ -104,6 +109,10 @@ void nxx_rest_buf_jstr(struct nxx_rest_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     nxx_rest_buf_putc(b, '"');
+    if (!n) {
+        nxx_rest_buf_putc(b, '"');
+        return;
+    }
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -239,98 +248,83 @@ char *nxx_rest_with_id(const char *text, size_t len, const char *id, size_t *out
     return p;
 }
 
-/* ---- media types ---- */
-
-static int is_tchar(char c)
+json_t *nxx_rest_json_load(nxx_str body, json_error_t *err)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    /* jansson refuses a NULL buffer whatever the length */
+    return json_loadb(body.len ? body.ptr : "", body.len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                      err);
 }
 
-static nxx_str trim(nxx_str s)
+uint64_t nxx_rest_ndjson_count(nxx_str body)
 {
-    while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t')) {
-        s.ptr++;
-        s.len--;
+    if (!body.len)
+        return 0;
+    uint64_t n = 0;
+    const char *p = body.ptr, *end = body.ptr + body.len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        for (const char *q = p; q < e; q++) {
+            if (*q != ' ' && *q != '\t' && *q != '\r') {
+                n++;
+                break;
+            }
+        }
+        p = nl ? nl + 1 : end;
     }
-    while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
-        s.len--;
-    return s;
+    return n;
+}
+
+/* ---- media types ---- */
+
+/*
+ * A media type "type/subtype" at the start of value (OWS around it allowed):
+ * 0 with the two tokens and it at the parameters, -1 when it is not one.
+ */
+static int media_type(nxx_str value, nxx_str *type, nxx_str *sub, struct nxx_field_iter *it)
+{
+    nxx_field_iter_init(it, nxx_field_trim(value));
+    return nxx_field_media_type(it, type, sub);
 }
 
 /*
- * Find parameter name (lowercase) in the ";"-separated parameters of a
- * media type; quoted values are returned without their quotes (escapes
- * kept: the values we read, boundary and charset, have none in practice).
+ * Find parameter name (lowercase) among the parameters at it, of a media
+ * type or a Content-Disposition: 1 and *val, 0 when absent, -1 when the
+ * parameters do not parse or anything else follows them.  Whitespace
+ * around "=" and names without a value are tolerated, as MIME readers do
+ * (RFC 2045 §5.1 allows the whitespace).  A quoted value comes without its
+ * quotes but with its backslashes: form field names follow the HTML form
+ * encoding, which percent-encodes '"' and leaves a backslash as it is, and
+ * the other values read here (boundary, charset) have none.
  */
-static int media_param(nxx_str params, const char *name, nxx_str *val)
+static int media_param(struct nxx_field_iter it, const char *name, nxx_str *val)
 {
     size_t nlen = strlen(name);
-    const char *p = params.ptr, *end = params.ptr + params.len;
-    while (p < end) {
-        while (p < end && (*p == ';' || *p == ' ' || *p == '\t'))
-            p++;
-        const char *k = p;
-        while (p < end && *p != '=' && *p != ';')
-            p++;
-        nxx_str key = trim((nxx_str){ k, (size_t)(p - k) });
-        if (p == end || *p == ';')
-            continue;
-        p++; /* '=' */
-        while (p < end && (*p == ' ' || *p == '\t'))
-            p++;
-        nxx_str v;
-        if (p < end && *p == '"') {
-            const char *vs = ++p;
-            while (p < end && *p != '"') {
-                if (*p == '\\' && p + 1 < end)
-                    p++;
-                p++;
-            }
-            v = (nxx_str){ vs, (size_t)(p - vs) };
-            if (p < end)
-                p++;
-            while (p < end && *p != ';')
-                p++;
-        } else {
-            const char *vs = p;
-            while (p < end && *p != ';')
-                p++;
-            v = trim((nxx_str){ vs, (size_t)(p - vs) });
-        }
-        if (nxx_str_ieq(key, name, nlen)) {
+    nxx_str n, v;
+    int r;
+    while ((r = nxx_field_param_next(&it, NXX_FIELD_BWS | NXX_FIELD_BARE, &n, &v)) > 0) {
+        if (nxx_str_ieq(n, name, nlen)) {
+            if (v.len >= 2 && v.ptr[0] == '"')
+                v = (nxx_str){ v.ptr + 1, v.len - 2 };
             *val = v;
             return 1;
         }
     }
-    return 0;
+    return r == 0 && it.p == it.end ? 0 : -1;
 }
 
 enum rest_ctype nxx_rest_ctype(nxx_str value)
 {
-    nxx_str v = trim(value);
-    if (!v.len)
+    nxx_str type, sub, cs;
+    struct nxx_field_iter it;
+    if (!nxx_field_trim(value).len)
         return CT_NONE;
-    const char *p = v.ptr, *end = v.ptr + v.len;
-    const char *t = p;
-    while (p < end && is_tchar(*p))
-        p++;
-    nxx_str type = { t, (size_t)(p - t) };
-    if (p == end || *p != '/' || !type.len)
-        return CT_OTHER;
-    const char *s = ++p;
-    while (p < end && is_tchar(*p))
-        p++;
-    nxx_str sub = { s, (size_t)(p - s) };
-    if (!sub.len)
-        return CT_OTHER;
-    nxx_str params = { p, (size_t)(end - p) };
-    if (trim(params).len && trim(params).ptr[0] != ';')
+    if (media_type(value, &type, &sub, &it) != 0)
         return CT_OTHER;
     /* JSON is UTF-8 (RFC 8259 §8.1); so are the forms we turn into items */
-    nxx_str cs;
-    if (media_param(params, "charset", &cs) && !NXX_STR_IEQ(cs, "utf-8") &&
-        !NXX_STR_IEQ(cs, "utf8") && !NXX_STR_IEQ(cs, "us-ascii"))
+    int r = media_param(it, "charset", &cs);
+    if (r < 0 || (r > 0 && !NXX_STR_IEQ(cs, "utf-8") && !NXX_STR_IEQ(cs, "utf8") &&
+                  !NXX_STR_IEQ(cs, "us-ascii")))
         return CT_OTHER;
     if (NXX_STR_IEQ(type, "multipart"))
         return NXX_STR_IEQ(sub, "form-data") ? CT_MULTIPART : CT_OTHER;
@@ -431,6 +425,11 @@ static const char *form_add_detail(int rc)
 
 json_t *nxx_rest_form_urlencoded(nxx_str body, int *status, const char **detail)
 {
+    if (!body.len) {
+        *status = 400;
+        *detail = "the request has no content: the form is empty";
+        return NULL;
+    }
     json_t *obj = json_object();
     char *buf = nxx_malloc(body.len + 1);
     if (!obj || !buf) {
@@ -490,13 +489,15 @@ static const char *find(const char *p, const char *end, const char *needle, size
 json_t *nxx_rest_form_multipart(nxx_str body, nxx_str content_type, int *status,
                                 const char **detail)
 {
-    nxx_str params = content_type;
-    const char *semi = memchr(content_type.ptr, ';', content_type.len);
-    params = semi ? (nxx_str){ semi, content_type.len - (size_t)(semi - content_type.ptr) }
-                  : (nxx_str){ "", 0 };
-    nxx_str boundary;
+    nxx_str type, sub, boundary;
+    struct nxx_field_iter params;
     *status = 400;
-    if (!media_param(params, "boundary", &boundary) || boundary.len == 0 || boundary.len > 70) {
+    if (!body.len) {
+        *detail = "the request has no content: the form is empty";
+        return NULL;
+    }
+    if (media_type(content_type, &type, &sub, &params) != 0 ||
+        media_param(params, "boundary", &boundary) != 1 || boundary.len == 0 || boundary.len > 70) {
         *detail = "multipart/form-data without a valid boundary parameter";
         return NULL;
     }
@@ -549,15 +550,19 @@ json_t *nxx_rest_form_multipart(nxx_str body, nxx_str content_type, int *status,
             if (!eol)
                 eol = hend;
             const char *colon = memchr(h, ':', (size_t)(eol - h));
-            if (colon &&
-                NXX_STR_IEQ(trim((nxx_str){ h, (size_t)(colon - h) }), "content-disposition")) {
-                nxx_str v = { colon + 1, (size_t)(eol - colon - 1) };
-                const char *vs = memchr(v.ptr, ';', v.len);
-                nxx_str ps =
-                    vs ? (nxx_str){ vs, v.len - (size_t)(vs - v.ptr) } : (nxx_str){ "", 0 };
-                media_param(ps, "name", &name);
+            if (colon && NXX_STR_IEQ(nxx_field_trim((nxx_str){ h, (size_t)(colon - h) }),
+                                     "content-disposition")) {
+                /* disposition-type *( ";" disposition-parm ) (RFC 6266 §4.1) */
+                struct nxx_field_iter ps;
+                nxx_field_iter_init(
+                    &ps, nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - colon - 1) }));
+                nxx_field_token(&ps);
                 nxx_str fn;
-                if (media_param(ps, "filename", &fn)) {
+                int has_name = media_param(ps, "name", &name);
+                int r = media_param(ps, "filename", &fn);
+                if (has_name < 0 || r < 0)
+                    goto malformed;
+                if (r) {
                     has_filename = 1;
                     filename_empty = fn.len == 0;
                 }

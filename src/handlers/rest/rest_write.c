@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -34,6 +33,8 @@
 #include "handlers/rest/rest.h"
 #include "http/cond.h"
 #include "http/date.h"
+#include "http/field.h"
+#include "os/random.h"
 #include "core/banned.h"
 
 enum wop { W_POST = 0, W_FORM, W_PUT, W_PATCH, W_DELETE };
@@ -222,13 +223,8 @@ static int patch_apply(const char *cur, size_t cur_len, const json_t *patch,
 
 static int inm_is_star(nxx_str inm)
 {
-    while (inm.len && (inm.ptr[0] == ' ' || inm.ptr[0] == '\t')) {
-        inm.ptr++;
-        inm.len--;
-    }
-    while (inm.len && (inm.ptr[inm.len - 1] == ' ' || inm.ptr[inm.len - 1] == '\t'))
-        inm.len--;
-    return inm.len == 1 && inm.ptr[0] == '*';
+    nxx_str t = nxx_field_trim(inm);
+    return t.len == 1 && t.ptr[0] == '*';
 }
 
 static int decide(void *ctx, const char *id, const struct nxx_item *cur,
@@ -334,9 +330,12 @@ static void answer_error(nxx_req *req, struct wctx *w)
         return;
     }
     if (s == NXX_STORE_FULL) {
-        nxx_resp_error(req, 507,
-                       "the store is full (its size limit or the disk); nothing was "
-                       "written");
+        nxx_resp_error(req, 507, REST_FULL_DETAIL);
+        return;
+    }
+    if (s == NXX_STORE_UNAVAILABLE) {
+        nxx_resp_headerf(req, "Retry-After", "%d", NXX_STORE_RETRY_SECONDS);
+        nxx_resp_error(req, 503, REST_UNAVAILABLE_DETAIL);
         return;
     }
     if (s == NXX_STORE_ERROR || s < 400 || s > 599) {
@@ -367,7 +366,7 @@ static void answer(nxx_req *req, void *ud)
     char etag[32], lm[NXX_DATE_LEN + 1];
     int n = snprintf(etag, sizeof(etag), "\"%llu\"", (unsigned long long)w->version);
     nxx_str etag_s = { etag, (size_t)n };
-    nxx_date_format(w->updated_ms / 1000, lm);
+    nxx_date_format(nxx_rest_last_modified(req, w->updated_ms), lm);
     int with_body = 0, status = 200;
     switch (w->op) {
     case W_FORM:
@@ -639,24 +638,6 @@ int nxx_rest_item_delete(nxx_req *req, void *ud)
 
 /* ---- bulk import ---- */
 
-static uint64_t ndjson_count(nxx_str body)
-{
-    uint64_t n = 0;
-    const char *p = body.ptr, *end = body.ptr + body.len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        for (const char *q = p; q < e; q++) {
-            if (*q != ' ' && *q != '\t' && *q != '\r') {
-                n++;
-                break;
-            }
-        }
-        p = nl ? nl + 1 : end;
-    }
-    return n;
-}
-
 int nxx_rest_bulk(nxx_req *req, void *ud)
 {
     struct nxx_rest *r = nxx_rest_of(ud);
@@ -667,7 +648,16 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     nxx_str body = nxx_req_body(req);
     uint64_t total;
     if (nxx_rest_ctype(nxx_req_header(req, "content-type")) == CT_NDJSON) {
-        total = ndjson_count(body);
+        total = nxx_rest_ndjson_count(body);
+        if (!total) {
+            /* as a JSON body with no value is malformed: nothing was sent to import
+             * (an explicit empty array, [], is a task with nothing to do) */
+            nxx_req_detail(req,
+                           "the request has %s; an NDJSON bulk import is one JSON item "
+                           "per line",
+                           body.len ? "no item, only blank lines" : "no content");
+            return 400;
+        }
     } else {
         json_t *arr = nxx_rest_parse_body(req, &s);
         if (!arr)
@@ -684,13 +674,10 @@ int nxx_rest_bulk(nxx_req *req, void *ud)
     }
     char id[40];
     int rc =
-        nxx_store_task_create(r->db->store, coll, body.ptr ? body.ptr : "", body.len, total, id);
+        nxx_store_task_create(r->db->store, coll, body.len ? body.ptr : "", body.len, total, id);
     if (rc) {
-        if (rc == NXX_STORE_FULL) {
-            nxx_req_detail(req, "the store is full (its size limit or the disk); nothing was "
-                                "written");
-            return 507;
-        }
+        if (rc == NXX_STORE_FULL || rc == NXX_STORE_UNAVAILABLE)
+            return nxx_rest_store_failed(req, rc, "creating a task");
         nxx_log_error("request %s: store error creating a task", nxx_req_id(req).ptr);
         nxx_req_detail(req, "storage error; nothing was written (request %s)", nxx_req_id(req).ptr);
         return 500;
@@ -720,7 +707,7 @@ static int random_id(char out[13])
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     unsigned char raw[9];
-    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+    if (nxx_os_random(raw, sizeof(raw), 1) != 0)
         return -1;
     for (int i = 0; i < 3; i++) {
         uint32_t v = (uint32_t)raw[3 * i] << 16 | (uint32_t)raw[3 * i + 1] << 8 | raw[3 * i + 2];
@@ -740,7 +727,7 @@ int nxx_rest_task_item(void *ctx, const char *coll, const char *elem, size_t ele
     *detail = d;
     *id_out = NULL;
     json_error_t jerr;
-    json_t *obj = json_loadb(elem, elem_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json_t *obj = nxx_rest_json_load((nxx_str){ elem, elem_len }, &jerr);
     if (!obj) {
         snprintf(d, dcap, "malformed JSON at byte %d: %s", jerr.position, jerr.text);
         return 400;
