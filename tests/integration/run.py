@@ -17,7 +17,9 @@ of its own.
 Modules run in parallel, -j N at a time (default: one per CPU), each in a
 runner process of its own (this script with --module); a module's output is
 held until it ends and printed whole, in module order, so the output reads
-the same whatever ran beside it.  A module that must not share the machine
+the same whatever ran beside it.  The longest modules start first: a run
+without a filter leaves each module's time in tests/integration/.durations.json
+(not kept in git), as ctest keeps its cost data.  A module that must not share the machine
 (it measures time, memory or CPU, or lowers a process limit) says so with a
 module-level `SERIAL = True`: such modules run one at a time after the
 others.  -j 1 runs every module in this process, one after the other.
@@ -52,6 +54,7 @@ DEFAULT_TIMEOUT = 30.0
 # A whole module in a runner process: its tests are bounded one by one, so
 # this only catches a runner that hangs outside them.
 MODULE_TIMEOUT = 1800.0
+DURATIONS = os.path.join(HERE, ".durations.json")
 
 harness = None  # imported once the census directory is in the environment
 
@@ -177,6 +180,40 @@ def run_module(modname, flt, results):
             pass
 
 
+def load_durations():
+    """{module: seconds} from the last full run, or {}."""
+    try:
+        with open(DURATIONS, encoding="utf-8") as f:
+            return {str(k): float(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def save_durations(durations):
+    known = load_durations()
+    known.update(durations)
+    tmp = f"{DURATIONS}.{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump({k: round(v, 1) for k, v in known.items()}, f, indent=0, sort_keys=True)
+        os.replace(tmp, DURATIONS)  # a run beside this one reads either file whole
+    except OSError:
+        pass
+
+
+_running = set()  # runner processes now running, killed if this one is interrupted
+_running_lock = threading.Lock()
+
+
+def kill_runners():
+    with _running_lock:
+        for proc in _running:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the runner and every server it started
+            except OSError:
+                pass
+
+
 def spawn_module(modname, flt):
     """Run one module in a runner process of its own.
 
@@ -188,8 +225,10 @@ def spawn_module(modname, flt):
     argv = [sys.executable, os.path.abspath(__file__), "--module", modname,
             "--result", result_path, flt]
     t0 = time.monotonic()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    with _running_lock:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        _running.add(proc)
     try:
         out, _ = proc.communicate(timeout=MODULE_TIMEOUT)
         note = None if proc.returncode in (0, 1) else f"runner exited with status {proc.returncode}"
@@ -197,6 +236,9 @@ def spawn_module(modname, flt):
         os.killpg(proc.pid, signal.SIGKILL)
         out, _ = proc.communicate()
         note = f"runner still running after {MODULE_TIMEOUT:.0f} s; killed"
+    finally:
+        with _running_lock:
+            _running.discard(proc)
     seconds = time.monotonic() - t0
     text = out.decode("utf-8", "replace")
     try:
@@ -216,10 +258,13 @@ def spawn_module(modname, flt):
 
 
 def run_parallel(modules, flt, jobs, results):
-    """Run modules jobs at a time; print each module's output whole, in order."""
+    """Run modules jobs at a time, the longest (last time) first; print each
+    module's output whole, in module order."""
     done = {}
     cond = threading.Condition()
-    todo = list(modules)
+    known = load_durations()
+    # unknown modules first (they may be long), then by the time they took
+    todo = sorted(modules, key=lambda m: -known.get(m, float("inf")))
     durations = {}
 
     def worker():
@@ -345,6 +390,9 @@ def main():
         if may_match(modname, source, flt):
             (serial if is_serial(source) else modules).append(modname)
     durations = {}
+    # runners have sessions of their own (so a hung one is killed with its
+    # servers): an interrupted run takes them down itself
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         if args.jobs <= 1:
             for modname in modules + serial:
@@ -356,7 +404,10 @@ def main():
             durations.update(run_parallel(serial, flt, 1, results))
         if census_dir:
             census_check(census_dir, results)
+        if not flt:
+            save_durations(durations)
     finally:
+        kill_runners()
         if census_dir:
             shutil.rmtree(census_dir, ignore_errors=True)
 

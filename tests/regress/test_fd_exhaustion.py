@@ -18,6 +18,10 @@ import time
 from harness import (Conn, Server, check, check_status, get, make_docroot, remove_tree,
                      timeout)
 
+# Alone on the machine (run.py): it measures the server's CPU use, which other
+# tests running beside it would make look smaller than it is.
+SERIAL = True
+
 NOFILE = 128  # the server's descriptor limit, soft and hard
 IDLE = 170    # idle connections: more than the server can hold
 
