@@ -74,11 +74,13 @@ bench: build
 	BENCH_REST_OUT=$(BUILD)/bench-rest.md bench/rest $(BUILD)/nxx
 
 # Generated documentation: the status table comes from the registry, the
-# option reference from the option table.
+# configuration reference, the man page and the file's JSON Schema from the
+# key table (src/config).
 docs: build
 	$(BUILD)/nxx explain --all --markdown > docs/status-codes.md
 	$(BUILD)/nxx help --markdown > docs/config.md
 	$(BUILD)/nxx help --man > man/nxx.1
+	$(BUILD)/nxx help --schema > docs/nxx.schema.json
 
 docs-check:
 	tools/docs-check $(BUILD)
@@ -90,12 +92,20 @@ format-check:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 PREFIX ?= /usr/local
+# systemd looks for units in /usr/local/lib/systemd/system too; the unit runs
+# `nxx check` before it starts, serves /etc/nxx/nxx.yaml, reloads on SIGHUP.
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
 install: build
 	install -D -m 0755 $(BUILD)/nxx $(DESTDIR)$(PREFIX)/bin/nxx
 	install -D -m 0644 $(BUILD)/libnxx.a $(DESTDIR)$(PREFIX)/lib/libnxx.a
 	install -D -m 0644 include/nxx.h $(DESTDIR)$(PREFIX)/include/nxx.h
 	install -D -m 0644 $(BUILD)/nxx.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nxx.pc
 	install -D -m 0644 man/nxx.1 $(DESTDIR)$(PREFIX)/share/man/man1/nxx.1
+	install -D -m 0644 docs/nxx.schema.json $(DESTDIR)$(PREFIX)/share/nxx/nxx.schema.json
+	install -D -m 0644 dist/nxx.yaml $(DESTDIR)$(PREFIX)/share/nxx/nxx.yaml
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' dist/nxx.service.in > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/nxx.service
+	chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/nxx.service
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -4,7 +4,7 @@
  * (301, 302, 303, 307, 308), answer a fixed text, brew in an HTCPCP pot
  * (418), are gone (410), blocked for legal reasons (451), require a
  * Content-Length (411), close for maintenance or cap the requests in flight
- * (503).  `nxx serve` has no options for these yet.
+ * (503).  `nxx serve` sets up the same from its configuration file.
  *
  *   locations [ADDR [MAINTENANCE_FILE]]
  *   NXX_ACCESS_LOG=FILE   an access log in JSON lines (the tests read it) */

@@ -238,7 +238,8 @@ NXX_API int nxx_scope_policy(nxx_scope *scope, enum nxx_phase phase, nxx_policy_
 /* Limit of request content in this scope (413); default: max_body_bytes. */
 NXX_API void nxx_scope_max_body(nxx_scope *scope, size_t bytes);
 
-/* The body must arrive within this time after the head (408); default: request_timeout_ms. */
+/* The content must have arrived this long after the request's first byte
+ * (408); default: request_timeout_ms. */
 NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
 
 /* A field added to every response of the scope (after the handler's own).

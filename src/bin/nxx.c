@@ -1,7 +1,9 @@
 /*
- * nxx.c - the command: a thin main() over libnxx.  `nxx serve` turns the
- * option table into a server with the file handler; `nxx explain` prints
- * the status registry (`--sent`: the codes nxx sends today).
+ * nxx.c - the command: a thin main() over libnxx.  `nxx serve` turns a
+ * configuration (a file, flags, or both: src/config) into a server and
+ * runs it, reloading on SIGHUP; `nxx check` loads a file without serving;
+ * `nxx explain` prints the status registry (`--sent`: the codes nxx sends
+ * today).
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,13 +20,23 @@
 #include "os/fd.h"
 #include "core/banned.h"
 
-static nxx_server *running;
+static nxx_server *volatile running;
 
+/* Only async-signal-safe calls: each of these stores a flag and writes to
+ * an eventfd; the server's loop does the work. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (running)
-        nxx_server_stop(running);
+    int saved = errno;
+    nxx_server *srv = running;
+    if (srv) {
+        if (sig == SIGHUP)
+            nxx_server_reload(srv);
+        else if (sig == SIGUSR1)
+            nxx_server_reopen_logs(srv);
+        else
+            nxx_server_stop(srv);
+    }
+    errno = saved;
 }
 
 /*
@@ -34,10 +46,11 @@ static void on_signal(int sig)
  * writer's database, WAL and shared memory, a reader per worker); a margin
  * for directory listings, MIME files and the like.
  */
-static uint64_t fds_besides_connections(const struct nxx_options *o, uint64_t workers)
+static uint64_t fds_besides_connections(const struct nxx_options *o, size_t stores,
+                                        uint64_t workers)
 {
     uint64_t per_worker = o->nlisten + 3 + NXX_STATIC_CACHE_FILES;
-    uint64_t store = o->api_prefix ? 8 + 2 * workers : 0;
+    uint64_t store = stores * (8 + 2 * workers);
     return workers * per_worker + store + 4 + 32;
 }
 
@@ -46,13 +59,13 @@ static uint64_t fds_besides_connections(const struct nxx_options *o, uint64_t wo
  * cannot hold --max-connections: past it, accept fails and connections get
  * the 503 of the reserve descriptor instead of being served.
  */
-static void raise_fd_limit(const struct nxx_options *o)
+static void raise_fd_limit(const struct nxx_options *o, size_t stores)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     uint64_t workers = o->cfg.threads ? o->cfg.threads : cores > 0 ? (uint64_t)cores : 1;
     if (workers > 256)
         workers = 256;
-    uint64_t besides = fds_besides_connections(o, workers);
+    uint64_t besides = fds_besides_connections(o, stores, workers);
     uint64_t need = o->cfg.max_connections + besides;
     uint64_t soft, hard;
     if (nxx_os_fd_limit(&soft, &hard) < 0)
@@ -144,84 +157,112 @@ static int cmd_help(int argc, char **argv)
         nxx_options_markdown(stdout);
     else if (argc > 0 && strcmp(argv[0], "--man") == 0)
         nxx_options_man(stdout);
+    else if (argc > 0 && strcmp(argv[0], "--schema") == 0)
+        nxx_options_schema(stdout);
     else
         nxx_options_help(stdout);
     return finish_output();
 }
 
+/* nxx check FILE: build the whole configuration, bind nothing, run nothing. */
+static int cmd_check(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-') {
+        fprintf(stderr, "nxx: check: which file? (nxx check FILE)\n");
+        return 2;
+    }
+    const char *file = argv[0];
+    char err[2048];
+    struct nxx_cfg_doc *doc = NULL;
+    if (nxx_cfg_read_file(file, &doc, err, sizeof(err))) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
+    struct nxx_options o;
+    nxx_options_from_doc(&o, doc);
+    int rc = 0;
+    nxx_server *srv = NULL;
+    if (nxx_cfg_load_mime(&o, 0, err, sizeof(err))) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        rc = 2;
+    } else if (!(srv = nxx_server_new(&o.cfg))) {
+        fprintf(stderr, "nxx: out of memory\n");
+        rc = 1;
+    } else if (nxx_cfg_install(srv, doc, &o, NXX_CFG_MODE_CHECK, err, sizeof(err))) {
+        fprintf(stderr, "%s\n", err);
+        rc = 2;
+    }
+    nxx_server_free(srv);
+    nxx_cfg_free(doc);
+    nxx_mime_free();
+    if (rc)
+        return rc;
+    printf("%s: ok\n", file);
+    return finish_output();
+}
+
 static int cmd_serve(int argc, char **argv)
 {
+    /* reload and reopen are ignored until there is a server to ask */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+
+    char err[2048];
+    struct nxx_cfg_doc *doc = NULL;
+    const char *file = NULL;
+    if (nxx_cfg_command(argc, argv, &doc, &file, err, sizeof(err))) {
+        fprintf(stderr, "%s\n", err);
+        return 2;
+    }
     struct nxx_options o;
-    nxx_options_init(&o);
-    int r = nxx_options_parse(&o, argc, argv);
-    if (r)
-        return r;
+    nxx_options_from_doc(&o, doc);
     nxx_log_level = o.log_level;
-    if (o.cfg.access_log && strcmp(o.cfg.access_log, "off") == 0)
-        o.cfg.access_log = NULL;
-    raise_fd_limit(&o);
+    raise_fd_limit(&o, nxx_cfg_count_key(doc, "api"));
 
     nxx_server *srv = nxx_server_new(&o.cfg);
     if (!srv) {
         fprintf(stderr, "nxx: out of memory\n");
+        nxx_cfg_free(doc);
         return 1;
     }
     /* extra MIME types before any worker starts; the default file may be absent */
-    const char *mt = o.mime_types ? o.mime_types : "/etc/mime.types";
-    int merr = nxx_mime_load(mt);
-    if (merr && (o.mime_types || merr != -ENOENT)) {
-        fprintf(stderr, "nxx: --mime-types: cannot read '%s': %s\n", mt, nxx_strerror(merr));
+    if (nxx_cfg_load_mime(&o, !file, err, sizeof(err))) {
+        fprintf(stderr, file ? "%s: %s\n" : "nxx: %s%s\n", file ? file : "", err);
+        nxx_server_free(srv);
+        nxx_cfg_free(doc);
+        return file ? 2 : 1;
+    }
+    const char *what = nxx_cfg_summary(doc);
+    /* from here the server keeps doc (the running settings point into it)
+     * and knows how to load its configuration again (SIGHUP) */
+    if (nxx_cfg_attach(srv, file, argc, argv, doc, &o) != 0) {
+        fprintf(stderr, "nxx: out of memory\n");
         nxx_server_free(srv);
         return 1;
     }
-    nxx_static_config sc;
-    nxx_static_config_init(&sc);
-    sc.root = o.root;
-    sc.listing = o.listing;
-    sc.follow_symlinks = o.follow_symlinks;
-    sc.precompressed = !o.no_precompressed;
-    sc.cache_rules = o.cache_rules;
-    sc.ncache_rules = o.ncache_rules;
-    int err = 0;
-    if (o.api_prefix) {
-        /* the API routes first: they win over the file handler under PREFIX */
-        nxx_rest_config rc;
-        nxx_rest_config_init(&rc);
-        rc.prefix = o.api_prefix;
-        if (o.data_dir)
-            rc.data_dir = o.data_dir;
-        rc.require_preconditions = o.api_require_preconditions;
-        rc.max_db_bytes = o.api_max_db_bytes;
-        err = nxx_server_rest(srv, &rc);
-        if (err) {
-            fprintf(stderr, "nxx: cannot open the REST store in '%s': %s\n", rc.data_dir,
-                    nxx_strerror(err));
+    int err_ = file ? nxx_server_load(srv, file, err, sizeof(err))
+                    : nxx_cfg_install(srv, doc, &o, 0, err, sizeof(err));
+    if (err_) {
+        fprintf(stderr, file ? "%s%s\n" : "nxx: %s%s\n", "", err);
+        nxx_server_free(srv);
+        nxx_mime_free();
+        return file ? 2 : 1;
+    }
+    for (size_t i = 0; i < o.nlisten; i++) {
+        int e = nxx_server_listen(srv, o.listen[i]);
+        if (e) {
+            fprintf(stderr, "nxx: cannot listen on %s: %s\n", o.listen[i],
+                    e == -EADDRINUSE ? "address already in use" : nxx_strerror(e));
             nxx_server_free(srv);
             nxx_mime_free();
             return 1;
         }
     }
-    err = nxx_server_static_ex(srv, &sc);
-    if (err) {
-        fprintf(stderr, "nxx: cannot serve '%s': %s\n", o.root, nxx_strerror(err));
-        nxx_server_free(srv);
-        nxx_mime_free();
-        return 1;
-    }
-    for (size_t i = 0; i < o.nlisten; i++) {
-        err = nxx_server_listen(srv, o.listen[i]);
-        if (err) {
-            fprintf(stderr, "nxx: cannot listen on %s: %s\n", o.listen[i],
-                    err == -EADDRINUSE ? "address already in use" : nxx_strerror(err));
-            nxx_server_free(srv);
-            return 1;
-        }
-    }
     /* handlers before the listening line: a supervisor may signal at once */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
     running = srv;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -235,16 +276,16 @@ static int cmd_serve(int argc, char **argv)
         if (!hl)
             hl = strlen(host);
         fprintf(stderr, "nxx: listening on http://%.*s:%d (serving %s)\n", (int)hl, host,
-                nxx_server_port(srv, i), o.root);
+                nxx_server_port(srv, i), what);
     }
     fflush(stderr);
 
-    err = nxx_server_run(srv);
+    int e = nxx_server_run(srv);
     running = NULL;
     nxx_server_free(srv);
     nxx_mime_free();
-    if (err) {
-        fprintf(stderr, "nxx: %s\n", nxx_strerror(err));
+    if (e) {
+        fprintf(stderr, "nxx: %s\n", nxx_strerror(e));
         return 1;
     }
     return 0;
@@ -269,6 +310,8 @@ int main(int argc, char **argv)
         return cmd_explain(argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
     fprintf(stderr, "nxx: unknown command '%s' (see nxx --help)\n", cmd);
     return 2;
 }

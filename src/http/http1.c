@@ -1031,22 +1031,25 @@ static void h1_body_pause(nxx_req *req, int paused)
         arm_timer(c);
 }
 
-/* Read more input behind the head (the content area); 1 read, 0 wait, -1 closed. */
-static int read_more(struct h1conn *c)
+/* One read of content into dst[*len..cap): 1 read (*len grown), 0 wait, -1 closed. */
+static int read_step(struct h1conn *c, char *dst, size_t *len, size_t cap)
 {
-    if (!c->readable)
+    if (!c->readable || *len == cap)
         return 0;
-    if (c->rlen == c->rcap)
-        return 0; /* cannot happen: rlen == req_end < rcap after a drop */
-    ssize_t n = read_into(c, c->rbuf + c->rlen, c->rcap - c->rlen);
+    ssize_t n = read_into(c, dst + *len, cap - *len);
     if (n < 0) {
         close_conn(c);
         return -1;
     }
-    if (n == 0)
-        return 0;
-    c->rlen += (size_t)n;
-    return 1;
+    *len += (size_t)n;
+    return n > 0;
+}
+
+/* Read more input behind the head (the content area); 1 read, 0 wait, -1 closed.
+ * The buffer always has room: rlen == req_end < rcap after a drop. */
+static int read_more(struct h1conn *c)
+{
+    return read_step(c, c->rbuf, &c->rlen, c->rcap);
 }
 
 /* Whole content, Content-Length: 1 complete, 0 wait, -1 closed. */
@@ -1064,16 +1067,9 @@ static int read_body_length(struct h1conn *c)
         return 1;
     }
     while (c->body_len < c->body_cap) {
-        if (!c->readable)
-            return 0;
-        ssize_t n = read_into(c, c->body + c->body_len, c->body_cap - c->body_len);
-        if (n < 0) {
-            close_conn(c);
-            return -1;
-        }
-        if (n == 0)
-            return 0;
-        c->body_len += (size_t)n;
+        int r = read_step(c, c->body, &c->body_len, c->body_cap);
+        if (r <= 0)
+            return r;
     }
     req->body = (nxx_str){ c->body, c->body_len };
     c->req_end = c->rlen;
@@ -1147,19 +1143,12 @@ static int read_body(struct h1conn *c)
             }
             /* read at most what remains: bytes after the content belong to
              * the next request and stay in the buffer */
-            if (!c->readable)
-                return 0;
             size_t room = c->rcap - c->rlen;
             if (room > c->body_want)
                 room = (size_t)c->body_want;
-            ssize_t n = read_into(c, c->rbuf + c->rlen, room);
-            if (n < 0) {
-                close_conn(c);
-                return -1;
-            }
-            if (n == 0)
-                return 0;
-            c->rlen += (size_t)n;
+            int r = read_step(c, c->rbuf, &c->rlen, c->rlen + room);
+            if (r <= 0)
+                return r;
         }
     }
     /* chunked: decode what is behind the head in place */

@@ -704,6 +704,10 @@ int nxx_server_run(nxx_server *srv)
         started++;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* a reload or reopen asked for before worker 0 could hear it (a signal
+     * right after start): its wake descriptor exists now */
+    if (atomic_load(&srv->want_reload) || atomic_load(&srv->want_reopen))
+        wake_worker0(srv);
     if (!err && !atomic_load(&srv->stopping))
         worker_main(&srv->workers[0]);
     else

@@ -18,7 +18,7 @@
  * Who sends it today, by a real mechanism in the situation SPEC.md gives:
  *   S  `nxx serve`, as its options configure it (and so the library);
  *   L  only the library: its engine, or a handler or policy that an
- *      embedding program sets up, which nxx serve has no option for yet;
+ *      embedding program sets up, which nxx serve cannot set up yet;
  *   N  never (305 deprecated, 306 reserved);
  *   none of them: not sent yet.
  * sent_when says what sends it today ("" when nothing does; why not, for
@@ -102,18 +102,19 @@
       "variant is preferred: Alternates, TCN: list, Vary and an HTML list of links.")              \
     X(301, "Moved Permanently", B | C | S, "RFC 9110 §15.4.2",                                     \
       "The resource has a new permanent URI, given in Location; the method may become GET.",       \
-      "A directory requested without its trailing slash; an embedder's redirect locations "        \
-      "(nxx_scope_redirect) and canonical host names (nxx_host_canonical).",                       \
-      "Permanent redirects configured in nxx serve.")                                              \
-    X(302, "Found", B | L, "RFC 9110 §15.4.3",                                                     \
+      "A directory requested without its trailing slash; a redirect location with status 301; a "  \
+      "host's canonical name.",                                                                    \
+      "")                                                                                          \
+    X(302, "Found", B | S, "RFC 9110 §15.4.3",                                                     \
       "The resource is temporarily at the URI in Location; the method may become GET.",            \
-      "An embedder's redirect locations with 302 (nxx_scope_redirect), for legacy clients.",       \
-      "Temporary redirects configured in nxx serve.")                                              \
+      "A redirect location with status 302, the default of the configuration file's redirect "     \
+      "(nxx_scope_redirect), for legacy clients.",                                                 \
+      "")                                                                                          \
     X(303, "See Other", B | S, "RFC 9110 §15.4.4",                                                 \
       "The answer is at the URI in Location, to be retrieved with GET.",                           \
-      "GET of a finished REST task's monitor points to the result; an embedder's redirect "        \
-      "locations with 303.",                                                                       \
-      "POST-redirect-GET routes; redirects configured in nxx serve.")                              \
+      "GET of a finished REST task's monitor points to the result; a redirect location with "      \
+      "status 303.",                                                                               \
+      "POST-redirect-GET routes.")                                                                 \
     X(304, "Not Modified", S, "RFC 9110 §15.4.5",                                                  \
       "A conditional GET or HEAD found the client's stored copy current; no content is sent.",     \
       "GET/HEAD of a file or a REST item or collection whose If-None-Match or "                    \
@@ -127,15 +128,14 @@
     X(306, "(Unused)", B | N, "RFC 9110 §15.4.7",                                                  \
       "Reserved: used by an earlier draft specification and no longer defined.",                   \
       "Never: reserved.", "")                                                                      \
-    X(307, "Temporary Redirect", B | L, "RFC 9110 §15.4.8",                                        \
+    X(307, "Temporary Redirect", B | S, "RFC 9110 §15.4.8",                                        \
       "The resource is temporarily at the URI in Location; the method must not change.",           \
-      "An embedder's redirect locations with 307 (nxx_scope_redirect), which keep the method.",    \
-      "Temporary redirects configured in nxx serve.")                                              \
-    X(308, "Permanent Redirect", B | C | L, "RFC 9110 §15.4.9",                                    \
+      "A redirect location with status 307, which keeps the method.", "")                          \
+    X(308, "Permanent Redirect", B | C | S, "RFC 9110 §15.4.9",                                    \
       "The resource has a new permanent URI in Location; the method must not change.",             \
-      "An embedder's redirect locations with 308 and canonical host names with 308 "               \
-      "(nxx_host_canonical), which keep the method.",                                              \
-      "Permanent redirects configured in nxx serve; plain HTTP to HTTPS once TLS is on.")          \
+      "A redirect location with status 308, and a host's canonical name with 308, which keep "     \
+      "the method.",                                                                               \
+      "Plain HTTP to HTTPS once TLS is on.")                                                       \
     X(400, "Bad Request", B | S, "RFC 9110 §15.5.1",                                               \
       "The server will not process the request because of a client error such as bad syntax.",     \
       "Bad request line, field syntax, missing or duplicate Host, "                                \
@@ -167,8 +167,10 @@
     X(406, "Not Acceptable", B | S, "RFC 9110 §15.5.7",                                            \
       "No representation is acceptable according to the request's negotiation fields.",            \
       "Accept-Encoding refuses identity and no precompressed variant fits (files); Accept "        \
-      "rules out JSON (REST); an embedder's coffee pot lacking an addition asked for.",            \
-      "Accept-Language or Accept-Charset rule out every representation (negotiated resources).")   \
+      "rules out JSON (REST); a coffee pot (teapot with coffee) lacking an addition asked "        \
+      "for.",                                                                                      \
+      "Accept-Language or Accept-Charset rule out every representation (negotiated "               \
+      "resources).")                                                                               \
     X(407, "Proxy Authentication Required", B, "RFC 9110 §15.5.8",                                 \
       "Like 401, but the client must authenticate to the proxy.", "",                              \
       "Forward-proxy mode (absolute-form requests and CONNECT) without valid "                     \
@@ -185,14 +187,12 @@
       "MOVE/COPY conflicts.")                                                                      \
     X(410, "Gone", B | C | S, "RFC 9110 §15.5.11",                                                 \
       "The target resource is no longer available at the origin, and likely never will be.",       \
-      "A REST item that was deleted (its tombstone is kept); an embedder's gone locations "        \
-      "(nxx_scope_gone).",                                                                         \
-      "Gone paths configured in nxx serve.")                                                       \
-    X(411, "Length Required", B | L, "RFC 9110 §15.5.12",                                          \
+      "A REST item that was deleted (its tombstone is kept); a scope marked gone.", "")            \
+    X(411, "Length Required", B | S, "RFC 9110 §15.5.12",                                          \
       "The server refuses to accept the request without a Content-Length.",                        \
-      "Content without Content-Length (chunked) sent to an embedder's location that requires "     \
-      "one (nxx_scope_require_length).",                                                           \
-      "Routes configured in nxx serve to require one (e.g. uploads that reserve space).")          \
+      "Content without Content-Length (chunked) sent to a scope with require-length "              \
+      "(nxx_scope_require_length).",                                                               \
+      "")                                                                                          \
     X(412, "Precondition Failed", B | S, "RFC 9110 §15.5.13",                                      \
       "One or more conditions given in the request header fields evaluated to false.",             \
       "If-Match/If-Unmodified-Since false, or If-None-Match true on a state-changing method "      \
@@ -210,7 +210,7 @@
     X(415, "Unsupported Media Type", B | S, "RFC 9110 §15.5.16",                                   \
       "The content's media type or content coding is not supported by the target resource.",       \
       "A body type or Content-Encoding a REST route does not take, with Accept-Post or "           \
-      "Accept-Patch; a brew an embedder's pot does not make.",                                     \
+      "Accept-Patch; a brew a teapot location does not make.",                                     \
       "")                                                                                          \
     X(416, "Range Not Satisfiable", B | S, "RFC 9110 §15.5.17",                                    \
       "None of the ranges in the request's Range field overlap the selected representation.",      \
@@ -218,15 +218,14 @@
     X(417, "Expectation Failed", B | S, "RFC 9110 §15.5.18",                                       \
       "The expectation in the request's Expect field could not be met.",                           \
       "An Expect value other than 100-continue.", "")                                              \
-    X(418, "I'm a teapot", B | L, "RFC 2324 §2.3.2 / RFC 7168",                                    \
+    X(418, "I'm a teapot", B | S, "RFC 2324 §2.3.2 / RFC 7168",                                    \
       "HTCPCP: a teapot refuses to brew coffee; RFC 9110 §15.5.19 reserves 418 for this joke.",    \
-      "BREW or POST of message/coffeepot to an embedder's teapot location (nxx_scope_teapot).",    \
-      "The built-in teapot route enabled in nxx serve.")                                           \
-    X(421, "Misdirected Request", B | L, "RFC 9110 §15.5.20",                                      \
+      "BREW or POST of message/coffeepot to a teapot location (nxx_scope_teapot).", "")            \
+    X(421, "Misdirected Request", B | S, "RFC 9110 §15.5.20",                                      \
       "The request reached a server unable to answer for the authority of its target URI.",        \
-      "A server an embedder built with strict_hosts gets a Host (or absolute-form authority) "     \
-      "that names none of its hosts.",                                                             \
-      "Strict virtual hosts configured in nxx serve; a TLS SNI this server does not answer for.")  \
+      "With strict-hosts (strict_hosts), a Host or absolute-form authority that names none "       \
+      "of the configured hosts.",                                                                  \
+      "A TLS SNI naming an authority this server does not answer for.")                            \
     X(422, "Unprocessable Content", B | S, "RFC 9110 §15.5.21",                                    \
       "The content's type and syntax are understood, but its instructions cannot be processed.",   \
       "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "       \
@@ -260,11 +259,11 @@
       "The header section, or one header field, is too large for the server to process.",          \
       "The header section, or one field, is over its limit; the problem detail names the field.",  \
       "")                                                                                          \
-    X(451, "Unavailable For Legal Reasons", B | L, "RFC 7725 §3",                                  \
+    X(451, "Unavailable For Legal Reasons", B | S, "RFC 7725 §3",                                  \
       "Access to the resource is denied as a consequence of a legal demand.",                      \
-      "A request under an embedder's legal block (nxx_scope_legal_block); with a Link "            \
+      "A request under a legal-block scope (nxx_scope_legal_block); with a Link "                  \
       "rel=\"blocked-by\" field.",                                                                 \
-      "Legal blocks configured in nxx serve.")                                                     \
+      "")                                                                                          \
     X(500, "Internal Server Error", B | S, "RFC 9110 §15.6.1",                                     \
       "The server met an unexpected condition that prevented it from fulfilling the request.",     \
       "A handler failed unexpectedly (an I/O or database error, an embedded callback's error, "    \
@@ -280,11 +279,9 @@
     X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
       "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
-      "opened yet (a full disk), or a REST write while the store is closing; an embedder's "       \
-      "maintenance switch (nxx_scope_maintenance) and limit of requests in flight "                \
-      "(nxx_scope_max_inflight); with Retry-After and a page that explains.",                      \
-      "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown; "     \
-      "maintenance configured in nxx serve.")                                                      \
+      "opened yet (a full disk), or a REST write while the store is closing; a maintenance "       \
+      "switch and a max-inflight limit; with Retry-After and a page that explains.",               \
+      "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown.")     \
     X(504, "Gateway Timeout", B, "RFC 9110 §15.6.5",                                               \
       "A gateway or proxy did not receive a timely response from an upstream server.", "",         \
       "Proxying: the upstream did not answer in time.")                                            \

@@ -7,6 +7,9 @@ Python standard library is used.
 
 The pieces:
   Server / Hello      context managers around `nxx serve` and `examples/hello`
+  ConfigServer        `nxx serve --config FILE` over a temporary directory
+                      (config_dir) holding the YAML file and what it serves
+  check_config()      `nxx check FILE`
   shared()            one server per (module, flags), reused by a module's tests
   Conn                a raw TCP connection with a buffer and a response reader
   parse_response()    a small HTTP/1.1 response parser (Content-Length, chunked,
@@ -331,6 +334,95 @@ class Server(Process):
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
 
 
+def _wait_serving(proc):
+    """An answer to OPTIONS * (the engine's own, no handler involved) proves the
+    workers run: a reload or reopen asked for before that can be lost."""
+    one(proc, b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n", "OPTIONS")
+
+
+Process.wait_serving = _wait_serving
+
+
+class ConfigServer(Process):
+    """`nxx serve --config PATH --listen 127.0.0.1:0 --threads 2 [args]`.
+
+    path is a YAML file (config_dir writes one).  listen=None keeps the
+    file's own listeners (then `listeners` says how many lines to wait for).
+    reload() sends SIGHUP and waits for the server to say how it went.
+    """
+
+    kind = "nxx"
+
+    def __init__(self, path, *args, listen="127.0.0.1:0", threads=2, listeners=1, cwd=None,
+                 env=None):
+        argv = [NXX_BIN, "serve", "--config", str(path)]
+        if listen:
+            listen = [listen] if isinstance(listen, str) else listen
+            for addr in listen:
+                argv += ["--listen", addr]
+            listeners = len(listen)
+        if threads:
+            argv += ["--threads", str(threads)]
+        argv += [str(a) for a in args]
+        argv += census_serve_args(argv, config=path)
+        super().__init__(argv, listeners=listeners, cwd=cwd, env=env)
+        self.path = str(path)
+        self.reloads = 0
+
+    def reload(self, timeout_s=10.0, expect_ok=True):
+        """SIGHUP; wait until the server logs the outcome of this reload.  Returns the
+        stderr line that says it ("configuration reloaded ..." or "reload refused ...")."""
+        if not self.reloads:
+            self.wait_serving()
+        before = self.stderr.count("configuration reloaded") + self.stderr.count("reload refused")
+        self.signal(_signal.SIGHUP)
+        ok = self.wait_stderr(lambda t: t.count("configuration reloaded") +
+                              t.count("reload refused") > before, timeout_s)
+        if not ok:
+            raise AssertionError(f"no reload outcome logged within {timeout_s:.0f} s; "
+                                 + self.describe())
+        lines = [l for l in self.stderr.splitlines()
+                 if "configuration reloaded" in l or "reload refused" in l]
+        line = lines[before] if len(lines) > before else lines[-1]
+        if expect_ok is not None and ("configuration reloaded" in line) != expect_ok:
+            raise AssertionError(f"reload: expected {'success' if expect_ok else 'refusal'}, "
+                                 f"got {line!r}")
+        self.reloads += 1
+        return line
+
+
+def config_dir(yaml_text=None, files=None, name="nxx.yaml"):
+    """A temporary directory with the configuration file `name` (when yaml_text is
+    given) and the files of `files` ({relative path: bytes}); returns (dir, path
+    of the YAML file).  Remove it with remove_tree(dir)."""
+    d = tempfile.mkdtemp(prefix="nxx-it-config-")
+    for rel, data in (files or {}).items():
+        full = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+    path = os.path.join(d, name)
+    if yaml_text is not None:
+        write_config(path, yaml_text)
+    return d, path
+
+
+def write_config(path, yaml_text):
+    """Replace the file at path at once (write a sibling, rename over it), as
+    a deploy would: a reload never reads half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(yaml_text)
+    os.replace(tmp, path)
+
+
+def check_config(path, *args, cwd=None):
+    """`nxx check PATH`: (exit status, stdout, stderr)."""
+    p = run_cmd([NXX_BIN, "check", str(path)] + list(args), cwd=cwd)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
 class Hello(Process):
     """The embedding example: `hello 127.0.0.1:0 [TUNNEL_TIMEOUT_MS]`."""
 
@@ -369,10 +461,18 @@ def census_log_path(kind):
         return os.path.join(CENSUS_DIR, f"{kind}-{os.getpid()}-{_census_seq[0]}.jsonl")
 
 
-def census_serve_args(argv):
-    """Flags that put an `nxx serve` in the census, unless its test chose its own access log."""
+def census_serve_args(argv, config=None):
+    """Flags that put an `nxx serve` in the census, unless its test chose its own access
+    log (a flag, or a key of its configuration file, which the flag would override)."""
     if any(str(a).startswith("--access-log") for a in argv):
         return []
+    if config:
+        try:
+            with open(config, encoding="utf-8", errors="replace") as f:
+                if "access-log" in f.read():
+                    return []
+        except OSError:
+            pass
     path = census_log_path("nxx")
     return ["--access-log", path, "--access-log-format", "json"] if path else []
 
