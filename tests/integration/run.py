@@ -273,7 +273,12 @@ def run_parallel(modules, flt, jobs, results):
                 if not todo:
                     return
                 modname = todo.pop(0)
-            r = spawn_module(modname, flt)
+            try:
+                r = spawn_module(modname, flt)
+            except Exception:  # noqa: BLE001 - reported as the module's failure
+                r = (f"FAIL {modname} (runner): could not run it\n"
+                     + indent(traceback.format_exc()) + "\n",
+                     {"ok": 0, "fail": 1, "skip": 0}, [f"{modname} (runner)"], 0.0)
             with cond:
                 done[modname] = r
                 cond.notify_all()
@@ -309,8 +314,11 @@ def census_check(census_dir, results):
         return
     sent = {}
     for line in p.stdout.decode().splitlines():
-        code, who = line.split()
-        sent[int(code)] = who
+        fields = line.split()
+        if len(fields) != 2 or not fields[0].isdigit():
+            results.report(name, "fail", f"nxx explain --sent printed {line!r}")
+            return
+        sent[int(fields[0])] = fields[1]
     by_kind = {}  # "nxx", "hello", ... -> set of final statuses
     interim = set()
     for f in os.listdir(census_dir):
