@@ -41,7 +41,11 @@ void nxx_request_init(nxx_req *req, const struct nxx_proto *proto, struct nxx_co
     req->hdrs_tail = &req->hdrs;
     req->id[0] = '\0';
     req->defer.idx = SIZE_MAX;
-    /* the generation this request runs under, held until it is finished */
+    /* the generation this request runs under, held until it is finished: the
+     * newest one, even when the worker's wake-up about it is still queued
+     * behind this request's own event */
+    if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
+        nxx_worker_site_update(w);
     struct nxx_site_use *u = w->site_use;
     u->inflight++;
     req->use = u;

@@ -213,7 +213,7 @@ void nxx_server_set_reloader(nxx_server *srv,
 }
 
 /* Take the server's current generation for new requests, if it changed. */
-static int worker_site_update(struct nxx_worker *w)
+int nxx_worker_site_update(struct nxx_worker *w)
 {
     struct nxx_site *cur = atomic_load(&w->srv->site);
     if (w->site_use && w->site_use->site == cur)
@@ -498,7 +498,7 @@ static void on_wake(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     nxx_os_wake_drain(io->fd);
     struct nxx_worker *w = (struct nxx_worker *)((char *)loop - offsetof(struct nxx_worker, loop));
     nxx_conn_run_posts(w);
-    worker_site_update(w);
+    nxx_worker_site_update(w);
     if (w->id == 0)
         control(w->srv);
     if (atomic_load(&w->srv->stopping))
@@ -526,7 +526,7 @@ static int worker_init(struct nxx_worker *w)
     if (!w->hdrs)
         return NXX_ENOMEM;
     w->log.fd = srv->log_fd;
-    err = worker_site_update(w);
+    err = nxx_worker_site_update(w);
     if (err)
         return err;
     for (size_t i = 0; i < srv->nlisteners; i++) {

@@ -228,6 +228,9 @@ int nxx_conn_close_idle(struct nxx_worker *w);
 size_t nxx_conn_run_posts(struct nxx_worker *w);
 
 /* server.c */
+/* Move w to the server's current generation if it changed (0, or NXX_ENOMEM:
+ * w stays on its generation and tries again later). */
+int nxx_worker_site_update(struct nxx_worker *w);
 /* The last request of retired generation u finished: drop the worker's hold. */
 void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
 /* Install generation site (published) as the server's current one; the
