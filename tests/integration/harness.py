@@ -853,6 +853,16 @@ class Conn:
                 return False
         return True
 
+    def read_exactly(self, n, timeout_s=5.0):
+        """The next n bytes the server sends (fewer if it closes or time runs out)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.buf) < n:
+            if self.eof or not self._recv_some(deadline):
+                break
+        got = bytes(self.buf[:n])
+        del self.buf[:n]
+        return got
+
     def read_all(self, timeout_s=5.0):
         """Read until close or timeout_s; returns (bytes, closed)."""
         closed = self.wait_eof(timeout_s)
@@ -957,6 +967,31 @@ def assert_alive(server, what="after the previous input"):
         raise AssertionError(f"server not alive {what}: {e}\n{server.describe()}")
     if resp.status != 200:
         raise AssertionError(f"server answers GET / with {resp.status} {what}, expected 200")
+
+
+def served_again(server, path="/", timeout_s=5.0, what="new connections"):
+    """A request for path gets 200 within timeout_s (the server learns of closed
+    connections and freed resources asynchronously): polled, bounded."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = get(server, path, [("Connection", "close")], timeout_s=2)
+            if last.status == 200:
+                return last
+        except (AssertionError, OSError) as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not served within {timeout_s:.0f} s: {last!r}")
+
+
+def rss_kb(pid):
+    """Resident memory of process pid in KB (from /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def eq(actual, expected, what=""):
