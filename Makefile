@@ -7,6 +7,8 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 PYTHON ?= python3
+# integration test modules run at once (empty: one per CPU)
+IT_JOBS ?=
 
 .PHONY: all build build-asan test test-unit test-integration test-asan test-fuzz-replay fuzz fuzz-run \
         bench docs docs-check format format-check install clean
@@ -41,7 +43,8 @@ test-fuzz-replay:
 
 test-integration:
 	NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
-	  $(PYTHON) tests/integration/run.py
+	NXX_LOCATIONS=$(abspath $(BUILD))/locations \
+	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS))
 
 test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \
@@ -49,7 +52,8 @@ test-asan: build-asan
 	  $(MAKE) --no-print-directory test-unit test-fuzz-replay BUILD=$(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NXX_SANITIZED=1 NXX_BIN=$(abspath $(ASAN_BUILD))/nxx NXX_HELLO=$(abspath $(ASAN_BUILD))/hello \
-	  $(PYTHON) tests/integration/run.py
+	NXX_LOCATIONS=$(abspath $(ASAN_BUILD))/locations \
+	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS))
 
 $(FUZZ_BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \

@@ -1,6 +1,9 @@
 /* hello.c - libnxx embedded in a program: routes with a parameter, a body, a
  * deferred answer and streamed ones, an upload read as it arrives, and a
- * connection taken over after 101 (and after CONNECT). */
+ * connection taken over after 101 (and after CONNECT).
+ *
+ *   hello [ADDR [TUNNEL_TIMEOUT_MS]]
+ *   NXX_ACCESS_LOG=FILE   an access log in JSON lines (the tests read it) */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -180,7 +183,8 @@ static int tunnel(nxx_req *req, void *ud)
 {
     (void)ud;
     nxx_str up = nxx_req_header(req, "upgrade");
-    if (up.len != 6 || memcmp(up.ptr, "x-echo", 6) != 0) {
+    /* RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored */
+    if (nxx_req_version(req) < 11 || up.len != 6 || memcmp(up.ptr, "x-echo", 6) != 0) {
         nxx_resp_header(req, "Upgrade", NXX_STR("x-echo"));
         nxx_req_detail(req, "this resource speaks only x-echo: send Upgrade: x-echo");
         return 426;
@@ -201,6 +205,8 @@ int main(int argc, char **argv)
     nxx_config_init(&cfg);
     if (argc > 2)
         cfg.tunnel_timeout_ms = (unsigned)strtoul(argv[2], NULL, 10);
+    cfg.access_log = getenv("NXX_ACCESS_LOG");
+    cfg.access_log_json = 1;
     srv = nxx_server_new(&cfg);
     if (!srv || nxx_server_listen(srv, argc > 1 ? argv[1] : "127.0.0.1:8080") != 0)
         return perror("listen"), 1;

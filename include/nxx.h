@@ -218,7 +218,9 @@ NXX_API int nxx_host_set_default(nxx_scope *host);
  *   "= /health"     exact: that path only.
  *   "/users/:id"    pattern: ":name" segments and a last "*", as for routes.
  * Matching follows the rule of nxx_server_route: exact and pattern
- * locations that match the whole path win over prefixes.
+ * locations that match the whole path win over prefixes.  A location given
+ * no handler answers 404 for what it covers, after its policies (a gone
+ * path or a legal block needs none).
  */
 NXX_API nxx_scope *nxx_host_location(nxx_scope *host, const char *path);
 

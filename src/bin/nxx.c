@@ -2,7 +2,8 @@
  * nxx.c - the command: a thin main() over libnxx.  `nxx serve` turns a
  * configuration (a file, flags, or both: src/config) into a server and
  * runs it, reloading on SIGHUP; `nxx check` loads a file without serving;
- * `nxx explain` prints the status registry.
+ * `nxx explain` prints the status registry (`--sent`: the codes nxx sends
+ * today).
  */
 #include <errno.h>
 #include <signal.h>
@@ -98,11 +99,13 @@ static int finish_output(void)
 
 static int cmd_explain(int argc, char **argv)
 {
-    int all = 0, markdown = 0;
+    int all = 0, markdown = 0, sent = 0;
     const char *code = NULL;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0)
             all = 1;
+        else if (strcmp(argv[i], "--sent") == 0)
+            sent = 1;
         else if (strcmp(argv[i], "--markdown") == 0)
             markdown = 1;
         else if (argv[i][0] == '-') {
@@ -115,6 +118,14 @@ static int cmd_explain(int argc, char **argv)
             code = argv[i];
         }
     }
+    if (sent) {
+        if (all || markdown || code) {
+            fprintf(stderr, "nxx: explain: --sent takes nothing else\n");
+            return 2;
+        }
+        nxx_status_sent_list(stdout);
+        return finish_output();
+    }
     if (all) {
         if (markdown)
             nxx_status_markdown(stdout);
@@ -123,7 +134,7 @@ static int cmd_explain(int argc, char **argv)
         return finish_output();
     }
     if (!code) {
-        fprintf(stderr, "nxx: explain: which status? (nxx explain 404, or --all)\n");
+        fprintf(stderr, "nxx: explain: which status? (nxx explain 404, --all, or --sent)\n");
         return 2;
     }
     char *end = NULL;

@@ -23,6 +23,7 @@ static const char usage[] =
     "2)\n"
     "       nxx explain CODE                   what an HTTP status means and when nxx sends it\n"
     "       nxx explain --all [--markdown]     the whole status registry\n"
+    "       nxx explain --sent                 the codes nxx sends today, one a line\n"
     "       nxx help [--markdown|--man|--schema] this text, the reference, or the file's schema\n"
     "       nxx --help | --version\n";
 
@@ -514,7 +515,8 @@ void nxx_options_man(FILE *out)
           ".SH SYNOPSIS\n.B nxx serve\n[\\fIDIR\\fR] [\\fIoptions\\fR]\n.br\n"
           ".B nxx serve \\-\\-config\n\\fIFILE\\fR [\\fIoptions\\fR]\n.br\n"
           ".B nxx check\n\\fIFILE\\fR\n.br\n"
-          ".B nxx explain\n\\fICODE\\fR | \\fB\\-\\-all\\fR [\\fB\\-\\-markdown\\fR]\n"
+          ".B nxx explain\n\\fICODE\\fR | \\fB\\-\\-all\\fR [\\fB\\-\\-markdown\\fR] | "
+          "\\fB\\-\\-sent\\fR\n"
           ".SH DESCRIPTION\nServes files, a REST JSON store and fixed answers over HTTP/1.1 with "
           "strict parsing, keep-alive, pipelining, and a problem body for every error status. "
           "It is configured by a YAML file (\\fB\\-\\-config\\fR), by the options below, or "

@@ -320,14 +320,6 @@ static int setup_hosts(struct nxx_cfg_build *b, nxx_scope *server, const struct 
     return 0;
 }
 
-static int has_handler(const struct nxx_cfg_block *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        if (l->v[i].key->flags & NXX_CFG_HANDLER)
-            return 1;
-    return 0;
-}
-
 static int setup_locations(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
 {
     nxx_scope *host = scope->kind == NXX_SCOPE_HOST ? scope : nxx_site_host(b->site, NULL);
@@ -344,11 +336,6 @@ static int setup_locations(struct nxx_cfg_build *b, nxx_scope *scope, const stru
         int e = nxx_cfg_apply(b, l, lb);
         if (e)
             return e;
-        /* the engine applies a location's scope to the requests its routes
-         * match: a location without a handler (a gone path, a legal block)
-         * answers 404 after its policies */
-        if (!has_handler(lb) && (e = nxx_scope_return(l, 404, NULL, NULL)) != 0)
-            return nxx_cfg_fail(b, lb->pos, "location '%s': %s", lb->name, nxx_strerror(e));
     }
     return 0;
 }

@@ -185,7 +185,9 @@ static int status_of(int err)
     case ELOOP:
     case ENAMETOOLONG: return 404;
     case EACCES:
-    case EPERM: return 403;
+    case EPERM:
+    case ENXIO: /* a socket, which open() refuses: like devices and FIFOs, never served */
+        return 403;
     default: return 500;
     }
 }

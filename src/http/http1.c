@@ -157,18 +157,22 @@ static inline const nxx_config *cfg_of(const struct h1conn *c)
 #define B 0
 #define C 0
 #define N 0
+#define S 0
+#define L 0
 #include "http/status_list.h"
 struct status_line {
     const char *text;
     unsigned char len;
 };
 #define STATUS_LINE(code, reason) "HTTP/1.1 " #code " " reason "\r\n"
-#define AS_LINE(code, reason, flags, rfc, summary, when)                                           \
+#define AS_LINE(code, reason, flags, rfc, summary, when, planned)                                  \
     [code] = { STATUS_LINE(code, reason), sizeof(STATUS_LINE(code, reason)) - 1 },
 static const struct status_line status_lines[600] = { STATUS_LIST(AS_LINE) };
 #undef B
 #undef C
 #undef N
+#undef S
+#undef L
 
 const char *nxx_http1_status_line(int code, size_t *len)
 {

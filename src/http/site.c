@@ -323,6 +323,7 @@ int nxx_site_route(struct nxx_scope *scope, const char *method, const char *subp
     }
     char pattern[2048];
     int n;
+    scope->nroutes++;
     if (!subpath || !*subpath) {
         if (scope->match == NXX_LOC_PREFIX)
             n = snprintf(pattern, sizeof(pattern), "%s/*", scope->base);
@@ -414,6 +415,15 @@ int nxx_scope_header(nxx_scope *scope, const char *name, const char *value)
 }
 
 /* ---- publish ---- */
+
+/* A location without a handler answers 404 for itself: its policies (gone,
+ * a legal block, maintenance) still need the requests it covers routed to it. */
+static int nothing_here(nxx_req *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+    return 404;
+}
 
 static int resolve(struct nxx_scope *s)
 {
@@ -549,8 +559,13 @@ int nxx_site_publish(struct nxx_site *site, char *err, size_t errlen)
     for (size_t i = 0; !e && i < site->nhosts; i++) {
         struct nxx_scope *h = site->hosts[i];
         e = resolve(h);
-        for (size_t k = 0; !e && k < h->nlocs; k++)
-            e = resolve(h->locs[k]);
+        for (size_t k = 0; !e && k < h->nlocs; k++) {
+            struct nxx_scope *l = h->locs[k];
+            if (!l->nroutes)
+                e = nxx_site_route(l, NULL, NULL, 0, nothing_here, NULL);
+            if (!e)
+                e = resolve(l);
+        }
     }
     if (!e)
         e = build_names(site, err, errlen);

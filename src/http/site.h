@@ -56,6 +56,7 @@ struct nxx_scope {
     struct nxx_scope **locs;  /* host: its locations */
     size_t nlocs, loccap;
     int is_default;
+    size_t nroutes; /* location: routes added to it */
     /* own settings and what they resolve to */
     unsigned set;
     size_t max_body_bytes;

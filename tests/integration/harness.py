@@ -18,6 +18,9 @@ The pieces:
   curl()              run the curl command line client
   assert_alive()      a fresh connection still gets 200 for GET /
   make_docroot()      the standard temporary document root
+  census_*()          the status census: every server a run starts logs what it
+                      answered, for run.py's check that every code nxx sends
+                      was produced by some test
 """
 
 import atexit
@@ -327,6 +330,7 @@ class Server(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
+        argv += census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
 
 
@@ -360,6 +364,7 @@ class ConfigServer(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
+        argv += census_serve_args(argv, config=path)
         super().__init__(argv, listeners=listeners, cwd=cwd, env=env)
         self.path = str(path)
         self.reloads = 0
@@ -427,7 +432,67 @@ class Hello(Process):
         argv = [NXX_HELLO, addr]
         if tunnel_timeout_ms is not None:
             argv.append(str(tunnel_timeout_ms))
-        super().__init__(argv, listeners=1)
+        super().__init__(argv, listeners=1, env=census_example_env("hello"))
+
+
+
+# ---------------------------------------------------------------------------
+# the status census
+#
+# run.py sets NXX_IT_CENSUS to a directory for the whole run (every module,
+# in every runner process).  Each `nxx serve` and example the harness starts
+# writes its access log there as JSON lines, named after its kind; 1xx
+# interim responses, which no access log holds, are noted by the harness
+# when it parses them.  After the last module, run.py compares what was
+# answered with `nxx explain --sent`.
+
+CENSUS_DIR = os.environ.get("NXX_IT_CENSUS") or None
+_census_lock = threading.Lock()
+_census_seq = [0]
+_census_interim = set()
+
+
+def census_log_path(kind):
+    """A fresh access-log path for a server of this run, or None outside a census."""
+    if not CENSUS_DIR:
+        return None
+    with _census_lock:
+        _census_seq[0] += 1
+        return os.path.join(CENSUS_DIR, f"{kind}-{os.getpid()}-{_census_seq[0]}.jsonl")
+
+
+def census_serve_args(argv, config=None):
+    """Flags that put an `nxx serve` in the census, unless its test chose its own access
+    log (a flag, or a key of its configuration file, which the flag would override)."""
+    if any(str(a).startswith("--access-log") for a in argv):
+        return []
+    if config:
+        try:
+            with open(config, encoding="utf-8", errors="replace") as f:
+                if "access-log" in f.read():
+                    return []
+        except OSError:
+            pass
+    path = census_log_path("nxx")
+    return ["--access-log", path, "--access-log-format", "json"] if path else []
+
+
+def census_example_env(kind):
+    """The environment for an example program: NXX_ACCESS_LOG names its census log."""
+    path = census_log_path(kind)
+    return dict(os.environ, NXX_ACCESS_LOG=path) if path else None
+
+
+def census_note_interim(status):
+    """Note a 1xx the harness received (access logs hold final statuses only)."""
+    if not CENSUS_DIR:
+        return
+    with _census_lock:
+        if status in _census_interim:
+            return
+        _census_interim.add(status)
+        with open(os.path.join(CENSUS_DIR, f"interim-{os.getpid()}.txt"), "a") as f:
+            f.write(f"{status}\n")
 
 
 # ---------------------------------------------------------------------------
@@ -629,6 +694,7 @@ def parse_response(buf, pos=0, method="GET", eof=False, merge_interim=True):
         body_start = end + 4
         resp = Response(version, status, reason, headers, b"", None)
         if 100 <= status < 200 and status != 101:
+            census_note_interim(status)
             resp.raw = bytes(buf[pos:body_start])
             if not merge_interim:
                 return resp, body_start
@@ -787,6 +853,16 @@ class Conn:
                 return False
         return True
 
+    def read_exactly(self, n, timeout_s=5.0):
+        """The next n bytes the server sends (fewer if it closes or time runs out)."""
+        deadline = time.monotonic() + timeout_s
+        while len(self.buf) < n:
+            if self.eof or not self._recv_some(deadline):
+                break
+        got = bytes(self.buf[:n])
+        del self.buf[:n]
+        return got
+
     def read_all(self, timeout_s=5.0):
         """Read until close or timeout_s; returns (bytes, closed)."""
         closed = self.wait_eof(timeout_s)
@@ -891,6 +967,31 @@ def assert_alive(server, what="after the previous input"):
         raise AssertionError(f"server not alive {what}: {e}\n{server.describe()}")
     if resp.status != 200:
         raise AssertionError(f"server answers GET / with {resp.status} {what}, expected 200")
+
+
+def served_again(server, path="/", timeout_s=5.0, what="new connections"):
+    """A request for path gets 200 within timeout_s (the server learns of closed
+    connections and freed resources asynchronously): polled, bounded."""
+    deadline = time.monotonic() + timeout_s
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = get(server, path, [("Connection", "close")], timeout_s=2)
+            if last.status == 200:
+                return last
+        except (AssertionError, OSError) as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError(f"{what} not served within {timeout_s:.0f} s: {last!r}")
+
+
+def rss_kb(pid):
+    """Resident memory of process pid in KB (from /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
 
 
 def eq(actual, expected, what=""):

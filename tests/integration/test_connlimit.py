@@ -3,7 +3,7 @@ closed; capacity comes back when connections close."""
 
 import time
 
-from harness import (A_TXT, Conn, Server, check, check_status, eq, get, make_docroot,
+from harness import (served_again, A_TXT, Conn, Server, check, check_status, eq, get, make_docroot,
                      parse_responses, remove_tree, timeout)
 
 
@@ -35,17 +35,6 @@ def test_max_connections_third_gets_503_and_recovers():
                 a.close()
                 b.close()
             # The server learns of the closes asynchronously: retry for a bounded time.
-            deadline = time.monotonic() + 5
-            last = None
-            while time.monotonic() < deadline:
-                try:
-                    last = get(s, "/a.txt", [("Connection", "close")], timeout_s=2)
-                    if last.status == 200:
-                        break
-                except AssertionError as e:
-                    last = e
-                time.sleep(0.1)
-            check(getattr(last, "status", None) == 200,
-                  f"new connections not served after the two closed: {last!r}")
+            served_again(s, "/a.txt", 5, "new connections not served after the two closed")
     finally:
         remove_tree(root)

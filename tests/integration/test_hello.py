@@ -4,7 +4,7 @@ the router, and clean signal handling."""
 
 import signal
 
-from harness import (Conn, Hello, allow_set, build_request, check, check_status,
+from harness import (rss_kb, Conn, Hello, allow_set, build_request, check, check_status,
                      curl, eq, get, one, parse_response, shared, timeout)
 
 
@@ -201,14 +201,6 @@ def test_hello_stream_faster_than_the_client_reads():
         check_status(h, 200, "next request after the big stream")
 
 
-def _rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 @timeout(60)
 def test_hello_stream_waits_for_a_slow_client_with_flat_memory():
     # /stream/long writes 32 MiB but pauses (nxx_resp_on_drain) while 256 KiB
@@ -217,7 +209,7 @@ def test_hello_stream_waits_for_a_slow_client_with_flat_memory():
     import time
     s = Hello().start()
     try:
-        base = _rss_kb(s.proc.pid)
+        base = rss_kb(s.proc.pid)
         with Conn(s, 30) as c:
             c.send(build_request("GET", "/stream/long"))
             c.sock.settimeout(30)
@@ -231,7 +223,7 @@ def test_hello_stream_waits_for_a_slow_client_with_flat_memory():
                 got += chunk
                 if len(got) < 8 * 1024 * 1024:
                     time.sleep(0.01)  # a slow reader for the first 8 MiB
-                    peak = max(peak, _rss_kb(s.proc.pid))
+                    peak = max(peak, rss_kb(s.proc.pid))
                 if got.endswith(b"\r\n0\r\n\r\n"):
                     break
         r = parse_response(got, 0, "GET")

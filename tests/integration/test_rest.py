@@ -42,8 +42,7 @@ def root():
 
 def api_server(*flags, data=None):
     """An unstarted `nxx serve ROOT --api /api --data DIR [flags]`."""
-    return Server(root(), "--api", "/api", "--data", data or tmpdir("nxx-it-data-"),
-                  "--access-log", "off", *flags)
+    return Server(root(), "--api", "/api", "--data", data or tmpdir("nxx-it-data-"), *flags)
 
 
 def api(*flags):

@@ -29,16 +29,6 @@ def teardown_module():
         remove_tree(d)
 
 
-def _read_exactly(c, n, timeout_s=5.0):
-    deadline = time.monotonic() + timeout_s
-    while len(c.buf) < n:
-        if c.eof or not c._recv_some(deadline):
-            break
-    got = bytes(c.buf[:n])
-    del c.buf[:n]
-    return got
-
-
 def test_upgrade_101_then_bytes_in_order():
     with Conn(srv()) as c:
         # the first bytes of the new protocol travel with the request head
@@ -50,21 +40,21 @@ def test_upgrade_101_then_bytes_in_order():
         check("upgrade" in r.tokens("connection"), f"Connection: {r.header('connection')!r}")
         check(not r.has("content-length") and not r.has("transfer-encoding"),
               f"a 101 has no framing fields: {r.headers!r}")
-        eq(_read_exactly(c, 12), b"early-bytes;", "bytes sent behind the head come back first")
+        eq(c.read_exactly(12), b"early-bytes;", "bytes sent behind the head come back first")
         sent = b""
         for i in range(50):
             piece = (b"%03d:" % i) * (i + 1)
             c.send(piece)
             sent += piece
-        eq(_read_exactly(c, len(sent)), sent, "every byte in order")
+        eq(c.read_exactly(len(sent)), sent, "every byte in order")
         # a large write in one go: the handler's output outruns the socket
         big = bytes(range(256)) * 4096
         c.send(big)
-        eq(_read_exactly(c, len(big), 10), big, "1 MiB echoed intact")
+        eq(c.read_exactly(len(big), 10), big, "1 MiB echoed intact")
         # the client shuts its side: the handler closes after echoing
         c.send(b"last")
         c.sock.shutdown(1)
-        eq(_read_exactly(c, 4), b"last", "bytes before the client's FIN")
+        eq(c.read_exactly(4), b"last", "bytes before the client's FIN")
         check(c.wait_eof(5), "the server closes the tunnel after the client's FIN")
     with Conn(srv()) as c:
         check_status(c.request("GET", "/hello"), 200, "a request after a tunnel")
@@ -83,6 +73,7 @@ def test_upgrade_not_for_http10():
         c.send(b"GET /tunnel HTTP/1.0\r\nUpgrade: x-echo\r\nConnection: upgrade\r\n\r\n")
         r = c.read_response("GET")
     check(r.status != 101, f"no 101 to HTTP/1.0, got {r.status}")
+    check_status(r, 426, "the upgrade-only route, asked without an Upgrade it may honour")
 
 
 def test_connect_takeover_200():
@@ -92,9 +83,9 @@ def test_connect_takeover_200():
         check_status(r, 200, "CONNECT")
         check(not r.has("content-length") and not r.has("transfer-encoding"),
               f"2xx to CONNECT has no framing fields: {r.headers!r}")
-        eq(_read_exactly(c, 4), b"ping", "tunnel bytes")
+        eq(c.read_exactly(4), b"ping", "tunnel bytes")
         c.send(b"pong")
-        eq(_read_exactly(c, 4), b"pong", "tunnel bytes")
+        eq(c.read_exactly(4), b"pong", "tunnel bytes")
 
 
 def test_connect_refused_where_no_location_takes_it():
@@ -120,7 +111,7 @@ def test_idle_tunnel_times_out():
             for _ in range(4):
                 time.sleep(0.3)
                 c.send(b"x")
-                eq(_read_exactly(c, 1), b"x", "open while active")
+                eq(c.read_exactly(1), b"x", "open while active")
             t0 = time.monotonic()
             check(c.wait_eof(5), "an idle tunnel is closed")
             waited = time.monotonic() - t0

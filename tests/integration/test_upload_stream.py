@@ -7,7 +7,7 @@ import os
 import socket
 import time
 
-from harness import (Conn, Hello, build_request, check, check_status, eq, shared, timeout)
+from harness import (rss_kb, Conn, Hello, build_request, check, check_status, eq, shared, timeout)
 
 
 def srv():
@@ -19,14 +19,6 @@ def fnv1a(data):
     for b in data:
         h = ((h ^ b) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
     return f"{h:016x}"
-
-
-def _rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def test_upload_content_length_intact():
@@ -98,14 +90,14 @@ def test_one_gib_upload_in_constant_memory():
         with Conn(s, 60) as c:
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             c.send(build_request("PUT", "/upload", [("Content-Length", str(total))]))
-            base = _rss_kb(pid)
+            base = rss_kb(pid)
             peak = base
             for i in range(total // len(block)):
                 c.sock.sendall(block)
                 if i % 32 == 0:
-                    peak = max(peak, _rss_kb(pid))
+                    peak = max(peak, rss_kb(pid))
             r = c.read_response("PUT", timeout_s=60)
-            peak = max(peak, _rss_kb(pid))
+            peak = max(peak, rss_kb(pid))
         check_status(r, 200, "PUT of 1 GiB")
         check(b'"bytes":%d,' % total in r.body, f"the handler saw {r.body!r}")
         grew = peak - base

@@ -6,7 +6,7 @@ were closed without a byte.  Every refused connection now gets a prebuilt
 import socket
 import time
 
-from harness import (Conn, Server, check, check_status, get, make_docroot, parse_responses,
+from harness import (served_again, Conn, Server, check, check_status, get, make_docroot, parse_responses,
                      remove_tree, timeout)
 
 LIMIT = 5
@@ -68,18 +68,7 @@ def test_every_connection_over_the_limit_gets_503():
             for c in held:
                 c.close()
             held = []
-            deadline = time.monotonic() + 5
-            last = None
-            while time.monotonic() < deadline:
-                try:
-                    last = get(s, "/a.txt", [("Connection", "close")], timeout_s=2)
-                    if last.status == 200:
-                        break
-                except AssertionError as e:
-                    last = e
-                time.sleep(0.1)
-            check(getattr(last, "status", None) == 200,
-                  f"new connections not served after the held ones closed: {last!r}")
+            served_again(s, "/a.txt", 5, "new connections not served after the held ones closed")
     finally:
         for c in held:
             c.close()

@@ -1,7 +1,8 @@
 /*
  * test_status.c - the status registry against the RFC lists, spelled out here
  * independently of src/http/status.c: every code with its exact reason phrase
- * and defining section, the flags, the status lines, and the generated docs.
+ * and defining section, the flags, who sends each code today, the status
+ * lines, and the generated docs.
  */
 #include "test.h"
 
@@ -89,6 +90,20 @@ static const struct expect extensions[] = {
     { 510, "Not Extended", "RFC 2774 §7" },
     { 511, "Network Authentication Required", "RFC 6585 §6" },
 };
+
+/*
+ * The codes nxx sends today, by a mechanism read in the code and produced by
+ * an integration test (the census in tests/integration/run.py checks the
+ * second half).  Changing these lists is changing what docs/status-codes.md
+ * and `nxx explain` tell users.
+ */
+static const int sent_by_serve[] = { 100, 200, 201, 202, 204, 205, 206, 226, 301, 302,
+                                     303, 304, 307, 308, 400, 403, 404, 405, 406, 408,
+                                     409, 410, 411, 412, 413, 414, 415, 416, 417, 418,
+                                     421, 422, 428, 431, 451, 500, 501, 503, 505, 507 };
+/* Only by a program embedding libnxx: a handler taking the connection over
+ * after 101 (nxx serve has no such handler yet). */
+static const int sent_by_library[] = { 101 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -217,15 +232,67 @@ TEST(never_sent_is_exactly_305_306)
     }
 }
 
+TEST(sent_today_is_exactly_the_lists)
+{
+    size_t n = 0, serve = 0, library = 0;
+    const struct nxx_status_info *t = nxx_status_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        int c = t[i].code;
+        int want_serve = in_set(c, sent_by_serve, COUNT(sent_by_serve));
+        int want_lib = want_serve || in_set(c, sent_by_library, COUNT(sent_by_library));
+        if (!!(t[i].flags & NXX_SF_SERVE) != want_serve)
+            test_fail(__FILE__, __LINE__, "%d: NXX_SF_SERVE should be %d", c, want_serve);
+        if (!!(t[i].flags & NXX_SF_LIBRARY) != want_lib)
+            test_fail(__FILE__, __LINE__, "%d: NXX_SF_LIBRARY should be %d", c, want_lib);
+        serve += want_serve;
+        library += want_lib && !want_serve;
+    }
+    CHECK_EQ_INT(serve, COUNT(sent_by_serve));
+    CHECK_EQ_INT(library, COUNT(sent_by_library));
+}
+
+/* A code sent today says when; one not sent yet keeps what will send it. */
+TEST(sent_codes_say_when_and_the_rest_what_will)
+{
+    size_t n = 0;
+    const struct nxx_status_info *t = nxx_status_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        int c = t[i].code;
+        if (t[i].flags & (NXX_SF_LIBRARY | NXX_SF_NEVER)) {
+            if (!t[i].sent_when[0])
+                test_fail(__FILE__, __LINE__, "%d is sent (or never) but does not say when", c);
+        } else {
+            if (t[i].sent_when[0])
+                test_fail(__FILE__, __LINE__, "%d is not sent yet but says when", c);
+            if (!t[i].planned[0])
+                test_fail(__FILE__, __LINE__, "%d is not sent yet and says nothing of what will",
+                          c);
+        }
+        if ((t[i].flags & NXX_SF_NEVER) && (t[i].flags & NXX_SF_LIBRARY))
+            test_fail(__FILE__, __LINE__, "%d is both sent and never sent", c);
+        if ((t[i].flags & NXX_SF_SERVE) && !(t[i].flags & NXX_SF_LIBRARY))
+            test_fail(__FILE__, __LINE__, "%d: nxx serve sends it but not the library", c);
+    }
+    CHECK_EQ_STR(nxx_status_sender(200), "nxx serve");
+    CHECK_EQ_STR(nxx_status_sender(418), "nxx serve");
+    CHECK_EQ_STR(nxx_status_sender(101), "library");
+    CHECK_EQ_STR(nxx_status_sender(429), "not yet");
+    CHECK_EQ_STR(nxx_status_sender(306), "never");
+    CHECK(nxx_status_sender(299) == NULL);
+}
+
 /* RFC 9112 §4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ); docs need one line. */
 TEST(fields_complete_and_wire_safe)
 {
     size_t n = 0;
     const struct nxx_status_info *t = nxx_status_table(&n);
     for (size_t i = 0; i < n; i++) {
-        const char *fields[] = { t[i].reason, t[i].rfc, t[i].summary, t[i].sent_when };
+        const char *fields[] = { t[i].reason, t[i].rfc, t[i].summary, t[i].sent_when,
+                                 t[i].planned };
         for (size_t f = 0; f < COUNT(fields); f++) {
-            CHECK(fields[f] != NULL && fields[f][0] != '\0');
+            CHECK(fields[f] != NULL);
+            if (fields[f] && f < 3 && fields[f][0] == '\0')
+                test_fail(__FILE__, __LINE__, "%d: field %zu is empty", t[i].code, f);
             if (fields[f] && (strchr(fields[f], '\n') || strchr(fields[f], '\r')))
                 test_fail(__FILE__, __LINE__, "%d: field %zu has a line break", t[i].code, f);
         }
@@ -313,8 +380,8 @@ TEST(markdown_one_row_per_entry)
     CHECK(strstr(md, "make docs") != NULL);
     CHECK(strstr(md, "nxx explain --all --markdown") != NULL);
     CHECK(strstr(md, "must not be edited by hand") != NULL);
-    CHECK(strstr(md, "| code | reason | class | body | cacheable | RFC | when nxx sends it |\n") !=
-          NULL);
+    CHECK(strstr(md, "| code | reason | class | body | cacheable | RFC | sent by | when nxx sends "
+                     "it |\n") != NULL);
 
     size_t rows = 0, at = 0;
     for (const char *line = md; *line;) {
@@ -325,14 +392,21 @@ TEST(markdown_one_row_per_entry)
         if (eol - line > 6 && line[0] == '|' && line[1] == ' ' &&
             sscanf(line, "| %d |", &code) == 1) {
             rows++;
-            /* 7 columns: 8 separators, so no cell leaked an unescaped '|'. */
-            CHECK_EQ_INT(count_pipes(line, eol), 8);
+            /* 8 columns: 9 separators, so no cell leaked an unescaped '|'. */
+            CHECK_EQ_INT(count_pipes(line, eol), 9);
             if (at < n) {
                 CHECK_EQ_INT(code, t[at].code);
                 char head[128];
                 snprintf(head, sizeof(head), "| %d | %s | %s |", t[at].code, t[at].reason,
                          nxx_status_class(t[at].code));
                 CHECK(strncmp(line, head, strlen(head)) == 0);
+                char who[64];
+                snprintf(who, sizeof(who), "| %s | ", nxx_status_sender(t[at].code));
+                char *row = strndup(line, (size_t)(eol - line));
+                CHECK(row && strstr(row, who) != NULL);
+                if (row && !t[at].sent_when[0])
+                    CHECK(strstr(row, "| Not yet: ") != NULL);
+                free(row);
             }
             at++;
         }
@@ -340,6 +414,95 @@ TEST(markdown_one_row_per_entry)
     }
     CHECK_EQ_INT(rows, n);
     free(md);
+}
+
+/* The summary above the table gives the counts of the lists at the top of
+ * this file: what the docs say is sent is what the registry marks sent. */
+TEST(markdown_counts_what_is_sent)
+{
+    size_t n = 0, len = 0;
+    nxx_status_table(&n);
+    char *md = render(nxx_status_markdown, &len);
+    if (!md)
+        return;
+    size_t nserve = COUNT(sent_by_serve), nlib = COUNT(sent_by_library);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "Of these %zu codes, nxx sends %zu today, each by a real mechanism: "
+             "%zu from\n`nxx serve`",
+             n, nserve + nlib, nserve);
+    if (!strstr(md, want))
+        test_fail(__FILE__, __LINE__, "the docs do not say \"%s\"", want);
+    snprintf(want, sizeof(want), "and %zu more only from a program", nlib);
+    CHECK(strstr(md, want) != NULL);
+    snprintf(want, sizeof(want),
+             "%zu are not sent\nyet (their row keeps what will send them) and 2 "
+             "never.",
+             n - nserve - nlib - 2);
+    if (!strstr(md, want))
+        test_fail(__FILE__, __LINE__, "the docs do not say \"%s\"", want);
+    struct nxx_status_counts c;
+    nxx_status_count(&c);
+    CHECK_EQ_INT(c.total, n);
+    CHECK_EQ_INT(c.serve, nserve);
+    CHECK_EQ_INT(c.library, nlib);
+    CHECK_EQ_INT(c.never, 2);
+    CHECK_EQ_INT(c.not_yet, n - nserve - nlib - 2);
+    free(md);
+}
+
+TEST(sent_list_one_code_a_line)
+{
+    size_t len = 0;
+    char *s = render(nxx_status_sent_list, &len);
+    if (!s)
+        return;
+    size_t lines = 0;
+    for (const char *line = s; *line;) {
+        int code = 0;
+        char who[16] = "";
+        CHECK_EQ_INT(sscanf(line, "%d %15s", &code, who), 2);
+        int serve = in_set(code, sent_by_serve, COUNT(sent_by_serve));
+        if (!serve && !in_set(code, sent_by_library, COUNT(sent_by_library)))
+            test_fail(__FILE__, __LINE__, "%d listed as sent", code);
+        CHECK_EQ_STR(who, serve ? "serve" : "library");
+        lines++;
+        const char *eol = strchr(line, '\n');
+        CHECK(eol != NULL);
+        line = eol ? eol + 1 : line + strlen(line);
+    }
+    CHECK_EQ_INT(lines, COUNT(sent_by_serve) + COUNT(sent_by_library));
+    free(s);
+}
+
+static void explain_429(FILE *f)
+{
+    CHECK_EQ_INT(nxx_status_explain(f, 429), 0);
+}
+
+static void explain_101(FILE *f)
+{
+    CHECK_EQ_INT(nxx_status_explain(f, 101), 0);
+}
+
+TEST(explain_says_who_sends_it)
+{
+    size_t len = 0;
+    char *s = render(explain_429, &len);
+    if (s) {
+        CHECK(strstr(s, "  sent by nxx:          not sent yet\n") != NULL);
+        CHECK(strstr(s, "when nxx sends it") == NULL);
+        CHECK(strstr(s, nxx_status_get(429)->planned) != NULL);
+        free(s);
+    }
+    s = render(explain_101, &len);
+    if (s) {
+        CHECK(strstr(s, "  sent by nxx:          yes, by the library") != NULL);
+        CHECK(strstr(s, "nxx serve cannot yet") != NULL);
+        CHECK(strstr(s, "nxx_req_takeover") != NULL);
+        CHECK(strstr(s, "  planned:              A valid WebSocket upgrade") != NULL);
+        free(s);
+    }
 }
 
 static void explain_404(FILE *f)
@@ -365,6 +528,8 @@ TEST(explain_one)
     CHECK(strstr(s, "may carry content:    yes") != NULL);
     CHECK(strstr(s, nxx_status_get(404)->summary) != NULL);
     CHECK(strstr(s, nxx_status_get(404)->sent_when) != NULL);
+    CHECK(strstr(s, "  sent by nxx:          yes: nxx serve, and the library\n") != NULL);
+    CHECK(strstr(s, "planned:") == NULL);
     free(s);
 
     s = render(explain_299, &len);
