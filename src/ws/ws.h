@@ -1,0 +1,47 @@
+/*
+ * ws.h - WebSocket connections inside libnxx: the handshake (handler side)
+ * and the connection state machine over a taken-over connection.  The
+ * public API is in nxx.h; this is what the channel hub (channel.c) and the
+ * handler (handlers/websocket.c) share.
+ */
+#ifndef NXX_WS_WS_H
+#define NXX_WS_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nxx.h"
+
+/* What a location does with its connections. */
+struct nxx_ws_loc {
+    nxx_ws_config cfg;
+    struct nxx_ws_ops ops;
+    void *ud;
+    struct nxx_ws_hub *hub; /* channels: the location's channels, else NULL */
+};
+
+/* The handshake and takeover for a location (the handler's body). */
+int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc);
+
+/* Send one prebuilt server frame (channels: the same bytes to everyone). */
+int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len);
+
+/* ---- channels (channel.c) ---- */
+
+struct nxx_ws_hub;
+struct nxx_ws_sub;
+
+struct nxx_ws_hub *nxx_ws_hub_new(void);
+void nxx_ws_hub_free(void *hub);
+
+/* Subscribe ws (on its worker) to the channel called name. */
+struct nxx_ws_sub *nxx_ws_subscribe(struct nxx_ws_hub *hub, nxx_ws *ws, nxx_req *req, nxx_str name,
+                                    size_t max_pending);
+/* A message from a subscriber to everyone on its channel. */
+int nxx_ws_publish(struct nxx_ws_sub *sub, int type, const void *data, size_t len);
+/* The subscriber's connection ended (its worker). */
+void nxx_ws_unsubscribe(struct nxx_ws_sub *sub);
+/* Its output drained: send what waits. */
+void nxx_ws_sub_drained(struct nxx_ws_sub *sub);
+
+#endif
