@@ -105,7 +105,8 @@ int main(int argc, char **argv)
     signal(SIGTERM, stop);
     signal(SIGINT, stop);
     signal(SIGPIPE, SIG_IGN);
-    fprintf(stderr, "ws-echo: listening on ws://127.0.0.1:%d/echo\n", nxx_server_port(srv, 0));
+    fprintf(stderr, "ws-echo: listening on http://127.0.0.1:%d (WebSocket: /echo, /chat/NAME)\n",
+            nxx_server_port(srv, 0));
     int r = nxx_server_run(srv);
     nxx_server_free(srv);
     return r ? 1 : 0;

@@ -1271,6 +1271,10 @@ static void tunnel_closed(struct h1conn *c)
     nxx_free(t->buf);
     t->buf = NULL;
     if (c->req && !c->conn.pins) {
+        /* a timer the handler set on the request (nxx_req_defer: a
+         * WebSocket's pings) must not outlive it */
+        if (nxx_timer_armed(&c->req->defer))
+            nxx_timer_cancel(&c->conn.w->loop, &c->req->defer);
         nxx_request_finish(c->req);
         c->req = NULL;
     }
