@@ -81,11 +81,11 @@ TEST(key_validity)
     CHECK(nxx_ws_key_valid(NXX_STR("/////////////////////w==")));
     CHECK(!nxx_ws_key_valid(NXX_STR("")));
     CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQ=")));   /* 23 */
-    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQ===")));  /* 25 */
-    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQ!=")));   /* not padding */
-    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZ*==")));   /* not base64 */
-    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZR==")));   /* bits past 16 bytes */
-    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQAA")));   /* 18 bytes */
+    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQ==="))); /* 25 */
+    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQ!=")));  /* not padding */
+    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZ*==")));  /* not base64 */
+    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZR==")));  /* bits past 16 bytes */
+    CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25jZQAA")));  /* 18 bytes */
     CHECK(!nxx_ws_key_valid(NXX_STR("dGhlIHNhbXBsZSBub25j ZQ==")));
 }
 
@@ -203,20 +203,20 @@ static const struct utf8_case utf8s[] = {
     { "plain ascii text, long enough for the fast path", 48, 1 },
     { "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5", 11, 1 },
     { "\xf0\x9f\x98\x80", 4, 1 },
-    { "\xf4\x8f\xbf\xbf", 4, 1 },     /* U+10FFFF */
-    { "\xef\xbf\xbf", 3, 1 },         /* U+FFFF */
-    { "\xed\x9f\xbf", 3, 1 },         /* U+D7FF */
-    { "\xc0\x80", 2, 0 },             /* overlong NUL */
-    { "\xe0\x80\xaf", 3, 0 },         /* overlong '/' */
-    { "\xf0\x80\x80\xaf", 4, 0 },     /* overlong */
-    { "\xed\xa0\x80", 3, 0 },         /* surrogate */
-    { "\xf4\x90\x80\x80", 4, 0 },     /* above U+10FFFF */
+    { "\xf4\x8f\xbf\xbf", 4, 1 }, /* U+10FFFF */
+    { "\xef\xbf\xbf", 3, 1 },     /* U+FFFF */
+    { "\xed\x9f\xbf", 3, 1 },     /* U+D7FF */
+    { "\xc0\x80", 2, 0 },         /* overlong NUL */
+    { "\xe0\x80\xaf", 3, 0 },     /* overlong '/' */
+    { "\xf0\x80\x80\xaf", 4, 0 }, /* overlong */
+    { "\xed\xa0\x80", 3, 0 },     /* surrogate */
+    { "\xf4\x90\x80\x80", 4, 0 }, /* above U+10FFFF */
     { "\xf5\x80\x80\x80", 4, 0 },
     { "\xff", 1, 0 },
-    { "\x80", 1, 0 },                 /* continuation first */
-    { "\xce", 1, 0 },                 /* truncated */
-    { "abc\xe1\xbd", 5, 0 },          /* truncated */
-    { "12345678\xc3\x28", 10, 0 },    /* bad continuation after the fast path */
+    { "\x80", 1, 0 },              /* continuation first */
+    { "\xce", 1, 0 },              /* truncated */
+    { "abc\xe1\xbd", 5, 0 },       /* truncated */
+    { "12345678\xc3\x28", 10, 0 }, /* bad continuation after the fast path */
 };
 
 TEST(utf8_every_split)
