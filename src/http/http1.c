@@ -1280,13 +1280,48 @@ static void tunnel_closed(struct h1conn *c)
     }
 }
 
+static void rebase(nxx_str *s, uintptr_t from, size_t n, const char *to)
+{
+    uintptr_t p = (uintptr_t)s->ptr;
+    if (s->ptr && p >= from && p < from + n)
+        s->ptr = to + (p - from);
+}
+
+/*
+ * The tunnel reads into the read buffer from its start, where the request
+ * head lies: the head moves to the arena first, so the request's fields
+ * stay readable (the handler's, the access log's) until the stream ends.
+ */
+static NXX_NOINLINE int keep_head(struct h1conn *c, nxx_req *req)
+{
+    size_t start = req->head_len <= c->req_end ? c->req_end - req->head_len : 0;
+    size_t n = c->req_end - start;
+    char *copy = nxx_arena_alloc(&c->arena, n ? n : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, c->rbuf + start, n);
+    uintptr_t from = (uintptr_t)(c->rbuf + start);
+    struct nxx_http_request *h = &req->h;
+    rebase(&h->method, from, n, copy);
+    rebase(&h->target, from, n, copy);
+    rebase(&h->authority, from, n, copy);
+    rebase(&h->path, from, n, copy);
+    rebase(&h->query, from, n, copy);
+    rebase(&h->host, from, n, copy);
+    for (size_t i = 0; i < h->num_headers; i++) {
+        rebase(&h->headers[i].name, from, n, copy);
+        rebase(&h->headers[i].value, from, n, copy);
+    }
+    return 0;
+}
+
 static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
 {
     struct h1conn *c = h1_req(req);
     if (c->req != req || closed(c))
         return NULL;
     struct nxx_tunnel *t = nxx_arena_alloc(&c->arena, sizeof(*t));
-    if (!t)
+    if (!t || keep_head(c, req) < 0)
         return NULL;
     memset(t, 0, sizeof(*t));
     t->c = c;

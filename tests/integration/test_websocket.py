@@ -7,6 +7,7 @@ permessage-deflate (12.x/13.x), keep-alive, back-pressure and
 publish/subscribe channels."""
 
 import base64
+import json
 import os
 import select
 import socket
@@ -562,3 +563,28 @@ def test_slow_subscriber_is_closed_1008_others_keep_up():
     check(got < total, f"the slow subscriber did not get everything ({got} of {total})")
     for w in (slow, fast, pub):
         w.close()
+
+
+# ---- the access log ----
+
+@timeout(30)
+def test_access_log_line_of_a_websocket_connection():
+    root = make_docroot()
+    _dirs.append(root)
+    log = os.path.join(root, "access.jsonl")
+    with Server(root, "--ws-echo", "/echo", "--access-log", log,
+                "--access-log-format", "json") as s:
+        ws = WS(s, "/echo?room=1")
+        for i in range(10):
+            # frames that fill the read buffer where the request head was
+            ws.send_frame(OP_BINARY, bytes([i]) * 6000)
+            eq(ws.read_message(), (OP_BINARY, bytes([i]) * 6000), f"message {i}")
+        ws.send_frame(OP_CLOSE, close_payload(1000))
+        ws.expect_close(1000, "close")
+    # the stop flushes the workers' buffers
+    with open(log) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    check(lines, "a line for the connection")
+    line = lines[-1]
+    eq((line.get("method"), line.get("status")), ("GET", 101), f"logged as GET 101: {line}")
+    check("/echo?room=1" in json.dumps(line), f"the request target, intact: {line}")
