@@ -478,6 +478,12 @@ NXX_API void nxx_tunnel_pause(nxx_tunnel *t, int paused);
  * ops->close runs. */
 NXX_API void nxx_tunnel_close(nxx_tunnel *t);
 
+/* When the server stops, fn(t, ud) runs instead of an immediate close: the
+ * handler writes its last word (a WebSocket close frame) and calls
+ * nxx_tunnel_close, which sends it and closes (bounded by the send
+ * timeout).  Without it the stream is closed at once. */
+NXX_API void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud));
+
 /* The client address of a tunnel ("127.0.0.1", "::1"); valid until close. */
 NXX_API const char *nxx_tunnel_peer(const nxx_tunnel *t);
 

@@ -82,7 +82,8 @@ struct nxx_tunnel {
     struct h1conn *c;
     const struct nxx_tunnel_ops *ops;
     void *ud;
-    char *buf; /* output the socket has not taken: buf[pos..len) */
+    void (*stop)(nxx_tunnel *t, void *ud); /* nxx_tunnel_on_stop */
+    char *buf;                             /* output the socket has not taken: buf[pos..len) */
     size_t pos, len, cap;
     unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
 };
@@ -1421,6 +1422,11 @@ void nxx_tunnel_close(nxx_tunnel *t)
     arm_timer(c); /* the write timeout bounds the wait */
 }
 
+void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud))
+{
+    t->stop = fn;
+}
+
 const char *nxx_tunnel_peer(const nxx_tunnel *t)
 {
     if (!t->c || !t->c->req)
@@ -1869,7 +1875,13 @@ static int h1_idle(const struct nxx_conn *base)
 static void h1_drain(struct nxx_conn *base)
 {
     struct h1conn *c = (struct h1conn *)base;
-    if (h1_idle(base) || c->state == H1_TUNNEL)
+    struct nxx_tunnel *t = c->state == H1_TUNNEL ? c->tunnel : NULL;
+    if (t && t->stop && !t->closing && !t->notified) {
+        /* its last word, then nxx_tunnel_close (bounded by the send timeout) */
+        t->stop(t, t->ud);
+        if (!closed(c) && c->tunnel == t && !t->closing)
+            close_conn(c);
+    } else if (h1_idle(base) || c->state == H1_TUNNEL)
         close_conn(c);
     else
         c->want_close = 1;

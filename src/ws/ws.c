@@ -721,6 +721,20 @@ static void on_close(nxx_tunnel *t, void *ud)
     ws_leave(ws);
 }
 
+/* The server is stopping: RFC 6455 §7.4.1's 1001, then the close. */
+static void on_stop(nxx_tunnel *t, void *ud)
+{
+    (void)t;
+    nxx_ws *ws = ud;
+    ws_enter(ws);
+    if (ws->state == WS_OPEN)
+        ws_send_close(ws, 1001, "server shutting down");
+    if (!ws->peer_code)
+        ws->peer_code = 1001;
+    ws_drop(ws);
+    ws_leave(ws);
+}
+
 static const struct nxx_tunnel_ops ws_tunnel_ops = { on_data, on_drain, on_close };
 
 /* ---- the opening handshake (§4.2) ---- */
@@ -879,6 +893,7 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
     ws->t = nxx_req_takeover(req, 101, &ws_tunnel_ops, ws);
     if (!ws->t)
         return 500;
+    nxx_tunnel_on_stop(ws->t, on_stop);
     ws_enter(ws);
     if (loc->hub) {
         ws->sub = nxx_ws_subscribe(loc->hub, ws, req, nxx_req_path(req), loc->cfg.max_pending);

@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import time
@@ -588,3 +589,17 @@ def test_access_log_line_of_a_websocket_connection():
     line = lines[-1]
     eq((line.get("method"), line.get("status")), ("GET", 101), f"logged as GET 101: {line}")
     check("/echo?room=1" in json.dumps(line), f"the request target, intact: {line}")
+
+
+@timeout(30)
+def test_server_stop_sends_1001():
+    root = make_docroot()
+    _dirs.append(root)
+    with Server(root, "--ws-echo", "/echo") as s:
+        echo = WS(s, "/echo")
+        echo.send_frame(OP_TEXT, "before")
+        eq(echo.read_message(), (OP_TEXT, b"before"), "echo")
+        s.signal(signal.SIGTERM)
+        # RFC 6455 §7.4.1: 1001, the endpoint is going away
+        eq(echo.expect_close(1001, "at the server's stop"), b"server shutting down", "reason")
+        s.wait()
