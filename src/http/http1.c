@@ -1459,6 +1459,9 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
         ssize_t n = nxx_conn_read(&c->conn, c->rbuf, c->rcap);
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
             c->readable = 0;
+            /* everything was handed over: an idle stream (a WebSocket
+             * subscriber waiting for messages) holds no read buffer */
+            rbuf_release(c);
             return 0;
         }
         if (n < 0) {
