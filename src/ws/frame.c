@@ -72,6 +72,11 @@ int nxx_ws_head_parse(const uint8_t *p, size_t n, unsigned rsv_allowed, struct n
     } else {
         h->len = l7;
     }
+    /* §5.2: "the minimal number of bytes MUST be used to encode the length" */
+    if ((l7 == 126 && h->len < 126) || (l7 == 127 && h->len <= 0xffff)) {
+        *detail = "payload length not in its shortest encoding";
+        return -1002;
+    }
     memcpy(h->mask, p + need - 4, 4);
     h->hlen = need;
     return (int)need;

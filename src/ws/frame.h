@@ -43,7 +43,8 @@ struct nxx_ws_head {
  * needed, or a negative close code (-1002) when the header breaks §5.2/§5.5:
  * reserved opcode, RSV bits no extension gave a meaning, an unmasked client
  * frame (§5.1), a fragmented or over-125-byte control frame, a 64-bit
- * length with its top bit set.  *detail says which (a static string).
+ * length with its top bit set, a length not in its shortest encoding.  *detail says which (a static
+ * string).
  */
 int nxx_ws_head_parse(const uint8_t *p, size_t n, unsigned rsv_allowed, struct nxx_ws_head *h,
                       const char **detail);

@@ -371,6 +371,9 @@ def test_64bit_length_with_top_bit_closes_1002():
     ws = WS(srv(), "/ws")
     ws.send(b"\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00" + os.urandom(4))
     ws.expect_close(1002, "64-bit length with its top bit set")
+    ws = WS(srv(), "/ws")
+    ws.send(b"\x81\xfe\x00\x05" + b"\x00" * 4 + b"hello")
+    ws.expect_close(1002, "a length not in its shortest encoding (§5.2)")
 
 
 # ---- 12.x / 13.x permessage-deflate ----

@@ -121,6 +121,9 @@ static const struct head_case heads[] = {
     { "ping 126", "\x89\xfe\x00\x7e" M, 8, 0, -1002, 0, 0, 0, 0 },
     { "ping with rsv1", "\xc9\x80" M, 6, NXX_WS_RSV1, -1002, 0, 0, 0, 0 },
     { "continuation with rsv1", "\xc0\x80" M, 6, NXX_WS_RSV1, -1002, 0, 0, 0, 0 },
+    { "16-bit length under 126", "\x82\xfe\x00\x7d" M, 8, 0, -1002, 0, 0, 0, 0 },
+    { "64-bit length under 65536", "\x82\xff\x00\x00\x00\x00\x00\x00\xff\xff" M, 14, 0, -1002, 0, 0,
+      0, 0 },
     { "64-bit top bit", "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00" M, 14, 0, -1002, 0, 0, 0, 0 },
 };
 
