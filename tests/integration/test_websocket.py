@@ -17,8 +17,8 @@ import time
 import zlib
 
 from harness import (ConfigServer, Conn, Server, assert_alive, build_request, check,
-                     check_status, config_dir, eq, get, make_docroot, remove_tree, shared,
-                     timeout)
+                     check_config, check_status, config_dir, eq, get, make_docroot,
+                     remove_tree, shared, timeout)
 from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, accept_for,
                    close_payload, frame, handshake_headers)
 
@@ -606,3 +606,26 @@ def test_server_stop_sends_1001():
         # RFC 6455 §7.4.1: 1001, the endpoint is going away
         eq(echo.expect_close(1001, "at the server's stop"), b"server shutting down", "reason")
         s.wait()
+
+
+def test_bad_websocket_settings_are_refused():
+    d, path = config_dir()
+    _dirs.append(d)
+    cases = [
+        ("locations:\n  /ws: {websocket: chat}\n", "mode"),
+        ("locations:\n  /ws: {websocket: {protocols: [\"a b\"]}}\n", "subprotocol"),
+        ("locations:\n  /ws: {websocket: {max-message: 0}}\n", "max-message"),
+        ("locations:\n  /ws: {websocket: {max-pending: 10}}\n", "max-pending"),
+        ("locations:\n  /ws: {websocket: {pings: 3}}\n", "pings"),
+    ]
+    for text, word in cases:
+        with open(path, "w") as f:
+            f.write(text)
+        rc, out, err = check_config(path)
+        eq(rc, 2, f"nxx check exit status for {text!r}")
+        check("nxx.yaml:" in err and word in err, f"{text!r}: {err!r}")
+    with open(path, "w") as f:
+        f.write("locations:\n  /ws: {websocket: {mode: channels, protocols: [chat], "
+                "max-message: 64K, ping-interval: 0, deflate: false}}\n")
+    rc, out, err = check_config(path)
+    eq((rc, err), (0, ""), "a good websocket block")
