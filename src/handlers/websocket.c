@@ -9,6 +9,7 @@
  * a connection that outlives a reload keeps its generation, and so its
  * description, until it closes.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -85,8 +86,20 @@ static int setup(nxx_scope *location, const nxx_ws_config *cfg, const struct nxx
     }
     if (!err && (l->loc.cfg.max_message == 0 || l->loc.cfg.max_pending == 0))
         err = NXX_EINVAL;
-    if (!err && channels && !(l->loc.hub = nxx_ws_hub_new()))
-        err = NXX_ENOMEM;
+    if (!err && channels) {
+        /* the same channels for this location in every generation */
+        const struct nxx_scope *host = location->parent;
+        const char *hname = host && host->nnames ? host->names[0] : "";
+        size_t klen = strlen(hname) + strlen(location->path) + 2;
+        char *key = nxx_malloc(klen);
+        if (key) {
+            snprintf(key, klen, "%s %s", hname, location->path);
+            l->loc.hub = nxx_ws_hub_get(location->site->srv, key);
+            nxx_free(key);
+        }
+        if (!l->loc.hub)
+            err = NXX_ENOMEM;
+    }
     if (!err)
         err = nxx_scope_on_free(location, location_free, l);
     if (err) {

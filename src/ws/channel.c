@@ -12,6 +12,10 @@
  * that queue passes max_pending too, so one slow client costs at most
  * twice max_pending and never slows the others.
  *
+ * A location's channels outlive a reload: the hub is shared, by server and
+ * location, by every configuration generation that has the location, so
+ * connections made before and after a reload still hear each other.
+ *
  * Lifetime: a subscriber keeps its connection pinned (nxx_req_suspend)
  * from subscribe on, and exactly one post is in flight at any time
  * (`posted`); every post run re-pins while the subscriber lives.  When the
@@ -50,7 +54,16 @@ struct ws_channel {
 struct nxx_ws_hub {
     pthread_mutex_t lock; /* the buckets */
     struct ws_channel *buckets[HUB_BUCKETS];
+    /* the registry: one hub per server and location, shared by the
+     * configuration generations that have that location */
+    struct nxx_ws_hub *next;
+    unsigned refs;
+    const void *owner;
+    char key[];
 };
+
+static pthread_mutex_t hubs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct nxx_ws_hub *hubs;
 
 struct nxx_ws_sub {
     struct nxx_ws_hub *hub;
@@ -72,21 +85,43 @@ static void msg_unref(struct ws_msg *m)
         nxx_free(m);
 }
 
-struct nxx_ws_hub *nxx_ws_hub_new(void)
+struct nxx_ws_hub *nxx_ws_hub_get(const void *owner, const char *key)
 {
-    struct nxx_ws_hub *h = nxx_calloc(1, sizeof(*h));
-    if (h)
+    pthread_mutex_lock(&hubs_lock);
+    struct nxx_ws_hub *h = hubs;
+    while (h && !(h->owner == owner && !strcmp(h->key, key)))
+        h = h->next;
+    if (!h && (h = nxx_calloc(1, sizeof(*h) + strlen(key) + 1)) != NULL) {
         pthread_mutex_init(&h->lock, NULL);
+        h->owner = owner;
+        memcpy(h->key, key, strlen(key) + 1);
+        h->next = hubs;
+        hubs = h;
+    }
+    if (h)
+        h->refs++;
+    pthread_mutex_unlock(&hubs_lock);
     return h;
 }
 
 void nxx_ws_hub_free(void *p)
 {
-    /* the generation is freed when its last request ended: no channel is
-     * left, as every subscriber left it when its connection closed */
+    /* the last generation with this location is gone: so is every
+     * connection of it, and each left its channel when it closed */
     struct nxx_ws_hub *h = p;
-    pthread_mutex_destroy(&h->lock);
-    nxx_free(h);
+    pthread_mutex_lock(&hubs_lock);
+    int last = --h->refs == 0;
+    if (last) {
+        struct nxx_ws_hub **pp = &hubs;
+        while (*pp != h)
+            pp = &(*pp)->next;
+        *pp = h->next;
+    }
+    pthread_mutex_unlock(&hubs_lock);
+    if (last) {
+        pthread_mutex_destroy(&h->lock);
+        nxx_free(h);
+    }
 }
 
 static uint32_t hash(nxx_str s)

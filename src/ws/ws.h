@@ -31,7 +31,9 @@ int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len);
 struct nxx_ws_hub;
 struct nxx_ws_sub;
 
-struct nxx_ws_hub *nxx_ws_hub_new(void);
+/* The hub of a server's location (owner: the server; key: the host and
+ * location), created on first use, counted; nxx_ws_hub_free drops one. */
+struct nxx_ws_hub *nxx_ws_hub_get(const void *owner, const char *key);
 void nxx_ws_hub_free(void *hub);
 
 /* Subscribe ws (on its worker) to the channel called name. */

@@ -18,7 +18,7 @@ import zlib
 
 from harness import (ConfigServer, Conn, Server, assert_alive, build_request, check,
                      check_config, check_status, config_dir, eq, get, make_docroot,
-                     remove_tree, shared, timeout)
+                     remove_tree, shared, timeout, write_config)
 from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, accept_for,
                    close_payload, frame, handshake_headers)
 
@@ -629,3 +629,34 @@ def test_bad_websocket_settings_are_refused():
                 "max-message: 64K, ping-interval: 0, deflate: false}}\n")
     rc, out, err = check_config(path)
     eq((rc, err), (0, ""), "a good websocket block")
+
+
+@timeout(60)
+def test_connections_keep_their_configuration_across_a_reload():
+    d, path = config_dir("locations:\n  /ws: {websocket: {max-message: 100}}\n"
+                         "  /chat: {websocket: channels}\n")
+    _dirs.append(d)
+    with ConfigServer(path) as s:
+        old = WS(s, "/ws")
+        sub = WS(s, "/chat/r")
+        write_config(path, "locations:\n  /ws: {websocket: {max-message: 1000}}\n"
+                           "  /chat: {websocket: channels}\n")
+        s.reload()
+        new = WS(s, "/ws")
+        new.send_frame(OP_BINARY, b"n" * 500)
+        eq(new.read_message(), (OP_BINARY, b"n" * 500), "the new limit for a new connection")
+        old.send_frame(OP_BINARY, b"o" * 50)
+        eq(old.read_message(), (OP_BINARY, b"o" * 50), "the old connection still echoes")
+        old.send_frame(OP_BINARY, b"o" * 500)
+        old.expect_close(1009, "the old connection keeps its old limit")
+        # a channel outlives the reload: subscribers from before and after meet
+        pub = WS(s, "/chat/r")
+        pub.send_frame(OP_TEXT, "after the reload")
+        eq(pub.read_message(), (OP_TEXT, b"after the reload"), "the new subscriber")
+        eq(sub.read_message(), (OP_TEXT, b"after the reload"), "the subscriber from before")
+        sub.send_frame(OP_TEXT, "old")
+        eq(sub.read_message(), (OP_TEXT, b"old"), "the old subscriber's own")
+        eq(pub.read_message(), (OP_TEXT, b"old"), "reaches the new one")
+        for w in (new, sub, pub):
+            w.send_frame(OP_CLOSE, close_payload(1000))
+            w.expect_close(1000, "close")
