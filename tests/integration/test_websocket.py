@@ -189,6 +189,15 @@ def test_bytes_behind_the_handshake_come_first():
         eq(c.read_exactly(7), b"\x81\x05early", "the frame sent with the head is echoed")
 
 
+def test_handshake_pipelined_behind_a_request():
+    with Conn(srv()) as c:
+        c.send(build_request("GET", "/nothere") +
+               build_request("GET", "/ws?x=1", handshake_headers()) + frame(OP_TEXT, "piped"))
+        check_status(c.read_response("GET"), 404, "the first request")
+        check_status(c.read_response("GET", interim=False), 101, "the upgrade behind it")
+        eq(c.read_exactly(7), b"\x81\x05piped", "then the frame behind that")
+
+
 def test_unmasked_client_frame_closes_1002():
     ws = WS(srv(), "/ws")
     ws.send_frame(OP_TEXT, "no mask", mask=False)
