@@ -251,8 +251,12 @@ static void ws_send_close(nxx_ws *ws, int code, const char *reason)
         n = 2;
         if (reason) {
             size_t r = strlen(reason);
-            if (r > 123)
+            if (r > 123) {
+                /* at most 123 bytes (§5.5), cut before a UTF-8 sequence */
                 r = 123;
+                while (r && ((unsigned char)reason[r] & 0xC0) == 0x80)
+                    r--;
+            }
             memcpy(p + 2, reason, r);
             n += r;
         }
