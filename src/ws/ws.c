@@ -89,6 +89,8 @@ static int ws_write_frame(nxx_ws *ws, unsigned rsv, unsigned op, const void *dat
 {
     uint8_t head[NXX_WS_HEAD_MAX];
     size_t hl = nxx_ws_head_write(head, 1, rsv, op, len);
+    if (!ws->t)
+        return 0; /* detached (the fuzz target): output goes nowhere */
     if (len <= 512) {
         /* one write for a small frame */
         uint8_t buf[NXX_WS_HEAD_MAX + 512];
@@ -171,7 +173,8 @@ int nxx_ws_send(nxx_ws *ws, int type, const void *data, size_t len)
     } else {
         e = ws_write_frame(ws, 0, op, data, len);
     }
-    if (!e && !ws->sub && !ws->paused && nxx_tunnel_pending(ws->t) > ws->loc->cfg.max_pending) {
+    if (!e && ws->t && !ws->sub && !ws->paused &&
+        nxx_tunnel_pending(ws->t) > ws->loc->cfg.max_pending) {
         /* the client reads slower than it writes: stop reading until it catches up */
         ws->paused = 1;
         nxx_tunnel_pause(ws->t, 1);
@@ -181,12 +184,14 @@ int nxx_ws_send(nxx_ws *ws, int type, const void *data, size_t len)
 
 int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len)
 {
-    return ws->state == WS_OPEN ? nxx_tunnel_write(ws->t, frame, len) : -EPIPE;
+    if (ws->state != WS_OPEN)
+        return -EPIPE;
+    return ws->t ? nxx_tunnel_write(ws->t, frame, len) : 0;
 }
 
 size_t nxx_ws_pending(const nxx_ws *ws)
 {
-    return ws->state == WS_CLOSED ? 0 : nxx_tunnel_pending(ws->t);
+    return ws->state == WS_CLOSED || !ws->t ? 0 : nxx_tunnel_pending(ws->t);
 }
 
 nxx_str nxx_ws_protocol(const nxx_ws *ws)
@@ -231,7 +236,8 @@ static void ws_drop(nxx_ws *ws)
         return;
     nxx_tunnel *t = ws->t;
     ws_closed(ws);
-    nxx_tunnel_close(t);
+    if (t)
+        nxx_tunnel_close(t);
 }
 
 /* RFC 6455 §7.4: the codes an endpoint may send */
@@ -332,7 +338,7 @@ static void ws_arm(nxx_ws *ws)
 {
     unsigned ms =
         ws->state == WS_CLOSING ? ws->loc->cfg.close_timeout_ms : ws->loc->cfg.ping_interval_ms;
-    if (ms)
+    if (ms && ws->req)
         nxx_req_defer(ws->req, ms, ws_tick, ws);
 }
 
@@ -634,6 +640,8 @@ static void ws_read(nxx_ws *ws, const void *data, size_t len)
                 ws_frame_end(ws);
                 continue;
             }
+            if (!len)
+                return; /* the payload comes with the next piece */
         }
         uint64_t left = ws->fh.len - ws->fpos;
         size_t k = left < len ? (size_t)left : len;
@@ -929,4 +937,36 @@ int nxx_req_websocket(nxx_req *req, const nxx_ws_config *cfg, const struct nxx_w
         loc->ops = *ops;
     loc->ud = ud;
     return nxx_ws_handshake(req, loc);
+}
+
+/* ---- detached connections (the fuzz target) ---- */
+
+nxx_ws *nxx_ws_detached(const struct nxx_ws_loc *loc, int deflate, int no_context)
+{
+    nxx_ws *ws = nxx_calloc(1, sizeof(*ws));
+    if (!ws)
+        return NULL;
+    ws->loc = loc;
+    ws->deflate = deflate ? 1 : 0;
+    ws->srv_no_ctx = ws->cli_no_ctx = no_context ? 1 : 0;
+    ws->srv_bits = 15;
+    return ws;
+}
+
+void nxx_ws_detached_feed(nxx_ws *ws, const void *data, size_t len)
+{
+    ws_enter(ws);
+    ws_read(ws, data, len);
+    ws_leave(ws);
+}
+
+int nxx_ws_detached_state(const nxx_ws *ws)
+{
+    return ws->state == WS_OPEN ? 0 : ws->state == WS_CLOSING ? 1 : 2;
+}
+
+void nxx_ws_detached_free(nxx_ws *ws)
+{
+    ws_closed(ws);
+    ws_release(ws);
 }

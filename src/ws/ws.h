@@ -26,6 +26,17 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc);
 /* Send one prebuilt server frame (channels: the same bytes to everyone). */
 int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len);
 
+/*
+ * A connection without a socket, for the fuzz target: the reader runs as
+ * on a real one (echo or the location's callbacks; output is dropped, no
+ * timers).  deflate: permessage-deflate was agreed; no_context: with
+ * no context takeover both ways.  state: 0 open, 1 closing, 2 closed.
+ */
+nxx_ws *nxx_ws_detached(const struct nxx_ws_loc *loc, int deflate, int no_context);
+void nxx_ws_detached_feed(nxx_ws *ws, const void *data, size_t len);
+int nxx_ws_detached_state(const nxx_ws *ws);
+void nxx_ws_detached_free(nxx_ws *ws);
+
 /* ---- channels (channel.c) ---- */
 
 struct nxx_ws_hub;
