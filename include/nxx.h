@@ -668,16 +668,22 @@ typedef struct nxx_ws_config {
                                    * Protocol): the first the client offers is chosen;
                                    * borrowed until the server is freed : none */
     size_t nprotocols;
-    size_t max_message;        /* a message over this closes with 1009 : 1048576 */
-    unsigned ping_interval_ms; /* a ping after this long without a frame from the client;
-                                * another interval without one closes the connection;
-                                * 0 = no pings : 30000 */
-    size_t max_pending;        /* output waiting for a slow client: above it, reading
-                                * pauses (handlers) or the subscriber is closed with
-                                * 1008 (channels) : 1048576 */
-    int deflate;               /* accept permessage-deflate offers : 1 */
-    unsigned close_timeout_ms; /* after our close frame, the client's is awaited this
-                                * long : 5000 */
+    size_t max_message;         /* a message over this closes with 1009 : 1048576 */
+    unsigned ping_interval_ms;  /* a ping after this long without a frame from the client;
+                                 * another interval without one closes the connection;
+                                 * 0 = no pings : 30000 */
+    size_t max_pending;         /* output waiting for a slow client: above it, reading
+                                 * pauses (handlers) or the subscriber is closed with
+                                 * 1008 (channels) : 1048576 */
+    int deflate;                /* accept permessage-deflate offers : 1 */
+    unsigned close_timeout_ms;  /* after our close frame, the client's is awaited this
+                                 * long : 5000 */
+    const char *const *origins; /* browsers' origins allowed ("https://example.org",
+                                 * compared without case): a handshake whose Origin is
+                                 * another gets 403 (RFC 6455 §10.2); one without Origin
+                                 * (not a browser) is accepted; none listed: any origin;
+                                 * borrowed until the server is freed */
+    size_t norigins;
 } nxx_ws_config;
 
 NXX_API void nxx_ws_config_init(nxx_ws_config *cfg);

@@ -293,6 +293,13 @@ static const struct nxx_cfg_key websocket_keys[] = {
       .def = "true",
       .help = "Accept permessage-deflate (RFC 7692) offers, with their context-takeover and "
               "window-size parameters." },
+    { .name = "origins",
+      .arg = "ORIGINS",
+      .type = K_LIST,
+      .help = "Origins of the pages allowed to connect (https://example.org): a browser's "
+              "handshake from another origin gets 403 (cross-site WebSocket hijacking); one "
+              "without Origin (not a browser) is accepted. Without the key any origin may.",
+      .check = nxx_cfg_check_text },
     { .name = "close-timeout",
       .arg = "SECONDS",
       .type = K_SECONDS,
@@ -316,6 +323,9 @@ static int setup_websocket(struct nxx_cfg_build *b, nxx_scope *loc, const struct
     wc.max_pending = nxx_cfg_num(m, "max-pending");
     wc.deflate = (int)nxx_cfg_num(m, "deflate");
     wc.close_timeout_ms = (unsigned)nxx_cfg_num(m, "close-timeout");
+    const struct nxx_cfg_val *origins = nxx_cfg_get(m, "origins");
+    wc.origins = origins ? origins->items : NULL;
+    wc.norigins = origins ? origins->nitems : 0;
     int e = nxx_cfg_num(m, "mode") == 1 ? nxx_scope_ws_channels(loc, &wc)
                                         : nxx_scope_websocket(loc, &wc, NULL, NULL);
     return e ? nxx_cfg_fail(b, v->pos, "websocket: %s", nxx_strerror(e)) : 0;

@@ -21,6 +21,7 @@
 struct ws_location {
     struct nxx_ws_loc loc;
     char **protocols;
+    char **origins;
 };
 
 static void location_free(void *p)
@@ -29,6 +30,9 @@ static void location_free(void *p)
     for (size_t i = 0; i < l->loc.cfg.nprotocols; i++)
         nxx_free(l->protocols[i]);
     nxx_free(l->protocols);
+    for (size_t i = 0; i < l->loc.cfg.norigins; i++)
+        nxx_free(l->origins[i]);
+    nxx_free(l->origins);
     if (l->loc.hub)
         nxx_ws_hub_free(l->loc.hub);
     nxx_free(l);
@@ -68,6 +72,8 @@ static int setup(nxx_scope *location, const nxx_ws_config *cfg, const struct nxx
     l->loc.ud = ud;
     l->loc.cfg.nprotocols = 0;
     l->loc.cfg.protocols = NULL;
+    l->loc.cfg.norigins = 0;
+    l->loc.cfg.origins = NULL;
     int err = 0;
     if (cfg && cfg->nprotocols) {
         l->protocols = nxx_calloc(cfg->nprotocols, sizeof(char *));
@@ -83,6 +89,20 @@ static int setup(nxx_scope *location, const nxx_ws_config *cfg, const struct nxx
             }
         }
         l->loc.cfg.protocols = (const char *const *)l->protocols;
+    }
+    if (!err && cfg && cfg->norigins) {
+        l->origins = nxx_calloc(cfg->norigins, sizeof(char *));
+        if (!l->origins)
+            err = NXX_ENOMEM;
+        for (size_t i = 0; !err && i < cfg->norigins; i++) {
+            if (!cfg->origins[i] || !cfg->origins[i][0])
+                err = NXX_EINVAL;
+            else if (!(l->origins[i] = nxx_strdup(cfg->origins[i])))
+                err = NXX_ENOMEM;
+            else
+                l->loc.cfg.norigins++;
+        }
+        l->loc.cfg.origins = (const char *const *)l->origins;
     }
     if (!err && (l->loc.cfg.max_message == 0 || l->loc.cfg.max_pending == 0))
         err = NXX_EINVAL;

@@ -871,6 +871,20 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
                        (int)(version.len > 16 ? 16 : version.len), version.ptr);
         return 426;
     }
+    if (loc->cfg.norigins) {
+        /* §10.2: a page of another site must not open a connection with the
+         * user's cookies (cross-site WebSocket hijacking) */
+        nxx_str origin = nxx_req_header(req, "origin");
+        int ok = origin.ptr == NULL;
+        for (size_t i = 0; !ok && i < loc->cfg.norigins; i++)
+            ok = nxx_field_value_ieq(origin,
+                                     (nxx_str){ loc->cfg.origins[i], strlen(loc->cfg.origins[i]) });
+        if (!ok) {
+            nxx_req_detail(req, "Origin '%.*s' may not open a WebSocket here",
+                           (int)(origin.len > 200 ? 200 : origin.len), origin.ptr);
+            return 403;
+        }
+    }
     nxx_str key = nxx_req_header(req, "sec-websocket-key");
     nxx_str all = nxx_req_header_list(req, "sec-websocket-key");
     if (!nxx_ws_key_valid(key) || all.len != key.len) {

@@ -34,6 +34,7 @@ locations:
   /ping: {websocket: {ping-interval: 0.3}}
   /slow: {websocket: {max-pending: 64K}}
   /chat: {websocket: {mode: channels, max-pending: 64K}}
+  /site: {websocket: {origins: ["https://example.org", "http://localhost:8080"]}}
 """
 
 
@@ -122,6 +123,22 @@ def test_malformed_handshakes_get_400_problem():
         r = c.request("POST", "/ws", handshake_headers())
     check_status(r, 400, "POST with Upgrade: websocket")
     assert_alive(srv())
+
+
+def test_origins_allowed():
+    for origin in ("https://example.org", "HTTP://LOCALHOST:8080"):
+        ws = WS(srv(), "/site", [("Origin", origin)])
+        ws.send_frame(OP_TEXT, "hi")
+        eq(ws.read_message(), (OP_TEXT, b"hi"), f"from {origin}")
+        ws.close()
+    ws = WS(srv(), "/site")
+    ws.close()  # no Origin: not a browser, accepted
+    r = handshake("/site", handshake_headers() + [("Origin", "https://evil.example"),
+                                                  ("Accept", "application/problem+json")])
+    check_status(r, 403, "a page of another site (RFC 6455 §10.2)")
+    check(b"evil.example" in r.body, r.body)
+    ws = WS(srv(), "/ws", [("Origin", "https://evil.example")])
+    ws.close()  # a location without origins takes any
 
 
 def test_http10_is_not_upgraded():
