@@ -175,10 +175,11 @@ struct nxx_ws_sub *nxx_ws_subscribe(struct nxx_ws_hub *hub, nxx_ws *ws, nxx_req 
 
 static void deliver(nxx_req *req, void *ud);
 
-/* Ask the subscriber's worker to look at its queue (ch->lock held). */
+/* Ask the subscriber's worker to look at its queue (ch->lock held); one
+ * that waits for its client to drain is asked only to close it. */
 static void wake(struct nxx_ws_sub *s)
 {
-    if (s->posted || s->waiting)
+    if (s->posted || (s->waiting && !s->overflow))
         return;
     s->posted = 1;
     if (nxx_req_post(s->req, deliver, s) != 0)
