@@ -27,293 +27,294 @@
  * integration test that makes nxx send it: the census at the end of
  * tests/integration/run.py fails otherwise.
  */
-#define STATUS_LIST(X)                                                                              \
-    X(100, "Continue", S, "RFC 9110 §15.2.1",                                                       \
-      "Interim: the start of the request was received and not rejected; send the content.",         \
-      "A request with Expect: 100-continue whose head passes routing, the policies and the "        \
-      "content limit, just before its content is read (REST writes, embedded routes that take "     \
-      "content); the final status instead when the request will fail; never to HTTP/1.0.",          \
-      "")                                                                                           \
-    X(101, "Switching Protocols", S, "RFC 9110 §15.2.2",                                            \
-      "The server switches the connection to the protocol named in its Upgrade field.",             \
-      "A valid WebSocket opening handshake (RFC 6455 §4.2.2) on a websocket location (--ws-echo, " \
-      "echo or publish/subscribe channels) with Sec-WebSocket-Accept and the subprotocol and "      \
-      "permessage-deflate parameters agreed; an embedded handler that accepts the Upgrade it was "  \
-      "asked for (nxx_req_takeover with 101: examples/hello.c's x-echo); never to HTTP/1.0.",       \
-      "A WebSocket upgrade proxied to an upstream.")                                                \
-    X(102, "Processing", 0, "RFC 2518 §10.1",                                                       \
-      "Interim: the request was received and is still being processed.", "",                        \
-      "A WebDAV or other handler still working after about 1 s: one 102 per second until the "      \
-      "final response; HTTP/1.1 clients only.")                                                     \
-    X(103, "Early Hints", 0, "RFC 8297 §2",                                                         \
-      "Interim: header fields (usually Link preload hints) the final response is likely to "        \
-      "carry.",                                                                                     \
-      "",                                                                                           \
-      "Routes with configured Link rel=preload hints, or hints read from an HTML file, before "     \
-      "the final response.")                                                                        \
-    X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                     \
-      "The request succeeded; what the content means depends on the method.",                       \
-      "GET/HEAD of a file, a directory listing, a REST item or collection; REST PUT/PATCH "         \
-      "returning the representation; TRACE (only with --trace) returning message/http; a "          \
-      "CONNECT an embedded handler takes over, before the tunnel.",                                 \
-      "")                                                                                           \
-    X(201, "Created", B | S, "RFC 9110 §15.3.2",                                                    \
-      "The request succeeded and created a new resource, identified by Location.",                  \
-      "REST POST to a collection, and PUT that creates an item; with Location and ETag.",           \
-      "WebDAV PUT/MKCOL/COPY/MOVE to a new name.")                                                  \
-    X(202, "Accepted", B | S, "RFC 9110 §15.3.3",                                                   \
-      "The request was accepted for processing, which has not finished.",                           \
-      "REST bulk import: answered at once with the Location of a task monitor and {taskId, "        \
-      "status, monitorUrl}; the task runs in the background and survives a restart.",               \
-      "Other long jobs, answered the same way.")                                                    \
-    X(203, "Non-Authoritative Information", B | C, "RFC 9110 §15.3.4",                              \
-      "Success, but a transforming proxy modified the origin server's 200 content.", "",            \
-      "A proxy route that transforms an upstream 200 body (a configured rewrite or injection).")    \
-    X(204, "No Content", C | S, "RFC 9110 §15.3.5",                                                 \
-      "The request succeeded and there is no content to send.",                                     \
-      "DELETE of a REST item; REST PUT/PATCH with Prefer: return=minimal; OPTIONS, with Allow.",    \
-      "WebDAV PUT/COPY/MOVE that replaced an existing resource.")                                   \
-    X(205, "Reset Content", S, "RFC 9110 §15.3.6",                                                  \
-      "The request succeeded; the user agent should reset the form or view that sent it.",          \
-      "An HTML form submission (urlencoded or multipart) that created a REST item, so the form "    \
-      "is cleared for the next entry.",                                                             \
-      "")                                                                                           \
-    X(206, "Partial Content", B | C | S, "RFC 9110 §15.3.7",                                        \
-      "The content is one or more parts of the selected representation, as Range asked.",           \
-      "Range on files: one range with Content-Range, several as multipart/byteranges; If-Range "    \
-      "honoured.",                                                                                  \
-      "Range on stored REST representations.")                                                      \
-    X(207, "Multi-Status", B, "RFC 4918 §11.1",                                                     \
-      "Several independent operations, each with its own status, in an XML multistatus body.", "",  \
-      "WebDAV PROPFIND, PROPPATCH, and DELETE/COPY/MOVE/LOCK with per-member results.")             \
-    X(208, "Already Reported", B, "RFC 5842 §7.1",                                                  \
-      "Members of a binding already listed earlier in the same multistatus are not repeated.", "",  \
-      "WebDAV PROPFIND Depth: infinity from a binding-aware client that reaches a collection "      \
-      "twice: its members are listed once.")                                                        \
-    X(226, "IM Used", B | S, "RFC 3229 §10.4.1",                                                    \
-      "Success: the content is the result of instance manipulations (a delta) on the current "      \
-      "instance.",                                                                                  \
-      "A-IM: feed with If-None-Match on a REST collection: only the items changed since that "      \
-      "version, with IM: feed.",                                                                    \
-      "")                                                                                           \
-    X(300, "Multiple Choices", B | C, "RFC 9110 §15.4.1",                                           \
-      "The target has several representations, each with its own URI; the client may choose.", "",  \
-      "Transparent negotiation (RFC 2295) when the client asks for the variant list or no "         \
-      "variant is preferred: Alternates, TCN: list, Vary and an HTML list of links.")               \
-    X(301, "Moved Permanently", B | C | S, "RFC 9110 §15.4.2",                                      \
-      "The resource has a new permanent URI, given in Location; the method may become GET.",        \
-      "A directory requested without its trailing slash; a redirect location with status 301; a "   \
-      "host's canonical name.",                                                                     \
-      "")                                                                                           \
-    X(302, "Found", B | S, "RFC 9110 §15.4.3",                                                      \
-      "The resource is temporarily at the URI in Location; the method may become GET.",             \
-      "A redirect location with status 302, the default of the configuration file's redirect "      \
-      "(nxx_scope_redirect), for legacy clients.",                                                  \
-      "")                                                                                           \
-    X(303, "See Other", B | S, "RFC 9110 §15.4.4",                                                  \
-      "The answer is at the URI in Location, to be retrieved with GET.",                            \
-      "GET of a finished REST task's monitor points to the result; a redirect location with "       \
-      "status 303.",                                                                                \
-      "POST-redirect-GET routes.")                                                                  \
-    X(304, "Not Modified", S, "RFC 9110 §15.4.5",                                                   \
-      "A conditional GET or HEAD found the client's stored copy current; no content is sent.",      \
-      "GET/HEAD of a file or a REST item or collection whose If-None-Match or "                     \
-      "If-Modified-Since shows the client's copy is current; with ETag, Cache-Control, "            \
-      "Expires, Vary and Date.",                                                                    \
-      "")                                                                                           \
-    X(305, "Use Proxy", B | N, "RFC 9110 §15.4.6",                                                  \
-      "Deprecated: once meant the resource must be reached through the proxy in Location.",         \
-      "Never: deprecated for security reasons (a response could redirect clients to any proxy).",   \
-      "")                                                                                           \
-    X(306, "(Unused)", B | N, "RFC 9110 §15.4.7",                                                   \
-      "Reserved: used by an earlier draft specification and no longer defined.",                    \
-      "Never: reserved.", "")                                                                       \
-    X(307, "Temporary Redirect", B | S, "RFC 9110 §15.4.8",                                         \
-      "The resource is temporarily at the URI in Location; the method must not change.",            \
-      "A redirect location with status 307, which keeps the method.", "")                           \
-    X(308, "Permanent Redirect", B | C | S, "RFC 9110 §15.4.9",                                     \
-      "The resource has a new permanent URI in Location; the method must not change.",              \
-      "A redirect location with status 308, and a host's canonical name with 308, which keep "      \
-      "the method.",                                                                                \
-      "Plain HTTP to HTTPS once TLS is on.")                                                        \
-    X(400, "Bad Request", B | S, "RFC 9110 §15.5.1",                                                \
-      "The server will not process the request because of a client error such as bad syntax.",      \
-      "Bad request line, field syntax, missing or duplicate Host, "                                 \
-      "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "     \
-      "JSON or form content, a WebSocket handshake without Connection: upgrade, with a "            \
-      "Sec-WebSocket-Key that is not 16 bytes in base64, or without Sec-WebSocket-Version; the "    \
-      "connection is closed when framing is in doubt.",                                             \
-      "")                                                                                           \
-    X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                   \
-      "The request lacks valid authentication credentials for the target resource.", "",            \
-      "A protected route without valid credentials; WWW-Authenticate with Basic or Bearer (RFC "    \
-      "6750 error codes).")                                                                         \
-    X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                               \
-      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",       \
-      "An API key whose request quota for the period is spent; the problem detail says when it "    \
-      "renews and where to buy more.")                                                              \
-    X(403, "Forbidden", B | S, "RFC 9110 §15.5.4",                                                  \
-      "The server understood the request but refuses to fulfil it; new credentials will not "       \
-      "help.",                                                                                      \
-      "A directory without index.html while listings are off; a file the server may not open "      \
-      "(EACCES, EPERM); devices, FIFOs and sockets; a WebSocket handshake from an Origin the "      \
-      "location does not list in its origins.",                                                     \
-      "Authenticated but lacking the role; infinite-depth PROPFIND refused.")                       \
-    X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                              \
-      "The server has no current representation for the target resource, or will not say.",         \
-      "No route, file or item matches; dotfiles are hidden this way.", "")                          \
-    X(405, "Method Not Allowed", B | C | S, "RFC 9110 §15.5.6",                                     \
-      "The method is known to the server but not supported by the target resource.",                \
-      "The method exists but the resource does not support it (POST to a file, CONNECT where "      \
-      "no route takes it); always with Allow.",                                                     \
-      "")                                                                                           \
-    X(406, "Not Acceptable", B | S, "RFC 9110 §15.5.7",                                             \
-      "No representation is acceptable according to the request's negotiation fields.",             \
-      "Accept-Encoding refuses identity and no precompressed variant fits (files); Accept "         \
-      "rules out JSON (REST); a coffee pot (teapot with coffee) lacking an addition asked "         \
-      "for.",                                                                                       \
-      "Accept-Language or Accept-Charset rule out every representation (negotiated "                \
-      "resources).")                                                                                \
-    X(407, "Proxy Authentication Required", B, "RFC 9110 §15.5.8",                                  \
-      "Like 401, but the client must authenticate to the proxy.", "",                               \
-      "Forward-proxy mode (absolute-form requests and CONNECT) without valid "                      \
-      "Proxy-Authorization; with Proxy-Authenticate.")                                              \
-    X(408, "Request Timeout", B | S, "RFC 9110 §15.5.9",                                            \
-      "The server did not receive a complete request in the time it was prepared to wait.",         \
-      "Head or content not received within the request timeout: 408 with Connection: close, "       \
-      "then close; idle keep-alive connections are closed silently.",                               \
-      "")                                                                                           \
-    X(409, "Conflict", B | S, "RFC 9110 §15.5.10",                                                  \
-      "The request conflicts with the current state of the target resource.",                       \
-      "REST create (JSON or form) with an id that already exists.",                                 \
-      "REST create with an existing unique value; WebDAV MKCOL/PUT whose parent is missing; "       \
-      "MOVE/COPY conflicts.")                                                                       \
-    X(410, "Gone", B | C | S, "RFC 9110 §15.5.11",                                                  \
-      "The target resource is no longer available at the origin, and likely never will be.",        \
-      "A REST item that was deleted (its tombstone is kept); a scope marked gone.", "")             \
-    X(411, "Length Required", B | S, "RFC 9110 §15.5.12",                                           \
-      "The server refuses to accept the request without a Content-Length.",                         \
-      "Content without Content-Length (chunked) sent to a scope with require-length "               \
-      "(nxx_scope_require_length).",                                                                \
-      "")                                                                                           \
-    X(412, "Precondition Failed", B | S, "RFC 9110 §15.5.13",                                       \
-      "One or more conditions given in the request header fields evaluated to false.",              \
-      "If-Match/If-Unmodified-Since false, or If-None-Match true on a state-changing method "       \
-      "(files, REST items and collections).",                                                       \
-      "WebDAV Overwrite: F onto an existing resource, a WebDAV If: lock token that does not "       \
-      "match.")                                                                                     \
-    X(413, "Content Too Large", B | S, "RFC 9110 §15.5.14",                                         \
-      "The request content is larger than the server is willing or able to process.",               \
-      "A body over the location's limit (from Content-Length before reading, or while reading "     \
-      "a chunked body); the connection is closed.",                                                 \
-      "")                                                                                           \
-    X(414, "URI Too Long", B | C | S, "RFC 9110 §15.5.15",                                          \
-      "The target URI is longer than the server is willing to interpret.",                          \
-      "A request-target over the limit (default 8 KiB).", "")                                       \
-    X(415, "Unsupported Media Type", B | S, "RFC 9110 §15.5.16",                                    \
-      "The content's media type or content coding is not supported by the target resource.",        \
-      "A body type or Content-Encoding a REST route does not take, with Accept-Post or "            \
-      "Accept-Patch; a brew a teapot location does not make.",                                      \
-      "")                                                                                           \
-    X(416, "Range Not Satisfiable", B | S, "RFC 9110 §15.5.17",                                     \
-      "None of the ranges in the request's Range field overlap the selected representation.",       \
-      "No requested range overlaps the file: Content-Range: bytes */LENGTH.", "")                   \
-    X(417, "Expectation Failed", B | S, "RFC 9110 §15.5.18",                                        \
-      "The expectation in the request's Expect field could not be met.",                            \
-      "An Expect value other than 100-continue.", "")                                               \
-    X(418, "I'm a teapot", B | S, "RFC 2324 §2.3.2 / RFC 7168",                                     \
-      "HTCPCP: a teapot refuses to brew coffee; RFC 9110 §15.5.19 reserves 418 for this joke.",     \
-      "BREW or POST of message/coffeepot to a teapot location (nxx_scope_teapot).", "")             \
-    X(421, "Misdirected Request", B | S, "RFC 9110 §15.5.20",                                       \
-      "The request reached a server unable to answer for the authority of its target URI.",         \
-      "With strict-hosts (strict_hosts), a Host or absolute-form authority that names none "        \
-      "of the configured hosts.",                                                                   \
-      "A TLS SNI naming an authority this server does not answer for.")                             \
-    X(422, "Unprocessable Content", B | S, "RFC 9110 §15.5.21",                                     \
-      "The content's type and syntax are understood, but its instructions cannot be processed.",    \
-      "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "        \
-      "pointer), or an unusable id member.",                                                        \
-      "Semantically invalid WebDAV XML.")                                                           \
-    X(423, "Locked", B, "RFC 4918 §11.3",                                                           \
-      "The source or destination resource of a method is locked.", "",                              \
-      "A WebDAV write to a resource locked under another token.")                                   \
-    X(424, "Failed Dependency", B, "RFC 4918 §11.4",                                                \
-      "The method was not performed because an action it depended on failed.", "",                  \
-      "WebDAV PROPPATCH: the other changes of an all-or-nothing request that failed.")              \
-    X(425, "Too Early", B, "RFC 8470 §5.2",                                                         \
-      "The server will not risk processing a request that might be replayed (TLS early data).",     \
-      "",                                                                                           \
-      "A non-idempotent request marked Early-Data: 1 by a front proxy, or received as TLS 1.3 "     \
-      "early data.")                                                                                \
-    X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                          \
-      "The server refuses the request over the current protocol but would after an Upgrade.",       \
-      "A plain request to a websocket location: Upgrade: websocket and Connection: Upgrade; a "     \
-      "WebSocket handshake of a version other than 13: Sec-WebSocket-Version: 13 (RFC 6455 "        \
-      "§4.4).",                                                                                     \
-      "A TLS-only route over plain HTTP.")                                                          \
-    X(428, "Precondition Required", B | S, "RFC 6585 §3",                                           \
-      "The origin server requires the request to be conditional, to prevent lost updates.",         \
-      "A REST PUT, PATCH or DELETE of an existing item without If-Match, with "                     \
-      "--api-require-preconditions.",                                                               \
-      "")                                                                                           \
-    X(429, "Too Many Requests", B, "RFC 6585 §4",                                                   \
-      "The client has sent too many requests in a given amount of time (rate limiting).", "",       \
-      "A rate limit (token bucket per client address, API key or user) is exceeded; with "          \
-      "Retry-After and RateLimit-Policy/RateLimit.")                                                \
-    X(431, "Request Header Fields Too Large", B | S, "RFC 6585 §5",                                 \
-      "The header section, or one header field, is too large for the server to process.",           \
-      "The header section, or one field, is over its limit; the problem detail names the field.",   \
-      "")                                                                                           \
-    X(451, "Unavailable For Legal Reasons", B | S, "RFC 7725 §3",                                   \
-      "Access to the resource is denied as a consequence of a legal demand.",                       \
-      "A request under a legal-block scope (nxx_scope_legal_block); with a Link "                   \
-      "rel=\"blocked-by\" field.",                                                                  \
-      "")                                                                                           \
-    X(500, "Internal Server Error", B | S, "RFC 9110 §15.6.1",                                      \
-      "The server met an unexpected condition that prevented it from fulfilling the request.",      \
-      "A handler failed unexpectedly (an I/O or database error, an embedded callback's error, "     \
-      "a handler that returned without answering): logged with a request id, no internals "         \
-      "leaked.",                                                                                    \
-      "")                                                                                           \
-    X(501, "Not Implemented", B | C | S, "RFC 9110 §15.6.2",                                        \
-      "The server does not support the functionality the request needs (e.g. its method).",         \
-      "An unrecognised method; a transfer coding nxx does not implement.", "")                      \
-    X(502, "Bad Gateway", B, "RFC 9110 §15.6.3",                                                    \
-      "A gateway or proxy received an invalid response from the inbound server.", "",               \
-      "Proxying: the upstream refused, reset, or sent an invalid response.")                        \
-    X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                        \
-      "The server cannot handle the request now, because of temporary overload or maintenance.",    \
-      "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "       \
-      "opened yet (a full disk), or a REST write while the store is closing; a maintenance "        \
-      "switch and a max-inflight limit; with Retry-After and a page that explains.",                \
-      "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown.")      \
-    X(504, "Gateway Timeout", B, "RFC 9110 §15.6.5",                                                \
-      "A gateway or proxy did not receive a timely response from an upstream server.", "",          \
-      "Proxying: the upstream did not answer in time.")                                             \
-    X(505, "HTTP Version Not Supported", B | S, "RFC 9110 §15.6.6",                                 \
-      "The server does not support the major version of HTTP used in the request.",                 \
-      "A request-line version whose major number is not 1.", "")                                    \
-    X(506, "Variant Also Negotiates", B, "RFC 2295 §8.1",                                           \
-      "Configuration error: the chosen variant is itself set up for transparent negotiation.", "",  \
-      "Negotiation misconfigured: a chosen variant is itself negotiable.")                          \
-    X(507, "Insufficient Storage", B | S, "RFC 4918 §11.5",                                         \
-      "The method could not be performed because the server cannot store the representation.",      \
-      "A REST write over --api-max-db-bytes, or a full disk or database (ENOSPC, EDQUOT, "          \
-      "SQLITE_FULL); nothing half-written is left behind.",                                         \
-      "A WebDAV write over a quota.")                                                               \
-    X(508, "Loop Detected", B, "RFC 5842 §7.2",                                                     \
-      "The server ended an operation because it met an infinite loop (e.g. Depth: infinity).", "",  \
-      "WebDAV Depth: infinity meeting a cycle without binding support; a proxied request that "     \
-      "comes back carrying this server's own Via token.")                                           \
-    X(510, "Not Extended", B, "RFC 2774 §7",                                                        \
-      "The request did not meet the policy for accessing the resource (mandatory extensions; "      \
-      "RFC 2774 is now Historic).",                                                                 \
-      "",                                                                                           \
-      "A route that requires an HTTP extension gets a request without its mandatory "               \
-      "declaration.")                                                                               \
-    X(511, "Network Authentication Required", B, "RFC 6585 §6",                                     \
-      "The client must authenticate to gain network access (captive portals).", "",                 \
-      "Captive-portal mode: a client address not yet admitted gets a page linking to the login "    \
+#define STATUS_LIST(X)                                                                             \
+    X(100, "Continue", S, "RFC 9110 §15.2.1",                                                      \
+      "Interim: the start of the request was received and not rejected; send the content.",        \
+      "A request with Expect: 100-continue whose head passes routing, the policies and the "       \
+      "content limit, just before its content is read (REST writes, embedded routes that take "    \
+      "content); the final status instead when the request will fail; never to HTTP/1.0.",         \
+      "")                                                                                          \
+    X(101, "Switching Protocols", S, "RFC 9110 §15.2.2",                                           \
+      "The server switches the connection to the protocol named in its Upgrade field.",            \
+      "A valid WebSocket opening handshake (RFC 6455 §4.2.2) on a websocket location "            \
+      "(--ws-echo, an echo or publish/subscribe channels), with Sec-WebSocket-Accept and "         \
+      "the subprotocol and permessage-deflate parameters agreed; an embedded handler that "        \
+      "accepts the Upgrade it was asked for (nxx_req_takeover with 101: examples/hello.c's "       \
+      "x-echo); never to HTTP/1.0.",                                                               \
+      "A WebSocket upgrade proxied to an upstream.")                                               \
+    X(102, "Processing", 0, "RFC 2518 §10.1",                                                      \
+      "Interim: the request was received and is still being processed.", "",                       \
+      "A WebDAV or other handler still working after about 1 s: one 102 per second until the "     \
+      "final response; HTTP/1.1 clients only.")                                                    \
+    X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
+      "Interim: header fields (usually Link preload hints) the final response is likely to "       \
+      "carry.",                                                                                    \
+      "",                                                                                          \
+      "Routes with configured Link rel=preload hints, or hints read from an HTML file, before "    \
+      "the final response.")                                                                       \
+    X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
+      "The request succeeded; what the content means depends on the method.",                      \
+      "GET/HEAD of a file, a directory listing, a REST item or collection; REST PUT/PATCH "        \
+      "returning the representation; TRACE (only with --trace) returning message/http; a "         \
+      "CONNECT an embedded handler takes over, before the tunnel.",                                \
+      "")                                                                                          \
+    X(201, "Created", B | S, "RFC 9110 §15.3.2",                                                   \
+      "The request succeeded and created a new resource, identified by Location.",                 \
+      "REST POST to a collection, and PUT that creates an item; with Location and ETag.",          \
+      "WebDAV PUT/MKCOL/COPY/MOVE to a new name.")                                                 \
+    X(202, "Accepted", B | S, "RFC 9110 §15.3.3",                                                  \
+      "The request was accepted for processing, which has not finished.",                          \
+      "REST bulk import: answered at once with the Location of a task monitor and {taskId, "       \
+      "status, monitorUrl}; the task runs in the background and survives a restart.",              \
+      "Other long jobs, answered the same way.")                                                   \
+    X(203, "Non-Authoritative Information", B | C, "RFC 9110 §15.3.4",                             \
+      "Success, but a transforming proxy modified the origin server's 200 content.", "",           \
+      "A proxy route that transforms an upstream 200 body (a configured rewrite or injection).")   \
+    X(204, "No Content", C | S, "RFC 9110 §15.3.5",                                                \
+      "The request succeeded and there is no content to send.",                                    \
+      "DELETE of a REST item; REST PUT/PATCH with Prefer: return=minimal; OPTIONS, with Allow.",   \
+      "WebDAV PUT/COPY/MOVE that replaced an existing resource.")                                  \
+    X(205, "Reset Content", S, "RFC 9110 §15.3.6",                                                 \
+      "The request succeeded; the user agent should reset the form or view that sent it.",         \
+      "An HTML form submission (urlencoded or multipart) that created a REST item, so the form "   \
+      "is cleared for the next entry.",                                                            \
+      "")                                                                                          \
+    X(206, "Partial Content", B | C | S, "RFC 9110 §15.3.7",                                       \
+      "The content is one or more parts of the selected representation, as Range asked.",          \
+      "Range on files: one range with Content-Range, several as multipart/byteranges; If-Range "   \
+      "honoured.",                                                                                 \
+      "Range on stored REST representations.")                                                     \
+    X(207, "Multi-Status", B, "RFC 4918 §11.1",                                                    \
+      "Several independent operations, each with its own status, in an XML multistatus body.", "", \
+      "WebDAV PROPFIND, PROPPATCH, and DELETE/COPY/MOVE/LOCK with per-member results.")            \
+    X(208, "Already Reported", B, "RFC 5842 §7.1",                                                 \
+      "Members of a binding already listed earlier in the same multistatus are not repeated.", "", \
+      "WebDAV PROPFIND Depth: infinity from a binding-aware client that reaches a collection "     \
+      "twice: its members are listed once.")                                                       \
+    X(226, "IM Used", B | S, "RFC 3229 §10.4.1",                                                   \
+      "Success: the content is the result of instance manipulations (a delta) on the current "     \
+      "instance.",                                                                                 \
+      "A-IM: feed with If-None-Match on a REST collection: only the items changed since that "     \
+      "version, with IM: feed.",                                                                   \
+      "")                                                                                          \
+    X(300, "Multiple Choices", B | C, "RFC 9110 §15.4.1",                                          \
+      "The target has several representations, each with its own URI; the client may choose.", "", \
+      "Transparent negotiation (RFC 2295) when the client asks for the variant list or no "        \
+      "variant is preferred: Alternates, TCN: list, Vary and an HTML list of links.")              \
+    X(301, "Moved Permanently", B | C | S, "RFC 9110 §15.4.2",                                     \
+      "The resource has a new permanent URI, given in Location; the method may become GET.",       \
+      "A directory requested without its trailing slash; a redirect location with status 301; a "  \
+      "host's canonical name.",                                                                    \
+      "")                                                                                          \
+    X(302, "Found", B | S, "RFC 9110 §15.4.3",                                                     \
+      "The resource is temporarily at the URI in Location; the method may become GET.",            \
+      "A redirect location with status 302, the default of the configuration file's redirect "     \
+      "(nxx_scope_redirect), for legacy clients.",                                                 \
+      "")                                                                                          \
+    X(303, "See Other", B | S, "RFC 9110 §15.4.4",                                                 \
+      "The answer is at the URI in Location, to be retrieved with GET.",                           \
+      "GET of a finished REST task's monitor points to the result; a redirect location with "      \
+      "status 303.",                                                                               \
+      "POST-redirect-GET routes.")                                                                 \
+    X(304, "Not Modified", S, "RFC 9110 §15.4.5",                                                  \
+      "A conditional GET or HEAD found the client's stored copy current; no content is sent.",     \
+      "GET/HEAD of a file or a REST item or collection whose If-None-Match or "                    \
+      "If-Modified-Since shows the client's copy is current; with ETag, Cache-Control, "           \
+      "Expires, Vary and Date.",                                                                   \
+      "")                                                                                          \
+    X(305, "Use Proxy", B | N, "RFC 9110 §15.4.6",                                                 \
+      "Deprecated: once meant the resource must be reached through the proxy in Location.",        \
+      "Never: deprecated for security reasons (a response could redirect clients to any proxy).",  \
+      "")                                                                                          \
+    X(306, "(Unused)", B | N, "RFC 9110 §15.4.7",                                                  \
+      "Reserved: used by an earlier draft specification and no longer defined.",                   \
+      "Never: reserved.", "")                                                                      \
+    X(307, "Temporary Redirect", B | S, "RFC 9110 §15.4.8",                                        \
+      "The resource is temporarily at the URI in Location; the method must not change.",           \
+      "A redirect location with status 307, which keeps the method.", "")                          \
+    X(308, "Permanent Redirect", B | C | S, "RFC 9110 §15.4.9",                                    \
+      "The resource has a new permanent URI in Location; the method must not change.",             \
+      "A redirect location with status 308, and a host's canonical name with 308, which keep "     \
+      "the method.",                                                                               \
+      "Plain HTTP to HTTPS once TLS is on.")                                                       \
+    X(400, "Bad Request", B | S, "RFC 9110 §15.5.1",                                               \
+      "The server will not process the request because of a client error such as bad syntax.",     \
+      "Bad request line, field syntax, missing or duplicate Host, "                                \
+      "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "    \
+      "JSON or form content, a WebSocket handshake without Connection: upgrade, without "          \
+      "Sec-WebSocket-Version or with a Sec-WebSocket-Key that is not 16 bytes in base64; "         \
+      "the connection is closed when framing is in doubt.",                                        \
+      "")                                                                                          \
+    X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
+      "The request lacks valid authentication credentials for the target resource.", "",           \
+      "A protected route without valid credentials; WWW-Authenticate with Basic or Bearer (RFC "   \
+      "6750 error codes).")                                                                        \
+    X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                              \
+      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",      \
+      "An API key whose request quota for the period is spent; the problem detail says when it "   \
+      "renews and where to buy more.")                                                             \
+    X(403, "Forbidden", B | S, "RFC 9110 §15.5.4",                                                 \
+      "The server understood the request but refuses to fulfil it; new credentials will not "      \
+      "help.",                                                                                     \
+      "A directory without index.html while listings are off; a file the server may not open "     \
+      "(EACCES, EPERM); devices, FIFOs and sockets; a WebSocket handshake from an Origin "         \
+      "its location does not list.",                                                               \
+      "Authenticated but lacking the role; infinite-depth PROPFIND refused.")                      \
+    X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
+      "The server has no current representation for the target resource, or will not say.",        \
+      "No route, file or item matches; dotfiles are hidden this way.", "")                         \
+    X(405, "Method Not Allowed", B | C | S, "RFC 9110 §15.5.6",                                    \
+      "The method is known to the server but not supported by the target resource.",               \
+      "The method exists but the resource does not support it (POST to a file, CONNECT where "     \
+      "no route takes it); always with Allow.",                                                    \
+      "")                                                                                          \
+    X(406, "Not Acceptable", B | S, "RFC 9110 §15.5.7",                                            \
+      "No representation is acceptable according to the request's negotiation fields.",            \
+      "Accept-Encoding refuses identity and no precompressed variant fits (files); Accept "        \
+      "rules out JSON (REST); a coffee pot (teapot with coffee) lacking an addition asked "        \
+      "for.",                                                                                      \
+      "Accept-Language or Accept-Charset rule out every representation (negotiated "               \
+      "resources).")                                                                               \
+    X(407, "Proxy Authentication Required", B, "RFC 9110 §15.5.8",                                 \
+      "Like 401, but the client must authenticate to the proxy.", "",                              \
+      "Forward-proxy mode (absolute-form requests and CONNECT) without valid "                     \
+      "Proxy-Authorization; with Proxy-Authenticate.")                                             \
+    X(408, "Request Timeout", B | S, "RFC 9110 §15.5.9",                                           \
+      "The server did not receive a complete request in the time it was prepared to wait.",        \
+      "Head or content not received within the request timeout: 408 with Connection: close, "      \
+      "then close; idle keep-alive connections are closed silently.",                              \
+      "")                                                                                          \
+    X(409, "Conflict", B | S, "RFC 9110 §15.5.10",                                                 \
+      "The request conflicts with the current state of the target resource.",                      \
+      "REST create (JSON or form) with an id that already exists.",                                \
+      "REST create with an existing unique value; WebDAV MKCOL/PUT whose parent is missing; "      \
+      "MOVE/COPY conflicts.")                                                                      \
+    X(410, "Gone", B | C | S, "RFC 9110 §15.5.11",                                                 \
+      "The target resource is no longer available at the origin, and likely never will be.",       \
+      "A REST item that was deleted (its tombstone is kept); a scope marked gone.", "")            \
+    X(411, "Length Required", B | S, "RFC 9110 §15.5.12",                                          \
+      "The server refuses to accept the request without a Content-Length.",                        \
+      "Content without Content-Length (chunked) sent to a scope with require-length "              \
+      "(nxx_scope_require_length).",                                                               \
+      "")                                                                                          \
+    X(412, "Precondition Failed", B | S, "RFC 9110 §15.5.13",                                      \
+      "One or more conditions given in the request header fields evaluated to false.",             \
+      "If-Match/If-Unmodified-Since false, or If-None-Match true on a state-changing method "      \
+      "(files, REST items and collections).",                                                      \
+      "WebDAV Overwrite: F onto an existing resource, a WebDAV If: lock token that does not "      \
+      "match.")                                                                                    \
+    X(413, "Content Too Large", B | S, "RFC 9110 §15.5.14",                                        \
+      "The request content is larger than the server is willing or able to process.",              \
+      "A body over the location's limit (from Content-Length before reading, or while reading "    \
+      "a chunked body); the connection is closed.",                                                \
+      "")                                                                                          \
+    X(414, "URI Too Long", B | C | S, "RFC 9110 §15.5.15",                                         \
+      "The target URI is longer than the server is willing to interpret.",                         \
+      "A request-target over the limit (default 8 KiB).", "")                                      \
+    X(415, "Unsupported Media Type", B | S, "RFC 9110 §15.5.16",                                   \
+      "The content's media type or content coding is not supported by the target resource.",       \
+      "A body type or Content-Encoding a REST route does not take, with Accept-Post or "           \
+      "Accept-Patch; a brew a teapot location does not make.",                                     \
+      "")                                                                                          \
+    X(416, "Range Not Satisfiable", B | S, "RFC 9110 §15.5.17",                                    \
+      "None of the ranges in the request's Range field overlap the selected representation.",      \
+      "No requested range overlaps the file: Content-Range: bytes */LENGTH.", "")                  \
+    X(417, "Expectation Failed", B | S, "RFC 9110 §15.5.18",                                       \
+      "The expectation in the request's Expect field could not be met.",                           \
+      "An Expect value other than 100-continue.", "")                                              \
+    X(418, "I'm a teapot", B | S, "RFC 2324 §2.3.2 / RFC 7168",                                    \
+      "HTCPCP: a teapot refuses to brew coffee; RFC 9110 §15.5.19 reserves 418 for this joke.",    \
+      "BREW or POST of message/coffeepot to a teapot location (nxx_scope_teapot).", "")            \
+    X(421, "Misdirected Request", B | S, "RFC 9110 §15.5.20",                                      \
+      "The request reached a server unable to answer for the authority of its target URI.",        \
+      "With strict-hosts (strict_hosts), a Host or absolute-form authority that names none "       \
+      "of the configured hosts.",                                                                  \
+      "A TLS SNI naming an authority this server does not answer for.")                            \
+    X(422, "Unprocessable Content", B | S, "RFC 9110 §15.5.21",                                    \
+      "The content's type and syntax are understood, but its instructions cannot be processed.",   \
+      "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "       \
+      "pointer), or an unusable id member.",                                                       \
+      "Semantically invalid WebDAV XML.")                                                          \
+    X(423, "Locked", B, "RFC 4918 §11.3",                                                          \
+      "The source or destination resource of a method is locked.", "",                             \
+      "A WebDAV write to a resource locked under another token.")                                  \
+    X(424, "Failed Dependency", B, "RFC 4918 §11.4",                                               \
+      "The method was not performed because an action it depended on failed.", "",                 \
+      "WebDAV PROPPATCH: the other changes of an all-or-nothing request that failed.")             \
+    X(425, "Too Early", B, "RFC 8470 §5.2",                                                        \
+      "The server will not risk processing a request that might be replayed (TLS early data).",    \
+      "",                                                                                          \
+      "A non-idempotent request marked Early-Data: 1 by a front proxy, or received as TLS 1.3 "    \
+      "early data.")                                                                               \
+    X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                         \
+      "The server refuses the request over the current protocol but would after an Upgrade.",      \
+      "A plain request to a websocket location: Upgrade: websocket and Connection: "               \
+      "Upgrade; a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "         \
+      "13 (RFC 6455 §4.4).",                                                                       \
+      "A TLS-only route over plain HTTP.")                                                         \
+    X(428, "Precondition Required", B | S, "RFC 6585 §3",                                          \
+      "The origin server requires the request to be conditional, to prevent lost updates.",        \
+      "A REST PUT, PATCH or DELETE of an existing item without If-Match, with "                    \
+      "--api-require-preconditions.",                                                              \
+      "")                                                                                          \
+    X(429, "Too Many Requests", B, "RFC 6585 §4",                                                  \
+      "The client has sent too many requests in a given amount of time (rate limiting).", "",      \
+      "A rate limit (token bucket per client address, API key or user) is exceeded; with "         \
+      "Retry-After and RateLimit-Policy/RateLimit.")                                               \
+    X(431, "Request Header Fields Too Large", B | S, "RFC 6585 §5",                                \
+      "The header section, or one header field, is too large for the server to process.",          \
+      "The header section, or one field, is over its limit; the problem detail names the field.",  \
+      "")                                                                                          \
+    X(451, "Unavailable For Legal Reasons", B | S, "RFC 7725 §3",                                  \
+      "Access to the resource is denied as a consequence of a legal demand.",                      \
+      "A request under a legal-block scope (nxx_scope_legal_block); with a Link "                  \
+      "rel=\"blocked-by\" field.",                                                                 \
+      "")                                                                                          \
+    X(500, "Internal Server Error", B | S, "RFC 9110 §15.6.1",                                     \
+      "The server met an unexpected condition that prevented it from fulfilling the request.",     \
+      "A handler failed unexpectedly (an I/O or database error, an embedded callback's error, "    \
+      "a handler that returned without answering): logged with a request id, no internals "        \
+      "leaked.",                                                                                   \
+      "")                                                                                          \
+    X(501, "Not Implemented", B | C | S, "RFC 9110 §15.6.2",                                       \
+      "The server does not support the functionality the request needs (e.g. its method).",        \
+      "An unrecognised method; a transfer coding nxx does not implement.", "")                     \
+    X(502, "Bad Gateway", B, "RFC 9110 §15.6.3",                                                   \
+      "A gateway or proxy received an invalid response from the inbound server.", "",              \
+      "Proxying: the upstream refused, reset, or sent an invalid response.")                       \
+    X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
+      "The server cannot handle the request now, because of temporary overload or maintenance.",   \
+      "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
+      "opened yet (a full disk), or a REST write while the store is closing; a maintenance "       \
+      "switch and a max-inflight limit; with Retry-After and a page that explains.",               \
+      "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown.")     \
+    X(504, "Gateway Timeout", B, "RFC 9110 §15.6.5",                                               \
+      "A gateway or proxy did not receive a timely response from an upstream server.", "",         \
+      "Proxying: the upstream did not answer in time.")                                            \
+    X(505, "HTTP Version Not Supported", B | S, "RFC 9110 §15.6.6",                                \
+      "The server does not support the major version of HTTP used in the request.",                \
+      "A request-line version whose major number is not 1.", "")                                   \
+    X(506, "Variant Also Negotiates", B, "RFC 2295 §8.1",                                          \
+      "Configuration error: the chosen variant is itself set up for transparent negotiation.", "", \
+      "Negotiation misconfigured: a chosen variant is itself negotiable.")                         \
+    X(507, "Insufficient Storage", B | S, "RFC 4918 §11.5",                                        \
+      "The method could not be performed because the server cannot store the representation.",     \
+      "A REST write over --api-max-db-bytes, or a full disk or database (ENOSPC, EDQUOT, "         \
+      "SQLITE_FULL); nothing half-written is left behind.",                                        \
+      "A WebDAV write over a quota.")                                                              \
+    X(508, "Loop Detected", B, "RFC 5842 §7.2",                                                    \
+      "The server ended an operation because it met an infinite loop (e.g. Depth: infinity).", "", \
+      "WebDAV Depth: infinity meeting a cycle without binding support; a proxied request that "    \
+      "comes back carrying this server's own Via token.")                                          \
+    X(510, "Not Extended", B, "RFC 2774 §7",                                                       \
+      "The request did not meet the policy for accessing the resource (mandatory extensions; "     \
+      "RFC 2774 is now Historic).",                                                                \
+      "",                                                                                          \
+      "A route that requires an HTTP extension gets a request without its mandatory "              \
+      "declaration.")                                                                              \
+    X(511, "Network Authentication Required", B, "RFC 6585 §6",                                    \
+      "The client must authenticate to gain network access (captive portals).", "",                \
+      "Captive-portal mode: a client address not yet admitted gets a page linking to the login "   \
       "form.")
 
 #endif
