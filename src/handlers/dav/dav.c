@@ -1,0 +1,994 @@
+/*
+ * dav.c - the WebDAV handler (RFC 4918): a location over a directory that
+ * clients read and write as a file system (Windows, macOS Finder, GNOME,
+ * rclone, cadaver, Office).
+ *
+ * Paths arrive decoded and normalised by the engine; every file-system
+ * call goes through a directory opened with nxx_os_open_beneath(), so
+ * neither '..' nor a symlink leads outside the root.  Names whose segment
+ * begins with '.' are hidden as in the file handler (the database of dead
+ * properties and uploads in progress live there).  GET and HEAD are the
+ * file handler's (validators, ranges, conditional requests); its cache
+ * revalidates on every lookup since this handler writes under it.
+ *
+ * This file: routing by method, OPTIONS, PUT (streamed to a temporary file
+ * beside the target, synced, then renamed over it, so a reader never sees
+ * half a file and a failed upload leaves nothing), MKCOL, DELETE, COPY and
+ * MOVE.  props.c has PROPFIND/PROPPATCH, lock.c LOCK/UNLOCK and If.
+ */
+#include "handlers/dav/dav.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/str.h"
+#include "handlers/static.h"
+#include "http/path.h"
+#include "http/request.h"
+#include "http/site.h"
+#include "os/fs.h"
+#include "os/random.h"
+#include "core/banned.h"
+
+#define DAV_ALLOW                                                                                  \
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
+#define TMP_PREFIX ".nxx-dav-put."
+
+/* ---- output ---- */
+
+void dav_put(struct dav_buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < n)
+            cap *= 2;
+        char *p = nxx_realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+void dav_puts(struct dav_buf *b, const char *s)
+{
+    dav_put(b, s, strlen(s));
+}
+
+void dav_putf(struct dav_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        b->oom = 1;
+        return;
+    }
+    dav_put(b, tmp, (size_t)n);
+}
+
+void dav_put_esc(struct dav_buf *b, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *rep = NULL;
+        switch (s[i]) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        default: continue;
+        }
+        dav_put(b, s + run, i - run);
+        dav_puts(b, rep);
+        run = i + 1;
+    }
+    dav_put(b, s + run, n - run);
+}
+
+void dav_put_href(struct dav_buf *b, const struct dav_root *r, const char *rel, int coll)
+{
+    char tmp[PATH_MAX * 3 + 8];
+    dav_puts(b, "<D:href>");
+    size_t n = nxx_url_escape_path(r->prefix, r->prefix_len, tmp, sizeof(tmp));
+    if (n <= sizeof(tmp))
+        dav_put_esc(b, tmp, n);
+    dav_put(b, "/", 1);
+    size_t rl = strlen(rel);
+    n = nxx_url_escape_path(rel, rl, tmp, sizeof(tmp));
+    if (n <= sizeof(tmp))
+        dav_put_esc(b, tmp, n);
+    if (coll && rl)
+        dav_put(b, "/", 1);
+    dav_puts(b, "</D:href>");
+}
+
+static void buf_free(void *p)
+{
+    struct dav_buf *b = p;
+    nxx_free(b->p);
+}
+
+int dav_send_xml(nxx_req *req, int status, struct dav_buf *b)
+{
+    if (b->oom) {
+        nxx_free(b->p);
+        return 500;
+    }
+    struct dav_buf *keep = nxx_req_alloc(req, sizeof(*keep));
+    if (!keep || nxx_req_on_done(req, buf_free, keep) < 0) {
+        nxx_free(b->p);
+        return 500;
+    }
+    *keep = *b;
+    nxx_resp_status(req, status);
+    NXX_RESP_HEADER(req, "Content-Type", NXX_STR("application/xml; charset=utf-8"));
+    return nxx_resp_send(req, keep->p, keep->len, NXX_BORROW) ? 500 : 0;
+}
+
+int dav_error(nxx_req *req, int status, const char *cond, const char *detail)
+{
+    struct dav_buf b = { 0 };
+    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
+    dav_puts(&b, cond);
+    dav_puts(&b, "/>");
+    if (detail) {
+        dav_puts(&b, "<D:responsedescription>");
+        dav_put_esc(&b, detail, strlen(detail));
+        dav_puts(&b, "</D:responsedescription>");
+    }
+    dav_puts(&b, "</D:error>\n");
+    return dav_send_xml(req, status, &b);
+}
+
+/* ---- the file system ---- */
+
+int dav_stat(const struct dav_root *r, const char *rel, struct stat *st)
+{
+    int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return fd;
+    int e = fstat(fd, st) < 0 ? -errno : 0;
+    close(fd);
+    return e;
+}
+
+/* The directory holding rel, opened beneath the root, and rel's last name. */
+static int open_parent(const struct dav_root *r, char *rel, const char **name)
+{
+    char *slash = strrchr(rel, '/');
+    if (!slash) {
+        *name = rel;
+        return nxx_os_open_beneath(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    *slash = '\0';
+    int fd = nxx_os_open_beneath(r->rootfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    *name = slash + 1;
+    return fd;
+}
+
+static void close_fd(void *p)
+{
+    close((int)(intptr_t)p);
+}
+
+static int status_of(int err)
+{
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR: return 409;
+    case EEXIST: return 405;
+    case ENOSPC:
+    case EDQUOT: return 507;
+    case EACCES:
+    case EPERM:
+    case EXDEV:
+    case ELOOP: return 403;
+    case ENAMETOOLONG: return 414;
+    default: return 500;
+    }
+}
+
+/* Remove name in dir and everything below it; 0 or -errno of the first failure. */
+static int rm_tree(int dir, const char *name, int depth)
+{
+    struct stat st;
+    if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return unlinkat(dir, name, 0) < 0 ? -errno : 0;
+    if (depth > 256)
+        return -ELOOP;
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    int err = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        int e = rm_tree(fd, de->d_name, depth + 1);
+        if (e && !err)
+            err = e;
+    }
+    closedir(d);
+    if (!err && unlinkat(dir, name, AT_REMOVEDIR) < 0)
+        err = -errno;
+    return err;
+}
+
+static int copy_file(int sdir, const char *sname, int ddir, const char *dname)
+{
+    int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0)
+        return -errno;
+    int out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (out < 0) {
+        int e = -errno;
+        close(in);
+        return e;
+    }
+    int err = 0;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(in, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n < 0)
+                err = -errno;
+            break;
+        }
+        for (ssize_t off = 0; off < n && !err;) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0 && errno != EINTR)
+                err = -errno;
+            else if (w > 0)
+                off += w;
+        }
+        if (err)
+            break;
+    }
+    if (!err && fsync(out) < 0)
+        err = -errno;
+    close(in);
+    close(out);
+    if (err)
+        unlinkat(ddir, dname, 0);
+    return err;
+}
+
+/* Copy sname in sdir to dname in ddir (a collection with its members when
+ * inf); 0 or -errno of the first failure. */
+static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, int inf, int depth)
+{
+    struct stat st;
+    if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return -errno;
+    if (S_ISREG(st.st_mode))
+        return copy_file(sdir, sname, ddir, dname);
+    if (!S_ISDIR(st.st_mode))
+        return 0; /* links, devices: not WebDAV resources */
+    if (depth > 256)
+        return -ELOOP;
+    if (mkdirat(ddir, dname, 0755) < 0)
+        return -errno;
+    if (!inf)
+        return 0;
+    int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int err = sfd < 0 || dfd < 0 ? -errno : 0;
+    DIR *d = err ? NULL : fdopendir(sfd);
+    if (!err && !d)
+        err = -errno;
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d)) != NULL) {
+            if (de->d_name[0] == '.')
+                continue; /* ".", "..", and hidden names */
+            int e = copy_tree(sfd, de->d_name, dfd, de->d_name, 1, depth + 1);
+            if (e && !err)
+                err = e;
+        }
+        closedir(d);
+        sfd = -1;
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (dfd >= 0)
+        close(dfd);
+    return err;
+}
+
+/* ---- request bodies ---- */
+
+int dav_answer(struct dav_ctx *c, int status)
+{
+    if (status < 400 || !c->cond)
+        return status;
+    struct dav_buf b = { 0 };
+    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
+    dav_puts(&b, c->cond);
+    if (c->cond_href) {
+        dav_puts(&b, ">");
+        dav_put_href(&b, c->r, c->cond_href, 0);
+        dav_putf(&b, "</D:%s>", c->cond);
+    } else {
+        dav_puts(&b, "/>");
+    }
+    if (c->req->detail) {
+        dav_puts(&b, "<D:responsedescription>");
+        dav_put_esc(&b, c->req->detail, strlen(c->req->detail));
+        dav_puts(&b, "</D:responsedescription>");
+    }
+    dav_puts(&b, "</D:error>\n");
+    return dav_send_xml(c->req, status, &b);
+}
+
+static void finish(struct dav_ctx *c, int status)
+{
+    status = dav_answer(c, status);
+    if (status >= 400)
+        nxx_req_error(c->req, status, c->req->detail);
+}
+
+typedef int (*dav_method_fn)(struct dav_ctx *c);
+
+struct reader {
+    struct dav_ctx *c;
+    dav_method_fn fn;
+    size_t cap;
+    int over;
+};
+
+static void read_piece(nxx_req *req, const void *data, size_t len, int state, void *ud)
+{
+    struct reader *rd = ud;
+    struct dav_ctx *c = rd->c;
+    (void)req;
+    if (state < 0)
+        return;
+    if (len && !rd->over) {
+        if (c->body_len + len > c->r->max_xml) {
+            rd->over = 1;
+        } else {
+            if (c->body_len + len > rd->cap) {
+                size_t cap = rd->cap ? rd->cap * 2 : 4096;
+                while (cap < c->body_len + len)
+                    cap *= 2;
+                char *p = nxx_realloc(c->body, cap);
+                if (!p) {
+                    rd->over = 1;
+                } else {
+                    c->body = p; /* freed by body_ptr_free */
+                    rd->cap = cap;
+                }
+            }
+            if (!rd->over) {
+                memcpy(c->body + c->body_len, data, len);
+                c->body_len += len;
+            }
+        }
+    }
+    if (state != 1)
+        return;
+    if (rd->over) {
+        nxx_req_detail(c->req, "the XML body is over the limit of %zu bytes", c->r->max_xml);
+        finish(c, 413);
+        return;
+    }
+    if (c->body_len) {
+        const char *why = NULL;
+        c->xml = dav_xml_parse(c->body, c->body_len, 4096, &why);
+        if (!c->xml) {
+            nxx_req_detail(c->req, "the request body %s", why);
+            finish(c, 400);
+            return;
+        }
+        nxx_req_on_done(c->req, dav_xml_free, c->xml);
+    }
+    finish(c, rd->fn(c));
+}
+
+/* The body pointer moves with realloc: the cleanup frees whatever it is at
+ * the end, through this indirection. */
+static void body_ptr_free(void *p)
+{
+    struct dav_ctx *c = p;
+    nxx_free(c->body);
+    c->body = NULL;
+}
+
+static int with_body(struct dav_ctx *c, dav_method_fn fn)
+{
+    nxx_req *req = c->req;
+    if ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > c->r->max_xml) {
+        nxx_req_detail(req, "the XML body of %llu bytes is over the limit of %zu bytes",
+                       (unsigned long long)req->h.content_length, c->r->max_xml);
+        return 413;
+    }
+    struct reader *rd = nxx_req_alloc(req, sizeof(*rd));
+    if (!rd || nxx_req_on_done(req, body_ptr_free, c) < 0)
+        return 500;
+    rd->c = c;
+    rd->fn = fn;
+    rd->cap = 0;
+    rd->over = 0;
+    return nxx_req_body_stream(req, read_piece, rd) ? 500 : 0;
+}
+
+static int has_body(const nxx_req *req)
+{
+    return (req->h.flags & NXX_HF_CHUNKED) ||
+           ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > 0);
+}
+
+/* ---- methods ---- */
+
+static int do_options(struct dav_ctx *c)
+{
+    nxx_req *req = c->req;
+    NXX_RESP_HEADER(req, "DAV", NXX_STR("1, 2, 3"));
+    NXX_RESP_HEADER(req, "MS-Author-Via", NXX_STR("DAV"));
+    NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
+    nxx_resp_status(req, 200);
+    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+}
+
+static int do_mkcol(struct dav_ctx *c)
+{
+    nxx_req *req = c->req;
+    if (has_body(req)) {
+        nxx_req_detail(req, "MKCOL with a body is not supported (RFC 4918 §9.3)");
+        return 415;
+    }
+    struct stat st;
+    if (!c->rel[0] || dav_stat(c->r, c->rel, &st) == 0) {
+        NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
+        nxx_req_detail(req, "'%s' already exists", c->rel[0] ? c->rel : "/");
+        return 405;
+    }
+    int s = dav_check_write(c, c->rel, 0, 1);
+    if (s)
+        return s;
+    const char *name;
+    int dir = open_parent(c->r, c->rel, &name);
+    if (dir < 0) {
+        nxx_req_detail(req, "the parent collection of '%s' does not exist", c->rel);
+        return 409;
+    }
+    int e = mkdirat(dir, name, 0755) < 0 ? errno : 0;
+    if (!e)
+        fsync(dir);
+    close(dir);
+    if (e) {
+        nxx_req_detail(req, "cannot create '%s': %s", c->rel, strerror(e));
+        return status_of(e);
+    }
+    nxx_resp_status(req, 201);
+    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+}
+
+/* ---- PUT ---- */
+
+struct upload {
+    struct dav_ctx *c;
+    int dir, fd;
+    const char *name;
+    char tmp[64];
+    int existed, err;
+    uint64_t bytes;
+};
+
+static void upload_cleanup(void *p)
+{
+    struct upload *u = p;
+    if (u->fd >= 0) {
+        close(u->fd);
+        unlinkat(u->dir, u->tmp, 0);
+    }
+    if (u->dir >= 0)
+        close(u->dir);
+}
+
+static void upload_piece(nxx_req *req, const void *data, size_t len, int state, void *ud)
+{
+    struct upload *u = ud;
+    (void)req;
+    if (state < 0)
+        return; /* the cleanup removes the temporary file */
+    const char *p = data;
+    while (len && !u->err) {
+        ssize_t w = write(u->fd, p, len);
+        if (w < 0) {
+            if (errno != EINTR)
+                u->err = errno;
+            continue;
+        }
+        p += w;
+        len -= (size_t)w;
+        u->bytes += (uint64_t)w;
+    }
+    if (!u->err && u->c->r->quota && u->bytes > u->c->r->quota)
+        u->err = EDQUOT;
+    if (state != 1)
+        return;
+    struct dav_ctx *c = u->c;
+    if (!u->err && fsync(u->fd) < 0)
+        u->err = errno;
+    if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
+        u->err = errno;
+    if (u->err) {
+        if (u->err == ENOSPC || u->err == EDQUOT)
+            return (void)dav_error(c->req, 507, "quota-not-exceeded",
+                                   "the upload does not fit in the space left");
+        nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
+        finish(c, status_of(u->err));
+        return;
+    }
+    close(u->fd);
+    u->fd = -1;
+    fsync(u->dir);
+    struct stat st;
+    if (dav_stat(c->r, c->rel, &st) == 0) {
+        char etag[64];
+        size_t n = nxx_static_etag(&st, etag, sizeof(etag));
+        if (n)
+            nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
+    }
+    nxx_resp_status(c->req, u->existed ? 204 : 201);
+    nxx_resp_send(c->req, NULL, 0, 0);
+}
+
+static int do_put(struct dav_ctx *c)
+{
+    nxx_req *req = c->req;
+    struct stat st;
+    int existed = dav_stat(c->r, c->rel, &st) == 0;
+    if (!c->rel[0] || (existed && S_ISDIR(st.st_mode))) {
+        NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
+        nxx_req_detail(req, "'%s' is a collection: PUT cannot replace it", c->rel);
+        return 405;
+    }
+    if (nxx_req_header(req, "content-range").len) {
+        nxx_req_detail(req, "PUT with Content-Range is not supported (RFC 9110 §14.5)");
+        return 400;
+    }
+    int s = dav_check_write(c, c->rel, 0, !existed);
+    if (s)
+        return s;
+    if (c->r->quota && (req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > c->r->quota)
+        return dav_error(req, 507, "quota-not-exceeded", "the upload is larger than the quota");
+    struct upload *u = nxx_req_alloc(req, sizeof(*u));
+    if (!u)
+        return 500;
+    memset(u, 0, sizeof(*u));
+    u->c = c;
+    u->fd = -1;
+    u->existed = existed;
+    u->dir = open_parent(c->r, c->rel, &u->name);
+    if (u->dir < 0) {
+        nxx_req_detail(req, "the parent collection of '%s' does not exist", c->rel);
+        return 409;
+    }
+    if (nxx_req_on_done(req, upload_cleanup, u) < 0) {
+        close(u->dir);
+        return 500;
+    }
+    for (int tries = 0; tries < 8 && u->fd < 0; tries++) {
+        uint64_t rnd = 0;
+        nxx_os_random(&rnd, sizeof(rnd), 0);
+        snprintf(u->tmp, sizeof(u->tmp), TMP_PREFIX "%016llx", (unsigned long long)rnd);
+        u->fd = openat(u->dir, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (u->fd < 0 && errno != EEXIST)
+            break;
+    }
+    if (u->fd < 0) {
+        int e = errno;
+        if (e == ENOSPC || e == EDQUOT)
+            return dav_error(req, 507, "quota-not-exceeded", "no space left for the upload");
+        nxx_req_detail(req, "cannot create a file beside '%s': %s", c->rel, strerror(e));
+        return status_of(e);
+    }
+    return nxx_req_body_stream(req, upload_piece, u) ? 500 : 0;
+}
+
+/* ---- DELETE, COPY, MOVE ---- */
+
+static int do_delete(struct dav_ctx *c)
+{
+    nxx_req *req = c->req;
+    struct stat st;
+    if (dav_stat(c->r, c->rel, &st) < 0)
+        return 404;
+    if (!c->rel[0]) {
+        nxx_req_detail(req, "the root collection cannot be deleted");
+        return 403;
+    }
+    nxx_str depth = nxx_req_header(req, "depth");
+    if (depth.len && S_ISDIR(st.st_mode) && !NXX_STR_IEQ(depth, "infinity")) {
+        nxx_req_detail(req, "DELETE of a collection takes Depth: infinity only (RFC 4918 §9.6.1)");
+        return 400;
+    }
+    int s = dav_check_write(c, c->rel, 1, 1);
+    if (s)
+        return s;
+    const char *name;
+    int dir = open_parent(c->r, c->rel, &name);
+    if (dir < 0)
+        return 404;
+    int e = rm_tree(dir, name, 0);
+    fsync(dir);
+    close(dir);
+    dav_props_delete(c->r, c->rel);
+    dav_locks_drop(c->r, c->rel);
+    if (e && e != -ENOENT) {
+        /* RFC 4918 §9.6.1: what could not be deleted, in a 207 */
+        struct dav_buf b = { 0 };
+        dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
+        dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
+        dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
+                 status_of(-e), nxx_status_reason(status_of(-e)));
+        return dav_send_xml(req, 207, &b);
+    }
+    nxx_resp_status(req, 204);
+    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+}
+
+/* The Destination field as a path relative to the root: 0, or the status. */
+static int destination(struct dav_ctx *c, char **out)
+{
+    nxx_req *req = c->req;
+    nxx_str d = nxx_req_header(req, "destination");
+    if (!d.len) {
+        nxx_req_detail(req, "%.*s needs a Destination field", (int)req->h.method.len,
+                       req->h.method.ptr);
+        return 400;
+    }
+    const char *p = d.ptr, *end = d.ptr + d.len;
+    if (*p != '/') {
+        const char *colon = memchr(p, ':', d.len);
+        if (!colon || end - colon < 3 || colon[1] != '/' || colon[2] != '/') {
+            nxx_req_detail(req, "the Destination is not an absolute URI or path");
+            return 400;
+        }
+        const char *auth = colon + 3;
+        const char *slash = memchr(auth, '/', (size_t)(end - auth));
+        if (!slash)
+            slash = end;
+        nxx_str mine = nxx_req_authority(req);
+        if (!nxx_str_ieq_str((nxx_str){ auth, (size_t)(slash - auth) }, mine)) {
+            nxx_req_detail(req, "the Destination names another server ('%.*s')",
+                           (int)(slash - auth), auth);
+            return 502;
+        }
+        p = slash;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    if (q)
+        end = q;
+    size_t len = (size_t)(end - p);
+    if (!len) {
+        p = "/";
+        len = 1;
+    }
+    char *path = nxx_req_alloc(req, len + 1);
+    size_t plen = 0;
+    const char *why = NULL;
+    if (!path)
+        return 500;
+    if (nxx_path_normalize(p, len, path, &plen, &why) != 0) {
+        nxx_req_detail(req, "the Destination path %s", why ? why : "is malformed");
+        return 400;
+    }
+    const struct dav_root *r = c->r;
+    if (plen < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0 ||
+        (plen > r->prefix_len && path[r->prefix_len] != '/')) {
+        nxx_req_detail(req, "the Destination is outside this WebDAV location");
+        return 502;
+    }
+    char *rel = path + r->prefix_len;
+    while (*rel == '/')
+        rel++;
+    size_t rl = strlen(rel);
+    while (rl && rel[rl - 1] == '/')
+        rel[--rl] = '\0';
+    if (nxx_path_has_dot_segment(rel, rl)) {
+        nxx_req_detail(req, "the Destination names a hidden file");
+        return 403;
+    }
+    *out = rel;
+    return 0;
+}
+
+static int under(const char *a, const char *b)
+{
+    /* is a equal to b or inside it? */
+    size_t n = strlen(b);
+    if (!n)
+        return 1;
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
+}
+
+static int do_copymove(struct dav_ctx *c, int move)
+{
+    nxx_req *req = c->req;
+    char *dst = NULL;
+    int s = destination(c, &dst);
+    if (s)
+        return s;
+    struct stat st;
+    if (dav_stat(c->r, c->rel, &st) < 0)
+        return 404;
+    int coll = S_ISDIR(st.st_mode);
+    nxx_str depth = nxx_req_header(req, "depth");
+    int inf = 1;
+    if (depth.len) {
+        if (NXX_STR_IEQ(depth, "infinity"))
+            inf = 1;
+        else if (depth.len == 1 && depth.ptr[0] == '0' && !move)
+            inf = 0;
+        else {
+            nxx_req_detail(req, "%s takes Depth: %s", move ? "MOVE" : "COPY",
+                           move ? "infinity only" : "0 or infinity");
+            return 400;
+        }
+    }
+    nxx_str ow = nxx_req_header(req, "overwrite");
+    int overwrite = 1;
+    if (ow.len == 1 && (ow.ptr[0] == 'F' || ow.ptr[0] == 'f'))
+        overwrite = 0;
+    else if (ow.len && !(ow.len == 1 && (ow.ptr[0] == 'T' || ow.ptr[0] == 't'))) {
+        nxx_req_detail(req, "Overwrite is T or F");
+        return 400;
+    }
+    if (strcmp(dst, c->rel) == 0) {
+        nxx_req_detail(req, "the source and the Destination are the same resource");
+        return 403;
+    }
+    if (!c->rel[0] || (coll && under(dst, c->rel)) || !dst[0]) {
+        nxx_req_detail(req, "the Destination is inside the source or is the root");
+        return 403;
+    }
+    struct stat dt;
+    int dexists = dav_stat(c->r, dst, &dt) == 0;
+    if (dexists && !overwrite) {
+        nxx_req_detail(req, "the Destination exists and Overwrite is F");
+        return 412;
+    }
+    if (move && (s = dav_check_write(c, c->rel, 1, 1)) != 0)
+        return s;
+    if (!move && (s = dav_check_if(c)) != 0)
+        return s;
+    if ((s = dav_check_write(c, dst, 1, 1)) != 0)
+        return s;
+    const char *sname, *dname;
+    int ddir = open_parent(c->r, dst, &dname);
+    if (ddir < 0) {
+        nxx_req_detail(req, "the parent collection of the Destination does not exist");
+        return 409;
+    }
+    if (nxx_req_on_done(req, close_fd, (void *)(intptr_t)ddir) < 0) {
+        close(ddir);
+        return 500;
+    }
+    int sdir = open_parent(c->r, c->rel, &sname);
+    if (sdir < 0)
+        return 404;
+    if (nxx_req_on_done(req, close_fd, (void *)(intptr_t)sdir) < 0) {
+        close(sdir);
+        return 500;
+    }
+    if (dexists) {
+        /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
+        int e = rm_tree(ddir, dname, 0);
+        dav_props_delete(c->r, dst);
+        dav_locks_drop(c->r, dst);
+        if (e) {
+            nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
+            return status_of(-e);
+        }
+    }
+    int e = 0;
+    if (move) {
+        e = renameat(sdir, sname, ddir, dname) < 0 ? -errno : 0;
+        if (e == -EXDEV) {
+            e = copy_tree(sdir, sname, ddir, dname, 1, 0);
+            if (!e)
+                e = rm_tree(sdir, sname, 0);
+        }
+        if (!e) {
+            dav_props_move(c->r, c->rel, dst);
+            dav_locks_drop(c->r, c->rel);
+        }
+        fsync(sdir);
+    } else {
+        e = copy_tree(sdir, sname, ddir, dname, inf, 0);
+        if (!e || e != -EEXIST)
+            dav_props_copy(c->r, c->rel, dst);
+    }
+    fsync(ddir);
+    if (e) {
+        nxx_req_detail(req, "%s failed: %s", move ? "MOVE" : "COPY", strerror(-e));
+        if (-e == ENOSPC || -e == EDQUOT)
+            return dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
+        return status_of(-e);
+    }
+    nxx_resp_status(req, dexists ? 204 : 201);
+    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+}
+
+static int do_copy(struct dav_ctx *c)
+{
+    return do_copymove(c, 0);
+}
+
+static int do_move(struct dav_ctx *c)
+{
+    return do_copymove(c, 1);
+}
+
+/* ---- dispatch ---- */
+
+static int dispatch(struct dav_ctx *c)
+{
+    nxx_req *req = c->req;
+    nxx_str m = req->h.method;
+    int s = dav_if_read(c);
+    if (s)
+        return s;
+    switch (req->h.method_id) {
+    case NXX_M_OPTIONS: return do_options(c);
+    case NXX_M_PUT: return do_put(c);
+    case NXX_M_DELETE: return do_delete(c);
+    default: break;
+    }
+    if (NXX_STR_IEQ(m, "propfind"))
+        return with_body(c, dav_propfind);
+    if (NXX_STR_IEQ(m, "proppatch"))
+        return with_body(c, dav_proppatch);
+    if (NXX_STR_IEQ(m, "lock"))
+        return with_body(c, dav_lock);
+    if (NXX_STR_IEQ(m, "mkcol"))
+        return do_mkcol(c);
+    if (NXX_STR_IEQ(m, "copy"))
+        return do_copy(c);
+    if (NXX_STR_IEQ(m, "move"))
+        return do_move(c);
+    if (NXX_STR_IEQ(m, "unlock"))
+        return dav_unlock(c);
+    NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
+    return 405;
+}
+
+static int handle(nxx_req *req, void *ud)
+{
+    struct dav_root *r = ud;
+    nxx_str path = nxx_req_path(req);
+    if (path.len < r->prefix_len || memcmp(path.ptr, r->prefix, r->prefix_len) != 0)
+        return 404;
+    if (!req->path_plain && nxx_path_has_dot_segment(path.ptr, path.len))
+        return 404;
+    if (req->h.method_id == NXX_M_GET || req->h.method_id == NXX_M_HEAD)
+        return nxx_static_serve(req, r->files);
+    struct dav_ctx *c = nxx_req_alloc(req, sizeof(*c));
+    const char *rel = path.ptr + r->prefix_len;
+    size_t rl = path.len - r->prefix_len;
+    while (rl && *rel == '/') {
+        rel++;
+        rl--;
+    }
+    while (rl && rel[rl - 1] == '/')
+        rl--;
+    char *rc = nxx_req_alloc(req, rl + 1);
+    if (!c || !rc)
+        return 500;
+    memset(c, 0, sizeof(*c));
+    memcpy(rc, rel, rl);
+    rc[rl] = '\0';
+    c->r = r;
+    c->req = req;
+    c->rel = rc;
+    return dav_answer(c, dispatch(c));
+}
+
+/* ---- set-up ---- */
+
+static void dav_root_free(void *arg)
+{
+    struct dav_root *r = arg;
+    if (r->files)
+        nxx_static_root_free(r->files);
+    if (r->rootfd >= 0)
+        close(r->rootfd);
+    dav_db_close(r);
+    for (size_t i = 0; i < r->nlocks; i++) {
+        nxx_free(r->locks[i].path);
+        nxx_free(r->locks[i].owner);
+    }
+    nxx_free(r->locks);
+    pthread_mutex_destroy(&r->mu);
+    nxx_free(r->prefix);
+    nxx_free(r->root);
+    nxx_free(r);
+}
+
+void nxx_dav_config_init(nxx_dav_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->max_xml_bytes = 1 << 20;
+    cfg->max_lock_timeout_s = 3600;
+}
+
+int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
+{
+    if (!loc || !cfg->root)
+        return NXX_EINVAL;
+    struct dav_root *r = nxx_calloc(1, sizeof(*r));
+    if (!r)
+        return NXX_ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    r->rootfd = -1;
+    r->depth_infinity = cfg->depth_infinity;
+    r->max_xml = cfg->max_xml_bytes ? cfg->max_xml_bytes : 1 << 20;
+    r->max_timeout_s = cfg->max_lock_timeout_s ? cfg->max_lock_timeout_s : 3600;
+    r->quota = cfg->quota_bytes;
+    const char *base = loc->base ? loc->base : "";
+    size_t bl = strlen(base);
+    while (bl && base[bl - 1] == '/')
+        bl--;
+    r->prefix = nxx_malloc(bl + 1);
+    r->root = nxx_strdup(cfg->root);
+    int err = !r->prefix || !r->root ? NXX_ENOMEM : 0;
+    if (!err) {
+        memcpy(r->prefix, base, bl);
+        r->prefix[bl] = '\0';
+        r->prefix_len = bl;
+        r->rootfd = open(cfg->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (r->rootfd < 0)
+            err = -errno;
+    }
+    if (!err) {
+        nxx_static_config sc;
+        nxx_static_config_init(&sc);
+        sc.root = cfg->root;
+        sc.prefix = bl ? r->prefix : "/";
+        sc.listing = 1;
+        sc.precompressed = 0;
+        r->files = nxx_static_root_new(&sc, 1, &err);
+    }
+    if (!err)
+        err = dav_db_open(r, cfg->db);
+    if (!err)
+        err = nxx_scope_on_free(loc, dav_root_free, r);
+    if (err) {
+        dav_root_free(r);
+        return err;
+    }
+    return nxx_scope_route(loc, NULL, NULL, NXX_ROUTE_STREAM, handle, r);
+}
