@@ -501,7 +501,7 @@ struct upload {
     const char *name;
     char tmp[64];
     int existed, err;
-    uint64_t bytes;
+    uint64_t bytes, room; /* room: what the quota leaves for this file */
 };
 
 static void upload_cleanup(void *p)
@@ -533,7 +533,7 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
         len -= (size_t)w;
         u->bytes += (uint64_t)w;
     }
-    if (!u->err && u->c->r->quota && u->bytes > u->c->r->quota)
+    if (!u->err && u->c->r->quota && u->bytes > u->room)
         u->err = EDQUOT;
     if (state != 1)
         return;
@@ -581,12 +581,20 @@ static int do_put(struct dav_ctx *c)
     int s = dav_check_write(c, c->rel, 0, !existed);
     if (s)
         return s;
-    if (c->r->quota && (req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > c->r->quota)
-        return dav_error(req, 507, "quota-not-exceeded", "the upload is larger than the quota");
     struct upload *u = nxx_req_alloc(req, sizeof(*u));
     if (!u)
         return 500;
     memset(u, 0, sizeof(*u));
+    if (c->r->quota) {
+        /* RFC 4331: what the tree holds now, less the file being replaced */
+        uint64_t used = dav_used_bytes(c->r);
+        uint64_t old = existed && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        used = used > old ? used - old : 0;
+        u->room = used < c->r->quota ? c->r->quota - used : 0;
+        if ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > u->room)
+            return dav_error(req, 507, "quota-not-exceeded",
+                             "the upload is larger than the quota leaves room for");
+    }
     u->c = c;
     u->fd = -1;
     u->existed = existed;

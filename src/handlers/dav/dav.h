@@ -88,6 +88,8 @@ int dav_error(nxx_req *req, int status, const char *cond, const char *detail);
 int dav_db_open(struct dav_root *r, const char *file);
 void dav_db_close(struct dav_root *r);
 int dav_propfind(struct dav_ctx *c);
+/* Bytes of the files under the root (a walk of the tree). */
+uint64_t dav_used_bytes(struct dav_root *r);
 int dav_proppatch(struct dav_ctx *c);
 /* Dead properties follow their resources: copy, move (rename) or delete a
  * path and everything under it. */

@@ -148,8 +148,8 @@ static uint64_t tree_bytes(int dir, int depth)
     }
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
+        if (de->d_name[0] == '.')
+            continue; /* hidden names (the database, uploads in progress) are not resources */
         struct stat st;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
             continue;
@@ -165,7 +165,7 @@ static uint64_t tree_bytes(int dir, int depth)
     return sum;
 }
 
-static uint64_t used_bytes(struct dav_root *r)
+uint64_t dav_used_bytes(struct dav_root *r)
 {
     int fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? 0 : tree_bytes(fd, 0);
@@ -240,7 +240,7 @@ static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, 
         break;
     case LP_QUOTA_AVAIL:
     case LP_QUOTA_USED: {
-        uint64_t used = used_bytes(c->r), v;
+        uint64_t used = dav_used_bytes(c->r), v;
         if (i == LP_QUOTA_USED) {
             v = used;
         } else if (c->r->quota) {
@@ -324,8 +324,15 @@ static int dead_one(struct dav_root *r, const char *rel, const char *ns, const c
 
 enum { PF_ALLPROP, PF_PROPNAME, PF_PROP };
 
+struct seen {
+    dev_t dev;
+    ino_t ino;
+};
+
 struct pf {
     struct dav_ctx *c;
+    struct seen *seen; /* collections listed (clients that understand 208) */
+    size_t nseen, seencap;
     int kind;
     const struct dav_xel *props; /* DAV:prop (PF_PROP) or DAV:include (allprop) */
     struct dav_buf out;
@@ -368,15 +375,22 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
         return;
     }
     /* found ones, then the missing ones under 404 */
-    int any_missing = 0;
-    propstat_open(b);
+    int any_missing = 0, any_found = 0;
+    struct dav_buf found = { 0 };
     for (const struct dav_xel *e = pf->props->child; e; e = e->next) {
         int i = live_index(e->ns, e->name);
-        int ok = i >= 0 ? live_prop(c, rel, st, i, b, 1) : dead_one(c->r, rel, e->ns, e->name, b);
-        if (!ok)
-            any_missing = 1;
+        int ok = i >= 0 ? live_prop(c, rel, st, i, &found, 1)
+                        : dead_one(c->r, rel, e->ns, e->name, &found);
+        any_missing |= !ok;
+        any_found |= ok;
     }
-    propstat_close(b, 200);
+    if (any_found) {
+        propstat_open(b);
+        dav_put(b, found.p, found.len);
+        b->oom |= found.oom;
+        propstat_close(b, 200);
+    }
+    nxx_free(found.p);
     if (any_missing) {
         propstat_open(b);
         for (const struct dav_xel *e = pf->props->child; e; e = e->next) {
@@ -393,10 +407,18 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     dav_puts(b, "</D:response>");
 }
 
-struct seen {
-    dev_t dev;
-    ino_t ino;
-};
+static void remember(struct pf *pf, const struct stat *st)
+{
+    if (pf->nseen == pf->seencap) {
+        size_t cap = pf->seencap ? pf->seencap * 2 : 64;
+        struct seen *v = nxx_realloc(pf->seen, cap * sizeof(*v));
+        if (!v)
+            return;
+        pf->seen = v;
+        pf->seencap = cap;
+    }
+    pf->seen[pf->nseen++] = (struct seen){ st->st_dev, st->st_ino };
+}
 
 static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *chain, int level)
 {
@@ -436,10 +458,12 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         if (dav_stat(r, child, &st) < 0)
             continue;
         if (S_ISDIR(st.st_mode) && depth_left > 1) {
-            int loop = 0;
+            int loop = 0, again = 0;
             for (int k = 0; k <= level; k++)
                 loop |= chain[k].dev == st.st_dev && chain[k].ino == st.st_ino;
-            if (loop) {
+            for (size_t k = 0; pf->bind && k < pf->nseen; k++)
+                again |= pf->seen[k].dev == st.st_dev && pf->seen[k].ino == st.st_ino;
+            if (loop || again) {
                 if (!pf->bind) {
                     nxx_req_detail(pf->c->req, "'%s' leads back to a collection above it (a loop)",
                                    child);
@@ -457,6 +481,8 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             continue;
         response_for(pf, child, &st);
+        if (S_ISDIR(st.st_mode) && pf->bind && depth_left > 1)
+            remember(pf, &st);
         if (S_ISDIR(st.st_mode) && depth_left > 1 && level < 62)
             status = walk(pf, child, depth_left - 1, chain, level + 1);
     }
@@ -524,7 +550,10 @@ int dav_propfind(struct dav_ctx *c)
     int s = 0;
     if (d > 0 && S_ISDIR(st.st_mode)) {
         struct seen chain[64];
+        if (pf.bind)
+            remember(&pf, &st);
         s = walk(&pf, c->rel, d, chain, 0);
+        nxx_free(pf.seen);
     }
     if (s) {
         nxx_free(pf.out.p);
