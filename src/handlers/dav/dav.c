@@ -45,7 +45,7 @@
 
 /* ---- output ---- */
 
-void dav_put(struct dav_buf *b, const char *s, size_t n)
+void nxx_dav_put(struct nxx_dav_buf *b, const char *s, size_t n)
 {
     if (b->oom)
         return;
@@ -65,12 +65,12 @@ void dav_put(struct dav_buf *b, const char *s, size_t n)
     b->len += n;
 }
 
-void dav_puts(struct dav_buf *b, const char *s)
+void nxx_dav_puts(struct nxx_dav_buf *b, const char *s)
 {
-    dav_put(b, s, strlen(s));
+    nxx_dav_put(b, s, strlen(s));
 }
 
-void dav_putf(struct dav_buf *b, const char *fmt, ...)
+void nxx_dav_putf(struct nxx_dav_buf *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -81,10 +81,10 @@ void dav_putf(struct dav_buf *b, const char *fmt, ...)
         b->oom = 1;
         return;
     }
-    dav_put(b, tmp, (size_t)n);
+    nxx_dav_put(b, tmp, (size_t)n);
 }
 
-void dav_put_esc(struct dav_buf *b, const char *s, size_t n)
+void nxx_dav_put_esc(struct nxx_dav_buf *b, const char *s, size_t n)
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
@@ -96,43 +96,44 @@ void dav_put_esc(struct dav_buf *b, const char *s, size_t n)
         case '"': rep = "&quot;"; break;
         default: continue;
         }
-        dav_put(b, s + run, i - run);
-        dav_puts(b, rep);
+        nxx_dav_put(b, s + run, i - run);
+        nxx_dav_puts(b, rep);
         run = i + 1;
     }
-    dav_put(b, s + run, n - run);
+    nxx_dav_put(b, s + run, n - run);
 }
 
-void dav_put_href(struct dav_buf *b, const struct dav_root *r, const char *rel, int coll)
+void nxx_dav_put_href(struct nxx_dav_buf *b, const struct nxx_dav_root *r, const char *rel,
+                      int coll)
 {
     char tmp[PATH_MAX * 3 + 8];
-    dav_puts(b, "<D:href>");
+    nxx_dav_puts(b, "<D:href>");
     size_t n = nxx_url_escape_path(r->prefix, r->prefix_len, tmp, sizeof(tmp));
     if (n <= sizeof(tmp))
-        dav_put_esc(b, tmp, n);
-    dav_put(b, "/", 1);
+        nxx_dav_put_esc(b, tmp, n);
+    nxx_dav_put(b, "/", 1);
     size_t rl = strlen(rel);
     n = nxx_url_escape_path(rel, rl, tmp, sizeof(tmp));
     if (n <= sizeof(tmp))
-        dav_put_esc(b, tmp, n);
+        nxx_dav_put_esc(b, tmp, n);
     if (coll && rl)
-        dav_put(b, "/", 1);
-    dav_puts(b, "</D:href>");
+        nxx_dav_put(b, "/", 1);
+    nxx_dav_puts(b, "</D:href>");
 }
 
 static void buf_free(void *p)
 {
-    struct dav_buf *b = p;
+    struct nxx_dav_buf *b = p;
     nxx_free(b->p);
 }
 
-int dav_send_xml(nxx_req *req, int status, struct dav_buf *b)
+int nxx_dav_send_xml(nxx_req *req, int status, struct nxx_dav_buf *b)
 {
     if (b->oom) {
         nxx_free(b->p);
         return 500;
     }
-    struct dav_buf *keep = nxx_req_alloc(req, sizeof(*keep));
+    struct nxx_dav_buf *keep = nxx_req_alloc(req, sizeof(*keep));
     if (!keep || nxx_req_on_done(req, buf_free, keep) < 0) {
         nxx_free(b->p);
         return 500;
@@ -143,24 +144,24 @@ int dav_send_xml(nxx_req *req, int status, struct dav_buf *b)
     return nxx_resp_send(req, keep->p, keep->len, NXX_BORROW) ? 500 : 0;
 }
 
-int dav_error(nxx_req *req, int status, const char *cond, const char *detail)
+int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail)
 {
-    struct dav_buf b = { 0 };
-    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
-    dav_puts(&b, cond);
-    dav_puts(&b, "/>");
+    struct nxx_dav_buf b = { 0 };
+    nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
+    nxx_dav_puts(&b, cond);
+    nxx_dav_puts(&b, "/>");
     if (detail) {
-        dav_puts(&b, "<D:responsedescription>");
-        dav_put_esc(&b, detail, strlen(detail));
-        dav_puts(&b, "</D:responsedescription>");
+        nxx_dav_puts(&b, "<D:responsedescription>");
+        nxx_dav_put_esc(&b, detail, strlen(detail));
+        nxx_dav_puts(&b, "</D:responsedescription>");
     }
-    dav_puts(&b, "</D:error>\n");
-    return dav_send_xml(req, status, &b);
+    nxx_dav_puts(&b, "</D:error>\n");
+    return nxx_dav_send_xml(req, status, &b);
 }
 
 /* ---- the file system ---- */
 
-int dav_stat(const struct dav_root *r, const char *rel, struct stat *st)
+int nxx_dav_stat(const struct nxx_dav_root *r, const char *rel, struct stat *st)
 {
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
     if (fd < 0)
@@ -171,7 +172,7 @@ int dav_stat(const struct dav_root *r, const char *rel, struct stat *st)
 }
 
 /* The directory holding rel, opened beneath the root, and rel's last name. */
-static int open_parent(const struct dav_root *r, char *rel, const char **name)
+static int open_parent(const struct nxx_dav_root *r, char *rel, const char **name)
 {
     char *slash = strrchr(rel, '/');
     if (!slash) {
@@ -326,41 +327,41 @@ static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, i
 
 /* ---- request bodies ---- */
 
-int dav_answer(struct dav_ctx *c, int status)
+int nxx_dav_answer(struct nxx_dav_ctx *c, int status)
 {
     if (status < 400 || !c->cond)
         return status;
-    struct dav_buf b = { 0 };
-    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
-    dav_puts(&b, c->cond);
+    struct nxx_dav_buf b = { 0 };
+    nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:error xmlns:D=\"DAV:\"><D:");
+    nxx_dav_puts(&b, c->cond);
     if (c->cond_href) {
-        dav_puts(&b, ">");
-        dav_put_href(&b, c->r, c->cond_href, 0);
-        dav_putf(&b, "</D:%s>", c->cond);
+        nxx_dav_puts(&b, ">");
+        nxx_dav_put_href(&b, c->r, c->cond_href, 0);
+        nxx_dav_putf(&b, "</D:%s>", c->cond);
     } else {
-        dav_puts(&b, "/>");
+        nxx_dav_puts(&b, "/>");
     }
     if (c->req->detail) {
-        dav_puts(&b, "<D:responsedescription>");
-        dav_put_esc(&b, c->req->detail, strlen(c->req->detail));
-        dav_puts(&b, "</D:responsedescription>");
+        nxx_dav_puts(&b, "<D:responsedescription>");
+        nxx_dav_put_esc(&b, c->req->detail, strlen(c->req->detail));
+        nxx_dav_puts(&b, "</D:responsedescription>");
     }
-    dav_puts(&b, "</D:error>\n");
-    return dav_send_xml(c->req, status, &b);
+    nxx_dav_puts(&b, "</D:error>\n");
+    return nxx_dav_send_xml(c->req, status, &b);
 }
 
-static void finish(struct dav_ctx *c, int status)
+static void finish(struct nxx_dav_ctx *c, int status)
 {
-    status = dav_answer(c, status);
+    status = nxx_dav_answer(c, status);
     if (status >= 400)
         nxx_req_error(c->req, status, c->req->detail);
 }
 
-typedef int (*dav_method_fn)(struct dav_ctx *c);
+typedef int (*nxx_dav_method_fn)(struct nxx_dav_ctx *c);
 
 struct reader {
-    struct dav_ctx *c;
-    dav_method_fn fn;
+    struct nxx_dav_ctx *c;
+    nxx_dav_method_fn fn;
     size_t cap;
     int over;
 };
@@ -368,7 +369,7 @@ struct reader {
 static void read_piece(nxx_req *req, const void *data, size_t len, int state, void *ud)
 {
     struct reader *rd = ud;
-    struct dav_ctx *c = rd->c;
+    struct nxx_dav_ctx *c = rd->c;
     (void)req;
     if (state < 0)
         return;
@@ -403,13 +404,13 @@ static void read_piece(nxx_req *req, const void *data, size_t len, int state, vo
     }
     if (c->body_len) {
         const char *why = NULL;
-        c->xml = dav_xml_parse(c->body, c->body_len, 4096, &why);
+        c->xml = nxx_dav_xml_parse(c->body, c->body_len, 4096, &why);
         if (!c->xml) {
             nxx_req_detail(c->req, "the request body %s", why);
             finish(c, 400);
             return;
         }
-        nxx_req_on_done(c->req, dav_xml_free, c->xml);
+        nxx_req_on_done(c->req, nxx_dav_xml_free, c->xml);
     }
     finish(c, rd->fn(c));
 }
@@ -418,12 +419,12 @@ static void read_piece(nxx_req *req, const void *data, size_t len, int state, vo
  * the end, through this indirection. */
 static void body_ptr_free(void *p)
 {
-    struct dav_ctx *c = p;
+    struct nxx_dav_ctx *c = p;
     nxx_free(c->body);
     c->body = NULL;
 }
 
-static int with_body(struct dav_ctx *c, dav_method_fn fn)
+static int with_body(struct nxx_dav_ctx *c, nxx_dav_method_fn fn)
 {
     nxx_req *req = c->req;
     if ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > c->r->max_xml) {
@@ -449,7 +450,7 @@ static int has_body(const nxx_req *req)
 
 /* ---- methods ---- */
 
-static int do_options(struct dav_ctx *c)
+static int do_options(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     NXX_RESP_HEADER(req, "DAV", NXX_STR("1, 2, 3"));
@@ -459,7 +460,7 @@ static int do_options(struct dav_ctx *c)
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
 }
 
-static int do_mkcol(struct dav_ctx *c)
+static int do_mkcol(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     if (has_body(req)) {
@@ -467,12 +468,12 @@ static int do_mkcol(struct dav_ctx *c)
         return 415;
     }
     struct stat st;
-    if (!c->rel[0] || dav_stat(c->r, c->rel, &st) == 0) {
+    if (!c->rel[0] || nxx_dav_stat(c->r, c->rel, &st) == 0) {
         NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
         nxx_req_detail(req, "'%s' already exists", c->rel[0] ? c->rel : "/");
         return 405;
     }
-    int s = dav_check_write(c, c->rel, 0, 1);
+    int s = nxx_dav_check_write(c, c->rel, 0, 1);
     if (s)
         return s;
     const char *name;
@@ -496,7 +497,7 @@ static int do_mkcol(struct dav_ctx *c)
 /* ---- PUT ---- */
 
 struct upload {
-    struct dav_ctx *c;
+    struct nxx_dav_ctx *c;
     int dir, fd;
     const char *name;
     char tmp[64];
@@ -537,15 +538,15 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
         u->err = EDQUOT;
     if (state != 1)
         return;
-    struct dav_ctx *c = u->c;
+    struct nxx_dav_ctx *c = u->c;
     if (!u->err && fsync(u->fd) < 0)
         u->err = errno;
     if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
         u->err = errno;
     if (u->err) {
         if (u->err == ENOSPC || u->err == EDQUOT)
-            return (void)dav_error(c->req, 507, "quota-not-exceeded",
-                                   "the upload does not fit in the space left");
+            return (void)nxx_dav_error(c->req, 507, "quota-not-exceeded",
+                                       "the upload does not fit in the space left");
         nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
         finish(c, status_of(u->err));
         return;
@@ -554,7 +555,7 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
     u->fd = -1;
     fsync(u->dir);
     struct stat st;
-    if (dav_stat(c->r, c->rel, &st) == 0) {
+    if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
         char etag[64];
         size_t n = nxx_static_etag(&st, etag, sizeof(etag));
         if (n)
@@ -564,11 +565,11 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
     nxx_resp_send(c->req, NULL, 0, 0);
 }
 
-static int do_put(struct dav_ctx *c)
+static int do_put(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     struct stat st;
-    int existed = dav_stat(c->r, c->rel, &st) == 0;
+    int existed = nxx_dav_stat(c->r, c->rel, &st) == 0;
     if (!c->rel[0] || (existed && S_ISDIR(st.st_mode))) {
         NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
         nxx_req_detail(req, "'%s' is a collection: PUT cannot replace it", c->rel);
@@ -578,7 +579,7 @@ static int do_put(struct dav_ctx *c)
         nxx_req_detail(req, "PUT with Content-Range is not supported (RFC 9110 §14.5)");
         return 400;
     }
-    int s = dav_check_write(c, c->rel, 0, !existed);
+    int s = nxx_dav_check_write(c, c->rel, 0, !existed);
     if (s)
         return s;
     struct upload *u = nxx_req_alloc(req, sizeof(*u));
@@ -587,13 +588,13 @@ static int do_put(struct dav_ctx *c)
     memset(u, 0, sizeof(*u));
     if (c->r->quota) {
         /* RFC 4331: what the tree holds now, less the file being replaced */
-        uint64_t used = dav_used_bytes(c->r);
+        uint64_t used = nxx_dav_used_bytes(c->r);
         uint64_t old = existed && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
         used = used > old ? used - old : 0;
         u->room = used < c->r->quota ? c->r->quota - used : 0;
         if ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > u->room)
-            return dav_error(req, 507, "quota-not-exceeded",
-                             "the upload is larger than the quota leaves room for");
+            return nxx_dav_error(req, 507, "quota-not-exceeded",
+                                 "the upload is larger than the quota leaves room for");
     }
     u->c = c;
     u->fd = -1;
@@ -618,7 +619,7 @@ static int do_put(struct dav_ctx *c)
     if (u->fd < 0) {
         int e = errno;
         if (e == ENOSPC || e == EDQUOT)
-            return dav_error(req, 507, "quota-not-exceeded", "no space left for the upload");
+            return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the upload");
         nxx_req_detail(req, "cannot create a file beside '%s': %s", c->rel, strerror(e));
         return status_of(e);
     }
@@ -627,11 +628,11 @@ static int do_put(struct dav_ctx *c)
 
 /* ---- DELETE, COPY, MOVE ---- */
 
-static int do_delete(struct dav_ctx *c)
+static int do_delete(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     struct stat st;
-    if (dav_stat(c->r, c->rel, &st) < 0)
+    if (nxx_dav_stat(c->r, c->rel, &st) < 0)
         return 404;
     if (!c->rel[0]) {
         nxx_req_detail(req, "the root collection cannot be deleted");
@@ -642,7 +643,7 @@ static int do_delete(struct dav_ctx *c)
         nxx_req_detail(req, "DELETE of a collection takes Depth: infinity only (RFC 4918 §9.6.1)");
         return 400;
     }
-    int s = dav_check_write(c, c->rel, 1, 1);
+    int s = nxx_dav_check_write(c, c->rel, 1, 1);
     if (s)
         return s;
     const char *name;
@@ -652,24 +653,24 @@ static int do_delete(struct dav_ctx *c)
     int e = rm_tree(dir, name, 0);
     fsync(dir);
     close(dir);
-    dav_props_delete(c->r, c->rel);
-    dav_locks_drop(c->r, c->rel);
+    nxx_dav_props_delete(c->r, c->rel);
+    nxx_dav_locks_drop(c->r, c->rel);
     if (e && e != -ENOENT) {
         /* RFC 4918 §9.6.1: what could not be deleted, in a 207 */
-        struct dav_buf b = { 0 };
-        dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                     "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
-        dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
-        dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
-                 status_of(-e), nxx_status_reason(status_of(-e)));
-        return dav_send_xml(req, 207, &b);
+        struct nxx_dav_buf b = { 0 };
+        nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                         "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
+        nxx_dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
+        nxx_dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
+                     status_of(-e), nxx_status_reason(status_of(-e)));
+        return nxx_dav_send_xml(req, 207, &b);
     }
     nxx_resp_status(req, 204);
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
 }
 
 /* The Destination field as a path relative to the root: 0, or the status. */
-static int destination(struct dav_ctx *c, char **out)
+static int destination(struct nxx_dav_ctx *c, char **out)
 {
     nxx_req *req = c->req;
     nxx_str d = nxx_req_header(req, "destination");
@@ -714,7 +715,7 @@ static int destination(struct dav_ctx *c, char **out)
         nxx_req_detail(req, "the Destination path %s", why ? why : "is malformed");
         return 400;
     }
-    const struct dav_root *r = c->r;
+    const struct nxx_dav_root *r = c->r;
     if (plen < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0 ||
         (plen > r->prefix_len && path[r->prefix_len] != '/')) {
         nxx_req_detail(req, "the Destination is outside this WebDAV location");
@@ -743,7 +744,7 @@ static int under(const char *a, const char *b)
     return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
 }
 
-static int do_copymove(struct dav_ctx *c, int move)
+static int do_copymove(struct nxx_dav_ctx *c, int move)
 {
     nxx_req *req = c->req;
     char *dst = NULL;
@@ -751,7 +752,7 @@ static int do_copymove(struct dav_ctx *c, int move)
     if (s)
         return s;
     struct stat st;
-    if (dav_stat(c->r, c->rel, &st) < 0)
+    if (nxx_dav_stat(c->r, c->rel, &st) < 0)
         return 404;
     int coll = S_ISDIR(st.st_mode);
     nxx_str depth = nxx_req_header(req, "depth");
@@ -784,16 +785,16 @@ static int do_copymove(struct dav_ctx *c, int move)
         return 403;
     }
     struct stat dt;
-    int dexists = dav_stat(c->r, dst, &dt) == 0;
+    int dexists = nxx_dav_stat(c->r, dst, &dt) == 0;
     if (dexists && !overwrite) {
         nxx_req_detail(req, "the Destination exists and Overwrite is F");
         return 412;
     }
-    if (move && (s = dav_check_write(c, c->rel, 1, 1)) != 0)
+    if (move && (s = nxx_dav_check_write(c, c->rel, 1, 1)) != 0)
         return s;
-    if (!move && (s = dav_check_if(c)) != 0)
+    if (!move && (s = nxx_dav_check_if(c)) != 0)
         return s;
-    if ((s = dav_check_write(c, dst, 1, 1)) != 0)
+    if ((s = nxx_dav_check_write(c, dst, 1, 1)) != 0)
         return s;
     const char *sname, *dname;
     int ddir = open_parent(c->r, dst, &dname);
@@ -815,8 +816,8 @@ static int do_copymove(struct dav_ctx *c, int move)
     if (dexists) {
         /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
         int e = rm_tree(ddir, dname, 0);
-        dav_props_delete(c->r, dst);
-        dav_locks_drop(c->r, dst);
+        nxx_dav_props_delete(c->r, dst);
+        nxx_dav_locks_drop(c->r, dst);
         if (e) {
             nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
             return status_of(-e);
@@ -831,43 +832,43 @@ static int do_copymove(struct dav_ctx *c, int move)
                 e = rm_tree(sdir, sname, 0);
         }
         if (!e) {
-            dav_props_move(c->r, c->rel, dst);
-            dav_locks_drop(c->r, c->rel);
+            nxx_dav_props_move(c->r, c->rel, dst);
+            nxx_dav_locks_drop(c->r, c->rel);
         }
         fsync(sdir);
     } else {
         e = copy_tree(sdir, sname, ddir, dname, inf, 0);
         if (!e || e != -EEXIST)
-            dav_props_copy(c->r, c->rel, dst);
+            nxx_dav_props_copy(c->r, c->rel, dst);
     }
     fsync(ddir);
     if (e) {
         nxx_req_detail(req, "%s failed: %s", move ? "MOVE" : "COPY", strerror(-e));
         if (-e == ENOSPC || -e == EDQUOT)
-            return dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
+            return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
         return status_of(-e);
     }
     nxx_resp_status(req, dexists ? 204 : 201);
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
 }
 
-static int do_copy(struct dav_ctx *c)
+static int do_copy(struct nxx_dav_ctx *c)
 {
     return do_copymove(c, 0);
 }
 
-static int do_move(struct dav_ctx *c)
+static int do_move(struct nxx_dav_ctx *c)
 {
     return do_copymove(c, 1);
 }
 
 /* ---- dispatch ---- */
 
-static int dispatch(struct dav_ctx *c)
+static int dispatch(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     nxx_str m = req->h.method;
-    int s = dav_if_read(c);
+    int s = nxx_dav_if_read(c);
     if (s)
         return s;
     switch (req->h.method_id) {
@@ -877,11 +878,11 @@ static int dispatch(struct dav_ctx *c)
     default: break;
     }
     if (NXX_STR_IEQ(m, "propfind"))
-        return with_body(c, dav_propfind);
+        return with_body(c, nxx_dav_propfind);
     if (NXX_STR_IEQ(m, "proppatch"))
-        return with_body(c, dav_proppatch);
+        return with_body(c, nxx_dav_proppatch);
     if (NXX_STR_IEQ(m, "lock"))
-        return with_body(c, dav_lock);
+        return with_body(c, nxx_dav_lock);
     if (NXX_STR_IEQ(m, "mkcol"))
         return do_mkcol(c);
     if (NXX_STR_IEQ(m, "copy"))
@@ -889,14 +890,14 @@ static int dispatch(struct dav_ctx *c)
     if (NXX_STR_IEQ(m, "move"))
         return do_move(c);
     if (NXX_STR_IEQ(m, "unlock"))
-        return dav_unlock(c);
+        return nxx_dav_unlock(c);
     NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
     return 405;
 }
 
 static int handle(nxx_req *req, void *ud)
 {
-    struct dav_root *r = ud;
+    struct nxx_dav_root *r = ud;
     nxx_str path = nxx_req_path(req);
     if (path.len < r->prefix_len || memcmp(path.ptr, r->prefix, r->prefix_len) != 0)
         return 404;
@@ -904,7 +905,7 @@ static int handle(nxx_req *req, void *ud)
         return 404;
     if (req->h.method_id == NXX_M_GET || req->h.method_id == NXX_M_HEAD)
         return nxx_static_serve(req, r->files);
-    struct dav_ctx *c = nxx_req_alloc(req, sizeof(*c));
+    struct nxx_dav_ctx *c = nxx_req_alloc(req, sizeof(*c));
     const char *rel = path.ptr + r->prefix_len;
     size_t rl = path.len - r->prefix_len;
     while (rl && *rel == '/') {
@@ -922,19 +923,19 @@ static int handle(nxx_req *req, void *ud)
     c->r = r;
     c->req = req;
     c->rel = rc;
-    return dav_answer(c, dispatch(c));
+    return nxx_dav_answer(c, dispatch(c));
 }
 
 /* ---- set-up ---- */
 
-static void dav_root_free(void *arg)
+static void nxx_dav_root_free(void *arg)
 {
-    struct dav_root *r = arg;
+    struct nxx_dav_root *r = arg;
     if (r->files)
         nxx_static_root_free(r->files);
     if (r->rootfd >= 0)
         close(r->rootfd);
-    dav_db_close(r);
+    nxx_dav_db_close(r);
     for (size_t i = 0; i < r->nlocks; i++) {
         nxx_free(r->locks[i].path);
         nxx_free(r->locks[i].owner);
@@ -957,7 +958,7 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
 {
     if (!loc || !cfg->root)
         return NXX_EINVAL;
-    struct dav_root *r = nxx_calloc(1, sizeof(*r));
+    struct nxx_dav_root *r = nxx_calloc(1, sizeof(*r));
     if (!r)
         return NXX_ENOMEM;
     pthread_mutex_init(&r->mu, NULL);
@@ -991,11 +992,11 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
         r->files = nxx_static_root_new(&sc, 1, &err);
     }
     if (!err)
-        err = dav_db_open(r, cfg->db);
+        err = nxx_dav_db_open(r, cfg->db);
     if (!err)
-        err = nxx_scope_on_free(loc, dav_root_free, r);
+        err = nxx_scope_on_free(loc, nxx_dav_root_free, r);
     if (err) {
-        dav_root_free(r);
+        nxx_dav_root_free(r);
         return err;
     }
     return nxx_scope_route(loc, NULL, NULL, NXX_ROUTE_STREAM, handle, r);

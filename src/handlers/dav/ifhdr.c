@@ -72,13 +72,13 @@ static int etag(struct cur *c, nxx_str *out)
     return 0;
 }
 
-static int list(struct cur *c, struct dav_if *out, nxx_str tag, const char **why)
+static int list(struct cur *c, struct nxx_dav_if *out, nxx_str tag, const char **why)
 {
     if (out->nlists == DAV_IF_MAX_LISTS) {
         *why = "has too many lists";
         return 400;
     }
-    struct dav_if_list *l = &out->lists[out->nlists++];
+    struct nxx_dav_if_list *l = &out->lists[out->nlists++];
     l->tag = tag;
     l->first = out->nconds;
     l->n = 0;
@@ -97,7 +97,7 @@ static int list(struct cur *c, struct dav_if *out, nxx_str tag, const char **why
             *why = "has too many conditions";
             return 400;
         }
-        struct dav_if_cond *k = &out->conds[out->nconds];
+        struct nxx_dav_if_cond *k = &out->conds[out->nconds];
         k->negated = 0;
         if (c->end - c->p >= 3 && memcmp(c->p, "Not", 3) == 0) {
             k->negated = 1;
@@ -134,7 +134,7 @@ static int list(struct cur *c, struct dav_if *out, nxx_str tag, const char **why
     return 0;
 }
 
-int dav_if_parse(const char *s, size_t len, struct dav_if *out, const char **why)
+int nxx_dav_if_parse(const char *s, size_t len, struct nxx_dav_if *out, const char **why)
 {
     struct cur c = { s, s + len };
     out->nlists = 0;

@@ -14,21 +14,21 @@
 #define DAV_IF_MAX_LISTS 32
 #define DAV_IF_MAX_CONDS 64
 
-struct dav_if_cond {
+struct nxx_dav_if_cond {
     int negated;
     int is_etag;   /* value is an entity-tag as written (quotes, W/) */
     nxx_str value; /* a state token: the URI without its angle brackets */
 };
 
-struct dav_if_list {
+struct nxx_dav_if_list {
     nxx_str tag;     /* the Resource-Tag without brackets; len 0: the request URI */
     size_t first, n; /* conditions conds[first .. first + n) */
 };
 
-struct dav_if {
-    struct dav_if_list lists[DAV_IF_MAX_LISTS];
+struct nxx_dav_if {
+    struct nxx_dav_if_list lists[DAV_IF_MAX_LISTS];
     size_t nlists;
-    struct dav_if_cond conds[DAV_IF_MAX_CONDS];
+    struct nxx_dav_if_cond conds[DAV_IF_MAX_CONDS];
     size_t nconds;
 };
 
@@ -37,6 +37,6 @@ struct dav_if {
  * with *why a static phrase saying what is wrong.  A header mixing tagged
  * and untagged lists is refused (the grammar allows one kind).
  */
-int dav_if_parse(const char *s, size_t len, struct dav_if *out, const char **why);
+int nxx_dav_if_parse(const char *s, size_t len, struct nxx_dav_if *out, const char **why);
 
 #endif

@@ -8,7 +8,7 @@
  * mutex, and expire lazily (each look at the table drops expired ones).
  * LOCK of an unmapped URL creates an empty resource (§7.3, 201).
  *
- * Every write runs dav_check_write(): first the If header must be true
+ * Every write runs nxx_dav_check_write(): first the If header must be true
  * (412), then each lock that covers what the write changes (the resource,
  * its members for DELETE and MOVE, its parent collection when members are
  * added or removed) must have its token submitted in the If header (423
@@ -37,14 +37,14 @@
 
 /* ---- the table (callers hold r->mu) ---- */
 
-static void lock_remove_at(struct dav_root *r, size_t i)
+static void lock_remove_at(struct nxx_dav_root *r, size_t i)
 {
     nxx_free(r->locks[i].path);
     nxx_free(r->locks[i].owner);
     r->locks[i] = r->locks[--r->nlocks];
 }
 
-static void expire(struct dav_root *r, int64_t now)
+static void expire(struct nxx_dav_root *r, int64_t now)
 {
     for (size_t i = 0; i < r->nlocks;)
         if (r->locks[i].expires && r->locks[i].expires <= now)
@@ -63,14 +63,14 @@ static int is_under(const char *path, const char *base)
 }
 
 /* Does lock l cover path (its root, or below a depth-infinity lock)? */
-static int covers(const struct dav_lock *l, const char *path)
+static int covers(const struct nxx_dav_lock *l, const char *path)
 {
     if (strcmp(l->path, path) == 0)
         return 1;
     return l->depth_inf && is_under(path, l->path);
 }
 
-static struct dav_lock *find_token(struct dav_root *r, const char *tok, size_t len)
+static struct nxx_dav_lock *find_token(struct nxx_dav_root *r, const char *tok, size_t len)
 {
     for (size_t i = 0; i < r->nlocks; i++)
         if (strlen(r->locks[i].token) == len && memcmp(r->locks[i].token, tok, len) == 0)
@@ -78,7 +78,7 @@ static struct dav_lock *find_token(struct dav_root *r, const char *tok, size_t l
     return NULL;
 }
 
-void dav_locks_drop(struct dav_root *r, const char *rel)
+void nxx_dav_locks_drop(struct nxx_dav_root *r, const char *rel)
 {
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->nlocks;)
@@ -89,46 +89,47 @@ void dav_locks_drop(struct dav_root *r, const char *rel)
     pthread_mutex_unlock(&r->mu);
 }
 
-static void activelock(struct dav_root *r, const struct dav_lock *l, struct dav_buf *b, int64_t now)
+static void activelock(struct nxx_dav_root *r, const struct nxx_dav_lock *l, struct nxx_dav_buf *b,
+                       int64_t now)
 {
-    dav_putf(b,
-             "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:%s/>"
-             "</D:lockscope><D:depth>%s</D:depth>",
-             l->shared ? "shared" : "exclusive", l->depth_inf ? "infinity" : "0");
+    nxx_dav_putf(b,
+                 "<D:activelock><D:locktype><D:write/></D:locktype><D:lockscope><D:%s/>"
+                 "</D:lockscope><D:depth>%s</D:depth>",
+                 l->shared ? "shared" : "exclusive", l->depth_inf ? "infinity" : "0");
     if (l->owner)
-        dav_putf(b, "<D:owner>%s</D:owner>", l->owner);
+        nxx_dav_putf(b, "<D:owner>%s</D:owner>", l->owner);
     if (l->expires)
-        dav_putf(b, "<D:timeout>Second-%lld</D:timeout>",
-                 (long long)(l->expires > now ? l->expires - now : 0));
+        nxx_dav_putf(b, "<D:timeout>Second-%lld</D:timeout>",
+                     (long long)(l->expires > now ? l->expires - now : 0));
     else
-        dav_puts(b, "<D:timeout>Infinite</D:timeout>");
-    dav_putf(b, "<D:locktoken><D:href>%s</D:href></D:locktoken><D:lockroot>", l->token);
-    dav_put_href(b, r, l->path, 0);
-    dav_puts(b, "</D:lockroot></D:activelock>");
+        nxx_dav_puts(b, "<D:timeout>Infinite</D:timeout>");
+    nxx_dav_putf(b, "<D:locktoken><D:href>%s</D:href></D:locktoken><D:lockroot>", l->token);
+    nxx_dav_put_href(b, r, l->path, 0);
+    nxx_dav_puts(b, "</D:lockroot></D:activelock>");
 }
 
-void dav_lockdiscovery(struct dav_root *r, const char *rel, struct dav_buf *b)
+void nxx_dav_lockdiscovery(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b)
 {
     int64_t now = (int64_t)time(NULL);
-    dav_puts(b, "<D:lockdiscovery>");
+    nxx_dav_puts(b, "<D:lockdiscovery>");
     pthread_mutex_lock(&r->mu);
     expire(r, now);
     for (size_t i = 0; i < r->nlocks; i++)
         if (covers(&r->locks[i], rel))
             activelock(r, &r->locks[i], b, now);
     pthread_mutex_unlock(&r->mu);
-    dav_puts(b, "</D:lockdiscovery>");
+    nxx_dav_puts(b, "</D:lockdiscovery>");
 }
 
 /* ---- the If header ---- */
 
-int dav_if_read(struct dav_ctx *c)
+int nxx_dav_if_read(struct nxx_dav_ctx *c)
 {
     nxx_str v = nxx_req_header_list(c->req, "if");
     if (!v.len)
         return 0;
     const char *why = NULL;
-    if (dav_if_parse(v.ptr, v.len, &c->ifh, &why) != 0) {
+    if (nxx_dav_if_parse(v.ptr, v.len, &c->ifh, &why) != 0) {
         nxx_req_detail(c->req, "the If field %s", why);
         return 400;
     }
@@ -137,7 +138,7 @@ int dav_if_read(struct dav_ctx *c)
 }
 
 /* The relative path a Resource-Tag names; NULL when it is not under this root. */
-static char *tag_path(struct dav_ctx *c, nxx_str tag)
+static char *tag_path(struct nxx_dav_ctx *c, nxx_str tag)
 {
     const char *p = tag.ptr, *end = tag.ptr + tag.len;
     if (*p != '/') {
@@ -156,7 +157,7 @@ static char *tag_path(struct dav_ctx *c, nxx_str tag)
     const char *why;
     if (!path || nxx_path_normalize(p, len, path, &plen, &why) != 0)
         return NULL;
-    struct dav_root *r = c->r;
+    struct nxx_dav_root *r = c->r;
     if (plen < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0)
         return NULL;
     char *rel = path + r->prefix_len;
@@ -168,10 +169,10 @@ static char *tag_path(struct dav_ctx *c, nxx_str tag)
     return rel;
 }
 
-static int etag_match(const struct dav_root *r, const char *rel, nxx_str want)
+static int etag_match(const struct nxx_dav_root *r, const char *rel, nxx_str want)
 {
     struct stat st;
-    if (dav_stat(r, rel, &st) < 0)
+    if (nxx_dav_stat(r, rel, &st) < 0)
         return 0;
     char tmp[64];
     size_t n = nxx_static_etag(&st, tmp, sizeof(tmp));
@@ -184,15 +185,15 @@ static int etag_match(const struct dav_root *r, const char *rel, nxx_str want)
 }
 
 /* caller holds r->mu */
-static int list_true(struct dav_ctx *c, const struct dav_if_list *l, const char *res)
+static int list_true(struct nxx_dav_ctx *c, const struct nxx_dav_if_list *l, const char *res)
 {
     for (size_t k = 0; k < l->n; k++) {
-        const struct dav_if_cond *cd = &c->ifh.conds[l->first + k];
+        const struct nxx_dav_if_cond *cd = &c->ifh.conds[l->first + k];
         int t;
         if (cd->is_etag) {
             t = etag_match(c->r, res, cd->value);
         } else {
-            struct dav_lock *lk = find_token(c->r, cd->value.ptr, cd->value.len);
+            struct nxx_dav_lock *lk = find_token(c->r, cd->value.ptr, cd->value.len);
             t = lk && covers(lk, res);
         }
         if (t == cd->negated)
@@ -203,10 +204,10 @@ static int list_true(struct dav_ctx *c, const struct dav_if_list *l, const char 
 
 /* RFC 4918 §10.4.3: the header is true when one of its lists is; a tagged
  * list speaks about its own resource.  Caller holds r->mu. */
-static int if_true(struct dav_ctx *c)
+static int if_true(struct nxx_dav_ctx *c)
 {
     for (size_t i = 0; i < c->ifh.nlists; i++) {
-        const struct dav_if_list *l = &c->ifh.lists[i];
+        const struct nxx_dav_if_list *l = &c->ifh.lists[i];
         const char *res = c->rel;
         if (l->tag.len) {
             res = tag_path(c, l->tag);
@@ -220,11 +221,11 @@ static int if_true(struct dav_ctx *c)
 }
 
 /* Was the token of l submitted (in a condition of the If header that is not negated)? */
-static int submitted(const struct dav_ctx *c, const struct dav_lock *l)
+static int submitted(const struct nxx_dav_ctx *c, const struct nxx_dav_lock *l)
 {
     size_t tl = strlen(l->token);
     for (size_t i = 0; i < c->ifh.nconds; i++) {
-        const struct dav_if_cond *cd = &c->ifh.conds[i];
+        const struct nxx_dav_if_cond *cd = &c->ifh.conds[i];
         if (!cd->is_etag && !cd->negated && cd->value.len == tl &&
             memcmp(cd->value.ptr, l->token, tl) == 0)
             return 1;
@@ -232,7 +233,7 @@ static int submitted(const struct dav_ctx *c, const struct dav_lock *l)
     return 0;
 }
 
-int dav_check_if(struct dav_ctx *c)
+int nxx_dav_check_if(struct nxx_dav_ctx *c)
 {
     if (!c->has_if)
         return 0;
@@ -259,18 +260,18 @@ static char *parent_of(nxx_req *req, const char *rel)
     return p;
 }
 
-int dav_check_write(struct dav_ctx *c, const char *rel, int members, int parent)
+int nxx_dav_check_write(struct nxx_dav_ctx *c, const char *rel, int members, int parent)
 {
-    int s = dav_check_if(c);
+    int s = nxx_dav_check_if(c);
     if (s)
         return s;
     char *par = parent && rel[0] ? parent_of(c->req, rel) : NULL;
-    struct dav_root *r = c->r;
+    struct nxx_dav_root *r = c->r;
     char root[4096];
     int blocked = 0;
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < r->nlocks && !blocked; i++) {
-        const struct dav_lock *l = &r->locks[i];
+        const struct nxx_dav_lock *l = &r->locks[i];
         int hit = covers(l, rel) || (members && is_under(l->path, rel)) ||
                   (par && (strcmp(l->path, par) == 0 || covers(l, par)));
         if (hit && !submitted(c, l)) {
@@ -292,7 +293,7 @@ int dav_check_write(struct dav_ctx *c, const char *rel, int members, int parent)
 
 /* ---- LOCK and UNLOCK ---- */
 
-static unsigned timeout_of(struct dav_ctx *c)
+static unsigned timeout_of(struct nxx_dav_ctx *c)
 {
     /* RFC 4918 §10.7: "Infinite" or "Second-N", a list; the first we take wins */
     nxx_str t = nxx_req_header(c->req, "timeout");
@@ -334,50 +335,50 @@ static void new_token(char out[48])
              u[14], u[15]);
 }
 
-static void owner_xml(struct dav_buf *b, const struct dav_xel *e)
+static void owner_xml(struct nxx_dav_buf *b, const struct nxx_dav_xel *e)
 {
     if (e->text_len)
-        dav_put_esc(b, e->text, e->text_len);
-    for (const struct dav_xel *k = e->child; k; k = k->next) {
-        dav_putf(b, "<%s xmlns=\"", k->name);
-        dav_put_esc(b, k->ns, strlen(k->ns));
-        dav_puts(b, "\">");
+        nxx_dav_put_esc(b, e->text, e->text_len);
+    for (const struct nxx_dav_xel *k = e->child; k; k = k->next) {
+        nxx_dav_putf(b, "<%s xmlns=\"", k->name);
+        nxx_dav_put_esc(b, k->ns, strlen(k->ns));
+        nxx_dav_puts(b, "\">");
         owner_xml(b, k);
-        dav_putf(b, "</%s>", k->name);
+        nxx_dav_putf(b, "</%s>", k->name);
     }
 }
 
-static int answer_lock(struct dav_ctx *c, const struct dav_lock *copy, int status)
+static int answer_lock(struct nxx_dav_ctx *c, const struct nxx_dav_lock *copy, int status)
 {
-    struct dav_buf b = { 0 };
-    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                 "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
+    struct nxx_dav_buf b = { 0 };
+    nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
     activelock(c->r, copy, &b, (int64_t)time(NULL));
-    dav_puts(&b, "</D:lockdiscovery></D:prop>\n");
+    nxx_dav_puts(&b, "</D:lockdiscovery></D:prop>\n");
     char hdr[64];
     int n = snprintf(hdr, sizeof(hdr), "<%s>", copy->token);
     if (status != 200 || c->body_len)
         nxx_resp_header(c->req, "Lock-Token", (nxx_str){ hdr, (size_t)n });
-    return dav_send_xml(c->req, status, &b);
+    return nxx_dav_send_xml(c->req, status, &b);
 }
 
-static int refresh(struct dav_ctx *c)
+static int refresh(struct nxx_dav_ctx *c)
 {
     /* RFC 4918 §9.10.2: no body, the lock named in If */
     if (!c->has_if) {
         nxx_req_detail(c->req, "a LOCK refresh needs the lock token in an If field");
         return 400;
     }
-    struct dav_root *r = c->r;
+    struct nxx_dav_root *r = c->r;
     int64_t now = (int64_t)time(NULL);
     unsigned t = timeout_of(c);
-    struct dav_lock copy;
+    struct nxx_dav_lock copy;
     int found = 0;
     pthread_mutex_lock(&r->mu);
     expire(r, now);
     for (size_t i = 0; i < c->ifh.nconds && !found; i++) {
-        const struct dav_if_cond *cd = &c->ifh.conds[i];
-        struct dav_lock *l = cd->is_etag ? NULL : find_token(r, cd->value.ptr, cd->value.len);
+        const struct nxx_dav_if_cond *cd = &c->ifh.conds[i];
+        struct nxx_dav_lock *l = cd->is_etag ? NULL : find_token(r, cd->value.ptr, cd->value.len);
         if (l && covers(l, c->rel)) {
             l->timeout_s = t;
             l->expires = t ? now + t : 0;
@@ -397,26 +398,26 @@ static int refresh(struct dav_ctx *c)
     return answer_lock(c, &copy, 200);
 }
 
-int dav_lock(struct dav_ctx *c)
+int nxx_dav_lock(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
-    struct dav_root *r = c->r;
-    const struct dav_xel *root = dav_xml_root(c->xml);
+    struct nxx_dav_root *r = c->r;
+    const struct nxx_dav_xel *root = nxx_dav_xml_root(c->xml);
     if (!root)
         return refresh(c);
-    if (!dav_xel_is(root, "DAV:", "lockinfo")) {
+    if (!nxx_dav_xel_is(root, "DAV:", "lockinfo")) {
         nxx_req_detail(req, "the LOCK body is not a DAV:lockinfo element");
         return 400;
     }
-    const struct dav_xel *scope = dav_xel_find(root, "DAV:", "lockscope");
-    const struct dav_xel *type = dav_xel_find(root, "DAV:", "locktype");
-    const struct dav_xel *owner = dav_xel_find(root, "DAV:", "owner");
-    if (!scope || !type || !dav_xel_find(type, "DAV:", "write")) {
+    const struct nxx_dav_xel *scope = nxx_dav_xel_find(root, "DAV:", "lockscope");
+    const struct nxx_dav_xel *type = nxx_dav_xel_find(root, "DAV:", "locktype");
+    const struct nxx_dav_xel *owner = nxx_dav_xel_find(root, "DAV:", "owner");
+    if (!scope || !type || !nxx_dav_xel_find(type, "DAV:", "write")) {
         nxx_req_detail(req, "DAV:lockinfo needs a lockscope and a write locktype");
         return 400;
     }
-    int shared = dav_xel_find(scope, "DAV:", "shared") != NULL;
-    if (!shared && !dav_xel_find(scope, "DAV:", "exclusive")) {
+    int shared = nxx_dav_xel_find(scope, "DAV:", "shared") != NULL;
+    if (!shared && !nxx_dav_xel_find(scope, "DAV:", "exclusive")) {
         nxx_req_detail(req, "the lockscope is neither exclusive nor shared");
         return 400;
     }
@@ -428,14 +429,14 @@ int dav_lock(struct dav_ctx *c)
         nxx_req_detail(req, "LOCK takes Depth: 0 or infinity");
         return 400;
     }
-    int s = dav_check_if(c);
+    int s = nxx_dav_check_if(c);
     if (s)
         return s;
     struct stat st;
-    int exists = dav_stat(r, c->rel, &st) == 0;
+    int exists = nxx_dav_stat(r, c->rel, &st) == 0;
     if (!exists) {
         /* RFC 4918 §7.3: an unmapped URL becomes an empty resource */
-        s = dav_check_write(c, c->rel, 0, 1);
+        s = nxx_dav_check_write(c, c->rel, 0, 1);
         if (s)
             return s;
         char *slash = strrchr(c->rel, '/');
@@ -466,12 +467,12 @@ int dav_lock(struct dav_ctx *c)
             return e == ENOSPC ? 507 : 500;
         }
     }
-    struct dav_buf ob = { 0 };
+    struct nxx_dav_buf ob = { 0 };
     if (owner)
         owner_xml(&ob, owner);
     unsigned t = timeout_of(c);
     int64_t now = (int64_t)time(NULL);
-    struct dav_lock nl;
+    struct nxx_dav_lock nl;
     memset(&nl, 0, sizeof(nl));
     new_token(nl.token);
     nl.depth_inf = inf;
@@ -482,7 +483,7 @@ int dav_lock(struct dav_ctx *c)
     expire(r, now);
     int conflict = 0;
     for (size_t i = 0; i < r->nlocks && !conflict; i++) {
-        const struct dav_lock *l = &r->locks[i];
+        const struct nxx_dav_lock *l = &r->locks[i];
         int overlap = covers(l, c->rel) || (inf && is_under(l->path, c->rel));
         if (overlap && (!shared || !l->shared))
             conflict = 1;
@@ -490,7 +491,7 @@ int dav_lock(struct dav_ctx *c)
     int err = conflict ? 423 : r->nlocks >= MAX_LOCKS ? 503 : 0;
     if (!err && r->nlocks == r->lockcap) {
         size_t cap = r->lockcap ? r->lockcap * 2 : 16;
-        struct dav_lock *v = nxx_realloc(r->locks, cap * sizeof(*v));
+        struct nxx_dav_lock *v = nxx_realloc(r->locks, cap * sizeof(*v));
         if (!v)
             err = 500;
         else {
@@ -513,10 +514,10 @@ int dav_lock(struct dav_ctx *c)
     pthread_mutex_unlock(&r->mu);
     nxx_free(ob.p);
     if (err == 423)
-        return dav_error(req, 423, "no-conflicting-lock", "a conflicting lock is held");
+        return nxx_dav_error(req, 423, "no-conflicting-lock", "a conflicting lock is held");
     if (err)
         return err;
-    struct dav_lock copy = nl;
+    struct nxx_dav_lock copy = nl;
     copy.path = c->rel;
     copy.owner = NULL;
     /* the owner as the client gave it goes back in the answer */
@@ -524,7 +525,7 @@ int dav_lock(struct dav_ctx *c)
         copy.owner = nxx_req_alloc(req, strlen(nl.owner) + 1);
         if (copy.owner) {
             pthread_mutex_lock(&r->mu);
-            struct dav_lock *l = find_token(r, nl.token, strlen(nl.token));
+            struct nxx_dav_lock *l = find_token(r, nl.token, strlen(nl.token));
             if (l && l->owner)
                 memcpy(copy.owner, l->owner, strlen(l->owner) + 1);
             else
@@ -535,7 +536,7 @@ int dav_lock(struct dav_ctx *c)
     return answer_lock(c, &copy, exists ? 200 : 201);
 }
 
-int dav_unlock(struct dav_ctx *c)
+int nxx_dav_unlock(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     nxx_str t = nxx_req_header(req, "lock-token");
@@ -547,19 +548,19 @@ int dav_unlock(struct dav_ctx *c)
         nxx_req_detail(req, "UNLOCK needs a Lock-Token field: <token>");
         return 400;
     }
-    struct dav_root *r = c->r;
+    struct nxx_dav_root *r = c->r;
     int found = 0;
     pthread_mutex_lock(&r->mu);
     expire(r, (int64_t)time(NULL));
-    struct dav_lock *l = find_token(r, t.ptr + 1, t.len - 2);
+    struct nxx_dav_lock *l = find_token(r, t.ptr + 1, t.len - 2);
     if (l && covers(l, c->rel)) {
         lock_remove_at(r, (size_t)(l - r->locks));
         found = 1;
     }
     pthread_mutex_unlock(&r->mu);
     if (!found)
-        return dav_error(req, 409, "lock-token-matches-request-uri",
-                         "no lock with that token covers this resource");
+        return nxx_dav_error(req, 409, "lock-token-matches-request-uri",
+                             "no lock with that token covers this resource");
     nxx_resp_status(req, 204);
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
 }

@@ -34,7 +34,7 @@
 
 /* ---- the database ---- */
 
-int dav_db_open(struct dav_root *r, const char *file)
+int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
 {
     char path[PATH_MAX];
     if (!file) {
@@ -60,7 +60,7 @@ int dav_db_open(struct dav_root *r, const char *file)
     return 0;
 }
 
-void dav_db_close(struct dav_root *r)
+void nxx_dav_db_close(struct nxx_dav_root *r)
 {
     if (r->db)
         sqlite3_close(r->db);
@@ -68,7 +68,7 @@ void dav_db_close(struct dav_root *r)
 }
 
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
-static void db_run(struct dav_root *r, const char *sql, const char *a, const char *b)
+static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
     pthread_mutex_lock(&r->mu);
     sqlite3_stmt *st = NULL;
@@ -84,7 +84,7 @@ static void db_run(struct dav_root *r, const char *sql, const char *a, const cha
 
 #define UNDER "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
 
-void dav_props_copy(struct dav_root *r, const char *from, const char *to)
+void nxx_dav_props_copy(struct nxx_dav_root *r, const char *from, const char *to)
 {
     db_run(r,
            "INSERT OR REPLACE INTO prop SELECT ?2 || substr(path, length(?1) + 1), ns, name, "
@@ -92,13 +92,13 @@ void dav_props_copy(struct dav_root *r, const char *from, const char *to)
            from, to);
 }
 
-void dav_props_move(struct dav_root *r, const char *from, const char *to)
+void nxx_dav_props_move(struct nxx_dav_root *r, const char *from, const char *to)
 {
     db_run(r, "UPDATE OR REPLACE prop SET path = ?2 || substr(path, length(?1) + 1) WHERE " UNDER,
            from, to);
 }
 
-void dav_props_delete(struct dav_root *r, const char *path)
+void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path)
 {
     db_run(r, "DELETE FROM prop WHERE " UNDER, path, NULL);
 }
@@ -165,15 +165,15 @@ static uint64_t tree_bytes(int dir, int depth)
     return sum;
 }
 
-uint64_t dav_used_bytes(struct dav_root *r)
+uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r)
 {
     int fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? 0 : tree_bytes(fd, 0);
 }
 
 /* Write live property i of rel; 0 when the resource has none. */
-static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, int i,
-                     struct dav_buf *b, int value)
+static int live_prop(struct nxx_dav_ctx *c, const char *rel, const struct stat *st, int i,
+                     struct nxx_dav_buf *b, int value)
 {
     int coll = S_ISDIR(st->st_mode);
     const char *n = live_names[i];
@@ -182,7 +182,7 @@ static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, 
     if ((i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED) && !coll)
         return 0;
     if (!value) {
-        dav_putf(b, "<D:%s/>", n);
+        nxx_dav_putf(b, "<D:%s/>", n);
         return 1;
     }
     char tmp[64];
@@ -193,54 +193,54 @@ static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, 
             st->st_ctim.tv_sec < st->st_mtim.tv_sec ? st->st_ctim.tv_sec : st->st_mtim.tv_sec;
         gmtime_r(&t, &tm);
         strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        dav_putf(b, "<D:creationdate>%s</D:creationdate>", tmp);
+        nxx_dav_putf(b, "<D:creationdate>%s</D:creationdate>", tmp);
         break;
     }
     case LP_DISPLAYNAME: {
         const char *s = strrchr(rel, '/');
         s = s ? s + 1 : rel;
-        dav_puts(b, "<D:displayname>");
-        dav_put_esc(b, s, strlen(s));
-        dav_puts(b, "</D:displayname>");
+        nxx_dav_puts(b, "<D:displayname>");
+        nxx_dav_put_esc(b, s, strlen(s));
+        nxx_dav_puts(b, "</D:displayname>");
         break;
     }
     case LP_LENGTH:
-        dav_putf(b, "<D:getcontentlength>%lld</D:getcontentlength>", (long long)st->st_size);
+        nxx_dav_putf(b, "<D:getcontentlength>%lld</D:getcontentlength>", (long long)st->st_size);
         break;
     case LP_TYPE: {
         nxx_str t = nxx_mime_type(rel, strlen(rel));
-        dav_puts(b, "<D:getcontenttype>");
-        dav_put_esc(b, t.ptr, t.len);
-        dav_puts(b, "</D:getcontenttype>");
+        nxx_dav_puts(b, "<D:getcontenttype>");
+        nxx_dav_put_esc(b, t.ptr, t.len);
+        nxx_dav_puts(b, "</D:getcontenttype>");
         break;
     }
     case LP_ETAG: {
         size_t len = nxx_static_etag(st, tmp, sizeof(tmp));
-        dav_puts(b, "<D:getetag>");
-        dav_put_esc(b, tmp, len);
-        dav_puts(b, "</D:getetag>");
+        nxx_dav_puts(b, "<D:getetag>");
+        nxx_dav_put_esc(b, tmp, len);
+        nxx_dav_puts(b, "</D:getetag>");
         break;
     }
     case LP_MODIFIED: {
         char d[NXX_DATE_LEN + 1];
         nxx_date_format((int64_t)st->st_mtim.tv_sec, d);
-        dav_putf(b, "<D:getlastmodified>%s</D:getlastmodified>", d);
+        nxx_dav_putf(b, "<D:getlastmodified>%s</D:getlastmodified>", d);
         break;
     }
     case LP_RESTYPE:
-        dav_puts(b,
-                 coll ? "<D:resourcetype><D:collection/></D:resourcetype>" : "<D:resourcetype/>");
+        nxx_dav_puts(b, coll ? "<D:resourcetype><D:collection/></D:resourcetype>"
+                             : "<D:resourcetype/>");
         break;
-    case LP_LOCKDISC: dav_lockdiscovery(c->r, rel, b); break;
+    case LP_LOCKDISC: nxx_dav_lockdiscovery(c->r, rel, b); break;
     case LP_SUPPORTED:
-        dav_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
-                    "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry>"
-                    "<D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype>"
-                    "</D:lockentry></D:supportedlock>");
+        nxx_dav_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
+                        "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry>"
+                        "<D:lockscope><D:shared/></D:lockscope><D:locktype><D:write/></D:locktype>"
+                        "</D:lockentry></D:supportedlock>");
         break;
     case LP_QUOTA_AVAIL:
     case LP_QUOTA_USED: {
-        uint64_t used = dav_used_bytes(c->r), v;
+        uint64_t used = nxx_dav_used_bytes(c->r), v;
         if (i == LP_QUOTA_USED) {
             v = used;
         } else if (c->r->quota) {
@@ -249,7 +249,7 @@ static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, 
             struct statvfs vfs;
             v = fstatvfs(c->r->rootfd, &vfs) == 0 ? (uint64_t)vfs.f_bavail * vfs.f_frsize : 0;
         }
-        dav_putf(b, "<D:%s>%llu</D:%s>", n, (unsigned long long)v, n);
+        nxx_dav_putf(b, "<D:%s>%llu</D:%s>", n, (unsigned long long)v, n);
         break;
     }
     default: return 0;
@@ -257,20 +257,20 @@ static int live_prop(struct dav_ctx *c, const char *rel, const struct stat *st, 
     return 1;
 }
 
-static void dead_open(struct dav_buf *b, const char *ns, const char *name, int empty)
+static void dead_open(struct nxx_dav_buf *b, const char *ns, const char *name, int empty)
 {
-    dav_putf(b, "<%s%s xmlns%s=\"", ns[0] ? "N:" : "", name, ns[0] ? ":N" : "");
-    dav_put_esc(b, ns, strlen(ns));
-    dav_puts(b, empty ? "\"/>" : "\">");
+    nxx_dav_putf(b, "<%s%s xmlns%s=\"", ns[0] ? "N:" : "", name, ns[0] ? ":N" : "");
+    nxx_dav_put_esc(b, ns, strlen(ns));
+    nxx_dav_puts(b, empty ? "\"/>" : "\">");
 }
 
-static void dead_close(struct dav_buf *b, const char *ns, const char *name)
+static void dead_close(struct nxx_dav_buf *b, const char *ns, const char *name)
 {
-    dav_putf(b, "</%s%s>", ns[0] ? "N:" : "", name);
+    nxx_dav_putf(b, "</%s%s>", ns[0] ? "N:" : "", name);
 }
 
 /* Every dead property of rel (names only, or with values). */
-static void dead_all(struct dav_root *r, const char *rel, struct dav_buf *b, int value)
+static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b, int value)
 {
     pthread_mutex_lock(&r->mu);
     sqlite3_stmt *st = NULL;
@@ -285,7 +285,7 @@ static void dead_all(struct dav_root *r, const char *rel, struct dav_buf *b, int
                 continue;
             dead_open(b, ns, name, !value || !v[0]);
             if (value && v[0]) {
-                dav_puts(b, v);
+                nxx_dav_puts(b, v);
                 dead_close(b, ns, name);
             }
         }
@@ -295,8 +295,8 @@ static void dead_all(struct dav_root *r, const char *rel, struct dav_buf *b, int
 }
 
 /* One dead property: 1 written, 0 absent. */
-static int dead_one(struct dav_root *r, const char *rel, const char *ns, const char *name,
-                    struct dav_buf *b)
+static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, const char *name,
+                    struct nxx_dav_buf *b)
 {
     int found = 0;
     pthread_mutex_lock(&r->mu);
@@ -312,7 +312,7 @@ static int dead_one(struct dav_root *r, const char *rel, const char *ns, const c
             found = 1;
             dead_open(b, ns, name, !v || !v[0]);
             if (v && v[0]) {
-                dav_puts(b, v);
+                nxx_dav_puts(b, v);
                 dead_close(b, ns, name);
             }
         }
@@ -330,40 +330,40 @@ struct seen {
 };
 
 struct pf {
-    struct dav_ctx *c;
+    struct nxx_dav_ctx *c;
     struct seen *seen; /* collections listed (clients that understand 208) */
     size_t nseen, seencap;
     int kind;
-    const struct dav_xel *props; /* DAV:prop (PF_PROP) or DAV:include (allprop) */
-    struct dav_buf out;
+    const struct nxx_dav_xel *props; /* DAV:prop (PF_PROP) or DAV:include (allprop) */
+    struct nxx_dav_buf out;
     size_t members;
     int bind; /* the client sent DAV: bind */
 };
 
-static void propstat_open(struct dav_buf *b)
+static void propstat_open(struct nxx_dav_buf *b)
 {
-    dav_puts(b, "<D:propstat><D:prop>");
+    nxx_dav_puts(b, "<D:propstat><D:prop>");
 }
 
-static void propstat_close(struct dav_buf *b, int status)
+static void propstat_close(struct nxx_dav_buf *b, int status)
 {
-    dav_putf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status></D:propstat>", status,
-             nxx_status_reason(status));
+    nxx_dav_putf(b, "</D:prop><D:status>HTTP/1.1 %d %s</D:status></D:propstat>", status,
+                 nxx_status_reason(status));
 }
 
 static void response_for(struct pf *pf, const char *rel, const struct stat *st)
 {
-    struct dav_buf *b = &pf->out;
-    struct dav_ctx *c = pf->c;
-    dav_puts(b, "<D:response>");
-    dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
+    struct nxx_dav_buf *b = &pf->out;
+    struct nxx_dav_ctx *c = pf->c;
+    nxx_dav_puts(b, "<D:response>");
+    nxx_dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
     if (pf->kind != PF_PROP) {
         propstat_open(b);
         for (int i = 0; i < LP_N; i++) {
             int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED;
             int included = 0;
             if (pf->kind == PF_ALLPROP && pf->props)
-                for (const struct dav_xel *e = pf->props->child; e; e = e->next)
+                for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next)
                     included |= live_index(e->ns, e->name) == i;
             if (pf->kind == PF_ALLPROP && is_quota && !included)
                 continue; /* RFC 4331 §3: not in allprop */
@@ -371,13 +371,13 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
         }
         dead_all(c->r, rel, b, pf->kind == PF_ALLPROP);
         propstat_close(b, 200);
-        dav_puts(b, "</D:response>");
+        nxx_dav_puts(b, "</D:response>");
         return;
     }
     /* found ones, then the missing ones under 404 */
     int any_missing = 0, any_found = 0;
-    struct dav_buf found = { 0 };
-    for (const struct dav_xel *e = pf->props->child; e; e = e->next) {
+    struct nxx_dav_buf found = { 0 };
+    for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next) {
         int i = live_index(e->ns, e->name);
         int ok = i >= 0 ? live_prop(c, rel, st, i, &found, 1)
                         : dead_one(c->r, rel, e->ns, e->name, &found);
@@ -386,16 +386,16 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     }
     if (any_found) {
         propstat_open(b);
-        dav_put(b, found.p, found.len);
+        nxx_dav_put(b, found.p, found.len);
         b->oom |= found.oom;
         propstat_close(b, 200);
     }
     nxx_free(found.p);
     if (any_missing) {
         propstat_open(b);
-        for (const struct dav_xel *e = pf->props->child; e; e = e->next) {
+        for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next) {
             int i = live_index(e->ns, e->name);
-            struct dav_buf probe = { 0 };
+            struct nxx_dav_buf probe = { 0 };
             int ok = i >= 0 ? live_prop(c, rel, st, i, &probe, 0)
                             : dead_one(c->r, rel, e->ns, e->name, &probe);
             nxx_free(probe.p);
@@ -404,7 +404,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
         }
         propstat_close(b, 404);
     }
-    dav_puts(b, "</D:response>");
+    nxx_dav_puts(b, "</D:response>");
 }
 
 static void remember(struct pf *pf, const struct stat *st)
@@ -422,7 +422,7 @@ static void remember(struct pf *pf, const struct stat *st)
 
 static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *chain, int level)
 {
-    struct dav_root *r = pf->c->r;
+    struct nxx_dav_root *r = pf->c->r;
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -455,7 +455,7 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
             memcpy(child, de->d_name, nl + 1);
         }
         struct stat st;
-        if (dav_stat(r, child, &st) < 0)
+        if (nxx_dav_stat(r, child, &st) < 0)
             continue;
         if (S_ISDIR(st.st_mode) && depth_left > 1) {
             int loop = 0, again = 0;
@@ -471,10 +471,10 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
                     break;
                 }
                 /* RFC 5842 §7.1: reported already; not listed again */
-                dav_puts(&pf->out, "<D:response>");
-                dav_put_href(&pf->out, r, child, 1);
-                dav_puts(&pf->out, "<D:status>HTTP/1.1 208 Already Reported</D:status>"
-                                   "</D:response>");
+                nxx_dav_puts(&pf->out, "<D:response>");
+                nxx_dav_put_href(&pf->out, r, child, 1);
+                nxx_dav_puts(&pf->out, "<D:status>HTTP/1.1 208 Already Reported</D:status>"
+                                       "</D:response>");
                 continue;
             }
         }
@@ -501,11 +501,11 @@ static int client_binds(nxx_req *req)
     return 0;
 }
 
-int dav_propfind(struct dav_ctx *c)
+int nxx_dav_propfind(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     struct stat st;
-    if (dav_stat(c->r, c->rel, &st) < 0)
+    if (nxx_dav_stat(c->r, c->rel, &st) < 0)
         return 404;
     nxx_str depth = nxx_req_header(req, "depth");
     int d = 1 << 30;
@@ -518,34 +518,34 @@ int dav_propfind(struct dav_ctx *c)
         return 400;
     }
     if (d > 1 && !c->r->depth_infinity)
-        return dav_error(req, 403, "propfind-finite-depth",
-                         "PROPFIND with Depth: infinity is not allowed here");
+        return nxx_dav_error(req, 403, "propfind-finite-depth",
+                             "PROPFIND with Depth: infinity is not allowed here");
     struct pf pf;
     memset(&pf, 0, sizeof(pf));
     pf.c = c;
     pf.kind = PF_ALLPROP;
     pf.bind = client_binds(req);
-    const struct dav_xel *root = dav_xml_root(c->xml);
+    const struct nxx_dav_xel *root = nxx_dav_xml_root(c->xml);
     if (root) {
-        if (!dav_xel_is(root, "DAV:", "propfind")) {
+        if (!nxx_dav_xel_is(root, "DAV:", "propfind")) {
             nxx_req_detail(req, "the PROPFIND body is not a DAV:propfind element");
             return 400;
         }
-        const struct dav_xel *e;
-        if ((e = dav_xel_find(root, "DAV:", "prop")) != NULL) {
+        const struct nxx_dav_xel *e;
+        if ((e = nxx_dav_xel_find(root, "DAV:", "prop")) != NULL) {
             pf.kind = PF_PROP;
             pf.props = e;
-        } else if (dav_xel_find(root, "DAV:", "propname")) {
+        } else if (nxx_dav_xel_find(root, "DAV:", "propname")) {
             pf.kind = PF_PROPNAME;
-        } else if (dav_xel_find(root, "DAV:", "allprop")) {
-            pf.props = dav_xel_find(root, "DAV:", "include");
+        } else if (nxx_dav_xel_find(root, "DAV:", "allprop")) {
+            pf.props = nxx_dav_xel_find(root, "DAV:", "include");
         } else {
             nxx_req_detail(req, "DAV:propfind holds none of prop, propname, allprop");
             return 400;
         }
     }
-    dav_puts(&pf.out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                      "<D:multistatus xmlns:D=\"DAV:\">");
+    nxx_dav_puts(&pf.out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                          "<D:multistatus xmlns:D=\"DAV:\">");
     response_for(&pf, c->rel, &st);
     int s = 0;
     if (d > 0 && S_ISDIR(st.st_mode)) {
@@ -558,51 +558,51 @@ int dav_propfind(struct dav_ctx *c)
     if (s) {
         nxx_free(pf.out.p);
         if (s == 508)
-            return dav_error(req, 508, "loop-detected", req->detail);
+            return nxx_dav_error(req, 508, "loop-detected", req->detail);
         nxx_req_detail(req, "more than %d members to list", MAX_MEMBERS);
         return s;
     }
-    dav_puts(&pf.out, "</D:multistatus>\n");
-    return dav_send_xml(req, 207, &pf.out);
+    nxx_dav_puts(&pf.out, "</D:multistatus>\n");
+    return nxx_dav_send_xml(req, 207, &pf.out);
 }
 
 /* ---- PROPPATCH ---- */
 
 /* The content of a property element as a fragment that declares its own
  * namespaces (text first, then the child elements). */
-static void fragment(struct dav_buf *b, const struct dav_xel *e)
+static void fragment(struct nxx_dav_buf *b, const struct nxx_dav_xel *e)
 {
     if (e->text_len)
-        dav_put_esc(b, e->text, e->text_len);
-    for (const struct dav_xel *k = e->child; k; k = k->next) {
-        dav_putf(b, "<%s xmlns=\"", k->name);
-        dav_put_esc(b, k->ns, strlen(k->ns));
-        dav_puts(b, "\">");
+        nxx_dav_put_esc(b, e->text, e->text_len);
+    for (const struct nxx_dav_xel *k = e->child; k; k = k->next) {
+        nxx_dav_putf(b, "<%s xmlns=\"", k->name);
+        nxx_dav_put_esc(b, k->ns, strlen(k->ns));
+        nxx_dav_puts(b, "\">");
         fragment(b, k);
-        dav_putf(b, "</%s>", k->name);
+        nxx_dav_putf(b, "</%s>", k->name);
     }
 }
 
 struct op {
-    const struct dav_xel *prop;
+    const struct nxx_dav_xel *prop;
     int remove;
     int status;
 };
 
 #define MAX_OPS 256
 
-int dav_proppatch(struct dav_ctx *c)
+int nxx_dav_proppatch(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
     struct stat st;
-    if (dav_stat(c->r, c->rel, &st) < 0)
+    if (nxx_dav_stat(c->r, c->rel, &st) < 0)
         return 404;
-    const struct dav_xel *root = dav_xml_root(c->xml);
-    if (!dav_xel_is(root, "DAV:", "propertyupdate")) {
+    const struct nxx_dav_xel *root = nxx_dav_xml_root(c->xml);
+    if (!nxx_dav_xel_is(root, "DAV:", "propertyupdate")) {
         nxx_req_detail(req, "the PROPPATCH body is not a DAV:propertyupdate element");
         return 400;
     }
-    int s = dav_check_write(c, c->rel, 0, 0);
+    int s = nxx_dav_check_write(c, c->rel, 0, 0);
     if (s)
         return s;
     struct op *ops = nxx_req_alloc(req, MAX_OPS * sizeof(*ops));
@@ -610,12 +610,12 @@ int dav_proppatch(struct dav_ctx *c)
     int failed = 0;
     if (!ops)
         return 500;
-    for (const struct dav_xel *u = root->child; u; u = u->next) {
-        int remove = dav_xel_is(u, "DAV:", "remove");
-        if (!remove && !dav_xel_is(u, "DAV:", "set"))
+    for (const struct nxx_dav_xel *u = root->child; u; u = u->next) {
+        int remove = nxx_dav_xel_is(u, "DAV:", "remove");
+        if (!remove && !nxx_dav_xel_is(u, "DAV:", "set"))
             continue;
-        const struct dav_xel *p = dav_xel_find(u, "DAV:", "prop");
-        for (const struct dav_xel *e = p ? p->child : NULL; e; e = e->next) {
+        const struct nxx_dav_xel *p = nxx_dav_xel_find(u, "DAV:", "prop");
+        for (const struct nxx_dav_xel *e = p ? p->child : NULL; e; e = e->next) {
             if (n == MAX_OPS) {
                 nxx_req_detail(req, "more than %d property changes", MAX_OPS);
                 return 400;
@@ -636,15 +636,15 @@ int dav_proppatch(struct dav_ctx *c)
         pthread_mutex_lock(&c->r->mu);
         int ok = sqlite3_exec(c->r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; ok && i < n; i++) {
-            const struct dav_xel *e = ops[i].prop;
+            const struct nxx_dav_xel *e = ops[i].prop;
             sqlite3_stmt *q = NULL;
             const char *sql = ops[i].remove
                                   ? "DELETE FROM prop WHERE path = ?1 AND ns = ?2 AND name = ?3"
                                   : "INSERT OR REPLACE INTO prop VALUES (?1, ?2, ?3, ?4)";
-            struct dav_buf v = { 0 };
+            struct nxx_dav_buf v = { 0 };
             if (!ops[i].remove) {
                 fragment(&v, e);
-                dav_put(&v, "", 1);
+                nxx_dav_put(&v, "", 1);
             }
             ok = !v.oom && sqlite3_prepare_v2(c->r->db, sql, -1, &q, NULL) == SQLITE_OK;
             if (ok) {
@@ -668,8 +668,8 @@ int dav_proppatch(struct dav_ctx *c)
         pthread_mutex_unlock(&c->r->mu);
         if (!ok) {
             if (full)
-                return dav_error(req, 507, "quota-not-exceeded",
-                                 "no space left to store the properties");
+                return nxx_dav_error(req, 507, "quota-not-exceeded",
+                                     "no space left to store the properties");
             nxx_req_detail(req, "the properties could not be stored");
             return 500;
         }
@@ -678,10 +678,10 @@ int dav_proppatch(struct dav_ctx *c)
             if (ops[i].status == 200)
                 ops[i].status = 424; /* RFC 4918 §9.2: not made because another failed */
     }
-    struct dav_buf b = { 0 };
-    dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
-                 "<D:response>");
-    dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
+    struct nxx_dav_buf b = { 0 };
+    nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<D:multistatus xmlns:D=\"DAV:\">"
+                     "<D:response>");
+    nxx_dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
     static const int order[] = { 200, 403, 424 };
     for (size_t k = 0; k < 3; k++) {
         int any = 0;
@@ -697,8 +697,8 @@ int dav_proppatch(struct dav_ctx *c)
             propstat_close(&b, order[k]);
     }
     if (failed)
-        dav_puts(&b, "<D:responsedescription>a protected (live) property cannot be set or "
-                     "removed; nothing was changed</D:responsedescription>");
-    dav_puts(&b, "</D:response></D:multistatus>\n");
-    return dav_send_xml(req, 207, &b);
+        nxx_dav_puts(&b, "<D:responsedescription>a protected (live) property cannot be set or "
+                         "removed; nothing was changed</D:responsedescription>");
+    nxx_dav_puts(&b, "</D:response></D:multistatus>\n");
+    return nxx_dav_send_xml(req, 207, &b);
 }

@@ -24,16 +24,16 @@ struct block {
     char data[];
 };
 
-struct dav_xml {
+struct nxx_dav_xml {
     XML_Parser p;
     struct block *blocks;
-    struct dav_xel *root, *cur;
+    struct nxx_dav_xel *root, *cur;
     size_t nodes, max_nodes;
     unsigned depth;
     const char *why;
 };
 
-static void *xalloc(struct dav_xml *x, size_t n)
+static void *xalloc(struct nxx_dav_xml *x, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     struct block *b = x->blocks;
@@ -53,14 +53,14 @@ static void *xalloc(struct dav_xml *x, size_t n)
     return p;
 }
 
-static void stop(struct dav_xml *x, const char *why)
+static void stop(struct nxx_dav_xml *x, const char *why)
 {
     if (!x->why)
         x->why = why;
     XML_StopParser(x->p, XML_FALSE);
 }
 
-static char *xstrdup(struct dav_xml *x, const char *s, size_t n)
+static char *xstrdup(struct nxx_dav_xml *x, const char *s, size_t n)
 {
     char *d = xalloc(x, n + 1);
     if (d) {
@@ -72,7 +72,7 @@ static char *xstrdup(struct dav_xml *x, const char *s, size_t n)
 
 static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **atts)
 {
-    struct dav_xml *x = ud;
+    struct nxx_dav_xml *x = ud;
     (void)atts;
     if (++x->depth > DAV_XML_MAX_DEPTH) {
         stop(x, "nests elements too deeply");
@@ -82,7 +82,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
         stop(x, "has too many elements");
         return;
     }
-    struct dav_xel *e = xalloc(x, sizeof(*e));
+    struct nxx_dav_xel *e = xalloc(x, sizeof(*e));
     if (!e) {
         stop(x, "is too large to read (out of memory)");
         return;
@@ -110,7 +110,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 
 static void XMLCALL on_end(void *ud, const XML_Char *name)
 {
-    struct dav_xml *x = ud;
+    struct nxx_dav_xml *x = ud;
     (void)name;
     x->depth--;
     if (x->cur)
@@ -119,8 +119,8 @@ static void XMLCALL on_end(void *ud, const XML_Char *name)
 
 static void XMLCALL on_text(void *ud, const XML_Char *s, int len)
 {
-    struct dav_xml *x = ud;
-    struct dav_xel *e = x->cur;
+    struct nxx_dav_xml *x = ud;
+    struct nxx_dav_xel *e = x->cur;
     if (!e || len <= 0)
         return;
     char *t = xalloc(x, e->text_len + (size_t)len + 1);
@@ -172,9 +172,10 @@ static int XMLCALL on_external(XML_Parser p, const XML_Char *context, const XML_
     return XML_STATUS_ERROR; /* never fetched */
 }
 
-struct dav_xml *dav_xml_parse(const char *buf, size_t len, size_t max_nodes, const char **why)
+struct nxx_dav_xml *nxx_dav_xml_parse(const char *buf, size_t len, size_t max_nodes,
+                                      const char **why)
 {
-    struct dav_xml *x = nxx_calloc(1, sizeof(*x));
+    struct nxx_dav_xml *x = nxx_calloc(1, sizeof(*x));
     if (!x) {
         *why = "could not be read (out of memory)";
         return NULL;
@@ -183,7 +184,7 @@ struct dav_xml *dav_xml_parse(const char *buf, size_t len, size_t max_nodes, con
     x->p = XML_ParserCreateNS(NULL, ' ');
     if (!x->p) {
         *why = "could not be read (out of memory)";
-        dav_xml_free(x);
+        nxx_dav_xml_free(x);
         return NULL;
     }
     XML_SetUserData(x->p, x);
@@ -197,7 +198,7 @@ struct dav_xml *dav_xml_parse(const char *buf, size_t len, size_t max_nodes, con
              XML_Parse(x->p, buf ? buf : "", (int)len, XML_TRUE) == XML_STATUS_OK;
     if (!ok || x->why || !x->root) {
         *why = x->why ? x->why : "is not well-formed XML";
-        dav_xml_free(x);
+        nxx_dav_xml_free(x);
         return NULL;
     }
     XML_ParserFree(x->p);
@@ -205,14 +206,14 @@ struct dav_xml *dav_xml_parse(const char *buf, size_t len, size_t max_nodes, con
     return x;
 }
 
-struct dav_xel *dav_xml_root(const struct dav_xml *x)
+struct nxx_dav_xel *nxx_dav_xml_root(const struct nxx_dav_xml *x)
 {
     return x ? x->root : NULL;
 }
 
-void dav_xml_free(void *arg)
+void nxx_dav_xml_free(void *arg)
 {
-    struct dav_xml *x = arg;
+    struct nxx_dav_xml *x = arg;
     if (!x)
         return;
     if (x->p)
@@ -224,15 +225,15 @@ void dav_xml_free(void *arg)
     nxx_free(x);
 }
 
-int dav_xel_is(const struct dav_xel *e, const char *ns, const char *name)
+int nxx_dav_xel_is(const struct nxx_dav_xel *e, const char *ns, const char *name)
 {
     return e && strcmp(e->ns, ns) == 0 && strcmp(e->name, name) == 0;
 }
 
-struct dav_xel *dav_xel_find(const struct dav_xel *e, const char *ns, const char *name)
+struct nxx_dav_xel *nxx_dav_xel_find(const struct nxx_dav_xel *e, const char *ns, const char *name)
 {
-    for (struct dav_xel *c = e ? e->child : NULL; c; c = c->next)
-        if (dav_xel_is(c, ns, name))
+    for (struct nxx_dav_xel *c = e ? e->child : NULL; c; c = c->next)
+        if (nxx_dav_xel_is(c, ns, name))
             return c;
     return NULL;
 }

@@ -9,32 +9,33 @@
 
 #include <stddef.h>
 
-struct dav_xel {
+struct nxx_dav_xel {
     const char *ns;   /* namespace URI ("" for none), NUL-terminated */
     const char *name; /* local name */
-    struct dav_xel *parent, *child, *last, *next;
+    struct nxx_dav_xel *parent, *child, *last, *next;
     char *text; /* character data directly inside, concatenated (NUL-terminated) */
     size_t text_len;
 };
 
-struct dav_xml;
+struct nxx_dav_xml;
 
 #define DAV_XML_MAX_DEPTH 32
 
 /*
  * Parse buf[0..len) into a tree.  Returns the document (its root element is
- * dav_xml_root()) or NULL with *why set to a static phrase ("is not
+ * nxx_dav_xml_root()) or NULL with *why set to a static phrase ("is not
  * well-formed XML", "declares a DOCTYPE", ...).  max_nodes bounds the
- * elements kept.  Free with dav_xml_free (also when NULL).
+ * elements kept.  Free with nxx_dav_xml_free (also when NULL).
  */
-struct dav_xml *dav_xml_parse(const char *buf, size_t len, size_t max_nodes, const char **why);
-struct dav_xel *dav_xml_root(const struct dav_xml *x);
-void dav_xml_free(void *x);
+struct nxx_dav_xml *nxx_dav_xml_parse(const char *buf, size_t len, size_t max_nodes,
+                                      const char **why);
+struct nxx_dav_xel *nxx_dav_xml_root(const struct nxx_dav_xml *x);
+void nxx_dav_xml_free(void *x);
 
 /* 1 when e is {ns}name. */
-int dav_xel_is(const struct dav_xel *e, const char *ns, const char *name);
+int nxx_dav_xel_is(const struct nxx_dav_xel *e, const char *ns, const char *name);
 
 /* The first child {ns}name of e, or NULL. */
-struct dav_xel *dav_xel_find(const struct dav_xel *e, const char *ns, const char *name);
+struct nxx_dav_xel *nxx_dav_xel_find(const struct nxx_dav_xel *e, const char *ns, const char *name);
 
 #endif
