@@ -171,6 +171,15 @@ static const struct nxx_cfg_key dav_keys[] = {
       .max = 604800000ull,
       .def = "3600",
       .help = "Longest lock granted; a lock asked for longer or Infinite gets this." },
+    { .name = "processing-delay",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 10,
+      .max = 3600000ull,
+      .def = "1",
+      .help = "A DELETE, COPY, MOVE or Depth-infinity PROPFIND still working this long after it "
+              "started sends 102 Processing to HTTP/1.1 clients, then one every second until "
+              "the answer (RFC 2518 §10.1)." },
     { .name = "quota",
       .arg = "N",
       .type = K_SIZE,
@@ -194,6 +203,7 @@ static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
     dc.max_xml_bytes = (size_t)nxx_cfg_num(m, "max-xml-bytes");
     dc.max_lock_timeout_s = (unsigned)(nxx_cfg_num(m, "max-lock-timeout") / 1000);
     dc.quota_bytes = nxx_cfg_num(m, "quota");
+    dc.processing_delay_ms = (unsigned)nxx_cfg_num(m, "processing-delay");
     if (b->mode & NXX_CFG_MODE_CHECK) {
         struct stat st;
         if (stat(dc.root, &st) < 0 || !S_ISDIR(st.st_mode))

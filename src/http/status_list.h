@@ -41,10 +41,12 @@
       "(examples/hello.c: Upgrade: x-echo); never to HTTP/1.0.",                                   \
       "A valid WebSocket upgrade (RFC 6455) on a WebSocket route: echo, pub/sub channels, or "     \
       "proxied to an upstream.")                                                                   \
-    X(102, "Processing", 0, "RFC 2518 §10.1",                                                      \
-      "Interim: the request was received and is still being processed.", "",                       \
-      "A WebDAV or other handler still working after about 1 s: one 102 per second until the "     \
-      "final response; HTTP/1.1 clients only.")                                                    \
+    X(102, "Processing", S, "RFC 2518 §10.1",                                                      \
+      "Interim: the request was received and is still being processed.",                           \
+      "A WebDAV DELETE, COPY, MOVE or Depth-infinity PROPFIND still working after the "            \
+      "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
+      "final response; HTTP/1.1 clients only.",                                                    \
+      "")                                                                                          \
     X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
       "Interim: header fields (usually Link preload hints) the final response is likely to "       \
       "carry.",                                                                                    \

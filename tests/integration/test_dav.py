@@ -4,10 +4,11 @@ checked through raw requests and the files left on disk."""
 
 import os
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 from harness import (ConfigServer, Conn, Server, build_request, check, check_status, config_dir,
-                     eq, remove_tree, shared)
+                     eq, parse_response, remove_tree, shared)
 
 D = "{DAV:}"
 LOCKINFO = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
@@ -224,3 +225,32 @@ def test_loop_508_and_208_for_bind_clients():
         check_status(r, 207, "the same walk for a client that understands bindings")
         codes = statuses(multistatus(r))
         check("208" in codes, f"208 Already Reported among {codes}")
+
+
+def test_long_copy_sends_102_processing_and_leaves_the_loop_free():
+    files = {f"tree/d{i % 10}/f{i}.txt": b"x" * 100 for i in range(300)}
+    root = new_root(files)
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      processing-delay: 0.01\n")
+    _roots.append(d)
+    with ConfigServer(path, threads=1) as s:
+        with Conn(s, 60) as c, Conn(s, 10) as other:
+            c.send(build_request("COPY", "/tree", [("Destination", "/copy")]))
+            # one worker: it answers another client while the copy runs
+            c._recv_some(time.monotonic() + 0.05)
+            r2 = other.request("OPTIONS", "/")
+            check_status(r2, 200, "a request beside the copy")
+            c._recv_some(time.monotonic() + 0.01)
+            check(parse_response(c.buf, 0, "COPY") is None,
+                  "the other request was answered while the copy still ran")
+            r = c.read_response("COPY", timeout_s=60)
+        check_status(r, 201, "the COPY")
+        check(any(i.status == 102 for i in r.interim),
+              f"102 Processing before the answer: interim {[i.status for i in r.interim]}")
+        eq(len(os.listdir(os.path.join(root, "copy", "d3"))), 30, "files copied")
+        # HTTP/1.0 clients never get an interim response
+        with Conn(s, 60) as c:
+            c.send(build_request("DELETE", "/copy", version="HTTP/1.0"))
+            r = c.read_response("DELETE", timeout_s=60)
+        check_status(r, 204, "DELETE of the copy")
+        eq([i.status for i in r.interim], [], "interim responses to HTTP/1.0")

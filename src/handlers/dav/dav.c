@@ -357,6 +357,62 @@ static void finish(struct nxx_dav_ctx *c, int status)
         nxx_req_error(c->req, status, c->req->detail);
 }
 
+/* ---- long operations ---- */
+
+#define MAX_JOBS 64 /* per root; beyond it an operation runs on the worker */
+
+static void job_tick(nxx_req *req, void *ud)
+{
+    struct nxx_dav_job *j = ud;
+    if (atomic_load(&j->done))
+        return;
+    /* RFC 2518 §10.1: still working; the protocol sends it to HTTP/1.1 only */
+    if (req->h.minor_version >= 1 && req->proto->interim(req, 102, NULL, 0) < 0)
+        return;
+    nxx_req_defer(req, 1000, job_tick, j);
+}
+
+static void job_done(nxx_req *req, void *ud)
+{
+    struct nxx_dav_job *j = ud;
+    atomic_store(&j->done, 1);
+    atomic_fetch_sub(&j->c->r->jobs, 1);
+    if (nxx_req_alive(req))
+        finish(j->c, j->answer(j));
+}
+
+static void *job_thread(void *arg)
+{
+    struct nxx_dav_job *j = arg;
+    j->work(j);
+    nxx_req_post(j->c->req, job_done, j);
+    return NULL;
+}
+
+int nxx_dav_job_start(struct nxx_dav_job *j)
+{
+    struct nxx_dav_root *r = j->c->r;
+    nxx_req *req = j->c->req;
+    atomic_init(&j->done, 0);
+    if (atomic_fetch_add(&r->jobs, 1) >= MAX_JOBS) {
+        atomic_fetch_sub(&r->jobs, 1);
+        j->work(j);
+        return j->answer(j);
+    }
+    nxx_req_suspend(req);
+    pthread_attr_t attr;
+    pthread_t t;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int e = pthread_create(&t, &attr, job_thread, j);
+    pthread_attr_destroy(&attr);
+    if (e)
+        job_thread(j); /* no thread to be had: the work here, the answer as posted */
+    else
+        nxx_req_defer(req, r->processing_ms, job_tick, j);
+    return 0;
+}
+
 typedef int (*nxx_dav_method_fn)(struct nxx_dav_ctx *c);
 
 struct reader {
@@ -628,6 +684,40 @@ static int do_put(struct nxx_dav_ctx *c)
 
 /* ---- DELETE, COPY, MOVE ---- */
 
+struct del {
+    int dir;
+    const char *name;
+    int coll;
+};
+
+static void delete_work(struct nxx_dav_job *j)
+{
+    struct del *d = j->p;
+    j->err = rm_tree(d->dir, d->name, 0);
+    fsync(d->dir);
+    nxx_dav_props_delete(j->c->r, j->c->rel);
+    nxx_dav_locks_drop(j->c->r, j->c->rel);
+}
+
+static int delete_answer(struct nxx_dav_job *j)
+{
+    struct del *d = j->p;
+    struct nxx_dav_ctx *c = j->c;
+    int e = j->err;
+    if (e && e != -ENOENT) {
+        /* RFC 4918 §9.6.1: what could not be deleted, in a 207 */
+        struct nxx_dav_buf b = { 0 };
+        nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                         "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
+        nxx_dav_put_href(&b, c->r, c->rel, d->coll);
+        nxx_dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
+                     status_of(-e), nxx_status_reason(status_of(-e)));
+        return nxx_dav_send_xml(c->req, 207, &b);
+    }
+    nxx_resp_status(c->req, 204);
+    return nxx_resp_send(c->req, NULL, 0, 0) ? 500 : 0;
+}
+
 static int do_delete(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
@@ -646,27 +736,24 @@ static int do_delete(struct nxx_dav_ctx *c)
     int s = nxx_dav_check_write(c, c->rel, 1, 1);
     if (s)
         return s;
-    const char *name;
-    int dir = open_parent(c->r, c->rel, &name);
-    if (dir < 0)
+    struct del *d = nxx_req_alloc(req, sizeof(*d));
+    struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
+    if (!d || !j)
+        return 500;
+    d->dir = open_parent(c->r, c->rel, &d->name);
+    if (d->dir < 0)
         return 404;
-    int e = rm_tree(dir, name, 0);
-    fsync(dir);
-    close(dir);
-    nxx_dav_props_delete(c->r, c->rel);
-    nxx_dav_locks_drop(c->r, c->rel);
-    if (e && e != -ENOENT) {
-        /* RFC 4918 §9.6.1: what could not be deleted, in a 207 */
-        struct nxx_dav_buf b = { 0 };
-        nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                         "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
-        nxx_dav_put_href(&b, c->r, c->rel, S_ISDIR(st.st_mode));
-        nxx_dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
-                     status_of(-e), nxx_status_reason(status_of(-e)));
-        return nxx_dav_send_xml(req, 207, &b);
+    if (nxx_req_on_done(req, close_fd, (void *)(intptr_t)d->dir) < 0) {
+        close(d->dir);
+        return 500;
     }
-    nxx_resp_status(req, 204);
-    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+    d->coll = S_ISDIR(st.st_mode);
+    memset(j, 0, sizeof(*j));
+    j->c = c;
+    j->p = d;
+    j->work = delete_work;
+    j->answer = delete_answer;
+    return nxx_dav_job_start(j);
 }
 
 /* The Destination field as a path relative to the root: 0, or the status. */
@@ -744,6 +831,72 @@ static int under(const char *a, const char *b)
     return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/');
 }
 
+struct cm {
+    int sdir;
+    const char *sname;
+    int ddir;
+    const char *dname;
+    const char *dst;
+    int move, inf, dexists;
+    int replace_failed;
+};
+
+static void copymove_work(struct nxx_dav_job *j)
+{
+    struct cm *m = j->p;
+    struct nxx_dav_ctx *c = j->c;
+    if (m->dexists) {
+        /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
+        int e = rm_tree(m->ddir, m->dname, 0);
+        nxx_dav_props_delete(c->r, m->dst);
+        nxx_dav_locks_drop(c->r, m->dst);
+        if (e) {
+            m->replace_failed = 1;
+            j->err = e;
+            return;
+        }
+    }
+    int e = 0;
+    if (m->move) {
+        e = renameat(m->sdir, m->sname, m->ddir, m->dname) < 0 ? -errno : 0;
+        if (e == -EXDEV) {
+            e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, 1, 0);
+            if (!e)
+                e = rm_tree(m->sdir, m->sname, 0);
+        }
+        if (!e) {
+            nxx_dav_props_move(c->r, c->rel, m->dst);
+            nxx_dav_locks_drop(c->r, c->rel);
+        }
+        fsync(m->sdir);
+    } else {
+        e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
+        if (e != -EEXIST)
+            nxx_dav_props_copy(c->r, c->rel, m->dst);
+    }
+    fsync(m->ddir);
+    j->err = e;
+}
+
+static int copymove_answer(struct nxx_dav_job *j)
+{
+    struct cm *m = j->p;
+    nxx_req *req = j->c->req;
+    int e = j->err;
+    if (e && m->replace_failed) {
+        nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
+        return status_of(-e);
+    }
+    if (e) {
+        nxx_req_detail(req, "%s failed: %s", m->move ? "MOVE" : "COPY", strerror(-e));
+        if (-e == ENOSPC || -e == EDQUOT)
+            return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
+        return status_of(-e);
+    }
+    nxx_resp_status(req, m->dexists ? 204 : 201);
+    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+}
+
 static int do_copymove(struct nxx_dav_ctx *c, int move)
 {
     nxx_req *req = c->req;
@@ -813,43 +966,17 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
         close(sdir);
         return 500;
     }
-    if (dexists) {
-        /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
-        int e = rm_tree(ddir, dname, 0);
-        nxx_dav_props_delete(c->r, dst);
-        nxx_dav_locks_drop(c->r, dst);
-        if (e) {
-            nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
-            return status_of(-e);
-        }
-    }
-    int e = 0;
-    if (move) {
-        e = renameat(sdir, sname, ddir, dname) < 0 ? -errno : 0;
-        if (e == -EXDEV) {
-            e = copy_tree(sdir, sname, ddir, dname, 1, 0);
-            if (!e)
-                e = rm_tree(sdir, sname, 0);
-        }
-        if (!e) {
-            nxx_dav_props_move(c->r, c->rel, dst);
-            nxx_dav_locks_drop(c->r, c->rel);
-        }
-        fsync(sdir);
-    } else {
-        e = copy_tree(sdir, sname, ddir, dname, inf, 0);
-        if (!e || e != -EEXIST)
-            nxx_dav_props_copy(c->r, c->rel, dst);
-    }
-    fsync(ddir);
-    if (e) {
-        nxx_req_detail(req, "%s failed: %s", move ? "MOVE" : "COPY", strerror(-e));
-        if (-e == ENOSPC || -e == EDQUOT)
-            return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
-        return status_of(-e);
-    }
-    nxx_resp_status(req, dexists ? 204 : 201);
-    return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
+    struct cm *m = nxx_req_alloc(req, sizeof(*m));
+    struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
+    if (!m || !j)
+        return 500;
+    *m = (struct cm){ sdir, sname, ddir, dname, dst, move, inf, dexists, 0 };
+    memset(j, 0, sizeof(*j));
+    j->c = c;
+    j->p = m;
+    j->work = copymove_work;
+    j->answer = copymove_answer;
+    return nxx_dav_job_start(j);
 }
 
 static int do_copy(struct nxx_dav_ctx *c)
@@ -952,6 +1079,7 @@ void nxx_dav_config_init(nxx_dav_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->max_xml_bytes = 1 << 20;
     cfg->max_lock_timeout_s = 3600;
+    cfg->processing_delay_ms = 1000;
 }
 
 int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
@@ -967,6 +1095,8 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
     r->max_xml = cfg->max_xml_bytes ? cfg->max_xml_bytes : 1 << 20;
     r->max_timeout_s = cfg->max_lock_timeout_s ? cfg->max_lock_timeout_s : 3600;
     r->quota = cfg->quota_bytes;
+    r->processing_ms = cfg->processing_delay_ms ? cfg->processing_delay_ms : 1000;
+    atomic_init(&r->jobs, 0);
     const char *base = loc->base ? loc->base : "";
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')

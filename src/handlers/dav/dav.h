@@ -8,6 +8,7 @@
 #define NXX_DAV_DAV_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -37,7 +38,9 @@ struct nxx_dav_root {
     int depth_infinity;
     size_t max_xml;
     unsigned max_timeout_s;
-    uint64_t quota; /* bytes; 0: none */
+    uint64_t quota;         /* bytes; 0: none */
+    unsigned processing_ms; /* first 102 after this long */
+    atomic_int jobs;        /* operations running on threads of their own */
     struct sqlite3 *db;
     pthread_mutex_t mu; /* the database and the locks */
     struct nxx_dav_lock *locks;
@@ -76,6 +79,25 @@ struct nxx_dav_ctx {
 /* Answer a method's result: 0 (answered), or a status sent as a problem,
  * or with a DAV:error body when c->cond is set. */
 int nxx_dav_answer(struct nxx_dav_ctx *c, int status);
+
+/*
+ * Work that may take long (a tree to copy, move or delete, a walk of the
+ * whole tree) runs on a thread of its own, off the event loop: work() there
+ * (it must not touch the request: no nxx_req_* call, no arena), then
+ * answer() back on the worker.  Meanwhile an HTTP/1.1 client gets
+ * 102 Processing after the configured delay and every second after it
+ * (RFC 2518 §10.1).  p is the method's own state.
+ */
+struct nxx_dav_job {
+    struct nxx_dav_ctx *c;
+    void (*work)(struct nxx_dav_job *j);
+    int (*answer)(struct nxx_dav_job *j);
+    void *p;
+    int err;
+    atomic_int done;
+};
+/* Start j (allocated in the request's arena); returns what the handler returns. */
+int nxx_dav_job_start(struct nxx_dav_job *j);
 
 /* stat of rel under the root (symlinks followed only inside it): 0 or -errno */
 int nxx_dav_stat(const struct nxx_dav_root *r, const char *rel, struct stat *st);

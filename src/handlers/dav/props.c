@@ -338,6 +338,9 @@ struct pf {
     struct nxx_dav_buf out;
     size_t members;
     int bind; /* the client sent DAV: bind */
+    int depth;
+    int status;
+    char loop[512]; /* the link that closes a loop (508) */
 };
 
 static void propstat_open(struct nxx_dav_buf *b)
@@ -440,7 +443,7 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         if (de->d_name[0] == '.')
             continue;
         if (++pf->members > MAX_MEMBERS) {
-            status = 507;
+            status = 403;
             break;
         }
         size_t rl = strlen(rel), nl = strlen(de->d_name);
@@ -465,8 +468,7 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
                 again |= pf->seen[k].dev == st.st_dev && pf->seen[k].ino == st.st_ino;
             if (loop || again) {
                 if (!pf->bind) {
-                    nxx_req_detail(pf->c->req, "'%s' leads back to a collection above it (a loop)",
-                                   child);
+                    snprintf(pf->loop, sizeof(pf->loop), "%s", child);
                     status = 508;
                     break;
                 }
@@ -488,6 +490,47 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
     }
     closedir(d);
     return status;
+}
+
+static void propfind_work(struct nxx_dav_job *j)
+{
+    struct pf *pf = j->p;
+    struct nxx_dav_ctx *c = j->c;
+    struct stat st;
+    if (nxx_dav_stat(c->r, c->rel, &st) < 0) {
+        pf->status = 404;
+        return;
+    }
+    nxx_dav_puts(&pf->out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                           "<D:multistatus xmlns:D=\"DAV:\">");
+    response_for(pf, c->rel, &st);
+    if (pf->depth > 0 && S_ISDIR(st.st_mode)) {
+        struct seen chain[64];
+        if (pf->bind)
+            remember(pf, &st);
+        pf->status = walk(pf, c->rel, pf->depth, chain, 0);
+        nxx_free(pf->seen);
+        pf->seen = NULL;
+    }
+    nxx_dav_puts(&pf->out, "</D:multistatus>\n");
+}
+
+static int propfind_answer(struct nxx_dav_job *j)
+{
+    struct pf *pf = j->p;
+    nxx_req *req = j->c->req;
+    if (pf->status) {
+        nxx_free(pf->out.p);
+        if (pf->status == 508) {
+            nxx_req_detail(req, "'%s' leads back to a collection above it (a loop)", pf->loop);
+            return nxx_dav_error(req, 508, "loop-detected", req->detail);
+        }
+        if (pf->status == 403)
+            nxx_req_detail(req, "more than %d members to list; ask with a smaller Depth",
+                           MAX_MEMBERS);
+        return pf->status;
+    }
+    return nxx_dav_send_xml(req, 207, &pf->out);
 }
 
 static int client_binds(nxx_req *req)
@@ -544,26 +587,27 @@ int nxx_dav_propfind(struct nxx_dav_ctx *c)
             return 400;
         }
     }
-    nxx_dav_puts(&pf.out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                          "<D:multistatus xmlns:D=\"DAV:\">");
-    response_for(&pf, c->rel, &st);
-    int s = 0;
-    if (d > 0 && S_ISDIR(st.st_mode)) {
-        struct seen chain[64];
-        if (pf.bind)
-            remember(&pf, &st);
-        s = walk(&pf, c->rel, d, chain, 0);
-        nxx_free(pf.seen);
+    pf.depth = d;
+    if (d <= 1) {
+        struct nxx_dav_job j;
+        memset(&j, 0, sizeof(j));
+        j.c = c;
+        j.p = &pf;
+        propfind_work(&j);
+        return propfind_answer(&j);
     }
-    if (s) {
-        nxx_free(pf.out.p);
-        if (s == 508)
-            return nxx_dav_error(req, 508, "loop-detected", req->detail);
-        nxx_req_detail(req, "more than %d members to list", MAX_MEMBERS);
-        return s;
-    }
-    nxx_dav_puts(&pf.out, "</D:multistatus>\n");
-    return nxx_dav_send_xml(req, 207, &pf.out);
+    /* the whole tree: on a thread of its own */
+    struct pf *keep = nxx_req_alloc(req, sizeof(*keep));
+    struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
+    if (!keep || !j)
+        return 500;
+    *keep = pf;
+    memset(j, 0, sizeof(*j));
+    j->c = c;
+    j->p = keep;
+    j->work = propfind_work;
+    j->answer = propfind_answer;
+    return nxx_dav_job_start(j);
 }
 
 /* ---- PROPPATCH ---- */
