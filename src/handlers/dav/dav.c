@@ -572,6 +572,45 @@ static void upload_cleanup(void *p)
         close(u->dir);
 }
 
+/* On a thread: the content on disk, then in place (a reader sees the old
+ * file or the new one, never half of one). */
+static void upload_work(struct nxx_dav_job *j)
+{
+    struct upload *u = j->p;
+    if (!u->err && fsync(u->fd) < 0)
+        u->err = errno;
+    if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
+        u->err = errno;
+    if (!u->err)
+        fsync(u->dir);
+}
+
+static int upload_answer(struct nxx_dav_job *j)
+{
+    struct upload *u = j->p;
+    struct nxx_dav_ctx *c = j->c;
+    if (u->err) {
+        if (u->err == ENOSPC || u->err == EDQUOT)
+            return nxx_dav_error(c->req, 507, "quota-not-exceeded",
+                                 u->err == EDQUOT && c->r->quota
+                                     ? "the upload is larger than the quota leaves room for"
+                                     : "the upload does not fit in the space left");
+        nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
+        return status_of(u->err);
+    }
+    close(u->fd);
+    u->fd = -1;
+    struct stat st;
+    if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
+        char etag[64];
+        size_t n = nxx_static_etag(&st, etag, sizeof(etag));
+        if (n)
+            nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
+    }
+    nxx_resp_status(c->req, u->existed ? 204 : 201);
+    return nxx_resp_send(c->req, NULL, 0, 0) ? 500 : 0;
+}
+
 static void upload_piece(nxx_req *req, const void *data, size_t len, int state, void *ud)
 {
     struct upload *u = ud;
@@ -595,30 +634,17 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
     if (state != 1)
         return;
     struct nxx_dav_ctx *c = u->c;
-    if (!u->err && fsync(u->fd) < 0)
-        u->err = errno;
-    if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
-        u->err = errno;
-    if (u->err) {
-        if (u->err == ENOSPC || u->err == EDQUOT)
-            return (void)nxx_dav_error(c->req, 507, "quota-not-exceeded",
-                                       "the upload does not fit in the space left");
-        nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
-        finish(c, status_of(u->err));
+    struct nxx_dav_job *j = nxx_req_alloc(c->req, sizeof(*j));
+    if (!j) {
+        finish(c, 500);
         return;
     }
-    close(u->fd);
-    u->fd = -1;
-    fsync(u->dir);
-    struct stat st;
-    if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
-        char etag[64];
-        size_t n = nxx_static_etag(&st, etag, sizeof(etag));
-        if (n)
-            nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
-    }
-    nxx_resp_status(c->req, u->existed ? 204 : 201);
-    nxx_resp_send(c->req, NULL, 0, 0);
+    memset(j, 0, sizeof(*j));
+    j->c = c;
+    j->p = u;
+    j->work = upload_work;
+    j->answer = upload_answer;
+    finish(c, nxx_dav_job_start(j));
 }
 
 static int do_put(struct nxx_dav_ctx *c)
