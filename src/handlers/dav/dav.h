@@ -41,6 +41,7 @@ struct nxx_dav_root {
     uint64_t quota;         /* bytes; 0: none */
     unsigned processing_ms; /* first 102 after this long */
     atomic_int jobs;        /* operations running on threads of their own */
+    atomic_int has_props;   /* 0: the database holds no dead property (skip it) */
     struct sqlite3 *db;
     pthread_mutex_t mu; /* the database and the locks */
     struct nxx_dav_lock *locks;

@@ -56,6 +56,13 @@ int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
         sqlite3_close(db);
         return -EIO;
     }
+    sqlite3_stmt *st = NULL;
+    int any = 1;
+    if (sqlite3_prepare_v2(db, "SELECT EXISTS (SELECT 1 FROM prop)", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        any = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    atomic_init(&r->has_props, any);
     r->db = db;
     return 0;
 }
@@ -272,6 +279,8 @@ static void dead_close(struct nxx_dav_buf *b, const char *ns, const char *name)
 /* Every dead property of rel (names only, or with values). */
 static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b, int value)
 {
+    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+        return; /* no dead property anywhere: no query per member */
     pthread_mutex_lock(&r->mu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
@@ -299,6 +308,8 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
                     struct nxx_dav_buf *b)
 {
     int found = 0;
+    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+        return 0;
     pthread_mutex_lock(&r->mu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->db,
@@ -458,7 +469,10 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
             memcpy(child, de->d_name, nl + 1);
         }
         struct stat st;
-        if (nxx_dav_stat(r, child, &st) < 0)
+        /* a member's own stat is enough; only a symlink goes through the
+         * confined lookup (it may point outside the root) */
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            (S_ISLNK(st.st_mode) && nxx_dav_stat(r, child, &st) < 0))
             continue;
         if (S_ISDIR(st.st_mode) && depth_left > 1) {
             int loop = 0, again = 0;
@@ -703,6 +717,8 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
             nxx_free(v.p);
         }
         int full = 0;
+        if (ok)
+            atomic_store(&c->r->has_props, 1); /* before the commit: never a stale "none" */
         if (ok)
             ok = sqlite3_exec(c->r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
         if (!ok) {
