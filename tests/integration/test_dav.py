@@ -61,7 +61,7 @@ def statuses(tree):
 def test_options_advertises_dav_classes():
     r = req(srv(), "OPTIONS", "/")
     check_status(r, 200)
-    eq([t.strip() for t in r.header("dav").split(",")], ["1", "2", "3"], "DAV")
+    eq([t.strip() for t in r.header("dav").split(",")], ["1", "2", "3", "bind"], "DAV")
     eq(r.header("ms-author-via"), "DAV", "MS-Author-Via")
     check("PROPFIND" in r.header("allow") and "LOCK" in r.header("allow"), r.header("allow"))
 
@@ -254,3 +254,52 @@ def test_long_copy_sends_102_processing_and_leaves_the_loop_free():
             r = c.read_response("DELETE", timeout_s=60)
         check_status(r, 204, "DELETE of the copy")
         eq([i.status for i in r.interim], [], "interim responses to HTTP/1.0")
+
+
+def _bind_body(kind, segment, href=None):
+    h = f"<D:href>{href}</D:href>" if href else ""
+    return (f'<?xml version="1.0"?><D:{kind} xmlns:D="DAV:"><D:segment>{segment}</D:segment>'
+            f'{h}</D:{kind}>').encode()
+
+
+def _resource_id(s, path):
+    r = req(s, "PROPFIND", path, {"Depth": "0"},
+            b'<D:propfind xmlns:D="DAV:"><D:prop><D:resource-id/></D:prop></D:propfind>')
+    check_status(r, 207, f"PROPFIND resource-id of {path}")
+    return multistatus(r).find(f".//{D}resource-id/{D}href").text
+
+
+def test_bind_unbind_rebind():
+    root = new_root({"docs/a.txt": b"first", "other/keep.txt": b"k"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      depth-infinity: true\n")
+    _roots.append(d)
+    with ConfigServer(path) as s:
+        check("bind" in req(s, "OPTIONS", "/").tokens("dav"), "OPTIONS advertises bind")
+        # a second binding of a file is the same resource
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "b.txt", "/docs/a.txt")),
+                     201, "BIND of a file")
+        check_status(req(s, "PUT", "/other/b.txt", None, b"written through b"), 204)
+        eq(req(s, "GET", "/docs/a.txt").body, b"written through b", "seen through the other name")
+        eq(_resource_id(s, "/docs/a.txt"), _resource_id(s, "/other/b.txt"), "one resource-id")
+        r = req(s, "BIND", "/other/", {"Overwrite": "F"},
+                _bind_body("bind", "b.txt", "/docs/a.txt"))
+        check_status(r, 412, "BIND onto an existing binding with Overwrite: F")
+        # a collection bound twice is listed once for a client that knows bindings
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "docs2", "/docs/")), 201,
+                     "BIND of a collection")
+        r = req(s, "PROPFIND", "/", {"Depth": "infinity", "DAV": "bind"})
+        check_status(r, 207)
+        codes = statuses(multistatus(r))
+        check("208" in codes, f"208 for the collection reached again: {codes}")
+        r = req(s, "PROPFIND", "/", {"Depth": "infinity"})
+        check_status(r, 207, "no loop, only a second path: listed for other clients")
+        # REBIND moves a binding; UNBIND removes one and leaves the resource
+        check_status(req(s, "REBIND", "/other/", None,
+                         _bind_body("rebind", "c.txt", "/other/b.txt")), 201, "REBIND")
+        check_status(req(s, "GET", "/other/b.txt"), 404, "the old binding is gone")
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "c.txt")), 200,
+                     "UNBIND")
+        check_status(req(s, "GET", "/docs/a.txt"), 200, "the resource keeps its other binding")
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "nothing")), 404)
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "x", "/missing")), 409)

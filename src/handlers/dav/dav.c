@@ -40,7 +40,8 @@
 #include "core/banned.h"
 
 #define DAV_ALLOW                                                                                  \
-    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK"
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, COPY, MOVE, LOCK, UNLOCK, "      \
+    "BIND, UNBIND, REBIND"
 #define TMP_PREFIX ".nxx-dav-put."
 
 /* ---- output ---- */
@@ -172,7 +173,7 @@ int nxx_dav_stat(const struct nxx_dav_root *r, const char *rel, struct stat *st)
 }
 
 /* The directory holding rel, opened beneath the root, and rel's last name. */
-static int open_parent(const struct nxx_dav_root *r, char *rel, const char **name)
+int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name)
 {
     char *slash = strrchr(rel, '/');
     if (!slash) {
@@ -191,7 +192,7 @@ static void close_fd(void *p)
     close((int)(intptr_t)p);
 }
 
-static int status_of(int err)
+int nxx_dav_status_of(int err)
 {
     switch (err) {
     case ENOENT:
@@ -209,7 +210,7 @@ static int status_of(int err)
 }
 
 /* Remove name in dir and everything below it; 0 or -errno of the first failure. */
-static int rm_tree(int dir, const char *name, int depth)
+int nxx_dav_rm_tree(int dir, const char *name, int depth)
 {
     struct stat st;
     if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -232,7 +233,7 @@ static int rm_tree(int dir, const char *name, int depth)
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        int e = rm_tree(fd, de->d_name, depth + 1);
+        int e = nxx_dav_rm_tree(fd, de->d_name, depth + 1);
         if (e && !err)
             err = e;
     }
@@ -509,7 +510,7 @@ static int has_body(const nxx_req *req)
 static int do_options(struct nxx_dav_ctx *c)
 {
     nxx_req *req = c->req;
-    NXX_RESP_HEADER(req, "DAV", NXX_STR("1, 2, 3"));
+    NXX_RESP_HEADER(req, "DAV", NXX_STR("1, 2, 3, bind"));
     NXX_RESP_HEADER(req, "MS-Author-Via", NXX_STR("DAV"));
     NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
     nxx_resp_status(req, 200);
@@ -533,7 +534,7 @@ static int do_mkcol(struct nxx_dav_ctx *c)
     if (s)
         return s;
     const char *name;
-    int dir = open_parent(c->r, c->rel, &name);
+    int dir = nxx_dav_open_parent(c->r, c->rel, &name);
     if (dir < 0) {
         nxx_req_detail(req, "the parent collection of '%s' does not exist", c->rel);
         return 409;
@@ -544,7 +545,7 @@ static int do_mkcol(struct nxx_dav_ctx *c)
     close(dir);
     if (e) {
         nxx_req_detail(req, "cannot create '%s': %s", c->rel, strerror(e));
-        return status_of(e);
+        return nxx_dav_status_of(e);
     }
     nxx_resp_status(req, 201);
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
@@ -558,6 +559,7 @@ struct upload {
     const char *name;
     char tmp[64];
     int existed, err;
+    int inplace;          /* the file has other bindings (hard links): keep its inode */
     uint64_t bytes, room; /* room: what the quota leaves for this file */
 };
 
@@ -579,6 +581,27 @@ static void upload_work(struct nxx_dav_job *j)
     struct upload *u = j->p;
     if (!u->err && fsync(u->fd) < 0)
         u->err = errno;
+    if (!u->err && u->inplace) {
+        /* RFC 5842: every binding sees the new content, so the inode stays;
+         * the content was complete and synced before the old one is touched */
+        int out = openat(u->dir, u->name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+        off_t off = 0;
+        if (out < 0)
+            u->err = errno;
+        while (!u->err && off < (off_t)u->bytes) {
+            ssize_t n = copy_file_range(u->fd, &off, out, NULL, (size_t)((off_t)u->bytes - off), 0);
+            if (n <= 0)
+                u->err = n < 0 ? errno : EIO;
+        }
+        if (out >= 0) {
+            if (!u->err && fsync(out) < 0)
+                u->err = errno;
+            close(out);
+        }
+        if (!u->err)
+            unlinkat(u->dir, u->tmp, 0);
+        return;
+    }
     if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
         u->err = errno;
     if (!u->err)
@@ -596,7 +619,7 @@ static int upload_answer(struct nxx_dav_job *j)
                                      ? "the upload is larger than the quota leaves room for"
                                      : "the upload does not fit in the space left");
         nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
-        return status_of(u->err);
+        return nxx_dav_status_of(u->err);
     }
     close(u->fd);
     u->fd = -1;
@@ -681,7 +704,8 @@ static int do_put(struct nxx_dav_ctx *c)
     u->c = c;
     u->fd = -1;
     u->existed = existed;
-    u->dir = open_parent(c->r, c->rel, &u->name);
+    u->inplace = existed && S_ISREG(st.st_mode) && st.st_nlink > 1;
+    u->dir = nxx_dav_open_parent(c->r, c->rel, &u->name);
     if (u->dir < 0) {
         nxx_req_detail(req, "the parent collection of '%s' does not exist", c->rel);
         return 409;
@@ -694,7 +718,7 @@ static int do_put(struct nxx_dav_ctx *c)
         uint64_t rnd = 0;
         nxx_os_random(&rnd, sizeof(rnd), 0);
         snprintf(u->tmp, sizeof(u->tmp), TMP_PREFIX "%016llx", (unsigned long long)rnd);
-        u->fd = openat(u->dir, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        u->fd = openat(u->dir, u->tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (u->fd < 0 && errno != EEXIST)
             break;
     }
@@ -703,7 +727,7 @@ static int do_put(struct nxx_dav_ctx *c)
         if (e == ENOSPC || e == EDQUOT)
             return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the upload");
         nxx_req_detail(req, "cannot create a file beside '%s': %s", c->rel, strerror(e));
-        return status_of(e);
+        return nxx_dav_status_of(e);
     }
     return nxx_req_body_stream(req, upload_piece, u) ? 500 : 0;
 }
@@ -719,7 +743,7 @@ struct del {
 static void delete_work(struct nxx_dav_job *j)
 {
     struct del *d = j->p;
-    j->err = rm_tree(d->dir, d->name, 0);
+    j->err = nxx_dav_rm_tree(d->dir, d->name, 0);
     fsync(d->dir);
     nxx_dav_props_delete(j->c->r, j->c->rel);
     nxx_dav_locks_drop(j->c->r, j->c->rel);
@@ -737,7 +761,7 @@ static int delete_answer(struct nxx_dav_job *j)
                          "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
         nxx_dav_put_href(&b, c->r, c->rel, d->coll);
         nxx_dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
-                     status_of(-e), nxx_status_reason(status_of(-e)));
+                     nxx_dav_status_of(-e), nxx_status_reason(nxx_dav_status_of(-e)));
         return nxx_dav_send_xml(c->req, 207, &b);
     }
     nxx_resp_status(c->req, 204);
@@ -766,7 +790,7 @@ static int do_delete(struct nxx_dav_ctx *c)
     struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
     if (!d || !j)
         return 500;
-    d->dir = open_parent(c->r, c->rel, &d->name);
+    d->dir = nxx_dav_open_parent(c->r, c->rel, &d->name);
     if (d->dir < 0)
         return 404;
     if (nxx_req_on_done(req, close_fd, (void *)(intptr_t)d->dir) < 0) {
@@ -792,11 +816,21 @@ static int destination(struct nxx_dav_ctx *c, char **out)
                        req->h.method.ptr);
         return 400;
     }
+    return nxx_dav_href_rel(c, d, out);
+}
+
+int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str d, char **out)
+{
+    nxx_req *req = c->req;
+    if (!d.len) {
+        nxx_req_detail(req, "an empty URI where a resource was to be named");
+        return 400;
+    }
     const char *p = d.ptr, *end = d.ptr + d.len;
     if (*p != '/') {
         const char *colon = memchr(p, ':', d.len);
         if (!colon || end - colon < 3 || colon[1] != '/' || colon[2] != '/') {
-            nxx_req_detail(req, "the Destination is not an absolute URI or path");
+            nxx_req_detail(req, "'%.*s' is not an absolute URI or path", (int)d.len, d.ptr);
             return 400;
         }
         const char *auth = colon + 3;
@@ -805,7 +839,7 @@ static int destination(struct nxx_dav_ctx *c, char **out)
             slash = end;
         nxx_str mine = nxx_req_authority(req);
         if (!nxx_str_ieq_str((nxx_str){ auth, (size_t)(slash - auth) }, mine)) {
-            nxx_req_detail(req, "the Destination names another server ('%.*s')",
+            nxx_req_detail(req, "'%.*s' names another server ('%.*s')", (int)d.len, d.ptr,
                            (int)(slash - auth), auth);
             return 502;
         }
@@ -825,13 +859,13 @@ static int destination(struct nxx_dav_ctx *c, char **out)
     if (!path)
         return 500;
     if (nxx_path_normalize(p, len, path, &plen, &why) != 0) {
-        nxx_req_detail(req, "the Destination path %s", why ? why : "is malformed");
+        nxx_req_detail(req, "the path of '%.*s' %s", (int)d.len, d.ptr, why ? why : "is malformed");
         return 400;
     }
     const struct nxx_dav_root *r = c->r;
     if (plen < r->prefix_len || memcmp(path, r->prefix, r->prefix_len) != 0 ||
         (plen > r->prefix_len && path[r->prefix_len] != '/')) {
-        nxx_req_detail(req, "the Destination is outside this WebDAV location");
+        nxx_req_detail(req, "'%.*s' is outside this WebDAV location", (int)d.len, d.ptr);
         return 502;
     }
     char *rel = path + r->prefix_len;
@@ -841,7 +875,7 @@ static int destination(struct nxx_dav_ctx *c, char **out)
     while (rl && rel[rl - 1] == '/')
         rel[--rl] = '\0';
     if (nxx_path_has_dot_segment(rel, rl)) {
-        nxx_req_detail(req, "the Destination names a hidden file");
+        nxx_req_detail(req, "'%.*s' names a hidden file", (int)d.len, d.ptr);
         return 403;
     }
     *out = rel;
@@ -873,7 +907,7 @@ static void copymove_work(struct nxx_dav_job *j)
     struct nxx_dav_ctx *c = j->c;
     if (m->dexists) {
         /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
-        int e = rm_tree(m->ddir, m->dname, 0);
+        int e = nxx_dav_rm_tree(m->ddir, m->dname, 0);
         nxx_dav_props_delete(c->r, m->dst);
         nxx_dav_locks_drop(c->r, m->dst);
         if (e) {
@@ -888,7 +922,7 @@ static void copymove_work(struct nxx_dav_job *j)
         if (e == -EXDEV) {
             e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, 1, 0);
             if (!e)
-                e = rm_tree(m->sdir, m->sname, 0);
+                e = nxx_dav_rm_tree(m->sdir, m->sname, 0);
         }
         if (!e) {
             nxx_dav_props_move(c->r, c->rel, m->dst);
@@ -911,13 +945,13 @@ static int copymove_answer(struct nxx_dav_job *j)
     int e = j->err;
     if (e && m->replace_failed) {
         nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
-        return status_of(-e);
+        return nxx_dav_status_of(-e);
     }
     if (e) {
         nxx_req_detail(req, "%s failed: %s", m->move ? "MOVE" : "COPY", strerror(-e));
         if (-e == ENOSPC || -e == EDQUOT)
             return nxx_dav_error(req, 507, "quota-not-exceeded", "no space left for the copy");
-        return status_of(-e);
+        return nxx_dav_status_of(-e);
     }
     nxx_resp_status(req, m->dexists ? 204 : 201);
     return nxx_resp_send(req, NULL, 0, 0) ? 500 : 0;
@@ -976,7 +1010,7 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
     if ((s = nxx_dav_check_write(c, dst, 1, 1)) != 0)
         return s;
     const char *sname, *dname;
-    int ddir = open_parent(c->r, dst, &dname);
+    int ddir = nxx_dav_open_parent(c->r, dst, &dname);
     if (ddir < 0) {
         nxx_req_detail(req, "the parent collection of the Destination does not exist");
         return 409;
@@ -985,7 +1019,7 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
         close(ddir);
         return 500;
     }
-    int sdir = open_parent(c->r, c->rel, &sname);
+    int sdir = nxx_dav_open_parent(c->r, c->rel, &sname);
     if (sdir < 0)
         return 404;
     if (nxx_req_on_done(req, close_fd, (void *)(intptr_t)sdir) < 0) {
@@ -1044,6 +1078,12 @@ static int dispatch(struct nxx_dav_ctx *c)
         return do_move(c);
     if (NXX_STR_IEQ(m, "unlock"))
         return nxx_dav_unlock(c);
+    if (NXX_STR_IEQ(m, "bind"))
+        return with_body(c, nxx_dav_bind);
+    if (NXX_STR_IEQ(m, "unbind"))
+        return with_body(c, nxx_dav_unbind);
+    if (NXX_STR_IEQ(m, "rebind"))
+        return with_body(c, nxx_dav_rebind);
     NXX_RESP_HEADER(req, "Allow", NXX_STR(DAV_ALLOW));
     return 405;
 }

@@ -100,6 +100,26 @@ struct nxx_dav_job {
 /* Start j (allocated in the request's arena); returns what the handler returns. */
 int nxx_dav_job_start(struct nxx_dav_job *j);
 
+/* The relative path a URI (absolute, or a path) names under this location:
+ * 0, or 400 (malformed), 502 (another server, or outside the location),
+ * 403 (a hidden name), with the detail set. */
+int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
+
+/* The directory holding rel, opened beneath the root (rel's last '/' is
+ * restored), and rel's last name: the fd, or -errno. */
+int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
+/* Remove name in dir and everything below it: 0 or -errno. */
+int nxx_dav_rm_tree(int dir, const char *name, int depth);
+/* An errno of a file-system call as the status to answer. */
+int nxx_dav_status_of(int err);
+
+/* ---- bind.c (RFC 5842) ---- */
+int nxx_dav_bind(struct nxx_dav_ctx *c);
+int nxx_dav_unbind(struct nxx_dav_ctx *c);
+int nxx_dav_rebind(struct nxx_dav_ctx *c);
+/* DAV:resource-id of a resource: "urn:uuid:..." from its device and inode */
+void nxx_dav_resource_id(const struct stat *st, char out[48]);
+
 /* stat of rel under the root (symlinks followed only inside it): 0 or -errno */
 int nxx_dav_stat(const struct nxx_dav_root *r, const char *rel, struct stat *st);
 

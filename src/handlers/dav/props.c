@@ -124,13 +124,14 @@ enum {
     LP_SUPPORTED,
     LP_QUOTA_AVAIL,
     LP_QUOTA_USED,
+    LP_RESOURCE_ID,
     LP_N
 };
 
 static const char *const live_names[LP_N] = {
     "creationdate",  "displayname",           "getcontentlength", "getcontenttype",
     "getetag",       "getlastmodified",       "resourcetype",     "lockdiscovery",
-    "supportedlock", "quota-available-bytes", "quota-used-bytes",
+    "supportedlock", "quota-available-bytes", "quota-used-bytes", "resource-id",
 };
 
 static int live_index(const char *ns, const char *name)
@@ -239,6 +240,12 @@ static int live_prop(struct nxx_dav_ctx *c, const char *rel, const struct stat *
                              : "<D:resourcetype/>");
         break;
     case LP_LOCKDISC: nxx_dav_lockdiscovery(c->r, rel, b); break;
+    case LP_RESOURCE_ID: {
+        char id[48];
+        nxx_dav_resource_id(st, id);
+        nxx_dav_putf(b, "<D:resource-id><D:href>%s</D:href></D:resource-id>", id);
+        break;
+    }
     case LP_SUPPORTED:
         nxx_dav_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
                         "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry>"
@@ -374,13 +381,13 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     if (pf->kind != PF_PROP) {
         propstat_open(b);
         for (int i = 0; i < LP_N; i++) {
-            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED;
+            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED || i == LP_RESOURCE_ID;
             int included = 0;
             if (pf->kind == PF_ALLPROP && pf->props)
                 for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next)
                     included |= live_index(e->ns, e->name) == i;
             if (pf->kind == PF_ALLPROP && is_quota && !included)
-                continue; /* RFC 4331 §3: not in allprop */
+                continue; /* RFC 4331 §3: not in allprop (nor the binding id) */
             live_prop(c, rel, st, i, b, pf->kind == PF_ALLPROP);
         }
         dead_all(c->r, rel, b, pf->kind == PF_ALLPROP);
