@@ -93,8 +93,8 @@
     X(208, "Already Reported", B | S, "RFC 5842 §7.1",                                             \
       "Members of a binding already listed earlier in the same multistatus are not repeated.",     \
       "WebDAV PROPFIND Depth: infinity (where allowed) from a client that sends DAV: bind and "    \
-      "reaches a collection a second time (a directory linked into the tree twice, or a link "     \
-      "back to an ancestor): that collection is reported with 208 and its members not again.",     \
+      "reaches a collection a second time (bound twice with BIND, or linked back to an "           \
+      "ancestor): that collection is reported with 208 and its members not again.",                \
       "")                                                                                          \
     X(226, "IM Used", B | S, "RFC 3229 §10.4.1",                                                   \
       "Success: the content is the result of instance manipulations (a delta) on the current "     \
