@@ -562,7 +562,7 @@ NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
  * PROPFIND, PROPPATCH, MKCOL, PUT, DELETE, COPY, MOVE, LOCK and UNLOCK;
  * GET and HEAD are the file handler's.  The location's path is stripped
  * ("/dav/a.txt" of location "/dav" is ROOT/a.txt).  Dead properties live
- * in an SQLite database (cfg->db); locks are kept in memory.  DELETE, COPY,
+ * and locks in an SQLite database (cfg->db), so both survive a restart.  DELETE, COPY,
  * MOVE and Depth-infinity PROPFIND run on a thread of their own (102
  * Processing while they take long); the rest on the worker thread.  Names
  * beginning with '.' are hidden.

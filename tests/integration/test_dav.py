@@ -303,3 +303,16 @@ def test_bind_unbind_rebind():
         check_status(req(s, "GET", "/docs/a.txt"), 200, "the resource keeps its other binding")
         check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "nothing")), 404)
         check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "x", "/missing")), 409)
+
+
+def test_locks_survive_a_restart():
+    root = new_root({"keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        _, token = _lock(s, "/keep.txt")
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PUT", "/keep.txt", None, b"x"), 423, "still locked after a restart")
+        r = req(s, "PUT", "/keep.txt", {"If": f"(<{token}>)"}, b"mine")
+        check_status(r, 204, "the token still works")
+        check_status(req(s, "UNLOCK", "/keep.txt", {"Lock-Token": f"<{token}>"}), 204)
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PUT", "/keep.txt", None, b"free"), 204, "unlocked for good")

@@ -1190,6 +1190,8 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
     if (!err)
         err = nxx_dav_db_open(r, cfg->db);
     if (!err)
+        err = nxx_dav_locks_load(r);
+    if (!err)
         err = nxx_scope_on_free(loc, nxx_dav_root_free, r);
     if (err) {
         nxx_dav_root_free(r);

@@ -153,6 +153,8 @@ int nxx_dav_if_read(struct nxx_dav_ctx *c);
 int nxx_dav_check_write(struct nxx_dav_ctx *c, const char *rel, int members, int parent);
 /* Only the If header (for methods that write nothing: 412 when false). */
 int nxx_dav_check_if(struct nxx_dav_ctx *c);
+/* Load the locks kept in the database (at start; expired ones dropped). */
+int nxx_dav_locks_load(struct nxx_dav_root *r);
 /* Remove every lock on rel and under it (DELETE, MOVE's source). */
 void nxx_dav_locks_drop(struct nxx_dav_root *r, const char *rel);
 /* <D:lockdiscovery> of rel into b. */

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "core/alloc.h"
 #include "core/str.h"
 #include "handlers/static.h"
@@ -37,8 +39,104 @@
 
 /* ---- the table (callers hold r->mu) ---- */
 
+/* ---- the locks' copy in the database (callers hold r->mu) ----
+ * The table in memory answers every check; each change is written through
+ * to SQLite, and a restart loads the locks that have not expired, so a
+ * client's token stays good across it. */
+
+static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db,
+                           "INSERT OR REPLACE INTO lock (token, path, owner, depth_inf, shared, "
+                           "timeout_s, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, l->token, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, l->path, -1, SQLITE_STATIC);
+        if (l->owner)
+            sqlite3_bind_text(st, 3, l->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, l->depth_inf);
+        sqlite3_bind_int(st, 5, l->shared);
+        sqlite3_bind_int64(st, 6, l->timeout_s);
+        sqlite3_bind_int64(st, 7, l->expires);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+}
+
+static void db_lock_del(struct nxx_dav_root *r, const char *token)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(r->db, "DELETE FROM lock WHERE token = ?1", -1, &st, NULL) ==
+        SQLITE_OK) {
+        sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+}
+
+int nxx_dav_locks_load(struct nxx_dav_root *r)
+{
+    int64_t now = (int64_t)time(NULL);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_exec(r->db,
+                     "CREATE TABLE IF NOT EXISTS lock (token TEXT PRIMARY KEY, path TEXT NOT NULL, "
+                     "owner TEXT, depth_inf INTEGER, shared INTEGER, timeout_s INTEGER, "
+                     "expires INTEGER)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        return -EIO;
+    sqlite3_stmt *del = NULL;
+    if (sqlite3_prepare_v2(r->db, "DELETE FROM lock WHERE expires > 0 AND expires <= ?1", -1, &del,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(del, 1, now);
+        sqlite3_step(del);
+    }
+    sqlite3_finalize(del);
+    if (sqlite3_prepare_v2(r->db,
+                           "SELECT token, path, owner, depth_inf, shared, timeout_s, expires "
+                           "FROM lock",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    int err = 0;
+    while (!err && sqlite3_step(st) == SQLITE_ROW) {
+        const char *tok = (const char *)sqlite3_column_text(st, 0);
+        const char *path = (const char *)sqlite3_column_text(st, 1);
+        const char *owner = (const char *)sqlite3_column_text(st, 2);
+        if (!tok || !path || strlen(tok) >= sizeof(r->locks[0].token))
+            continue;
+        if (r->nlocks == r->lockcap) {
+            size_t cap = r->lockcap ? r->lockcap * 2 : 16;
+            struct nxx_dav_lock *v = nxx_realloc(r->locks, cap * sizeof(*v));
+            if (!v) {
+                err = NXX_ENOMEM;
+                break;
+            }
+            r->locks = v;
+            r->lockcap = cap;
+        }
+        struct nxx_dav_lock *l = &r->locks[r->nlocks];
+        memset(l, 0, sizeof(*l));
+        memcpy(l->token, tok, strlen(tok) + 1);
+        l->path = nxx_strdup(path);
+        l->owner = owner ? nxx_strdup(owner) : NULL;
+        l->depth_inf = sqlite3_column_int(st, 3);
+        l->shared = sqlite3_column_int(st, 4);
+        l->timeout_s = (unsigned)sqlite3_column_int64(st, 5);
+        l->expires = sqlite3_column_int64(st, 6);
+        if (!l->path) {
+            nxx_free(l->owner);
+            err = NXX_ENOMEM;
+            break;
+        }
+        r->nlocks++;
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
 static void lock_remove_at(struct nxx_dav_root *r, size_t i)
 {
+    db_lock_del(r, r->locks[i].token);
     nxx_free(r->locks[i].path);
     nxx_free(r->locks[i].owner);
     r->locks[i] = r->locks[--r->nlocks];
@@ -382,6 +480,7 @@ static int refresh(struct nxx_dav_ctx *c)
         if (l && covers(l, c->rel)) {
             l->timeout_s = t;
             l->expires = t ? now + t : 0;
+            db_lock_put(r, l);
             copy = *l;
             copy.path = nxx_req_alloc(c->req, strlen(l->path) + 1);
             copy.owner = NULL;
@@ -506,10 +605,13 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
             memcpy(nl.owner, ob.p, ob.len);
             nl.owner[ob.len] = '\0';
         }
-        if (!nl.path)
+        if (!nl.path) {
+            nxx_free(nl.owner);
             err = 500;
-        else
+        } else {
             r->locks[r->nlocks++] = nl;
+            db_lock_put(r, &r->locks[r->nlocks - 1]);
+        }
     }
     pthread_mutex_unlock(&r->mu);
     nxx_free(ob.p);
