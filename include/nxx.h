@@ -561,11 +561,11 @@ NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
  * paths are the files and directories under root, read and written with
  * PROPFIND, PROPPATCH, MKCOL, PUT, DELETE, COPY, MOVE, LOCK and UNLOCK;
  * GET and HEAD are the file handler's.  The location's path is stripped
- * ("/dav/a.txt" of location "/dav" is ROOT/a.txt).  Dead properties live
- * and locks in an SQLite database (cfg->db), so both survive a restart.  DELETE, COPY,
- * MOVE and Depth-infinity PROPFIND run on a thread of their own (102
- * Processing while they take long); the rest on the worker thread.  Names
- * beginning with '.' are hidden.
+ * ("/dav/a.txt" of location "/dav" is ROOT/a.txt).  Dead properties and
+ * locks live in an SQLite database (cfg->db), so both survive a restart.
+ * DELETE, COPY, MOVE, Depth-infinity PROPFIND and the sync of a PUT run on
+ * a thread of their own (102 Processing while they take long); the rest on
+ * the worker thread.  Names beginning with '.' are hidden.
  */
 typedef struct nxx_dav_config {
     const char *root;             /* directory served (required) */
