@@ -3,12 +3,13 @@ the handler sends, in the situation RFC 4918, RFC 4331 and RFC 5842 give it,
 checked through raw requests and the files left on disk."""
 
 import os
+import subprocess
 import tempfile
 import time
 import xml.etree.ElementTree as ET
 
 from harness import (ConfigServer, Conn, Server, build_request, check, check_status, config_dir,
-                     eq, parse_response, remove_tree, shared)
+                     eq, parse_response, remove_tree, shared, skip)
 
 D = "{DAV:}"
 LOCKINFO = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
@@ -316,3 +317,27 @@ def test_locks_survive_a_restart():
         check_status(req(s, "UNLOCK", "/keep.txt", {"Lock-Token": f"<{token}>"}), 204)
     with Server(root, "--dav") as s:
         check_status(req(s, "PUT", "/keep.txt", None, b"free"), 204, "unlocked for good")
+
+
+def test_full_disk_507_leaves_nothing():
+    if os.geteuid() != 0:
+        skip("mounting a small tmpfs needs root")
+    mnt = tempfile.mkdtemp(prefix="nxx-it-davfull-")
+    _roots.append(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
+                       capture_output=True)
+    if r.returncode != 0:
+        skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        dbdir = new_root()
+        d, path = config_dir(f"max-body-bytes: 8M\nlocations:\n  /:\n    max-body-bytes: 8M\n"
+                             f"    dav:\n      root: {mnt}\n      db: {dbdir}/dav.db\n")
+        _roots.append(d)
+        with ConfigServer(path) as s:
+            r = req(s, "PUT", "/big.bin", None, b"z" * (3 << 20))
+            check_status(r, 507, "PUT that meets ENOSPC")
+            check(b"quota-not-exceeded" in r.body, f"DAV:quota-not-exceeded: {r.body!r}")
+            eq(os.listdir(mnt), [], "nothing partial left on the full disk")
+            check_status(req(s, "PUT", "/small.txt", None, b"fits"), 201, "a PUT that fits")
+    finally:
+        subprocess.run(["umount", mnt], capture_output=True)
