@@ -378,8 +378,10 @@ static void job_done(nxx_req *req, void *ud)
     struct nxx_dav_job *j = ud;
     atomic_store(&j->done, 1);
     atomic_fetch_sub(&j->c->r->jobs, 1);
-    if (nxx_req_alive(req))
-        finish(j->c, j->answer(j));
+    /* answered even when the client left: answer() hands what work() built
+     * to the request's cleanups; the response calls then fail quietly */
+    (void)req;
+    finish(j->c, j->answer(j));
 }
 
 static void *job_thread(void *arg)
@@ -598,14 +600,21 @@ static void upload_work(struct nxx_dav_job *j)
                 u->err = errno;
             close(out);
         }
-        if (!u->err)
-            unlinkat(u->dir, u->tmp, 0);
+        close(u->fd);
+        unlinkat(u->dir, u->tmp, 0);
+        u->fd = -1;
         return;
     }
     if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
         u->err = errno;
-    if (!u->err)
+    if (!u->err) {
         fsync(u->dir);
+    } else {
+        /* nothing partial stays behind, even before the answer leaves */
+        close(u->fd);
+        unlinkat(u->dir, u->tmp, 0);
+        u->fd = -1;
+    }
 }
 
 static int upload_answer(struct nxx_dav_job *j)
@@ -621,7 +630,8 @@ static int upload_answer(struct nxx_dav_job *j)
         nxx_req_detail(c->req, "cannot write '%s': %s", c->rel, strerror(u->err));
         return nxx_dav_status_of(u->err);
     }
-    close(u->fd);
+    if (u->fd >= 0)
+        close(u->fd);
     u->fd = -1;
     struct stat st;
     if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
