@@ -489,7 +489,7 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
                 again |= pf->seen[k].dev == st.st_dev && pf->seen[k].ino == st.st_ino;
             if (loop || again) {
                 if (!pf->bind) {
-                    snprintf(pf->loop, sizeof(pf->loop), "%s", child);
+                    snprintf(pf->loop, sizeof(pf->loop), "%.500s", child);
                     status = 508;
                     break;
                 }
