@@ -55,14 +55,18 @@
       "the final response.")                                                                       \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
       "The request succeeded; what the content means depends on the method.",                      \
-      "GET/HEAD of a file, a directory listing, a REST item or collection; REST PUT/PATCH "        \
+      "GET/HEAD of a file, a directory listing, a REST item or collection; WebDAV OPTIONS, LOCK "  \
+      "(a refresh or an existing resource), UNBIND, and BIND/REBIND that replaced a binding; "     \
+      "REST PUT/PATCH "                                                                            \
       "returning the representation; TRACE (only with --trace) returning message/http; a "         \
       "CONNECT an embedded handler takes over, before the tunnel.",                                \
       "")                                                                                          \
     X(201, "Created", B | S, "RFC 9110 §15.3.2",                                                   \
       "The request succeeded and created a new resource, identified by Location.",                 \
-      "REST POST to a collection, and PUT that creates an item; with Location and ETag.",          \
-      "WebDAV PUT/MKCOL/COPY/MOVE to a new name.")                                                 \
+      "REST POST to a collection, and PUT that creates an item; with Location and ETag; WebDAV "   \
+      "PUT (with ETag), MKCOL, COPY, MOVE, BIND and REBIND to a new name, and LOCK of an "         \
+      "unmapped URL.",                                                                             \
+      "")                                                                                          \
     X(202, "Accepted", B | S, "RFC 9110 §15.3.3",                                                  \
       "The request was accepted for processing, which has not finished.",                          \
       "REST bulk import: answered at once with the Location of a task monitor and {taskId, "       \
@@ -73,8 +77,10 @@
       "A proxy route that transforms an upstream 200 body (a configured rewrite or injection).")   \
     X(204, "No Content", C | S, "RFC 9110 §15.3.5",                                                \
       "The request succeeded and there is no content to send.",                                    \
-      "DELETE of a REST item; REST PUT/PATCH with Prefer: return=minimal; OPTIONS, with Allow.",   \
-      "WebDAV PUT/COPY/MOVE that replaced an existing resource.")                                  \
+      "DELETE of a REST item or a WebDAV resource; REST PUT/PATCH with Prefer: return=minimal; "   \
+      "OPTIONS, with Allow; WebDAV PUT, COPY and MOVE that replaced an existing resource, and "    \
+      "UNLOCK.",                                                                                   \
+      "")                                                                                          \
     X(205, "Reset Content", S, "RFC 9110 §15.3.6",                                                 \
       "The request succeeded; the user agent should reset the form or view that sent it.",         \
       "An HTML form submission (urlencoded or multipart) that created a REST item, so the form "   \
