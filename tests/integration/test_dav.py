@@ -3,6 +3,7 @@ the handler sends, in the situation RFC 4918, RFC 4331 and RFC 5842 give it,
 checked through raw requests and the files left on disk."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -344,3 +345,22 @@ def test_full_disk_507_leaves_nothing():
             check_status(req(s, "PUT", "/small.txt", None, b"fits"), 201, "a PUT that fits")
     finally:
         subprocess.run(["umount", mnt], capture_output=True)
+
+
+def test_delete_reports_the_members_it_could_not_remove():
+    if os.geteuid() != 0 or not shutil.which("chattr"):
+        skip("making a file undeletable (chattr +i) needs root")
+    root = new_root({"col/stuck.txt": b"s", "col/free.txt": b"f", "col/sub/also.txt": b"a"})
+    stuck = os.path.join(root, "col", "stuck.txt")
+    if subprocess.run(["chattr", "+i", stuck], capture_output=True).returncode != 0:
+        skip("this file system has no immutable files")
+    try:
+        with Server(root, "--dav") as s:
+            r = req(s, "DELETE", "/col/")
+            check_status(r, 207, "DELETE of a collection with an undeletable member")
+            t = multistatus(r)
+            eq([e.text for e in t.iter(D + "href")], ["/col/stuck.txt"], "reported members")
+            eq(statuses(t), ["403"], "its status")
+            eq(sorted(os.listdir(os.path.join(root, "col"))), ["stuck.txt"], "what stayed")
+    finally:
+        subprocess.run(["chattr", "-i", stuck], capture_output=True)

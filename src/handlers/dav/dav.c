@@ -744,35 +744,116 @@ static int do_put(struct nxx_dav_ctx *c)
 
 /* ---- DELETE, COPY, MOVE ---- */
 
+/* A DELETE of a collection: what could not be removed, for the 207. */
 struct del {
     int dir;
     const char *name;
     int coll;
+    struct nxx_dav_buf fails; /* <D:response> entries */
+    size_t nfails;
+    char path[PATH_MAX];
+    size_t len;
 };
+
+static void del_fail(struct nxx_dav_job *j, struct del *d, int err, int coll)
+{
+    int st = nxx_dav_status_of(err);
+    nxx_dav_puts(&d->fails, "<D:response>");
+    nxx_dav_put_href(&d->fails, j->c->r, d->path, coll);
+    nxx_dav_putf(&d->fails, "<D:status>HTTP/1.1 %d %s</D:status></D:response>", st,
+                 nxx_status_reason(st));
+    d->nfails++;
+}
+
+/* Remove name in dir (d->path is its parent's path); 0, or -errno when it or
+ * something below it stayed.  RFC 4918 §9.6.1: only the members that could
+ * not be removed are reported, not the collections that hold them. */
+static int del_tree(struct nxx_dav_job *j, struct del *d, int dir, const char *name, int depth)
+{
+    size_t keep = d->len, nl = strlen(name);
+    if (keep + nl + 2 > sizeof(d->path))
+        return -ENAMETOOLONG;
+    if (keep)
+        d->path[d->len++] = '/';
+    memcpy(d->path + d->len, name, nl + 1);
+    d->len += nl;
+    struct stat st;
+    int err = fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+    if (!err && !S_ISDIR(st.st_mode)) {
+        if (unlinkat(dir, name, 0) < 0) {
+            err = -errno;
+            del_fail(j, d, -err, 0);
+        }
+    } else if (!err) {
+        int fd =
+            depth > 256 ? -1 : openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        DIR *dd = fd < 0 ? NULL : fdopendir(fd);
+        if (!dd) {
+            err = depth > 256 ? -ELOOP : -errno;
+            if (fd >= 0)
+                close(fd);
+            del_fail(j, d, -err, 1);
+        } else {
+            struct dirent *de;
+            int member_failed = 0;
+            while ((de = readdir(dd)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                    continue;
+                if (del_tree(j, d, dirfd(dd), de->d_name, depth + 1) < 0)
+                    member_failed = 1;
+            }
+            closedir(dd);
+            if (member_failed) {
+                err = -ENOTEMPTY; /* its failed members are reported */
+            } else if (unlinkat(dir, name, AT_REMOVEDIR) < 0) {
+                err = -errno;
+                del_fail(j, d, -err, 1);
+            }
+        }
+    }
+    d->len = keep;
+    d->path[keep] = '\0';
+    return err;
+}
 
 static void delete_work(struct nxx_dav_job *j)
 {
     struct del *d = j->p;
-    j->err = nxx_dav_rm_tree(d->dir, d->name, 0);
+    const char *rel = j->c->rel;
+    const char *slash = strrchr(rel, '/');
+    d->len = slash ? (size_t)(slash - rel) : 0;
+    memcpy(d->path, rel, d->len);
+    d->path[d->len] = '\0';
+    j->err = del_tree(j, d, d->dir, d->name, 0);
     fsync(d->dir);
-    nxx_dav_props_delete(j->c->r, j->c->rel);
-    nxx_dav_locks_drop(j->c->r, j->c->rel);
+    if (!d->nfails) {
+        nxx_dav_props_delete(j->c->r, rel);
+        nxx_dav_locks_drop(j->c->r, rel);
+    }
 }
 
 static int delete_answer(struct nxx_dav_job *j)
 {
     struct del *d = j->p;
     struct nxx_dav_ctx *c = j->c;
-    int e = j->err;
-    if (e && e != -ENOENT) {
+    if (d->nfails && d->coll && !d->fails.oom) {
         /* RFC 4918 §9.6.1: what could not be deleted, in a 207 */
         struct nxx_dav_buf b = { 0 };
         nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                         "<D:multistatus xmlns:D=\"DAV:\"><D:response>");
-        nxx_dav_put_href(&b, c->r, c->rel, d->coll);
-        nxx_dav_putf(&b, "<D:status>HTTP/1.1 %d %s</D:status></D:response></D:multistatus>\n",
-                     nxx_dav_status_of(-e), nxx_status_reason(nxx_dav_status_of(-e)));
+                         "<D:multistatus xmlns:D=\"DAV:\">");
+        nxx_dav_put(&b, d->fails.p, d->fails.len);
+        nxx_dav_puts(&b, "</D:multistatus>\n");
+        nxx_free(d->fails.p);
+        d->fails.p = NULL;
         return nxx_dav_send_xml(c->req, 207, &b);
+    }
+    nxx_free(d->fails.p);
+    d->fails.p = NULL;
+    if (j->err == -ENOENT)
+        return 404;
+    if (j->err) {
+        nxx_req_detail(c->req, "cannot delete '%s': %s", c->rel, strerror(-j->err));
+        return nxx_dav_status_of(-j->err);
     }
     nxx_resp_status(c->req, 204);
     return nxx_resp_send(c->req, NULL, 0, 0) ? 500 : 0;
@@ -800,6 +881,7 @@ static int do_delete(struct nxx_dav_ctx *c)
     struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
     if (!d || !j)
         return 500;
+    memset(d, 0, sizeof(*d));
     d->dir = nxx_dav_open_parent(c->r, c->rel, &d->name);
     if (d->dir < 0)
         return 404;
