@@ -55,10 +55,11 @@ static int etag(struct cur *c, nxx_str *out)
     if (c->p == c->end || *c->p != '"')
         return -1;
     c->p++;
-    /* RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text */
+    /* RFC 9110 §8.8.3: etagc = %x21 / %x23-7E / obs-text; spaces are taken
+     * too, as RFC 4918's own examples have them ("I am an ETag") */
     while (c->p < c->end && *c->p != '"') {
         unsigned char ch = (unsigned char)*c->p;
-        if (ch < 0x21 || ch == 0x7f)
+        if (ch < 0x20 || ch == 0x7f)
             return -1;
         c->p++;
     }
