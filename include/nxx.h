@@ -572,7 +572,7 @@ NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
  * GET and HEAD are the file handler's.  The location's path is stripped
  * ("/dav/a.txt" of location "/dav" is ROOT/a.txt).  Dead properties and
  * locks live in an SQLite database (cfg->db), so both survive a restart.
- * DELETE, COPY, MOVE, Depth-infinity PROPFIND and the sync of a PUT run on
+ * DELETE, COPY, MOVE, PROPFIND of members and the sync of a PUT run on
  * a thread of their own (102 Processing while they take long); the rest on
  * the worker thread.  Names beginning with '.' are hidden.
  */

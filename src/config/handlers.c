@@ -177,7 +177,7 @@ static const struct nxx_cfg_key dav_keys[] = {
       .min = 10,
       .max = 3600000ull,
       .def = "1",
-      .help = "A DELETE, COPY, MOVE or Depth-infinity PROPFIND still working this long after it "
+      .help = "A DELETE, COPY, MOVE or PROPFIND of members still working this long after it "
               "started sends 102 Processing to HTTP/1.1 clients, then one every second until "
               "the answer (RFC 2518 §10.1)." },
     { .name = "quota",

@@ -43,7 +43,7 @@
       "proxied to an upstream.")                                                                   \
     X(102, "Processing", S, "RFC 2518 §10.1",                                                      \
       "Interim: the request was received and is still being processed.",                           \
-      "A WebDAV DELETE, COPY, MOVE or Depth-infinity PROPFIND still working after the "            \
+      "A WebDAV DELETE, COPY, MOVE or PROPFIND of a collection's members still working after the " \
       "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
       "final response; HTTP/1.1 clients only.",                                                    \
       "")                                                                                          \

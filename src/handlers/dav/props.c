@@ -609,7 +609,9 @@ int nxx_dav_propfind(struct nxx_dav_ctx *c)
         }
     }
     pf.depth = d;
-    if (d <= 1) {
+    /* one resource: here; members to list (10,000 of them take tens of
+     * milliseconds): on a thread of their own */
+    if (d == 0 || !S_ISDIR(st.st_mode)) {
         struct nxx_dav_job j;
         memset(&j, 0, sizeof(j));
         j.c = c;
@@ -617,7 +619,6 @@ int nxx_dav_propfind(struct nxx_dav_ctx *c)
         propfind_work(&j);
         return propfind_answer(&j);
     }
-    /* the whole tree: on a thread of its own */
     struct pf *keep = nxx_req_alloc(req, sizeof(*keep));
     struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
     if (!keep || !j)
