@@ -102,6 +102,21 @@ typedef struct nxx_config {
      */
     unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
     size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
+    /*
+     * HTTP/2 (RFC 9113).  h2c: a plain connection that opens with the HTTP/2
+     * connection preface speaks HTTP/2 (prior knowledge).  The limits hold
+     * against the known attacks on HTTP/2 servers; a client over one of the
+     * rate limits gets GOAWAY ENHANCE_YOUR_CALM and the connection closes.
+     */
+    int h2c;                       /* HTTP/2 with prior knowledge on plain listeners : 0 */
+    unsigned h2_max_streams;       /* concurrent streams per connection : 100 */
+    unsigned h2_max_resets;        /* streams a client may reset per second (rapid
+                                    * reset, CVE-2023-44487); bursts of 10 times : 100 */
+    unsigned h2_max_control;       /* PING and SETTINGS frames per second (floods);
+                                    * bursts of 10 times : 100 */
+    unsigned h2_max_continuations; /* CONTINUATION frames after one HEADERS : 8 */
+    size_t h2_window;              /* flow-control window a stream opens with (bytes
+                                    * of request content in flight) : 65535 */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);
