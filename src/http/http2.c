@@ -608,8 +608,8 @@ static int on_invalid_header(nghttp2_session *session, const nghttp2_frame *fram
     char *msg = nxx_arena_alloc(&st->arena, 200);
     if (msg) {
         int conn_specific = 0;
-        static const char *const cs[] = { "connection", "keep-alive", "proxy-connection",
-                                          "transfer-encoding", "upgrade", "te" };
+        static const char *const cs[] = { "connection",        "keep-alive", "proxy-connection",
+                                          "transfer-encoding", "upgrade",    "te" };
         for (size_t i = 0; i < sizeof(cs) / sizeof(cs[0]); i++)
             if (namelen == strlen(cs[i]) && nxx_name_is_lc((const char *)name, cs[i], namelen))
                 conn_specific = 1;
@@ -657,8 +657,9 @@ static int set_target(struct h2stream *st)
     h->authority = st->authority.len ? st->authority : st->host;
     if (h->authority.len && !nxx_parse_authority_ok(h->authority.ptr, h->authority.len))
         return -2;
-    if (st->authority.len && st->host.len && (st->authority.len != st->host.len ||
-                                                 !nxx_str_ieq(st->authority, st->host.ptr, st->host.len)))
+    if (st->authority.len && st->host.len &&
+        (st->authority.len != st->host.len ||
+         !nxx_str_ieq(st->authority, st->host.ptr, st->host.len)))
         return -3;
     return 0;
 }
@@ -832,7 +833,8 @@ static int connection_specific(const char *name, size_t n)
 {
     switch (n) {
     case 7: return nxx_name_is_lc(name, "upgrade", 7);
-    case 10: return nxx_name_is_lc(name, "connection", 10) || nxx_name_is_lc(name, "keep-alive", 10);
+    case 10:
+        return nxx_name_is_lc(name, "connection", 10) || nxx_name_is_lc(name, "keep-alive", 10);
     case 16: return nxx_name_is_lc(name, "proxy-connection", 16);
     case 17: return nxx_name_is_lc(name, "transfer-encoding", 17);
     default: return 0;
@@ -1242,11 +1244,14 @@ static void read_in(struct h2conn *c)
         if (r < 0) {
             /* a connection error: nghttp2 queued GOAWAY where it could */
             nxx_log_debug("http2: %s", nghttp2_strerror((int)r));
-            c->want_close = 1;
-            if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+            if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+                calm(c, "sent more CONTINUATION frames than --h2-max-continuations");
+            else if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
                 close_conn(c);
                 return;
             }
+            c->want_close = 1;
+            c->eof = 1; /* nothing more is read: close once the GOAWAY is out */
             break;
         }
     }
@@ -1408,7 +1413,8 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
         }
         /* a stream whose window stays shut (the zero-window stall) */
         if (st->submitted && st->has_data && !st->out_done && (st->out || !st->ended) &&
-            st->out_bytes && cfg->send_timeout_ms && now - st->progress_ms >= cfg->send_timeout_ms) {
+            st->out_bytes && cfg->send_timeout_ms &&
+            now - st->progress_ms >= cfg->send_timeout_ms) {
             nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
             continue;
         }
