@@ -131,11 +131,6 @@ static inline struct h2stream *stream_of(const nxx_req *req)
     return (struct h2stream *)(uintptr_t)req; /* req is the first member */
 }
 
-static inline struct h2conn *conn_of(const nxx_req *req)
-{
-    return stream_of(req)->c;
-}
-
 static inline const nxx_config *cfg_of(const struct h2conn *c)
 {
     return &c->conn.w->site_use->site->cfg;
@@ -845,6 +840,8 @@ static int connection_specific(const char *name, size_t n)
 static size_t add_lines(struct h2stream *st, nghttp2_nv *nv, size_t n, size_t cap, const char *p,
                         size_t len)
 {
+    if (!len)
+        return n;
     const char *e = p + len;
     while (p < e && n < cap) {
         const char *eol = memchr(p, '\n', (size_t)(e - p));
@@ -880,10 +877,10 @@ static size_t add_lines(struct h2stream *st, nghttp2_nv *nv, size_t n, size_t ca
 
 static size_t count_lines(const char *p, size_t len)
 {
-    size_t n = 0;
-    for (const char *e = p + len; p < e; p++)
-        n += *p == '\n';
-    return n + 1;
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += p[i] == '\n';
+    return n;
 }
 
 static ssize_t read_content(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
