@@ -525,7 +525,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         head_refuse(st, 431, "the request header section exceeds the limit");
         return 0;
     }
-    if (namelen + valuelen + 2 > cfg->max_field_bytes) {
+    /* :path is the request-target: its limit is the URI's (414) */
+    int is_path = namelen == 5 && !memcmp(name, ":path", 5);
+    if (is_path && valuelen > cfg->max_uri_bytes) {
+        head_refuse(st, 414, "the request-target exceeds the limit");
+        return 0;
+    }
+    if (namelen + valuelen + 2 > cfg->max_field_bytes && !is_path) {
         char *msg = nxx_arena_alloc(&st->arena, 200);
         if (msg)
             snprintf(msg, 200, "header field '%.*s' is %zu bytes; the limit is %zu",

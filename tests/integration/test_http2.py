@@ -3,33 +3,15 @@ files, the REST API, request content (whole, streamed, with trailers),
 100-continue as interim HEADERS, many streams at once, the connection's
 timeouts and GOAWAY, and the limits against the known attacks (rapid
 reset, PING/SETTINGS floods, CONTINUATION floods, HPACK bombs, zero-window
-stalls).  Frame-level cases use python3-h2 (Debian's; its pure-Python
-packages are taken from the system's dist-packages when this interpreter
-has none)."""
+stalls).  Frame-level cases use python3-h2 through h2client.py."""
 
 import os
 import signal
-import socket
-import sys
 import time
 
+from h2client import H2, h2
 from harness import (A_TXT, ConfigServer, Hello, Server, check, config_dir, curl, eq,
                      make_docroot, remove_tree, shared, skip, timeout)
-
-try:
-    import h2.config
-    import h2.connection
-    import h2.events
-    import h2.settings
-except ImportError:  # the runner's interpreter may not see Debian's python3-h2
-    sys.path.append("/usr/lib/python3/dist-packages")
-    try:
-        import h2.config
-        import h2.connection
-        import h2.events
-        import h2.settings
-    except ImportError:
-        h2 = None
 
 _root = None
 BIG = os.urandom(300 * 1024 + 11)
@@ -56,113 +38,6 @@ def hello():
 def teardown_module():
     if _root:
         remove_tree(_root)
-
-
-def need_h2():
-    if h2 is None:
-        skip("python3-h2 is not installed")
-
-
-class H2:
-    """A frame-level HTTP/2 client over one loopback connection."""
-
-    def __init__(self, server, settings=None, validate=True, ack_settings=True):
-        need_h2()
-        cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
-                                        validate_outbound_headers=validate,
-                                        normalize_outbound_headers=validate,
-                                        validate_inbound_headers=True)
-        self.conn = h2.connection.H2Connection(config=cfg)
-        self.sock = socket.create_connection((server.host, server.port), timeout=5)
-        self.authority = f"{server.host}:{server.port}"
-        self.events = []
-        self.ack_settings = ack_settings
-        self.conn.initiate_connection()
-        if settings:
-            self.conn.update_settings(settings)
-        self.flush()
-
-    def flush(self):
-        data = self.conn.data_to_send()
-        if data:
-            self.sock.sendall(data)
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def headers(self, method, path, extra=(), end=True, sid=None):
-        sid = sid or self.conn.get_next_available_stream_id()
-        hdrs = [(":method", method), (":path", path), (":scheme", "http"),
-                (":authority", self.authority)] + list(extra)
-        self.conn.send_headers(sid, hdrs, end_stream=end)
-        self.flush()
-        return sid
-
-    def pump(self, until, timeout_s=5.0):
-        """Read events until until(events) is true; returns the events so far."""
-        deadline = time.monotonic() + timeout_s
-        while not until(self.events):
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"timed out; events so far: {self.events[-8:]!r}")
-            self.sock.settimeout(left)
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except ConnectionResetError:
-                data = b""
-            if not data:
-                self.events.append("EOF")
-                break
-            try:
-                evs = self.conn.receive_data(data)
-            except h2.exceptions.ProtocolError as e:
-                self.events.append(("protocol-error", str(e)))
-                break
-            for ev in evs:
-                self.events.append(ev)
-                if isinstance(ev, h2.events.DataReceived):
-                    self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
-            if self.ack_settings:
-                self.flush()
-        return self.events
-
-    def response(self, sid, timeout_s=5.0):
-        """(status, headers dict, body, interim statuses) of stream sid."""
-        self.pump(lambda evs: any(isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset))
-                                  and e.stream_id == sid for e in evs), timeout_s)
-        status, hdrs, body, interim = None, {}, b"", []
-        for e in self.events:
-            if getattr(e, "stream_id", None) != sid:
-                continue
-            if isinstance(e, h2.events.InformationalResponseReceived):
-                interim.append(int(dict(e.headers)[":status"]))
-            elif isinstance(e, h2.events.ResponseReceived):
-                hdrs = dict(e.headers)
-                status = int(hdrs[":status"])
-            elif isinstance(e, h2.events.DataReceived):
-                body += e.data
-            elif isinstance(e, h2.events.StreamReset) and status is None:
-                status = ("reset", e.error_code)  # a reset after the response ends it only
-        return status, hdrs, body, interim
-
-    def goaway(self, timeout_s=5.0):
-        self.pump(lambda evs: any(isinstance(e, h2.events.ConnectionTerminated) for e in evs)
-                  or "EOF" in evs, timeout_s)
-        for e in self.events:
-            if isinstance(e, h2.events.ConnectionTerminated):
-                return e.error_code
-        return None
-
-    def close(self):
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        self.close()
 
 
 def h2curl(server, path, *args):
