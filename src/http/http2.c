@@ -94,6 +94,7 @@ struct h2stream {
         ended : 1,        /* end(): all content queued */
         out_done : 1,     /* END_STREAM sent */
         closed : 1,       /* nghttp2 closed the stream */
+        told : 1,         /* a streaming handler heard the content's end or failure */
         listed_free : 1;  /* on the free list */
 };
 
@@ -118,7 +119,7 @@ struct h2conn {
     uint64_t born_ms, idle_ms, write_ms;
     struct h2bucket resets, control;
     unsigned readable : 1, writable : 1, in_service : 1, settings_acked : 1, draining : 1,
-        registered : 1, want_close : 1, eof : 1;
+        registered : 1, want_close : 1, eof : 1, rdhup : 1;
 };
 
 static const struct nxx_proto h2_proto;
@@ -252,6 +253,16 @@ static struct h2stream *stream_new(struct h2conn *c, int32_t id)
     return st;
 }
 
+/* A streaming handler learns, once, that its content will not complete. */
+static void tell_failure(struct h2stream *st)
+{
+    nxx_req *req = &st->req;
+    if (st->body_on && st->bmode == NXX_BODY_STREAM && !st->told && req->body_fn) {
+        st->told = 1;
+        req->body_fn(req, NULL, 0, -1, req->body_ud);
+    }
+}
+
 /* The request will not complete (the stream was reset, or the connection
  * ends): a streaming handler hears it, and a request nobody will answer
  * any more is finished. */
@@ -260,10 +271,7 @@ static void stream_abort(struct h2conn *c, struct h2stream *st)
     nxx_req *req = &st->req;
     if (!st->started || req->finished)
         return;
-    if (st->body_on && st->bmode == NXX_BODY_STREAM && !st->in_done && req->body_fn) {
-        st->in_done = 1;
-        req->body_fn(req, NULL, 0, -1, req->body_ud);
-    }
+    tell_failure(st);
     if (nxx_timer_armed(&req->defer))
         nxx_timer_cancel(&c->conn.w->loop, &req->defer);
     if (!c->conn.pins && !req->finished)
@@ -303,11 +311,8 @@ static int hold(struct h2stream *st, const uint8_t *data, size_t len)
 static void refuse_content(struct h2conn *c, struct h2stream *st, int status, const char *detail)
 {
     nxx_req *req = &st->req;
+    tell_failure(st);
     st->body_on = 0;
-    if (req->body_fn && st->bmode == NXX_BODY_STREAM) {
-        st->in_done = 1;
-        req->body_fn(req, NULL, 0, -1, req->body_ud);
-    }
     if (!req->responded && !req->finished)
         nxx_req_error(req, status, detail);
     else if (!st->closed)
@@ -356,8 +361,9 @@ static void content_end(struct h2conn *c, struct h2stream *st)
         st->body_on = 0;
         req->body = (nxx_str){ st->body ? st->body : "", st->blen };
         nxx_request_body_done(req);
-    } else if (st->bmode == NXX_BODY_STREAM) {
+    } else if (st->bmode == NXX_BODY_STREAM && !st->told) {
         st->body_on = 0;
+        st->told = 1;
         req->body_fn(req, NULL, 0, 1, req->body_ud);
     }
 }
@@ -948,8 +954,7 @@ static int h2_head(nxx_req *req, int64_t content_length)
     st->submitted = 1;
     st->progress_ms = now_ms(c);
     int rv;
-    if (req->head_only || nobody || content_length == 0 || req->taken) {
-        st->out_done = 0;
+    if (req->head_only || nobody || content_length == 0) {
         rv = nghttp2_submit_response(c->s, st->id, nv, n, NULL);
     } else {
         nghttp2_data_provider dp = { .source.ptr = st, .read_callback = read_content };
@@ -1088,11 +1093,10 @@ static void h2_end(nxx_req *req)
     if (req->streaming || st->ended)
         return;
     st->ended = 1;
-    if (st->body_on && !st->in_done) {
-        /* answered before the content was in: no more of it is wanted */
-        if (st->bmode == NXX_BODY_STREAM && req->body_fn)
-            st->in_done = 1, req->body_fn(req, NULL, 0, -1, req->body_ud);
-        st->body_on = 0;
+    if (!st->in_done) {
+        /* answered before the content was in: no more of it is wanted (what
+         * still comes is dropped, and RST_STREAM NO_ERROR follows the end) */
+        tell_failure(st);
         st->bmode = NXX_BODY_SKIP;
         st->body_on = 1;
         consume(c, st, st->ilen);
@@ -1134,14 +1138,6 @@ static nxx_str h2_version(const nxx_req *req)
 static size_t h2_pending(const nxx_req *req)
 {
     return stream_of(req)->out_bytes;
-}
-
-static nxx_tunnel *h2_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
-{
-    (void)req;
-    (void)ops;
-    (void)ud;
-    return NULL; /* no extended CONNECT (RFC 8441): WebSocket stays on HTTP/1.1 */
 }
 
 static int h2_alive(const nxx_req *req)
@@ -1219,6 +1215,29 @@ static int send_out(struct h2conn *c)
     }
 }
 
+/* Feed input to nghttp2; -1 when nothing more is to be read (a connection
+ * error: the GOAWAY nghttp2 queued goes out, then the connection closes). */
+static int recv_bytes(struct h2conn *c, const uint8_t *data, size_t n)
+{
+    c->in_service = 1;
+    ssize_t r = nghttp2_session_mem_recv(c->s, data, n);
+    c->in_service = 0;
+    if (c->conn.closed)
+        return -1;
+    if (r >= 0)
+        return 0;
+    nxx_log_debug("http2: %s", nghttp2_strerror((int)r));
+    if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+        calm(c, "sent more CONTINUATION frames than --h2-max-continuations");
+    } else if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+        close_conn(c);
+        return -1;
+    }
+    c->want_close = 1;
+    c->eof = 1; /* nothing more is read: close once the GOAWAY is out */
+    return -1;
+}
+
 static void read_in(struct h2conn *c)
 {
     while (c->readable && !c->conn.closed && !c->want_close && c->olen - c->opos < OUT_HIGH) {
@@ -1237,26 +1256,12 @@ static void read_in(struct h2conn *c)
             c->want_close = 1;
             break;
         }
-        if ((size_t)n < NXX_RBUF_SIZE)
+        /* a short read drained the socket, unless the FIN came with the same
+         * edge: then read on to the EOF, no further edge will announce it */
+        if ((size_t)n < NXX_RBUF_SIZE && !c->rdhup)
             c->readable = 0;
-        c->in_service = 1;
-        ssize_t r = nghttp2_session_mem_recv(c->s, (const uint8_t *)c->rbuf, (size_t)n);
-        c->in_service = 0;
-        if (c->conn.closed)
-            return;
-        if (r < 0) {
-            /* a connection error: nghttp2 queued GOAWAY where it could */
-            nxx_log_debug("http2: %s", nghttp2_strerror((int)r));
-            if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
-                calm(c, "sent more CONTINUATION frames than --h2-max-continuations");
-            else if (r == NGHTTP2_ERR_FLOODED || r == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-                close_conn(c);
-                return;
-            }
-            c->want_close = 1;
-            c->eof = 1; /* nothing more is read: close once the GOAWAY is out */
+        if (recv_bytes(c, (const uint8_t *)c->rbuf, (size_t)n) < 0)
             break;
-        }
     }
     /* an idle connection holds no read buffer */
     if (c->rbuf && !c->readable) {
@@ -1364,6 +1369,8 @@ static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
         c->writable = 1;
     if (events & (NXX_EV_READ | NXX_EV_RDHUP | NXX_EV_HUP))
         c->readable = 1;
+    if (events & NXX_EV_RDHUP)
+        c->rdhup = 1;
     if (c->olen > c->opos && write_out(c) < 0)
         return;
     read_in(c);
@@ -1469,10 +1476,8 @@ static void h2_release(struct nxx_conn *base)
     for (struct h2stream *st = c->streams; st; st = st->next) {
         st->closed = 1;
         if (st->started && !st->req.finished) {
-            if (st->body_on && st->bmode == NXX_BODY_STREAM && !st->in_done && st->req.body_fn) {
-                st->in_done = 1;
-                st->req.body_fn(&st->req, NULL, 0, -1, st->req.body_ud);
-            }
+            if (!st->in_done)
+                tell_failure(st);
             if (nxx_timer_armed(&st->req.defer))
                 nxx_timer_cancel(loop, &st->req.defer);
             if (!base->pins)
@@ -1613,15 +1618,8 @@ int nxx_http2_start(struct nxx_conn *old, const void *pre, size_t npre)
     c->control.tokens = (uint64_t)cfg_of(c)->h2_max_control * 10 * 1000;
     c->writable = 1;
     c->readable = 1;
-    if (npre) {
-        c->in_service = 1;
-        ssize_t r = nghttp2_session_mem_recv(c->s, pre, npre);
-        c->in_service = 0;
-        if (c->conn.closed)
-            return 0;
-        if (r < 0)
-            c->want_close = 1;
-    }
+    if (npre && recv_bytes(c, pre, npre) < 0 && c->conn.closed)
+        return 0;
     read_in(c);
     service(c);
     return 0;
@@ -1638,7 +1636,7 @@ static const struct nxx_proto h2_proto = {
     .pending = h2_pending,
     .body = h2_body,
     .body_pause = h2_body_pause,
-    .takeover = h2_takeover,
+    .takeover = NULL, /* no extended CONNECT (RFC 8441): tunnels stay on HTTP/1.1 */
     .alive = h2_alive,
 };
 
