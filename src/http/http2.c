@@ -119,13 +119,15 @@ struct h2conn {
     uint64_t born_ms, idle_ms, write_ms;
     struct h2bucket resets, control;
     unsigned readable : 1, writable : 1, in_service : 1, settings_acked : 1, draining : 1,
-        registered : 1, want_close : 1, eof : 1, rdhup : 1;
+        registered : 1, want_close : 1, eof : 1, rdhup : 1,
+        tick_long : 1; /* the clock is armed for the keep-alive timeout only */
 };
 
 static const struct nxx_proto h2_proto;
 static const struct nxx_conn_ops h2_conn_ops;
 
 static void service(struct h2conn *c);
+static uint64_t tick_ms(const struct h2conn *c);
 
 static inline struct h2stream *stream_of(const nxx_req *req)
 {
@@ -250,6 +252,11 @@ static struct h2stream *stream_new(struct h2conn *c, int32_t id)
         c->streams->prev = st;
     c->streams = st;
     c->nstreams++;
+    if (c->tick_long) {
+        /* a stream has timeouts of its own: back to the short clock */
+        c->tick_long = 0;
+        nxx_timer_set(&c->conn.w->loop, &c->tick, tick_ms(c));
+    }
     return st;
 }
 
@@ -677,7 +684,6 @@ static void start_request(struct h2conn *c, struct h2stream *st, int end_stream)
     nxx_req *req = &st->req;
     st->started = 1;
     st->in_done = end_stream ? 1 : 0;
-    memset(&req->h, 0, offsetof(struct nxx_http_request, method_id));
     nxx_request_init(req, &h2_proto, &c->conn, c->conn.w, &st->arena);
     struct nxx_http_request *h = &req->h;
     /* the fields were noted as they came; the flags from them are already set */
@@ -1443,7 +1449,15 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
         nghttp2_session_terminate_session(c->s, NGHTTP2_NO_ERROR);
         c->want_close = 1;
     }
-    nxx_timer_set(&c->conn.w->loop, &c->tick, tick_ms(c));
+    /* an idle connection only waits for its keep-alive timeout: one wake-up */
+    uint64_t next = tick_ms(c);
+    c->tick_long = 0;
+    if (!c->nstreams && c->settings_acked && !c->want_close && c->olen == c->opos && !c->draining &&
+        c->idle_ms + cfg->keepalive_timeout_ms > now + next) {
+        next = c->idle_ms + cfg->keepalive_timeout_ms - now;
+        c->tick_long = 1;
+    }
+    nxx_timer_set(&c->conn.w->loop, &c->tick, next);
     service(c);
 }
 
