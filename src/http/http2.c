@@ -1314,8 +1314,7 @@ static void run_drains(struct h2conn *c)
         if (req->drain_fn && (st->out_bytes <= req->drain_below || st->closed)) {
             void (*fn)(nxx_req *, void *) = req->drain_fn;
             req->drain_fn = NULL;
-            fn(req, req->drain_ud);
-            next = st->next; /* fn may end its request, never another's */
+            fn(req, req->drain_ud); /* may end st's request (st moves to the dead list) */
         }
         st = next;
     }
@@ -1415,7 +1414,8 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
         close_conn(c);
         return;
     }
-    for (struct h2stream *st = c->streams; st; st = st->next) {
+    for (struct h2stream *st = c->streams, *next; st; st = next) {
+        next = st->next; /* an answer below may move st to the dead list */
         nxx_req *req = &st->req;
         if (st->closed)
             continue;
