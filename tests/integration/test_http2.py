@@ -375,3 +375,39 @@ def test_shutdown_sends_goaway_and_finishes_streams():
         s.wait()
     finally:
         s._kill()
+
+
+# ---- streamed and deferred answers (examples/hello.c) ----
+
+
+def test_deferred_and_streamed_answers():
+    with H2(hello()) as c:
+        slow = c.headers("GET", "/slow")
+        big = c.headers("GET", "/stream/big")
+        status, _, body, _ = c.response(big, 20)
+        eq(status, 200, "a streamed answer that waits for the client to drain")
+        eq(len(body), 4 << 20, "all of it")
+        status, _, body, _ = c.response(slow)
+        eq((status, body), (200, b"slow\n"), "a deferred answer")
+
+
+def test_reset_of_a_streamed_answer_keeps_the_connection():
+    with H2(hello()) as c:
+        sid = c.headers("GET", "/stream/long")
+        c.pump(lambda evs: any(isinstance(e, h2.events.DataReceived) and e.stream_id == sid
+                               for e in evs))
+        c.conn.reset_stream(sid)
+        c.flush()
+        sid = c.headers("GET", "/hello")
+        eq(c.response(sid)[0], 200, "the connection still serves")
+
+
+def test_no_tunnel_over_http2():
+    with H2(hello(), validate=False) as c:
+        c.conn.send_headers(1, [(":method", "CONNECT"), (":authority", "example.test:443")])
+        c.flush()
+        status = c.response(1)[0]
+        check(status in (500, 501) or isinstance(status, tuple),
+              f"CONNECT over HTTP/2 got {status}")
+        sid = c.headers("GET", "/hello")
+        eq(c.response(sid)[0], 200, "the connection still serves")
