@@ -315,7 +315,7 @@ NXX_API nxx_str nxx_req_method(const nxx_req *req);
 NXX_API nxx_str nxx_req_target(const nxx_req *req);    /* as received */
 NXX_API nxx_str nxx_req_path(const nxx_req *req);      /* percent-decoded, dot segments removed */
 NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 if none */
-NXX_API int nxx_req_version(const nxx_req *req);       /* 10 or 11 */
+NXX_API int nxx_req_version(const nxx_req *req);       /* 10, 11 or 20 (HTTP/2) */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
