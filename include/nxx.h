@@ -112,7 +112,7 @@ typedef struct nxx_config {
     unsigned h2_max_streams;       /* concurrent streams per connection : 100 */
     unsigned h2_max_resets;        /* streams a client may reset per second (rapid
                                     * reset, CVE-2023-44487); bursts of 10 times : 100 */
-    unsigned h2_max_control;       /* PING and SETTINGS frames per second (floods);
+    unsigned h2_max_control;       /* PING, SETTINGS, empty DATA frames per second;
                                     * bursts of 10 times : 100 */
     unsigned h2_max_continuations; /* CONTINUATION frames after one HEADERS : 8 */
     size_t h2_window;              /* flow-control window a stream opens with (bytes

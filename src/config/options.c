@@ -127,9 +127,9 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "connection is closed.",
       NULL },
     { "h2-max-control", "N", K_COUNT, OFF(cfg.h2_max_control), 1, 1000000, "100",
-      "HTTP/2: PING and SETTINGS frames a client may send per second, with bursts of ten "
-      "times N; a client over it (a flood) gets GOAWAY ENHANCE_YOUR_CALM and the connection "
-      "is closed.",
+      "HTTP/2: PING, SETTINGS and empty DATA frames a client may send per second, with bursts "
+      "of ten times N; a client over it (a flood) gets GOAWAY ENHANCE_YOUR_CALM and the "
+      "connection is closed.",
       NULL },
     { "h2-max-continuations", "N", K_COUNT, OFF(cfg.h2_max_continuations), 0, 1000, "8",
       "HTTP/2: CONTINUATION frames that may follow one HEADERS frame; more (a CONTINUATION "

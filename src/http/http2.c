@@ -748,8 +748,15 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         else if (bucket_take(&c->control, cfg->h2_max_control, now_ms(c)) < 0)
             calm(c, "sent SETTINGS frames faster than --h2-max-control");
         return 0;
-    case NGHTTP2_HEADERS:
-    case NGHTTP2_DATA: break;
+    case NGHTTP2_DATA:
+        /* empty DATA frames carry nothing but work (CVE-2019-9518) */
+        if (!frame->hd.length && !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+            bucket_take(&c->control, cfg->h2_max_control, now_ms(c)) < 0) {
+            calm(c, "sent empty DATA frames faster than --h2-max-control");
+            return 0;
+        }
+        break;
+    case NGHTTP2_HEADERS: break;
     default: return 0;
     }
     struct h2stream *st = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);

@@ -411,3 +411,15 @@ def test_no_tunnel_over_http2():
               f"CONNECT over HTTP/2 got {status}")
         sid = c.headers("GET", "/hello")
         eq(c.response(sid)[0], 200, "the connection still serves")
+
+
+def test_empty_data_flood_gets_enhance_your_calm():
+    import hyperframe.frame as hf
+    with Server(root(), "--h2c", "--h2-max-control", "5") as s, H2(s) as c:
+        sid = c.headers("POST", "/nope", [("content-type", "text/plain")], end=False)
+        try:
+            for _ in range(200):
+                c.send_raw(hf.DataFrame(sid).serialize())
+        except OSError:
+            pass
+        eq(c.goaway(), 11, "GOAWAY ENHANCE_YOUR_CALM")
