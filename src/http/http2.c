@@ -572,6 +572,26 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             st->scheme = val;
         return 0;
     }
+    if (namelen == 6 && !memcmp(name, "cookie", 6)) {
+        /* RFC 9113 §8.2.3: crumbs of one Cookie field, joined with "; " as
+         * HTTP/1.1 carries it, so handlers see one field */
+        for (size_t i = 0; i < st->nhdrs; i++) {
+            struct nxx_header *f = &st->hdrs[i];
+            if (f->name.len != 6 || memcmp(f->name.ptr, "cookie", 6))
+                continue;
+            char *j = nxx_arena_alloc(&st->arena, f->value.len + 2 + valuelen + 1);
+            if (!j) {
+                head_refuse(st, 500, "out of memory");
+                return 0;
+            }
+            memcpy(j, f->value.ptr, f->value.len);
+            memcpy(j + f->value.len, "; ", 2);
+            memcpy(j + f->value.len + 2, value, valuelen);
+            j[f->value.len + 2 + valuelen] = '\0';
+            f->value = (nxx_str){ j, f->value.len + 2 + valuelen };
+            return 0;
+        }
+    }
     if (st->nhdrs == st->caphdrs) {
         if (st->nhdrs >= cfg->max_headers) {
             head_refuse(st, 431, "the request has more header fields than the limit");
@@ -957,9 +977,7 @@ static int h2_head(nxx_req *req, int64_t content_length)
                         ? (nxx_str){ w->fixed, w->fixed_len }
                         : nxx_request_fixed_fields(req);
     int nobody = no_content_status(req->status);
-    int64_t cl = nobody && req->status != 304 ? -1 : content_length;
-    if (req->status == 304)
-        cl = -1;
+    int64_t cl = nobody ? -1 : content_length;
     size_t n = 0;
     nghttp2_nv *nv = build_nv(st, req->status, fixed, NULL, 0, cl, &n);
     if (!nv)

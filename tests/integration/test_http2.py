@@ -415,8 +415,10 @@ def test_no_tunnel_over_http2():
 
 def test_empty_data_flood_gets_enhance_your_calm():
     import hyperframe.frame as hf
-    with Server(root(), "--h2c", "--h2-max-control", "5") as s, H2(s) as c:
-        sid = c.headers("POST", "/nope", [("content-type", "text/plain")], end=False)
+    with Server(root(), "--h2c", "--h2-max-control", "5", "--api", "/api", "--data",
+                os.path.join(root(), ".data-empty")) as s, H2(s) as c:
+        # a route that waits for the content: the stream stays open
+        sid = c.headers("POST", "/api/x", [("content-type", "application/json")], end=False)
         try:
             for _ in range(200):
                 c.send_raw(hf.DataFrame(sid).serialize())

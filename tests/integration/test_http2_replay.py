@@ -237,3 +237,4 @@ def test_scope_headers_reach_h2_responses():
     r = get("/big", server=codes(), authority="codes.test", method="OPTIONS")
     eq(r.header("x-server-level"), "s", "server-level field")
     eq(r.header("x-host-level"), "h", "host-level field")
+
