@@ -119,7 +119,8 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       NULL },
     { "h2-max-streams", "N", K_COUNT, OFF(cfg.h2_max_streams), 1, 10000, "100",
       "HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); "
-      "a stream over it is refused (RST_STREAM REFUSED_STREAM).",
+      "a stream over it is refused (RST_STREAM REFUSED_STREAM) until the client acknowledged "
+      "the setting, then ends the connection (GOAWAY PROTOCOL_ERROR).",
       NULL },
     { "h2-max-resets", "N", K_COUNT, OFF(cfg.h2_max_resets), 1, 1000000, "100",
       "HTTP/2: streams a client may cancel (RST_STREAM) per second, with bursts of ten times "

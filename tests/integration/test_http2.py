@@ -425,3 +425,18 @@ def test_empty_data_flood_gets_enhance_your_calm():
         except OSError:
             pass
         eq(c.goaway(), 11, "GOAWAY ENHANCE_YOUR_CALM")
+
+
+def test_streams_over_the_limit_end_the_connection():
+    with Server(root(), "--h2c", "--h2-max-streams", "2", "--api", "/api", "--data",
+                os.path.join(root(), ".data-streams")) as s, H2(s) as c:
+        c.pump(lambda evs: any(isinstance(e, h2.events.SettingsAcknowledged) for e in evs))
+        eq(c.conn.remote_settings.max_concurrent_streams, 2, "SETTINGS_MAX_CONCURRENT_STREAMS")
+        # a client that opens more than it acknowledged, as an attacker would
+        ms = h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS
+        c.conn.remote_settings[ms] = 100
+        c.conn.remote_settings.acknowledge()
+        ct = [("content-type", "application/json")]
+        for _ in range(3):
+            c.headers("POST", "/api/x", ct, end=False)
+        eq(c.goaway(), 1, "GOAWAY PROTOCOL_ERROR (RFC 9113 §5.1.2)")

@@ -27,8 +27,8 @@
 #define WINDOW 65535
 
 static nxx_server *srv;
-static atomic_size_t taken;  /* content the handler took */
-static atomic_int resumed;   /* the handler resumed reading */
+static atomic_size_t taken; /* content the handler took */
+static atomic_int resumed;  /* the handler resumed reading */
 
 static void *run(void *arg)
 {
@@ -188,7 +188,10 @@ TEST(a_paused_handler_stops_its_client_at_the_window)
     CHECK_EQ_INT(nghttp2_session_client_new(&s, cbs, &cl), 0);
     nghttp2_session_callbacks_del(cbs);
     CHECK_EQ_INT(nghttp2_submit_settings(s, NGHTTP2_FLAG_NONE, NULL, 0), 0);
-#define NV(n, v) { (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, sizeof(v) - 1, 0 }
+#define NV(n, v)                                                                                   \
+    {                                                                                              \
+        (uint8_t *)(uintptr_t)(n), (uint8_t *)(uintptr_t)(v), sizeof(n) - 1, sizeof(v) - 1, 0      \
+    }
     const nghttp2_nv nv[] = {
         NV(":method", "PUT"),
         NV(":path", "/up"),
