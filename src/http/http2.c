@@ -1351,6 +1351,7 @@ static void service(struct h2conn *c)
     if (c->conn.closed)
         return;
     c->in_service = 1;
+    int again = 0;
     for (int round = 0; round < 4 && !c->conn.closed; round++) {
         run_drains(c);
         if (c->conn.closed)
@@ -1358,13 +1359,16 @@ static void service(struct h2conn *c)
         size_t before = c->olen;
         if (send_out(c) < 0)
             return;
-        int again = 0;
+        again = 0;
         for (struct h2stream *st = c->streams; st; st = st->next)
             again |= st->want_deliver || (st->req.drain_fn && st->out_bytes <= st->req.drain_below);
         if (!again || (c->olen == before && c->olen))
             break;
     }
     c->in_service = 0;
+    /* more to do than a pass takes, and the socket not full: from the loop */
+    if (again && c->olen == c->opos)
+        kick(c);
     while (c->dead) {
         struct h2stream *st = c->dead;
         c->dead = st->next;
