@@ -45,6 +45,7 @@
 #define TICK_MAX_MS 1000       /* the connection's clock ticks at least this often */
 #define IBUF_MIN 4096          /* first size of a stream's held content */
 #define CONN_WINDOW (1u << 24) /* the connection's receive window */
+#define SPARE_STREAMS 8        /* freed stream structs a connection keeps for reuse */
 
 /* One piece of a stream's response content: memory, or a file range (fd >= 0). */
 struct h2piece {
@@ -110,8 +111,10 @@ struct h2conn {
     struct nxx_timer tick; /* timeouts, checked on a clock */
     struct nxx_timer kick; /* work to do from the loop */
     struct h2stream *streams;
-    struct h2stream *dead; /* finished and closed: freed from the loop */
-    struct h2piece *spare; /* pieces for reuse */
+    struct h2stream *dead;          /* finished and closed: freed from the loop */
+    struct h2piece *spare;          /* pieces for reuse */
+    struct h2stream *spare_streams; /* freed streams for reuse */
+    size_t nspare;
     size_t nstreams;
     char *rbuf;
     char *obuf;
@@ -218,6 +221,13 @@ static void stream_free(struct h2conn *c, struct h2stream *st)
         nxx_timer_cancel(&c->conn.w->loop, &st->req.defer);
     nxx_arena_reset(&st->arena); /* cleanups: file references, handler state */
     nxx_free(st->ibuf);
+    if (c->nspare < SPARE_STREAMS && !c->conn.closed) {
+        /* kept for the next stream: a busy connection allocates no stream struct */
+        st->next = c->spare_streams;
+        c->spare_streams = st;
+        c->nspare++;
+        return;
+    }
     nxx_free(st);
 }
 
@@ -238,9 +248,14 @@ static void stream_maybe_free(struct h2conn *c, struct h2stream *st)
 
 static struct h2stream *stream_new(struct h2conn *c, int32_t id)
 {
-    struct h2stream *st = nxx_calloc(1, sizeof(*st));
-    if (!st)
+    struct h2stream *st = c->spare_streams;
+    if (st) {
+        c->spare_streams = st->next;
+        c->nspare--;
+        memset(st, 0, sizeof(*st));
+    } else if (!(st = nxx_calloc(1, sizeof(*st)))) {
         return NULL;
+    }
     st->c = c;
     st->id = id;
     st->born_ms = now_ms(c);
@@ -1564,6 +1579,11 @@ static void h2_bury(struct nxx_conn *base)
         struct h2piece *p = c->spare;
         c->spare = p->next;
         nxx_free(p);
+    }
+    while (c->spare_streams) {
+        struct h2stream *st = c->spare_streams;
+        c->spare_streams = st->next;
+        nxx_free(st);
     }
 }
 
