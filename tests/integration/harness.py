@@ -52,8 +52,8 @@ NXX_HELLO = _bin("NXX_HELLO", "build/hello")
 SANITIZED = os.environ.get("NXX_SANITIZED") == "1"
 # NXX_TRANSPORT=h2c: servers the harness starts also speak h2c, and one() (so
 # get()) sends each single, whole request over HTTP/2 with prior knowledge
-# (h2client.py); raw connections (Conn) stay HTTP/1.1.  Tests that check
-# HTTP/1.1 framing itself (reason phrases, Connection) fail in this mode.
+# (h2client.py); raw connections (Conn) and what HTTP/2 cannot carry stay
+# HTTP/1.1.
 TRANSPORT = os.environ.get("NXX_TRANSPORT", "")
 
 LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
@@ -946,6 +946,8 @@ def _h2c_one(target, data, timeout_s):
     parts = lines[0].split(" ")
     if len(parts) != 3 or parts[2] != "HTTP/1.1" or not parts[1].startswith(("/", "*")):
         return None
+    if (parts[1] == "*" and parts[0] != "OPTIONS") or parts[0] == "TRACE":
+        return None  # HTTP/2 cannot carry it, or TRACE's echo is of the HTTP/1.1 message
     fields, authority, length = [], None, 0
     for line in lines[1:]:
         if ":" not in line or line[0] in " \t":
