@@ -66,11 +66,13 @@ fuzz: $(FUZZ_BUILD)/Makefile
 fuzz-run: fuzz
 	tools/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-# make bench: files against nginx, h2o and lighttpd (bench/run), then the REST
-# store against json-server from npm (bench/rest; installed on first use), and
-# the WebSocket echo against npm ws with a channel fan-out (bench/ws).
+# make bench: files against nginx, h2o and lighttpd (bench/run), HTTP/2 over h2c
+# against h2o and nginx (bench/h2), the REST store against json-server from npm
+# (bench/rest; installed on first use), and the WebSocket echo against npm ws
+# with a channel fan-out (bench/ws).
 bench: build
 	bench/run $(BUILD)/nxx
+	BENCH_OUT=$(BUILD)/bench-h2.md bench/h2 $(BUILD)/nxx
 	test -d bench/json-server/node_modules || (cd bench/json-server && npm ci --no-audit --no-fund)
 	BENCH_REST_OUT=$(BUILD)/bench-rest.md bench/rest $(BUILD)/nxx
 	BENCH_WS_OUT=$(BUILD)/bench-ws.md bench/ws $(BUILD)/nxx

@@ -207,6 +207,8 @@ int main(int argc, char **argv)
         cfg.tunnel_timeout_ms = (unsigned)strtoul(argv[2], NULL, 10);
     cfg.access_log = getenv("NXX_ACCESS_LOG");
     cfg.access_log_json = 1;
+    /* clients that open with the HTTP/2 preface get HTTP/2 (h2c, prior knowledge) */
+    cfg.h2c = 1;
     srv = nxx_server_new(&cfg);
     if (!srv || nxx_server_listen(srv, argc > 1 ? argv[1] : "127.0.0.1:8080") != 0)
         return perror("listen"), 1;

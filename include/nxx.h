@@ -103,6 +103,21 @@ typedef struct nxx_config {
     unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
     size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
     /*
+     * HTTP/2 (RFC 9113).  h2c: a plain connection that opens with the HTTP/2
+     * connection preface speaks HTTP/2 (prior knowledge).  The limits hold
+     * against the known attacks on HTTP/2 servers; a client over one of the
+     * rate limits gets GOAWAY ENHANCE_YOUR_CALM and the connection closes.
+     */
+    int h2c;                       /* HTTP/2 with prior knowledge on plain listeners : 0 */
+    unsigned h2_max_streams;       /* concurrent streams per connection : 100 */
+    unsigned h2_max_resets;        /* streams a client may reset per second (rapid
+                                    * reset, CVE-2023-44487); bursts of 10 times : 100 */
+    unsigned h2_max_control;       /* PING, SETTINGS, empty DATA frames per second;
+                                    * bursts of 10 times : 100 */
+    unsigned h2_max_continuations; /* CONTINUATION frames after one HEADERS : 8 */
+    size_t h2_window;              /* flow-control window a stream opens with (bytes
+                                    * of request content in flight) : 65535 */
+    /*
      * Linux: worker threads run SCHED_BATCH (0) while nxx_server_run()
      * runs, or keep the policy they were started with (1).  Under
      * SCHED_BATCH a worker woken by a request does not preempt the task
@@ -300,7 +315,7 @@ NXX_API nxx_str nxx_req_method(const nxx_req *req);
 NXX_API nxx_str nxx_req_target(const nxx_req *req);    /* as received */
 NXX_API nxx_str nxx_req_path(const nxx_req *req);      /* percent-decoded, dot segments removed */
 NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 if none */
-NXX_API int nxx_req_version(const nxx_req *req);       /* 10 or 11 */
+NXX_API int nxx_req_version(const nxx_req *req);       /* 10, 11 or 20 (HTTP/2) */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */

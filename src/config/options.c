@@ -113,6 +113,34 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "Extra extension-to-type mappings (mime.types format) over the built-in table; "
       "skipped when the default file is absent.",
       NULL, .flags = NXX_CFG_RESTART | NXX_CFG_PATH },
+    { "h2c", NULL, K_FLAG, OFF(cfg.h2c), 0, 0, "false",
+      "Speak HTTP/2 with prior knowledge on plain listeners: a connection that opens with the "
+      "HTTP/2 connection preface is served over HTTP/2 (RFC 9113), any other over HTTP/1.1.",
+      NULL },
+    { "h2-max-streams", "N", K_COUNT, OFF(cfg.h2_max_streams), 1, 10000, "100",
+      "HTTP/2: streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); "
+      "a stream over it is refused (RST_STREAM REFUSED_STREAM) until the client acknowledged "
+      "the setting, then ends the connection (GOAWAY PROTOCOL_ERROR).",
+      NULL },
+    { "h2-max-resets", "N", K_COUNT, OFF(cfg.h2_max_resets), 1, 1000000, "100",
+      "HTTP/2: streams a client may cancel (RST_STREAM) per second, with bursts of ten times "
+      "N; a client over it (the rapid reset attack) gets GOAWAY ENHANCE_YOUR_CALM and the "
+      "connection is closed.",
+      NULL },
+    { "h2-max-control", "N", K_COUNT, OFF(cfg.h2_max_control), 1, 1000000, "100",
+      "HTTP/2: PING, SETTINGS and empty DATA frames a client may send per second, with bursts "
+      "of ten times N; a client over it (a flood) gets GOAWAY ENHANCE_YOUR_CALM and the "
+      "connection is closed.",
+      NULL },
+    { "h2-max-continuations", "N", K_COUNT, OFF(cfg.h2_max_continuations), 0, 1000, "8",
+      "HTTP/2: CONTINUATION frames that may follow one HEADERS frame; more (a CONTINUATION "
+      "flood) closes the connection. The decoded header list is limited by "
+      "--max-header-bytes and --max-headers (431).",
+      NULL },
+    { "h2-window", "BYTES", K_SIZE, OFF(cfg.h2_window), 1024, (1u << 31) - 1, "65535",
+      "HTTP/2: the flow-control window each stream opens with: request content a client may "
+      "send ahead of a handler that reads it (streamed uploads wait for the handler).",
+      NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels, RESTART },
 };

@@ -33,6 +33,7 @@
 #include "core/str.h"
 #include "event/sock.h"
 #include "http/http1.h"
+#include "http/http2.h"
 #include "http/server.h"
 #include "http/status.h"
 #include "os/tcp.h"
@@ -101,7 +102,8 @@ struct h1conn {
     int body_in_rbuf;         /* body is a view into rbuf */
     enum nxx_body_mode bmode;
     unsigned readable : 1, writable : 1, peer_eof : 1, want_close : 1, in_process : 1,
-        registered : 1, linger : 1, rdhup : 1, chunked_out : 1, body_paused : 1;
+        registered : 1, linger : 1, rdhup : 1, chunked_out : 1, body_paused : 1,
+        started : 1; /* a request was parsed: no HTTP/2 preface any more */
     char *rbuf;
     size_t rcap, rlen, rpos; /* rbuf[rpos..rlen) unprocessed */
     size_t scan;             /* bytes of the head scanned without finding its end */
@@ -1562,6 +1564,31 @@ static NXX_COLD void parse_without_request(struct h1conn *c, const char *buf, si
     close_conn(c);
 }
 
+/*
+ * h2c with prior knowledge (RFC 9113 §3.3): the connection opens with the
+ * HTTP/2 preface.  1 handed over (c is gone), 0 not a preface, -1 wait for
+ * the rest of it.
+ */
+static NXX_NOINLINE int try_h2c(struct h1conn *c, const char *buf, size_t len)
+{
+    size_t n = len < NXX_H2_PREFACE_LEN ? len : NXX_H2_PREFACE_LEN;
+    if (memcmp(buf, NXX_H2_PREFACE, n) != 0)
+        return 0;
+    if (n < NXX_H2_PREFACE_LEN)
+        return -1;
+    if (nxx_timer_armed(&c->timer))
+        nxx_timer_cancel(&c->conn.w->loop, &c->timer);
+    if (nxx_http2_start(&c->conn, buf, len) < 0) {
+        close_conn(c);
+        return 1;
+    }
+    /* c is closed and queued for freeing: only its own buffers remain to go */
+    rbuf_release(c);
+    outq_release(c);
+    nxx_arena_reset(&c->arena);
+    return 1;
+}
+
 static void try_parse(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
@@ -1579,6 +1606,15 @@ static void try_parse(struct h1conn *c)
     if (len == 0) {
         c->scan = 0;
         return;
+    }
+    if (!c->started && buf[0] == 'P' && c->rpos == 0 && cfg->h2c) {
+        int h = try_h2c(c, buf, len);
+        if (h > 0)
+            return;
+        if (h < 0) {
+            c->scan = len;
+            return;
+        }
     }
     /* only parse once a line is complete or a limit may be exceeded: the
      * stateless parser would otherwise re-scan a trickled head per byte */
@@ -1612,6 +1648,7 @@ static void try_parse(struct h1conn *c)
         return;
     }
     c->scan = 0;
+    c->started = 1;
     int status = req->status;
     const char *detail = req->detail;
     nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);

@@ -380,6 +380,11 @@ static int valid_authority(const char *s, size_t n, int need_host, int need_port
     return 1;
 }
 
+int nxx_parse_authority_ok(const char *s, size_t n)
+{
+    return valid_authority(s, n, 1, 0);
+}
+
 /*
  * The common Host value, "name.example" or "10.0.0.1:8080", accepted with
  * one 16-byte test: letters, digits, '.' and '-' (all reg-name bytes), at

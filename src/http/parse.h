@@ -167,6 +167,10 @@ static inline int nxx_name_is_lc(const char *s, const char *lc, size_t n)
 #define NXX_FIELD_NAME_IS(name, lit)                                                               \
     ((name).len == sizeof(lit) - 1 && nxx_name_is_lc((name).ptr, (lit), sizeof(lit) - 1))
 
+/* s[0..n) is a valid authority, host [ ":" port ] (RFC 3986 §3.2), as Host
+ * values are checked: what HTTP/2's :authority must be too. */
+int nxx_parse_authority_ok(const char *s, size_t n);
+
 /* Method token to enum, NXX_M_OTHER if not one of the above. */
 enum nxx_method nxx_method_id(nxx_str method);
 

@@ -45,6 +45,9 @@ nxx_str nxx_req_query(const nxx_req *req)
 
 int nxx_req_version(const nxx_req *req)
 {
+    nxx_str v = req->proto->version(req); /* "HTTP/1.1", "HTTP/2.0" */
+    if (v.len == 8 && v.ptr[5] == '2')
+        return 20;
     return 10 + req->h.minor_version;
 }
 

@@ -72,6 +72,12 @@ void nxx_config_init(nxx_config *cfg)
     cfg->server_name = "nxx";
     cfg->strict_hosts = 0;
     cfg->tunnel_timeout_ms = 300000;
+    cfg->h2c = 0;
+    cfg->h2_max_streams = 100;
+    cfg->h2_max_resets = 100;
+    cfg->h2_max_control = 100;
+    cfg->h2_max_continuations = 8;
+    cfg->h2_window = 65535;
     cfg->sched_normal = 0;
 }
 

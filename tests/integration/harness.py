@@ -50,6 +50,11 @@ def _bin(env, default):
 NXX_BIN = _bin("NXX_BIN", "build/nxx")
 NXX_HELLO = _bin("NXX_HELLO", "build/hello")
 SANITIZED = os.environ.get("NXX_SANITIZED") == "1"
+# NXX_TRANSPORT=h2c: servers the harness starts also speak h2c, and one() (so
+# get()) sends each single, whole request over HTTP/2 with prior knowledge
+# (h2client.py); raw connections (Conn) and what HTTP/2 cannot carry stay
+# HTTP/1.1.
+TRANSPORT = os.environ.get("NXX_TRANSPORT", "")
 
 LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
 IMF_FIXDATE_RE = re.compile(
@@ -330,8 +335,11 @@ class Server(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
+        if TRANSPORT == "h2c" and "--h2c" not in argv:
+            argv.append("--h2c")
         argv += census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
+        self.h2c = "--h2c" in argv
 
 
 def _wait_serving(proc):
@@ -364,8 +372,11 @@ class ConfigServer(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
+        if TRANSPORT == "h2c" and "--h2c" not in argv:
+            argv.append("--h2c")
         argv += census_serve_args(argv, config=path)
         super().__init__(argv, listeners=listeners, cwd=cwd, env=env)
+        self.h2c = "--h2c" in argv
         self.path = str(path)
         self.reloads = 0
 
@@ -433,6 +444,7 @@ class Hello(Process):
         if tunnel_timeout_ms is not None:
             argv.append(str(tunnel_timeout_ms))
         super().__init__(argv, listeners=1, env=census_example_env("hello"))
+        self.h2c = True  # examples/hello.c turns h2c on
 
 
 
@@ -929,8 +941,52 @@ def exchange(target, data, count=1, methods=None, timeout_s=5.0, wait_close=0.0)
         return resps, c.eof, left
 
 
+def _h2c_one(target, data, timeout_s):
+    """data, when it is one whole HTTP/1.1 request that HTTP/2 can carry, sent over
+    h2c instead (NXX_TRANSPORT=h2c); None when it is not (pipelined, chunked,
+    Connection-specific fields, HTTP/1.0, not for a server the harness started)."""
+    if (not isinstance(target, Process) or not getattr(target, "h2c", False)
+            or isinstance(data, str) or b"\r\n\r\n" not in data):
+        return None
+    head, body = data.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or parts[2] != "HTTP/1.1" or not parts[1].startswith(("/", "*")):
+        return None
+    if (parts[1] == "*" and parts[0] != "OPTIONS") or parts[0] == "TRACE":
+        return None  # HTTP/2 cannot carry it, or TRACE's echo is of the HTTP/1.1 message
+    fields, authority, length = [], None, 0
+    for line in lines[1:]:
+        if ":" not in line or line[0] in " \t":
+            return None
+        name, value = line.split(":", 1)
+        name, value = name.strip().lower(), value.strip()
+        if name in ("connection", "keep-alive", "transfer-encoding", "upgrade", "te",
+                    "proxy-connection", "expect"):
+            return None
+        if name == "host":
+            if authority is not None:
+                return None
+            authority = value
+            continue
+        if name == "content-length":
+            if not value.isdigit():
+                return None
+            length = int(value)
+        fields.append((name, value))
+    if authority is None or len(body) != length:
+        return None
+    from h2client import h2_request
+    return h2_request(target, parts[0], parts[1], fields, body, authority=authority,
+                      timeout_s=timeout_s)
+
+
 def one(target, data, method="GET", timeout_s=5.0):
     """Send data, return the first response (AssertionError if none)."""
+    if TRANSPORT == "h2c":
+        r = _h2c_one(target, data, timeout_s)
+        if r is not None:
+            return r
     resps, closed, left = exchange(target, data, 1, [method], timeout_s)
     if not resps:
         raise AssertionError(

@@ -75,8 +75,10 @@ TEST(every_key_is_complete)
     FOR_EACH_KEY(k)
     {
         CHECK(k->name && *k->name);
+        /* lowercase words, digits inside a word ("h2c", "h2-window") */
+        CHECK(*k->name >= 'a' && *k->name <= 'z');
         for (const char *c = k->name; *c; c++)
-            CHECK((*c >= 'a' && *c <= 'z') || *c == '-');
+            CHECK((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-');
         CHECK(k->help && strlen(k->help) > 10);
         if (k->flags & NXX_CFG_HANDLER)
             CHECK(k->type == K_BLOCK && nxx_cfg_scopes(k) == NXX_CFG_LOCATION && k->setup);
