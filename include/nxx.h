@@ -102,6 +102,12 @@ typedef struct nxx_config {
      */
     unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
     size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
+    /* TLS listeners (nxx_server_listen_flags): a handshake not finished in
+     * this time closes the connection : 10000 */
+    unsigned tls_handshake_timeout_ms;
+    /* Strict-Transport-Security: max-age=N on every response over TLS
+     * (RFC 6797; never over plain HTTP); 0 = not sent : 0 */
+    unsigned hsts_max_age_s;
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);
@@ -118,6 +124,19 @@ NXX_API nxx_server *nxx_server_new(const nxx_config *cfg);
  * is reported at once (-EADDRINUSE).
  */
 NXX_API int nxx_server_listen(nxx_server *srv, const char *addr);
+
+/*
+ * A listener as nxx_server_listen adds it, with flags:
+ *   NXX_LISTEN_TLS             TLS (1.2 and 1.3) with the certificates of
+ *                              the configuration (nxx_scope_tls); ALPN
+ *                              chooses the protocol.
+ *   NXX_LISTEN_HTTPS_REDIRECT  a plain listener that answers every request
+ *                              with 308 to the same URL over https (the
+ *                              port of the first TLS listener).
+ */
+#define NXX_LISTEN_TLS 0x1
+#define NXX_LISTEN_HTTPS_REDIRECT 0x2
+NXX_API int nxx_server_listen_flags(nxx_server *srv, const char *addr, unsigned flags);
 
 /* Port of listener i (in the order added), or -1. */
 NXX_API int nxx_server_port(const nxx_server *srv, size_t i);
@@ -248,6 +267,17 @@ NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
  * name and value are copied; NXX_EINVAL for a bad name or a line break. */
 NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *value);
 
+/*
+ * The certificate chain and private key (PEM files, read now) of a scope
+ * for TLS listeners: the server scope's is the default, a host's is chosen
+ * when the client's SNI names the host.  A request on a TLS connection
+ * whose authority the connection's certificate does not cover is answered
+ * 421.  Returns 0, or NXX_EINVAL with why (the file and OpenSSL's reason)
+ * in err; NXX_EINVAL for a location.
+ */
+NXX_API int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,
+                          size_t errlen);
+
 /* Run fn(arg) when the configuration this scope belongs to is freed
  * (handler state: open files, stores). */
 NXX_API int nxx_scope_on_free(nxx_scope *scope, void (*fn)(void *), void *arg);
@@ -293,6 +323,7 @@ NXX_API nxx_str nxx_req_path(const nxx_req *req);      /* percent-decoded, dot s
 NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 if none */
 NXX_API int nxx_req_version(const nxx_req *req);       /* 10 or 11 */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
+NXX_API int nxx_req_tls(const nxx_req *req);           /* 1: it came over TLS (https) */
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
 NXX_API nxx_str nxx_req_header(const nxx_req *req, const char *name);

@@ -14,6 +14,7 @@
 
 #include "config/options.h"
 #include "http/site.h"
+#include "tls/tls.h"
 #include "core/banned.h"
 
 #define OFF(f) offsetof(struct nxx_options, f)
@@ -340,6 +341,29 @@ static int setup_locations(struct nxx_cfg_build *b, nxx_scope *scope, const stru
     return 0;
 }
 
+static const struct nxx_cfg_key tls_keys[] = {
+    { .name = "cert",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .help = "The host's certificate chain (PEM, its certificate first)." },
+    { .name = "key",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "Its private key (PEM); default: the cert file's own." },
+};
+
+static int setup_tls(struct nxx_cfg_build *b, nxx_scope *host, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const char *cert = nxx_cfg_str(m, "cert"), *key = nxx_cfg_str(m, "key");
+    char why[512];
+    if (nxx_tls_scope_cert(host, cert, key ? key : cert, why, sizeof(why)) != 0)
+        return nxx_cfg_fail(b, v->pos, "%s", why);
+    return 0;
+}
+
 const struct nxx_cfg_key nxx_cfg_host_keys[] = {
     { .name = "hosts",
       .arg = "NAME: HOST",
@@ -364,6 +388,16 @@ const struct nxx_cfg_key nxx_cfg_host_keys[] = {
               "Without one, the top-level locations' host does, else the first host.",
       .scopes = NXX_CFG_HOST,
       .setup = setup_default },
+    { .name = "tls",
+      .type = K_BLOCK,
+      .help = "The host's TLS certificate, chosen when a client's SNI names the host (or one "
+              "of its aliases). A request on a TLS connection for a name its certificate does "
+              "not cover gets 421.",
+      .scopes = NXX_CFG_HOST,
+      .sub = tls_keys,
+      .nsub = sizeof(tls_keys) / sizeof(tls_keys[0]),
+      .shorthand = "cert",
+      .setup = setup_tls },
     { .name = "canonical",
       .type = K_BLOCK,
       .help = "Requests that reach the host under another name (an alias, a wildcard match) "
