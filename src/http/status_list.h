@@ -134,13 +134,15 @@
     X(308, "Permanent Redirect", B | C | S, "RFC 9110 §15.4.9",                                    \
       "The resource has a new permanent URI in Location; the method must not change.",             \
       "A redirect location with status 308, and a host's canonical name with 308, which keep "     \
-      "the method.",                                                                               \
-      "Plain HTTP to HTTPS once TLS is on.")                                                       \
+      "the method; every request on a plain listener with https-redirect, to the same URL over "   \
+      "https (the port of the first TLS listener).",                                               \
+      "")                                                                                          \
     X(400, "Bad Request", B | S, "RFC 9110 §15.5.1",                                               \
       "The server will not process the request because of a client error such as bad syntax.",     \
       "Bad request line, field syntax, missing or duplicate Host, "                                \
       "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "    \
-      "JSON or form content; the connection is closed when framing is in doubt.",                  \
+      "JSON or form content; the connection is closed when framing is in doubt.  A plain HTTP "    \
+      "request on a TLS port: a problem body saying to use https, then close.",                    \
       "A bad WebSocket handshake.")                                                                \
     X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
       "The request lacks valid authentication credentials for the target resource.", "",           \
@@ -224,8 +226,10 @@
     X(421, "Misdirected Request", B | S, "RFC 9110 §15.5.20",                                      \
       "The request reached a server unable to answer for the authority of its target URI.",        \
       "With strict-hosts (strict_hosts), a Host or absolute-form authority that names none "       \
-      "of the configured hosts.",                                                                  \
-      "A TLS SNI naming an authority this server does not answer for.")                            \
+      "of the configured hosts; on a TLS connection whose client sent SNI, a request whose "       \
+      "authority the connection's certificate does not cover (SNI a.example, Host b.example: "     \
+      "RFC 9110 §7.4).",                                                                           \
+      "")                                                                                          \
     X(422, "Unprocessable Content", B | S, "RFC 9110 §15.5.21",                                    \
       "The content's type and syntax are understood, but its instructions cannot be processed.",   \
       "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "       \

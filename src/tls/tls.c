@@ -42,9 +42,9 @@
 #include "tls/sniff.h"
 #include "core/banned.h"
 
-#define TLS_RECORD 16384   /* the largest TLS record's content */
-#define PLAIN_DRAIN 4096   /* bytes of a plain request read before its 400 */
-#define AUTHORITY_MAX 256  /* the last authority found covered, per connection */
+#define TLS_RECORD 16384  /* the largest TLS record's content */
+#define PLAIN_DRAIN 4096  /* bytes of a plain request read before its 400 */
+#define AUTHORITY_MAX 256 /* the last authority found covered, per connection */
 
 /* ---- the ALPN table ---- */
 
@@ -447,7 +447,7 @@ static const struct nxx_conn_ops hs_ops = {
 };
 
 #define PLAIN_BODY                                                                                 \
-    "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"                           \
+    "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"                          \
     "\"detail\":\"this port speaks HTTPS: the request was sent as plain HTTP; use an "             \
     "https:// URL\"}\n"
 _Static_assert(sizeof(PLAIN_BODY) - 1 == 149, "Content-Length of the plain answer");

@@ -51,7 +51,7 @@ NXX_BIN = _bin("NXX_BIN", "build/nxx")
 NXX_HELLO = _bin("NXX_HELLO", "build/hello")
 SANITIZED = os.environ.get("NXX_SANITIZED") == "1"
 
-LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
+LISTEN_RE = re.compile(r"listening on https?://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
 IMF_FIXDATE_RE = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d GMT$"
