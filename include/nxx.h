@@ -105,6 +105,11 @@ typedef struct nxx_config {
     /* TLS listeners (nxx_server_listen_flags): a handshake not finished in
      * this time closes the connection : 10000 */
     unsigned tls_handshake_timeout_ms;
+    /* Session ticket keys (one set for the process: every worker and every
+     * configuration decrypts them) are replaced this often; the previous
+     * key still decrypts, so a ticket lives at most twice this.  0: no
+     * tickets (no resumption) : 3600 */
+    unsigned tls_ticket_rotate_s;
     /* Strict-Transport-Security: max-age=N on every response over TLS
      * (RFC 6797; never over plain HTTP); 0 = not sent : 0 */
     unsigned hsts_max_age_s;

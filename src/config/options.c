@@ -125,6 +125,11 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       .flags = NXX_CFG_PATH },
     { "tls-handshake-timeout", "SECONDS", K_SECONDS, OFF(cfg.tls_handshake_timeout_ms), 1, 3600000,
       "10", "A TLS handshake not finished within this time closes the connection.", NULL },
+    { "tls-ticket-rotate", "SECONDS", K_COUNT, OFF(cfg.tls_ticket_rotate_s), 0, 604800, "3600",
+      "Session tickets (resumption without a full handshake) are encrypted with keys shared by "
+      "every worker and kept across reloads; a new key replaces the one in use this often, the "
+      "previous one still decrypts, so a ticket lives at most twice this. 0 = no tickets.",
+      NULL },
     { "hsts-max-age", "SECONDS", K_COUNT, OFF(cfg.hsts_max_age_s), 0, 1000000000, "0",
       "Send Strict-Transport-Security: max-age=SECONDS on every response over TLS (never over "
       "plain HTTP); 0 = not sent.",

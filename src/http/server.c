@@ -73,6 +73,7 @@ void nxx_config_init(nxx_config *cfg)
     cfg->strict_hosts = 0;
     cfg->tunnel_timeout_ms = 300000;
     cfg->tls_handshake_timeout_ms = 10000;
+    cfg->tls_ticket_rotate_s = 3600;
     cfg->hsts_max_age_s = 0;
 }
 

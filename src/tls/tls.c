@@ -30,9 +30,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <pthread.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -115,6 +120,105 @@ static int on_sni(SSL *ssl, int *alert, void *arg)
     return SSL_TLSEXT_ERR_OK;
 }
 
+/*
+ * Session tickets (RFC 8446 §4.6.1, RFC 5077): one set of keys for the
+ * process, so every worker and every generation (a reload) decrypts the
+ * tickets of the others.  The key in use is replaced every rotation
+ * period; the one before still decrypts (and its tickets are renewed), so
+ * a ticket lives at most two periods and a stolen key opens little.
+ */
+struct ticket_key {
+    unsigned char name[16], aes[32], hmac[32];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct ticket_key cur, prev;
+    int have_cur, have_prev;
+    uint64_t rotated_ms;
+    unsigned period_s;
+} tickets = { .lock = PTHREAD_MUTEX_INITIALIZER, .period_s = 3600 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int ticket_key_new(struct ticket_key *k)
+{
+    return RAND_bytes(k->name, sizeof(k->name)) == 1 && RAND_bytes(k->aes, sizeof(k->aes)) == 1 &&
+           RAND_bytes(k->hmac, sizeof(k->hmac)) == 1;
+}
+
+/* Under the lock: the current key, rotated when its period is over. */
+static int tickets_rotate(void)
+{
+    uint64_t now = mono_ms();
+    uint64_t period = (uint64_t)tickets.period_s * 1000;
+    if (tickets.have_cur && now - tickets.rotated_ms < period)
+        return 0;
+    struct ticket_key k;
+    if (!ticket_key_new(&k))
+        return -1;
+    /* a key two periods old (the server idle that long) decrypts nothing */
+    tickets.have_prev = tickets.have_cur && now - tickets.rotated_ms < 2 * period;
+    tickets.prev = tickets.cur;
+    tickets.cur = k;
+    tickets.have_cur = 1;
+    tickets.rotated_ms = now;
+    return 0;
+}
+
+static int ticket_mac_init(EVP_MAC_CTX *hctx, const unsigned char *key)
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)(uintptr_t)key, 32),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+                     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    (void)ssl;
+    struct ticket_key k;
+    int r = 1;
+    pthread_mutex_lock(&tickets.lock);
+    if (tickets_rotate() < 0) {
+        pthread_mutex_unlock(&tickets.lock);
+        return enc ? -1 : 0;
+    }
+    if (enc) {
+        k = tickets.cur;
+    } else if (memcmp(name, tickets.cur.name, 16) == 0) {
+        k = tickets.cur;
+    } else if (tickets.have_prev && memcmp(name, tickets.prev.name, 16) == 0) {
+        k = tickets.prev;
+        r = 2; /* good, but issue a ticket under the current key */
+    } else {
+        r = 0; /* unknown or expired: a full handshake */
+    }
+    pthread_mutex_unlock(&tickets.lock);
+    if (r == 0)
+        return 0;
+    if (enc) {
+        memcpy(name, k.name, 16);
+        if (RAND_bytes(iv, 16) != 1 ||
+            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+            r = -1;
+    } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) {
+        r = -1;
+    }
+    if (r > 0 && ticket_mac_init(hctx, k.hmac) != 1)
+        r = -1;
+    OPENSSL_cleanse(&k, sizeof(k));
+    return r;
+}
+
 static void ctx_free(void *ctx)
 {
     SSL_CTX_free(ctx);
@@ -166,6 +270,20 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         ERR_clear_error();
         SSL_CTX_free(ctx);
         return NULL;
+    }
+    unsigned period = site->cfg.tls_ticket_rotate_s;
+    pthread_mutex_lock(&tickets.lock);
+    if (period && period != tickets.period_s) {
+        tickets.period_s = period;
+        tickets.have_cur = 0; /* a new period starts with a new key */
+    }
+    pthread_mutex_unlock(&tickets.lock);
+    if (period == 0) {
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    } else {
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+        SSL_CTX_set_timeout(ctx, (long)period * 2); /* the lifetime hint */
     }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
     SSL_CTX_set_tlsext_servername_callback(ctx, on_sni);

@@ -345,6 +345,29 @@ def test_session_resumption_by_ticket():
 
 
 @timeout(60)
+def test_ticket_keys_rotate():
+    t = Tls()
+    try:
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key,
+                    "--tls-ticket-rotate", "1") as s:
+            sess = os.path.join(t.dir, "sess.pem")
+            req = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            s_client(s.port, "-sess_out", sess, "-ign_eof", stdin=req)
+            rc, out = s_client(s.port, "-sess_in", sess, "-ign_eof", stdin=req)
+            check("Reused," in out, f"resumed within the period: {out[-400:]}")
+            time.sleep(2.2)  # two periods: the ticket's key is gone
+            rc, out = s_client(s.port, "-sess_in", sess, "-ign_eof", stdin=req)
+            check("New," in out, f"a full handshake after two periods: {out[-400:]}")
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key,
+                    "--tls-ticket-rotate", "0") as s:
+            rc, out = s_client(s.port, "-sess_out", sess, "-ign_eof", stdin=req)
+            rc, out = s_client(s.port, "-sess_in", sess, "-ign_eof", stdin=req)
+            check("New," in out, f"no tickets with 0: {out[-400:]}")
+    finally:
+        t.close()
+
+
+@timeout(60)
 def test_sighup_reloads_certificates_and_keeps_connections():
     d, path = config_dir()
     try:
@@ -355,6 +378,9 @@ def test_sighup_reloads_certificates_and_keeps_connections():
         with ConfigServer(path) as s:
             rc, out = s_client(s.port, "-servername", "localhost")
             check("CN = first.example" in out, "the first certificate")
+            sess = os.path.join(d, "sess.pem")
+            req = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            s_client(s.port, "-sess_out", sess, "-ign_eof", stdin=req)
             kept = tls_conn(s, "localhost")
             eq(tls_exchange(kept, build_request("GET", "/", [("Host", "localhost")]))[0].status,
                200, "a keep-alive connection before the reload")
@@ -363,6 +389,8 @@ def test_sighup_reloads_certificates_and_keeps_connections():
             s.reload()
             rc, out = s_client(s.port, "-servername", "localhost")
             check("CN = second.example" in out, f"a new connection gets the new one: {out[:600]}")
+            rc, out = s_client(s.port, "-sess_in", sess, "-ign_eof", stdin=req)
+            check("Reused," in out, f"a ticket from before the reload still resumes: {out[-400:]}")
             eq(tls_exchange(kept, build_request("GET", "/", [("Host", "localhost")]))[0].status,
                200, "the connection opened before the reload goes on")
             kept.close()

@@ -30,11 +30,11 @@ TEST(tls_records_at_every_length)
         CHECK_EQ_INT(sniff(hello, n), NXX_SNIFF_MORE);
     CHECK_EQ_INT(sniff(hello, 5), NXX_SNIFF_TLS);
     CHECK_EQ_INT(sniff(hello, 6), NXX_SNIFF_TLS);
-    CHECK_EQ_INT(sniff("\x16\x02\x01\x02\x00", 5), NXX_SNIFF_OTHER);   /* not version 3.x */
-    CHECK_EQ_INT(sniff("\x16\x03\x09\x02\x00", 5), NXX_SNIFF_OTHER);   /* no such 3.9 */
-    CHECK_EQ_INT(sniff("\x16\x03\x03\xff\xff", 5), NXX_SNIFF_OTHER);   /* longer than a record */
-    CHECK_EQ_INT(sniff("\x16\x03\x03\x00\x00", 5), NXX_SNIFF_OTHER);   /* empty */
-    CHECK_EQ_INT(sniff("\x80\x2e\x01\x03\x01", 5), NXX_SNIFF_OTHER);   /* SSL 2 */
+    CHECK_EQ_INT(sniff("\x16\x02\x01\x02\x00", 5), NXX_SNIFF_OTHER); /* not version 3.x */
+    CHECK_EQ_INT(sniff("\x16\x03\x09\x02\x00", 5), NXX_SNIFF_OTHER); /* no such 3.9 */
+    CHECK_EQ_INT(sniff("\x16\x03\x03\xff\xff", 5), NXX_SNIFF_OTHER); /* longer than a record */
+    CHECK_EQ_INT(sniff("\x16\x03\x03\x00\x00", 5), NXX_SNIFF_OTHER); /* empty */
+    CHECK_EQ_INT(sniff("\x80\x2e\x01\x03\x01", 5), NXX_SNIFF_OTHER); /* SSL 2 */
 }
 
 TEST(a_long_token_without_a_space_is_not_a_method)
@@ -44,4 +44,3 @@ TEST(a_long_token_without_a_space_is_not_a_method)
     CHECK_EQ_INT(sniff(buf, 32), NXX_SNIFF_MORE);
     CHECK_EQ_INT(sniff(buf, 33), NXX_SNIFF_OTHER);
 }
-
