@@ -283,6 +283,15 @@ NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *val
 NXX_API int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,
                           size_t errlen);
 
+/*
+ * Staple an OCSP response (DER, from `openssl ocsp -respout`, read now) to
+ * the handshakes that use the scope's certificate (nxx_scope_tls first)
+ * when the client asks for the certificate's status.  The file is read
+ * again only with the configuration (a reload): refresh it before it
+ * expires.  0, or NXX_EINVAL with why in err.
+ */
+NXX_API int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t errlen);
+
 /* Run fn(arg) when the configuration this scope belongs to is freed
  * (handler state: open files, stores). */
 NXX_API int nxx_scope_on_free(nxx_scope *scope, void (*fn)(void *), void *arg);

@@ -98,6 +98,8 @@ static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_op
         char why[512];
         e = nxx_tls_scope_cert(&site->server, o->tls_cert, o->tls_key ? o->tls_key : o->tls_cert,
                                why, sizeof(why));
+        if (!e && o->tls_ocsp)
+            e = nxx_tls_scope_ocsp(&site->server, o->tls_ocsp, why, sizeof(why));
         if (e)
             nxx_cfg_fail(&b, tls_pos(doc), "%s", why);
     }

@@ -123,6 +123,11 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
     { "tls-key", "FILE", K_STRING, OFF(tls_key), 0, 0, NULL,
       "The private key (PEM) of tls-cert; default: tls-cert's own file.", NULL,
       .flags = NXX_CFG_PATH },
+    { "tls-ocsp", "FILE", K_STRING, OFF(tls_ocsp), 0, 0, NULL,
+      "An OCSP response (DER, as openssl ocsp -respout writes it) for tls-cert, stapled to "
+      "handshakes that ask for the certificate's status. Read again on reload: refresh the file "
+      "and send SIGHUP before it expires.",
+      NULL, .flags = NXX_CFG_PATH },
     { "tls-handshake-timeout", "SECONDS", K_SECONDS, OFF(cfg.tls_handshake_timeout_ms), 1, 3600000,
       "10", "A TLS handshake not finished within this time closes the connection.", NULL },
     { "tls-ticket-rotate", "SECONDS", K_COUNT, OFF(cfg.tls_ticket_rotate_s), 0, 604800, "3600",

@@ -25,6 +25,7 @@ struct nxx_options {
     unsigned listen_flags[NXX_MAX_LISTEN]; /* NXX_LISTEN_* and NXX_LISTEN_PLAIN, as written */
     size_t nlisten;
     const char *tls_cert, *tls_key; /* the default certificate and its key (files) */
+    const char *tls_ocsp;           /* its stapled OCSP response (file) */
     const char *mime_types;         /* as configured (default: /etc/mime.types) */
     int mime_explicit;              /* named by the configuration: an unreadable one is an error */
     int log_level;                  /* NXX_LOG_* */

@@ -352,6 +352,12 @@ static const struct nxx_cfg_key tls_keys[] = {
       .type = K_STRING,
       .flags = NXX_CFG_PATH,
       .help = "Its private key (PEM); default: the cert file's own." },
+    { .name = "ocsp",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "An OCSP response for the certificate (DER), stapled to handshakes that ask for "
+              "it; read again on reload." },
 };
 
 static int setup_tls(struct nxx_cfg_build *b, nxx_scope *host, const struct nxx_cfg_val *v)
@@ -361,6 +367,9 @@ static int setup_tls(struct nxx_cfg_build *b, nxx_scope *host, const struct nxx_
     char why[512];
     if (nxx_tls_scope_cert(host, cert, key ? key : cert, why, sizeof(why)) != 0)
         return nxx_cfg_fail(b, v->pos, "%s", why);
+    const char *ocsp = nxx_cfg_str(m, "ocsp");
+    if (ocsp && nxx_tls_scope_ocsp(host, ocsp, why, sizeof(why)) != 0)
+        return nxx_cfg_fail(b, nxx_cfg_get(m, "ocsp")->pos, "%s", why);
     return 0;
 }
 

@@ -26,6 +26,7 @@
 #include "tls/tls.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@
 #include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -308,6 +310,93 @@ int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *ke
     }
     scope->tls = ctx; /* a second one replaces the first; both are freed with the site */
     return 0;
+}
+
+/* ---- OCSP stapling (RFC 6066 §8) ---- */
+
+struct staple {
+    unsigned char *der;
+    size_t len;
+};
+
+static void staple_free(void *arg)
+{
+    struct staple *st = arg;
+    nxx_free(st->der);
+    nxx_free(st);
+}
+
+static int on_status(SSL *ssl, void *arg)
+{
+    const struct staple *st = arg;
+    if (SSL_get_tlsext_status_type(ssl) != TLSEXT_STATUSTYPE_ocsp)
+        return SSL_TLSEXT_ERR_NOACK;
+    unsigned char *copy = OPENSSL_malloc(st->len); /* OpenSSL frees it */
+    if (!copy)
+        return SSL_TLSEXT_ERR_NOACK;
+    memcpy(copy, st->der, st->len);
+    if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)st->len) != 1) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+#define OCSP_MAX (64 * 1024) /* an OCSP response is a few KiB */
+
+int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = scope->tls;
+    if (!ctx) {
+        snprintf(err, errlen, "an OCSP response needs the scope's certificate first");
+        return NXX_EINVAL;
+    }
+    FILE *f = fopen(file, "rbe");
+    if (!f) {
+        snprintf(err, errlen, "cannot read the OCSP response '%s': %s", file, strerror(errno));
+        return NXX_EINVAL;
+    }
+    struct staple *st = nxx_calloc(1, sizeof(*st));
+    unsigned char *buf = nxx_malloc(OCSP_MAX + 1);
+    size_t n = buf ? fread(buf, 1, OCSP_MAX + 1, f) : 0;
+    fclose(f);
+    /* the response must parse: a broken file would be stapled to every handshake */
+    const unsigned char *p = buf;
+    OCSP_RESPONSE *resp = n && n <= OCSP_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)n) : NULL;
+    if (!st || !buf || !resp) {
+        snprintf(err, errlen, "'%s' is not an OCSP response (DER, %d KiB at most)", file,
+                 OCSP_MAX / 1024);
+        OCSP_RESPONSE_free(resp);
+        ERR_clear_error();
+        nxx_free(buf);
+        nxx_free(st);
+        return NXX_EINVAL;
+    }
+    OCSP_RESPONSE_free(resp);
+    st->der = buf;
+    st->len = n;
+    if (nxx_site_on_free(scope->site, staple_free, st) != 0) {
+        staple_free(st);
+        snprintf(err, errlen, "out of memory");
+        return NXX_ENOMEM;
+    }
+    SSL_CTX_set_tlsext_status_cb(ctx, on_status);
+    SSL_CTX_set_tlsext_status_arg(ctx, st);
+    return 0;
+}
+
+int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t errlen)
+{
+    char tmp[1];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof(tmp);
+    }
+    if (!scope || !file) {
+        snprintf(err, errlen, "no scope or file");
+        return NXX_EINVAL;
+    }
+    return nxx_tls_scope_ocsp(scope, file, err, errlen);
 }
 
 int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,

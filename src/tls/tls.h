@@ -40,6 +40,10 @@ extern const size_t nxx_alpn_count;
 int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *key, char *err,
                        size_t errlen);
 
+/* Staple the OCSP response in file (DER, read now) to the handshakes that
+ * use scope's certificate and ask for it.  0, or NXX_EINVAL with why. */
+int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen);
+
 /* The generation has a certificate for TLS listeners. */
 int nxx_tls_site_ready(const struct nxx_site *site);
 

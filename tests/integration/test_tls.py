@@ -403,3 +403,50 @@ def test_sighup_reloads_certificates_and_keeps_connections():
             check("CN = second.example" in out, "the running certificate is kept")
     finally:
         remove_tree(d)
+
+
+def run_ok(argv, what):
+    p = subprocess.run(argv, capture_output=True, timeout=30)
+    if p.returncode != 0:
+        raise AssertionError(f"{what} failed: {p.stderr.decode()}")
+
+
+@timeout(60)
+def test_ocsp_response_stapled_from_a_file():
+    if not have_openssl():
+        skip("openssl is not installed")
+    d = tempfile.mkdtemp(prefix="nxx-it-ocsp-")
+    root = make_docroot()
+    try:
+        j = lambda n: os.path.join(d, n)  # noqa: E731
+        run_ok(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", j("ca.key"), "-out", j("ca.crt"), "-days", "2",
+                "-subj", "/CN=test-ca"], "the CA")
+        run_ok(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", j("leaf.key"), "-out", j("leaf.csr"), "-subj", "/CN=localhost"], "a CSR")
+        with open(j("ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        run_ok(["openssl", "x509", "-req", "-in", j("leaf.csr"), "-CA", j("ca.crt"), "-CAkey",
+                j("ca.key"), "-set_serial", "0x1234", "-days", "2", "-extfile", j("ext"),
+                "-out", j("leaf.crt")], "the certificate")
+        with open(j("index.txt"), "w") as f:
+            f.write("V\t301231235959Z\t\t1234\tunknown\t/CN=localhost\n")
+        run_ok(["openssl", "ocsp", "-index", j("index.txt"), "-rsigner", j("ca.crt"), "-rkey",
+                j("ca.key"), "-CA", j("ca.crt"), "-issuer", j("ca.crt"), "-cert", j("leaf.crt"),
+                "-respout", j("resp.der"), "-ndays", "1"], "the OCSP response")
+        with Server(root, "--tls-cert", j("leaf.crt"), "--tls-key", j("leaf.key"),
+                    "--tls-ocsp", j("resp.der")) as s:
+            rc, out = s_client(s.port, "-status", "-CAfile", j("ca.crt"))
+            check("OCSP Response Status: successful" in out and "Cert Status: good" in out,
+                  f"the stapled response: {out[:1500]}")
+        # a file that is not an OCSP response is refused at start
+        with open(j("bad.der"), "wb") as f:
+            f.write(b"not DER")
+        p = subprocess.run([s.argv[0], "serve", root, "--listen", "127.0.0.1:0", "--tls-cert",
+                            j("leaf.crt"), "--tls-key", j("leaf.key"), "--tls-ocsp", j("bad.der")],
+                           capture_output=True, timeout=10)
+        check(p.returncode != 0 and b"not an OCSP response" in p.stderr,
+              f"a broken response refused: {p.returncode} {p.stderr!r}")
+    finally:
+        remove_tree(d)
+        remove_tree(root)
