@@ -110,6 +110,12 @@ typedef struct nxx_config {
      * key still decrypts, so a ticket lives at most twice this.  0: no
      * tickets (no resumption) : 3600 */
     unsigned tls_ticket_rotate_s;
+    /* TLS 1.3 early data (0-RTT) accepted per connection, in bytes (at most
+     * 8192); 0 = refused.  OpenSSL's anti-replay is on (a session's early
+     * data is taken once, which needs sessions kept by the server: tickets
+     * are then not shared across reloads), requests that arrived in it are
+     * marked (nxx_req_early_data) and unsafe ones get 425 : 0 */
+    size_t tls_early_data;
     /* Strict-Transport-Security: max-age=N on every response over TLS
      * (RFC 6797; never over plain HTTP); 0 = not sent : 0 */
     unsigned hsts_max_age_s;

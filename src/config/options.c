@@ -135,6 +135,14 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "every worker and kept across reloads; a new key replaces the one in use this often, the "
       "previous one still decrypts, so a ticket lives at most twice this. 0 = no tickets.",
       NULL },
+    { "tls-early-data", "BYTES", K_SIZE, OFF(cfg.tls_early_data), 0, 8192, "0",
+      "Accept TLS 1.3 early data (0-RTT) up to BYTES per connection: a returning client's "
+      "first request arrives with its hello, a round trip sooner. Such bytes could be replayed "
+      "by an attacker, so OpenSSL's anti-replay is on (a session's early data is taken once; "
+      "tickets then refer to sessions this configuration keeps, not shared across reloads) and "
+      "a request in them with a method that is not safe (POST, PUT, ...) gets 425 Too Early; "
+      "the client sends it again after the handshake. 0 = early data refused.",
+      NULL },
     { "hsts-max-age", "SECONDS", K_COUNT, OFF(cfg.hsts_max_age_s), 0, 1000000000, "0",
       "Send Strict-Transport-Security: max-age=SECONDS on every response over TLS (never over "
       "plain HTTP); 0 = not sent.",

@@ -117,6 +117,7 @@ struct h1conn {
     struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
     size_t linger_bytes;
     struct nxx_tunnel *tunnel;
+    size_t early_end; /* rbuf[0..early_end) arrived as TLS early data */
 };
 
 static const struct nxx_proto h1_proto;
@@ -1536,6 +1537,15 @@ static NXX_COLD int tls_on_plain(struct h1conn *c)
     return 1;
 }
 
+/* A request whose head begins in the bytes of TLS early data is marked;
+ * once a head reaches past them, no later one can be early. */
+static NXX_COLD void mark_early(struct h1conn *c, nxx_req *req, int r)
+{
+    req->early_data = c->rpos < c->early_end;
+    if (r < 0 || c->rpos + (size_t)r >= c->early_end)
+        c->early_end = 0;
+}
+
 static void try_parse(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
@@ -1591,6 +1601,8 @@ static void try_parse(struct h1conn *c)
     int status = req->status;
     const char *detail = req->detail;
     nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);
+    if (__builtin_expect(c->early_end != 0, 0))
+        mark_early(c, req, r);
     if (r == NXX_PARSE_ERROR) {
         fail_parse(c, req, status ? status : 400, detail ? detail : "malformed request");
         return;
@@ -1901,6 +1913,7 @@ void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storag
 int nxx_http1_start(struct nxx_conn *from, const void *pre, size_t npre)
 {
     struct nxx_worker *w = from->w;
+    int early = from->early; /* pre is TLS early data */
     struct h1conn *c = nxx_calloc(1, sizeof(*c));
     if (!c || npre > NXX_RBUF_SIZE) {
         nxx_free(c);
@@ -1916,6 +1929,7 @@ int nxx_http1_start(struct nxx_conn *from, const void *pre, size_t npre)
         }
         memcpy(c->rbuf, pre, npre);
         c->rlen = npre;
+        c->early_end = early ? npre : 0;
     }
     process(c);
     return 0;

@@ -355,6 +355,11 @@ static NXX_COLD void conn_response(nxx_req *req)
     }
 }
 
+int nxx_req_early_data(const nxx_req *req)
+{
+    return req->early_data;
+}
+
 int nxx_req_tls(const nxx_req *req)
 {
     return req->conn->tp != &nxx_transport_plain;

@@ -199,6 +199,12 @@ static NXX_COLD void misdirected(nxx_req *req)
     fail(req, 421, msg ? msg : "this server does not answer for that authority");
 }
 
+/* RFC 9110 §9.2.1: the methods that change nothing. */
+static int method_safe(enum nxx_method m)
+{
+    return m == NXX_M_GET || m == NXX_M_HEAD || m == NXX_M_OPTIONS || m == NXX_M_TRACE;
+}
+
 /* The authority's host, without its port. */
 static nxx_str authority_host(nxx_str a)
 {
@@ -260,6 +266,14 @@ static NXX_COLD int conn_checks(nxx_req *req)
     if (c->listener && (c->listener->flags & NXX_LISTEN_HTTPS_REDIRECT) &&
         c->tp == &nxx_transport_plain) {
         to_https(req);
+        return 1;
+    }
+    if (req->early_data && !method_safe(req->h.method_id)) {
+        /* RFC 8470 §5.2: early data may be replayed; only a safe method
+         * may act on it.  The client retries after the handshake. */
+        fail(req, 425,
+             "this request arrived in TLS early data (0-RTT), where it could be a "
+             "replay; send it again after the handshake");
         return 1;
     }
     if (c->tp->covers && req->h.form != NXX_TARGET_AUTHORITY) {

@@ -654,6 +654,12 @@ static void worker_release(struct nxx_worker *w)
 
 static void *worker_main(void *arg)
 {
+    /* TLS writes through OpenSSL's socket BIO (write(2), not MSG_NOSIGNAL):
+     * a client gone away must cost an EPIPE, not the embedding process */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct nxx_worker *w = arg;
     for (;;) {
         int wait = -1;

@@ -191,6 +191,7 @@ struct nxx_conn {
     const struct nxx_listener *listener; /* accepted on */
     unsigned closed : 1;
     unsigned checks : 1; /* TLS or an https-redirect listener: request.c's conn_checks */
+    unsigned early : 1;  /* the bytes handed to the protocol at its start are TLS early data */
     unsigned pins;       /* posts outstanding: the struct and arena must stay */
     union {
         struct sockaddr sa;

@@ -273,14 +273,26 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         SSL_CTX_free(ctx);
         return NULL;
     }
-    unsigned period = site->cfg.tls_ticket_rotate_s;
+    size_t early = site->cfg.tls_early_data;
+    if (early) {
+        /* 0-RTT.  OpenSSL's anti-replay (a session's early data is taken
+         * once) needs the session in the server's cache: tickets are then
+         * references to it (stateful), kept by this configuration */
+        SSL_CTX_set_max_early_data(ctx, (uint32_t)early);
+        SSL_CTX_set_recv_max_early_data(ctx, (uint32_t)early);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    }
+    unsigned period = early ? 0 : site->cfg.tls_ticket_rotate_s;
     pthread_mutex_lock(&tickets.lock);
     if (period && period != tickets.period_s) {
         tickets.period_s = period;
         tickets.have_cur = 0; /* a new period starts with a new key */
     }
     pthread_mutex_unlock(&tickets.lock);
-    if (period == 0) {
+    if (early) {
+        SSL_CTX_set_timeout(ctx, (long)site->cfg.tls_ticket_rotate_s * 2);
+    } else if (period == 0) {
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
         SSL_CTX_set_num_tickets(ctx, 0);
     } else {
@@ -567,6 +579,11 @@ static void tls_close(struct nxx_conn *c)
     struct tls_conn *t = c->tp_data;
     if (!t)
         return;
+    /* close_notify unless sent already: the client learns the response is
+     * whole, and OpenSSL keeps the session (an unclean end drops it) */
+    if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN) &&
+        SSL_shutdown(t->ssl) < 0)
+        ERR_clear_error();
     SSL_free(t->ssl);
     nxx_free(t);
     c->tp_data = NULL;
@@ -615,7 +632,9 @@ struct hs {
     struct nxx_conn conn; /* first: the engine's view */
     struct nxx_timer timer;
     struct nxx_site *site; /* held until the handshake ends: the SNI callback reads it */
-    unsigned registered : 1, sniffed : 1;
+    unsigned registered : 1, sniffed : 1, early_wanted : 1;
+    char *early; /* TLS 1.3 early data received (NXX_RBUF_SIZE), handed to the protocol */
+    size_t early_len;
 };
 
 static void hs_release(struct nxx_conn *base)
@@ -627,6 +646,8 @@ static void hs_release(struct nxx_conn *base)
         nxx_site_unref(h->site);
         h->site = NULL;
     }
+    nxx_free(h->early);
+    h->early = NULL;
 }
 
 static void hs_nothing(struct nxx_conn *base)
@@ -699,7 +720,11 @@ static void hs_done(struct hs *h)
         return;
     }
     h->registered = 0;
+    char *early = h->early;
+    size_t nearly = h->early_len;
+    h->early = NULL;
     hs_release(c);
+    c->early = nearly > 0;
     const unsigned char *p = NULL;
     unsigned len = 0;
     SSL_get0_alpn_selected(ssl, &p, &len);
@@ -708,7 +733,36 @@ static void hs_done(struct hs *h)
         if (strlen(nxx_alpn_protocols[i].name) == len &&
             memcmp(nxx_alpn_protocols[i].name, p, len) == 0)
             start = nxx_alpn_protocols[i].start;
-    start(c, NULL, 0);
+    start(c, early, nearly);
+    nxx_free(early);
+}
+
+/*
+ * TLS 1.3 early data (RFC 8446 §4.2.10): read it before the handshake
+ * completes; it is handed to the protocol with the connection, which
+ * marks the requests it holds (nxx_req_early_data).  1 when done (or
+ * none), 0 to wait, -1 on failure.
+ */
+static int hs_early(struct hs *h)
+{
+    SSL *ssl = ssl_of(&h->conn);
+    if (!h->early && !(h->early = nxx_malloc(NXX_RBUF_SIZE)))
+        return -1;
+    for (;;) {
+        size_t n = 0;
+        if (h->early_len == NXX_RBUF_SIZE)
+            return -1; /* more than tls-early-data allows: OpenSSL refuses it first */
+        ERR_clear_error();
+        int r = SSL_read_early_data(ssl, h->early + h->early_len, NXX_RBUF_SIZE - h->early_len, &n);
+        h->early_len += n;
+        if (r == SSL_READ_EARLY_DATA_SUCCESS)
+            continue;
+        if (r == SSL_READ_EARLY_DATA_FINISH) {
+            h->early_wanted = 0;
+            return 1;
+        }
+        return ssl_fail(ssl, 0) == -EAGAIN ? 0 : -1;
+    }
 }
 
 static void hs_step(struct hs *h)
@@ -732,6 +786,16 @@ static void hs_step(struct hs *h)
         if (s == NXX_SNIFF_MORE)
             goto wait;
         h->sniffed = 1; /* a hello, or something OpenSSL will refuse */
+    }
+    if (h->early_wanted) {
+        int e = hs_early(h);
+        if (e < 0) {
+            ERR_clear_error();
+            nxx_conn_close(c);
+            return;
+        }
+        if (e == 0)
+            goto wait;
     }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_of(c));
@@ -801,6 +865,7 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
     h->conn.io.cb = hs_on_io;
     nxx_site_ref(site);
     h->site = site;
+    h->early_wanted = site->cfg.tls_early_data > 0;
     nxx_timer_init(&h->timer, hs_on_timeout);
     nxx_timer_set(&w->loop, &h->timer, site->cfg.tls_handshake_timeout_ms);
     hs_step(h);

@@ -450,3 +450,53 @@ def test_ocsp_response_stapled_from_a_file():
     finally:
         remove_tree(d)
         remove_tree(root)
+
+
+@timeout(60)
+def test_early_data_safe_methods_served_unsafe_425_and_no_replay():
+    t = Tls()
+    try:
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key,
+                    "--tls-early-data", "8192") as s:
+            get_req = os.path.join(t.dir, "get.txt")
+            post_req = os.path.join(t.dir, "post.txt")
+            with open(get_req, "wb") as f:
+                f.write(b"GET /a.txt HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            with open(post_req, "wb") as f:
+                f.write(b"POST /a.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+                        b"Accept: application/problem+json\r\nConnection: close\r\n\r\n")
+            sess = os.path.join(t.dir, "sess.pem")
+
+            def fresh_session():
+                with open(get_req, "rb") as f:
+                    s_client(s.port, "-sess_out", sess, "-ign_eof", stdin=f.read())
+
+            fresh_session()
+            rc, out = s_client(s.port, "-sess_in", sess, "-early_data", get_req, "-ign_eof")
+            check("Early data was accepted" in out, f"0-RTT accepted: {out[-600:]}")
+            check("HTTP/1.1 200 OK" in out, f"a GET in early data is served: {out[-600:]}")
+            # the same session's early data again: OpenSSL's anti-replay refuses it (the
+            # request then goes after the handshake)
+            with open(get_req, "rb") as f:
+                rc, out = s_client(s.port, "-sess_in", sess, "-early_data", get_req, "-ign_eof",
+                                   stdin=f.read())
+            check("Early data was rejected" in out, f"a replay is not accepted: {out[-600:]}")
+            fresh_session()
+            rc, out = s_client(s.port, "-sess_in", sess, "-early_data", post_req, "-ign_eof")
+            check("Early data was accepted" in out, "the POST went as early data")
+            check("HTTP/1.1 425 Too Early" in out, f"a POST in early data gets 425: {out[-800:]}")
+            check("early data" in out and "application/problem+json" in out,
+                  "with a problem body that says why")
+            # the same POST after the handshake is an ordinary request
+            with open(post_req, "rb") as f:
+                rc, out = s_client(s.port, "-ign_eof", stdin=f.read())
+            check("HTTP/1.1 405" in out, f"not early: the usual answer: {out[-600:]}")
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key) as s:
+            fresh_session()
+            with open(get_req, "rb") as f:  # sent again after the handshake
+                rc, out = s_client(s.port, "-sess_in", sess, "-early_data", get_req, "-ign_eof",
+                                   stdin=f.read())
+            check("Early data was accepted" not in out, f"off by default: {out[-600:]}")
+            check("HTTP/1.1 200 OK" in out, f"the request is served after the handshake: {out}")
+    finally:
+        t.close()
