@@ -298,6 +298,20 @@ NXX_API int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *k
  */
 NXX_API int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t errlen);
 
+/*
+ * Client certificates (mutual TLS).  nxx_scope_tls_client_ca: the CA
+ * certificates (PEM) that client certificates are verified against, for
+ * the handshakes using the scope's certificate (the server's: every one);
+ * the client is asked for a certificate and may send none, unless
+ * `require` (then the handshake fails without one).
+ * nxx_scope_require_client_cert: a head-phase policy answering 403 with a
+ * problem body to a request without a verified client certificate (TLS has
+ * no HTTP authentication scheme, so not 401).
+ */
+NXX_API int nxx_scope_tls_client_ca(nxx_scope *scope, const char *ca_file, int require, char *err,
+                                    size_t errlen);
+NXX_API int nxx_scope_require_client_cert(nxx_scope *scope);
+
 /* Run fn(arg) when the configuration this scope belongs to is freed
  * (handler state: open files, stores). */
 NXX_API int nxx_scope_on_free(nxx_scope *scope, void (*fn)(void *), void *arg);
@@ -344,6 +358,10 @@ NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 
 NXX_API int nxx_req_version(const nxx_req *req);       /* 10 or 11 */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
 NXX_API int nxx_req_tls(const nxx_req *req);           /* 1: it came over TLS (https) */
+/* 1 when the request came over TLS with a client certificate that the
+ * handshake verified against tls-client-ca; its subject (one line) is
+ * copied into subject (len bytes, NUL-terminated) when not NULL.  0 otherwise. */
+NXX_API int nxx_req_client_cert(const nxx_req *req, char *subject, size_t len);
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
 NXX_API nxx_str nxx_req_header(const nxx_req *req, const char *name);

@@ -100,6 +100,9 @@ static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_op
                                why, sizeof(why));
         if (!e && o->tls_ocsp)
             e = nxx_tls_scope_ocsp(&site->server, o->tls_ocsp, why, sizeof(why));
+        if (!e && o->tls_client_ca)
+            e = nxx_tls_scope_client_ca(&site->server, o->tls_client_ca, o->tls_client_require, why,
+                                        sizeof(why));
         if (e)
             nxx_cfg_fail(&b, tls_pos(doc), "%s", why);
     }

@@ -23,6 +23,7 @@
 
 static const char *const log_formats[] = { "combined", "json", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const client_verify[] = { "optional", "require", NULL };
 
 /* the keys of one item of `listen` (a string is its address) */
 static const struct nxx_cfg_key listen_keys[] = {
@@ -128,6 +129,14 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "handshakes that ask for the certificate's status. Read again on reload: refresh the file "
       "and send SIGHUP before it expires.",
       NULL, .flags = NXX_CFG_PATH },
+    { "tls-client-ca", "FILE", K_STRING, OFF(tls_client_ca), 0, 0, NULL,
+      "CA certificates (PEM) that client certificates (mutual TLS) are verified against: TLS "
+      "clients are asked for one. Locations with client-cert: true answer 403 without one.",
+      NULL, .flags = NXX_CFG_PATH },
+    { "tls-client-verify", "optional|require", K_ENUM, OFF(tls_client_require), 0, 0, "optional",
+      "With tls-client-ca: optional lets a client without a certificate finish the handshake "
+      "(locations decide, with client-cert); require refuses the handshake without one.",
+      client_verify },
     { "tls-handshake-timeout", "SECONDS", K_SECONDS, OFF(cfg.tls_handshake_timeout_ms), 1, 3600000,
       "10", "A TLS handshake not finished within this time closes the connection.", NULL },
     { "tls-ticket-rotate", "SECONDS", K_COUNT, OFF(cfg.tls_ticket_rotate_s), 0, 604800, "3600",

@@ -26,6 +26,8 @@ struct nxx_options {
     size_t nlisten;
     const char *tls_cert, *tls_key; /* the default certificate and its key (files) */
     const char *tls_ocsp;           /* its stapled OCSP response (file) */
+    const char *tls_client_ca;      /* CA certificates of client certificates (file) */
+    int tls_client_require;         /* tls-client-verify: 0 optional, 1 require */
     const char *mime_types;         /* as configured (default: /etc/mime.types) */
     int mime_explicit;              /* named by the configuration: an unreadable one is an error */
     int log_level;                  /* NXX_LOG_* */

@@ -62,6 +62,12 @@ static int setup_require_length(struct nxx_cfg_build *b, nxx_scope *scope,
     return e ? nxx_cfg_fail(b, v->pos, "require-length: %s", nxx_strerror(e)) : 0;
 }
 
+static int setup_client_cert(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    int e = v->n ? nxx_scope_require_client_cert(scope) : 0;
+    return e ? nxx_cfg_fail(b, v->pos, "client-cert: %s", nxx_strerror(e)) : 0;
+}
+
 static const char *check_link(const char *text)
 {
     for (const unsigned char *p = (const unsigned char *)text; *p; p++)
@@ -242,6 +248,13 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .help = "411 Length Required for content sent without Content-Length (chunked uploads).",
       .scopes = NXX_CFG_SCOPED,
       .setup = setup_require_length },
+    { .name = "client-cert",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "403 Forbidden (with a problem body) for requests of the scope without a client "
+              "certificate verified against tls-client-ca (mutual TLS); over plain HTTP too.",
+      .scopes = NXX_CFG_SCOPED,
+      .setup = setup_client_cert },
     { .name = "max-inflight",
       .type = K_BLOCK,
       .help = "At most `limit` requests of the scope in flight at once (all workers); more get "

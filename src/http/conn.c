@@ -62,7 +62,7 @@ static void plain_close(struct nxx_conn *c)
 }
 
 const struct nxx_transport nxx_transport_plain = {
-    "plain", nxx_plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close, NULL,
+    "plain", nxx_plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close, NULL, NULL,
 };
 
 /* ---- life of a connection ---- */

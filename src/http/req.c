@@ -360,6 +360,14 @@ int nxx_req_early_data(const nxx_req *req)
     return req->early_data;
 }
 
+int nxx_req_client_cert(const nxx_req *req, char *subject, size_t len)
+{
+    const struct nxx_transport *tp = req->conn->tp;
+    if (subject && len)
+        subject[0] = '\0';
+    return tp->peer ? tp->peer(req->conn, subject, len) : 0;
+}
+
 int nxx_req_tls(const nxx_req *req)
 {
     return req->conn->tp != &nxx_transport_plain;

@@ -166,6 +166,9 @@ struct nxx_transport {
     /* Whether the connection's certificate covers host (a request's
      * authority without its port); NULL: the transport has none to check. */
     int (*covers)(struct nxx_conn *c, nxx_str host);
+    /* The client's certificate, verified in the handshake: 1 and its
+     * subject (one line, truncated to len) in buf, or 0; NULL: none. */
+    int (*peer)(struct nxx_conn *c, char *buf, size_t len);
 };
 
 extern const struct nxx_transport nxx_transport_plain;

@@ -156,7 +156,8 @@
       "The server understood the request but refuses to fulfil it; new credentials will not "      \
       "help.",                                                                                     \
       "A directory without index.html while listings are off; a file the server may not open "     \
-      "(EACCES, EPERM); devices, FIFOs and sockets.",                                              \
+      "(EACCES, EPERM); devices, FIFOs and sockets; a location with client-cert without a TLS "    \
+      "client certificate verified against tls-client-ca.",                                        \
       "Authenticated but lacking the role; infinite-depth PROPFIND refused.")                      \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \

@@ -411,6 +411,59 @@ int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t err
     return nxx_tls_scope_ocsp(scope, file, err, errlen);
 }
 
+/* ---- client certificates ---- */
+
+static int ctx_client_ca(SSL_CTX *ctx, const char *file, int require, char *err, size_t errlen)
+{
+    char why[256];
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
+    if (!names || SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
+        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
+                 ssl_reason(why, sizeof(why)));
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return NXX_EINVAL;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client is told of */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       NULL);
+    SSL_CTX_set_verify_depth(ctx, 8);
+    return 0;
+}
+
+int nxx_tls_scope_client_ca(struct nxx_scope *scope, const char *file, int require, char *err,
+                            size_t errlen)
+{
+    if (!scope->tls) {
+        snprintf(err, errlen, "client certificates need the scope's certificate first");
+        return NXX_EINVAL;
+    }
+    if (scope->kind != NXX_SCOPE_SERVER)
+        return ctx_client_ca(scope->tls, file, require, err, errlen);
+    /* the server's: every certificate of the generation (SNI may switch the
+     * handshake to a host's, whose store then verifies the client) */
+    struct nxx_site *site = scope->site;
+    int e = ctx_client_ca(scope->tls, file, require, err, errlen);
+    for (size_t i = 0; !e && i < site->nhosts; i++)
+        if (site->hosts[i]->tls)
+            e = ctx_client_ca(site->hosts[i]->tls, file, require, err, errlen);
+    return e;
+}
+
+int nxx_scope_tls_client_ca(nxx_scope *scope, const char *ca_file, int require, char *err,
+                            size_t errlen)
+{
+    char tmp[1];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof(tmp);
+    }
+    if (!scope || !ca_file) {
+        snprintf(err, errlen, "no scope or file");
+        return NXX_EINVAL;
+    }
+    return nxx_tls_scope_client_ca(scope, ca_file, require, err, errlen);
+}
+
 int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,
                   size_t errlen)
 {
@@ -622,8 +675,20 @@ static int tls_covers(struct nxx_conn *c, nxx_str host)
     return ok;
 }
 
+static int tls_peer(struct nxx_conn *c, char *buf, size_t len)
+{
+    SSL *ssl = ssl_of(c);
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0;
+    if (buf && len)
+        X509_NAME_oneline(X509_get_subject_name(cert), buf,
+                          (int)(len > INT32_MAX ? INT32_MAX : len));
+    return 1;
+}
+
 const struct nxx_transport nxx_transport_tls = {
-    "tls", tls_read, tls_writev, tls_sendfile, tls_shutdown, tls_close, tls_covers,
+    "tls", tls_read, tls_writev, tls_sendfile, tls_shutdown, tls_close, tls_covers, tls_peer,
 };
 
 /* ---- the handshake ---- */

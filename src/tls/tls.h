@@ -44,6 +44,11 @@ int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *ke
  * use scope's certificate and ask for it.  0, or NXX_EINVAL with why. */
 int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen);
 
+/* Ask clients of scope's certificate for theirs, verified against the CA
+ * certificates in file (required in the handshake with `require`). */
+int nxx_tls_scope_client_ca(struct nxx_scope *scope, const char *file, int require, char *err,
+                            size_t errlen);
+
 /* The generation has a certificate for TLS listeners. */
 int nxx_tls_site_ready(const struct nxx_site *site);
 

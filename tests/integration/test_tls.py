@@ -500,3 +500,63 @@ def test_early_data_safe_methods_served_unsafe_425_and_no_replay():
             check("HTTP/1.1 200 OK" in out, f"the request is served after the handshake: {out}")
     finally:
         t.close()
+
+
+MTLS_CONFIG = """\
+access-log: off
+tls-cert: srv.crt
+tls-key: srv.key
+tls-client-ca: ca.crt
+tls-client-verify: {verify}
+locations:
+  /: {{return: {{status: 200, body: "open\\n"}}}}
+  /private: {{return: {{status: 200, body: "private\\n"}}, client-cert: true}}
+"""
+
+
+@timeout(60)
+def test_client_certificates_per_location_403_or_refused_in_the_handshake():
+    if not have_openssl():
+        skip("openssl is not installed")
+    d, path = config_dir(MTLS_CONFIG.format(verify="optional"))
+    try:
+        j = lambda n: os.path.join(d, n)  # noqa: E731
+        run_ok(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", j("ca.key"), "-out", j("ca.crt"), "-days", "2",
+                "-subj", "/CN=client-ca"], "the CA")
+        run_ok(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", j("client.key"), "-out", j("client.csr"), "-subj", "/CN=alice"],
+               "a CSR")
+        run_ok(["openssl", "x509", "-req", "-in", j("client.csr"), "-CA", j("ca.crt"), "-CAkey",
+                j("ca.key"), "-set_serial", "7", "-days", "2", "-out", j("client.crt")],
+               "the client certificate")
+        make_cert(d, "srv", "localhost", ["DNS:localhost", "IP:127.0.0.1"])
+        make_cert(d, "rogue", "mallory", ["DNS:mallory"])  # self-signed: not from the CA
+        url = lambda p: ["--cacert", j("srv.crt"), "https://localhost:%d%s" % (s.port, p),  # noqa
+                         "--resolve", "localhost:%d:127.0.0.1" % s.port]
+        with ConfigServer(path) as s:
+            code, body, _, _ = curl(url("/"))
+            eq((code, body), (200, b"open\n"), "a location without client-cert")
+            code, body, head, _ = curl(["-H", "Accept: application/problem+json"] +
+                                       url("/private"))
+            eq(code, 403, "no client certificate")
+            prob = json.loads(body)
+            check("client certificate" in prob["detail"], f"the detail says why: {prob}")
+            code, body, _, _ = curl(["--cert", j("client.crt"), "--key", j("client.key")] +
+                                    url("/private"))
+            eq((code, body), (200, b"private\n"), "with a certificate from the CA")
+            p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                "--cert", j("rogue.crt"), "--key", j("rogue.key")] + url("/"),
+                               capture_output=True, timeout=20)
+            check(p.stdout != b"200", f"a certificate from another CA fails the handshake: {p}")
+        write_config(path, MTLS_CONFIG.format(verify="require"))
+        with ConfigServer(path) as s:
+            p = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}"] + url("/"),
+                               capture_output=True, timeout=20)
+            check(p.returncode != 0 and p.stdout in (b"000", b""),
+                  f"require: no certificate, no handshake: {p}")
+            code, body, _, _ = curl(["--cert", j("client.crt"), "--key", j("client.key")] +
+                                    url("/"))
+            eq((code, body), (200, b"open\n"), "require: with a certificate")
+    finally:
+        remove_tree(d)
