@@ -68,7 +68,8 @@ const size_t nxx_alpn_count = sizeof(nxx_alpn_protocols) / sizeof(nxx_alpn_proto
 static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
                                     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-static const char tls_groups[] = "X25519:P-256:P-384";
+/* not const: SSL_CTX_set1_groups_list casts its argument to (char *) */
+static char tls_groups[] = "X25519:P-256:P-384";
 
 /* OpenSSL's reason for the last failure, into buf. */
 static const char *ssl_reason(char *buf, size_t len)

@@ -31,6 +31,7 @@ import select
 import shutil
 import signal as _signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -57,6 +58,41 @@ IMF_FIXDATE_RE = re.compile(
     r"\d{4} \d\d:\d\d:\d\d GMT$"
 )
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+# NXX_TRANSPORT=tls runs the suite over TLS: every `nxx serve` the harness
+# starts gets --tls-cert/--tls-key (a certificate made once per run), and
+# connections, URLs and curl go through TLS to it (without SNI, so that a
+# test's Host names are not checked against the certificate: 421).
+TRANSPORT = os.environ.get("NXX_TRANSPORT", "plain")
+_tls_files = None
+
+
+def tls_files():
+    """(cert, key) of the run's certificate for localhost and 127.0.0.1."""
+    global _tls_files
+    if _tls_files is None:
+        d = tempfile.mkdtemp(prefix="nxx-it-tls-")
+        atexit.register(shutil.rmtree, d, True)
+        crt, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt, "-days",
+                        "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
+                       check=True, capture_output=True, timeout=30)
+        _tls_files = (crt, key)
+    return _tls_files
+
+
+def tls_args(argv, config=None):
+    """Arguments that make `nxx serve` TLS when the run is over TLS (none for
+    a server whose test chose its own certificates)."""
+    if TRANSPORT != "tls" or "--tls-cert" in argv:
+        return []
+    if config and os.path.exists(config) and "tls-cert" in open(config).read():
+        return []
+    crt, key = tls_files()
+    return ["--tls-cert", crt, "--tls-key", key]
+
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
@@ -171,6 +207,7 @@ class Process:
         self.addrs = []  # [(host, port)], host without brackets
         self.returncode = None
         self.stopped = False
+        self.tls = False  # connections to it go through TLS
 
     # -- lifecycle --------------------------------------------------------
 
@@ -307,7 +344,7 @@ class Process:
 
     @property
     def url(self):
-        return "http://" + self.hostport
+        return ("https://" if self.tls else "http://") + self.hostport
 
     def describe(self):
         state = "running" if self.alive() else f"exited with {self.proc.poll()}"
@@ -330,8 +367,10 @@ class Server(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
-        argv += census_serve_args(argv)
+        tls = tls_args(argv)
+        argv += tls + census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
+        self.tls = bool(tls)
 
 
 def _wait_serving(proc):
@@ -364,8 +403,10 @@ class ConfigServer(Process):
         if threads:
             argv += ["--threads", str(threads)]
         argv += [str(a) for a in args]
-        argv += census_serve_args(argv, config=path)
+        tls = tls_args(argv, str(path))
+        argv += tls + census_serve_args(argv, config=path)
         super().__init__(argv, listeners=listeners, cwd=cwd, env=env)
+        self.tls = bool(tls)
         self.path = str(path)
         self.reloads = 0
 
@@ -760,6 +801,10 @@ def connect(target, timeout_s=5.0):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout_s)
     s.connect((host, port))
+    if isinstance(target, Process) and target.tls:
+        ctx = ssl.create_default_context(cafile=tls_files()[0])
+        ctx.check_hostname = False
+        s = ctx.wrap_socket(s)
     return s
 
 
@@ -779,7 +824,7 @@ class Conn:
         try:
             self.sock.sendall(data)
             return True
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             if tolerant:
                 return False
             raise
@@ -809,7 +854,7 @@ class Conn:
             chunk = self.sock.recv(65536)
         except socket.timeout:
             return False
-        except (ConnectionResetError, ConnectionAbortedError):
+        except (ConnectionResetError, ConnectionAbortedError, ssl.SSLError):
             chunk = b""
         if not chunk:
             self.eof = True
@@ -1045,7 +1090,7 @@ def curl(args, timeout_s=15.0):
         argv = [
             "curl", "-sS", "-o", body_path, "-D", head_path, "-w", "%{http_code}",
             "--connect-timeout", "5", "--max-time", str(int(timeout_s)),
-        ] + list(args)
+        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + list(args)
         try:
             p = subprocess.run(argv, capture_output=True, timeout=timeout_s + 5)
         except subprocess.TimeoutExpired:
