@@ -1895,7 +1895,7 @@ static void h1_init(struct h1conn *c, struct nxx_worker *w)
 void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
                       const struct nxx_listener *l)
 {
-    if (nxx_conn_admit(w, fd) < 0)
+    if (nxx_conn_admit(w, fd, 1) < 0)
         return;
     struct h1conn *c = nxx_calloc(1, sizeof(*c));
     if (!c) {

@@ -377,7 +377,10 @@ static int shed_pending(struct nxx_worker *w, struct nxx_io *lio)
             }
             continue;
         }
-        nxx_refuse(w->srv, fd, NXX_REFUSE_DESCRIPTORS);
+        if (w->srv->listeners[lio - w->lio].flags & NXX_LISTEN_TLS)
+            close(fd); /* a TLS client could not read a plain 503 */
+        else
+            nxx_refuse(w->srv, fd, NXX_REFUSE_DESCRIPTORS);
         w->fd_refused++;
     }
     regain_reserve(w);

@@ -241,9 +241,10 @@ void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
 void nxx_conn_close(struct nxx_conn *c);
 /*
  * Admit a new connection on w (counted in nconns): 0, or -1 when it is
- * refused (over --max-connections: the prebuilt 503; draining) and fd closed.
+ * refused (over --max-connections: the prebuilt 503 when `answer`, which a
+ * TLS client could not read; draining) and fd closed.
  */
-static inline int nxx_conn_admit(struct nxx_worker *w, int fd)
+static inline int nxx_conn_admit(struct nxx_worker *w, int fd, int answer)
 {
     struct nxx_server *srv = w->srv;
     unsigned n = atomic_fetch_add(&srv->nconns, 1);
@@ -251,7 +252,7 @@ static inline int nxx_conn_admit(struct nxx_worker *w, int fd)
         return 0;
     atomic_fetch_sub(&srv->nconns, 1);
     /* every connection over the limit hears why: a prebuilt 503, no struct */
-    if (w->draining)
+    if (w->draining || !answer)
         close(fd);
     else
         nxx_refuse(srv, fd, NXX_REFUSE_CONNECTIONS);

@@ -19,10 +19,11 @@ static int clientcert_policy(nxx_req *req, void *ud)
     (void)ud;
     if (nxx_req_client_cert(req, NULL, 0))
         return 0;
-    nxx_req_detail(req, nxx_req_tls(req)
-                            ? "'%s' requires a TLS client certificate; this connection presented "
-                              "none the server could verify"
-                            : "'%s' requires a TLS client certificate: use https",
+    nxx_req_detail(req,
+                   nxx_req_tls(req)
+                       ? "'%s' requires a TLS client certificate; this connection presented "
+                         "none the server could verify"
+                       : "'%s' requires a TLS client certificate: use https",
                    nxx_req_path(req).ptr);
     return 403;
 }

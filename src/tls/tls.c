@@ -242,6 +242,10 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
      * surface), no compression (CRIME), the server's order of suites */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS);
+    /* a client that half-closes without close_notify after its request
+     * still gets the answer (HTTP's framing, not TLS's, says a request is
+     * whole); OpenSSL would otherwise fail the connection for good */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     /* partial writes: the engine's output queue keeps what is unsent;
      * moving buffer: a retried write may come from a new copy of the same
      * bytes; release buffers: an idle connection holds no record buffers */
@@ -900,7 +904,7 @@ static void hs_on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
                     const struct nxx_listener *l)
 {
-    if (nxx_conn_admit(w, fd) < 0)
+    if (nxx_conn_admit(w, fd, 0) < 0)
         return;
     /* the newest generation's certificates */
     if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
