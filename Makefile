@@ -10,7 +10,7 @@ PYTHON ?= python3
 # integration test modules run at once (empty: one per CPU)
 IT_JOBS ?=
 
-.PHONY: all build build-asan test test-unit test-integration test-asan test-fuzz-replay fuzz fuzz-run \
+.PHONY: all build build-asan test test-unit test-integration test-tls test-asan test-fuzz-replay fuzz fuzz-run \
         bench docs docs-check format format-check install clean
 
 all: build
@@ -45,6 +45,13 @@ test-integration:
 	NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
 	NXX_LOCATIONS=$(abspath $(BUILD))/locations \
 	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS))
+
+# The integration suite again over TLS: every nxx serve the harness starts
+# gets a certificate, and the tests' connections and curl use TLS.
+test-tls: build
+	NXX_TRANSPORT=tls NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
+	NXX_LOCATIONS=$(abspath $(BUILD))/locations \
+	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS)) $(IT_FILTER)
 
 test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \

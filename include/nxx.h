@@ -102,6 +102,23 @@ typedef struct nxx_config {
      */
     unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
     size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
+    /* TLS listeners (nxx_server_listen_flags): a handshake not finished in
+     * this time closes the connection : 10000 */
+    unsigned tls_handshake_timeout_ms;
+    /* Session ticket keys (one set for the process: every worker and every
+     * configuration decrypts them) are replaced this often; the previous
+     * key still decrypts, so a ticket lives at most twice this.  0: no
+     * tickets (no resumption) : 3600 */
+    unsigned tls_ticket_rotate_s;
+    /* TLS 1.3 early data (0-RTT) accepted per connection, in bytes (at most
+     * 8192); 0 = refused.  OpenSSL's anti-replay is on (a session's early
+     * data is taken once, which needs sessions kept by the server: tickets
+     * are then not shared across reloads), requests that arrived in it are
+     * marked (nxx_req_early_data) and unsafe ones get 425 : 0 */
+    size_t tls_early_data;
+    /* Strict-Transport-Security: max-age=N on every response over TLS
+     * (RFC 6797; never over plain HTTP); 0 = not sent : 0 */
+    unsigned hsts_max_age_s;
     /*
      * HTTP/2 (RFC 9113).  h2c: a plain connection that opens with the HTTP/2
      * connection preface speaks HTTP/2 (prior knowledge).  The limits hold
@@ -142,6 +159,19 @@ NXX_API nxx_server *nxx_server_new(const nxx_config *cfg);
  * is reported at once (-EADDRINUSE).
  */
 NXX_API int nxx_server_listen(nxx_server *srv, const char *addr);
+
+/*
+ * A listener as nxx_server_listen adds it, with flags:
+ *   NXX_LISTEN_TLS             TLS (1.2 and 1.3) with the certificates of
+ *                              the configuration (nxx_scope_tls); ALPN
+ *                              chooses the protocol.
+ *   NXX_LISTEN_HTTPS_REDIRECT  a plain listener that answers every request
+ *                              with 308 to the same URL over https (the
+ *                              port of the first TLS listener).
+ */
+#define NXX_LISTEN_TLS 0x1
+#define NXX_LISTEN_HTTPS_REDIRECT 0x2
+NXX_API int nxx_server_listen_flags(nxx_server *srv, const char *addr, unsigned flags);
 
 /* Port of listener i (in the order added), or -1. */
 NXX_API int nxx_server_port(const nxx_server *srv, size_t i);
@@ -272,6 +302,40 @@ NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
  * name and value are copied; NXX_EINVAL for a bad name or a line break. */
 NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *value);
 
+/*
+ * The certificate chain and private key (PEM files, read now) of a scope
+ * for TLS listeners: the server scope's is the default, a host's is chosen
+ * when the client's SNI names the host.  A request on a TLS connection
+ * whose authority the connection's certificate does not cover is answered
+ * 421.  Returns 0, or NXX_EINVAL with why (the file and OpenSSL's reason)
+ * in err; NXX_EINVAL for a location.
+ */
+NXX_API int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,
+                          size_t errlen);
+
+/*
+ * Staple an OCSP response (DER, from `openssl ocsp -respout`, read now) to
+ * the handshakes that use the scope's certificate (nxx_scope_tls first)
+ * when the client asks for the certificate's status.  The file is read
+ * again only with the configuration (a reload): refresh it before it
+ * expires.  0, or NXX_EINVAL with why in err.
+ */
+NXX_API int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t errlen);
+
+/*
+ * Client certificates (mutual TLS).  nxx_scope_tls_client_ca: the CA
+ * certificates (PEM) that client certificates are verified against, for
+ * the handshakes using the scope's certificate (the server's: every one);
+ * the client is asked for a certificate and may send none, unless
+ * `require` (then the handshake fails without one).
+ * nxx_scope_require_client_cert: a head-phase policy answering 403 with a
+ * problem body to a request without a verified client certificate (TLS has
+ * no HTTP authentication scheme, so not 401).
+ */
+NXX_API int nxx_scope_tls_client_ca(nxx_scope *scope, const char *ca_file, int require, char *err,
+                                    size_t errlen);
+NXX_API int nxx_scope_require_client_cert(nxx_scope *scope);
+
 /* Run fn(arg) when the configuration this scope belongs to is freed
  * (handler state: open files, stores). */
 NXX_API int nxx_scope_on_free(nxx_scope *scope, void (*fn)(void *), void *arg);
@@ -317,6 +381,11 @@ NXX_API nxx_str nxx_req_path(const nxx_req *req);      /* percent-decoded, dot s
 NXX_API nxx_str nxx_req_query(const nxx_req *req);     /* after '?', raw; len 0 if none */
 NXX_API int nxx_req_version(const nxx_req *req);       /* 10, 11 or 20 (HTTP/2) */
 NXX_API nxx_str nxx_req_authority(const nxx_req *req); /* Host or absolute-form authority */
+NXX_API int nxx_req_tls(const nxx_req *req);           /* 1: it came over TLS (https) */
+/* 1 when the request came over TLS with a client certificate that the
+ * handshake verified against tls-client-ca; its subject (one line) is
+ * copied into subject (len bytes, NUL-terminated) when not NULL.  0 otherwise. */
+NXX_API int nxx_req_client_cert(const nxx_req *req, char *subject, size_t len);
 
 /* Value of the first field with this name (case-insensitive); len 0 and ptr NULL if absent. */
 NXX_API nxx_str nxx_req_header(const nxx_req *req, const char *name);

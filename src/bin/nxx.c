@@ -253,7 +253,7 @@ static int cmd_serve(int argc, char **argv)
         return file ? 2 : 1;
     }
     for (size_t i = 0; i < o.nlisten; i++) {
-        int e = nxx_server_listen(srv, o.listen[i]);
+        int e = nxx_server_listen_flags(srv, o.listen[i], nxx_options_listen_flags(&o, i));
         if (e) {
             fprintf(stderr, "nxx: cannot listen on %s: %s\n", o.listen[i],
                     e == -EADDRINUSE ? "address already in use" : nxx_strerror(e));
@@ -275,8 +275,10 @@ static int cmd_serve(int argc, char **argv)
         const char *host = hl ? a : "0.0.0.0";
         if (!hl)
             hl = strlen(host);
-        fprintf(stderr, "nxx: listening on http://%.*s:%d (serving %s)\n", (int)hl, host,
-                nxx_server_port(srv, i), what);
+        unsigned f = nxx_options_listen_flags(&o, i);
+        fprintf(stderr, "nxx: listening on %s://%.*s:%d (serving %s%s)\n",
+                f & NXX_LISTEN_TLS ? "https" : "http", (int)hl, host, nxx_server_port(srv, i), what,
+                f & NXX_LISTEN_HTTPS_REDIRECT ? "; redirecting to https" : "");
     }
     fflush(stderr);
 

@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "handlers/mime.h"
 #include "http/site.h"
+#include "tls/tls.h"
 #include "core/banned.h"
 
 int nxx_cfg_fail(struct nxx_cfg_build *b, struct nxx_cfg_pos pos, const char *fmt, ...)
@@ -71,6 +72,13 @@ static void doc_free_cb(void *doc)
 
 /* Build and install; with own, the generation takes the document (freed
  * with it, or here when the build fails). */
+/* Where tls-cert was written (line 0 for the command line). */
+static struct nxx_cfg_pos tls_pos(const struct nxx_cfg_doc *doc)
+{
+    const struct nxx_cfg_val *v = nxx_cfg_get(doc->top, "tls-cert");
+    return v ? v->pos : (struct nxx_cfg_pos){ 0, 0 };
+}
+
 static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_options *o,
                    unsigned mode, int own, char *err, size_t errlen)
 {
@@ -86,6 +94,18 @@ static int install(nxx_server *srv, struct nxx_cfg_doc *doc, const struct nxx_op
     site->cfg = o->cfg;
     struct nxx_cfg_build b = { srv, site, doc, mode, err, errlen };
     int e = nxx_cfg_apply(&b, &site->server, doc->top);
+    if (!e && o->tls_cert) {
+        char why[512];
+        e = nxx_tls_scope_cert(&site->server, o->tls_cert, o->tls_key ? o->tls_key : o->tls_cert,
+                               why, sizeof(why));
+        if (!e && o->tls_ocsp)
+            e = nxx_tls_scope_ocsp(&site->server, o->tls_ocsp, why, sizeof(why));
+        if (!e && o->tls_client_ca)
+            e = nxx_tls_scope_client_ca(&site->server, o->tls_client_ca, o->tls_client_require, why,
+                                        sizeof(why));
+        if (e)
+            nxx_cfg_fail(&b, tls_pos(doc), "%s", why);
+    }
     if (e) {
         nxx_site_free(site);
         return e;
@@ -339,7 +359,7 @@ int nxx_server_load(nxx_server *srv, const char *path, char *err, size_t errlen)
     nxx_log_level = o.log_level;
     if (nxx_server_port(srv, 0) < 0) {
         for (size_t i = 0; i < o.nlisten; i++) {
-            e = nxx_server_listen(srv, o.listen[i]);
+            e = nxx_server_listen_flags(srv, o.listen[i], nxx_options_listen_flags(&o, i));
             if (e) {
                 snprintf(err, errlen, "%s: cannot listen on %s: %s", path, o.listen[i],
                          nxx_strerror(e));

@@ -23,6 +23,7 @@
 
 static const char *const log_formats[] = { "combined", "json", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
+static const char *const client_verify[] = { "optional", "require", NULL };
 static const char *const sched_policies[] = { "batch", "normal", NULL };
 
 /* the keys of one item of `listen` (a string is its address) */
@@ -34,6 +35,16 @@ static const struct nxx_cfg_key listen_keys[] = {
       .help = "ADDR:PORT, [IPv6]:PORT, HOSTNAME:PORT or :PORT (every IPv4 address); port 0 "
               "picks a free port.",
       .check = nxx_cfg_check_address },
+    { .name = "tls",
+      .type = K_FLAG,
+      .help = "TLS (HTTPS) on this listener, with the certificates of tls-cert and of the "
+              "hosts' tls. Default: true when tls-cert is set, else false." },
+    { .name = "https-redirect",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "A plain listener that answers every request with 308 Permanent Redirect to the "
+              "same URL over https (on the port of the first TLS listener; the method and "
+              "content are kept by the client)." },
 };
 
 /* Trailing members left out are zero: a server-wide setting a reload can change. */
@@ -44,8 +55,8 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "Listen on ADDR:PORT; repeat for several. IPv6 as [::1]:8080; port 0 picks a free "
       "port (printed at start). In the file: an address, a list of them, or maps with an "
       "address key.",
-      NULL, RESTART, .sub = listen_keys, .nsub = 1, .shorthand = "address",
-      .child = NXX_CFG_LISTEN },
+      NULL, RESTART, .sub = listen_keys, .nsub = sizeof(listen_keys) / sizeof(listen_keys[0]),
+      .shorthand = "address", .child = NXX_CFG_LISTEN },
     { "threads", "N", K_COUNT, OFF(cfg.threads), 0, 256, "0",
       "Worker threads, each with its own event loop (0 = one per core).", NULL, RESTART,
       .def_doc = "one per core" },
@@ -143,12 +154,62 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels, RESTART },
+    { "tls-cert", "FILE", K_STRING, OFF(tls_cert), 0, 0, NULL,
+      "The default TLS certificate chain (PEM, the server's certificate first). Set, it makes "
+      "every listener TLS (HTTPS: TLS 1.2 and 1.3, ALPN http/1.1) unless its item says tls: "
+      "false. Read again on reload (SIGHUP); connections keep the certificate they began with.",
+      NULL, .flags = NXX_CFG_PATH },
+    { "tls-key", "FILE", K_STRING, OFF(tls_key), 0, 0, NULL,
+      "The private key (PEM) of tls-cert; default: tls-cert's own file.", NULL,
+      .flags = NXX_CFG_PATH },
+    { "tls-ocsp", "FILE", K_STRING, OFF(tls_ocsp), 0, 0, NULL,
+      "An OCSP response (DER, as openssl ocsp -respout writes it) for tls-cert, stapled to "
+      "handshakes that ask for the certificate's status. Read again on reload: refresh the file "
+      "and send SIGHUP before it expires.",
+      NULL, .flags = NXX_CFG_PATH },
+    { "tls-client-ca", "FILE", K_STRING, OFF(tls_client_ca), 0, 0, NULL,
+      "CA certificates (PEM) that client certificates (mutual TLS) are verified against: TLS "
+      "clients are asked for one. Locations with client-cert: true answer 403 without one.",
+      NULL, .flags = NXX_CFG_PATH },
+    { "tls-client-verify", "optional|require", K_ENUM, OFF(tls_client_require), 0, 0, "optional",
+      "With tls-client-ca: optional lets a client without a certificate finish the handshake "
+      "(locations decide, with client-cert); require refuses the handshake without one.",
+      client_verify },
+    { "tls-handshake-timeout", "SECONDS", K_SECONDS, OFF(cfg.tls_handshake_timeout_ms), 1, 3600000,
+      "10", "A TLS handshake not finished within this time closes the connection.", NULL },
+    { "tls-ticket-rotate", "SECONDS", K_COUNT, OFF(cfg.tls_ticket_rotate_s), 0, 604800, "3600",
+      "Session tickets (resumption without a full handshake) are encrypted with keys shared by "
+      "every worker and kept across reloads; a new key replaces the one in use this often, the "
+      "previous one still decrypts, so a ticket lives at most twice this. 0 = no tickets.",
+      NULL },
+    { "tls-early-data", "BYTES", K_SIZE, OFF(cfg.tls_early_data), 0, 8192, "0",
+      "Accept TLS 1.3 early data (0-RTT) up to BYTES per connection: a returning client's "
+      "first request arrives with its hello, a round trip sooner. Such bytes could be replayed "
+      "by an attacker, so OpenSSL's anti-replay is on (a session's early data is taken once; "
+      "tickets then refer to sessions this configuration keeps, not shared across reloads) and "
+      "a request in them with a method that is not safe (POST, PUT, ...) gets 425 Too Early; "
+      "the client sends it again after the handshake. 0 = early data refused.",
+      NULL },
+    { "hsts-max-age", "SECONDS", K_COUNT, OFF(cfg.hsts_max_age_s), 0, 1000000000, "0",
+      "Send Strict-Transport-Security: max-age=SECONDS on every response over TLS (never over "
+      "plain HTTP); 0 = not sent.",
+      NULL },
 };
 #pragma GCC diagnostic pop
 
 const size_t nxx_cfg_nglobal_keys = sizeof(nxx_cfg_global_keys) / sizeof(nxx_cfg_global_keys[0]);
 
 /* ---- settings ---- */
+
+unsigned nxx_options_listen_flags(const struct nxx_options *o, size_t i)
+{
+    unsigned f = o->listen_flags[i];
+    if (o->tls_cert && !(f & NXX_LISTEN_PLAIN))
+        f |= NXX_LISTEN_TLS;
+    if (f & NXX_LISTEN_TLS)
+        f &= ~(unsigned)NXX_LISTEN_HTTPS_REDIRECT; /* a redirect is for plain listeners */
+    return f & ~(unsigned)NXX_LISTEN_PLAIN;
+}
 
 /* The key writes a field of struct nxx_options at the top level. */
 static int has_field(const struct nxx_cfg_key *k)
@@ -168,8 +229,10 @@ void nxx_options_set(struct nxx_options *o, const struct nxx_cfg_key *k, unsigne
     case K_ENUM: *(int *)base = (int)n; break;
     case K_STRING: *(const char **)base = s; break;
     case K_BLOCKS: /* listen: one address more */
-        if (o->nlisten < NXX_MAX_LISTEN)
+        if (o->nlisten < NXX_MAX_LISTEN) {
+            o->listen_flags[o->nlisten] = 0;
             o->listen[o->nlisten++] = s;
+        }
         break;
     default: NXX_BUG("a global key of a type without a field");
     }
@@ -216,8 +279,18 @@ void nxx_options_from_doc(struct nxx_options *o, const struct nxx_cfg_doc *doc)
             continue;
         if (k->type == K_BLOCKS) {
             o->nlisten = 0;
-            for (size_t b = 0; b < v->nblocks; b++)
-                nxx_options_set(o, k, 0, nxx_cfg_str(v->blocks[b], "address"));
+            for (size_t b = 0; b < v->nblocks; b++) {
+                const struct nxx_cfg_block *item = v->blocks[b];
+                nxx_options_set(o, k, 0, nxx_cfg_str(item, "address"));
+                const struct nxx_cfg_val *tls = nxx_cfg_get(item, "tls");
+                unsigned f = 0;
+                if (tls && !tls->is_default)
+                    f |= tls->n ? NXX_LISTEN_TLS : NXX_LISTEN_PLAIN;
+                if (nxx_cfg_num(item, "https-redirect"))
+                    f |= NXX_LISTEN_HTTPS_REDIRECT;
+                if (o->nlisten)
+                    o->listen_flags[o->nlisten - 1] = f;
+            }
             continue;
         }
         nxx_options_set(o, k, v->n, v->s);
@@ -249,7 +322,8 @@ static int same_field(const struct nxx_cfg_key *k, const struct nxx_options *a,
         if (a->nlisten != b->nlisten)
             return 0;
         for (size_t i = 0; i < a->nlisten; i++)
-            if (strcmp(a->listen[i], b->listen[i]) != 0)
+            if (strcmp(a->listen[i], b->listen[i]) != 0 ||
+                nxx_options_listen_flags(a, i) != nxx_options_listen_flags(b, i))
                 return 0;
         return 1;
     default: return 1;
@@ -271,6 +345,7 @@ int nxx_options_keep_running(struct nxx_options *o, const struct nxx_options *ru
             changed++;
             if (k->type == K_BLOCKS) {
                 memcpy(o->listen, running->listen, sizeof(o->listen));
+                memcpy(o->listen_flags, running->listen_flags, sizeof(o->listen_flags));
                 o->nlisten = running->nlisten;
                 continue;
             }

@@ -22,11 +22,23 @@ struct nxx_cfg_key;
 struct nxx_options {
     nxx_config cfg;
     const char *listen[NXX_MAX_LISTEN];
+    unsigned listen_flags[NXX_MAX_LISTEN]; /* NXX_LISTEN_* and NXX_LISTEN_PLAIN, as written */
     size_t nlisten;
-    const char *mime_types; /* as configured (default: /etc/mime.types) */
-    int mime_explicit;      /* named by the configuration: an unreadable one is an error */
-    int log_level;          /* NXX_LOG_* */
+    const char *tls_cert, *tls_key; /* the default certificate and its key (files) */
+    const char *tls_ocsp;           /* its stapled OCSP response (file) */
+    const char *tls_client_ca;      /* CA certificates of client certificates (file) */
+    int tls_client_require;         /* tls-client-verify: 0 optional, 1 require */
+    const char *mime_types;         /* as configured (default: /etc/mime.types) */
+    int mime_explicit;              /* named by the configuration: an unreadable one is an error */
+    int log_level;                  /* NXX_LOG_* */
 };
+
+/* An item of listen that says `tls: false` (tls-cert does not make it TLS). */
+#define NXX_LISTEN_PLAIN 0x100
+
+/* The flags of listener i for nxx_server_listen_flags: TLS when its item
+ * says so, or when tls-cert is set and it does not say otherwise. */
+unsigned nxx_options_listen_flags(const struct nxx_options *o, size_t i);
 
 /* The table's defaults of every global key. */
 void nxx_options_init(struct nxx_options *o);

@@ -14,6 +14,7 @@
 
 #include "config/options.h"
 #include "http/site.h"
+#include "tls/tls.h"
 #include "core/banned.h"
 
 #define OFF(f) offsetof(struct nxx_options, f)
@@ -59,6 +60,12 @@ static int setup_require_length(struct nxx_cfg_build *b, nxx_scope *scope,
 {
     int e = v->n ? nxx_scope_require_length(scope) : 0;
     return e ? nxx_cfg_fail(b, v->pos, "require-length: %s", nxx_strerror(e)) : 0;
+}
+
+static int setup_client_cert(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    int e = v->n ? nxx_scope_require_client_cert(scope) : 0;
+    return e ? nxx_cfg_fail(b, v->pos, "client-cert: %s", nxx_strerror(e)) : 0;
 }
 
 static const char *check_link(const char *text)
@@ -241,6 +248,13 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .help = "411 Length Required for content sent without Content-Length (chunked uploads).",
       .scopes = NXX_CFG_SCOPED,
       .setup = setup_require_length },
+    { .name = "client-cert",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "403 Forbidden (with a problem body) for requests of the scope without a client "
+              "certificate verified against tls-client-ca (mutual TLS); over plain HTTP too.",
+      .scopes = NXX_CFG_SCOPED,
+      .setup = setup_client_cert },
     { .name = "max-inflight",
       .type = K_BLOCK,
       .help = "At most `limit` requests of the scope in flight at once (all workers); more get "
@@ -340,6 +354,38 @@ static int setup_locations(struct nxx_cfg_build *b, nxx_scope *scope, const stru
     return 0;
 }
 
+static const struct nxx_cfg_key tls_keys[] = {
+    { .name = "cert",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .help = "The host's certificate chain (PEM, its certificate first)." },
+    { .name = "key",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "Its private key (PEM); default: the cert file's own." },
+    { .name = "ocsp",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "An OCSP response for the certificate (DER), stapled to handshakes that ask for "
+              "it; read again on reload." },
+};
+
+static int setup_tls(struct nxx_cfg_build *b, nxx_scope *host, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const char *cert = nxx_cfg_str(m, "cert"), *key = nxx_cfg_str(m, "key");
+    char why[512];
+    if (nxx_tls_scope_cert(host, cert, key ? key : cert, why, sizeof(why)) != 0)
+        return nxx_cfg_fail(b, v->pos, "%s", why);
+    const char *ocsp = nxx_cfg_str(m, "ocsp");
+    if (ocsp && nxx_tls_scope_ocsp(host, ocsp, why, sizeof(why)) != 0)
+        return nxx_cfg_fail(b, nxx_cfg_get(m, "ocsp")->pos, "%s", why);
+    return 0;
+}
+
 const struct nxx_cfg_key nxx_cfg_host_keys[] = {
     { .name = "hosts",
       .arg = "NAME: HOST",
@@ -364,6 +410,16 @@ const struct nxx_cfg_key nxx_cfg_host_keys[] = {
               "Without one, the top-level locations' host does, else the first host.",
       .scopes = NXX_CFG_HOST,
       .setup = setup_default },
+    { .name = "tls",
+      .type = K_BLOCK,
+      .help = "The host's TLS certificate, chosen when a client's SNI names the host (or one "
+              "of its aliases). A request on a TLS connection for a name its certificate does "
+              "not cover gets 421.",
+      .scopes = NXX_CFG_HOST,
+      .sub = tls_keys,
+      .nsub = sizeof(tls_keys) / sizeof(tls_keys[0]),
+      .shorthand = "cert",
+      .setup = setup_tls },
     { .name = "canonical",
       .type = K_BLOCK,
       .help = "Requests that reach the host under another name (an alias, a wildcard match) "

@@ -238,7 +238,10 @@ static int canonical_policy(nxx_req *req, void *ud)
     if (!buf)
         return 500;
     struct sbuf b = { buf, 0, cap, 0 };
-    put(&b, "http://", 7);
+    if (nxx_req_tls(req))
+        put(&b, "https://", 8);
+    else
+        put(&b, "http://", 7);
     put(&b, r->to, n);
     put(&b, port.ptr, port.len);
     if (req->h.form == NXX_TARGET_ORIGIN)

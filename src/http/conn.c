@@ -62,7 +62,7 @@ static void plain_close(struct nxx_conn *c)
 }
 
 const struct nxx_transport nxx_transport_plain = {
-    "plain", nxx_plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close,
+    "plain", nxx_plain_read, plain_writev, plain_sendfile, plain_shutdown, plain_close, NULL, NULL,
 };
 
 /* ---- life of a connection ---- */
@@ -80,6 +80,34 @@ void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
     if (w->conns)
         w->conns->prev = c;
     w->conns = c;
+}
+
+void nxx_conn_move(struct nxx_conn *to, struct nxx_conn *from, const struct nxx_conn_ops *ops)
+{
+    struct nxx_worker *w = from->w;
+    to->io.fd = from->io.fd;
+    to->w = w;
+    to->ops = ops;
+    to->tp = from->tp;
+    to->tp_data = from->tp_data;
+    to->listener = from->listener;
+    to->checks = from->checks;
+    memcpy(&to->peer, &from->peer, sizeof(to->peer));
+    to->prev = from->prev;
+    to->next = from->next;
+    if (to->prev)
+        to->prev->next = to;
+    else
+        w->conns = to;
+    if (to->next)
+        to->next->prev = to;
+    /* from is a shell now: nothing of it is closed or released */
+    from->io.fd = -1;
+    from->tp = &nxx_transport_plain;
+    from->tp_data = NULL;
+    from->closed = 1;
+    from->next = w->zombies;
+    w->zombies = from;
 }
 
 static void conn_bury(struct nxx_conn *c)

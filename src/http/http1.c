@@ -37,6 +37,7 @@
 #include "http/server.h"
 #include "http/status.h"
 #include "os/tcp.h"
+#include "tls/sniff.h"
 #include "core/banned.h"
 
 #define LINGER_MS 2000
@@ -119,6 +120,7 @@ struct h1conn {
     struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
     size_t linger_bytes;
     struct nxx_tunnel *tunnel;
+    size_t early_end; /* rbuf[0..early_end) arrived as TLS early data */
 };
 
 static const struct nxx_proto h1_proto;
@@ -1589,6 +1591,36 @@ static NXX_NOINLINE int try_h2c(struct h1conn *c, const char *buf, size_t len)
     return 1;
 }
 
+/*
+ * The first byte of a TLS handshake record where a request line should
+ * start.  A ClientHello on a plain port gets no answer in plain text (the
+ * client could only report it as a broken handshake): the connection is
+ * closed, having read what arrived, so the close is a FIN.
+ */
+static NXX_COLD int tls_on_plain(struct h1conn *c)
+{
+    const unsigned char *p = (const unsigned char *)c->rbuf + c->rpos;
+    enum nxx_sniff s = nxx_sniff(p, c->rlen - c->rpos);
+    if (s == NXX_SNIFF_MORE) {
+        c->scan = c->rlen - c->rpos; /* wait for the record header */
+        return 1;
+    }
+    if (s != NXX_SNIFF_TLS || c->rpos != 0 || c->req)
+        return 0; /* a malformed request line, answered as such */
+    nxx_log_debug("a TLS handshake on a plain listener; closing the connection");
+    close_conn(c);
+    return 1;
+}
+
+/* A request whose head begins in the bytes of TLS early data is marked;
+ * once a head reaches past them, no later one can be early. */
+static NXX_COLD void mark_early(struct h1conn *c, nxx_req *req, int r)
+{
+    req->early_data = c->rpos < c->early_end;
+    if (r < 0 || c->rpos + (size_t)r >= c->early_end)
+        c->early_end = 0;
+}
+
 static void try_parse(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
@@ -1616,6 +1648,8 @@ static void try_parse(struct h1conn *c)
             return;
         }
     }
+    if (__builtin_expect(buf[0] == 22, 0) && tls_on_plain(c))
+        return;
     /* only parse once a line is complete or a limit may be exceeded: the
      * stateless parser would otherwise re-scan a trickled head per byte */
     if (c->scan > len)
@@ -1652,6 +1686,8 @@ static void try_parse(struct h1conn *c)
     int status = req->status;
     const char *detail = req->detail;
     nxx_request_init(req, &h1_proto, &c->conn, c->conn.w, &c->arena);
+    if (__builtin_expect(c->early_end != 0, 0))
+        mark_early(c, req, r);
     if (r == NXX_PARSE_ERROR) {
         fail_parse(c, req, status ? status : 400, detail ? detail : "malformed request");
         return;
@@ -1932,26 +1968,9 @@ static void h1_resume(struct nxx_conn *base)
     arm_timer((struct h1conn *)base);
 }
 
-void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer)
+/* The connection's protocol state, before its first read. */
+static void h1_init(struct h1conn *c, struct nxx_worker *w)
 {
-    struct nxx_server *srv = w->srv;
-    unsigned n = atomic_fetch_add(&srv->nconns, 1);
-    if (n >= srv->cfg.max_connections || w->draining) {
-        atomic_fetch_sub(&srv->nconns, 1);
-        /* every connection over the limit hears why: a prebuilt 503, no struct */
-        if (w->draining)
-            close(fd);
-        else
-            nxx_refuse(srv, fd, NXX_REFUSE_CONNECTIONS);
-        return;
-    }
-    struct h1conn *c = nxx_calloc(1, sizeof(*c));
-    if (!c) {
-        atomic_fetch_sub(&srv->nconns, 1);
-        close(fd);
-        return;
-    }
-    nxx_conn_init(&c->conn, w, fd, peer, &h1_conn_ops);
     c->conn.io.cb = on_io;
     nxx_arena_init(&c->arena, &w->chunks);
     nxx_timer_init(&c->timer, on_timeout);
@@ -1962,7 +1981,49 @@ void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storag
     /* most clients send the request with or right after the handshake: try
      * it now rather than after another trip through epoll_wait */
     c->readable = 1;
+}
+
+void nxx_http1_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
+                      const struct nxx_listener *l)
+{
+    if (nxx_conn_admit(w, fd, 1) < 0)
+        return;
+    struct h1conn *c = nxx_calloc(1, sizeof(*c));
+    if (!c) {
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        close(fd);
+        return;
+    }
+    nxx_conn_init(&c->conn, w, fd, peer, &h1_conn_ops);
+    c->conn.listener = l;
+    c->conn.checks = (l->flags & NXX_LISTEN_HTTPS_REDIRECT) != 0;
+    h1_init(c, w);
     process(c);
+}
+
+int nxx_http1_start(struct nxx_conn *from, const void *pre, size_t npre)
+{
+    struct nxx_worker *w = from->w;
+    int early = from->early; /* pre is TLS early data */
+    struct h1conn *c = nxx_calloc(1, sizeof(*c));
+    if (!c || npre > NXX_RBUF_SIZE) {
+        nxx_free(c);
+        nxx_conn_close(from);
+        return NXX_ENOMEM;
+    }
+    nxx_conn_move(&c->conn, from, &h1_conn_ops);
+    h1_init(c, w);
+    if (npre) {
+        if (rbuf_ensure(c) < 0) {
+            close_conn(c);
+            return NXX_ENOMEM;
+        }
+        memcpy(c->rbuf, pre, npre);
+        c->rlen = npre;
+        c->early_end = early ? npre : 0;
+    }
+    process(c);
+    return 0;
 }
 
 static const struct nxx_proto h1_proto = {

@@ -346,6 +346,36 @@ static NXX_NOINLINE void scope_response(nxx_req *req, const struct nxx_scope *sc
         nxx_resp_header_lines(req, sc->hdr_lines, sc->hdr_len);
 }
 
+/* RFC 6797 §7.1: HSTS over TLS only (§7.2: a plain response must not
+ * carry it, an attacker could strip or forge it there). */
+static NXX_COLD void conn_response(nxx_req *req)
+{
+    unsigned age = req->site->cfg.hsts_max_age_s;
+    if (age && req->conn->tp != &nxx_transport_plain) {
+        char v[40];
+        int n = snprintf(v, sizeof(v), "max-age=%u", age);
+        nxx_resp_header(req, "Strict-Transport-Security", (nxx_str){ v, (size_t)n });
+    }
+}
+
+int nxx_req_early_data(const nxx_req *req)
+{
+    return req->early_data;
+}
+
+int nxx_req_client_cert(const nxx_req *req, char *subject, size_t len)
+{
+    const struct nxx_transport *tp = req->conn->tp;
+    if (subject && len)
+        subject[0] = '\0';
+    return tp->peer ? tp->peer(req->conn, subject, len) : 0;
+}
+
+int nxx_req_tls(const nxx_req *req)
+{
+    return req->conn->tp != &nxx_transport_plain;
+}
+
 /* Hand the head to the protocol, with what the scope adds to it.  Inline in
  * the response calls below: most scopes add nothing. */
 static NXX_NOINLINE void skip_unread(nxx_req *req)
@@ -360,6 +390,8 @@ static NXX_NOINLINE void skip_unread(nxx_req *req)
 
 static inline int send_head(nxx_req *req, int64_t content_length)
 {
+    if (__builtin_expect(req->conn->checks, 0))
+        conn_response(req);
     const struct nxx_scope *sc = req->scope;
     if (!req->body_started && req->route && (req->route->flags & NXX_ROUTE_STREAM))
         skip_unread(req);

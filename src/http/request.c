@@ -199,6 +199,99 @@ static NXX_COLD void misdirected(nxx_req *req)
     fail(req, 421, msg ? msg : "this server does not answer for that authority");
 }
 
+/* RFC 9110 §9.2.1: the methods that change nothing. */
+static int method_safe(enum nxx_method m)
+{
+    return m == NXX_M_GET || m == NXX_M_HEAD || m == NXX_M_OPTIONS || m == NXX_M_TRACE;
+}
+
+/* The authority's host, without its port. */
+static nxx_str authority_host(nxx_str a)
+{
+    if (a.len && a.ptr[0] == '[') {
+        const char *e = memchr(a.ptr, ']', a.len);
+        return (nxx_str){ a.ptr, e ? (size_t)(e - a.ptr) + 1 : a.len };
+    }
+    const char *colon = memchr(a.ptr, ':', a.len);
+    return (nxx_str){ a.ptr, colon ? (size_t)(colon - a.ptr) : a.len };
+}
+
+/* RFC 9110 §15.4.9: the same URL over https, the method kept. */
+static NXX_COLD void to_https(nxx_req *req)
+{
+    nxx_str host = authority_host(nxx_req_authority(req));
+    if (!host.len) {
+        fail(req, 400, "the request names no host to redirect to");
+        return;
+    }
+    const nxx_server *srv = req->w->srv;
+    int port = 443;
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].flags & NXX_LISTEN_TLS) {
+            port = srv->listeners[i].port;
+            break;
+        }
+    nxx_str target = req->h.target;
+    size_t cap = host.len + target.len + 32;
+    char *url = nxx_arena_alloc(req->arena, cap);
+    if (!url) {
+        fail(req, 500, "out of memory");
+        return;
+    }
+    int n = port == 443 ? snprintf(url, cap, "https://%.*s", (int)host.len, host.ptr)
+                        : snprintf(url, cap, "https://%.*s:%d", (int)host.len, host.ptr, port);
+    /* an absolute-form target names its own scheme and authority: keep its path */
+    if (req->h.form == NXX_TARGET_ABSOLUTE) {
+        const char *end = target.ptr + target.len;
+        target = req->h.path.len ? (nxx_str){ req->h.path.ptr, (size_t)(end - req->h.path.ptr) }
+                                 : (nxx_str){ "/", 1 };
+    }
+    memcpy(url + n, target.ptr, target.len);
+    if (nxx_resp_header(req, "Location", (nxx_str){ url, (size_t)n + target.len }) < 0) {
+        fail(req, 500, "out of memory");
+        return;
+    }
+    fail(req, 308, "this site is served over https");
+}
+
+/*
+ * What the connection adds to every request on it (conn->checks): the
+ * https redirect of its listener, and on TLS, that the connection's
+ * certificate covers the request's authority (RFC 9110 §7.4: a client
+ * reusing a connection for another name is misdirected).  1 when answered.
+ */
+static NXX_COLD int conn_checks(nxx_req *req)
+{
+    struct nxx_conn *c = req->conn;
+    if (c->listener && (c->listener->flags & NXX_LISTEN_HTTPS_REDIRECT) &&
+        c->tp == &nxx_transport_plain) {
+        to_https(req);
+        return 1;
+    }
+    if (req->early_data && !method_safe(req->h.method_id)) {
+        /* RFC 8470 §5.2: early data may be replayed; only a safe method
+         * may act on it.  The client retries after the handshake. */
+        fail(req, 425,
+             "this request arrived in TLS early data (0-RTT), where it could be a "
+             "replay; send it again after the handshake");
+        return 1;
+    }
+    if (c->tp->covers && req->h.form != NXX_TARGET_AUTHORITY) {
+        nxx_str host = authority_host(nxx_req_authority(req));
+        if (host.len && !c->tp->covers(c, host)) {
+            char *msg = nxx_arena_alloc(req->arena, 200);
+            if (msg)
+                snprintf(msg, 200,
+                         "this connection's certificate does not cover '%.*s'; open a new "
+                         "connection for it",
+                         (int)(host.len > 100 ? 100 : host.len), host.ptr);
+            fail(req, 421, msg ? msg : "this connection's certificate does not cover that host");
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void nxx_request_head(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
@@ -229,6 +322,8 @@ void nxx_request_head(nxx_req *req)
         req->host = site->default_host;
     } else {
         if (normalise(req) < 0)
+            return;
+        if (__builtin_expect(req->conn->checks, 0) && conn_checks(req))
             return;
         req->host =
             site->one_host ? site->default_host : nxx_site_find_host(site, nxx_req_authority(req));

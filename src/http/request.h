@@ -115,7 +115,8 @@ struct nxx_req {
         close : 1,          /* the connection ends after this response */
         finished : 1,       /* logged and released */
         taken : 1,          /* the connection was taken over */
-        body_started : 1;   /* the protocol reads content for this request */
+        body_started : 1,   /* the protocol reads content for this request */
+        early_data : 1;     /* its head arrived in TLS 1.3 early data (0-RTT) */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs;
     const char *detail;
@@ -221,5 +222,12 @@ void nxx_req_error_page(nxx_req *req, nxx_str html);
 
 /* The ud of the route that matched (the handler's own, for its policies). */
 void *nxx_req_route_data(const nxx_req *req);
+
+/*
+ * 1 when the request's head arrived in TLS 1.3 early data (0-RTT, RFC 8446
+ * §2.3): such bytes may be a replay, so a request that is not safe
+ * (RFC 9110 §9.2.1) is answered 425 Too Early (RFC 8470 §5.2).
+ */
+int nxx_req_early_data(const nxx_req *req);
 
 #endif

@@ -27,6 +27,7 @@
 #include "event/sock.h"
 #include "http/http1.h"
 #include "http/server.h"
+#include "tls/tls.h"
 #include "core/banned.h"
 
 #define BACKLOG 4096
@@ -78,6 +79,9 @@ void nxx_config_init(nxx_config *cfg)
     cfg->h2_max_control = 100;
     cfg->h2_max_continuations = 8;
     cfg->h2_window = 65535;
+    cfg->tls_handshake_timeout_ms = 10000;
+    cfg->tls_ticket_rotate_s = 3600;
+    cfg->hsts_max_age_s = 0;
     cfg->sched_normal = 0;
 }
 
@@ -108,6 +112,11 @@ nxx_server *nxx_server_new(const nxx_config *cfg)
 
 int nxx_server_listen(nxx_server *srv, const char *addr)
 {
+    return nxx_server_listen_flags(srv, addr, 0);
+}
+
+int nxx_server_listen_flags(nxx_server *srv, const char *addr, unsigned flags)
+{
     if (srv->nlisteners == NXX_MAX_LISTENERS)
         return NXX_ELIMIT;
     struct nxx_listener *l = &srv->listeners[srv->nlisteners];
@@ -126,6 +135,7 @@ int nxx_server_listen(nxx_server *srv, const char *addr)
         return fd;
     l->fd0 = fd;
     l->port = nxx_sock_port(fd);
+    l->flags = flags;
     /* the other workers bind the port actually chosen */
     if (l->addr.ss_family == AF_INET)
         ((struct sockaddr_in *)&l->addr)->sin_port = htons((uint16_t)l->port);
@@ -191,12 +201,25 @@ struct nxx_site *nxx_server_new_site(nxx_server *srv)
     return nxx_site_new(srv, cur ? &cur->cfg : &srv->cfg);
 }
 
+static int server_tls(const nxx_server *srv)
+{
+    for (size_t i = 0; i < srv->nlisteners; i++)
+        if (srv->listeners[i].flags & NXX_LISTEN_TLS)
+            return 1;
+    return 0;
+}
+
 int nxx_server_install(nxx_server *srv, struct nxx_site *site, char *err, size_t errlen)
 {
     int e = nxx_site_publish(site, err, errlen);
     if (e) {
         nxx_site_free(site);
         return e;
+    }
+    if (srv->workers && server_tls(srv) && !nxx_tls_site_ready(site)) {
+        snprintf(err, errlen, "the TLS listeners need a certificate: tls-cert, or a host's tls");
+        nxx_site_free(site);
+        return NXX_EINVAL;
     }
     if (!srv->workers) {
         /* not running yet: this is the configuration it starts with */
@@ -362,7 +385,10 @@ static int shed_pending(struct nxx_worker *w, struct nxx_io *lio)
             }
             continue;
         }
-        nxx_refuse(w->srv, fd, NXX_REFUSE_DESCRIPTORS);
+        if (w->srv->listeners[lio - w->lio].flags & NXX_LISTEN_TLS)
+            close(fd); /* a TLS client could not read a plain 503 */
+        else
+            nxx_refuse(w->srv, fd, NXX_REFUSE_DESCRIPTORS);
         w->fd_refused++;
     }
     regain_reserve(w);
@@ -423,7 +449,11 @@ static void on_accept(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
             accept_failed(w, io, fd);
             return;
         }
-        nxx_http1_accept(w, fd, &peer);
+        const struct nxx_listener *l = &w->srv->listeners[io - w->lio];
+        if (l->flags & NXX_LISTEN_TLS)
+            nxx_tls_accept(w, fd, &peer, l);
+        else
+            nxx_http1_accept(w, fd, &peer, l);
     }
 }
 
@@ -667,6 +697,12 @@ static int sched_batch_enter(const nxx_server *srv, int *policy, struct sched_pa
 
 static void *worker_main(void *arg)
 {
+    /* TLS writes through OpenSSL's socket BIO (write(2), not MSG_NOSIGNAL):
+     * a client gone away must cost an EPIPE, not the embedding process */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     struct nxx_worker *w = arg;
     for (;;) {
         int wait = -1;
@@ -701,6 +737,14 @@ int nxx_server_run(nxx_server *srv)
         }
         nxx_server_set_site(srv, srv->building);
         srv->building = NULL;
+    }
+    if (server_tls(srv)) {
+        struct nxx_site *site = atomic_load(&srv->site);
+        if (!site || !nxx_tls_site_ready(site)) {
+            nxx_log_error("the TLS listeners need a certificate: tls-cert, or a host's tls");
+            return NXX_EINVAL;
+        }
+        nxx_tls_log_start();
     }
     unsigned n = srv->cfg.threads;
     if (n == 0) {

@@ -36,6 +36,7 @@ struct nxx_listener {
     socklen_t addrlen;
     int fd0; /* bound at nxx_server_listen, used by worker 0 */
     int port;
+    unsigned flags; /* NXX_LISTEN_TLS, NXX_LISTEN_HTTPS_REDIRECT */
 };
 
 struct nxx_accesslog {
@@ -162,6 +163,12 @@ struct nxx_transport {
     ssize_t (*sendfile)(struct nxx_conn *c, int fd, off_t *off, size_t len);
     void (*shutdown)(struct nxx_conn *c); /* no more output (the write side) */
     void (*close)(struct nxx_conn *c);    /* release transport state; the fd is closed after */
+    /* Whether the connection's certificate covers host (a request's
+     * authority without its port); NULL: the transport has none to check. */
+    int (*covers)(struct nxx_conn *c, nxx_str host);
+    /* The client's certificate, verified in the handshake: 1 and its
+     * subject (one line, truncated to len) in buf, or 0; NULL: none. */
+    int (*peer)(struct nxx_conn *c, char *buf, size_t len);
 };
 
 extern const struct nxx_transport nxx_transport_plain;
@@ -184,8 +191,11 @@ struct nxx_conn {
     const struct nxx_conn_ops *ops;
     const struct nxx_transport *tp;
     void *tp_data;
+    const struct nxx_listener *listener; /* accepted on */
     unsigned closed : 1;
-    unsigned pins; /* posts outstanding: the struct and arena must stay */
+    unsigned checks : 1; /* TLS or an https-redirect listener: request.c's conn_checks */
+    unsigned early : 1;  /* the bytes handed to the protocol at its start are TLS early data */
+    unsigned pins;       /* posts outstanding: the struct and arena must stay */
     union {
         struct sockaddr sa;
         struct sockaddr_in in4;
@@ -219,11 +229,42 @@ static inline ssize_t nxx_conn_sendfile(struct nxx_conn *c, int fd, off_t *off, 
                                          : c->tp->sendfile(c, fd, off, len);
 }
 
+/* refuse.c */
+void nxx_refuse_init(struct nxx_server *srv);
+/* Answer fd with the prebuilt 503 for why (one non-blocking send) and close it. */
+void nxx_refuse(const struct nxx_server *srv, int fd, enum nxx_refuse_why why);
+
 /* conn.c */
 /* Set up the shared part of a new connection on w (listed, counted). */
 void nxx_conn_init(struct nxx_conn *c, struct nxx_worker *w, int fd,
                    const struct sockaddr_storage *peer, const struct nxx_conn_ops *ops);
 void nxx_conn_close(struct nxx_conn *c);
+/*
+ * Admit a new connection on w (counted in nconns): 0, or -1 when it is
+ * refused (over --max-connections: the prebuilt 503 when `answer`, which a
+ * TLS client could not read; draining) and fd closed.
+ */
+static inline int nxx_conn_admit(struct nxx_worker *w, int fd, int answer)
+{
+    struct nxx_server *srv = w->srv;
+    unsigned n = atomic_fetch_add(&srv->nconns, 1);
+    if (n < srv->cfg.max_connections && !w->draining)
+        return 0;
+    atomic_fetch_sub(&srv->nconns, 1);
+    /* every connection over the limit hears why: a prebuilt 503, no struct */
+    if (w->draining || !answer)
+        close(fd);
+    else
+        nxx_refuse(srv, fd, NXX_REFUSE_CONNECTIONS);
+    return -1;
+}
+/*
+ * Another protocol takes connection `from` over (after a TLS handshake,
+ * by ALPN): `to` gets its descriptor, transport, peer, listener and place
+ * in the worker's list; `from` (out of epoll already) is freed after the
+ * event batch without being closed.  The count of connections is unchanged.
+ */
+void nxx_conn_move(struct nxx_conn *to, struct nxx_conn *from, const struct nxx_conn_ops *ops);
 static inline int nxx_conn_gone(const struct nxx_conn *c)
 {
     return c->closed;
@@ -248,11 +289,6 @@ void nxx_worker_site_release(struct nxx_worker *w, struct nxx_site_use *u);
  * previous is released as its requests finish.  On a running server, from
  * any thread. */
 void nxx_server_set_site(nxx_server *srv, struct nxx_site *site);
-
-/* refuse.c */
-void nxx_refuse_init(struct nxx_server *srv);
-/* Answer fd with the prebuilt 503 for why (one non-blocking send) and close it. */
-void nxx_refuse(const struct nxx_server *srv, int fd, enum nxx_refuse_why why);
 
 /* req.c */
 void nxx_req_date(struct nxx_worker *w);

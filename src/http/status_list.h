@@ -147,15 +147,17 @@
     X(308, "Permanent Redirect", B | C | S, "RFC 9110 §15.4.9",                                    \
       "The resource has a new permanent URI in Location; the method must not change.",             \
       "A redirect location with status 308, and a host's canonical name with 308, which keep "     \
-      "the method.",                                                                               \
-      "Plain HTTP to HTTPS once TLS is on.")                                                       \
+      "the method; every request on a plain listener with https-redirect, to the same URL over "   \
+      "https (the port of the first TLS listener).",                                               \
+      "")                                                                                          \
     X(400, "Bad Request", B | S, "RFC 9110 §15.5.1",                                               \
       "The server will not process the request because of a client error such as bad syntax.",     \
       "Bad request line, field syntax, missing or duplicate Host, "                                \
       "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "    \
       "JSON or form content, a WebSocket handshake without Connection: upgrade, without "          \
       "Sec-WebSocket-Version or with a Sec-WebSocket-Key that is not 16 bytes in base64; "         \
-      "the connection is closed when framing is in doubt.",                                        \
+      "the connection is closed when framing is in doubt.  A plain HTTP request on a TLS port: "   \
+      "a problem body saying to use https, then close.",                                           \
       "")                                                                                          \
     X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
       "The request lacks valid authentication credentials for the target resource.", "",           \
@@ -171,7 +173,8 @@
       "A directory without index.html while listings are off; a file the server may not open "     \
       "(EACCES, EPERM); devices, FIFOs and sockets; WebDAV PROPFIND Depth: infinity where not "    \
       "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property; a WebSocket "          \
-      "handshake from an Origin its location does not list.",                                      \
+      "handshake from an Origin its location does not list; a location with client-cert "         \
+      "without a TLS client certificate verified against tls-client-ca.",                          \
       "Authenticated but lacking the role.")                                                       \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \
@@ -242,8 +245,10 @@
     X(421, "Misdirected Request", B | S, "RFC 9110 §15.5.20",                                      \
       "The request reached a server unable to answer for the authority of its target URI.",        \
       "With strict-hosts (strict_hosts), a Host or absolute-form authority that names none "       \
-      "of the configured hosts.",                                                                  \
-      "A TLS SNI naming an authority this server does not answer for.")                            \
+      "of the configured hosts; on a TLS connection whose client sent SNI, a request whose "       \
+      "authority the connection's certificate does not cover (SNI a.example, Host b.example: "     \
+      "RFC 9110 §7.4).",                                                                           \
+      "")                                                                                          \
     X(422, "Unprocessable Content", B | S, "RFC 9110 §15.5.21",                                    \
       "The content's type and syntax are understood, but its instructions cannot be processed.",   \
       "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "       \
@@ -260,11 +265,11 @@
       "Inside a WebDAV PROPPATCH 207: the changes not made because another change of the same "    \
       "all-or-nothing request failed.",                                                            \
       "")                                                                                          \
-    X(425, "Too Early", B, "RFC 8470 §5.2",                                                        \
+    X(425, "Too Early", B | S, "RFC 8470 §5.2",                                                    \
       "The server will not risk processing a request that might be replayed (TLS early data).",    \
-      "",                                                                                          \
-      "A non-idempotent request marked Early-Data: 1 by a front proxy, or received as TLS 1.3 "    \
-      "early data.")                                                                               \
+      "A request with a method that is not safe received in TLS 1.3 early data (0-RTT, with "      \
+      "tls-early-data): the client sends it again after the handshake.",                           \
+      "A non-idempotent request marked Early-Data: 1 by a front proxy.")                           \
     X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                         \
       "The server refuses the request over the current protocol but would after an Upgrade.",      \
       "A plain request to a websocket location: Upgrade: websocket and Connection: "               \

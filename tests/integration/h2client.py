@@ -34,14 +34,18 @@ def need_h2():
 class H2:
     """A frame-level HTTP/2 client over one loopback connection."""
 
-    def __init__(self, server, settings=None, validate=True, ack_settings=True):
+    def __init__(self, server, settings=None, validate=True, ack_settings=True, sock=None,
+                 scheme="http"):
+        """sock: a connected socket to use (a TLS one that negotiated h2)
+        instead of a new h2c connection to server."""
         need_h2()
         cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
                                         validate_outbound_headers=validate,
                                         normalize_outbound_headers=validate,
                                         validate_inbound_headers=True)
         self.conn = h2.connection.H2Connection(config=cfg)
-        self.sock = socket.create_connection((server.host, server.port), timeout=5)
+        self.sock = sock or socket.create_connection((server.host, server.port), timeout=5)
+        self.scheme = scheme
         self.authority = f"{server.host}:{server.port}"
         self.events = []
         self.ack_settings = ack_settings
@@ -60,7 +64,7 @@ class H2:
 
     def headers(self, method, path, extra=(), end=True, sid=None):
         sid = sid or self.conn.get_next_available_stream_id()
-        hdrs = [(":method", method), (":path", path), (":scheme", "http"),
+        hdrs = [(":method", method), (":path", path), (":scheme", self.scheme),
                 (":authority", self.authority)] + list(extra)
         self.conn.send_headers(sid, hdrs, end_stream=end)
         self.flush()

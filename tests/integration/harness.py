@@ -31,6 +31,7 @@ import select
 import shutil
 import signal as _signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -50,18 +51,52 @@ def _bin(env, default):
 NXX_BIN = _bin("NXX_BIN", "build/nxx")
 NXX_HELLO = _bin("NXX_HELLO", "build/hello")
 SANITIZED = os.environ.get("NXX_SANITIZED") == "1"
-# NXX_TRANSPORT=h2c: servers the harness starts also speak h2c, and one() (so
-# get()) sends each single, whole request over HTTP/2 with prior knowledge
-# (h2client.py); raw connections (Conn) and what HTTP/2 cannot carry stay
-# HTTP/1.1.
-TRANSPORT = os.environ.get("NXX_TRANSPORT", "")
 
-LISTEN_RE = re.compile(r"listening on http://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
+LISTEN_RE = re.compile(r"listening on https?://(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+):(\d+)")
 IMF_FIXDATE_RE = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
     r"\d{4} \d\d:\d\d:\d\d GMT$"
 )
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+# NXX_TRANSPORT=h2c: servers the harness starts also speak h2c, and one() (so
+# get()) sends each single, whole request over HTTP/2 with prior knowledge
+# (h2client.py); raw connections (Conn) and what HTTP/2 cannot carry stay
+# HTTP/1.1.
+# NXX_TRANSPORT=tls runs the suite over TLS: every `nxx serve` the harness
+# starts gets --tls-cert/--tls-key (a certificate made once per run), and
+# connections, URLs and curl go through TLS to it (without SNI, so that a
+# test's Host names are not checked against the certificate: 421).
+TRANSPORT = os.environ.get("NXX_TRANSPORT", "plain")
+_tls_files = None
+
+
+def tls_files():
+    """(cert, key) of the run's certificate for localhost and 127.0.0.1."""
+    global _tls_files
+    if _tls_files is None:
+        d = tempfile.mkdtemp(prefix="nxx-it-tls-")
+        atexit.register(shutil.rmtree, d, True)
+        crt, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", crt, "-days",
+                        "2", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1"],
+                       check=True, capture_output=True, timeout=30)
+        _tls_files = (crt, key)
+    return _tls_files
+
+
+def tls_args(argv, config=None):
+    """Arguments that make `nxx serve` TLS when the run is over TLS (none for
+    a server whose test chose its own certificates)."""
+    if TRANSPORT != "tls" or "--tls-cert" in argv:
+        return []
+    if config and os.path.exists(config) and "tls-cert" in open(config).read():
+        return []
+    crt, key = tls_files()
+    return ["--tls-cert", crt, "--tls-key", key]
+
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 15.0
@@ -176,6 +211,7 @@ class Process:
         self.addrs = []  # [(host, port)], host without brackets
         self.returncode = None
         self.stopped = False
+        self.tls = False  # connections to it go through TLS
 
     # -- lifecycle --------------------------------------------------------
 
@@ -312,7 +348,7 @@ class Process:
 
     @property
     def url(self):
-        return "http://" + self.hostport
+        return ("https://" if self.tls else "http://") + self.hostport
 
     def describe(self):
         state = "running" if self.alive() else f"exited with {self.proc.poll()}"
@@ -337,9 +373,11 @@ class Server(Process):
         argv += [str(a) for a in args]
         if TRANSPORT == "h2c" and "--h2c" not in argv:
             argv.append("--h2c")
-        argv += census_serve_args(argv)
+        tls = tls_args(argv)
+        argv += tls + census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
         self.h2c = "--h2c" in argv
+        self.tls = bool(tls)
 
 
 def _wait_serving(proc):
@@ -374,9 +412,11 @@ class ConfigServer(Process):
         argv += [str(a) for a in args]
         if TRANSPORT == "h2c" and "--h2c" not in argv:
             argv.append("--h2c")
-        argv += census_serve_args(argv, config=path)
+        tls = tls_args(argv, str(path))
+        argv += tls + census_serve_args(argv, config=path)
         super().__init__(argv, listeners=listeners, cwd=cwd, env=env)
         self.h2c = "--h2c" in argv
+        self.tls = bool(tls)
         self.path = str(path)
         self.reloads = 0
 
@@ -779,6 +819,10 @@ def connect(target, timeout_s=5.0):
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout_s)
     s.connect((host, port))
+    if isinstance(target, Process) and target.tls:
+        ctx = ssl.create_default_context(cafile=tls_files()[0])
+        ctx.check_hostname = False
+        s = ctx.wrap_socket(s)
     return s
 
 
@@ -798,7 +842,7 @@ class Conn:
         try:
             self.sock.sendall(data)
             return True
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             if tolerant:
                 return False
             raise
@@ -828,7 +872,7 @@ class Conn:
             chunk = self.sock.recv(65536)
         except socket.timeout:
             return False
-        except (ConnectionResetError, ConnectionAbortedError):
+        except (ConnectionResetError, ConnectionAbortedError, ssl.SSLError):
             chunk = b""
         if not chunk:
             self.eof = True
@@ -1108,7 +1152,7 @@ def curl(args, timeout_s=15.0):
         argv = [
             "curl", "-sS", "-o", body_path, "-D", head_path, "-w", "%{http_code}",
             "--connect-timeout", "5", "--max-time", str(int(timeout_s)),
-        ] + list(args)
+        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + list(args)
         try:
             p = subprocess.run(argv, capture_output=True, timeout=timeout_s + 5)
         except subprocess.TimeoutExpired:

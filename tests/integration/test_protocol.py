@@ -4,7 +4,7 @@ errors close the connection, nothing desynchronises, and the server stays alive.
 import json
 
 from harness import (A_TXT, Conn, Server, assert_alive, build_request, check, check_status, eq,
-                     exchange, make_docroot, parse_responses, remove_tree, shared, skip)
+                     exchange, make_docroot, parse_responses, raw, remove_tree, shared, skip)
 import harness
 
 _root = None
@@ -61,10 +61,19 @@ def exchange_after(data, close_wait=3.0):
 def test_garbage_request_line_is_400_and_closes():
     for data in (b"HELLO\r\n\r\n", b"GET\r\n\r\n", b"GET /\r\n\r\n", b"GET / HTTP/1.1 x\r\nHost: x\r\n\r\n",
                  b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET / HTTP/1.1\r\n\x00\x01\x02\r\n\r\n",
-                 b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n",
                  b"GET / HTTP/x.y\r\nHost: x\r\n\r\n", b"GET / http/1.1\r\nHost: x\r\n\r\n",
                  b"G\x7fT / HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /a b HTTP/1.1\r\nHost: x\r\n\r\n"):
         _expect(data, 400, close=True, what=f"request line {data[:40]!r}")
+
+
+def test_tls_hello_gets_no_plain_answer():
+    # a TLS handshake on a plain port is closed without an HTTP answer
+    # (test_tls checks a real ClientHello); a byte 22 that starts no TLS
+    # record is a malformed request line like any other
+    data = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n"
+    eq(raw(srv(), data), b"", "no answer to a TLS record")
+    assert_alive(srv(), "after a TLS record")
+    _expect(b"\x16GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, close=True, what="byte 22 alone")
 
 
 def test_http2_request_line_is_505():

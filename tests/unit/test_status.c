@@ -100,8 +100,8 @@ static const struct expect extensions[] = {
 static const int sent_by_serve[] = { 100, 101, 102, 200, 201, 202, 204, 205, 206, 207,
                                      208, 226, 301, 302, 303, 304, 307, 308, 400, 403,
                                      404, 405, 406, 408, 409, 410, 411, 412, 413, 414,
-                                     415, 416, 417, 418, 421, 422, 423, 424, 426, 428,
-                                     431, 451, 500, 501, 502, 503, 505, 507, 508 };
+                                     415, 416, 417, 418, 421, 422, 423, 424, 425, 426,
+                                     428, 431, 451, 500, 501, 502, 503, 505, 507, 508 };
 /* Only by a program embedding libnxx: none today (the list keeps a
  * placeholder; NLIB says how many it holds). */
 static const int sent_by_library[] = { 0 };

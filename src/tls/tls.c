@@ -1,0 +1,944 @@
+/*
+ * tls.c - TLS with OpenSSL 3: the only file of nxx that calls OpenSSL.
+ *
+ * Certificates belong to a configuration generation: the server scope's
+ * SSL_CTX is the default, each host's is chosen by SNI, and a reload
+ * (SIGHUP) builds new ones while connections keep the SSL_CTX they were
+ * accepted with (OpenSSL counts its references).  All workers share a
+ * generation's SSL_CTX, and so its session ticket keys (resumption works
+ * whichever worker the client reaches).
+ *
+ * A connection accepted on a TLS listener starts as a handshake (struct
+ * hs): its first bytes are looked at (a plain HTTP request gets a 400 a
+ * person can read, not an alert), then SSL_do_handshake runs on the loop,
+ * edge-triggered, bounded by the handshake timeout.  When it is done, the
+ * protocol ALPN chose takes the connection over (nxx_alpn_protocols), its
+ * transport the TLS one below.
+ *
+ * The transport: reads go through SSL_read until the caller's buffer is
+ * full or the socket is drained, so that the engine's "a short read
+ * drained the socket" holds for TLS too (OpenSSL reads no further ahead
+ * than the record it needs).  Writes gather small pieces into one record
+ * (a response head and a small body: one record, one send).  Files go by
+ * SSL_sendfile when the connection has kernel TLS for sending, else by
+ * pread + SSL_write through a buffer of the worker thread.
+ */
+#include "tls/tls.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "http/http1.h"
+#include "http/http2.h"
+#include "http/server.h"
+#include "http/site.h"
+#include "tls/sniff.h"
+#include "core/banned.h"
+
+#define TLS_RECORD 16384  /* the largest TLS record's content */
+#define PLAIN_DRAIN 4096  /* bytes of a plain request read before its 400 */
+#define AUTHORITY_MAX 256 /* the last authority found covered, per connection */
+
+/* ---- the ALPN table ---- */
+
+/* The server's preference first. */
+const struct nxx_alpn nxx_alpn_protocols[] = {
+    { "h2", nxx_http2_start },
+    { "http/1.1", nxx_http1_start },
+};
+const size_t nxx_alpn_count = sizeof(nxx_alpn_protocols) / sizeof(nxx_alpn_protocols[0]);
+
+/* ---- certificates ---- */
+
+/* TLS 1.2 suites: ECDHE only (forward secrecy), AEAD only.  TLS 1.3's
+ * own suites are OpenSSL's defaults, all AEAD. */
+static const char tls12_ciphers[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+/* not const: SSL_CTX_set1_groups_list casts its argument to (char *) */
+static char tls_groups[] = "X25519:P-256:P-384";
+
+/* OpenSSL's reason for the last failure, into buf. */
+static const char *ssl_reason(char *buf, size_t len)
+{
+    unsigned long e = ERR_peek_last_error();
+    if (!e) {
+        snprintf(buf, len, "unknown error");
+        return buf;
+    }
+    const char *r = ERR_reason_error_string(e);
+    snprintf(buf, len, "%s", r ? r : "unknown error");
+    ERR_clear_error();
+    return buf;
+}
+
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned inlen, void *arg)
+{
+    (void)ssl;
+    (void)arg;
+    /* RFC 7301 §3.2: the server's preference among what the client offers */
+    for (size_t i = 0; i < nxx_alpn_count; i++) {
+        size_t n = strlen(nxx_alpn_protocols[i].name);
+        for (unsigned p = 0; p < inlen;) {
+            unsigned l = in[p];
+            if (p + 1 + l > inlen)
+                break;
+            if (l == n && memcmp(in + p + 1, nxx_alpn_protocols[i].name, n) == 0) {
+                *out = in + p + 1;
+                *outlen = (unsigned char)l;
+                return SSL_TLSEXT_ERR_OK;
+            }
+            p += 1 + l;
+        }
+    }
+    /* nothing in common: go on without ALPN, as HTTP/1.1 */
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* SNI (RFC 6066 §3): the certificate of the host the client names. */
+static int on_sni(SSL *ssl, int *alert, void *arg)
+{
+    (void)alert;
+    const struct nxx_site *site = arg;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (!name)
+        return SSL_TLSEXT_ERR_OK; /* no name: the default certificate */
+    const struct nxx_scope *host = nxx_site_find_host(site, (nxx_str){ name, strlen(name) });
+    if (host && host->tls && host->tls != SSL_get_SSL_CTX(ssl))
+        SSL_set_SSL_CTX(ssl, host->tls);
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/*
+ * Session tickets (RFC 8446 §4.6.1, RFC 5077): one set of keys for the
+ * process, so every worker and every generation (a reload) decrypts the
+ * tickets of the others.  The key in use is replaced every rotation
+ * period; the one before still decrypts (and its tickets are renewed), so
+ * a ticket lives at most two periods and a stolen key opens little.
+ */
+struct ticket_key {
+    unsigned char name[16], aes[32], hmac[32];
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct ticket_key cur, prev;
+    int have_cur, have_prev;
+    uint64_t rotated_ms;
+    unsigned period_s;
+} tickets = { .lock = PTHREAD_MUTEX_INITIALIZER, .period_s = 3600 };
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int ticket_key_new(struct ticket_key *k)
+{
+    return RAND_bytes(k->name, sizeof(k->name)) == 1 && RAND_bytes(k->aes, sizeof(k->aes)) == 1 &&
+           RAND_bytes(k->hmac, sizeof(k->hmac)) == 1;
+}
+
+/* Under the lock: the current key, rotated when its period is over. */
+static int tickets_rotate(void)
+{
+    uint64_t now = mono_ms();
+    uint64_t period = (uint64_t)tickets.period_s * 1000;
+    if (tickets.have_cur && now - tickets.rotated_ms < period)
+        return 0;
+    struct ticket_key k;
+    if (!ticket_key_new(&k))
+        return -1;
+    /* a key two periods old (the server idle that long) decrypts nothing */
+    tickets.have_prev = tickets.have_cur && now - tickets.rotated_ms < 2 * period;
+    tickets.prev = tickets.cur;
+    tickets.cur = k;
+    tickets.have_cur = 1;
+    tickets.rotated_ms = now;
+    return 0;
+}
+
+static int ticket_mac_init(EVP_MAC_CTX *hctx, const unsigned char *key)
+{
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)(uintptr_t)key, 32),
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_CTX_set_params(hctx, params);
+}
+
+static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
+                     EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
+{
+    (void)ssl;
+    struct ticket_key k;
+    int r = 1;
+    pthread_mutex_lock(&tickets.lock);
+    if (tickets_rotate() < 0) {
+        pthread_mutex_unlock(&tickets.lock);
+        return enc ? -1 : 0;
+    }
+    if (enc) {
+        k = tickets.cur;
+    } else if (memcmp(name, tickets.cur.name, 16) == 0) {
+        k = tickets.cur;
+    } else if (tickets.have_prev && memcmp(name, tickets.prev.name, 16) == 0) {
+        k = tickets.prev;
+        r = 2; /* good, but issue a ticket under the current key */
+    } else {
+        r = 0; /* unknown or expired: a full handshake */
+    }
+    pthread_mutex_unlock(&tickets.lock);
+    if (r == 0)
+        return 0;
+    if (enc) {
+        memcpy(name, k.name, 16);
+        if (RAND_bytes(iv, 16) != 1 ||
+            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+            r = -1;
+    } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) {
+        r = -1;
+    }
+    if (r > 0 && ticket_mac_init(hctx, k.hmac) != 1)
+        r = -1;
+    OPENSSL_cleanse(&k, sizeof(k));
+    return r;
+}
+
+static void ctx_free(void *ctx)
+{
+    SSL_CTX_free(ctx);
+}
+
+static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key, char *err,
+                        size_t errlen)
+{
+    char why[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx) {
+        snprintf(err, errlen, "cannot create a TLS context: %s", ssl_reason(why, sizeof(why)));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+    /* no renegotiation (a client-driven CPU drain and an old attack
+     * surface), no compression (CRIME), the server's order of suites */
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS);
+    /* a client that half-closes without close_notify after its request
+     * still gets the answer (HTTP's framing, not TLS's, says a request is
+     * whole); OpenSSL would otherwise fail the connection for good */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* partial writes: the engine's output queue keeps what is unsent;
+     * moving buffer: a retried write may come from a new copy of the same
+     * bytes; release buffers: an idle connection holds no record buffers */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF); /* tickets only: no shared cache */
+    SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"nxx", 3);
+    if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1 ||
+        SSL_CTX_set1_groups_list(ctx, tls_groups) != 1) {
+        snprintf(err, errlen, "cannot set the TLS suites: %s", ssl_reason(why, sizeof(why)));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        snprintf(err, errlen, "cannot load the certificate '%s': %s", cert,
+                 ssl_reason(why, sizeof(why)));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        snprintf(err, errlen, "cannot load the private key '%s': %s", key,
+                 ssl_reason(why, sizeof(why)));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "the private key '%s' does not match the certificate '%s'", key,
+                 cert);
+        ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    size_t early = site->cfg.tls_early_data;
+    if (early) {
+        /* 0-RTT.  OpenSSL's anti-replay (a session's early data is taken
+         * once) needs the session in the server's cache: tickets are then
+         * references to it (stateful), kept by this configuration */
+        SSL_CTX_set_max_early_data(ctx, (uint32_t)early);
+        SSL_CTX_set_recv_max_early_data(ctx, (uint32_t)early);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    }
+    unsigned period = early ? 0 : site->cfg.tls_ticket_rotate_s;
+    pthread_mutex_lock(&tickets.lock);
+    if (period && period != tickets.period_s) {
+        tickets.period_s = period;
+        tickets.have_cur = 0; /* a new period starts with a new key */
+    }
+    pthread_mutex_unlock(&tickets.lock);
+    if (early) {
+        SSL_CTX_set_timeout(ctx, (long)site->cfg.tls_ticket_rotate_s * 2);
+    } else if (period == 0) {
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(ctx, 0);
+    } else {
+        SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+        SSL_CTX_set_timeout(ctx, (long)period * 2); /* the lifetime hint */
+    }
+    SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+    SSL_CTX_set_tlsext_servername_callback(ctx, on_sni);
+    SSL_CTX_set_tlsext_servername_arg(ctx, site);
+    return ctx;
+}
+
+int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *key, char *err,
+                       size_t errlen)
+{
+    if (scope->kind == NXX_SCOPE_LOCATION) {
+        snprintf(err, errlen, "a certificate belongs to the server or a host, not a location");
+        return NXX_EINVAL;
+    }
+    SSL_CTX *ctx = ctx_new(scope->site, cert, key, err, errlen);
+    if (!ctx)
+        return NXX_EINVAL;
+    if (nxx_site_on_free(scope->site, ctx_free, ctx) != 0) {
+        SSL_CTX_free(ctx);
+        snprintf(err, errlen, "out of memory");
+        return NXX_ENOMEM;
+    }
+    scope->tls = ctx; /* a second one replaces the first; both are freed with the site */
+    return 0;
+}
+
+/* ---- OCSP stapling (RFC 6066 §8) ---- */
+
+struct staple {
+    unsigned char *der;
+    size_t len;
+};
+
+static void staple_free(void *arg)
+{
+    struct staple *st = arg;
+    nxx_free(st->der);
+    nxx_free(st);
+}
+
+static int on_status(SSL *ssl, void *arg)
+{
+    const struct staple *st = arg;
+    if (SSL_get_tlsext_status_type(ssl) != TLSEXT_STATUSTYPE_ocsp)
+        return SSL_TLSEXT_ERR_NOACK;
+    unsigned char *copy = OPENSSL_malloc(st->len); /* OpenSSL frees it */
+    if (!copy)
+        return SSL_TLSEXT_ERR_NOACK;
+    memcpy(copy, st->der, st->len);
+    if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)st->len) != 1) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
+#define OCSP_MAX (64 * 1024) /* an OCSP response is a few KiB */
+
+int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen)
+{
+    SSL_CTX *ctx = scope->tls;
+    if (!ctx) {
+        snprintf(err, errlen, "an OCSP response needs the scope's certificate first");
+        return NXX_EINVAL;
+    }
+    FILE *f = fopen(file, "rbe");
+    if (!f) {
+        snprintf(err, errlen, "cannot read the OCSP response '%s': %s", file, strerror(errno));
+        return NXX_EINVAL;
+    }
+    struct staple *st = nxx_calloc(1, sizeof(*st));
+    unsigned char *buf = nxx_malloc(OCSP_MAX + 1);
+    size_t n = buf ? fread(buf, 1, OCSP_MAX + 1, f) : 0;
+    fclose(f);
+    /* the response must parse: a broken file would be stapled to every handshake */
+    const unsigned char *p = buf;
+    OCSP_RESPONSE *resp = n && n <= OCSP_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)n) : NULL;
+    if (!st || !buf || !resp) {
+        snprintf(err, errlen, "'%s' is not an OCSP response (DER, %d KiB at most)", file,
+                 OCSP_MAX / 1024);
+        OCSP_RESPONSE_free(resp);
+        ERR_clear_error();
+        nxx_free(buf);
+        nxx_free(st);
+        return NXX_EINVAL;
+    }
+    OCSP_RESPONSE_free(resp);
+    st->der = buf;
+    st->len = n;
+    if (nxx_site_on_free(scope->site, staple_free, st) != 0) {
+        staple_free(st);
+        snprintf(err, errlen, "out of memory");
+        return NXX_ENOMEM;
+    }
+    SSL_CTX_set_tlsext_status_cb(ctx, on_status);
+    SSL_CTX_set_tlsext_status_arg(ctx, st);
+    return 0;
+}
+
+int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t errlen)
+{
+    char tmp[1];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof(tmp);
+    }
+    if (!scope || !file) {
+        snprintf(err, errlen, "no scope or file");
+        return NXX_EINVAL;
+    }
+    return nxx_tls_scope_ocsp(scope, file, err, errlen);
+}
+
+/* ---- client certificates ---- */
+
+static int ctx_client_ca(SSL_CTX *ctx, const char *file, int require, char *err, size_t errlen)
+{
+    char why[256];
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
+    if (!names || SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
+        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
+                 ssl_reason(why, sizeof(why)));
+        sk_X509_NAME_pop_free(names, X509_NAME_free);
+        return NXX_EINVAL;
+    }
+    SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client is told of */
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                       NULL);
+    SSL_CTX_set_verify_depth(ctx, 8);
+    return 0;
+}
+
+int nxx_tls_scope_client_ca(struct nxx_scope *scope, const char *file, int require, char *err,
+                            size_t errlen)
+{
+    if (!scope->tls) {
+        snprintf(err, errlen, "client certificates need the scope's certificate first");
+        return NXX_EINVAL;
+    }
+    if (scope->kind != NXX_SCOPE_SERVER)
+        return ctx_client_ca(scope->tls, file, require, err, errlen);
+    /* the server's: every certificate of the generation (SNI may switch the
+     * handshake to a host's, whose store then verifies the client) */
+    struct nxx_site *site = scope->site;
+    int e = ctx_client_ca(scope->tls, file, require, err, errlen);
+    for (size_t i = 0; !e && i < site->nhosts; i++)
+        if (site->hosts[i]->tls)
+            e = ctx_client_ca(site->hosts[i]->tls, file, require, err, errlen);
+    return e;
+}
+
+int nxx_scope_tls_client_ca(nxx_scope *scope, const char *ca_file, int require, char *err,
+                            size_t errlen)
+{
+    char tmp[1];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof(tmp);
+    }
+    if (!scope || !ca_file) {
+        snprintf(err, errlen, "no scope or file");
+        return NXX_EINVAL;
+    }
+    return nxx_tls_scope_client_ca(scope, ca_file, require, err, errlen);
+}
+
+int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file, char *err,
+                  size_t errlen)
+{
+    char tmp[1];
+    if (!err) {
+        err = tmp;
+        errlen = sizeof(tmp);
+    }
+    if (!scope || !cert_file || !key_file) {
+        snprintf(err, errlen, "a certificate and a key are needed");
+        return NXX_EINVAL;
+    }
+    return nxx_tls_scope_cert(scope, cert_file, key_file, err, errlen);
+}
+
+/* The generation's default certificate: the server's, else the first host's. */
+static SSL_CTX *site_default_ctx(const struct nxx_site *site)
+{
+    if (site->server.tls)
+        return site->server.tls;
+    for (size_t i = 0; i < site->nhosts; i++)
+        if (site->hosts[i]->tls)
+            return site->hosts[i]->tls;
+    return NULL;
+}
+
+int nxx_tls_site_ready(const struct nxx_site *site)
+{
+    return site_default_ctx(site) != NULL;
+}
+
+void nxx_tls_log_start(void)
+{
+    /* the kernel's TLS (the "tls" upper-layer protocol) takes the record
+     * layer of sendfile when loaded; OpenSSL turns it on per connection */
+    char ulp[256] = "";
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
+    if (f) {
+        if (!fgets(ulp, sizeof(ulp), f))
+            ulp[0] = '\0';
+        fclose(f);
+    }
+    int ktls = strstr(ulp, "tls") != NULL;
+#ifdef OPENSSL_NO_KTLS
+    ktls = 0;
+#endif
+    if (ktls)
+        nxx_log_info("TLS: %s; files are sent with kernel TLS (SSL_sendfile) where the "
+                     "connection's suite allows it, else read and encrypted in 16 KiB pieces",
+                     OpenSSL_version(OPENSSL_VERSION));
+    else
+        nxx_log_info("TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
+                     "lacks it): files are read and encrypted in 16 KiB pieces",
+                     OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* ---- the transport ---- */
+
+struct tls_conn {
+    SSL *ssl;
+    size_t checked_len; /* checked[..len): the last authority found covered */
+    char checked[AUTHORITY_MAX];
+};
+
+static inline SSL *ssl_of(const struct nxx_conn *c)
+{
+    return ((struct tls_conn *)c->tp_data)->ssl;
+}
+
+/* What an SSL call's failure means for the transport: -EAGAIN to wait. */
+static ssize_t ssl_fail(SSL *ssl, int r)
+{
+    int e = SSL_get_error(ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return -EAGAIN;
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0; /* the peer's close_notify */
+    int syserr = e == SSL_ERROR_SYSCALL && errno ? errno : 0;
+    ERR_clear_error();
+    return syserr ? -syserr : -ECONNRESET;
+}
+
+static ssize_t tls_read(struct nxx_conn *c, char *buf, size_t len)
+{
+    SSL *ssl = ssl_of(c);
+    size_t got = 0;
+    while (got < len) {
+        size_t n = 0;
+        int r = SSL_read_ex(ssl, buf + got, len - got, &n);
+        if (r == 1) {
+            got += n;
+            continue;
+        }
+        ssize_t f = ssl_fail(ssl, r);
+        if (got)
+            return (ssize_t)got; /* the failure comes again at the next read */
+        return f;
+    }
+    return (ssize_t)got;
+}
+
+/* The worker thread's buffer for gathering pieces and reading files. */
+static _Thread_local char tls_buf[TLS_RECORD];
+
+static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
+{
+    size_t n = 0;
+    int r = SSL_write_ex(ssl, p, len, &n);
+    return r == 1 ? (ssize_t)n : ssl_fail(ssl, r);
+}
+
+static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
+{
+    (void)more;
+    SSL *ssl = ssl_of(c);
+    if (iovcnt == 1 || iov[0].iov_len >= TLS_RECORD)
+        return tls_write(ssl, iov[0].iov_base, iov[0].iov_len);
+    /* small pieces go out as one record.  A write that has to wait is
+     * retried with the same queue, so the same bytes are gathered again
+     * (OpenSSL requires a retry to carry them) */
+    size_t n = 0;
+    for (int i = 0; i < iovcnt && n < TLS_RECORD; i++) {
+        size_t k = iov[i].iov_len < TLS_RECORD - n ? iov[i].iov_len : TLS_RECORD - n;
+        memcpy(tls_buf + n, iov[i].iov_base, k);
+        n += k;
+    }
+    return tls_write(ssl, tls_buf, n);
+}
+
+static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
+{
+    SSL *ssl = ssl_of(c);
+    if (BIO_get_ktls_send(SSL_get_wbio(ssl))) {
+        ossl_ssize_t n = SSL_sendfile(ssl, fd, *off, len, 0);
+        if (n > 0) {
+            *off += n;
+            return n;
+        }
+        return ssl_fail(ssl, (int)n);
+    }
+    /* a retry after a full socket reads the same bytes again */
+    size_t want = len < TLS_RECORD ? len : TLS_RECORD;
+    ssize_t r;
+    do
+        r = pread(fd, tls_buf, want, *off);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0)
+        return r < 0 ? -errno : 0;
+    ssize_t n = tls_write(ssl, tls_buf, (size_t)r);
+    if (n > 0)
+        *off += n;
+    return n;
+}
+
+static void tls_shutdown(struct nxx_conn *c)
+{
+    /* close_notify (RFC 8446 §6.1), without waiting for the peer's */
+    SSL *ssl = ssl_of(c);
+    if (SSL_is_init_finished(ssl) && SSL_shutdown(ssl) < 0)
+        ERR_clear_error();
+    shutdown(c->io.fd, SHUT_WR);
+}
+
+static void tls_close(struct nxx_conn *c)
+{
+    struct tls_conn *t = c->tp_data;
+    if (!t)
+        return;
+    /* close_notify unless sent already: the client learns the response is
+     * whole, and OpenSSL keeps the session (an unclean end drops it) */
+    if (SSL_is_init_finished(t->ssl) && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN) &&
+        SSL_shutdown(t->ssl) < 0)
+        ERR_clear_error();
+    SSL_free(t->ssl);
+    nxx_free(t);
+    c->tp_data = NULL;
+}
+
+/* RFC 9110 §4.3.3, §7.4: the request's authority must be one the
+ * connection's certificate is good for, or the request was misdirected. */
+static int tls_covers(struct nxx_conn *c, nxx_str host)
+{
+    struct tls_conn *t = c->tp_data;
+    if (!SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name))
+        return 1; /* the client named no server: it checked the certificate against its URL */
+    if (host.len && host.len == t->checked_len && memcmp(host.ptr, t->checked, host.len) == 0)
+        return 1;
+    if (!host.len || host.len >= sizeof(t->checked))
+        return 0;
+    X509 *cert = SSL_get_certificate(t->ssl);
+    if (!cert)
+        return 0;
+    memcpy(t->checked, host.ptr, host.len);
+    t->checked[host.len] = '\0';
+    int ok;
+    if (t->checked[0] == '[') { /* an IPv6 literal */
+        char ip[64];
+        size_t n = host.len - 2;
+        if (host.len < 3 || t->checked[host.len - 1] != ']' || n >= sizeof(ip))
+            return 0;
+        memcpy(ip, t->checked + 1, n);
+        ip[n] = '\0';
+        ok = X509_check_ip_asc(cert, ip, 0) == 1;
+    } else {
+        ok = X509_check_ip_asc(cert, t->checked, 0) == 1 ||
+             X509_check_host(cert, t->checked, host.len, 0, NULL) == 1;
+    }
+    t->checked_len = ok ? host.len : 0;
+    return ok;
+}
+
+static int tls_peer(struct nxx_conn *c, char *buf, size_t len)
+{
+    SSL *ssl = ssl_of(c);
+    X509 *cert = SSL_get0_peer_certificate(ssl);
+    if (!cert || SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0;
+    if (buf && len)
+        X509_NAME_oneline(X509_get_subject_name(cert), buf,
+                          (int)(len > INT32_MAX ? INT32_MAX : len));
+    return 1;
+}
+
+const struct nxx_transport nxx_transport_tls = {
+    "tls", tls_read, tls_writev, tls_sendfile, tls_shutdown, tls_close, tls_covers, tls_peer,
+};
+
+/* ---- the handshake ---- */
+
+struct hs {
+    struct nxx_conn conn; /* first: the engine's view */
+    struct nxx_timer timer;
+    struct nxx_site *site; /* held until the handshake ends: the SNI callback reads it */
+    unsigned registered : 1, sniffed : 1, early_wanted : 1;
+    char *early; /* TLS 1.3 early data received (NXX_RBUF_SIZE), handed to the protocol */
+    size_t early_len;
+};
+
+static void hs_release(struct nxx_conn *base)
+{
+    struct hs *h = (struct hs *)base;
+    if (nxx_timer_armed(&h->timer))
+        nxx_timer_cancel(&base->w->loop, &h->timer);
+    if (h->site) {
+        nxx_site_unref(h->site);
+        h->site = NULL;
+    }
+    nxx_free(h->early);
+    h->early = NULL;
+}
+
+static void hs_nothing(struct nxx_conn *base)
+{
+    (void)base;
+}
+
+static void hs_drain(struct nxx_conn *base)
+{
+    nxx_conn_close(base); /* a connection still shaking hands has no request to finish */
+}
+
+static int hs_idle(const struct nxx_conn *base)
+{
+    (void)base;
+    return 1;
+}
+
+static const struct nxx_conn_ops hs_ops = {
+    .drain = hs_drain,
+    .release = hs_release,
+    .bury = hs_nothing,
+    .resume = hs_nothing,
+    .idle = hs_idle,
+};
+
+#define PLAIN_BODY                                                                                 \
+    "{\"type\":\"about:blank\",\"title\":\"Bad Request\",\"status\":400,"                          \
+    "\"detail\":\"this port speaks HTTPS: the request was sent as plain HTTP; use an "             \
+    "https:// URL\"}\n"
+_Static_assert(sizeof(PLAIN_BODY) - 1 == 149, "Content-Length of the plain answer");
+static const char plain_answer[] = "HTTP/1.1 400 Bad Request\r\n"
+                                   "Content-Type: application/problem+json\r\n"
+                                   "Content-Length: 149\r\n"
+                                   "Connection: close\r\n"
+                                   "\r\n" PLAIN_BODY;
+
+/*
+ * A plain HTTP request on a TLS port: a 400 the person behind it can read.
+ * What arrived is read first so that the close is a FIN, not a reset that
+ * could destroy the answer before it is read.
+ */
+static void hs_plain(struct hs *h)
+{
+    char tmp[PLAIN_DRAIN];
+    ssize_t n;
+    do
+        n = recv(h->conn.io.fd, tmp, sizeof(tmp), 0);
+    while (n < 0 && errno == EINTR);
+    if (send(h->conn.io.fd, plain_answer, sizeof(plain_answer) - 1, MSG_NOSIGNAL) < 0)
+        nxx_log_debug("cannot answer a plain request on a TLS port: %s", strerror(errno));
+    shutdown(h->conn.io.fd, SHUT_WR);
+    nxx_conn_close(&h->conn);
+}
+
+static void hs_on_timeout(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    (void)loop;
+    struct hs *h = (struct hs *)((char *)t - offsetof(struct hs, timer));
+    nxx_conn_close(&h->conn);
+}
+
+/* The handshake is done: the protocol ALPN chose takes the connection. */
+static void hs_done(struct hs *h)
+{
+    struct nxx_conn *c = &h->conn;
+    SSL *ssl = ssl_of(c);
+    if (h->registered && nxx_loop_del(&c->w->loop, &c->io) < 0) {
+        nxx_conn_close(c);
+        return;
+    }
+    h->registered = 0;
+    char *early = h->early;
+    size_t nearly = h->early_len;
+    h->early = NULL;
+    hs_release(c);
+    c->early = nearly > 0;
+    const unsigned char *p = NULL;
+    unsigned len = 0;
+    SSL_get0_alpn_selected(ssl, &p, &len);
+    int (*start)(struct nxx_conn *, const void *, size_t) = nxx_http1_start;
+    for (size_t i = 0; p && i < nxx_alpn_count; i++)
+        if (strlen(nxx_alpn_protocols[i].name) == len &&
+            memcmp(nxx_alpn_protocols[i].name, p, len) == 0)
+            start = nxx_alpn_protocols[i].start;
+    start(c, early, nearly);
+    nxx_free(early);
+}
+
+/*
+ * TLS 1.3 early data (RFC 8446 §4.2.10): read it before the handshake
+ * completes; it is handed to the protocol with the connection, which
+ * marks the requests it holds (nxx_req_early_data).  1 when done (or
+ * none), 0 to wait, -1 on failure.
+ */
+static int hs_early(struct hs *h)
+{
+    SSL *ssl = ssl_of(&h->conn);
+    if (!h->early && !(h->early = nxx_malloc(NXX_RBUF_SIZE)))
+        return -1;
+    for (;;) {
+        size_t n = 0;
+        if (h->early_len == NXX_RBUF_SIZE)
+            return -1; /* more than tls-early-data allows: OpenSSL refuses it first */
+        ERR_clear_error();
+        int r = SSL_read_early_data(ssl, h->early + h->early_len, NXX_RBUF_SIZE - h->early_len, &n);
+        h->early_len += n;
+        if (r == SSL_READ_EARLY_DATA_SUCCESS)
+            continue;
+        if (r == SSL_READ_EARLY_DATA_FINISH) {
+            h->early_wanted = 0;
+            return 1;
+        }
+        return ssl_fail(ssl, 0) == -EAGAIN ? 0 : -1;
+    }
+}
+
+static void hs_step(struct hs *h)
+{
+    struct nxx_conn *c = &h->conn;
+    if (!h->sniffed) {
+        unsigned char b[8];
+        ssize_t n;
+        do
+            n = recv(c->io.fd, b, sizeof(b), MSG_PEEK);
+        while (n < 0 && errno == EINTR);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+            nxx_conn_close(c);
+            return;
+        }
+        enum nxx_sniff s = n > 0 ? nxx_sniff(b, (size_t)n) : NXX_SNIFF_MORE;
+        if (s == NXX_SNIFF_HTTP) {
+            hs_plain(h);
+            return;
+        }
+        if (s == NXX_SNIFF_MORE)
+            goto wait;
+        h->sniffed = 1; /* a hello, or something OpenSSL will refuse */
+    }
+    if (h->early_wanted) {
+        int e = hs_early(h);
+        if (e < 0) {
+            ERR_clear_error();
+            nxx_conn_close(c);
+            return;
+        }
+        if (e == 0)
+            goto wait;
+    }
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl_of(c));
+    if (r == 1) {
+        hs_done(h);
+        return;
+    }
+    if (ssl_fail(ssl_of(c), r) != -EAGAIN) {
+        if (nxx_log_level >= NXX_LOG_DEBUG) {
+            char why[256];
+            nxx_log_debug("TLS handshake failed: %s", ssl_reason(why, sizeof(why)));
+        }
+        ERR_clear_error();
+        nxx_conn_close(c);
+        return;
+    }
+wait:
+    if (!h->registered) {
+        if (nxx_loop_add(&c->w->loop, &c->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
+            nxx_conn_close(c);
+            return;
+        }
+        h->registered = 1;
+    }
+}
+
+static void hs_on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct hs *h = (struct hs *)io; /* io is the first member of conn, conn of hs */
+    if (!h->conn.closed)
+        hs_step(h);
+}
+
+void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
+                    const struct nxx_listener *l)
+{
+    if (nxx_conn_admit(w, fd, 0) < 0)
+        return;
+    /* the newest generation's certificates */
+    if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
+        nxx_worker_site_update(w);
+    struct nxx_site *site = w->site_use->site;
+    SSL_CTX *ctx = site_default_ctx(site);
+    struct hs *h = ctx ? nxx_calloc(1, sizeof(*h)) : NULL;
+    struct tls_conn *t = h ? nxx_calloc(1, sizeof(*t)) : NULL;
+    SSL *ssl = t ? SSL_new(ctx) : NULL;
+    if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+        if (!ctx)
+            nxx_log_error("a TLS listener but no certificate in the configuration");
+        SSL_free(ssl);
+        nxx_free(t);
+        nxx_free(h);
+        ERR_clear_error();
+        atomic_fetch_sub(&w->srv->nconns, 1);
+        close(fd);
+        return;
+    }
+    SSL_set_accept_state(ssl);
+    t->ssl = ssl;
+    nxx_conn_init(&h->conn, w, fd, peer, &hs_ops);
+    h->conn.listener = l;
+    h->conn.checks = 1;
+    h->conn.tp = &nxx_transport_tls;
+    h->conn.tp_data = t;
+    h->conn.io.cb = hs_on_io;
+    nxx_site_ref(site);
+    h->site = site;
+    h->early_wanted = site->cfg.tls_early_data > 0;
+    nxx_timer_init(&h->timer, hs_on_timeout);
+    nxx_timer_set(&w->loop, &h->timer, site->cfg.tls_handshake_timeout_ms);
+    hs_step(h);
+}
