@@ -629,6 +629,83 @@ NXX_API int nxx_scope_maintenance(nxx_scope *scope, const nxx_maintenance_config
  * more get 503 with Retry-After: retry_after_s (0: 1). */
 NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned retry_after_s);
 
+/*
+ * Authentication (RFC 9110 §11) with Basic credentials (RFC 7617) checked
+ * against an htpasswd file as Apache's htpasswd writes it: bcrypt ($2y$),
+ * SHA-crypt ($5$, $6$) and yescrypt ($y$) hashes; plaintext, DES,
+ * MD5-crypt ($apr1$) and SHA-1 ({SHA}) lines are refused when the file is
+ * loaded.  A request without valid credentials gets 401 with
+ * WWW-Authenticate: Basic realm="REALM", charset="UTF-8" (with proxy:
+ * Proxy-Authorization is read, and 407 with Proxy-Authenticate answers).
+ * A verified credential is remembered per worker for cache_ms, so
+ * keep-alive requests do not pay for the hash again.  A client address
+ * that fails max_failures times within failure_window_s gets 429 with
+ * Retry-After until the window ends.  Roles come from an Apache groups
+ * file ("group: user user ...") and are checked by nxx_scope_require_role.
+ */
+typedef struct nxx_auth_config {
+    const char *htpasswd;      /* the users' file (required); read at this call */
+    const char *realm;         /* the realm of the challenge : "nxx" */
+    const char *groups;        /* "role: user ..." lines; NULL: no roles : NULL */
+    int proxy;                 /* 1: Proxy-Authorization and 407 (a forward proxy) : 0 */
+    unsigned cache_ms;         /* a verified credential is remembered this long; 0: never : 60000 */
+    unsigned max_failures;     /* failures per client address per window; 0: no limit : 10 */
+    unsigned failure_window_s; /* : 60 */
+    const char *const *trusted_proxies; /* addresses or CIDRs whose Forwarded /
+                                         * X-Forwarded-For name the client */
+    size_t ntrusted;
+} nxx_auth_config;
+NXX_API void nxx_auth_config_init(nxx_auth_config *cfg);
+
+/* Require valid credentials in the scope.  NXX_EINVAL with the reason in
+ * err (a file that cannot be read, a refused hash: "FILE:LINE: ..."). */
+NXX_API int nxx_scope_auth(nxx_scope *scope, const nxx_auth_config *cfg, char *err, size_t errlen);
+
+/*
+ * 403 Forbidden for requests (of the methods listed; nmethods 0: every
+ * method) whose authenticated user has none of the roles; the problem
+ * detail names them ("DELETE of '/admin/users' requires the 'admin' role,
+ * which user 'bob' does not have").  Put it in the scope of an auth policy
+ * or inside one: policies run server first, then host, then location.
+ */
+NXX_API int nxx_scope_require_role(nxx_scope *scope, const char *const *roles, size_t nroles,
+                                   const char *const *methods, size_t nmethods);
+
+/*
+ * Rate limits (RFC 6585 §4): at most `quota` requests per `window_s`
+ * seconds for each key; more get 429 Too Many Requests with Retry-After,
+ * RateLimit-Policy and RateLimit (IETF httpapi ratelimit-headers draft:
+ * "NAME";q=QUOTA;w=WINDOW and "NAME";r=REMAINING;t=RESET).  Counts are
+ * shared by every worker and exact: with the default fixed windows, a
+ * quota of 100 a minute is 100 requests in each minute from a key's first
+ * request; `bucket` counts with a token bucket (GCRA) refilled evenly
+ * instead.  At most max_keys keys are tracked (about 48 bytes each); a new
+ * key replaces one that has been idle longest among the 8 it shares a set
+ * with.  A request without a key (no user signed in, no API key) is not
+ * limited by the rule.  Several calls make several limits.
+ */
+enum nxx_rate_key {
+    NXX_RATE_BY_ADDRESS, /* the client address (IPv6 by its /64) */
+    NXX_RATE_BY_USER,    /* the user an auth policy before it signed in */
+    NXX_RATE_BY_API_KEY, /* the header field `field`, else the query parameter `param` */
+    NXX_RATE_BY_FIELD,   /* the value of the header field `field` */
+};
+typedef struct nxx_rate_limit_config {
+    uint64_t quota;                     /* requests per window (required) */
+    uint64_t window_s;                  /* the window in seconds (required) */
+    enum nxx_rate_key by;               /* : NXX_RATE_BY_ADDRESS */
+    const char *field;                  /* the field of BY_API_KEY / BY_FIELD : "X-API-Key" */
+    const char *param;                  /* the query parameter of BY_API_KEY : NULL */
+    const char *name;                   /* the policy's name in the fields : "default" */
+    int bucket;                         /* token bucket (GCRA) instead of fixed windows : 0 */
+    int fields;                         /* RateLimit fields on allowed responses too : 1 */
+    size_t max_keys;                    /* : 10000 */
+    const char *const *trusted_proxies; /* as for nxx_auth_config */
+    size_t ntrusted;
+} nxx_rate_limit_config;
+NXX_API void nxx_rate_limit_config_init(nxx_rate_limit_config *cfg);
+NXX_API int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif

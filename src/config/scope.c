@@ -14,6 +14,7 @@
 
 #include "config/options.h"
 #include "http/site.h"
+#include "policy/client.h"
 #include "core/banned.h"
 
 #define OFF(f) offsetof(struct nxx_options, f)
@@ -172,6 +173,245 @@ static int setup_max_inflight(struct nxx_cfg_build *b, nxx_scope *scope,
     return e ? nxx_cfg_fail(b, v->pos, "max-inflight: %s", nxx_strerror(e)) : 0;
 }
 
+static const char *check_realm(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return "is not a realm (no quotes, backslashes or control characters)";
+    return strlen(text) < 128 ? NULL : "is longer than 127 characters";
+}
+
+static const char *check_cidr(const char *text)
+{
+    struct nxx_cidr c;
+    return nxx_cidr_parse(text, &c) == 0 ? NULL
+                                         : "is not an address or ADDRESS/BITS (10.0.0.0/8, ::1)";
+}
+
+#define TRUSTED_PROXIES_KEY                                                                        \
+    {                                                                                              \
+        .name = "trusted-proxies", .arg = "CIDRS", .type = K_LIST,                                 \
+        .help =                                                                                    \
+            "Peers (addresses or ADDRESS/BITS) whose Forwarded or X-Forwarded-For field names "    \
+            "the client; from anyone else those fields are ignored.",                              \
+        .check = check_cidr                                                                        \
+    }
+
+static const struct nxx_cfg_key auth_keys[] = {
+    { .name = "basic",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .help = "An htpasswd file (htpasswd -B, -2 or -5: bcrypt, SHA-crypt or yescrypt); "
+              "plaintext, MD5 and SHA-1 lines are refused when it is loaded." },
+    { .name = "realm",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "nxx",
+      .help = "The realm of the challenge: WWW-Authenticate: Basic realm=\"NAME\", "
+              "charset=\"UTF-8\".",
+      .check = check_realm },
+    { .name = "groups",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "Roles: lines \"role: user user ...\" (Apache's AuthGroupFile), checked by "
+              "`require`." },
+    { .name = "proxy",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "Authenticate to a proxy: read Proxy-Authorization and answer 407 with "
+              "Proxy-Authenticate." },
+    { .name = "cache",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .max = 86400000,
+      .def = "60",
+      .help = "A verified credential is remembered this long by each worker (by a SHA-256 of "
+              "it), so keep-alive requests skip the slow hash; 0: never." },
+    { .name = "max-failures",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 1000000,
+      .def = "10",
+      .help = "Failed sign-ins a client address may make per failure window; after that it "
+              "gets 429 with Retry-After until the window ends. 0: no limit." },
+    { .name = "failure-window",
+      .arg = "SECONDS",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 86400,
+      .def = "60",
+      .help = "The window of max-failures, in whole seconds." },
+    TRUSTED_PROXIES_KEY,
+};
+
+static int setup_auth(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *tp = nxx_cfg_get(m, "trusted-proxies");
+    nxx_auth_config ac;
+    nxx_auth_config_init(&ac);
+    ac.htpasswd = nxx_cfg_str(m, "basic");
+    ac.realm = nxx_cfg_str(m, "realm");
+    ac.groups = nxx_cfg_str(m, "groups");
+    ac.proxy = (int)nxx_cfg_num(m, "proxy");
+    ac.cache_ms = (unsigned)nxx_cfg_num(m, "cache");
+    ac.max_failures = (unsigned)nxx_cfg_num(m, "max-failures");
+    ac.failure_window_s = (unsigned)nxx_cfg_num(m, "failure-window");
+    ac.trusted_proxies = tp ? tp->items : NULL;
+    ac.ntrusted = tp ? tp->nitems : 0;
+    char why[512];
+    why[0] = '\0';
+    int e = nxx_scope_auth(scope, &ac, why, sizeof(why));
+    return e ? nxx_cfg_fail(b, v->pos, "auth: %s", why[0] ? why : nxx_strerror(e)) : 0;
+}
+
+static const struct nxx_cfg_key require_keys[] = {
+    { .name = "role",
+      .arg = "ROLES",
+      .type = K_LIST,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "The user must have one of these roles (groups of auth's `groups` file); 403 "
+              "names them otherwise.",
+      .check = nxx_cfg_check_token },
+    { .name = "methods",
+      .arg = "METHODS",
+      .type = K_LIST,
+      .help = "Only requests with these methods need the role (all methods when not given).",
+      .check = nxx_cfg_check_token },
+};
+
+static int setup_require(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    for (size_t i = 0; i < v->nblocks; i++) {
+        const struct nxx_cfg_block *m = v->blocks[i];
+        const struct nxx_cfg_val *r = nxx_cfg_get(m, "role"), *ms = nxx_cfg_get(m, "methods");
+        int e = nxx_scope_require_role(scope, r->items, r->nitems, ms ? ms->items : NULL,
+                                       ms ? ms->nitems : 0);
+        if (e)
+            return nxx_cfg_fail(b, m->pos, "require: %s", nxx_strerror(e));
+    }
+    return 0;
+}
+
+/* "N/s", "N/min", "N/h", "N/day" or "N/SECONDSs": quota and window; 0 or -1. */
+static int parse_rate(const char *text, unsigned long long *quota, unsigned long long *window)
+{
+    unsigned long long q = 0, w = 0;
+    const char *p = text;
+    for (; *p >= '0' && *p <= '9' && q < 1000000000ull; p++)
+        q = q * 10 + (unsigned long long)(*p - '0');
+    if (p == text || *p != '/' || !q || q >= 1000000000ull)
+        return -1;
+    p++;
+    const char *digits = p;
+    for (; *p >= '0' && *p <= '9' && w < 100000000ull; p++)
+        w = w * 10 + (unsigned long long)(*p - '0');
+    unsigned long long unit = strcmp(p, "s") == 0     ? 1
+                              : strcmp(p, "min") == 0 ? 60
+                              : strcmp(p, "h") == 0   ? 3600
+                              : strcmp(p, "day") == 0 ? 86400
+                                                      : 0;
+    if (!unit || (p > digits && !w))
+        return -1;
+    *quota = q;
+    *window = (p > digits ? w : 1) * unit;
+    return *window <= 31536000 ? 0 : -1;
+}
+
+static const char *check_rate(const char *text)
+{
+    unsigned long long q, w;
+    return parse_rate(text, &q, &w) == 0 ? NULL
+                                         : "is not a rate: N/s, N/min, N/h, N/day or N/SECONDSs "
+                                           "(100/min, 10/30s)";
+}
+
+static const char *const rate_by[] = { "address", "user", "api-key", "field", NULL };
+
+static const struct nxx_cfg_key rate_keys[] = {
+    { .name = "limit",
+      .arg = "N/UNIT",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "Requests per window: N/s, N/min, N/h, N/day or N/SECONDSs (100/min, 10/30s).",
+      .check = check_rate },
+    { .name = "by",
+      .arg = "KEY",
+      .type = K_ENUM,
+      .def = "address",
+      .choices = rate_by,
+      .help = "What is counted: the client address (IPv6 by its /64), the signed-in user, an "
+              "API key (the field `field`, else the query parameter `param`), or the value of "
+              "the field `field`. Requests without that key are not limited by this rule." },
+    { .name = "field",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "X-API-Key",
+      .help = "The header field of `by: api-key` and `by: field`.",
+      .check = nxx_cfg_check_field_name },
+    { .name = "param",
+      .arg = "NAME",
+      .type = K_STRING,
+      .help = "The query parameter that carries the API key when the field is absent.",
+      .check = nxx_cfg_check_token },
+    { .name = "name",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "default",
+      .help = "The policy's name in the RateLimit-Policy and RateLimit fields.",
+      .check = nxx_cfg_check_token },
+    { .name = "algorithm",
+      .arg = "window|bucket",
+      .type = K_ENUM,
+      .def = "window",
+      .choices = (const char *const[]){ "window", "bucket", NULL },
+      .help = "window: at most N requests in each window from a key's first request (exact); "
+              "bucket: a token bucket of N refilled evenly over the window (GCRA)." },
+    { .name = "fields",
+      .type = K_FLAG,
+      .def = "true",
+      .help = "Send RateLimit-Policy and RateLimit on allowed responses too (the 429 always "
+              "carries them)." },
+    { .name = "max-keys",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 8,
+      .max = 100000000,
+      .def = "10000",
+      .help = "Keys tracked at most (about 48 bytes each, allocated when the configuration is "
+              "loaded); a new key replaces one of the longest idle." },
+    TRUSTED_PROXIES_KEY,
+};
+
+static int setup_rate_limit(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    for (size_t i = 0; i < v->nblocks; i++) {
+        const struct nxx_cfg_block *m = v->blocks[i];
+        const struct nxx_cfg_val *tp = nxx_cfg_get(m, "trusted-proxies");
+        nxx_rate_limit_config rc;
+        nxx_rate_limit_config_init(&rc);
+        unsigned long long q = 0, w = 0;
+        parse_rate(nxx_cfg_str(m, "limit"), &q, &w);
+        rc.quota = q;
+        rc.window_s = w;
+        rc.by = (enum nxx_rate_key)nxx_cfg_num(m, "by");
+        rc.field = nxx_cfg_str(m, "field");
+        rc.param = nxx_cfg_str(m, "param");
+        rc.name = nxx_cfg_str(m, "name");
+        rc.bucket = nxx_cfg_num(m, "algorithm") == 1;
+        rc.fields = (int)nxx_cfg_num(m, "fields");
+        rc.max_keys = (size_t)nxx_cfg_num(m, "max-keys");
+        rc.trusted_proxies = tp ? tp->items : NULL;
+        rc.ntrusted = tp ? tp->nitems : 0;
+        int e = nxx_scope_rate_limit(scope, &rc);
+        if (e)
+            return nxx_cfg_fail(b, m->pos, "rate-limit: %s", nxx_strerror(e));
+    }
+    return 0;
+}
+
 /*
  * Settings and policies of any scope, in the order they are applied: the
  * head-phase policies of one scope run in this order (maintenance first:
@@ -241,6 +481,34 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .help = "411 Length Required for content sent without Content-Length (chunked uploads).",
       .scopes = NXX_CFG_SCOPED,
       .setup = setup_require_length },
+    { .name = "auth",
+      .type = K_BLOCK,
+      .help = "Basic authentication against an htpasswd file: 401 with WWW-Authenticate (407 "
+              "with Proxy-Authenticate for a proxy) without valid credentials; 429 for an "
+              "address that fails too often.",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = auth_keys,
+      .nsub = sizeof(auth_keys) / sizeof(auth_keys[0]),
+      .shorthand = "basic",
+      .setup = setup_auth },
+    { .name = "require",
+      .type = K_BLOCKS,
+      .help = "Roles the authenticated user must have (one rule, or a list of rules each for "
+              "some methods): 403 naming the role otherwise.",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = require_keys,
+      .nsub = sizeof(require_keys) / sizeof(require_keys[0]),
+      .shorthand = "role",
+      .setup = setup_require },
+    { .name = "rate-limit",
+      .type = K_BLOCKS,
+      .help = "Rate limits (one, or a list): over the limit, 429 with Retry-After, "
+              "RateLimit-Policy and RateLimit; counted across workers.",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = rate_keys,
+      .nsub = sizeof(rate_keys) / sizeof(rate_keys[0]),
+      .shorthand = "limit",
+      .setup = setup_rate_limit },
     { .name = "max-inflight",
       .type = K_BLOCK,
       .help = "At most `limit` requests of the scope in flight at once (all workers); more get "

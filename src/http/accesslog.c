@@ -184,10 +184,24 @@ void nxx_accesslog_write(nxx_req *req)
         put_esc(&b, ref.ptr, ref.len, 1);
         PUTL(&b, "\",\"user_agent\":\"");
         put_esc(&b, ua.ptr, ua.len, 1);
+        if (req->user.len) {
+            PUTL(&b, "\",\"user\":\"");
+            put_esc(&b, req->user.ptr, req->user.len, 1);
+        }
+        if (req->decided) {
+            PUTL(&b, "\",\"policy\":\"");
+            put(&b, req->decided, strlen(req->decided));
+        }
         PUTL(&b, "\"}");
     } else {
         put_peer(&b, req->conn);
-        PUTL(&b, " - - [");
+        if (req->user.len) {
+            PUTL(&b, " - ");
+            put_esc(&b, req->user.ptr, req->user.len, 0);
+            PUTL(&b, " [");
+        } else {
+            PUTL(&b, " - - [");
+        }
         put(&b, w->clf_date, 26);
         PUTL(&b, "] \"");
         if (h->method.len) {

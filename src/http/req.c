@@ -136,6 +136,11 @@ nxx_str nxx_req_peer(const nxx_req *req)
     return p ? (nxx_str){ p, n } : (nxx_str){ "?", 1 };
 }
 
+const struct sockaddr *nxx_req_peer_addr(const nxx_req *req)
+{
+    return &req->conn->peer.sa;
+}
+
 nxx_str nxx_req_id(const nxx_req *req)
 {
     nxx_req *r = (nxx_req *)(uintptr_t)req; /* the id is formatted lazily */

@@ -18,6 +18,7 @@
 #define NXX_HTTP_REQUEST_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "nxx.h"
@@ -115,7 +116,8 @@ struct nxx_req {
         close : 1,          /* the connection ends after this response */
         finished : 1,       /* logged and released */
         taken : 1,          /* the connection was taken over */
-        body_started : 1;   /* the protocol reads content for this request */
+        body_started : 1,   /* the protocol reads content for this request */
+        early_data : 1;     /* arrived in TLS 1.3 early data (set by the TLS transport) */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs;
     const char *detail;
@@ -123,6 +125,9 @@ struct nxx_req {
     void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     nxx_body_fn body_fn;                 /* NXX_BODY_STREAM */
     nxx_str error_page;                  /* HTML body for an error answer (nxx_req_error_page) */
+    nxx_str user;          /* who authenticated (the access log's user); set by auth policies */
+    const void *principal; /* the auth policy's record of that user (src/policy/auth.h) */
+    const char *decided;   /* the policy that refused the request (the access log's policy) */
     /* below, each field is set where it is used, behind a guard that is
      * (the timer's index, id[0], the function pointers above) */
     char id[20];
@@ -218,6 +223,21 @@ static inline void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *ke
  * answered with an error (clients that prefer JSON still get problem+json).
  * html must stay valid until the request ends. */
 void nxx_req_error_page(nxx_req *req, nxx_str html);
+
+/* The client's address as the connection has it (the peer, not what a
+ * proxy's Forwarded field says: src/policy/client.h reads those). */
+const struct sockaddr *nxx_req_peer_addr(const nxx_req *req);
+
+/*
+ * Did the request arrive in TLS 1.3 early data (0-RTT, RFC 8446 §2.3), so
+ * that an attacker could have replayed it?  1 or 0.  The TLS transport sets
+ * it; over plain TCP it is always 0.  Policies answer 425 Too Early (RFC
+ * 8470) for requests that must not be replayed.
+ */
+static inline int nxx_req_early_data(const nxx_req *req)
+{
+    return req->early_data;
+}
 
 /* The ud of the route that matched (the handler's own, for its policies). */
 void *nxx_req_route_data(const nxx_req *req);

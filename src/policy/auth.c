@@ -1,0 +1,706 @@
+/*
+ * auth.c - Basic authentication against htpasswd files, roles from a
+ * groups file, and the `require` policy that checks them (contract in
+ * policy/auth.h and nxx.h).
+ *
+ * Why it is shaped this way:
+ *  - Only slow, salted hashes are accepted (bcrypt, SHA-crypt, yescrypt,
+ *    through libcrypt's crypt_rn): a leaked htpasswd file of MD5-crypt or
+ *    SHA-1 hashes is cracked in hours, so such files are refused at load
+ *    rather than served.
+ *  - A slow hash costs milliseconds, which a keep-alive client would pay
+ *    on every request: a verified Authorization value is remembered per
+ *    worker for a short time, keyed by the SHA-256 of the instance and the
+ *    value (the cache never holds a password or anything it could be
+ *    recovered from faster than the hash itself).
+ *  - An unknown user costs the same hash as a known one, and hashes are
+ *    compared in constant time, so timing tells nothing about which names
+ *    exist.
+ *  - Failures are counted per client address in a shared limiter: past
+ *    max_failures in the window the address gets 429 before any hash is
+ *    computed, so guessing runs at max_failures a window, not line rate.
+ */
+#include "policy/auth.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "http/field.h"
+#include "http/request.h"
+#include "http/site.h"
+#include "policy/client.h"
+#include "policy/limiter.h"
+#include "core/banned.h"
+
+#define FILE_MAX (16u << 20) /* an htpasswd or groups file */
+#define CRED_MAX 1024        /* decoded user:password */
+#define CACHE_SLOTS 256      /* per worker */
+#define MAX_ROLES 64
+#define FAIL_KEYS 16384
+
+struct user {
+    const struct nxx_auth *owner;
+    char *name;
+    char *hash;
+    uint64_t roles; /* bit i: a->roles[i] */
+};
+
+struct nxx_auth {
+    uint64_t id; /* tells instances apart in the workers' caches */
+    char *realm;
+    int proxy;
+    unsigned cache_ms;
+    unsigned max_failures;
+    struct user *users; /* sorted by name */
+    size_t nusers;
+    char *dummy; /* hashed when the user is unknown */
+    char *roles[MAX_ROLES];
+    size_t nroles;
+    struct nxx_limiter *fails;
+    struct nxx_cidrs trusted;
+    char challenge[256]; /* the WWW-Authenticate / Proxy-Authenticate value */
+};
+
+static atomic_uint_fast64_t next_id = 1;
+
+/* ---- small pure pieces ---- */
+
+int nxx_auth_ct_equal(const void *a, const void *b, size_t n)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char d = 0;
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)(x[i] ^ y[i]);
+    return d == 0;
+}
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+long nxx_auth_base64_decode(nxx_str in, char *out, size_t cap)
+{
+    if (in.len % 4)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < in.len; i += 4) {
+        const unsigned char *q = (const unsigned char *)in.ptr + i;
+        int last = i + 4 == in.len;
+        int pad = last && q[3] == '=' ? (q[2] == '=' ? 2 : 1) : 0;
+        int v[4];
+        for (int j = 0; j < 4; j++) {
+            v[j] = j >= 4 - pad ? 0 : b64val(q[j]);
+            if (v[j] < 0)
+                return -1;
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+                     (uint32_t)v[3];
+        size_t k = 3 - (size_t)pad;
+        if (n + k > cap)
+            return -1;
+        out[n++] = (char)(w >> 16);
+        if (k > 1)
+            out[n++] = (char)(w >> 8);
+        if (k > 2)
+            out[n++] = (char)w;
+    }
+    return (long)n;
+}
+
+int nxx_auth_parse_basic(nxx_str value, char *buf, size_t cap, nxx_str *user, nxx_str *pass)
+{
+    /* credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ] (RFC 9110 §11.4) */
+    struct nxx_field_iter it;
+    nxx_field_iter_init(&it, nxx_field_trim(value));
+    nxx_str scheme = nxx_field_token(&it);
+    if (scheme.len != 5 || strncasecmp(scheme.ptr, "basic", 5) != 0)
+        return -1;
+    if (it.p == it.end || *it.p != ' ')
+        return -1;
+    while (it.p < it.end && *it.p == ' ')
+        it.p++;
+    nxx_str tok = nxx_field_rest(&it);
+    long n = nxx_auth_base64_decode(tok, buf, cap);
+    if (n < 0)
+        return -1;
+    const char *colon = memchr(buf, ':', (size_t)n);
+    if (!colon)
+        return -1;
+    for (long i = 0; i < n; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            return -1; /* RFC 7617 §2: no control characters */
+    *user = (nxx_str){ buf, (size_t)(colon - buf) };
+    *pass = (nxx_str){ colon + 1, (size_t)(buf + n - colon - 1) };
+    return 0;
+}
+
+/* ---- loading ---- */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, len = 0;
+    char *buf = nxx_malloc(cap);
+    while (buf) {
+        if (len + 1 == cap) {
+            if (cap >= FILE_MAX) {
+                fail(err, errlen, "'%s' is larger than %u bytes", path, FILE_MAX);
+                break;
+            }
+            char *nb = nxx_realloc(buf, cap * 2);
+            if (!nb)
+                break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + len, 1, cap - 1 - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f)) {
+                fail(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+                break;
+            }
+            buf[len] = '\0';
+            fclose(f);
+            return buf;
+        }
+    }
+    if (!buf)
+        fail(err, errlen, "out of memory reading '%s'", path);
+    nxx_free(buf);
+    fclose(f);
+    return NULL;
+}
+
+/* Why a hash is refused, or NULL (RFC-less, but what htpasswd writes). */
+static const char *weak_hash(const char *h)
+{
+    static const char *const good[] = { "$2y$", "$2a$", "$2b$", "$5$", "$6$", "$y$", "$7$", "$gy$" };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (strncmp(h, good[i], strlen(good[i])) == 0)
+            return crypt_checksalt(h) == CRYPT_SALT_OK ? NULL
+                                                        : "is not a hash this system's crypt(3) "
+                                                          "can check";
+    if (strncmp(h, "$apr1$", 6) == 0 || strncmp(h, "$1$", 3) == 0)
+        return "is an MD5-crypt hash, which is refused as too weak";
+    if (strncmp(h, "{SHA}", 5) == 0)
+        return "is an unsalted SHA-1 hash, which is refused as too weak";
+    return "is a plaintext password or a DES crypt hash, which is refused";
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct user *)a)->name, ((const struct user *)b)->name);
+}
+
+static int load_users(struct nxx_auth *a, const char *path, char *err, size_t errlen)
+{
+    char *text = slurp(path, err, errlen);
+    if (!text)
+        return -1;
+    size_t cap = 0, lineno = 0;
+    int r = 0;
+    for (char *line = text, *next; line && *line && !r; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[--n] = '\0';
+        if (!n || line[0] == '#')
+            continue;
+        char *colon = strchr(line, ':');
+        if (!colon || colon == line || !colon[1]) {
+            r = fail(err, errlen, "%s:%zu: not a 'user:hash' line", path, lineno);
+            break;
+        }
+        *colon = '\0';
+        const char *hash = colon + 1, *why = weak_hash(hash);
+        if (why) {
+            r = fail(err, errlen,
+                     "%s:%zu: the password of user '%s' %s; write it again with htpasswd -B "
+                     "(bcrypt)",
+                     path, lineno, line, why);
+            break;
+        }
+        if (a->nusers == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct user *nu = nxx_realloc(a->users, ncap * sizeof(*nu));
+            if (!nu) {
+                r = fail(err, errlen, "out of memory");
+                break;
+            }
+            a->users = nu;
+            cap = ncap;
+        }
+        struct user *u = &a->users[a->nusers];
+        u->roles = 0;
+        u->name = nxx_strdup(line);
+        u->hash = nxx_strdup(hash);
+        a->nusers++;
+        if (!u->name || !u->hash)
+            r = fail(err, errlen, "out of memory");
+    }
+    nxx_free(text);
+    if (r)
+        return r;
+    qsort(a->users, a->nusers, sizeof(*a->users), by_name);
+    for (size_t i = 0; i < a->nusers; i++)
+        a->users[i].owner = a;
+    for (size_t i = 1; i < a->nusers; i++)
+        if (strcmp(a->users[i - 1].name, a->users[i].name) == 0)
+            return fail(err, errlen, "%s: user '%s' is listed twice", path, a->users[i].name);
+    /* the dummy: a hash of the same kind as the first user's, for unknown names */
+    const char *kind = a->nusers ? a->users[0].hash : "$2y$05$";
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    const char *prefix = strncmp(kind, "$2", 2) == 0 ? "$2b$"
+                         : strncmp(kind, "$5$", 3) == 0 ? "$5$"
+                         : strncmp(kind, "$6$", 3) == 0 ? "$6$"
+                                                         : "$y$";
+    struct crypt_data *cd = nxx_calloc(1, sizeof(*cd));
+    if (!cd || !crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof(salt))) {
+        nxx_free(cd);
+        return fail(err, errlen, "cannot make a salt: %s", strerror(errno));
+    }
+    const char *h = crypt_rn("-", salt, cd, sizeof(*cd));
+    a->dummy = h && h[0] != '*' ? nxx_strdup(h) : NULL;
+    nxx_free(cd);
+    return a->dummy ? 0 : fail(err, errlen, "cannot hash with '%s'", prefix);
+}
+
+static struct user *find_user(const struct nxx_auth *a, const char *name)
+{
+    struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0 };
+    return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
+}
+
+/* Apache's AuthGroupFile: "group: user user ..." per line. */
+static int load_groups(struct nxx_auth *a, const char *path, char *err, size_t errlen)
+{
+    char *text = slurp(path, err, errlen);
+    if (!text)
+        return -1;
+    int r = 0;
+    size_t lineno = 0;
+    for (char *line = text, *next; line && *line && !r; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        char *p = line;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p || *p == '#' || *p == '\r')
+            continue;
+        char *colon = strchr(p, ':');
+        if (!colon || colon == p) {
+            r = fail(err, errlen, "%s:%zu: not a 'group: user ...' line", path, lineno);
+            break;
+        }
+        *colon = '\0';
+        size_t bit = 0;
+        while (bit < a->nroles && strcmp(a->roles[bit], p) != 0)
+            bit++;
+        if (bit == a->nroles) {
+            if (a->nroles == MAX_ROLES) {
+                r = fail(err, errlen, "%s:%zu: more than %d groups", path, lineno, MAX_ROLES);
+                break;
+            }
+            if (!(a->roles[a->nroles] = nxx_strdup(p))) {
+                r = fail(err, errlen, "out of memory");
+                break;
+            }
+            a->nroles++;
+        }
+        for (char *u = strtok_r(colon + 1, " \t\r", &p); u; u = strtok_r(NULL, " \t\r", &p)) {
+            struct user *usr = find_user(a, u);
+            if (usr)
+                usr->roles |= 1ull << bit;
+        }
+    }
+    nxx_free(text);
+    return r;
+}
+
+static int realm_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+            return 0;
+    return *s != '\0' && strlen(s) < 128;
+}
+
+struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg || !cfg->htpasswd || !*cfg->htpasswd) {
+        fail(err, errlen, "no htpasswd file given");
+        return NULL;
+    }
+    const char *realm = cfg->realm ? cfg->realm : "nxx";
+    if (!realm_ok(realm)) {
+        fail(err, errlen,
+             "the realm '%s' must be 1 to 127 characters without quotes, backslashes or "
+             "control characters",
+             realm);
+        return NULL;
+    }
+    struct nxx_auth *a = nxx_calloc(1, sizeof(*a));
+    if (!a) {
+        fail(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->id = atomic_fetch_add(&next_id, 1);
+    a->proxy = cfg->proxy;
+    a->cache_ms = cfg->cache_ms;
+    a->max_failures = cfg->max_failures;
+    snprintf(a->challenge, sizeof(a->challenge), "Basic realm=\"%s\", charset=\"UTF-8\"", realm);
+    size_t bad = 0;
+    int r = (a->realm = nxx_strdup(realm)) ? 0 : fail(err, errlen, "out of memory");
+    if (!r)
+        r = load_users(a, cfg->htpasswd, err, errlen);
+    if (!r && cfg->groups)
+        r = load_groups(a, cfg->groups, err, errlen);
+    if (!r && a->max_failures &&
+        !(a->fails = nxx_limiter_new(a->max_failures,
+                                     (uint64_t)(cfg->failure_window_s ? cfg->failure_window_s : 60) *
+                                         1000,
+                                     NXX_LIMIT_WINDOW, FAIL_KEYS)))
+        r = fail(err, errlen, "out of memory");
+    if (!r && nxx_cidrs_init(&a->trusted, cfg->trusted_proxies, cfg->ntrusted, &bad) != 0)
+        r = fail(err, errlen, "trusted proxy '%s' is not an address or ADDRESS/BITS",
+                 cfg->trusted_proxies[bad]);
+    if (r) {
+        nxx_auth_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void nxx_auth_free(struct nxx_auth *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; i < a->nusers; i++) {
+        nxx_free(a->users[i].name);
+        nxx_free(a->users[i].hash);
+    }
+    nxx_free(a->users);
+    for (size_t i = 0; i < a->nroles; i++)
+        nxx_free(a->roles[i]);
+    nxx_free(a->dummy);
+    nxx_free(a->realm);
+    nxx_limiter_free(a->fails);
+    nxx_cidrs_release(&a->trusted);
+    nxx_free(a);
+}
+
+/* ---- per worker: the crypt scratch and the cache of verified values ---- */
+
+struct slot {
+    unsigned char digest[32];
+    const struct user *user;
+    uint64_t until_ms;
+};
+
+struct wstate {
+    struct crypt_data cd;
+    struct slot cache[CACHE_SLOTS];
+};
+
+static void *wstate_new(void)
+{
+    return nxx_calloc(1, sizeof(struct wstate));
+}
+
+static struct nxx_worker_key wkey = { wstate_new, nxx_free, 0 };
+
+static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[32])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int n = 0;
+    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
+        !EVP_DigestUpdate(ctx, &a->id, sizeof(a->id)) ||
+        !EVP_DigestUpdate(ctx, value.ptr, value.len) || !EVP_DigestFinal_ex(ctx, out, &n))
+        memset(out, 0, 32);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* ---- the policy ---- */
+
+/* Who the failures are counted against. */
+static void client_key(nxx_req *req, const struct nxx_auth *a, struct nxx_limit_key *k)
+{
+    struct sockaddr_storage ss;
+    nxx_client_addr(req, &a->trusted, &ss);
+    nxx_limit_key_addr(k, (const struct sockaddr *)&ss);
+}
+
+static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
+{
+    nxx_resp_header(req, a->proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+                    (nxx_str){ a->challenge, strlen(a->challenge) });
+    nxx_req_detail(req, "%s", detail);
+    req->decided = a->proxy ? "proxy-auth" : "auth";
+    return a->proxy ? 407 : 401;
+}
+
+static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_limit_result *r)
+{
+    char retry[24];
+    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(r->retry_s ? r->retry_s : 1));
+    nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
+    nxx_req_detail(req,
+                   "too many failed sign-ins from this address (%u); try again in %s seconds",
+                   a->max_failures, retry);
+    req->decided = a->proxy ? "proxy-auth" : "auth";
+    return 429;
+}
+
+static void accept_user(nxx_req *req, const struct user *u)
+{
+    req->user = (nxx_str){ u->name, strlen(u->name) };
+    req->principal = u;
+}
+
+int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
+{
+    nxx_str value = nxx_req_header(req, a->proxy ? "proxy-authorization" : "authorization");
+    uint64_t now = nxx_req_now_ms(req);
+    struct wstate *ws = nxx_req_worker_state(req, &wkey);
+    unsigned char d[32];
+    struct slot *s = NULL;
+    if (value.len && ws && a->cache_ms) {
+        digest(a, value, d);
+        s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
+        if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
+            accept_user(req, s->user);
+            return 0;
+        }
+    }
+    struct nxx_limit_key key;
+    struct nxx_limit_result lr;
+    if (a->fails) {
+        client_key(req, a, &key);
+        nxx_limiter_peek(a->fails, &key, now, &lr);
+        if (!lr.remaining)
+            return too_many(req, a, &lr);
+    }
+    if (!value.len)
+        return challenge(req, a,
+                         a->proxy ? "this proxy requires credentials (Proxy-Authorization)"
+                                  : "this resource requires credentials; sign in with a user "
+                                    "name and password");
+    char buf[CRED_MAX + 1];
+    nxx_str user, pass;
+    int ok = 0;
+    const struct user *u = NULL;
+    if (!ws) {
+        nxx_req_detail(req, "out of memory");
+        return 503;
+    }
+    if (value.len <= CRED_MAX * 4 / 3 + 16 &&
+        nxx_auth_parse_basic(value, buf, CRED_MAX, &user, &pass) == 0) {
+        char name[CRED_MAX + 1], pw[CRED_MAX + 1];
+        memcpy(name, user.ptr, user.len);
+        name[user.len] = '\0';
+        memcpy(pw, pass.ptr, pass.len);
+        pw[pass.len] = '\0';
+        u = find_user(a, name);
+        const char *hash = u ? u->hash : a->dummy;
+        const char *out = crypt_rn(pw, hash, &ws->cd, sizeof(ws->cd));
+        size_t hl = strlen(hash);
+        ok = out && u && strlen(out) == hl && nxx_auth_ct_equal(out, hash, hl);
+        explicit_bzero(pw, sizeof(pw));
+        explicit_bzero(&ws->cd, sizeof(ws->cd));
+    }
+    explicit_bzero(buf, sizeof(buf));
+    if (!ok) {
+        if (a->fails)
+            nxx_limiter_take(a->fails, &key, now, 1, &lr);
+        return challenge(req, a,
+                         u ? "the password is not right for this user"
+                           : "the credentials are not valid here (Basic user:password of a "
+                             "known user)");
+    }
+    if (s) {
+        memcpy(s->digest, d, sizeof(d));
+        s->user = u;
+        s->until_ms = now + a->cache_ms;
+    }
+    accept_user(req, u);
+    return 0;
+}
+
+int nxx_auth_has_role(const nxx_req *req, const char *role)
+{
+    const struct user *u = req->principal;
+    if (!u)
+        return 0;
+    const struct nxx_auth *a = u->owner;
+    for (size_t i = 0; i < a->nroles; i++)
+        if (strcmp(a->roles[i], role) == 0)
+            return (u->roles >> i) & 1;
+    return 0;
+}
+
+/* ---- as scope policies ---- */
+
+static int auth_policy(nxx_req *req, void *ud)
+{
+    return nxx_auth_check(req, ud);
+}
+
+static void auth_release(void *arg)
+{
+    nxx_auth_free(arg);
+}
+
+int nxx_scope_auth(nxx_scope *scope, const nxx_auth_config *cfg, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof(dummy);
+    }
+    if (!scope) {
+        fail(err, errlen, "no scope");
+        return NXX_EINVAL;
+    }
+    struct nxx_auth *a = nxx_auth_new(cfg, err, errlen);
+    if (!a)
+        return NXX_EINVAL;
+    int e = nxx_scope_on_free(scope, auth_release, a);
+    if (e) {
+        nxx_auth_free(a);
+        return e;
+    }
+    return nxx_scope_policy(scope, NXX_PHASE_HEAD, auth_policy, a);
+}
+
+void nxx_auth_config_init(nxx_auth_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->realm = "nxx";
+    cfg->cache_ms = 60000;
+    cfg->max_failures = 10;
+    cfg->failure_window_s = 60;
+}
+
+/* `require`: the roles a location (or some of its methods) asks for. */
+struct require {
+    char **roles;
+    size_t nroles;
+    char **methods;
+    size_t nmethods;
+    char *list; /* "'admin' or 'ops'", for the detail */
+};
+
+static int require_policy(nxx_req *req, void *ud)
+{
+    const struct require *r = ud;
+    nxx_str m = nxx_req_method(req);
+    if (r->nmethods) {
+        size_t i = 0;
+        while (i < r->nmethods &&
+               !(strlen(r->methods[i]) == m.len && memcmp(r->methods[i], m.ptr, m.len) == 0))
+            i++;
+        if (i == r->nmethods)
+            return 0;
+    }
+    for (size_t i = 0; i < r->nroles; i++)
+        if (nxx_auth_has_role(req, r->roles[i]))
+            return 0;
+    req->decided = "require";
+    if (!req->principal)
+        nxx_req_detail(req, "%.*s of '%s' requires the %s role, and the request was not signed "
+                            "in by any authentication this location checks",
+                       (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list);
+    else
+        nxx_req_detail(req, "%.*s of '%s' requires the %s role, which user '%.*s' does not have",
+                       (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list, (int)req->user.len,
+                       req->user.ptr);
+    return 403;
+}
+
+static void require_free(void *arg)
+{
+    struct require *r = arg;
+    for (size_t i = 0; i < r->nroles; i++)
+        nxx_free(r->roles[i]);
+    for (size_t i = 0; i < r->nmethods; i++)
+        nxx_free(r->methods[i]);
+    nxx_free(r->roles);
+    nxx_free(r->methods);
+    nxx_free(r->list);
+    nxx_free(r);
+}
+
+static char **copy_list(const char *const *v, size_t n, int *err)
+{
+    if (!n)
+        return NULL;
+    char **out = nxx_calloc(n, sizeof(char *));
+    for (size_t i = 0; out && i < n; i++)
+        if (!v[i] || !*v[i] || !(out[i] = nxx_strdup(v[i])))
+            *err = v[i] && *v[i] ? NXX_ENOMEM : NXX_EINVAL;
+    if (!out)
+        *err = NXX_ENOMEM;
+    return out;
+}
+
+int nxx_scope_require_role(nxx_scope *scope, const char *const *roles, size_t nroles,
+                           const char *const *methods, size_t nmethods)
+{
+    if (!scope || !nroles)
+        return NXX_EINVAL;
+    struct require *r = nxx_calloc(1, sizeof(*r));
+    if (!r)
+        return NXX_ENOMEM;
+    int e = 0;
+    r->roles = copy_list(roles, nroles, &e);
+    r->nroles = r->roles ? nroles : 0;
+    r->methods = copy_list(methods, nmethods, &e);
+    r->nmethods = r->methods ? nmethods : 0;
+    size_t len = 1;
+    for (size_t i = 0; !e && i < nroles; i++)
+        len += strlen(roles[i]) + 8;
+    if (!e && !(r->list = nxx_malloc(len)))
+        e = NXX_ENOMEM;
+    for (size_t i = 0, n = 0; !e && i < nroles; i++)
+        n += (size_t)snprintf(r->list + n, len - n, "%s'%s'", i ? " or " : "", roles[i]);
+    if (!e)
+        e = nxx_scope_on_free(scope, require_free, r);
+    if (e) {
+        require_free(r);
+        return e;
+    }
+    return nxx_scope_policy(scope, NXX_PHASE_HEAD, require_policy, r);
+}
