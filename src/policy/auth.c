@@ -199,15 +199,21 @@ static char *slurp(const char *path, char *err, size_t errlen)
     return NULL;
 }
 
+/* crypt(3) can check it: SHA-crypt is "legacy" and htpasswd's bcrypt cost
+ * "too cheap" to libxcrypt's taste, but both are what htpasswd writes. */
+static int checkable(const char *h)
+{
+    int r = crypt_checksalt(h);
+    return r != CRYPT_SALT_INVALID && r != CRYPT_SALT_METHOD_DISABLED;
+}
+
 /* Why a hash is refused, or NULL (RFC-less, but what htpasswd writes). */
 static const char *weak_hash(const char *h)
 {
     static const char *const good[] = { "$2y$", "$2a$", "$2b$", "$5$", "$6$", "$y$", "$7$", "$gy$" };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (strncmp(h, good[i], strlen(good[i])) == 0)
-            return crypt_checksalt(h) == CRYPT_SALT_OK ? NULL
-                                                        : "is not a hash this system's crypt(3) "
-                                                          "can check";
+            return checkable(h) ? NULL : "is not a hash this system's crypt(3) can check";
     if (strncmp(h, "$apr1$", 6) == 0 || strncmp(h, "$1$", 3) == 0)
         return "is an MD5-crypt hash, which is refused as too weak";
     if (strncmp(h, "{SHA}", 5) == 0)
@@ -475,10 +481,10 @@ static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
 static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_limit_result *r)
 {
     char retry[24];
-    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(r->retry_s ? r->retry_s : 1));
+    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(r->reset_s ? r->reset_s : 1));
     nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
     nxx_req_detail(req,
-                   "too many failed sign-ins from this address (%u); try again in %s seconds",
+                   "this address failed to sign in %u times; try again in %s seconds",
                    a->max_failures, retry);
     req->decided = a->proxy ? "proxy-auth" : "auth";
     return 429;
