@@ -142,10 +142,11 @@
       "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "    \
       "JSON or form content; the connection is closed when framing is in doubt.",                  \
       "A bad WebSocket handshake.")                                                                \
-    X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
-      "The request lacks valid authentication credentials for the target resource.", "",           \
-      "A protected route without valid credentials; WWW-Authenticate with Basic or Bearer (RFC "   \
-      "6750 error codes).")                                                                        \
+    X(401, "Unauthorized", B | S, "RFC 9110 §15.5.2",                                              \
+      "The request lacks valid authentication credentials for the target resource.",               \
+      "A scope with `auth` (or --auth-basic) gets no valid Basic credentials (RFC 7617): "         \
+      "WWW-Authenticate: Basic realm=\"...\", charset=\"UTF-8\".",                                 \
+      "Bearer tokens and JWT, with RFC 6750 error codes.")                                         \
     X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                              \
       "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",      \
       "An API key whose request quota for the period is spent; the problem detail says when it "   \
@@ -154,8 +155,9 @@
       "The server understood the request but refuses to fulfil it; new credentials will not "      \
       "help.",                                                                                     \
       "A directory without index.html while listings are off; a file the server may not open "     \
-      "(EACCES, EPERM); devices, FIFOs and sockets.",                                              \
-      "Authenticated but lacking the role; infinite-depth PROPFIND refused.")                      \
+      "(EACCES, EPERM); devices, FIFOs and sockets; a signed-in user lacking the role a "          \
+      "`require` rule asks for (the detail names the role).",                                      \
+      "Infinite-depth PROPFIND refused.")                                                          \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \
       "No route, file or item matches; dotfiles are hidden this way.", "")                         \
@@ -171,10 +173,11 @@
       "for.",                                                                                      \
       "Accept-Language or Accept-Charset rule out every representation (negotiated "               \
       "resources).")                                                                               \
-    X(407, "Proxy Authentication Required", B, "RFC 9110 §15.5.8",                                 \
-      "Like 401, but the client must authenticate to the proxy.", "",                              \
-      "Forward-proxy mode (absolute-form requests and CONNECT) without valid "                     \
-      "Proxy-Authorization; with Proxy-Authenticate.")                                             \
+    X(407, "Proxy Authentication Required", B | S, "RFC 9110 §15.5.8",                             \
+      "Like 401, but the client must authenticate to the proxy.",                                  \
+      "A scope with `auth` in proxy mode gets a request without valid Proxy-Authorization "        \
+      "(absolute-form requests); with Proxy-Authenticate.",                                        \
+      "The forward proxy's CONNECT tunnels.")                                                      \
     X(408, "Request Timeout", B | S, "RFC 9110 §15.5.9",                                           \
       "The server did not receive a complete request in the time it was prepared to wait.",        \
       "Head or content not received within the request timeout: 408 with Connection: close, "      \
@@ -251,10 +254,12 @@
       "A REST PUT, PATCH or DELETE of an existing item without If-Match, with "                    \
       "--api-require-preconditions.",                                                              \
       "")                                                                                          \
-    X(429, "Too Many Requests", B, "RFC 6585 §4",                                                  \
-      "The client has sent too many requests in a given amount of time (rate limiting).", "",      \
-      "A rate limit (token bucket per client address, API key or user) is exceeded; with "         \
-      "Retry-After and RateLimit-Policy/RateLimit.")                                               \
+    X(429, "Too Many Requests", B | S, "RFC 6585 §4",                                              \
+      "The client has sent too many requests in a given amount of time (rate limiting).",          \
+      "A rate limit (fixed window or token bucket per client address, user, API key or field) "    \
+      "is spent, with Retry-After, RateLimit-Policy and RateLimit; a client address that failed "  \
+      "to sign in too often.",                                                                     \
+      "")                                                                                          \
     X(431, "Request Header Fields Too Large", B | S, "RFC 6585 §5",                                \
       "The header section, or one header field, is too large for the server to process.",          \
       "The header section, or one field, is over its limit; the problem detail names the field.",  \

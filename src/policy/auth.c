@@ -106,8 +106,8 @@ long nxx_auth_base64_decode(nxx_str in, char *out, size_t cap)
             if (v[j] < 0)
                 return -1;
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         size_t k = 3 - (size_t)pad;
         if (n + k > cap)
             return -1;
@@ -149,7 +149,8 @@ int nxx_auth_parse_basic(nxx_str value, char *buf, size_t cap, nxx_str *user, nx
 
 /* ---- loading ---- */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -210,7 +211,9 @@ static int checkable(const char *h)
 /* Why a hash is refused, or NULL (RFC-less, but what htpasswd writes). */
 static const char *weak_hash(const char *h)
 {
-    static const char *const good[] = { "$2y$", "$2a$", "$2b$", "$5$", "$6$", "$y$", "$7$", "$gy$" };
+    static const char *const good[] = {
+        "$2y$", "$2a$", "$2b$", "$5$", "$6$", "$y$", "$7$", "$gy$"
+    };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         if (strncmp(h, good[i], strlen(good[i])) == 0)
             return checkable(h) ? NULL : "is not a hash this system's crypt(3) can check";
@@ -287,10 +290,10 @@ static int load_users(struct nxx_auth *a, const char *path, char *err, size_t er
     /* the dummy: a hash of the same kind as the first user's, for unknown names */
     const char *kind = a->nusers ? a->users[0].hash : "$2y$05$";
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    const char *prefix = strncmp(kind, "$2", 2) == 0 ? "$2b$"
+    const char *prefix = strncmp(kind, "$2", 2) == 0    ? "$2b$"
                          : strncmp(kind, "$5$", 3) == 0 ? "$5$"
                          : strncmp(kind, "$6$", 3) == 0 ? "$6$"
-                                                         : "$y$";
+                                                        : "$y$";
     struct crypt_data *cd = nxx_calloc(1, sizeof(*cd));
     if (!cd || !crypt_gensalt_rn(prefix, 0, NULL, 0, salt, sizeof(salt))) {
         nxx_free(cd);
@@ -395,10 +398,10 @@ struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errl
     if (!r && cfg->groups)
         r = load_groups(a, cfg->groups, err, errlen);
     if (!r && a->max_failures &&
-        !(a->fails = nxx_limiter_new(a->max_failures,
-                                     (uint64_t)(cfg->failure_window_s ? cfg->failure_window_s : 60) *
-                                         1000,
-                                     NXX_LIMIT_WINDOW, FAIL_KEYS)))
+        !(a->fails =
+              nxx_limiter_new(a->max_failures,
+                              (uint64_t)(cfg->failure_window_s ? cfg->failure_window_s : 60) * 1000,
+                              NXX_LIMIT_WINDOW, FAIL_KEYS)))
         r = fail(err, errlen, "out of memory");
     if (!r && nxx_cidrs_init(&a->trusted, cfg->trusted_proxies, cfg->ntrusted, &bad) != 0)
         r = fail(err, errlen, "trusted proxy '%s' is not an address or ADDRESS/BITS",
@@ -483,8 +486,7 @@ static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_lim
     char retry[24];
     snprintf(retry, sizeof(retry), "%llu", (unsigned long long)(r->reset_s ? r->reset_s : 1));
     nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
-    nxx_req_detail(req,
-                   "this address failed to sign in %u times; try again in %s seconds",
+    nxx_req_detail(req, "this address failed to sign in %u times; try again in %s seconds",
                    a->max_failures, retry);
     req->decided = a->proxy ? "proxy-auth" : "auth";
     return 429;
@@ -646,8 +648,9 @@ static int require_policy(nxx_req *req, void *ud)
             return 0;
     req->decided = "require";
     if (!req->principal)
-        nxx_req_detail(req, "%.*s of '%s' requires the %s role, and the request was not signed "
-                            "in by any authentication this location checks",
+        nxx_req_detail(req,
+                       "%.*s of '%s' requires the %s role, and the request was not signed "
+                       "in by any authentication this location checks",
                        (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list);
     else
         nxx_req_detail(req, "%.*s of '%s' requires the %s role, which user '%.*s' does not have",

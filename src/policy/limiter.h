@@ -40,10 +40,10 @@ struct nxx_limit_key {
 };
 
 struct nxx_limit_result {
-    int allowed;         /* 1: counted; 0: over the limit (nothing counted) */
-    uint64_t remaining;  /* requests left now (RateLimit r) */
-    uint64_t reset_s;    /* seconds until the quota is whole again (RateLimit t) */
-    uint64_t retry_s;    /* when refused: seconds until one more request is allowed */
+    int allowed;        /* 1: counted; 0: over the limit (nothing counted) */
+    uint64_t remaining; /* requests left now (RateLimit r) */
+    uint64_t reset_s;   /* seconds until the quota is whole again (RateLimit t) */
+    uint64_t retry_s;   /* when refused: seconds until one more request is allowed */
 };
 
 struct nxx_limiter;

@@ -29,9 +29,9 @@
 struct limit {
     struct nxx_limiter *lim;
     enum nxx_rate_key by;
-    char *field;  /* the header field of NXX_RATE_BY_FIELD / API key; lowercase */
-    char *param;  /* the query parameter of an API key, or NULL */
-    int fields;   /* RateLimit fields on allowed responses */
+    char *field; /* the header field of NXX_RATE_BY_FIELD / API key; lowercase */
+    char *param; /* the query parameter of an API key, or NULL */
+    int fields;  /* RateLimit fields on allowed responses */
     uint64_t quota, window_s;
     struct nxx_cidrs trusted;
     char policy[160]; /* the RateLimit-Policy value */
@@ -138,8 +138,7 @@ static int name_ok(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
-        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e || s[n] == '"' ||
-            s[n] == '\\')
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e || s[n] == '"' || s[n] == '\\')
             return 0;
     return n > 0 && n < 48;
 }
