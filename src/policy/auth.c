@@ -205,7 +205,15 @@ static char *slurp(const char *path, char *err, size_t errlen)
 static int checkable(const char *h)
 {
     int r = crypt_checksalt(h);
-    return r != CRYPT_SALT_INVALID && r != CRYPT_SALT_METHOD_DISABLED;
+    if (r == CRYPT_SALT_INVALID || r == CRYPT_SALT_METHOD_DISABLED)
+        return 0;
+    /* a whole hash, not only its settings: the checksum after the last '$'
+     * has its method's length (a bare "$6$" would match nothing, silently) */
+    const char *sum = strrchr(h, '$') + 1;
+    size_t n = strlen(sum);
+    if (h[1] == '2')
+        return strlen(h) == 60;
+    return h[1] == '6' ? n == 86 : n == 43;
 }
 
 /* Why a hash is refused, or NULL (RFC-less, but what htpasswd writes). */
