@@ -706,6 +706,16 @@ typedef struct nxx_rate_limit_config {
 NXX_API void nxx_rate_limit_config_init(nxx_rate_limit_config *cfg);
 NXX_API int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg);
 
+/*
+ * 425 Too Early (RFC 8470) for requests that could be replays of TLS 1.3
+ * early data: those the TLS transport received as 0-RTT data, and those a
+ * trusted front proxy (an address or CIDR of trusted_proxies) marks
+ * `Early-Data: 1`.  reject_all 0: only unsafe methods (all but GET, HEAD,
+ * OPTIONS, TRACE) are refused; 1: every early request of the scope.
+ */
+NXX_API int nxx_scope_early_data(nxx_scope *scope, int reject_all,
+                                 const char *const *trusted_proxies, size_t ntrusted);
+
 #ifdef __cplusplus
 }
 #endif

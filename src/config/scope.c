@@ -412,6 +412,26 @@ static int setup_rate_limit(struct nxx_cfg_build *b, nxx_scope *scope, const str
     return 0;
 }
 
+static const struct nxx_cfg_key early_keys[] = {
+    { .name = "mode",
+      .arg = "safe|reject",
+      .type = K_ENUM,
+      .def = "safe",
+      .choices = (const char *const[]){ "safe", "reject", NULL },
+      .help = "safe: early requests with unsafe methods (POST, PUT, DELETE, ...) get 425; "
+              "reject: every early request of the scope gets 425." },
+    TRUSTED_PROXIES_KEY,
+};
+
+static int setup_early_data(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *tp = nxx_cfg_get(m, "trusted-proxies");
+    int e = nxx_scope_early_data(scope, nxx_cfg_num(m, "mode") == 1, tp ? tp->items : NULL,
+                                 tp ? tp->nitems : 0);
+    return e ? nxx_cfg_fail(b, v->pos, "early-data: %s", nxx_strerror(e)) : 0;
+}
+
 /*
  * Settings and policies of any scope, in the order they are applied: the
  * head-phase policies of one scope run in this order (maintenance first:
@@ -481,6 +501,15 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .help = "411 Length Required for content sent without Content-Length (chunked uploads).",
       .scopes = NXX_CFG_SCOPED,
       .setup = setup_require_length },
+    { .name = "early-data",
+      .type = K_BLOCK,
+      .help = "425 Too Early for requests that could be replayed TLS 1.3 early data: received "
+              "as 0-RTT, or marked Early-Data: 1 by a trusted proxy (RFC 8470).",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = early_keys,
+      .nsub = sizeof(early_keys) / sizeof(early_keys[0]),
+      .shorthand = "mode",
+      .setup = setup_early_data },
     { .name = "auth",
       .type = K_BLOCK,
       .help = "Basic authentication against an htpasswd file: 401 with WWW-Authenticate (407 "

@@ -240,11 +240,12 @@
     X(424, "Failed Dependency", B, "RFC 4918 §11.4",                                               \
       "The method was not performed because an action it depended on failed.", "",                 \
       "WebDAV PROPPATCH: the other changes of an all-or-nothing request that failed.")             \
-    X(425, "Too Early", B, "RFC 8470 §5.2",                                                        \
+    X(425, "Too Early", B | S, "RFC 8470 §5.2",                                                    \
       "The server will not risk processing a request that might be replayed (TLS early data).",    \
-      "",                                                                                          \
-      "A non-idempotent request marked Early-Data: 1 by a front proxy, or received as TLS 1.3 "    \
-      "early data.")                                                                               \
+      "A scope with `early-data` gets a request marked Early-Data: 1 by a trusted front proxy "    \
+      "with an unsafe method (any method in reject mode).",                                        \
+      "Requests received as TLS 1.3 early data by nxx's own TLS (the policy already refuses "      \
+      "them once the transport marks them).")                                                      \
     X(426, "Upgrade Required", B, "RFC 9110 §15.5.22",                                             \
       "The server refuses the request over the current protocol but would after an Upgrade.", "",  \
       "A plain request to a WebSocket-only route (with Upgrade: websocket); a TLS-only route "     \

@@ -20,8 +20,8 @@ TEST(basic_credentials_rfc7617)
     char buf[64];
     nxx_str u, p;
     /* RFC 7617 §2: Aladdin / open sesame */
-    CHECK(nxx_auth_parse_basic(NXX_STR("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), buf, sizeof(buf),
-                               &u, &p) == 0);
+    CHECK(nxx_auth_parse_basic(NXX_STR("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), buf, sizeof(buf), &u,
+                               &p) == 0);
     CHECK_EQ_MEM(u.ptr, u.len, "Aladdin");
     CHECK_EQ_MEM(p.ptr, p.len, "open sesame");
     /* RFC 7617 §2.1: test / 123£ in UTF-8 */
@@ -33,17 +33,21 @@ TEST(basic_credentials_rfc7617)
     CHECK(nxx_auth_parse_basic(NXX_STR("Basic dTphOmI="), buf, sizeof(buf), &u, &p) == 0);
     CHECK_EQ_MEM(p.ptr, p.len, "a:b");
     static const char *const bad[] = {
-        "Basic",          "Basic ",          "Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
-        "Basic QWxh=ZGR", "Basic QWxhZGRpbg", "Basic bm9jb2xvbg==" /* "nocolon" */,
-        "Basic dToKYQ==" /* "u:\na" */,      "BasicQWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "Basic",
+        "Basic ",
+        "Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "Basic QWxh=ZGR",
+        "Basic QWxhZGRpbg",
+        "Basic bm9jb2xvbg==" /* "nocolon" */,
+        "Basic dToKYQ==" /* "u:\na" */,
+        "BasicQWxhZGRpbjpvcGVuIHNlc2FtZQ==",
         "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ== x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        CHECK(nxx_auth_parse_basic((nxx_str){ bad[i], strlen(bad[i]) }, buf, sizeof(buf), &u,
-                                   &p) != 0);
+        CHECK(nxx_auth_parse_basic((nxx_str){ bad[i], strlen(bad[i]) }, buf, sizeof(buf), &u, &p) !=
+              0);
     /* the output limit holds */
-    CHECK(nxx_auth_parse_basic(NXX_STR("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), buf, 8, &u, &p) !=
-          0);
+    CHECK(nxx_auth_parse_basic(NXX_STR("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), buf, 8, &u, &p) != 0);
 }
 
 TEST(constant_time_equal)
