@@ -51,12 +51,14 @@ static int early_policy(nxx_req *req, void *ud)
         return 0;
     req->decided = "early-data";
     if (e->reject_all)
-        nxx_req_detail(req, "'%s' is not served from TLS early data, which could be replayed; "
-                            "send the request again after the handshake",
+        nxx_req_detail(req,
+                       "'%s' is not served from TLS early data, which could be replayed; "
+                       "send the request again after the handshake",
                        nxx_req_path(req).ptr);
     else
-        nxx_req_detail(req, "%.*s is not safe to take from TLS early data, which could be "
-                            "replayed; send it again after the handshake",
+        nxx_req_detail(req,
+                       "%.*s is not safe to take from TLS early data, which could be "
+                       "replayed; send it again after the handshake",
                        (int)m.len, m.ptr);
     return 425;
 }
