@@ -644,7 +644,9 @@ NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned re
  * file ("group: user user ...") and are checked by nxx_scope_require_role.
  */
 typedef struct nxx_auth_config {
-    const char *htpasswd;      /* the users' file (required); read at this call */
+    const char *htpasswd;      /* the users' file (Basic); read at this call */
+    const char *tokens;        /* Bearer tokens (RFC 6750): "user:SHA256HEX" lines, the
+                                * SHA-256 of each token in hex; htpasswd, tokens or both */
     const char *realm;         /* the realm of the challenge : "nxx" */
     const char *groups;        /* "role: user ..." lines; NULL: no roles : NULL */
     int proxy;                 /* 1: Proxy-Authorization and 407 (a forward proxy) : 0 */

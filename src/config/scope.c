@@ -201,9 +201,15 @@ static const struct nxx_cfg_key auth_keys[] = {
     { .name = "basic",
       .arg = "FILE",
       .type = K_STRING,
-      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .flags = NXX_CFG_PATH,
       .help = "An htpasswd file (htpasswd -B, -2 or -5: bcrypt, SHA-crypt or yescrypt); "
               "plaintext, MD5 and SHA-1 lines are refused when it is loaded." },
+    { .name = "bearer",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "Bearer tokens (RFC 6750): lines \"user:SHA256HEX\", the SHA-256 of each token in "
+              "lowercase hex (printf %s TOKEN | sha256sum). `basic`, `bearer` or both." },
     { .name = "realm",
       .arg = "NAME",
       .type = K_STRING,
@@ -253,6 +259,7 @@ static int setup_auth(struct nxx_cfg_build *b, nxx_scope *scope, const struct nx
     nxx_auth_config ac;
     nxx_auth_config_init(&ac);
     ac.htpasswd = nxx_cfg_str(m, "basic");
+    ac.tokens = nxx_cfg_str(m, "bearer");
     ac.realm = nxx_cfg_str(m, "realm");
     ac.groups = nxx_cfg_str(m, "groups");
     ac.proxy = (int)nxx_cfg_num(m, "proxy");

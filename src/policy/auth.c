@@ -51,6 +51,13 @@ struct user {
     uint64_t roles; /* bit i: a->roles[i] */
 };
 
+/* A bearer token file's line: the SHA-256 of a token and whose it is. */
+struct token {
+    unsigned char digest[32];
+    size_t user; /* index into users once they are sorted */
+    char *name;
+};
+
 struct nxx_auth {
     uint64_t id; /* tells instances apart in the workers' caches */
     char *realm;
@@ -58,7 +65,11 @@ struct nxx_auth {
     unsigned cache_ms;
     unsigned max_failures;
     struct user *users; /* sorted by name */
-    size_t nusers;
+    size_t nusers, ucap;
+    struct token *tokens; /* sorted by digest */
+    size_t ntokens;
+    int basic, bearer; /* the schemes offered */
+    char bearer_challenge[160];
     char *dummy; /* hashed when the user is unknown */
     char *roles[MAX_ROLES];
     size_t nroles;
@@ -237,12 +248,30 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct user *)a)->name, ((const struct user *)b)->name);
 }
 
+static int add_user(struct nxx_auth *a, const char *name, const char *hash)
+{
+    if (a->nusers == a->ucap) {
+        size_t ncap = a->ucap ? a->ucap * 2 : 16;
+        struct user *nu = nxx_realloc(a->users, ncap * sizeof(*nu));
+        if (!nu)
+            return -1;
+        a->users = nu;
+        a->ucap = ncap;
+    }
+    struct user *u = &a->users[a->nusers++];
+    u->owner = a;
+    u->roles = 0;
+    u->name = nxx_strdup(name);
+    u->hash = hash ? nxx_strdup(hash) : NULL;
+    return u->name && (u->hash || !hash) ? 0 : -1;
+}
+
 static int load_users(struct nxx_auth *a, const char *path, char *err, size_t errlen)
 {
     char *text = slurp(path, err, errlen);
     if (!text)
         return -1;
-    size_t cap = 0, lineno = 0;
+    size_t lineno = 0;
     int r = 0;
     for (char *line = text, *next; line && *line && !r; line = next) {
         next = strchr(line, '\n');
@@ -268,35 +297,28 @@ static int load_users(struct nxx_auth *a, const char *path, char *err, size_t er
                      path, lineno, line, why);
             break;
         }
-        if (a->nusers == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct user *nu = nxx_realloc(a->users, ncap * sizeof(*nu));
-            if (!nu) {
-                r = fail(err, errlen, "out of memory");
-                break;
-            }
-            a->users = nu;
-            cap = ncap;
-        }
-        struct user *u = &a->users[a->nusers];
-        u->roles = 0;
-        u->name = nxx_strdup(line);
-        u->hash = nxx_strdup(hash);
-        a->nusers++;
-        if (!u->name || !u->hash)
+        if (add_user(a, line, hash) != 0)
             r = fail(err, errlen, "out of memory");
     }
     nxx_free(text);
     if (r)
         return r;
     qsort(a->users, a->nusers, sizeof(*a->users), by_name);
-    for (size_t i = 0; i < a->nusers; i++)
-        a->users[i].owner = a;
     for (size_t i = 1; i < a->nusers; i++)
         if (strcmp(a->users[i - 1].name, a->users[i].name) == 0)
             return fail(err, errlen, "%s: user '%s' is listed twice", path, a->users[i].name);
+    return 0;
+}
+
+static int make_dummy(struct nxx_auth *a, char *err, size_t errlen)
+{
     /* the dummy: a hash of the same kind as the first user's, for unknown names */
-    const char *kind = a->nusers ? a->users[0].hash : "$2y$05$";
+    const char *kind = "$2y$";
+    for (size_t i = 0; i < a->nusers; i++)
+        if (a->users[i].hash) {
+            kind = a->users[i].hash;
+            break;
+        }
     char salt[CRYPT_GENSALT_OUTPUT_SIZE];
     const char *prefix = strncmp(kind, "$2", 2) == 0    ? "$2b$"
                          : strncmp(kind, "$5$", 3) == 0 ? "$5$"
@@ -317,6 +339,91 @@ static struct user *find_user(const struct nxx_auth *a, const char *name)
 {
     struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0 };
     return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
+}
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static int by_digest(const void *x, const void *y)
+{
+    return memcmp(((const struct token *)x)->digest, ((const struct token *)y)->digest, 32);
+}
+
+/* "user:SHA256HEX" lines: the SHA-256 of each token in lowercase hex, so a
+ * leaked file does not leak the tokens (which are long and random: a fast
+ * hash is enough for them, unlike passwords). */
+static int load_tokens(struct nxx_auth *a, const char *path, char *err, size_t errlen)
+{
+    char *text = slurp(path, err, errlen);
+    if (!text)
+        return -1;
+    size_t lineno = 0, cap = 0;
+    int r = 0;
+    for (char *line = text, *next; line && *line && !r; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        size_t n = strlen(line);
+        if (n && line[n - 1] == '\r')
+            line[--n] = '\0';
+        if (!n || line[0] == '#')
+            continue;
+        char *colon = strchr(line, ':');
+        if (!colon || colon == line || strlen(colon + 1) != 64) {
+            r = fail(err, errlen,
+                     "%s:%zu: not a 'user:SHA256HEX' line (the token's SHA-256 in "
+                     "64 lowercase hex digits)",
+                     path, lineno);
+            break;
+        }
+        *colon = '\0';
+        if (a->ntokens == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct token *nt = nxx_realloc(a->tokens, ncap * sizeof(*nt));
+            if (!nt) {
+                r = fail(err, errlen, "out of memory");
+                break;
+            }
+            a->tokens = nt;
+            cap = ncap;
+        }
+        struct token *t = &a->tokens[a->ntokens];
+        for (size_t i = 0; i < 32 && !r; i++) {
+            int hi = hexval(colon[1 + 2 * i]), lo = hexval(colon[2 + 2 * i]);
+            if (hi < 0 || lo < 0)
+                r = fail(err, errlen, "%s:%zu: the SHA-256 of user '%s' is not lowercase hex", path,
+                         lineno, line);
+            t->digest[i] = (unsigned char)(hi << 4 | lo);
+        }
+        if (!r && !(t->name = nxx_strdup(line)))
+            r = fail(err, errlen, "out of memory");
+        if (!r)
+            a->ntokens++;
+    }
+    nxx_free(text);
+    if (r)
+        return r;
+    /* token owners without a password are users too (roles, the log) */
+    for (size_t i = 0; i < a->ntokens; i++) {
+        if (find_user(a, a->tokens[i].name))
+            continue;
+        size_t j = 0;
+        while (j < i && strcmp(a->tokens[j].name, a->tokens[i].name) != 0)
+            j++;
+        if (j == i && add_user(a, a->tokens[i].name, NULL) != 0)
+            return fail(err, errlen, "out of memory");
+        qsort(a->users, a->nusers, sizeof(*a->users), by_name);
+    }
+    for (size_t i = 0; i < a->ntokens; i++)
+        a->tokens[i].user = (size_t)(find_user(a, a->tokens[i].name) - a->users);
+    qsort(a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
+    for (size_t i = 1; i < a->ntokens; i++)
+        if (memcmp(a->tokens[i - 1].digest, a->tokens[i].digest, 32) == 0)
+            return fail(err, errlen, "%s: a token is listed twice", path);
+    return 0;
 }
 
 /* Apache's AuthGroupFile: "group: user user ..." per line. */
@@ -377,8 +484,8 @@ static int realm_ok(const char *s)
 
 struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errlen)
 {
-    if (!cfg || !cfg->htpasswd || !*cfg->htpasswd) {
-        fail(err, errlen, "no htpasswd file given");
+    if (!cfg || ((!cfg->htpasswd || !*cfg->htpasswd) && (!cfg->tokens || !*cfg->tokens))) {
+        fail(err, errlen, "neither an htpasswd file nor a token file given");
         return NULL;
     }
     const char *realm = cfg->realm ? cfg->realm : "nxx";
@@ -401,8 +508,15 @@ struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errl
     snprintf(a->challenge, sizeof(a->challenge), "Basic realm=\"%s\", charset=\"UTF-8\"", realm);
     size_t bad = 0;
     int r = (a->realm = nxx_strdup(realm)) ? 0 : fail(err, errlen, "out of memory");
-    if (!r)
+    a->basic = cfg->htpasswd && *cfg->htpasswd;
+    a->bearer = cfg->tokens && *cfg->tokens;
+    snprintf(a->bearer_challenge, sizeof(a->bearer_challenge), "Bearer realm=\"%s\"", realm);
+    if (!r && a->basic)
         r = load_users(a, cfg->htpasswd, err, errlen);
+    if (!r && a->bearer)
+        r = load_tokens(a, cfg->tokens, err, errlen);
+    if (!r)
+        r = make_dummy(a, err, errlen);
     if (!r && cfg->groups)
         r = load_groups(a, cfg->groups, err, errlen);
     if (!r && a->max_failures &&
@@ -430,6 +544,9 @@ void nxx_auth_free(struct nxx_auth *a)
         nxx_free(a->users[i].hash);
     }
     nxx_free(a->users);
+    for (size_t i = 0; i < a->ntokens; i++)
+        nxx_free(a->tokens[i].name);
+    nxx_free(a->tokens);
     for (size_t i = 0; i < a->nroles; i++)
         nxx_free(a->roles[i]);
     nxx_free(a->dummy);
@@ -480,13 +597,48 @@ static void client_key(nxx_req *req, const struct nxx_auth *a, struct nxx_limit_
     nxx_limit_key_addr(k, (const struct sockaddr *)&ss);
 }
 
-static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
+/* The challenges of the schemes offered; error: RFC 6750 §3.1's code for
+ * the Bearer one (NULL when no token was sent). */
+static int challenge_err(nxx_req *req, const struct nxx_auth *a, const char *error,
+                         const char *detail)
 {
-    nxx_resp_header(req, a->proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
-                    (nxx_str){ a->challenge, strlen(a->challenge) });
+    const char *field = a->proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+    if (a->basic)
+        nxx_resp_header(req, field, (nxx_str){ a->challenge, strlen(a->challenge) });
+    if (a->bearer && !error)
+        nxx_resp_header(req, field, (nxx_str){ a->bearer_challenge, strlen(a->bearer_challenge) });
+    else if (a->bearer)
+        nxx_resp_headerf(req, field, "%s, error=\"%s\", error_description=\"%s\"",
+                         a->bearer_challenge, error, detail);
     nxx_req_detail(req, "%s", detail);
     req->decided = a->proxy ? "proxy-auth" : "auth";
-    return a->proxy ? 407 : 401;
+    return error && strcmp(error, "invalid_request") == 0 ? 400 : a->proxy ? 407 : 401;
+}
+
+static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
+{
+    return challenge_err(req, a, NULL, detail);
+}
+
+static const struct user *bearer_user(const struct nxx_auth *a, nxx_str token)
+{
+    struct token key;
+    unsigned int n = 0;
+    if (!EVP_Digest(token.ptr, token.len, key.digest, &n, EVP_sha256(), NULL))
+        return NULL;
+    const struct token *t = bsearch(&key, a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
+    return t ? &a->users[t->user] : NULL;
+}
+
+/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+static int b64token(nxx_str t)
+{
+    size_t i = 0;
+    while (i < t.len && (nxx_field_is_tchar(t.ptr[i]) || t.ptr[i] == '/') && t.ptr[i] != '=')
+        i++;
+    while (i < t.len && t.ptr[i] == '=')
+        i++;
+    return t.len > 0 && i == t.len;
 }
 
 static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_limit_result *r)
@@ -534,6 +686,26 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
                          a->proxy ? "this proxy requires credentials (Proxy-Authorization)"
                                   : "this resource requires credentials; sign in with a user "
                                     "name and password");
+    nxx_str v = nxx_field_trim(value);
+    if (v.len > 7 && strncasecmp(v.ptr, "bearer ", 7) == 0 && a->bearer) {
+        nxx_str tok = nxx_field_trim((nxx_str){ v.ptr + 7, v.len - 7 });
+        if (!b64token(tok))
+            return challenge_err(req, a, "invalid_request",
+                                 "the Authorization field is not Bearer followed by a token");
+        const struct user *bu = bearer_user(a, tok);
+        if (!bu) {
+            if (a->fails)
+                nxx_limiter_take(a->fails, &key, now, 1, &lr);
+            return challenge_err(req, a, "invalid_token", "the access token is not valid here");
+        }
+        if (s) {
+            memcpy(s->digest, d, sizeof(d));
+            s->user = bu;
+            s->until_ms = now + a->cache_ms;
+        }
+        accept_user(req, bu);
+        return 0;
+    }
     char buf[CRED_MAX + 1];
     nxx_str user, pass;
     int ok = 0;
@@ -542,7 +714,7 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
         nxx_req_detail(req, "out of memory");
         return 503;
     }
-    if (value.len <= CRED_MAX * 4 / 3 + 16 &&
+    if (a->basic && value.len <= CRED_MAX * 4 / 3 + 16 &&
         nxx_auth_parse_basic(value, buf, CRED_MAX, &user, &pass) == 0) {
         char name[CRED_MAX + 1], pw[CRED_MAX + 1];
         memcpy(name, user.ptr, user.len);
@@ -550,10 +722,10 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
         memcpy(pw, pass.ptr, pass.len);
         pw[pass.len] = '\0';
         u = find_user(a, name);
-        const char *hash = u ? u->hash : a->dummy;
+        const char *hash = u && u->hash ? u->hash : a->dummy;
         const char *out = crypt_rn(pw, hash, &ws->cd, sizeof(ws->cd));
         size_t hl = strlen(hash);
-        ok = out && u && strlen(out) == hl && nxx_auth_ct_equal(out, hash, hl);
+        ok = out && u && u->hash && strlen(out) == hl && nxx_auth_ct_equal(out, hash, hl);
         explicit_bzero(pw, sizeof(pw));
         explicit_bzero(&ws->cd, sizeof(ws->cd));
     }

@@ -217,3 +217,42 @@ def test_access_log_names_user_and_policy():
            "user and deciding policy in the log")
     finally:
         remove_tree(d)
+
+
+def test_bearer_tokens_from_a_hashed_file():
+    import hashlib
+    tok = "tk_7f3a9c1e5b2d4f6a8c0e2b4d6f8a0c2e"
+    d, path = make_site("""\
+auth: {bearer: tokens, basic: users, groups: groups, realm: api}
+locations:
+  /:
+    files: {root: www}
+  /admin:
+    files: {root: www}
+    require: admin
+""")
+    try:
+        with open(os.path.join(d, "tokens"), "w") as f:
+            f.write(f"# service tokens\nrobot:{hashlib.sha256(tok.encode()).hexdigest()}\n")
+        with ConfigServer(path) as s:
+            r = req(s)
+            check_status(r, 401, "no credentials")
+            eq(r.header_all("www-authenticate"),
+               ['Basic realm="api", charset="UTF-8"', 'Bearer realm="api"'],
+               "both schemes offered, no error code without a token (RFC 6750 §3.1)")
+            r = req(s, headers=[("Authorization", "Bearer " + tok)])
+            check_status(r, 200, "the token")
+            r = req(s, headers=[("Authorization", "Bearer " + tok + "x")])
+            check_status(r, 401, "a wrong token")
+            eq(r.header_all("www-authenticate")[1],
+               'Bearer realm="api", error="invalid_token", '
+               'error_description="the access token is not valid here"', "RFC 6750 §3 error")
+            r = req(s, headers=[("Authorization", "Bearer a b")])
+            check_status(r, 400, "a malformed token is invalid_request (RFC 6750 §3.1)")
+            check('error="invalid_request"' in r.header_all("www-authenticate")[1], "the code")
+            r = req(s, "GET", "/admin/", [("Authorization", "Bearer " + tok)])
+            check_status(r, 403, "robot has no admin role")
+            r = req(s, "GET", "/admin/", [("Authorization", basic("alice", "secret"))])
+            check_status(r, 200, "alice has it")
+    finally:
+        remove_tree(d)
