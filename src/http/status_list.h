@@ -144,9 +144,10 @@
       "A bad WebSocket handshake.")                                                                \
     X(401, "Unauthorized", B | S, "RFC 9110 §15.5.2",                                              \
       "The request lacks valid authentication credentials for the target resource.",               \
-      "A scope with `auth` (or --auth-basic) gets no valid Basic credentials (RFC 7617): "         \
-      "WWW-Authenticate: Basic realm=\"...\", charset=\"UTF-8\".",                                 \
-      "Bearer tokens and JWT, with RFC 6750 error codes.")                                         \
+      "A scope with `auth` (or --auth-basic) gets no valid credentials: WWW-Authenticate: "        \
+      "Basic realm=\"...\", charset=\"UTF-8\" (RFC 7617) and/or Bearer realm=\"...\", with "       \
+      "error=\"invalid_token\" for a token no token file lists (RFC 6750).",                       \
+      "JWT bearer tokens (HS256, RS256, ES256).")                                                  \
     X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                              \
       "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",      \
       "An API key whose request quota for the period is spent; the problem detail says when it "   \
