@@ -718,6 +718,15 @@ NXX_API int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *
 NXX_API int nxx_scope_early_data(nxx_scope *scope, int reject_all,
                                  const char *const *trusted_proxies, size_t ntrusted);
 
+/*
+ * RFC 2774 mandatory extensions: requests of the scope must declare the
+ * extension `uri` mandatory (an "M-" method such as M-GET, with Man or
+ * C-Man: "URI"; ns=NN).  Others get 510 Not Extended whose detail shows
+ * the declaration to send; a fulfilled request's response carries Ext.
+ * (Any "M-" request whose declarations no policy fulfils gets 510 too.)
+ */
+NXX_API int nxx_scope_require_extension(nxx_scope *scope, const char *uri);
+
 #ifdef __cplusplus
 }
 #endif

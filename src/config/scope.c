@@ -439,6 +439,13 @@ static int setup_early_data(struct nxx_cfg_build *b, nxx_scope *scope, const str
     return e ? nxx_cfg_fail(b, v->pos, "early-data: %s", nxx_strerror(e)) : 0;
 }
 
+static int setup_require_extension(struct nxx_cfg_build *b, nxx_scope *scope,
+                                   const struct nxx_cfg_val *v)
+{
+    int e = nxx_scope_require_extension(scope, v->s);
+    return e ? nxx_cfg_fail(b, v->pos, "require-extension: %s", nxx_strerror(e)) : 0;
+}
+
 /*
  * Settings and policies of any scope, in the order they are applied: the
  * head-phase policies of one scope run in this order (maintenance first:
@@ -517,6 +524,14 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .nsub = sizeof(early_keys) / sizeof(early_keys[0]),
       .shorthand = "mode",
       .setup = setup_early_data },
+    { .name = "require-extension",
+      .arg = "URI",
+      .type = K_STRING,
+      .help = "RFC 2774: requests must declare this extension mandatory (M-GET ... with Man: "
+              "\"URI\"; ns=NN); others get 510 Not Extended, fulfilled ones carry Ext.",
+      .scopes = NXX_CFG_SCOPED,
+      .setup = setup_require_extension,
+      .check = check_link },
     { .name = "auth",
       .type = K_BLOCK,
       .help = "Basic authentication against an htpasswd file: 401 with WWW-Authenticate (407 "

@@ -117,7 +117,9 @@ struct nxx_req {
         finished : 1,       /* logged and released */
         taken : 1,          /* the connection was taken over */
         body_started : 1,   /* the protocol reads content for this request */
-        early_data : 1;     /* arrived in TLS 1.3 early data (set by the TLS transport) */
+        early_data : 1,     /* arrived in TLS 1.3 early data (set by the TLS transport) */
+        mandatory : 1,      /* an RFC 2774 "M-" method, routed by the method without it */
+        extended : 1;       /* a policy fulfilled every mandatory extension declaration */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs;
     const char *detail;

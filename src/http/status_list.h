@@ -307,12 +307,12 @@
       "The server ended an operation because it met an infinite loop (e.g. Depth: infinity).", "", \
       "WebDAV Depth: infinity meeting a cycle without binding support; a proxied request that "    \
       "comes back carrying this server's own Via token.")                                          \
-    X(510, "Not Extended", B, "RFC 2774 §7",                                                       \
+    X(510, "Not Extended", B | S, "RFC 2774 §7",                                                   \
       "The request did not meet the policy for accessing the resource (mandatory extensions; "     \
       "RFC 2774 is now Historic).",                                                                \
-      "",                                                                                          \
-      "A route that requires an HTTP extension gets a request without its mandatory "              \
-      "declaration.")                                                                              \
+      "A location with require-extension gets a request that does not declare it mandatory "       \
+      "(M- method with Man or C-Man); any M- request whose declarations nothing fulfils.",         \
+      "")                                                                                          \
     X(511, "Network Authentication Required", B, "RFC 6585 §6",                                    \
       "The client must authenticate to gain network access (captive portals).", "",                \
       "Captive-portal mode: a client address not yet admitted gets a page linking to the login "   \
