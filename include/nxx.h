@@ -727,6 +727,30 @@ NXX_API int nxx_scope_early_data(nxx_scope *scope, int reject_all,
  */
 NXX_API int nxx_scope_require_extension(nxx_scope *scope, const char *uri);
 
+/*
+ * Captive portal (RFC 6585 §6): a client address not yet admitted gets
+ * 511 Network Authentication Required (never cacheable) with an HTML page
+ * linking to `portal`; paths under `portal` (the login page and its
+ * assets) are served as usual; a POST to `login` admits the address for
+ * admit_s seconds and answers 303 to `back` ("/" when NULL).  With `api`,
+ * GET of that path answers the RFC 8908 captive-portal API
+ * (application/captive+json: captive, user-portal-url, seconds-remaining).
+ * At most max_clients admitted addresses are remembered (the longest idle
+ * of a set go first: such a client signs in again).
+ */
+typedef struct nxx_captive_config {
+    const char *portal; /* path prefix of the portal's pages (required) */
+    const char *login;  /* path whose POST admits (required) */
+    const char *back;   /* where an admitted client is sent : "/" */
+    const char *api;    /* RFC 8908 API path : NULL */
+    unsigned admit_s;   /* : 3600 */
+    size_t max_clients; /* : 10000 */
+    const char *const *trusted_proxies;
+    size_t ntrusted;
+} nxx_captive_config;
+NXX_API void nxx_captive_config_init(nxx_captive_config *cfg);
+NXX_API int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -446,6 +446,67 @@ static int setup_require_extension(struct nxx_cfg_build *b, nxx_scope *scope,
     return e ? nxx_cfg_fail(b, v->pos, "require-extension: %s", nxx_strerror(e)) : 0;
 }
 
+static const struct nxx_cfg_key captive_keys[] = {
+    { .name = "portal",
+      .arg = "PATH",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "Path prefix of the portal's own pages and assets, served to everyone; the 511 "
+              "page links here.",
+      .check = nxx_cfg_check_abs_path },
+    { .name = "login",
+      .arg = "PATH",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "A POST to this path (the login form's action) admits the client address and "
+              "answers 303 to `back`.",
+      .check = nxx_cfg_check_abs_path },
+    { .name = "back",
+      .arg = "PATH",
+      .type = K_STRING,
+      .def = "/",
+      .help = "Where an admitted client is redirected.",
+      .check = nxx_cfg_check_abs_path },
+    { .name = "admit",
+      .arg = "SECONDS",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 31536000,
+      .def = "3600",
+      .help = "How long an admitted address may use the network." },
+    { .name = "api",
+      .arg = "PATH",
+      .type = K_STRING,
+      .help = "Serve the RFC 8908 captive-portal API (application/captive+json) at this path.",
+      .check = nxx_cfg_check_abs_path },
+    { .name = "max-clients",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 8,
+      .max = 100000000,
+      .def = "10000",
+      .help = "Admitted addresses remembered at most (about 48 bytes each)." },
+    TRUSTED_PROXIES_KEY,
+};
+
+static int setup_captive(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *tp = nxx_cfg_get(m, "trusted-proxies");
+    nxx_captive_config cc;
+    nxx_captive_config_init(&cc);
+    cc.portal = nxx_cfg_str(m, "portal");
+    cc.login = nxx_cfg_str(m, "login");
+    cc.back = nxx_cfg_str(m, "back");
+    cc.api = nxx_cfg_str(m, "api");
+    cc.admit_s = (unsigned)nxx_cfg_num(m, "admit");
+    cc.max_clients = (size_t)nxx_cfg_num(m, "max-clients");
+    cc.trusted_proxies = tp ? tp->items : NULL;
+    cc.ntrusted = tp ? tp->nitems : 0;
+    int e = nxx_scope_captive(scope, &cc);
+    return e ? nxx_cfg_fail(b, v->pos, "captive: %s", nxx_strerror(e)) : 0;
+}
+
 /*
  * Settings and policies of any scope, in the order they are applied: the
  * head-phase policies of one scope run in this order (maintenance first:
@@ -494,6 +555,16 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .nsub = sizeof(maintenance_keys) / sizeof(maintenance_keys[0]),
       .shorthand = "file",
       .setup = setup_maintenance },
+    { .name = "captive",
+      .type = K_BLOCK,
+      .help = "A captive portal: addresses not yet admitted get 511 with a page linking to the "
+              "portal; a POST to `login` admits the address for a while (RFC 6585 §6, RFC "
+              "8908 API).",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = captive_keys,
+      .nsub = sizeof(captive_keys) / sizeof(captive_keys[0]),
+      .shorthand = "portal",
+      .setup = setup_captive },
     { .name = "gone",
       .type = K_FLAG,
       .def = "false",

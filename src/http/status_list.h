@@ -313,9 +313,10 @@
       "A location with require-extension gets a request that does not declare it mandatory "       \
       "(M- method with Man or C-Man); any M- request whose declarations nothing fulfils.",         \
       "")                                                                                          \
-    X(511, "Network Authentication Required", B, "RFC 6585 §6",                                    \
-      "The client must authenticate to gain network access (captive portals).", "",                \
-      "Captive-portal mode: a client address not yet admitted gets a page linking to the login "   \
-      "form.")
+    X(511, "Network Authentication Required", B | S, "RFC 6585 §6",                                \
+      "The client must authenticate to gain network access (captive portals).",                    \
+      "A scope with `captive`: a client address not yet admitted (by a POST to the login path) "   \
+      "gets an HTML page linking to the portal, never cacheable.",                                 \
+      "")
 
 #endif

@@ -78,8 +78,9 @@ static int ext_policy(nxx_req *req, void *ud)
     size_t n = 0;
     if (collect(req, "man", uris, &n) < 0 || collect(req, "c-man", uris, &n) < 0) {
         req->decided = "require-extension";
-        nxx_req_detail(req, "a Man or C-Man field is not a list of \"URI\"; ns=NN declarations "
-                            "(RFC 2774 §3), or has more than %d",
+        nxx_req_detail(req,
+                       "a Man or C-Man field is not a list of \"URI\"; ns=NN declarations "
+                       "(RFC 2774 §3), or has more than %d",
                        MAX_DECLS);
         return 400;
     }
@@ -90,8 +91,9 @@ static int ext_policy(nxx_req *req, void *ud)
             found = 1;
         } else if (req->mandatory) {
             req->decided = "require-extension";
-            nxx_req_detail(req, "the mandatory extension '%.*s' is not supported here; this "
-                                "resource understands only '%s'",
+            nxx_req_detail(req,
+                           "the mandatory extension '%.*s' is not supported here; this "
+                           "resource understands only '%s'",
                            (int)uris[i].len, uris[i].ptr, x->uri);
             return 510;
         }
@@ -99,8 +101,9 @@ static int ext_policy(nxx_req *req, void *ud)
     if (!found || !req->mandatory) {
         nxx_str m = nxx_req_method(req);
         req->decided = "require-extension";
-        nxx_req_detail(req, "'%s' requires the extension '%s': send the request as M-%.*s with "
-                            "Man: \"%s\"; ns=NN (RFC 2774)",
+        nxx_req_detail(req,
+                       "'%s' requires the extension '%s': send the request as M-%.*s with "
+                       "Man: \"%s\"; ns=NN (RFC 2774)",
                        nxx_req_path(req).ptr, x->uri, (int)m.len, m.ptr, x->uri);
         return 510;
     }

@@ -100,7 +100,7 @@ static const struct expect extensions[] = {
 static const int sent_by_serve[] = { 100, 200, 201, 202, 204, 205, 206, 226, 301, 302, 303, 304,
                                      307, 308, 400, 401, 403, 404, 405, 406, 407, 408, 409, 410,
                                      411, 412, 413, 414, 415, 416, 417, 418, 421, 422, 425, 428,
-                                     429, 431, 451, 500, 501, 503, 505, 507, 510 };
+                                     429, 431, 451, 500, 501, 503, 505, 507, 510, 511 };
 /* Only by a program embedding libnxx: a handler taking the connection over
  * after 101 (nxx serve has no such handler yet). */
 static const int sent_by_library[] = { 101 };
