@@ -751,6 +751,32 @@ typedef struct nxx_captive_config {
 NXX_API void nxx_captive_config_init(nxx_captive_config *cfg);
 NXX_API int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg);
 
+/*
+ * API keys and quotas: requests of the scope need a key listed in `keys`
+ * (lines "name:SHA256HEX[:QUOTA]", the SHA-256 of each key in hex), sent
+ * in the header field `field` or else the query parameter `param` (403
+ * without a known one).  Each key may make `limit` (or its own QUOTA)
+ * requests per UTC day, or per month with `monthly`; past it, 402 Payment
+ * Required whose problem body carries quota, used, period, renews (RFC
+ * 3339) and purchase.  Counters are written to `state` (NULL: memory
+ * only) every sync_every counted requests and when the configuration is
+ * freed, and read back at load: a crash forgets at most sync_every - 1.
+ * NXX_EINVAL with the reason in err.
+ */
+typedef struct nxx_quota_config {
+    const char *keys;     /* the key file (required) */
+    uint64_t limit;       /* requests per period for keys without their own (required) */
+    int monthly;          /* per calendar month (UTC) instead of per day : 0 */
+    const char *field;    /* : "X-API-Key" */
+    const char *param;    /* : NULL */
+    const char *purchase; /* where to buy more (a URL) : NULL */
+    const char *state;    /* the counters' file : NULL */
+    unsigned sync_every;  /* : 100 */
+} nxx_quota_config;
+NXX_API void nxx_quota_config_init(nxx_quota_config *cfg);
+NXX_API int nxx_scope_quota(nxx_scope *scope, const nxx_quota_config *cfg, char *err,
+                            size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif

@@ -507,6 +507,75 @@ static int setup_captive(struct nxx_cfg_build *b, nxx_scope *scope, const struct
     return e ? nxx_cfg_fail(b, v->pos, "captive: %s", nxx_strerror(e)) : 0;
 }
 
+static const struct nxx_cfg_key quota_keys[] = {
+    { .name = "keys",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .help = "API keys: lines \"name:SHA256HEX[:QUOTA]\", the SHA-256 of each key in lowercase "
+              "hex (printf %s KEY | sha256sum) and its own quota if it has one." },
+    { .name = "limit",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 1000000000000ull,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "Requests per period for a key without a quota of its own; past it, 402." },
+    { .name = "period",
+      .arg = "day|month",
+      .type = K_ENUM,
+      .def = "day",
+      .choices = (const char *const[]){ "day", "month", NULL },
+      .help = "The quota renews at midnight UTC, or on the first of each month (UTC)." },
+    { .name = "field",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "X-API-Key",
+      .help = "The header field that carries the key.",
+      .check = nxx_cfg_check_field_name },
+    { .name = "param",
+      .arg = "NAME",
+      .type = K_STRING,
+      .help = "The query parameter that carries the key when the field is absent.",
+      .check = nxx_cfg_check_token },
+    { .name = "purchase",
+      .arg = "URL",
+      .type = K_STRING,
+      .help = "Where to buy more: named in the 402's problem body.",
+      .check = check_link },
+    { .name = "state",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "The counters' file, so they survive a restart (written every sync-every counted "
+              "requests and at shutdown; a crash forgets fewer than sync-every)." },
+    { .name = "sync-every",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 1000000,
+      .def = "100",
+      .help = "Counted requests between writes of the state file." },
+};
+
+static int setup_quota(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    nxx_quota_config qc;
+    nxx_quota_config_init(&qc);
+    qc.keys = nxx_cfg_str(m, "keys");
+    qc.limit = nxx_cfg_num(m, "limit");
+    qc.monthly = nxx_cfg_num(m, "period") == 1;
+    qc.field = nxx_cfg_str(m, "field");
+    qc.param = nxx_cfg_str(m, "param");
+    qc.purchase = nxx_cfg_str(m, "purchase");
+    qc.state = nxx_cfg_str(m, "state");
+    qc.sync_every = (unsigned)nxx_cfg_num(m, "sync-every");
+    char why[512] = "";
+    int e = nxx_scope_quota(scope, &qc, why, sizeof(why));
+    return e ? nxx_cfg_fail(b, v->pos, "quota: %s", why[0] ? why : nxx_strerror(e)) : 0;
+}
+
 /*
  * Settings and policies of any scope, in the order they are applied: the
  * head-phase policies of one scope run in this order (maintenance first:
@@ -631,6 +700,14 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .nsub = sizeof(rate_keys) / sizeof(rate_keys[0]),
       .shorthand = "limit",
       .setup = setup_rate_limit },
+    { .name = "quota",
+      .type = K_BLOCK,
+      .help = "API keys with a quota per day or month: 403 without a known key, 402 Payment "
+              "Required when its quota is spent (with when it renews and where to buy more).",
+      .scopes = NXX_CFG_SCOPED,
+      .sub = quota_keys,
+      .nsub = sizeof(quota_keys) / sizeof(quota_keys[0]),
+      .setup = setup_quota },
     { .name = "max-inflight",
       .type = K_BLOCK,
       .help = "At most `limit` requests of the scope in flight at once (all workers); more get "

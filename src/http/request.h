@@ -127,9 +127,10 @@ struct nxx_req {
     void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     nxx_body_fn body_fn;                 /* NXX_BODY_STREAM */
     nxx_str error_page;                  /* HTML body for an error answer (nxx_req_error_page) */
-    nxx_str user;          /* who authenticated (the access log's user); set by auth policies */
-    const void *principal; /* the auth policy's record of that user (src/policy/auth.h) */
-    const char *decided;   /* the policy that refused the request (the access log's policy) */
+    nxx_str problem_members; /* more members of a problem+json body (nxx_req_problem_members) */
+    nxx_str user;            /* who authenticated (the access log's user); set by auth policies */
+    const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
+    const char *decided;     /* the policy that refused the request (the access log's policy) */
     /* below, each field is set where it is used, behind a guard that is
      * (the timer's index, id[0], the function pointers above) */
     char id[20];
@@ -239,6 +240,14 @@ const struct sockaddr *nxx_req_peer_addr(const nxx_req *req);
 static inline int nxx_req_early_data(const nxx_req *req)
 {
     return req->early_data;
+}
+
+/* Extension members (RFC 9457 §3.2) for this request's problem+json body
+ * if it is answered with an error: `"name":value` pairs joined by commas,
+ * already valid JSON; json must stay valid until the request ends. */
+static inline void nxx_req_problem_members(nxx_req *req, nxx_str json)
+{
+    req->problem_members = json;
 }
 
 /* The ud of the route that matched (the handler's own, for its policies). */

@@ -148,10 +148,11 @@
       "Basic realm=\"...\", charset=\"UTF-8\" (RFC 7617) and/or Bearer realm=\"...\", with "       \
       "error=\"invalid_token\" for a token no token file lists (RFC 6750).",                       \
       "JWT bearer tokens (HS256, RS256, ES256).")                                                  \
-    X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                              \
-      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",      \
-      "An API key whose request quota for the period is spent; the problem detail says when it "   \
-      "renews and where to buy more.")                                                             \
+    X(402, "Payment Required", B | S, "RFC 9110 §15.5.3",                                          \
+      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.",          \
+      "An API key (a `quota` scope) whose request quota for the day or month is spent; the "       \
+      "problem body carries quota, used, renews (RFC 3339) and where to buy more.",                \
+      "")                                                                                          \
     X(403, "Forbidden", B | S, "RFC 9110 §15.5.4",                                                 \
       "The server understood the request but refuses to fulfil it; new credentials will not "      \
       "help.",                                                                                     \
