@@ -1,7 +1,8 @@
 /*
  * fuzz_auth.c - libFuzzer target for what the policies read from
  * request fields: Basic credentials (Authorization, RFC 7617), base64, and
- * RFC 2774 extension declarations (Man, C-Man).
+ * RFC 2774 extension declarations (Man, C-Man), and JSON Web Tokens (the
+ * whole value as a token, verified with a fixed HS256 key).
  *
  * Input: byte 0 chooses the output capacity of the credentials (0..255);
  * the rest is the field value, given to both parsers.  Checked: user and
@@ -16,6 +17,7 @@
 
 #include "policy/auth.h"
 #include "policy/extension.h"
+#include "policy/jwt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,5 +58,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(++count <= size);
     }
     REQUIRE(r == 0 || r == -1);
+
+    static struct nxx_jwt *jwt;
+    if (!jwt) {
+        static const struct nxx_jwt_rules rules = { .skew_s = 60 };
+        char err[128];
+        jwt = nxx_jwt_new_secret("0123456789abcdef0123456789abcdef", 32, &rules, err, sizeof(err));
+        REQUIRE(jwt);
+    }
+    struct nxx_jwt_claims c;
+    const char *why = NULL;
+    if (nxx_jwt_verify(jwt, v.ptr ? v.ptr : "", v.len, 1700000000, &c, &why) == 0) {
+        REQUIRE(c.user[0] && c.nroles <= NXX_JWT_MAX_ROLES);
+    } else {
+        REQUIRE(why != NULL);
+    }
     return 0;
 }

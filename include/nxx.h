@@ -644,12 +644,18 @@ NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned re
  * file ("group: user user ...") and are checked by nxx_scope_require_role.
  */
 typedef struct nxx_auth_config {
-    const char *htpasswd;      /* the users' file (Basic); read at this call */
-    const char *tokens;        /* Bearer tokens (RFC 6750): "user:SHA256HEX" lines, the
-                                * SHA-256 of each token in hex; htpasswd, tokens or both */
-    const char *realm;         /* the realm of the challenge : "nxx" */
-    const char *groups;        /* "role: user ..." lines; NULL: no roles : NULL */
-    int proxy;                 /* 1: Proxy-Authorization and 407 (a forward proxy) : 0 */
+    const char *htpasswd;        /* the users' file (Basic); read at this call */
+    const char *tokens;          /* Bearer tokens (RFC 6750): "user:SHA256HEX" lines, the
+                                  * SHA-256 of each token in hex; htpasswd, tokens or both */
+    const char *jwt_key;         /* JWT bearer tokens: an HS256 secret (32 bytes or more), or a
+                                  * PEM public key: RSA (RS256) or EC P-256 (ES256) */
+    const char *jwt_issuer;      /* iss must be this : NULL (not checked) */
+    const char *jwt_audience;    /* aud must hold this : NULL (not checked) */
+    unsigned jwt_skew_s;         /* leeway for exp and nbf : 60 */
+    const char *jwt_roles_claim; /* roles: an array or a space-separated string : "roles" */
+    const char *realm;           /* the realm of the challenge : "nxx" */
+    const char *groups;          /* "role: user ..." lines; NULL: no roles : NULL */
+    int proxy;                   /* 1: Proxy-Authorization and 407 (a forward proxy) : 0 */
     unsigned cache_ms;         /* a verified credential is remembered this long; 0: never : 60000 */
     unsigned max_failures;     /* failures per client address per window; 0: no limit : 10 */
     unsigned failure_window_s; /* : 60 */

@@ -210,6 +210,35 @@ static const struct nxx_cfg_key auth_keys[] = {
       .flags = NXX_CFG_PATH,
       .help = "Bearer tokens (RFC 6750): lines \"user:SHA256HEX\", the SHA-256 of each token in "
               "lowercase hex (printf %s TOKEN | sha256sum). `basic`, `bearer` or both." },
+    { .name = "jwt-key",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "JWT bearer tokens (RFC 7519): a PEM public key (RSA: RS256, EC P-256: ES256) or "
+              "an HS256 secret of 32 bytes or more. The token's sub names the user." },
+    { .name = "jwt-issuer",
+      .arg = "ISS",
+      .type = K_STRING,
+      .help = "A JWT's iss must be this.",
+      .check = nxx_cfg_check_text },
+    { .name = "jwt-audience",
+      .arg = "AUD",
+      .type = K_STRING,
+      .help = "A JWT's aud (a string or a list) must hold this.",
+      .check = nxx_cfg_check_text },
+    { .name = "jwt-skew",
+      .arg = "SECONDS",
+      .type = K_COUNT,
+      .max = 3600,
+      .def = "60",
+      .help = "Clock skew allowed when checking a JWT's exp and nbf." },
+    { .name = "jwt-roles-claim",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "roles",
+      .help = "The JWT claim that lists the user's roles (an array, or a space-separated string), "
+              "checked by `require` besides the groups file.",
+      .check = nxx_cfg_check_token },
     { .name = "realm",
       .arg = "NAME",
       .type = K_STRING,
@@ -260,6 +289,11 @@ static int setup_auth(struct nxx_cfg_build *b, nxx_scope *scope, const struct nx
     nxx_auth_config_init(&ac);
     ac.htpasswd = nxx_cfg_str(m, "basic");
     ac.tokens = nxx_cfg_str(m, "bearer");
+    ac.jwt_key = nxx_cfg_str(m, "jwt-key");
+    ac.jwt_issuer = nxx_cfg_str(m, "jwt-issuer");
+    ac.jwt_audience = nxx_cfg_str(m, "jwt-audience");
+    ac.jwt_skew_s = (unsigned)nxx_cfg_num(m, "jwt-skew");
+    ac.jwt_roles_claim = nxx_cfg_str(m, "jwt-roles-claim");
     ac.realm = nxx_cfg_str(m, "realm");
     ac.groups = nxx_cfg_str(m, "groups");
     ac.proxy = (int)nxx_cfg_num(m, "proxy");

@@ -146,8 +146,9 @@
       "The request lacks valid authentication credentials for the target resource.",               \
       "A scope with `auth` (or --auth-basic) gets no valid credentials: WWW-Authenticate: "        \
       "Basic realm=\"...\", charset=\"UTF-8\" (RFC 7617) and/or Bearer realm=\"...\", with "       \
-      "error=\"invalid_token\" for a token no token file lists (RFC 6750).",                       \
-      "JWT bearer tokens (HS256, RS256, ES256).")                                                  \
+      "error=\"invalid_token\" for a token no token file lists or a JWT (HS256, RS256, ES256) "    \
+      "whose signature, exp, nbf, iss or aud fails (RFC 6750).",                                   \
+      "")                                                                                          \
     X(402, "Payment Required", B | S, "RFC 9110 §15.5.3",                                          \
       "Reserved for future use by RFC 9110; commonly used when payment or quota is due.",          \
       "An API key (a `quota` scope) whose request quota for the day or month is spent; the "       \

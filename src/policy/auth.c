@@ -35,6 +35,7 @@
 #include "http/request.h"
 #include "http/site.h"
 #include "policy/client.h"
+#include "policy/jwt.h"
 #include "policy/limiter.h"
 #include "core/banned.h"
 
@@ -48,7 +49,8 @@ struct user {
     const struct nxx_auth *owner;
     char *name;
     char *hash;
-    uint64_t roles; /* bit i: a->roles[i] */
+    uint64_t roles;                      /* bit i: a->roles[i] */
+    const struct nxx_jwt_claims *claims; /* a JWT's user: its roles */
 };
 
 /* A bearer token file's line: the SHA-256 of a token and whose it is. */
@@ -69,6 +71,7 @@ struct nxx_auth {
     struct token *tokens; /* sorted by digest */
     size_t ntokens;
     int basic, bearer; /* the schemes offered */
+    struct nxx_jwt *jwt;
     char bearer_challenge[160];
     char *dummy; /* hashed when the user is unknown */
     char *roles[MAX_ROLES];
@@ -261,6 +264,7 @@ static int add_user(struct nxx_auth *a, const char *name, const char *hash)
     struct user *u = &a->users[a->nusers++];
     u->owner = a;
     u->roles = 0;
+    u->claims = NULL;
     u->name = nxx_strdup(name);
     u->hash = hash ? nxx_strdup(hash) : NULL;
     return u->name && (u->hash || !hash) ? 0 : -1;
@@ -337,7 +341,7 @@ static int make_dummy(struct nxx_auth *a, char *err, size_t errlen)
 
 static struct user *find_user(const struct nxx_auth *a, const char *name)
 {
-    struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0 };
+    struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0, NULL };
     return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
 }
 
@@ -474,6 +478,31 @@ static int load_groups(struct nxx_auth *a, const char *path, char *err, size_t e
     return r;
 }
 
+static int load_jwt(struct nxx_auth *a, const nxx_auth_config *cfg, char *err, size_t errlen)
+{
+    char *key = slurp(cfg->jwt_key, err, errlen);
+    if (!key)
+        return -1;
+    struct nxx_jwt_rules rules = {
+        .issuer = cfg->jwt_issuer,
+        .audience = cfg->jwt_audience,
+        .skew_s = cfg->jwt_skew_s,
+        .roles_claim = cfg->jwt_roles_claim,
+    };
+    char why[200] = "";
+    size_t n = strlen(key);
+    if (strncmp(key, "-----BEGIN", 10) == 0) {
+        a->jwt = nxx_jwt_new_pem(key, n, &rules, why, sizeof(why));
+    } else {
+        while (n && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+            n--; /* a secret written by echo */
+        a->jwt = nxx_jwt_new_secret(key, n, &rules, why, sizeof(why));
+    }
+    explicit_bzero(key, strlen(key));
+    nxx_free(key);
+    return a->jwt ? 0 : fail(err, errlen, "JWT key '%s': %s", cfg->jwt_key, why);
+}
+
 static int realm_ok(const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -484,8 +513,9 @@ static int realm_ok(const char *s)
 
 struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errlen)
 {
-    if (!cfg || ((!cfg->htpasswd || !*cfg->htpasswd) && (!cfg->tokens || !*cfg->tokens))) {
-        fail(err, errlen, "neither an htpasswd file nor a token file given");
+    if (!cfg || ((!cfg->htpasswd || !*cfg->htpasswd) && (!cfg->tokens || !*cfg->tokens) &&
+                 (!cfg->jwt_key || !*cfg->jwt_key))) {
+        fail(err, errlen, "neither an htpasswd file, a token file nor a JWT key given");
         return NULL;
     }
     const char *realm = cfg->realm ? cfg->realm : "nxx";
@@ -509,12 +539,14 @@ struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errl
     size_t bad = 0;
     int r = (a->realm = nxx_strdup(realm)) ? 0 : fail(err, errlen, "out of memory");
     a->basic = cfg->htpasswd && *cfg->htpasswd;
-    a->bearer = cfg->tokens && *cfg->tokens;
+    a->bearer = (cfg->tokens && *cfg->tokens) || (cfg->jwt_key && *cfg->jwt_key);
     snprintf(a->bearer_challenge, sizeof(a->bearer_challenge), "Bearer realm=\"%s\"", realm);
     if (!r && a->basic)
         r = load_users(a, cfg->htpasswd, err, errlen);
-    if (!r && a->bearer)
+    if (!r && cfg->tokens && *cfg->tokens)
         r = load_tokens(a, cfg->tokens, err, errlen);
+    if (!r && cfg->jwt_key && *cfg->jwt_key)
+        r = load_jwt(a, cfg, err, errlen);
     if (!r)
         r = make_dummy(a, err, errlen);
     if (!r && cfg->groups)
@@ -552,6 +584,7 @@ void nxx_auth_free(struct nxx_auth *a)
     nxx_free(a->dummy);
     nxx_free(a->realm);
     nxx_limiter_free(a->fails);
+    nxx_jwt_free(a->jwt);
     nxx_cidrs_release(&a->trusted);
     nxx_free(a);
 }
@@ -630,6 +663,41 @@ static const struct user *bearer_user(const struct nxx_auth *a, nxx_str token)
     return t ? &a->users[t->user] : NULL;
 }
 
+static void accept_user(nxx_req *req, const struct user *u)
+{
+    req->user = (nxx_str){ u->name, strlen(u->name) };
+    req->principal = u;
+}
+
+/* A JWT's user lives in the request's arena: its claims are its own. */
+static int check_jwt(nxx_req *req, const struct nxx_auth *a, nxx_str tok,
+                     const struct nxx_limit_key *key)
+{
+    struct nxx_jwt_claims *c = nxx_req_alloc(req, sizeof(*c));
+    struct user *u = nxx_req_alloc(req, sizeof(*u));
+    if (!c || !u) {
+        nxx_req_detail(req, "out of memory");
+        return 503;
+    }
+    const char *why = NULL;
+    if (nxx_jwt_verify(a->jwt, tok.ptr, tok.len, nxx_req_wall_s(req), c, &why) != 0) {
+        struct nxx_limit_result lr;
+        if (a->fails)
+            nxx_limiter_take(a->fails, key, nxx_req_now_ms(req), 1, &lr);
+        return challenge_err(req, a, "invalid_token", why);
+    }
+    u->owner = a;
+    u->name = c->user;
+    u->hash = NULL;
+    u->claims = c;
+    u->roles = 0;
+    const struct user *known = find_user(a, c->user);
+    if (known)
+        u->roles = known->roles; /* the groups file speaks for JWT users too */
+    accept_user(req, u);
+    return 0;
+}
+
 /* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
 static int b64token(nxx_str t)
 {
@@ -650,12 +718,6 @@ static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_lim
                    a->max_failures, retry);
     req->decided = a->proxy ? "proxy-auth" : "auth";
     return 429;
-}
-
-static void accept_user(nxx_req *req, const struct user *u)
-{
-    req->user = (nxx_str){ u->name, strlen(u->name) };
-    req->principal = u;
 }
 
 int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
@@ -692,6 +754,8 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
         if (!b64token(tok))
             return challenge_err(req, a, "invalid_request",
                                  "the Authorization field is not Bearer followed by a token");
+        if (a->jwt && memchr(tok.ptr, '.', tok.len))
+            return check_jwt(req, a, tok, &key);
         const struct user *bu = bearer_user(a, tok);
         if (!bu) {
             if (a->fails)
@@ -753,6 +817,9 @@ int nxx_auth_has_role(const nxx_req *req, const char *role)
     if (!u)
         return 0;
     const struct nxx_auth *a = u->owner;
+    for (size_t i = 0; u->claims && i < u->claims->nroles; i++)
+        if (strcmp(u->claims->roles[i], role) == 0)
+            return 1;
     for (size_t i = 0; i < a->nroles; i++)
         if (strcmp(a->roles[i], role) == 0)
             return (u->roles >> i) & 1;
@@ -800,6 +867,7 @@ void nxx_auth_config_init(nxx_auth_config *cfg)
     cfg->cache_ms = 60000;
     cfg->max_failures = 10;
     cfg->failure_window_s = 60;
+    cfg->jwt_skew_s = 60;
 }
 
 /* `require`: the roles a location (or some of its methods) asks for. */

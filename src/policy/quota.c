@@ -238,9 +238,9 @@ static int quota_policy(nxx_req *req, void *ud)
         k = bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest);
     if (!k) {
         req->decided = "quota";
-        nxx_req_detail(req, "%s: send a valid API key in the %s field%s%s", v.len ? "this API key is not known" : "an API key is required",
-                       q->field, q->param ? " or the query parameter " : "",
-                       q->param ? q->param : "");
+        nxx_req_detail(req, "%s: send a valid API key in the %s field%s%s",
+                       v.len ? "this API key is not known" : "an API key is required", q->field,
+                       q->param ? " or the query parameter " : "", q->param ? q->param : "");
         return 403;
     }
     int64_t now = nxx_req_wall_s(req), p = period_of(q, now);
@@ -267,7 +267,8 @@ static int quota_policy(nxx_req *req, void *ud)
     nxx_date_iso(renews_at(q, p), when);
     char *json = nxx_req_alloc(req, 512 + 2 * (q->purchase ? strlen(q->purchase) : 0));
     if (json) {
-        int n = snprintf(json, 512, "\"quota\":%llu,\"used\":%llu,\"period\":\"%s\",\"renews\":\"%.20s\"",
+        int n = snprintf(json, 512,
+                         "\"quota\":%llu,\"used\":%llu,\"period\":\"%s\",\"renews\":\"%.20s\"",
                          (unsigned long long)k->quota, (unsigned long long)used,
                          q->monthly ? "month" : "day", when);
         if (q->purchase && n > 0)
@@ -277,7 +278,9 @@ static int quota_policy(nxx_req *req, void *ud)
             nxx_req_problem_members(req, (nxx_str){ json, (size_t)n });
     }
     req->decided = "quota";
-    nxx_req_detail(req, "the quota of %llu requests per %s for API key '%s' is spent (%llu used); it renews at %.20s%s%s",
+    nxx_req_detail(req,
+                   "the quota of %llu requests per %s for API key '%s' is spent (%llu used); it "
+                   "renews at %.20s%s%s",
                    (unsigned long long)k->quota, q->monthly ? "month" : "day", k->name,
                    (unsigned long long)used, when, q->purchase ? "; buy more at " : "",
                    q->purchase ? q->purchase : "");
@@ -316,8 +319,9 @@ int nxx_scope_quota(nxx_scope *scope, const nxx_quota_config *cfg, char *err, si
     }
     if (!scope || !cfg || !cfg->keys || !cfg->limit || !cfg->field || !*cfg->field ||
         (cfg->purchase && strpbrk(cfg->purchase, "\"\\<> \t\r\n"))) {
-        snprintf(err, errlen, "a key file, a limit and a field are needed; the purchase URL has "
-                              "no quotes or spaces");
+        snprintf(err, errlen,
+                 "a key file, a limit and a field are needed; the purchase URL has "
+                 "no quotes or spaces");
         return NXX_EINVAL;
     }
     struct quota *q = nxx_calloc(1, sizeof(*q));
@@ -327,7 +331,8 @@ int nxx_scope_quota(nxx_scope *scope, const nxx_quota_config *cfg, char *err, si
     q->monthly = cfg->monthly;
     q->sync_every = cfg->sync_every ? cfg->sync_every : 1;
     int e = 0;
-    if (!(q->field = nxx_strdup(cfg->field)) || (cfg->param && !(q->param = nxx_strdup(cfg->param))) ||
+    if (!(q->field = nxx_strdup(cfg->field)) ||
+        (cfg->param && !(q->param = nxx_strdup(cfg->param))) ||
         (cfg->purchase && !(q->purchase = nxx_strdup(cfg->purchase))) ||
         (cfg->state && !(q->state = nxx_strdup(cfg->state))))
         e = NXX_ENOMEM;

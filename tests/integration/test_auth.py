@@ -256,3 +256,78 @@ locations:
             check_status(r, 200, "alice has it")
     finally:
         remove_tree(d)
+
+
+def _b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def _der_to_raw(der):
+    """ECDSA-Sig-Value (DER SEQUENCE of two INTEGERs) to JWS R || S (RFC 7518 §3.4)."""
+    i = 2 if der[1] < 0x80 else 3
+    out = b""
+    for _ in range(2):
+        n = der[i + 1]
+        out += der[i + 2:i + 2 + n].lstrip(b"\0").rjust(32, b"\0")
+        i += 2 + n
+    return out
+
+
+def _jwt(key_path, alg, claims):
+    head = _b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = _b64url(json.dumps(claims).encode())
+    msg = f"{head}.{body}".encode()
+    sig = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key_path], input=msg,
+                         capture_output=True, check=True, timeout=30).stdout
+    if alg == "ES256":
+        sig = _der_to_raw(sig)
+    return f"{head}.{body}.{_b64url(sig)}"
+
+
+def test_jwt_rs256_es256_claims_and_roles():
+    import time
+    if not shutil.which("openssl"):
+        skip("the openssl command is not installed")
+    for alg, gen in (("RS256", ["genpkey", "-algorithm", "RSA", "-pkeyopt",
+                                "rsa_keygen_bits:2048"]),
+                     ("ES256", ["genpkey", "-algorithm", "EC", "-pkeyopt",
+                                "ec_paramgen_curve:P-256"])):
+        d, path = make_site("""\
+auth: {jwt-key: pub.pem, jwt-issuer: "https://id.example", jwt-audience: api, realm: api}
+locations:
+  /:
+    files: {root: www}
+  /admin:
+    files: {root: www}
+    require: admin
+""")
+        try:
+            key = os.path.join(d, "key.pem")
+            subprocess.run(["openssl"] + gen + ["-out", key], check=True, capture_output=True,
+                           timeout=60)
+            subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out",
+                            os.path.join(d, "pub.pem")], check=True, capture_output=True,
+                           timeout=30)
+            now = int(time.time())
+            good = {"sub": "dana", "iss": "https://id.example", "aud": ["api", "web"],
+                    "exp": now + 300, "nbf": now - 10, "roles": ["admin"]}
+            with ConfigServer(path) as s:
+                def status(claims, target="/"):
+                    tok = _jwt(key, alg, claims)
+                    return req(s, "GET", target, [("Authorization", "Bearer " + tok)])
+                check_status(status(good), 200, f"{alg}: a valid token")
+                check_status(status(good, "/admin/"), 200, f"{alg}: the roles claim")
+                check_status(status(dict(good, roles="ops dev"), "/admin/"), 403,
+                             f"{alg}: roles as a string without admin")
+                for what, claims in (("expired", dict(good, exp=now - 120)),
+                                     ("not yet valid", dict(good, nbf=now + 300)),
+                                     ("another issuer", dict(good, iss="https://evil")),
+                                     ("another audience", dict(good, aud="web"))):
+                    r = status(claims)
+                    check_status(r, 401, f"{alg}: {what}")
+                    check('error="invalid_token"' in r.header("www-authenticate"),
+                          f"{alg} {what}: {r.header('www-authenticate')}")
+                r = status(dict(good, exp=now - 30))
+                check_status(r, 200, f"{alg}: expired 30 s ago is within the 60 s skew")
+        finally:
+            remove_tree(d)
