@@ -18,6 +18,7 @@
 #define NXX_HTTP_REQUEST_H
 
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
@@ -76,6 +77,16 @@ struct nxx_proto {
     int (*alive)(const nxx_req *req);
 };
 
+/* What policies note about a request, for the log, the problem body and
+ * the policies after them (nxx_req_notes; most requests have none, so they
+ * cost nothing until a policy writes one). */
+struct nxx_req_notes {
+    nxx_str user;            /* who authenticated (the access log's user) */
+    const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
+    const char *decided;     /* the policy that refused the request (the access log's policy) */
+    nxx_str problem_members; /* more members of a problem+json body */
+};
+
 struct nxx_resp_hdr {
     struct nxx_resp_hdr *next;
     const char *lines; /* "Name: value\r\n"..., in data[] or borrowed */
@@ -119,7 +130,8 @@ struct nxx_req {
         body_started : 1,   /* the protocol reads content for this request */
         early_data : 1,     /* arrived in TLS 1.3 early data (set by the TLS transport) */
         mandatory : 1,      /* an RFC 2774 "M-" method, routed by the method without it */
-        extended : 1;       /* a policy fulfilled every mandatory extension declaration */
+        extended : 1,       /* a policy fulfilled every mandatory extension declaration */
+        noted : 1;          /* notes below are set (nxx_req_notes) */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs;
     const char *detail;
@@ -140,6 +152,7 @@ struct nxx_req {
     void *drain_ud;
     size_t drain_below;
     void *body_ud;
+    struct nxx_req_notes notes; /* valid when `noted` */
     /* last: the parser sets every field it reports (handlers may read) */
     struct nxx_http_request h;
 };
@@ -245,9 +258,28 @@ static inline int nxx_req_early_data(const nxx_req *req)
 /* Extension members (RFC 9457 §3.2) for this request's problem+json body
  * if it is answered with an error: `"name":value` pairs joined by commas,
  * already valid JSON; json must stay valid until the request ends. */
+static inline void nxx_req_problem_members(nxx_req *req, nxx_str json);
+
+/* The request's notes, to write (zeroed on first use). */
+static inline struct nxx_req_notes *nxx_req_notes(nxx_req *req)
+{
+    if (!req->noted) {
+        memset(&req->notes, 0, sizeof(req->notes));
+        req->noted = 1;
+    }
+    return &req->notes;
+}
+
+/* The request's notes, to read (all empty when no policy wrote one). */
+static inline const struct nxx_req_notes *nxx_req_notes_get(const nxx_req *req)
+{
+    static const struct nxx_req_notes none;
+    return req->noted ? &req->notes : &none;
+}
+
 static inline void nxx_req_problem_members(nxx_req *req, nxx_str json)
 {
-    req->problem_members = json;
+    nxx_req_notes(req)->problem_members = json;
 }
 
 /* The ud of the route that matched (the handler's own, for its policies). */

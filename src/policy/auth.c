@@ -644,7 +644,7 @@ static int challenge_err(nxx_req *req, const struct nxx_auth *a, const char *err
         nxx_resp_headerf(req, field, "%s, error=\"%s\", error_description=\"%s\"",
                          a->bearer_challenge, error, detail);
     nxx_req_detail(req, "%s", detail);
-    req->decided = a->proxy ? "proxy-auth" : "auth";
+    nxx_req_notes(req)->decided = a->proxy ? "proxy-auth" : "auth";
     return error && strcmp(error, "invalid_request") == 0 ? 400 : a->proxy ? 407 : 401;
 }
 
@@ -665,8 +665,9 @@ static const struct user *bearer_user(const struct nxx_auth *a, nxx_str token)
 
 static void accept_user(nxx_req *req, const struct user *u)
 {
-    req->user = (nxx_str){ u->name, strlen(u->name) };
-    req->principal = u;
+    struct nxx_req_notes *n = nxx_req_notes(req);
+    n->user = (nxx_str){ u->name, strlen(u->name) };
+    n->principal = u;
 }
 
 /* A JWT's user lives in the request's arena: its claims are its own. */
@@ -716,7 +717,7 @@ static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_lim
     nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
     nxx_req_detail(req, "this address failed to sign in %u times; try again in %s seconds",
                    a->max_failures, retry);
-    req->decided = a->proxy ? "proxy-auth" : "auth";
+    nxx_req_notes(req)->decided = a->proxy ? "proxy-auth" : "auth";
     return 429;
 }
 
@@ -813,7 +814,7 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
 
 int nxx_auth_has_role(const nxx_req *req, const char *role)
 {
-    const struct user *u = req->principal;
+    const struct user *u = nxx_req_notes_get(req)->principal;
     if (!u)
         return 0;
     const struct nxx_auth *a = u->owner;
@@ -894,16 +895,16 @@ static int require_policy(nxx_req *req, void *ud)
     for (size_t i = 0; i < r->nroles; i++)
         if (nxx_auth_has_role(req, r->roles[i]))
             return 0;
-    req->decided = "require";
-    if (!req->principal)
+    nxx_req_notes(req)->decided = "require";
+    nxx_str who = nxx_req_notes_get(req)->user;
+    if (!nxx_req_notes_get(req)->principal)
         nxx_req_detail(req,
                        "%.*s of '%s' requires the %s role, and the request was not signed "
                        "in by any authentication this location checks",
                        (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list);
     else
         nxx_req_detail(req, "%.*s of '%s' requires the %s role, which user '%.*s' does not have",
-                       (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list, (int)req->user.len,
-                       req->user.ptr);
+                       (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list, (int)who.len, who.ptr);
     return 403;
 }
 

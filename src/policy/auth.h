@@ -28,11 +28,10 @@ void nxx_auth_free(struct nxx_auth *a);
 
 /*
  * Check req's credentials (Authorization, or Proxy-Authorization when
- * cfg->proxy).  Returns 0 when they are valid: req->user names the user
- * and nxx_auth_has_role() answers for them.  Otherwise the status to
- * answer with, its fields and detail set on req: 401 (or 407) with the
- * challenge, or 429 with Retry-After when the client address has failed
- * too often.  Worker thread only.
+ * cfg->proxy).  Returns 0 when they are valid: the request's notes (nxx_req_notes_get) name the
+ * user and nxx_auth_has_role() answers for them.  Otherwise the status to answer with, its fields
+ * and detail set on req: 401 (or 407) with the challenge, or 429 with Retry-After when the client
+ * address has failed too often.  Worker thread only.
  */
 int nxx_auth_check(nxx_req *req, struct nxx_auth *a);
 

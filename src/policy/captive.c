@@ -67,7 +67,7 @@ static int captive_policy(nxx_req *req, void *ud)
         nxx_limiter_take(c->admitted, &k, nxx_req_now_ms(req), 1, &r);
         nxx_resp_header(req, "Location", (nxx_str){ c->back, strlen(c->back) });
         nxx_req_detail(req, "you are connected; continue to %s", c->back);
-        req->decided = "captive";
+        nxx_req_notes(req)->decided = "captive";
         return 303;
     }
     if (under(path, c->portal))
@@ -78,7 +78,7 @@ static int captive_policy(nxx_req *req, void *ud)
     nxx_req_error_page(req, (nxx_str){ c->page, c->page_len });
     nxx_req_detail(req, "this network requires you to sign in first: %s", c->portal);
     nxx_resp_headerf(req, "Link", "<%s>; rel=\"captive-portal\"", c->portal);
-    req->decided = "captive";
+    nxx_req_notes(req)->decided = "captive";
     return 511;
 }
 

@@ -49,7 +49,7 @@ static int early_policy(nxx_req *req, void *ud)
     nxx_str m = nxx_req_method(req);
     if (!e->reject_all && safe_method(m))
         return 0;
-    req->decided = "early-data";
+    nxx_req_notes(req)->decided = "early-data";
     if (e->reject_all)
         nxx_req_detail(req,
                        "'%s' is not served from TLS early data, which could be replayed; "

@@ -77,7 +77,7 @@ static int ext_policy(nxx_req *req, void *ud)
     nxx_str uris[MAX_DECLS];
     size_t n = 0;
     if (collect(req, "man", uris, &n) < 0 || collect(req, "c-man", uris, &n) < 0) {
-        req->decided = "require-extension";
+        nxx_req_notes(req)->decided = "require-extension";
         nxx_req_detail(req,
                        "a Man or C-Man field is not a list of \"URI\"; ns=NN declarations "
                        "(RFC 2774 §3), or has more than %d",
@@ -90,7 +90,7 @@ static int ext_policy(nxx_req *req, void *ud)
         if (uris[i].len == want && memcmp(uris[i].ptr, x->uri, want) == 0) {
             found = 1;
         } else if (req->mandatory) {
-            req->decided = "require-extension";
+            nxx_req_notes(req)->decided = "require-extension";
             nxx_req_detail(req,
                            "the mandatory extension '%.*s' is not supported here; this "
                            "resource understands only '%s'",
@@ -100,7 +100,7 @@ static int ext_policy(nxx_req *req, void *ud)
     }
     if (!found || !req->mandatory) {
         nxx_str m = nxx_req_method(req);
-        req->decided = "require-extension";
+        nxx_req_notes(req)->decided = "require-extension";
         nxx_req_detail(req,
                        "'%s' requires the extension '%s': send the request as M-%.*s with "
                        "Man: \"%s\"; ns=NN (RFC 2774)",

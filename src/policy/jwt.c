@@ -90,8 +90,9 @@ struct nxx_jwt *nxx_jwt_new_pem(const char *pem, size_t len, const struct nxx_jw
     } else if (EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) == 256) {
         j->alg = ES256;
     } else {
-        snprintf(err, errlen, "the key is neither RSA of 2048 bits or more (RS256) nor EC P-256 "
-                              "(ES256)");
+        snprintf(err, errlen,
+                 "the key is neither RSA of 2048 bits or more (RS256) nor EC P-256 "
+                 "(ES256)");
         nxx_jwt_free(j);
         return NULL;
     }
@@ -188,7 +189,8 @@ static json_t *decode_json(const char *p, size_t n)
 {
     unsigned char buf[TOKEN_MAX];
     long len = b64url(p, n, buf, sizeof(buf));
-    return len < 0 ? NULL : json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
+    return len < 0 ? NULL
+                   : json_loadb((const char *)buf, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
 }
 
 static int claims(const struct nxx_jwt *j, json_t *pl, int64_t now, struct nxx_jwt_claims *out,

@@ -14,9 +14,9 @@ struct nxx_jwt;
 
 /* The checks besides the signature. */
 struct nxx_jwt_rules {
-    const char *issuer;   /* iss must equal it; NULL: not checked */
-    const char *audience; /* aud (a string or an array) must hold it; NULL: not checked */
-    unsigned skew_s;      /* leeway for exp and nbf */
+    const char *issuer;      /* iss must equal it; NULL: not checked */
+    const char *audience;    /* aud (a string or an array) must hold it; NULL: not checked */
+    unsigned skew_s;         /* leeway for exp and nbf */
     const char *user_claim;  /* the user's name : "sub" */
     const char *roles_claim; /* an array of strings, or one space-separated string : "roles" */
 };

@@ -121,7 +121,9 @@ static uint64_t ceil_s(uint64_t ms)
 static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigned cost,
                    struct nxx_limit_result *out)
 {
-    if (now - e->mark >= l->window_ms) {
+    /* workers' clocks are read at different moments: another worker may
+     * have started the window a millisecond "after" now */
+    if (now >= e->mark && now - e->mark >= l->window_ms) {
         e->mark = now;
         e->count = 0;
     }

@@ -237,7 +237,7 @@ static int quota_policy(nxx_req *req, void *ud)
     if (v.len && EVP_Digest(v.ptr, v.len, key.digest, &dl, EVP_sha256(), NULL))
         k = bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest);
     if (!k) {
-        req->decided = "quota";
+        nxx_req_notes(req)->decided = "quota";
         nxx_req_detail(req, "%s: send a valid API key in the %s field%s%s",
                        v.len ? "this API key is not known" : "an API key is required", q->field,
                        q->param ? " or the query parameter " : "", q->param ? q->param : "");
@@ -259,8 +259,8 @@ static int quota_policy(nxx_req *req, void *ud)
     }
     uint64_t used = k->used;
     pthread_mutex_unlock(&q->lock);
-    if (!req->user.len)
-        req->user = (nxx_str){ k->name, strlen(k->name) };
+    if (!nxx_req_notes_get(req)->user.len)
+        nxx_req_notes(req)->user = (nxx_str){ k->name, strlen(k->name) };
     if (!spent)
         return 0;
     char when[21];
@@ -277,7 +277,7 @@ static int quota_policy(nxx_req *req, void *ud)
         if (n > 0)
             nxx_req_problem_members(req, (nxx_str){ json, (size_t)n });
     }
-    req->decided = "quota";
+    nxx_req_notes(req)->decided = "quota";
     nxx_req_detail(req,
                    "the quota of %llu requests per %s for API key '%s' is spent (%llu used); it "
                    "renews at %.20s%s%s",

@@ -66,7 +66,7 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
         nxx_limit_key_addr(k, (const struct sockaddr *)&ss);
         return 0;
     }
-    case NXX_RATE_BY_USER: v = req->user; break;
+    case NXX_RATE_BY_USER: v = nxx_req_notes_get(req)->user; break;
     case NXX_RATE_BY_API_KEY:
         v = nxx_req_header(req, l->field);
         if (!v.len && l->param)
@@ -120,7 +120,7 @@ static int limit_policy(nxx_req *req, void *ud)
                    "this %s has used its %llu requests per %llu seconds; try again in %s "
                    "seconds",
                    what(l), (unsigned long long)l->quota, (unsigned long long)l->window_s, retry);
-    req->decided = "rate-limit";
+    nxx_req_notes(req)->decided = "rate-limit";
     return 429;
 }
 

@@ -91,7 +91,10 @@ TEST(refused_shapes)
     struct nxx_jwt_claims c;
     const char *why = NULL;
     static const char *const bad[] = {
-        "", "a.b", "a.b.c.d", "...",
+        "",
+        "a.b",
+        "a.b.c.d",
+        "...",
         /* {"alg":"none"} with an empty signature */
         "eyJhbGciOiJub25lIn0.eyJpc3MiOiJqb2UifQ.",
         /* {"alg":"RS256"} against an HMAC key */

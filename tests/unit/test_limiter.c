@@ -157,3 +157,17 @@ TEST(addresses_ipv4_alone_ipv6_by_64)
     nxx_limit_key_addr(&kb, (struct sockaddr *)&v4);
     CHECK(memcmp(&ka, &kb, sizeof(ka)) == 0);
 }
+
+TEST(a_clock_slightly_behind_does_not_restart_the_window)
+{
+    /* two workers read the loop clock at different moments */
+    struct nxx_limiter *l = nxx_limiter_new(2, 60000, NXX_LIMIT_WINDOW, 8);
+    struct nxx_limit_key k = key(9);
+    struct nxx_limit_result r;
+    nxx_limiter_take(l, &k, 1000, 1, &r);
+    nxx_limiter_take(l, &k, 999, 1, &r);
+    CHECK(r.allowed);
+    nxx_limiter_take(l, &k, 998, 1, &r);
+    CHECK(!r.allowed);
+    nxx_limiter_free(l);
+}
