@@ -35,6 +35,7 @@
 #include "http/request.h"
 #include "http/site.h"
 #include "policy/client.h"
+#include "policy/digest.h"
 #include "policy/jwt.h"
 #include "policy/limiter.h"
 #include "core/banned.h"
@@ -609,15 +610,9 @@ static void *wstate_new(void)
 
 static struct nxx_worker_key wkey = { wstate_new, nxx_free, 0 };
 
-static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[32])
+static void digest(nxx_req *req, const struct nxx_auth *a, nxx_str value, unsigned char out[32])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int n = 0;
-    if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) ||
-        !EVP_DigestUpdate(ctx, &a->id, sizeof(a->id)) ||
-        !EVP_DigestUpdate(ctx, value.ptr, value.len) || !EVP_DigestFinal_ex(ctx, out, &n))
-        memset(out, 0, 32);
-    EVP_MD_CTX_free(ctx);
+    nxx_policy_sha256(req, &a->id, sizeof(a->id), value.ptr, value.len, out);
 }
 
 /* ---- the policy ---- */
@@ -653,11 +648,10 @@ static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
     return challenge_err(req, a, NULL, detail);
 }
 
-static const struct user *bearer_user(const struct nxx_auth *a, nxx_str token)
+static const struct user *bearer_user(nxx_req *req, const struct nxx_auth *a, nxx_str token)
 {
     struct token key;
-    unsigned int n = 0;
-    if (!EVP_Digest(token.ptr, token.len, key.digest, &n, EVP_sha256(), NULL))
+    if (nxx_policy_sha256(req, token.ptr, token.len, NULL, 0, key.digest) != 0)
         return NULL;
     const struct token *t = bsearch(&key, a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
     return t ? &a->users[t->user] : NULL;
@@ -729,7 +723,7 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
     unsigned char d[32];
     struct slot *s = NULL;
     if (value.len && ws && a->cache_ms) {
-        digest(a, value, d);
+        digest(req, a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
         if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
             accept_user(req, s->user);
@@ -757,7 +751,7 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
                                  "the Authorization field is not Bearer followed by a token");
         if (a->jwt && memchr(tok.ptr, '.', tok.len))
             return check_jwt(req, a, tok, &key);
-        const struct user *bu = bearer_user(a, tok);
+        const struct user *bu = bearer_user(req, a, tok);
         if (!bu) {
             if (a->fails)
                 nxx_limiter_take(a->fails, &key, now, 1, &lr);

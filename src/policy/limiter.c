@@ -12,7 +12,6 @@
 #include "policy/limiter.h"
 
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -207,13 +206,9 @@ void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key)
     pthread_mutex_unlock(m);
 }
 
-void nxx_limit_key_name(struct nxx_limit_key *key, nxx_str name)
+void nxx_limit_key_name(struct nxx_limit_key *key, const unsigned char digest[32])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    if (!EVP_Digest(name.ptr ? name.ptr : "", name.len, md, &n, EVP_sha256(), NULL) || n < 16)
-        memset(md, 0, sizeof(md));
-    memcpy(key->b, md, sizeof(key->b));
+    memcpy(key->b, digest, sizeof(key->b));
 }
 
 void nxx_limit_key_addr(struct nxx_limit_key *key, const struct sockaddr *sa)

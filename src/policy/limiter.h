@@ -66,8 +66,9 @@ void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, ui
 /* Forget key (a successful login clears its failures). */
 void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key);
 
-/* The key of a name (an API key, a user, a field's value): SHA-256, cut. */
-void nxx_limit_key_name(struct nxx_limit_key *key, nxx_str name);
+/* The key of a name (an API key, a user, a field's value) from its
+ * SHA-256 (nxx_policy_sha256): its first 16 bytes. */
+void nxx_limit_key_name(struct nxx_limit_key *key, const unsigned char digest[32]);
 
 /* The key of an address: IPv4 as ::ffff:a.b.c.d, IPv6 by its first 64 bits. */
 struct sockaddr;

@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 #include "http/date.h"
 #include "http/request.h"
 #include "http/site.h"
+#include "policy/digest.h"
 #include "core/banned.h"
 
 struct qkey {
@@ -232,9 +232,8 @@ static int quota_policy(nxx_req *req, void *ud)
     if (!v.len && q->param)
         v = query_param(req, q->param);
     struct qkey key;
-    unsigned int dl = 0;
     struct qkey *k = NULL;
-    if (v.len && EVP_Digest(v.ptr, v.len, key.digest, &dl, EVP_sha256(), NULL))
+    if (v.len && nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, key.digest) == 0)
         k = bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest);
     if (!k) {
         nxx_req_notes(req)->decided = "quota";

@@ -23,6 +23,7 @@
 #include "http/request.h"
 #include "http/site.h"
 #include "policy/client.h"
+#include "policy/digest.h"
 #include "policy/limiter.h"
 #include "core/banned.h"
 
@@ -76,7 +77,9 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
     }
     if (!v.len)
         return -1;
-    nxx_limit_key_name(k, v);
+    unsigned char d[32];
+    nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, d);
+    nxx_limit_key_name(k, d);
     return 0;
 }
 
