@@ -708,9 +708,9 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .check = check_link },
     { .name = "auth",
       .type = K_BLOCK,
-      .help = "Basic authentication against an htpasswd file: 401 with WWW-Authenticate (407 "
-              "with Proxy-Authenticate for a proxy) without valid credentials; 429 for an "
-              "address that fails too often.",
+      .help = "Authentication: Basic (an htpasswd file), Bearer tokens (a file of their "
+              "digests) and JWTs: 401 with WWW-Authenticate (407 with Proxy-Authenticate for a "
+              "proxy) without valid credentials; 429 for an address that fails too often.",
       .scopes = NXX_CFG_SCOPED,
       .sub = auth_keys,
       .nsub = sizeof(auth_keys) / sizeof(auth_keys[0]),

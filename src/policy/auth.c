@@ -343,6 +343,8 @@ static int make_dummy(struct nxx_auth *a, char *err, size_t errlen)
 static struct user *find_user(const struct nxx_auth *a, const char *name)
 {
     struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0, NULL };
+    if (!a->nusers)
+        return NULL; /* bsearch wants a base even for no elements */
     return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
 }
 
@@ -651,7 +653,7 @@ static int challenge(nxx_req *req, const struct nxx_auth *a, const char *detail)
 static const struct user *bearer_user(nxx_req *req, const struct nxx_auth *a, nxx_str token)
 {
     struct token key;
-    if (nxx_policy_sha256(req, token.ptr, token.len, NULL, 0, key.digest) != 0)
+    if (!a->ntokens || nxx_policy_sha256(req, token.ptr, token.len, NULL, 0, key.digest) != 0)
         return NULL;
     const struct token *t = bsearch(&key, a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
     return t ? &a->users[t->user] : NULL;

@@ -137,7 +137,8 @@ static void load_state(struct quota *q)
         if (!end || *end != ' ')
             continue;
         unsigned long long used = strtoull(end + 1, NULL, 10);
-        struct qkey *k = bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest);
+        struct qkey *k =
+            q->nkeys ? bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest) : NULL;
         if (k) {
             k->period = p;
             k->used = used;
@@ -233,7 +234,7 @@ static int quota_policy(nxx_req *req, void *ud)
         v = query_param(req, q->param);
     struct qkey key;
     struct qkey *k = NULL;
-    if (v.len && nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, key.digest) == 0)
+    if (v.len && q->nkeys && nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, key.digest) == 0)
         k = bsearch(&key, q->keys, q->nkeys, sizeof(*q->keys), by_digest);
     if (!k) {
         nxx_req_notes(req)->decided = "quota";
