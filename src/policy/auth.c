@@ -308,7 +308,8 @@ static int load_users(struct nxx_auth *a, const char *path, char *err, size_t er
     nxx_free(text);
     if (r)
         return r;
-    qsort(a->users, a->nusers, sizeof(*a->users), by_name);
+    if (a->nusers)
+        qsort(a->users, a->nusers, sizeof(*a->users), by_name);
     for (size_t i = 1; i < a->nusers; i++)
         if (strcmp(a->users[i - 1].name, a->users[i].name) == 0)
             return fail(err, errlen, "%s: user '%s' is listed twice", path, a->users[i].name);
@@ -426,7 +427,8 @@ static int load_tokens(struct nxx_auth *a, const char *path, char *err, size_t e
     }
     for (size_t i = 0; i < a->ntokens; i++)
         a->tokens[i].user = (size_t)(find_user(a, a->tokens[i].name) - a->users);
-    qsort(a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
+    if (a->ntokens)
+        qsort(a->tokens, a->ntokens, sizeof(*a->tokens), by_digest);
     for (size_t i = 1; i < a->ntokens; i++)
         if (memcmp(a->tokens[i - 1].digest, a->tokens[i].digest, 32) == 0)
             return fail(err, errlen, "%s: a token is listed twice", path);

@@ -202,7 +202,8 @@ static int load_keys(struct quota *q, const char *path, uint64_t def, char *err,
     fclose(f);
     if (r)
         return r;
-    qsort(q->keys, q->nkeys, sizeof(*q->keys), by_digest);
+    if (q->nkeys)
+        qsort(q->keys, q->nkeys, sizeof(*q->keys), by_digest);
     for (size_t i = 1; i < q->nkeys; i++)
         if (memcmp(q->keys[i - 1].digest, q->keys[i].digest, 32) == 0) {
             snprintf(err, errlen, "%s: a key is listed twice", path);
