@@ -331,3 +331,17 @@ locations:
                 check_status(r, 200, f"{alg}: expired 30 s ago is within the 60 s skew")
         finally:
             remove_tree(d)
+
+
+def test_access_log_names_other_policies():
+    d, path = config_dir("locations:\n  /old: {gone: true}\n  /x: {legal-block: \"https://a.example/\"}\n")
+    log = os.path.join(d, "access.log")
+    try:
+        with ConfigServer(path, "--access-log", log, "--access-log-format", "json") as s:
+            req(s, "GET", "/old")
+            req(s, "GET", "/x")
+        with open(log) as f:
+            got = sorted((e["status"], e.get("policy")) for e in map(json.loads, f) if e)
+        eq(got, [(410, "gone"), (451, "legal-block")], "the deciding policy of each refusal")
+    finally:
+        remove_tree(d)
