@@ -35,8 +35,9 @@ struct limit {
     int fields;  /* RateLimit fields on allowed responses */
     uint64_t quota, window_s;
     struct nxx_cidrs trusted;
-    char policy[160]; /* the RateLimit-Policy value */
-    char name[64];    /* the policy's name, as an sf-string */
+    char policy_line[192]; /* "RateLimit-Policy: ...\r\n" */
+    size_t policy_len;
+    char name[64]; /* the policy's name, as an sf-string */
 };
 
 /* The value of query parameter name in req's query, or len 0. */
@@ -86,10 +87,13 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
 static void add_fields(nxx_req *req, const struct limit *l, const struct nxx_limit_result *r)
 {
     char line[128];
-    snprintf(line, sizeof(line), "%s;r=%llu;t=%llu", l->name, (unsigned long long)r->remaining,
-             (unsigned long long)r->reset_s);
-    NXX_RESP_HEADER(req, "RateLimit-Policy", (nxx_str){ l->policy, strlen(l->policy) });
-    nxx_resp_header(req, "RateLimit", (nxx_str){ line, strlen(line) });
+    int n = snprintf(line, sizeof(line), "%s;r=%llu;t=%llu", l->name,
+                     (unsigned long long)r->remaining, (unsigned long long)r->reset_s);
+    /* the policy's line is built once, and lives as long as the generation
+     * the request holds */
+    nxx_resp_header_lines(req, l->policy_line, l->policy_len);
+    if (n > 0 && (size_t)n < sizeof(line))
+        NXX_RESP_HEADER(req, "RateLimit", (nxx_str){ line, (size_t)n });
 }
 
 static const char *what(const struct limit *l)
@@ -179,8 +183,9 @@ int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg)
     l->quota = cfg->quota;
     l->window_s = cfg->window_s;
     snprintf(l->name, sizeof(l->name), "\"%s\"", cfg->name ? cfg->name : "default");
-    snprintf(l->policy, sizeof(l->policy), "%s;q=%llu;w=%llu", l->name,
-             (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
+    l->policy_len = (size_t)snprintf(
+        l->policy_line, sizeof(l->policy_line), "RateLimit-Policy: %s;q=%llu;w=%llu\r\n", l->name,
+        (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
     int e = 0;
     l->lim = nxx_limiter_new(cfg->quota, cfg->window_s * 1000,
                              cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys);
