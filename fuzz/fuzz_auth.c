@@ -8,8 +8,8 @@
  * the rest is the field value, given to both parsers.  Checked: user and
  * password lie inside the output buffer, their lengths add up to what
  * base64 decoded minus the colon, neither holds a control character; every
- * declaration is a non-empty view inside the value with no space, quote or
- * backslash, and its ns is -1 or 0..9999; the declaration loop ends.
+ * declaration is a non-empty view inside the value of printable ASCII
+ * without space, quote or backslash, and its ns is -1 or 0..9999; the declaration loop ends.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,7 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while ((r = nxx_ext_decl_next(&it, &uri, &ns)) == 1) {
         REQUIRE(uri.len > 0 && uri.ptr > v.ptr && uri.ptr + uri.len < v.ptr + v.len);
         for (size_t i = 0; i < uri.len; i++)
-            REQUIRE(uri.ptr[i] > 0x20 && uri.ptr[i] != '"' && uri.ptr[i] != '\\');
+            REQUIRE((unsigned char)uri.ptr[i] > 0x20 && (unsigned char)uri.ptr[i] < 0x7f &&
+                    uri.ptr[i] != '"' && uri.ptr[i] != '\\');
         REQUIRE(ns >= -1 && ns <= 9999);
         REQUIRE(++count <= size);
     }

@@ -30,8 +30,8 @@ int nxx_ext_decl_next(struct nxx_field_iter *it, nxx_str *uri, int *ns)
         return -1;
     *uri = (nxx_str){ q.ptr + 1, q.len - 2 };
     for (size_t i = 0; i < uri->len; i++)
-        if ((unsigned char)uri->ptr[i] <= 0x20 || uri->ptr[i] == 0x7f)
-            return -1;
+        if ((unsigned char)uri->ptr[i] <= 0x20 || (unsigned char)uri->ptr[i] >= 0x7f)
+            return -1; /* a URI is ASCII without spaces (RFC 3986) */
     *ns = -1;
     nxx_str name, value;
     int r;
