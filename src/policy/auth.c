@@ -878,6 +878,20 @@ struct require {
     char *list; /* "'admin' or 'ops'", for the detail */
 };
 
+/* RFC 6750 §3.1: a bearer token without the rights asked for is
+ * insufficient_scope, said in the challenge of the 403. */
+static void insufficient_scope(nxx_req *req)
+{
+    const struct user *u = nxx_req_notes_get(req)->principal;
+    nxx_str v = nxx_field_trim(
+        nxx_req_header(req, u->owner->proxy ? "proxy-authorization" : "authorization"));
+    if (v.len > 7 && strncasecmp(v.ptr, "bearer ", 7) == 0)
+        nxx_resp_headerf(req, u->owner->proxy ? "Proxy-Authenticate" : "WWW-Authenticate",
+                         "%s, error=\"insufficient_scope\", error_description=\"a role this "
+                         "resource requires is missing\"",
+                         u->owner->bearer_challenge);
+}
+
 static int require_policy(nxx_req *req, void *ud)
 {
     const struct require *r = ud;
@@ -901,6 +915,8 @@ static int require_policy(nxx_req *req, void *ud)
                        "in by any authentication this location checks",
                        (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list);
     else
+        insufficient_scope(req);
+    if (nxx_req_notes_get(req)->principal)
         nxx_req_detail(req, "%.*s of '%s' requires the %s role, which user '%.*s' does not have",
                        (int)m.len, m.ptr, nxx_req_path(req).ptr, r->list, (int)who.len, who.ptr);
     return 403;

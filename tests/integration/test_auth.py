@@ -252,6 +252,10 @@ locations:
             check('error="invalid_request"' in r.header_all("www-authenticate")[1], "the code")
             r = req(s, "GET", "/admin/", [("Authorization", "Bearer " + tok)])
             check_status(r, 403, "robot has no admin role")
+            eq(r.header("www-authenticate"),
+               'Bearer realm="api", error="insufficient_scope", '
+               'error_description="a role this resource requires is missing"',
+               "RFC 6750 §3.1 insufficient_scope on the 403")
             r = req(s, "GET", "/admin/", [("Authorization", basic("alice", "secret"))])
             check_status(r, 200, "alice has it")
     finally:
