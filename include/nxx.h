@@ -754,6 +754,159 @@ NXX_API int nxx_scope_maintenance(nxx_scope *scope, const nxx_maintenance_config
  * more get 503 with Retry-After: retry_after_s (0: 1). */
 NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned retry_after_s);
 
+/*
+ * Authentication (RFC 9110 §11) with Basic credentials (RFC 7617) checked
+ * against an htpasswd file as Apache's htpasswd writes it: bcrypt ($2y$),
+ * SHA-crypt ($5$, $6$) and yescrypt ($y$) hashes; plaintext, DES,
+ * MD5-crypt ($apr1$) and SHA-1 ({SHA}) lines are refused when the file is
+ * loaded.  A request without valid credentials gets 401 with
+ * WWW-Authenticate: Basic realm="REALM", charset="UTF-8" (with proxy:
+ * Proxy-Authorization is read, and 407 with Proxy-Authenticate answers).
+ * A verified credential is remembered per worker for cache_ms, so
+ * keep-alive requests do not pay for the hash again.  A client address
+ * that fails max_failures times within failure_window_s gets 429 with
+ * Retry-After until the window ends.  Roles come from an Apache groups
+ * file ("group: user user ...") and are checked by nxx_scope_require_role.
+ */
+typedef struct nxx_auth_config {
+    const char *htpasswd;        /* the users' file (Basic); read at this call */
+    const char *tokens;          /* Bearer tokens (RFC 6750): "user:SHA256HEX" lines, the
+                                  * SHA-256 of each token in hex; htpasswd, tokens or both */
+    const char *jwt_key;         /* JWT bearer tokens: an HS256 secret (32 bytes or more), or a
+                                  * PEM public key: RSA (RS256) or EC P-256 (ES256) */
+    const char *jwt_issuer;      /* iss must be this : NULL (not checked) */
+    const char *jwt_audience;    /* aud must hold this : NULL (not checked) */
+    unsigned jwt_skew_s;         /* leeway for exp and nbf : 60 */
+    const char *jwt_roles_claim; /* roles: an array or a space-separated string : "roles" */
+    const char *realm;           /* the realm of the challenge : "nxx" */
+    const char *groups;          /* "role: user ..." lines; NULL: no roles : NULL */
+    int proxy;                   /* 1: Proxy-Authorization and 407 (a forward proxy) : 0 */
+    unsigned cache_ms;         /* a verified credential is remembered this long; 0: never : 60000 */
+    unsigned max_failures;     /* failures per client address per window; 0: no limit : 10 */
+    unsigned failure_window_s; /* : 60 */
+    const char *const *trusted_proxies; /* addresses or CIDRs whose Forwarded /
+                                         * X-Forwarded-For name the client */
+    size_t ntrusted;
+} nxx_auth_config;
+NXX_API void nxx_auth_config_init(nxx_auth_config *cfg);
+
+/* Require valid credentials in the scope.  NXX_EINVAL with the reason in
+ * err (a file that cannot be read, a refused hash: "FILE:LINE: ..."). */
+NXX_API int nxx_scope_auth(nxx_scope *scope, const nxx_auth_config *cfg, char *err, size_t errlen);
+
+/*
+ * 403 Forbidden for requests (of the methods listed; nmethods 0: every
+ * method) whose authenticated user has none of the roles; the problem
+ * detail names them ("DELETE of '/admin/users' requires the 'admin' role,
+ * which user 'bob' does not have").  Put it in the scope of an auth policy
+ * or inside one: policies run server first, then host, then location.
+ */
+NXX_API int nxx_scope_require_role(nxx_scope *scope, const char *const *roles, size_t nroles,
+                                   const char *const *methods, size_t nmethods);
+
+/*
+ * Rate limits (RFC 6585 §4): at most `quota` requests per `window_s`
+ * seconds for each key; more get 429 Too Many Requests with Retry-After,
+ * RateLimit-Policy and RateLimit (IETF httpapi ratelimit-headers draft:
+ * "NAME";q=QUOTA;w=WINDOW and "NAME";r=REMAINING;t=RESET).  Counts are
+ * shared by every worker and exact: with the default fixed windows, a
+ * quota of 100 a minute is 100 requests in each minute from a key's first
+ * request; `bucket` counts with a token bucket (GCRA) refilled evenly
+ * instead.  At most max_keys keys are tracked (about 48 bytes each); a new
+ * key replaces one that has been idle longest among the 8 it shares a set
+ * with.  A request without a key (no user signed in, no API key) is not
+ * limited by the rule.  Several calls make several limits.
+ */
+enum nxx_rate_key {
+    NXX_RATE_BY_ADDRESS, /* the client address (IPv6 by its /64) */
+    NXX_RATE_BY_USER,    /* the user an auth policy before it signed in */
+    NXX_RATE_BY_API_KEY, /* the header field `field`, else the query parameter `param` */
+    NXX_RATE_BY_FIELD,   /* the value of the header field `field` */
+};
+typedef struct nxx_rate_limit_config {
+    uint64_t quota;                     /* requests per window (required) */
+    uint64_t window_s;                  /* the window in seconds (required) */
+    enum nxx_rate_key by;               /* : NXX_RATE_BY_ADDRESS */
+    const char *field;                  /* the field of BY_API_KEY / BY_FIELD : "X-API-Key" */
+    const char *param;                  /* the query parameter of BY_API_KEY : NULL */
+    const char *name;                   /* the policy's name in the fields : "default" */
+    int bucket;                         /* token bucket (GCRA) instead of fixed windows : 0 */
+    int fields;                         /* RateLimit fields on allowed responses too : 1 */
+    size_t max_keys;                    /* : 10000 */
+    const char *const *trusted_proxies; /* as for nxx_auth_config */
+    size_t ntrusted;
+} nxx_rate_limit_config;
+NXX_API void nxx_rate_limit_config_init(nxx_rate_limit_config *cfg);
+NXX_API int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg);
+
+/*
+ * 425 Too Early (RFC 8470) for requests that could be replays of TLS 1.3
+ * early data: those the TLS transport received as 0-RTT data, and those a
+ * trusted front proxy (an address or CIDR of trusted_proxies) marks
+ * `Early-Data: 1`.  reject_all 0: only unsafe methods (all but GET, HEAD,
+ * OPTIONS, TRACE) are refused; 1: every early request of the scope.
+ */
+NXX_API int nxx_scope_early_data(nxx_scope *scope, int reject_all,
+                                 const char *const *trusted_proxies, size_t ntrusted);
+
+/*
+ * RFC 2774 mandatory extensions: requests of the scope must declare the
+ * extension `uri` mandatory (an "M-" method such as M-GET, with Man or
+ * C-Man: "URI"; ns=NN).  Others get 510 Not Extended whose detail shows
+ * the declaration to send; a fulfilled request's response carries Ext.
+ * (Any "M-" request whose declarations no policy fulfils gets 510 too.)
+ */
+NXX_API int nxx_scope_require_extension(nxx_scope *scope, const char *uri);
+
+/*
+ * Captive portal (RFC 6585 §6): a client address not yet admitted gets
+ * 511 Network Authentication Required (never cacheable) with an HTML page
+ * linking to `portal`; paths under `portal` (the login page and its
+ * assets) are served as usual; a POST to `login` admits the address for
+ * admit_s seconds and answers 303 to `back` ("/" when NULL).  With `api`,
+ * GET of that path answers the RFC 8908 captive-portal API
+ * (application/captive+json: captive, user-portal-url, seconds-remaining).
+ * At most max_clients admitted addresses are remembered (the longest idle
+ * of a set go first: such a client signs in again).
+ */
+typedef struct nxx_captive_config {
+    const char *portal; /* path prefix of the portal's pages (required) */
+    const char *login;  /* path whose POST admits (required) */
+    const char *back;   /* where an admitted client is sent : "/" */
+    const char *api;    /* RFC 8908 API path : NULL */
+    unsigned admit_s;   /* : 3600 */
+    size_t max_clients; /* : 10000 */
+    const char *const *trusted_proxies;
+    size_t ntrusted;
+} nxx_captive_config;
+NXX_API void nxx_captive_config_init(nxx_captive_config *cfg);
+NXX_API int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg);
+
+/*
+ * API keys and quotas: requests of the scope need a key listed in `keys`
+ * (lines "name:SHA256HEX[:QUOTA]", the SHA-256 of each key in hex), sent
+ * in the header field `field` or else the query parameter `param` (403
+ * without a known one).  Each key may make `limit` (or its own QUOTA)
+ * requests per UTC day, or per month with `monthly`; past it, 402 Payment
+ * Required whose problem body carries quota, used, period, renews (RFC
+ * 3339) and purchase.  Counters are written to `state` (NULL: memory
+ * only) every sync_every counted requests and when the configuration is
+ * freed, and read back at load: a crash forgets at most sync_every - 1.
+ * NXX_EINVAL with the reason in err.
+ */
+typedef struct nxx_quota_config {
+    const char *keys;     /* the key file (required) */
+    uint64_t limit;       /* requests per period for keys without their own (required) */
+    int monthly;          /* per calendar month (UTC) instead of per day : 0 */
+    const char *field;    /* : "X-API-Key" */
+    const char *param;    /* : NULL */
+    const char *purchase; /* where to buy more (a URL) : NULL */
+    const char *state;    /* the counters' file : NULL */
+    unsigned sync_every;  /* : 100 */
+} nxx_quota_config;
+NXX_API void nxx_quota_config_init(nxx_quota_config *cfg);
+NXX_API int nxx_scope_quota(nxx_scope *scope, const nxx_quota_config *cfg, char *err,
+                            size_t errlen);
 /* ---- WebSocket (RFC 6455) --------------------------------------------- */
 
 /*

@@ -70,6 +70,15 @@ static const struct site_flag site_flags[] = {
     { "api-max-db-bytes", "N", "0 (no limit)",
       "Size limit of the REST database; writes beyond it get 507 and write nothing.", "api",
       "max-db-bytes" },
+    { "auth-basic", "HTPASSWD", "off",
+      "Require Basic credentials for everything: users from an htpasswd file (htpasswd -B); "
+      "401 with WWW-Authenticate without them.",
+      "auth", "basic" },
+    { "auth-realm", "NAME", "nxx", "The realm of --auth-basic's challenge.", "auth", "realm" },
+    { "rate-limit", "N/UNIT", "off",
+      "Limit each client address to N requests per s, min, h or day (100/min): 429 with "
+      "Retry-After, RateLimit-Policy and RateLimit beyond it.",
+      "rate-limit", "limit" },
     { "dav", NULL, "off",
       "Serve DIR read-write as WebDAV (classes 1, 2 and 3) at / (or at --dav-prefix) instead of "
       "read-only files.",
@@ -95,6 +104,7 @@ struct cmd {
     const char *rules[MAX_RULES];
     size_t nrules;
     const char *api, *data, *api_max_db_bytes;
+    const char *auth_basic, *auth_realm, *rate_limit;
     int dav;
     const char *dav_prefix, *dav_quota;
     const char *ws_echo;
@@ -187,7 +197,13 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
     const char *why = nxx_cfg_parse_scalar(k, v, &val, buf, sizeof(buf));
     if (why)
         return bad(err, errlen, f->name, v, why);
-    if (strcmp(f->name, "root") == 0)
+    if (strcmp(f->name, "auth-basic") == 0)
+        c->auth_basic = v;
+    else if (strcmp(f->name, "auth-realm") == 0)
+        c->auth_realm = v;
+    else if (strcmp(f->name, "rate-limit") == 0)
+        c->rate_limit = v;
+    else if (strcmp(f->name, "root") == 0)
         c->root = v;
     else if (strcmp(f->name, "data") == 0)
         c->data = v;
@@ -422,8 +438,49 @@ static size_t prefix_len(const char *p, size_t n)
     return n;
 }
 
+/* A policy block `name` of the server scope (the top level). */
+static struct nxx_cfg_block *top_policy(struct nxx_cfg_doc *doc, const char *name)
+{
+    const struct nxx_cfg_key *k = nxx_cfg_lookup(NXX_CFG_SERVER, name, strlen(name));
+    struct nxx_cfg_val *v = k ? nxx_cfg_block_add(doc, doc->top, k, nopos) : NULL;
+    struct nxx_cfg_block *m = v ? nxx_cfg_block_new(doc, 0, k, doc->top, NULL, nopos) : NULL;
+    struct nxx_cfg_block **bv = m ? nxx_cfg_alloc(doc, sizeof(*bv)) : NULL;
+    if (!bv)
+        return NULL;
+    bv[0] = m;
+    v->blocks = bv;
+    v->nblocks = 1;
+    return m;
+}
+
+/* --auth-basic [--auth-realm], --rate-limit: policies of the whole server */
+static int policies(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t errlen)
+{
+    if (c->auth_realm && !c->auth_basic)
+        return bad(err, errlen, "auth-realm", c->auth_realm, "needs --auth-basic");
+    if (c->auth_basic) {
+        struct nxx_cfg_block *m = top_policy(doc, "auth");
+        if (!m || put(doc, m, "basic", nxx_cfg_path(doc, c->auth_basic)) < 0 ||
+            (c->auth_realm && put(doc, m, "realm", c->auth_realm) < 0))
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    }
+    if (c->rate_limit) {
+        struct nxx_cfg_block *m = top_policy(doc, "rate-limit");
+        if (!m || put(doc, m, "limit", c->rate_limit) < 0)
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    }
+    return 0;
+}
+
 static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t errlen)
 {
+    int pr = policies(doc, c, err, errlen);
+    if (pr)
+        return pr;
     const struct nxx_cfg_key *lk = nxx_cfg_lookup(NXX_CFG_SERVER, "locations", 9);
     struct nxx_cfg_val *locs = nxx_cfg_block_add(doc, doc->top, lk, nopos);
     if (!locs || !(locs->blocks = nxx_cfg_alloc(doc, (c->nrules + 4) * sizeof(*locs->blocks))))

@@ -159,6 +159,7 @@ void nxx_accesslog_write(nxx_req *req)
     nxx_str ref = nxx_req_header(req, "referer");
     const struct nxx_http_request *h = &req->h;
     nxx_str ver = req->proto->version(req);
+    const struct nxx_req_notes *notes = nxx_req_notes_get(req);
     if (w->srv->cfg.access_log_json) {
         char iso[21];
         nxx_date_iso(w->date_s, iso);
@@ -184,10 +185,24 @@ void nxx_accesslog_write(nxx_req *req)
         put_esc(&b, ref.ptr, ref.len, 1);
         PUTL(&b, "\",\"user_agent\":\"");
         put_esc(&b, ua.ptr, ua.len, 1);
+        if (notes->user.len) {
+            PUTL(&b, "\",\"user\":\"");
+            put_esc(&b, notes->user.ptr, notes->user.len, 1);
+        }
+        if (notes->decided) {
+            PUTL(&b, "\",\"policy\":\"");
+            put(&b, notes->decided, strlen(notes->decided));
+        }
         PUTL(&b, "\"}");
     } else {
         put_peer(&b, req->conn);
-        PUTL(&b, " - - [");
+        if (notes->user.len) {
+            PUTL(&b, " - ");
+            put_esc(&b, notes->user.ptr, notes->user.len, 0);
+            PUTL(&b, " [");
+        } else {
+            PUTL(&b, " - - [");
+        }
         put(&b, w->clf_date, 26);
         PUTL(&b, "] \"");
         if (h->method.len) {

@@ -187,7 +187,8 @@ nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *
         return req->error_page;
     }
     size_t dlen = strlen(detail), tlen = strlen(title);
-    size_t cap = 6 * (dlen + instance.len + tlen) + id.len + 512;
+    size_t cap = 6 * (dlen + instance.len + tlen) + id.len +
+                 nxx_req_notes_get(req)->problem_members.len + 512;
     struct sbuf b = { nxx_req_alloc(req, cap), 0, cap };
     if (!b.p)
         return (nxx_str){ NULL, 0 };
@@ -205,7 +206,13 @@ nxx_str nxx_problem_body(nxx_req *req, int status, const char *detail, nxx_str *
         put_esc(&b, json_escape, instance.ptr, instance.len);
         PUTS(&b, "\",\"requestId\":\"");
         put(&b, id.ptr, id.len);
-        PUTS(&b, "\"}\n");
+        PUTS(&b, "\"");
+        if (nxx_req_notes_get(req)->problem_members.len) {
+            PUTS(&b, ",");
+            put(&b, nxx_req_notes_get(req)->problem_members.ptr,
+                nxx_req_notes_get(req)->problem_members.len);
+        }
+        PUTS(&b, "}\n");
     } else if (fmt == FMT_HTML) {
         *ctype = NXX_STR("text/html; charset=utf-8");
         PUTS(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>");

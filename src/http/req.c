@@ -139,6 +139,11 @@ nxx_str nxx_req_peer(const nxx_req *req)
     return p ? (nxx_str){ p, n } : (nxx_str){ "?", 1 };
 }
 
+const struct sockaddr *nxx_req_peer_addr(const nxx_req *req)
+{
+    return &req->conn->peer.sa;
+}
+
 nxx_str nxx_req_id(const nxx_req *req)
 {
     nxx_req *r = (nxx_req *)(uintptr_t)req; /* the id is formatted lazily */
@@ -356,11 +361,6 @@ static NXX_COLD void conn_response(nxx_req *req)
         int n = snprintf(v, sizeof(v), "max-age=%u", age);
         nxx_resp_header(req, "Strict-Transport-Security", (nxx_str){ v, (size_t)n });
     }
-}
-
-int nxx_req_early_data(const nxx_req *req)
-{
-    return req->early_data;
 }
 
 int nxx_req_client_cert(const nxx_req *req, char *subject, size_t len)

@@ -292,6 +292,36 @@ static NXX_COLD int conn_checks(nxx_req *req)
     return 0;
 }
 
+/*
+ * RFC 2774 §5: a mandatory request's method is a known one prefixed "M-".
+ * It is routed as that method; unless a policy of its location (see
+ * policy/extension.c) fulfils every mandatory declaration, it gets 510
+ * (§7), since a server must not claim to have fulfilled what it did not
+ * understand (§5.1).
+ */
+static NXX_COLD int mandatory(nxx_req *req)
+{
+    nxx_str m = req->h.method;
+    if (m.len < 3 || m.ptr[0] != 'M' || m.ptr[1] != '-')
+        return 0;
+    nxx_str rest = { m.ptr + 2, m.len - 2 };
+    if (!nxx_method_known(rest))
+        return 0;
+    req->h.method = rest;
+    req->h.method_id = nxx_method_id(rest);
+    req->head_only = req->h.method_id == NXX_M_HEAD;
+    req->mandatory = 1;
+    return 1;
+}
+
+static NXX_COLD int not_extended(nxx_req *req)
+{
+    nxx_req_detail(req, "this resource understands none of the mandatory extensions the request "
+                        "declares (Man, C-Man); send it without the M- prefix, or with "
+                        "extensions it understands");
+    return 510;
+}
+
 void nxx_request_head(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
@@ -300,7 +330,7 @@ void nxx_request_head(nxx_req *req)
     req->path = (nxx_str){ "/", 1 };
     req->body_limit = site->cfg.max_body_bytes;
 
-    if (h->method_id == NXX_M_OTHER && !nxx_method_known(h->method)) {
+    if (h->method_id == NXX_M_OTHER && !nxx_method_known(h->method) && !mandatory(req)) {
         fail(req, 501, "the request method is not implemented by this server");
         return;
     }
@@ -352,6 +382,8 @@ void nxx_request_head(nxx_req *req)
     }
     req->body_limit = req->scope->max_body_bytes;
     int s = run_policies(req, NXX_PHASE_HEAD);
+    if (!s && req->mandatory && !req->extended)
+        s = not_extended(req);
     if (s) {
         refuse(req, s);
         return;

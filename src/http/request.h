@@ -18,6 +18,8 @@
 #define NXX_HTTP_REQUEST_H
 
 #include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "nxx.h"
@@ -75,6 +77,16 @@ struct nxx_proto {
     int (*alive)(const nxx_req *req);
 };
 
+/* What policies note about a request, for the log, the problem body and
+ * the policies after them (nxx_req_notes; most requests have none, so they
+ * cost nothing until a policy writes one). */
+struct nxx_req_notes {
+    nxx_str user;            /* who authenticated (the access log's user) */
+    const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
+    const char *decided;     /* the policy that refused the request (the access log's policy) */
+    nxx_str problem_members; /* more members of a problem+json body */
+};
+
 struct nxx_resp_hdr {
     struct nxx_resp_hdr *next;
     const char *lines; /* "Name: value\r\n"..., in data[] or borrowed */
@@ -116,7 +128,10 @@ struct nxx_req {
         finished : 1,       /* logged and released */
         taken : 1,          /* the connection was taken over */
         body_started : 1,   /* the protocol reads content for this request */
-        early_data : 1;     /* its head arrived in TLS 1.3 early data (0-RTT) */
+        early_data : 1,     /* its head arrived in TLS 1.3 early data (0-RTT) */
+        mandatory : 1,      /* an RFC 2774 "M-" method, routed by the method without it */
+        extended : 1,       /* a policy fulfilled every mandatory extension declaration */
+        noted : 1;          /* notes below are set (nxx_req_notes) */
     size_t hdr_len;         /* bytes of the header lines in hdrs */
     struct nxx_resp_hdr *hdrs;
     const char *detail;
@@ -124,6 +139,10 @@ struct nxx_req {
     void (*drain_fn)(nxx_req *, void *); /* nxx_resp_on_drain, once */
     nxx_body_fn body_fn;                 /* NXX_BODY_STREAM */
     nxx_str error_page;                  /* HTML body for an error answer (nxx_req_error_page) */
+    nxx_str problem_members; /* more members of a problem+json body (nxx_req_problem_members) */
+    nxx_str user;            /* who authenticated (the access log's user); set by auth policies */
+    const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
+    const char *decided;     /* the policy that refused the request (the access log's policy) */
     /* below, each field is set where it is used, behind a guard that is
      * (the timer's index, id[0], the function pointers above) */
     char id[20];
@@ -133,6 +152,7 @@ struct nxx_req {
     void *drain_ud;
     size_t drain_below;
     void *body_ud;
+    struct nxx_req_notes notes; /* valid when `noted` */
     /* last: the parser sets every field it reports (handlers may read) */
     struct nxx_http_request h;
 };
@@ -220,14 +240,50 @@ static inline void *nxx_req_worker_state(nxx_req *req, struct nxx_worker_key *ke
  * html must stay valid until the request ends. */
 void nxx_req_error_page(nxx_req *req, nxx_str html);
 
-/* The ud of the route that matched (the handler's own, for its policies). */
-void *nxx_req_route_data(const nxx_req *req);
+/* The client's address as the connection has it (the peer, not what a
+ * proxy's Forwarded field says: src/policy/client.h reads those). */
+const struct sockaddr *nxx_req_peer_addr(const nxx_req *req);
 
 /*
- * 1 when the request's head arrived in TLS 1.3 early data (0-RTT, RFC 8446
- * §2.3): such bytes may be a replay, so a request that is not safe
- * (RFC 9110 §9.2.1) is answered 425 Too Early (RFC 8470 §5.2).
+ * Did the request arrive in TLS 1.3 early data (0-RTT, RFC 8446 §2.3), so
+ * that an attacker could have replayed it?  1 or 0.  The TLS transport sets
+ * it; over plain TCP it is always 0.  The engine answers 425 Too Early
+ * (RFC 8470 §5.2) to such a request whose method is not safe (RFC 9110
+ * §9.2.1); the early-data policy in reject mode to every one.
  */
-int nxx_req_early_data(const nxx_req *req);
+static inline int nxx_req_early_data(const nxx_req *req)
+{
+    return req->early_data;
+}
+
+/* Extension members (RFC 9457 §3.2) for this request's problem+json body
+ * if it is answered with an error: `"name":value` pairs joined by commas,
+ * already valid JSON; json must stay valid until the request ends. */
+static inline void nxx_req_problem_members(nxx_req *req, nxx_str json);
+
+/* The request's notes, to write (zeroed on first use). */
+static inline struct nxx_req_notes *nxx_req_notes(nxx_req *req)
+{
+    if (!req->noted) {
+        memset(&req->notes, 0, sizeof(req->notes));
+        req->noted = 1;
+    }
+    return &req->notes;
+}
+
+/* The request's notes, to read (all empty when no policy wrote one). */
+static inline const struct nxx_req_notes *nxx_req_notes_get(const nxx_req *req)
+{
+    static const struct nxx_req_notes none;
+    return req->noted ? &req->notes : &none;
+}
+
+static inline void nxx_req_problem_members(nxx_req *req, nxx_str json)
+{
+    nxx_req_notes(req)->problem_members = json;
+}
+
+/* The ud of the route that matched (the handler's own, for its policies). */
+void *nxx_req_route_data(const nxx_req *req);
 
 #endif

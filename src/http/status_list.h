@@ -159,14 +159,18 @@
       "the connection is closed when framing is in doubt.  A plain HTTP request on a TLS port: "   \
       "a problem body saying to use https, then close.",                                           \
       "")                                                                                          \
-    X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
-      "The request lacks valid authentication credentials for the target resource.", "",           \
-      "A protected route without valid credentials; WWW-Authenticate with Basic or Bearer (RFC "   \
-      "6750 error codes).")                                                                        \
-    X(402, "Payment Required", B, "RFC 9110 §15.5.3",                                              \
-      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.", "",      \
-      "An API key whose request quota for the period is spent; the problem detail says when it "   \
-      "renews and where to buy more.")                                                             \
+    X(401, "Unauthorized", B | S, "RFC 9110 §15.5.2",                                              \
+      "The request lacks valid authentication credentials for the target resource.",               \
+      "A scope with `auth` (or --auth-basic) gets no valid credentials: WWW-Authenticate: "        \
+      "Basic realm=\"...\", charset=\"UTF-8\" (RFC 7617) and/or Bearer realm=\"...\", with "       \
+      "error=\"invalid_token\" for a token no token file lists or a JWT (HS256, RS256, ES256) "    \
+      "whose signature, exp, nbf, iss or aud fails (RFC 6750).",                                   \
+      "")                                                                                          \
+    X(402, "Payment Required", B | S, "RFC 9110 §15.5.3",                                          \
+      "Reserved for future use by RFC 9110; commonly used when payment or quota is due.",          \
+      "An API key (a `quota` scope) whose request quota for the day or month is spent; the "       \
+      "problem body carries quota, used, renews (RFC 3339) and where to buy more.",                \
+      "")                                                                                          \
     X(403, "Forbidden", B | S, "RFC 9110 §15.5.4",                                                 \
       "The server understood the request but refuses to fulfil it; new credentials will not "      \
       "help.",                                                                                     \
@@ -174,8 +178,9 @@
       "(EACCES, EPERM); devices, FIFOs and sockets; WebDAV PROPFIND Depth: infinity where not "    \
       "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property; a WebSocket "          \
       "handshake from an Origin its location does not list; a location with client-cert "         \
-      "without a TLS client certificate verified against tls-client-ca.",                          \
-      "Authenticated but lacking the role.")                                                       \
+      "without a TLS client certificate verified against tls-client-ca; a signed-in user "         \
+      "lacking the role a `require` rule asks for (the detail names the role).",                   \
+      "")                                                                                          \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \
       "No route, file or item matches; dotfiles are hidden this way.", "")                         \
@@ -191,10 +196,11 @@
       "for.",                                                                                      \
       "Accept-Language or Accept-Charset rule out every representation (negotiated "               \
       "resources).")                                                                               \
-    X(407, "Proxy Authentication Required", B, "RFC 9110 §15.5.8",                                 \
-      "Like 401, but the client must authenticate to the proxy.", "",                              \
-      "Forward-proxy mode (absolute-form requests and CONNECT) without valid "                     \
-      "Proxy-Authorization; with Proxy-Authenticate.")                                             \
+    X(407, "Proxy Authentication Required", B | S, "RFC 9110 §15.5.8",                             \
+      "Like 401, but the client must authenticate to the proxy.",                                  \
+      "A scope with `auth` in proxy mode gets a request without valid Proxy-Authorization "        \
+      "(absolute-form requests); with Proxy-Authenticate.",                                        \
+      "The forward proxy's CONNECT tunnels.")                                                      \
     X(408, "Request Timeout", B | S, "RFC 9110 §15.5.9",                                           \
       "The server did not receive a complete request in the time it was prepared to wait.",        \
       "Head or content not received within the request timeout: 408 with Connection: close, "      \
@@ -268,8 +274,10 @@
     X(425, "Too Early", B | S, "RFC 8470 §5.2",                                                    \
       "The server will not risk processing a request that might be replayed (TLS early data).",    \
       "A request with a method that is not safe received in TLS 1.3 early data (0-RTT, with "      \
-      "tls-early-data): the client sends it again after the handshake.",                           \
-      "A non-idempotent request marked Early-Data: 1 by a front proxy.")                           \
+      "tls-early-data): the client sends it again after the handshake; a scope with "              \
+      "`early-data` gets a request marked Early-Data: 1 by a trusted front proxy with an unsafe "  \
+      "method (any method in reject mode).",                                                       \
+      "")                                                                                          \
     X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                         \
       "The server refuses the request over the current protocol but would after an Upgrade.",      \
       "A plain request to a websocket location: Upgrade: websocket and Connection: "               \
@@ -281,10 +289,12 @@
       "A REST PUT, PATCH or DELETE of an existing item without If-Match, with "                    \
       "--api-require-preconditions.",                                                              \
       "")                                                                                          \
-    X(429, "Too Many Requests", B, "RFC 6585 §4",                                                  \
-      "The client has sent too many requests in a given amount of time (rate limiting).", "",      \
-      "A rate limit (token bucket per client address, API key or user) is exceeded; with "         \
-      "Retry-After and RateLimit-Policy/RateLimit.")                                               \
+    X(429, "Too Many Requests", B | S, "RFC 6585 §4",                                              \
+      "The client has sent too many requests in a given amount of time (rate limiting).",          \
+      "A rate limit (fixed window or token bucket per client address, user, API key or field) "    \
+      "is spent, with Retry-After, RateLimit-Policy and RateLimit; a client address that failed "  \
+      "to sign in too often.",                                                                     \
+      "")                                                                                          \
     X(431, "Request Header Fields Too Large", B | S, "RFC 6585 §5",                                \
       "The header section, or one header field, is too large for the server to process.",          \
       "The header section, or one field, is over its limit; the problem detail names the field.",  \
@@ -334,15 +344,16 @@
       "WebDAV PROPFIND Depth: infinity (where allowed) meeting a link back to a collection above " \
       "it, from a client that does not send DAV: bind.",                                           \
       "A proxied request that comes back carrying this server's own Via token.")                   \
-    X(510, "Not Extended", B, "RFC 2774 §7",                                                       \
+    X(510, "Not Extended", B | S, "RFC 2774 §7",                                                   \
       "The request did not meet the policy for accessing the resource (mandatory extensions; "     \
       "RFC 2774 is now Historic).",                                                                \
-      "",                                                                                          \
-      "A route that requires an HTTP extension gets a request without its mandatory "              \
-      "declaration.")                                                                              \
-    X(511, "Network Authentication Required", B, "RFC 6585 §6",                                    \
-      "The client must authenticate to gain network access (captive portals).", "",                \
-      "Captive-portal mode: a client address not yet admitted gets a page linking to the login "   \
-      "form.")
+      "A location with require-extension gets a request that does not declare it mandatory "       \
+      "(M- method with Man or C-Man); any M- request whose declarations nothing fulfils.",         \
+      "")                                                                                          \
+    X(511, "Network Authentication Required", B | S, "RFC 6585 §6",                                \
+      "The client must authenticate to gain network access (captive portals).",                    \
+      "A scope with `captive`: a client address not yet admitted (by a POST to the login path) "   \
+      "gets an HTML page linking to the portal, never cacheable.",                                 \
+      "")
 
 #endif

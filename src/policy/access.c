@@ -28,6 +28,7 @@ static int gone_policy(nxx_req *req, void *ud)
     (void)ud;
     nxx_req_detail(req, "'%s' has been removed and will not be available again",
                    nxx_req_path(req).ptr);
+    nxx_req_notes(req)->decided = "gone";
     return 410;
 }
 
@@ -52,6 +53,7 @@ static int block_policy(nxx_req *req, void *ud)
         nxx_req_detail(req, "%s", b->detail);
     else
         nxx_req_detail(req, "access to '%s' is blocked for legal reasons", nxx_req_path(req).ptr);
+    nxx_req_notes(req)->decided = "legal-block";
     return 451;
 }
 
@@ -106,6 +108,7 @@ static int length_policy(nxx_req *req, void *ud)
     if (!(req->h.flags & NXX_HF_CHUNKED))
         return 0;
     nxx_req_detail(req, "content here must be sent with a Content-Length, not chunked");
+    nxx_req_notes(req)->decided = "require-length";
     return 411;
 }
 
@@ -139,6 +142,7 @@ static int inflight_policy(nxx_req *req, void *ud)
                        "this resource is serving its limit of %u requests at once; try "
                        "again shortly",
                        f->limit);
+        nxx_req_notes(req)->decided = "max-inflight";
         return 503;
     }
     return 0;

@@ -69,6 +69,7 @@ static int maint_policy(nxx_req *req, void *ud)
     if (m->page)
         nxx_req_error_page(req, (nxx_str){ m->page, m->page_len });
     nxx_req_detail(req, "the service is down for maintenance; try again in %s seconds", m->retry);
+    nxx_req_notes(req)->decided = "maintenance";
     return 503;
 }
 

@@ -1,0 +1,228 @@
+/*
+ * limiter.c - the bounded, shared counter table behind rate limits, login
+ * slowing and captive-portal admissions (contract in limiter.h).
+ *
+ * Why sets and stripes: a single table-wide lock would serialise every
+ * worker on every limited request, and a true LRU list would need a write
+ * to shared list links on every hit.  A set of eight entries found by a
+ * seeded hash, scanned under one of 64 stripe locks, costs one uncontended
+ * lock and a cache line or two, and "idle longest in its set" is close
+ * enough to "idle longest" to bound memory without surprising anyone.
+ */
+#include "policy/limiter.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/alloc.h"
+#include "os/random.h"
+#include "core/banned.h"
+
+#define STRIPES 64
+
+struct entry {
+    struct nxx_limit_key key;
+    uint64_t mark;    /* WINDOW: the window's start; BUCKET: the theoretical arrival time (us) */
+    uint64_t last_ms; /* last use, +1 (0: the entry is free) */
+    uint64_t count;   /* WINDOW: requests counted in the window */
+};
+
+struct nxx_limiter {
+    uint64_t quota, window_ms;
+    enum nxx_limit_algo algo;
+    uint64_t seed[2];
+    size_t mask; /* sets - 1 */
+    struct entry *e;
+    pthread_mutex_t lock[STRIPES];
+};
+
+struct nxx_limiter *nxx_limiter_new(uint64_t quota, uint64_t window_ms, enum nxx_limit_algo algo,
+                                    size_t max_keys)
+{
+    if (!quota || !window_ms || !max_keys)
+        return NULL;
+    struct nxx_limiter *l = nxx_calloc(1, sizeof(*l));
+    if (!l)
+        return NULL;
+    size_t sets = 1;
+    while (sets * NXX_LIMIT_WAYS < max_keys)
+        sets <<= 1;
+    l->e = nxx_calloc(sets * NXX_LIMIT_WAYS, sizeof(struct entry));
+    if (!l->e) {
+        nxx_free(l);
+        return NULL;
+    }
+    l->mask = sets - 1;
+    l->quota = quota;
+    l->window_ms = window_ms;
+    l->algo = algo;
+    if (nxx_os_random(l->seed, sizeof(l->seed), 0) != 0) {
+        l->seed[0] = (uint64_t)(uintptr_t)l * 0x9e3779b97f4a7c15ull;
+        l->seed[1] = (uint64_t)(uintptr_t)l->e ^ 0xbf58476d1ce4e5b9ull;
+    }
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_init(&l->lock[i], NULL);
+    return l;
+}
+
+void nxx_limiter_free(struct nxx_limiter *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < STRIPES; i++)
+        pthread_mutex_destroy(&l->lock[i]);
+    nxx_free(l->e);
+    nxx_free(l);
+}
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static size_t set_of(const struct nxx_limiter *l, const struct nxx_limit_key *k)
+{
+    uint64_t a, b;
+    memcpy(&a, k->b, 8);
+    memcpy(&b, k->b + 8, 8);
+    return (size_t)(mix(mix(a ^ l->seed[0]) ^ b ^ l->seed[1]) & l->mask);
+}
+
+/* The entry of key in its set, or the one to reuse for it (free, else idle
+ * longest); *found says which.  Under the set's stripe lock. */
+static struct entry *find(struct nxx_limiter *l, size_t set, const struct nxx_limit_key *k,
+                          int *found)
+{
+    struct entry *s = l->e + set * NXX_LIMIT_WAYS, *victim = s;
+    for (size_t i = 0; i < NXX_LIMIT_WAYS; i++) {
+        if (s[i].last_ms && memcmp(&s[i].key, k, sizeof(*k)) == 0) {
+            *found = 1;
+            return &s[i];
+        }
+        if (s[i].last_ms < victim->last_ms)
+            victim = &s[i];
+    }
+    *found = 0;
+    return victim;
+}
+
+static uint64_t ceil_s(uint64_t ms)
+{
+    return (ms + 999) / 1000;
+}
+
+static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigned cost,
+                   struct nxx_limit_result *out)
+{
+    /* workers' clocks are read at different moments: another worker may
+     * have started the window a millisecond "after" now */
+    if (now >= e->mark && now - e->mark >= l->window_ms) {
+        e->mark = now;
+        e->count = 0;
+    }
+    out->allowed = e->count + cost <= l->quota;
+    if (out->allowed)
+        e->count += cost;
+    out->remaining = e->count < l->quota ? l->quota - e->count : 0;
+    out->reset_s = ceil_s(e->mark + l->window_ms - now);
+    out->retry_s = out->allowed ? 0 : out->reset_s;
+}
+
+/* GCRA in microseconds: each request moves the theoretical arrival time
+ * (TAT) by T = window/quota; a request is allowed while TAT stays within
+ * the window of now. */
+static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
+                   struct nxx_limit_result *out)
+{
+    uint64_t now = now_ms * 1000, win = l->window_ms * 1000, t = win / l->quota;
+    if (!t)
+        t = 1;
+    uint64_t tat = e->mark > now ? e->mark : now;
+    uint64_t next = tat + t * cost;
+    out->allowed = next - now <= win;
+    if (out->allowed)
+        e->mark = tat = next;
+    out->remaining = tat - now >= win ? 0 : (win - (tat - now)) / t;
+    out->reset_s = (tat - now + 999999) / 1000000;
+    out->retry_s = out->allowed ? 0 : (next - now - win + 999999) / 1000000;
+    if (!out->allowed && !out->retry_s)
+        out->retry_s = 1;
+}
+
+static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
+                unsigned cost, struct nxx_limit_result *out)
+{
+    size_t set = set_of(l, key);
+    pthread_mutex_t *m = &l->lock[set % STRIPES];
+    pthread_mutex_lock(m);
+    int found;
+    struct entry *e = find(l, set, key, &found);
+    struct entry fresh;
+    if (!found) {
+        memset(&fresh, 0, sizeof(fresh));
+        fresh.key = *key;
+        fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+        if (cost) /* a peek does not take a place */
+            *e = fresh;
+        else
+            e = &fresh;
+    }
+    if (l->algo == NXX_LIMIT_WINDOW)
+        window(l, e, now_ms, cost, out);
+    else
+        bucket(l, e, now_ms, cost, out);
+    if (e != &fresh)
+        e->last_ms = now_ms + 1;
+    pthread_mutex_unlock(m);
+}
+
+void nxx_limiter_take(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
+                      unsigned cost, struct nxx_limit_result *out)
+{
+    run(l, key, now_ms, cost ? cost : 1, out);
+}
+
+void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
+                      struct nxx_limit_result *out)
+{
+    run(l, key, now_ms, 0, out);
+}
+
+void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key)
+{
+    size_t set = set_of(l, key);
+    pthread_mutex_t *m = &l->lock[set % STRIPES];
+    pthread_mutex_lock(m);
+    int found;
+    struct entry *e = find(l, set, key, &found);
+    if (found)
+        memset(e, 0, sizeof(*e));
+    pthread_mutex_unlock(m);
+}
+
+void nxx_limit_key_name(struct nxx_limit_key *key, const unsigned char digest[32])
+{
+    memcpy(key->b, digest, sizeof(key->b));
+}
+
+void nxx_limit_key_addr(struct nxx_limit_key *key, const struct sockaddr *sa)
+{
+    memset(key, 0, sizeof(*key));
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        key->b[10] = key->b[11] = 0xff;
+        memcpy(key->b + 12, &in->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            memcpy(key->b, &in6->sin6_addr, 16);
+        else
+            memcpy(key->b, &in6->sin6_addr, 8); /* a /64 is one subscriber */
+    }
+}

@@ -1,0 +1,207 @@
+/*
+ * ratelimit.c - request rate limits (429 Too Many Requests, RFC 6585 §4)
+ * with the RateLimit-Policy and RateLimit fields of the IETF httpapi
+ * draft "RateLimit header fields for HTTP" (structured fields, RFC 8941):
+ *
+ *     RateLimit-Policy: "default";q=100;w=60
+ *     RateLimit: "default";r=42;t=17
+ *
+ * q is the quota, w the window in seconds, r what is left and t the
+ * seconds until the quota is whole again.  Allowed responses carry both
+ * fields (unless turned off), and a refusal adds Retry-After, as RFC 6585
+ * asks (nginx's limit_req answers 503 without it by default).
+ *
+ * Each limit is one policy with its own shared limiter (limiter.c), so
+ * several limits on one location are several policies, each counting its
+ * own key: the client address (IPv6 by /64, behind trusted proxies the
+ * forwarded one), the authenticated user, an API key, or a request field.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "http/request.h"
+#include "http/site.h"
+#include "policy/client.h"
+#include "policy/digest.h"
+#include "policy/limiter.h"
+#include "core/banned.h"
+
+struct limit {
+    struct nxx_limiter *lim;
+    enum nxx_rate_key by;
+    char *field; /* the header field of NXX_RATE_BY_FIELD / API key; lowercase */
+    char *param; /* the query parameter of an API key, or NULL */
+    int fields;  /* RateLimit fields on allowed responses */
+    uint64_t quota, window_s;
+    struct nxx_cidrs trusted;
+    char policy_line[192]; /* "RateLimit-Policy: ...\r\n" */
+    size_t policy_len;
+    char name[64]; /* the policy's name, as an sf-string */
+};
+
+/* The value of query parameter name in req's query, or len 0. */
+static nxx_str query_param(const nxx_req *req, const char *name)
+{
+    nxx_str q = nxx_req_query(req);
+    size_t n = strlen(name);
+    const char *p = q.ptr, *end = q.ptr + q.len;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - p) > n && memcmp(p, name, n) == 0 && p[n] == '=')
+            return (nxx_str){ p + n + 1, (size_t)(e - p - n - 1) };
+        p = amp ? amp + 1 : end;
+    }
+    return (nxx_str){ NULL, 0 };
+}
+
+/* The key of the request; 0, or -1 when the request has none (not limited
+ * by this rule: no user signed in, no API key, no such field). */
+static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
+{
+    nxx_str v = { NULL, 0 };
+    switch (l->by) {
+    case NXX_RATE_BY_ADDRESS: {
+        struct sockaddr_storage ss;
+        nxx_client_addr(req, &l->trusted, &ss);
+        nxx_limit_key_addr(k, (const struct sockaddr *)&ss);
+        return 0;
+    }
+    case NXX_RATE_BY_USER: v = nxx_req_notes_get(req)->user; break;
+    case NXX_RATE_BY_API_KEY:
+        v = nxx_req_header(req, l->field);
+        if (!v.len && l->param)
+            v = query_param(req, l->param);
+        break;
+    case NXX_RATE_BY_FIELD: v = nxx_req_header(req, l->field); break;
+    }
+    if (!v.len)
+        return -1;
+    unsigned char d[32];
+    nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, d);
+    nxx_limit_key_name(k, d);
+    return 0;
+}
+
+static void add_fields(nxx_req *req, const struct limit *l, const struct nxx_limit_result *r)
+{
+    char line[128];
+    int n = snprintf(line, sizeof(line), "%s;r=%llu;t=%llu", l->name,
+                     (unsigned long long)r->remaining, (unsigned long long)r->reset_s);
+    /* the policy's line is built once, and lives as long as the generation
+     * the request holds */
+    nxx_resp_header_lines(req, l->policy_line, l->policy_len);
+    if (n > 0 && (size_t)n < sizeof(line))
+        NXX_RESP_HEADER(req, "RateLimit", (nxx_str){ line, (size_t)n });
+}
+
+static const char *what(const struct limit *l)
+{
+    switch (l->by) {
+    case NXX_RATE_BY_USER: return "user";
+    case NXX_RATE_BY_API_KEY: return "API key";
+    case NXX_RATE_BY_FIELD: return "client";
+    default: return "address";
+    }
+}
+
+static int limit_policy(nxx_req *req, void *ud)
+{
+    struct limit *l = ud;
+    struct nxx_limit_key k;
+    if (key_of(req, l, &k) != 0)
+        return 0;
+    struct nxx_limit_result r;
+    nxx_limiter_take(l->lim, &k, nxx_req_now_ms(req), 1, &r);
+    if (r.allowed) {
+        if (l->fields)
+            add_fields(req, l, &r);
+        return 0;
+    }
+    char retry[24];
+    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)r.retry_s);
+    nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
+    add_fields(req, l, &r);
+    nxx_req_detail(req,
+                   "this %s has used its %llu requests per %llu seconds; try again in %s "
+                   "seconds",
+                   what(l), (unsigned long long)l->quota, (unsigned long long)l->window_s, retry);
+    nxx_req_notes(req)->decided = "rate-limit";
+    return 429;
+}
+
+static void limit_free(void *arg)
+{
+    struct limit *l = arg;
+    nxx_limiter_free(l->lim);
+    nxx_free(l->field);
+    nxx_free(l->param);
+    nxx_cidrs_release(&l->trusted);
+    nxx_free(l);
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e || s[n] == '"' || s[n] == '\\')
+            return 0;
+    return n > 0 && n < 48;
+}
+
+static char *lower_dup(const char *s)
+{
+    char *d = nxx_strdup(s);
+    for (char *p = d; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return d;
+}
+
+void nxx_rate_limit_config_init(nxx_rate_limit_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->name = "default";
+    cfg->max_keys = 10000;
+    cfg->fields = 1;
+    cfg->field = "X-API-Key";
+}
+
+int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg)
+{
+    if (!scope || !cfg || !cfg->quota || !cfg->window_s || !cfg->max_keys ||
+        (cfg->name && !name_ok(cfg->name)) ||
+        ((cfg->by == NXX_RATE_BY_FIELD || cfg->by == NXX_RATE_BY_API_KEY) &&
+         (!cfg->field || !*cfg->field)))
+        return NXX_EINVAL;
+    struct limit *l = nxx_calloc(1, sizeof(*l));
+    if (!l)
+        return NXX_ENOMEM;
+    l->by = cfg->by;
+    l->fields = cfg->fields;
+    l->quota = cfg->quota;
+    l->window_s = cfg->window_s;
+    snprintf(l->name, sizeof(l->name), "\"%s\"", cfg->name ? cfg->name : "default");
+    l->policy_len = (size_t)snprintf(
+        l->policy_line, sizeof(l->policy_line), "RateLimit-Policy: %s;q=%llu;w=%llu\r\n", l->name,
+        (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
+    int e = 0;
+    l->lim = nxx_limiter_new(cfg->quota, cfg->window_s * 1000,
+                             cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys);
+    if (!l->lim)
+        e = NXX_ENOMEM;
+    if (!e && cfg->field && !(l->field = lower_dup(cfg->field)))
+        e = NXX_ENOMEM;
+    if (!e && cfg->param && !(l->param = nxx_strdup(cfg->param)))
+        e = NXX_ENOMEM;
+    if (!e && nxx_cidrs_init(&l->trusted, cfg->trusted_proxies, cfg->ntrusted, NULL) != 0)
+        e = NXX_EINVAL;
+    if (!e)
+        e = nxx_scope_on_free(scope, limit_free, l);
+    if (e) {
+        limit_free(l);
+        return e;
+    }
+    return nxx_scope_policy(scope, NXX_PHASE_HEAD, limit_policy, l);
+}

@@ -1,0 +1,66 @@
+"""API keys and quotas: 403 without a known key, 402 Payment Required when a
+key's quota for the day is spent, with quota, used, renews (RFC 3339) and the
+purchase URL in the problem body; counters survive a restart through the
+state file."""
+
+import datetime
+import hashlib
+import json
+import os
+
+from harness import (ConfigServer, build_request, check, check_status, config_dir, eq, one,
+                     remove_tree)
+
+SITE = """\
+locations:
+  /:
+    return: {status: 200, body: "ok\\n"}
+  /api:
+    return: {status: 200, body: "data\\n"}
+    quota: {keys: keys, limit: 3, param: api_key, purchase: "https://shop.example/more",
+            state: counters, sync-every: 1}
+"""
+
+
+def sha(k):
+    return hashlib.sha256(k.encode()).hexdigest()
+
+
+def test_402_when_the_quota_is_spent_and_counts_survive_a_restart():
+    keys = f"# customers\nacme:{sha('key-acme')}\nbig:{sha('key-big')}:5\n"
+    d, path = config_dir(SITE, files={"keys": keys})
+    try:
+        def req(s, key=None, query=""):
+            h = [("Accept", "application/problem+json")] + ([("X-API-Key", key)] if key else [])
+            return one(s, build_request("GET", "/api" + query, h))
+        with ConfigServer(path) as s:
+            r = req(s)
+            check_status(r, 403, "no key")
+            check("API key is required" in json.loads(r.body)["detail"], "says what to send")
+            check_status(req(s, "nope"), 403, "an unknown key")
+            check_status(req(s, "key-acme"), 200, "1 of 3")
+            check_status(req(s, None, "?api_key=key-acme"), 200, "2 of 3 (query parameter)")
+        with ConfigServer(path) as s:
+            check_status(req(s, "key-acme"), 200, "3 of 3, after a restart")
+            r = req(s, "key-acme")
+            check_status(r, 402, "the fourth request of the day")
+            body = json.loads(r.body)
+            eq((body["quota"], body["used"], body["period"]), (3, 3, "day"), "quota and used")
+            eq(body["purchase"], "https://shop.example/more", "where to buy more")
+            tomorrow = (datetime.datetime.now(datetime.timezone.utc).date() +
+                        datetime.timedelta(days=1))
+            renews = body["renews"]
+            check(renews in (f"{tomorrow}T00:00:00Z",
+                             f"{tomorrow + datetime.timedelta(days=1)}T00:00:00Z"),
+                  f"renews at the next midnight UTC, RFC 3339: {renews}")
+            check("renews at" in body["detail"] and "shop.example" in body["detail"],
+                  f"detail: {body['detail']}")
+            for i in range(5):
+                check_status(req(s, "key-big"), 200, f"a key with its own quota of 5: {i + 1}")
+            check_status(req(s, "key-big"), 402, "its sixth")
+        with open(os.path.join(d, "counters")) as f:
+            state = f.read()
+        check(sha("key-acme") in state and "key-acme" not in state,
+              "the state file holds digests, not keys")
+    finally:
+        remove_tree(d)
