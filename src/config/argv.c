@@ -69,6 +69,10 @@ static const struct site_flag site_flags[] = {
     { "api-max-db-bytes", "N", "0 (no limit)",
       "Size limit of the REST database; writes beyond it get 507 and write nothing.", "api",
       "max-db-bytes" },
+    { "proxy", "URL", "off",
+      "Proxy every request to the upstream at URL (http://HOST:PORT or unix:/PATH); with a DIR "
+      "too, files that exist there are served and the rest is proxied.",
+      "proxy", NULL },
 };
 #define NSITE (sizeof(site_flags) / sizeof(site_flags[0]))
 
@@ -79,7 +83,7 @@ struct cmd {
     int listing, follow_symlinks, no_precompressed, api_require_preconditions;
     const char *rules[MAX_RULES];
     size_t nrules;
-    const char *api, *data, *api_max_db_bytes;
+    const char *api, *data, *api_max_db_bytes, *proxy;
     const struct site_flag *first_site; /* for the --config conflict */
     const char *positional;
     const struct nxx_cfg_key *keys[MAX_FLAGS]; /* global flags, in order */
@@ -125,6 +129,14 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
         if (c->nrules == MAX_RULES)
             return bad(err, errlen, f->name, v, "is one rule too many (64 at most)");
         c->rules[c->nrules++] = v;
+        return 0;
+    }
+    if (strcmp(f->name, "proxy") == 0) {
+        const struct nxx_cfg_key *k = module_key("proxy", "to");
+        const char *why = k->check(v);
+        if (!*v || why)
+            return bad(err, errlen, f->name, v, *v ? why : "must not be empty");
+        c->proxy = v;
         return 0;
     }
     if (strcmp(f->name, "api") == 0) {
@@ -398,12 +410,32 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
             root_cache_len = strlen(eq + 1);
         }
     }
-    struct nxx_cfg_block *m = location(doc, locs, "/", 1, "files");
-    if (!m)
-        return oom(err, errlen);
-    int r = files_block(doc, c, m, root_cache, root_cache_len, err, errlen);
-    if (r)
-        return r;
+    struct nxx_cfg_block *m;
+    int r = 0;
+    if (c->proxy) {
+        if (!(m = location(doc, locs, "/", 1, "proxy")))
+            return oom(err, errlen);
+        const struct nxx_cfg_key *tk = nxx_cfg_sub(m->owner, "to", 2);
+        struct nxx_cfg_val *tv = nxx_cfg_block_add(doc, m, tk, nopos);
+        const char **items = nxx_cfg_alloc(doc, sizeof(*items));
+        struct nxx_cfg_pos *ipos = nxx_cfg_alloc(doc, sizeof(*ipos));
+        if (!tv || !items || !ipos ||
+            !(items[0] = nxx_cfg_strndup(doc, c->proxy, strlen(c->proxy))))
+            return oom(err, errlen);
+        tv->items = items;
+        tv->ipos = ipos;
+        tv->nitems = 1;
+        if (c->root && put(doc, m, "try-files", c->root) < 0)
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    } else {
+        if (!(m = location(doc, locs, "/", 1, "files")))
+            return oom(err, errlen);
+        r = files_block(doc, c, m, root_cache, root_cache_len, err, errlen);
+        if (r)
+            return r;
+    }
     size_t api_len = c->api ? prefix_len(c->api, strlen(c->api)) : 0;
     for (size_t i = 0; i < c->nrules; i++) {
         const char *rule = c->rules[i], *eq = strchr(rule, '=');
