@@ -647,10 +647,15 @@ typedef struct nxx_proxy_config {
     const char *const *transform; /* "FROM=TO" literal substitutions in upstream 200 text
                                    * responses (the client gets 203) */
     size_t ntransform;
-    const char *inject;         /* a snippet inserted before </body> of 200 HTML (203) */
-    size_t max_transform_bytes; /* larger responses are relayed untransformed : 1048576 */
-    const char *try_files;      /* GET/HEAD of a file that exists under this directory is
-                                 * served from it, the rest proxied (NULL: all proxied) */
+    const char *inject;            /* a snippet inserted before </body> of 200 HTML (203) */
+    size_t max_transform_bytes;    /* larger responses are relayed untransformed : 1048576 */
+    int forward;                   /* a forward proxy: upstreams are the destinations allowed
+                                    * ("HOST:PORT"), chosen by each request's absolute-form
+                                    * authority or CONNECT target; others get 403 : 0 */
+    const unsigned *connect_ports; /* forward: ports CONNECT may reach (NULL: 443 only) */
+    size_t nconnect_ports;
+    const char *try_files; /* GET/HEAD of a file that exists under this directory is
+                            * served from it, the rest proxied (NULL: all proxied) */
 } nxx_proxy_config;
 
 NXX_API void nxx_proxy_config_init(nxx_proxy_config *cfg);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -443,6 +444,98 @@ static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx
     return e ? nxx_cfg_fail(b, to->pos, "proxy: %s", nxx_strerror(e)) : 0;
 }
 
+/* ---- the forward proxy ---- */
+
+static const char *check_port(const char *text)
+{
+    char *end = NULL;
+    unsigned long v = strtoul(text, &end, 10);
+    return *text && end && !*end && v >= 1 && v <= 65535 ? NULL : "is not a port (1 to 65535)";
+}
+
+static const char *check_dest(const char *text)
+{
+    if (strstr(text, "://") || strchr(text, '/'))
+        return "is not HOST:PORT";
+    return check_target(text);
+}
+
+static const struct nxx_cfg_key forward_keys[] = {
+    { .name = "allow",
+      .arg = "HOST:PORT",
+      .type = K_LIST,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "The destinations the proxy goes to, as requests name them (HOST:PORT; without a "
+              "port, 80); any other gets 403.",
+      .check = check_dest },
+    { .name = "connect-ports",
+      .arg = "PORTS",
+      .type = K_LIST,
+      .def_doc = "443",
+      .help = "Ports an allowed destination may be reached at through a CONNECT tunnel; other "
+              "CONNECTs get 403.",
+      .check = check_port },
+    { .name = "name",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "forward",
+      .help = "The proxy's name in problem details and logs.",
+      .check = nxx_cfg_check_text },
+    { .name = "connect-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 3600000,
+      .def = "5",
+      .help = "Connecting to the destination takes longer: 504." },
+    { .name = "header-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "60",
+      .help = "The destination's response head does not arrive in time: 504." },
+    { .name = "via",
+      .arg = "PSEUDONYM",
+      .type = K_STRING,
+      .def_doc = "nxx- and 8 random hex digits per process",
+      .help = "This proxy's name in Via (508 for a request that already carries it).",
+      .check = nxx_cfg_check_token },
+};
+
+static int setup_forward(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *allow = nxx_cfg_get(m, "allow");
+    const struct nxx_cfg_val *cp = nxx_cfg_get(m, "connect-ports");
+    if (loc->match != NXX_LOC_PREFIX || strcmp(loc->path, "/") != 0)
+        return nxx_cfg_fail(b, v->pos,
+                            "a forward proxy needs the location '/' (CONNECT and absolute-form "
+                            "requests are routed there), not '%s'",
+                            loc->path);
+    unsigned ports[64];
+    size_t nports = 0;
+    for (size_t i = 0; cp && i < cp->nitems && nports < 64; i++)
+        ports[nports++] = (unsigned)strtoul(cp->items[i], NULL, 10);
+    nxx_proxy_config pc;
+    nxx_proxy_config_init(&pc);
+    pc.forward = 1;
+    pc.upstreams = allow->items;
+    pc.nupstreams = allow->nitems;
+    pc.connect_ports = cp ? ports : NULL;
+    pc.nconnect_ports = nports;
+    pc.name = nxx_cfg_str(m, "name");
+    pc.connect_timeout_ms = (unsigned)nxx_cfg_num(m, "connect-timeout");
+    pc.header_timeout_ms = (unsigned)nxx_cfg_num(m, "header-timeout");
+    pc.via = nxx_cfg_str(m, "via");
+    pc.retries = 0;
+    pc.max_fails = 0;
+    if (b->mode & NXX_CFG_MODE_CHECK)
+        return 0;
+    int e = nxx_scope_proxy(loc, &pc);
+    return e ? nxx_cfg_fail(b, allow->pos, "forward: %s", nxx_strerror(e)) : 0;
+}
+
 #define KEYS(a) .sub = (a), .nsub = sizeof(a) / sizeof((a)[0])
 
 const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
@@ -491,6 +584,15 @@ const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
       KEYS(proxy_keys),
       .shorthand = "to",
       .setup = setup_proxy },
+    { .name = "forward",
+      .type = K_BLOCK,
+      .help = "A forward proxy on the location '/' (docs/proxy.md): absolute-form requests "
+              "(curl -x) and CONNECT tunnels (curl -p) to an allow-list of destinations.",
+      .scopes = NXX_CFG_LOCATION,
+      .flags = NXX_CFG_HANDLER,
+      KEYS(forward_keys),
+      .shorthand = "allow",
+      .setup = setup_forward },
     { .name = "teapot",
       .type = K_BLOCK,
       .help = "An HTCPCP pot (RFC 2324, RFC 7168): BREW of message/coffeepot to a teapot gets "

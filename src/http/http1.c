@@ -1303,6 +1303,40 @@ static void tunnel_closed(struct h1conn *c)
     }
 }
 
+/* The tunnel's bytes go through the read buffer: the head's views (the
+ * access log reads them when the stream closes) move into the arena. */
+static NXX_NOINLINE void keep_head(struct h1conn *c, nxx_req *req)
+{
+    struct nxx_http_request *h = &req->h;
+    const char *start = h->method.ptr;
+    if (!start || start < c->rbuf || start >= c->rbuf + c->req_end)
+        return;
+    size_t len = c->req_end - (size_t)(start - c->rbuf);
+    char *copy = nxx_arena_alloc(&c->arena, len);
+    if (!copy) {
+        h->num_headers = 0;
+        h->target = h->method = (nxx_str){ "-", 1 };
+        return;
+    }
+    memcpy(copy, start, len);
+#define MOVE(s)                                                                                    \
+    do {                                                                                           \
+        if ((s).ptr >= start && (s).ptr < start + len)                                             \
+            (s).ptr = copy + ((s).ptr - start);                                                    \
+    } while (0)
+    MOVE(h->method);
+    MOVE(h->target);
+    MOVE(h->authority);
+    MOVE(h->path);
+    MOVE(h->query);
+    MOVE(h->host);
+    for (size_t i = 0; i < h->num_headers; i++) {
+        MOVE(h->headers[i].name);
+        MOVE(h->headers[i].value);
+    }
+#undef MOVE
+}
+
 static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
 {
     struct h1conn *c = h1_req(req);
@@ -1315,6 +1349,7 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     t->c = c;
     t->ops = ops;
     t->ud = ud;
+    keep_head(c, req);
     /* the head is queued (the pipeline sent it); now bytes both ways, those
      * the client sent behind the request head first, from the loop */
     c->tunnel = t;

@@ -60,6 +60,7 @@ static void group_free(struct group *g)
     nxx_free(g->subs);
     nxx_free(g->inject);
     nxx_free(g->health_path);
+    nxx_free(g->connect_ports);
     nxx_free(g);
 }
 
@@ -138,6 +139,23 @@ static int parse_upstream(const char *text, struct upstream *up)
     if (nxx_sock_parse_addr(hostport, &up->ss, &up->sslen) < 0)
         return NXX_EADDR;
     nxx_sock_format_addr(&up->ss, up->label, sizeof(up->label), 1);
+    return 0;
+}
+
+/* A forward proxy's destination as requests name it: "host:port", lowercase. */
+static int set_authority(struct upstream *up, const char *text)
+{
+    if (strncmp(text, "http://", 7) == 0)
+        text += 7;
+    size_t n = strcspn(text, "/");
+    const char *close = memchr(text, ']', n);
+    const char *colon =
+        close ? memchr(close, ':', n - (size_t)(close - text)) : memchr(text, ':', n);
+    if (!n || n + 4 >= sizeof(up->authority))
+        return NXX_EADDR;
+    for (size_t i = 0; i < n; i++)
+        up->authority[i] = nxx_lower(text[i]);
+    memcpy(up->authority + n, colon ? "" : ":80", colon ? 1 : 4);
     return 0;
 }
 
@@ -271,8 +289,23 @@ int nxx_scope_proxy(nxx_scope *loc, const nxx_proxy_config *cfg)
     g->name = nxx_strdup(cfg->name ? cfg->name : "upstream");
     if (!g->ups || !g->name)
         err = NXX_ENOMEM;
-    for (size_t i = 0; !err && i < g->nups; i++)
+    for (size_t i = 0; !err && i < g->nups; i++) {
         err = parse_upstream(cfg->upstreams[i], &g->ups[i]);
+        if (!err && cfg->forward)
+            err = set_authority(&g->ups[i], cfg->upstreams[i]);
+    }
+    g->forward = cfg->forward;
+    if (!err && cfg->forward) {
+        static const unsigned https_only = 443;
+        const unsigned *ports = cfg->connect_ports ? cfg->connect_ports : &https_only;
+        size_t n = cfg->connect_ports ? cfg->nconnect_ports : 1;
+        g->connect_ports = nxx_calloc(n ? n : 1, sizeof(*g->connect_ports));
+        if (!g->connect_ports)
+            err = NXX_ENOMEM;
+        else if (n)
+            memcpy(g->connect_ports, ports, n * sizeof(*ports));
+        g->nconnect_ports = n;
+    }
     g->balance = cfg->balance;
     if (!err && cfg->balance == NXX_PROXY_HASH && cfg->hash_key &&
         strcmp(cfg->hash_key, "client") != 0) {

@@ -79,7 +79,8 @@ struct link {
     nxx_req *req;
     char *head; /* the request head for the upstream */
     size_t head_len;
-    uint64_t tried; /* upstreams tried (bit i: ups[i], the first 64) */
+    uint64_t tried;         /* upstreams tried (bit i: ups[i], the first 64) */
+    struct upstream *fixed; /* a forward proxy's destination */
     unsigned attempts;
     int has_body, chunked_in, expect, idempotent, transform;
 };
@@ -1024,6 +1025,10 @@ static struct upstream *pick(struct link *l, unsigned *retry_s)
             k = nxx_req_header(req, g->hash_field);
         key = hash_bytes(k.ptr ? k.ptr : "", k.len, 0xcbf29ce484222325ull);
     }
+    if (l->fixed) {
+        size_t i = (size_t)(l->fixed - g->ups);
+        return i < 64 && ((l->tried >> i) & 1) ? NULL : l->fixed;
+    }
     struct upstream *best = NULL;
     uint64_t best_score = 0;
     for (size_t j = 0; j < g->nups; j++) {
@@ -1137,9 +1142,68 @@ static int via_loop(nxx_req *req, const struct group *g)
     }
 }
 
+/* A forward proxy's destination for req: the allowed one it names, or NULL. */
+static struct upstream *destination(nxx_req *req, const struct group *g)
+{
+    nxx_str a = nxx_req_authority(req);
+    char want[136];
+    if (!a.len || a.len + 4 > sizeof(want))
+        return NULL;
+    for (size_t i = 0; i < a.len; i++)
+        want[i] = nxx_lower(a.ptr[i]);
+    size_t n = a.len;
+    const char *bracket = memchr(want, ']', n);
+    const char *colon =
+        bracket ? memchr(bracket, ':', (size_t)(want + n - bracket)) : memchr(want, ':', n);
+    if (!colon) {
+        memcpy(want + n, ":80", 3);
+        n += 3;
+    }
+    for (size_t i = 0; i < g->nups; i++)
+        if (strlen(g->ups[i].authority) == n && memcmp(g->ups[i].authority, want, n) == 0)
+            return &g->ups[i];
+    return NULL;
+}
+
+static unsigned port_of(const struct upstream *up)
+{
+    const char *c = strrchr(up->authority, ':');
+    unsigned p = 0;
+    for (c = c ? c + 1 : ""; *c >= '0' && *c <= '9'; c++)
+        p = p * 10 + (unsigned)(*c - '0');
+    return p;
+}
+
 static int handle(nxx_req *req, void *ud)
 {
     struct group *g = ud;
+    struct upstream *fixed = NULL;
+    if (g->forward) {
+        nxx_str a = nxx_req_authority(req);
+        if (req->h.method_id != NXX_M_CONNECT && req->h.form != NXX_TARGET_ABSOLUTE) {
+            nxx_req_detail(req, "a forward proxy takes absolute-form requests "
+                                "(http://host/path) and CONNECT");
+            return 400;
+        }
+        fixed = destination(req, g);
+        if (!fixed) {
+            nxx_req_detail(req, "this forward proxy does not go to '%.*s'",
+                           (int)(a.len < 200 ? a.len : 200), a.ptr ? a.ptr : "");
+            return 403;
+        }
+        if (req->h.method_id == NXX_M_CONNECT) {
+            unsigned port = port_of(fixed);
+            size_t i = 0;
+            while (i < g->nconnect_ports && g->connect_ports[i] != port)
+                i++;
+            if (i == g->nconnect_ports) {
+                nxx_req_detail(req, "this forward proxy opens tunnels to port %u only",
+                               g->nconnect_ports ? g->connect_ports[0] : 443);
+                return 403;
+            }
+            return nxx_proxy_connect(req, g, fixed);
+        }
+    }
     if (via_loop(req, g)) {
         nxx_req_detail(req,
                        "the request came back through this proxy ('%s' in its Via): it would "
@@ -1153,6 +1217,7 @@ static int handle(nxx_req *req, void *ud)
     memset(l, 0, sizeof(*l));
     l->g = g;
     l->req = req;
+    l->fixed = fixed;
     const struct nxx_http_request *h = &req->h;
     l->chunked_in = (h->flags & NXX_HF_CHUNKED) != 0;
     l->has_body = l->chunked_in || ((h->flags & NXX_HF_HAS_CL) && h->content_length > 0);

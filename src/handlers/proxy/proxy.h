@@ -16,7 +16,8 @@
 #include "nxx.h"
 
 struct upstream {
-    char label[112]; /* "127.0.0.1:8080", "unix:/run/app.sock" (logs only) */
+    char label[112];     /* "127.0.0.1:8080", "unix:/run/app.sock" (logs only) */
+    char authority[128]; /* forward proxy: "host:port" as allowed, lowercase */
     struct sockaddr_storage ss;
     socklen_t sslen;
     atomic_uint active;              /* connections open to it (least-connections) */
@@ -48,6 +49,9 @@ struct group {
     char *via_line; /* "Via: 1.1 PSEUDONYM\r\n" */
     size_t via_line_len;
     atomic_uint rr;
+    int forward;             /* a forward proxy: ups are the allowed destinations */
+    unsigned *connect_ports; /* ports CONNECT may reach */
+    size_t nconnect_ports;
     struct subst *subs;
     size_t nsubs;
     char *inject;
@@ -75,6 +79,10 @@ void nxx_proxy_group_unref(struct group *g);
  */
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
                          int transform, char **head, size_t *len);
+
+/* A forward proxy's CONNECT to up: 0 (the tunnel starts once connected),
+ * or a status to answer with. */
+int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up);
 
 /* Route every method of the location to the proxy handler (GET and HEAD
  * of files that exist under try_files, when given, to the file handler). */
