@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 
-from harness import (Conn, build_request, check, check_status, eq, make_docroot, remove_tree,
+from harness import (Conn, shared, build_request, check, check_status, eq, make_docroot, remove_tree,
                      skip, timeout, A_TXT)
 from upstreams import (FakeUpstream, Nginx, PythonHttpServer, ProxyServer, closed_port,
                        proxy_config, serve_forever)
@@ -21,11 +21,17 @@ _cleanup = []
 
 
 def teardown_module():
+    """Stop every server (a bad exit or a sanitizer report fails the module)."""
+    errors = []
     for fn in reversed(_cleanup):
         try:
-            fn()
-        except Exception:
-            pass
+            if fn:
+                fn()
+        except AssertionError as e:
+            errors.append(str(e))
+    _cleanup.clear()
+    if errors:
+        raise AssertionError("\n".join(errors))
 
 
 def echo(c, req):
@@ -43,16 +49,17 @@ def _echo_upstream():
 
 
 def _proxy(url, *args, **kw):
-    srv = ProxyServer(url, *args, **kw).start()
-    _cleanup.append(srv.stop)
-    return srv
+    # shared: the runner stops it after the module and reports a bad exit
+    return shared(f"nxx --proxy #{len(_cleanup)}", lambda: (
+        _cleanup.append(None), ProxyServer(url, *args, **kw))[1])
 
 
 def _config(yaml, *args):
-    srv = proxy_config(yaml, *args).start()
-    _cleanup.append(lambda: remove_tree(srv.tmpdir))
-    _cleanup.append(srv.stop)
-    return srv
+    def make():
+        srv = proxy_config(yaml, *args)
+        _cleanup.append(lambda: remove_tree(srv.tmpdir))
+        return srv
+    return shared(f"nxx proxy config #{len(_cleanup)}", make)
 
 
 def _curl(*args, data=None):
@@ -361,10 +368,8 @@ def test_508_when_via_names_this_proxy():
 def test_508_proxy_to_itself():
     # a proxy whose upstream is itself: the second pass finds its own Via
     port = closed_port()
-    srv = proxy_config("  /:\n    proxy: http://127.0.0.1:%d\n" % port,
-                       listen=f"127.0.0.1:{port}").start()
-    _cleanup.append(lambda: remove_tree(srv.tmpdir))
-    _cleanup.append(srv.stop)
+    srv = shared("nxx proxying to itself", lambda: proxy_config(
+        "  /:\n    proxy: http://127.0.0.1:%d\n" % port, listen=f"127.0.0.1:{port}"))
     with Conn(srv) as c:
         r = c.request("GET", "/loop")
     check_status(r, 508, "the loop is cut on its second pass")
@@ -490,3 +495,28 @@ def test_curl_upload_and_download_through_the_proxy():
     eq(p.returncode, 0, "curl -T exit")
     check(f"content {len(data)} {hashlib.sha256(data).hexdigest()}".encode() in p.stdout,
           "curl's chunked upload arrived whole")
+
+
+def test_client_leaving_midway_costs_nothing():
+    def h(c, req):
+        if req.target == "/slow":
+            c.send(b"HTTP/1.1 200 OK\r\nContent-Length: 10000000\r\n\r\n")
+            for _ in range(100):
+                c.send(b"y" * 100000)
+                time.sleep(0.01)
+        else:
+            c.respond(200, [], b"ok")
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _proxy(up.url, "--max-body-bytes", "64M")
+    for _ in range(3):
+        with Conn(srv) as c:
+            c.send(build_request("GET", "/slow"))
+            c.read_exactly(1000)
+        with Conn(srv) as c:
+            # an upload abandoned half-way, and one abandoned before the upstream answered
+            c.send(build_request("PUT", "/up", [("Content-Length", "10000000")]) + b"z" * 300000)
+        with Conn(srv) as c:
+            c.send(build_request("GET", "/slow"))
+    with Conn(srv) as c:
+        check_status(c.request("GET", "/fine"), 200, "the proxy still answers")

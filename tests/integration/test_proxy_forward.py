@@ -6,18 +6,23 @@ Destinations and ports off the allow-list get 403, an origin-form request
 
 import subprocess
 
-from harness import Conn, build_request, check, check_status, eq, remove_tree
+from harness import Conn, shared, build_request, check, check_status, eq, remove_tree
 from upstreams import FakeUpstream, closed_port, proxy_config, serve_forever
 
 _cleanup = []
 
 
 def teardown_module():
+    """Stop every server (a bad exit or a sanitizer report fails the module)."""
+    errors = []
     for fn in reversed(_cleanup):
         try:
             fn()
-        except Exception:
-            pass
+        except AssertionError as e:
+            errors.append(str(e))
+    _cleanup.clear()
+    if errors:
+        raise AssertionError("\n".join(errors))
 
 
 def _echo(c, req):
@@ -46,12 +51,11 @@ def setup():
     _cleanup.append(http.close)
     _cleanup.append(raw.close)
     dead = closed_port()
-    srv = proxy_config(
+    srv = shared("nxx forward", lambda: proxy_config(
         "  /:\n    forward:\n"
         f"      allow: ['127.0.0.1:{http.port}', '127.0.0.1:{raw.port}', '127.0.0.1:{dead}']\n"
-        f"      connect-ports: ['{http.port}', '{raw.port}', '{dead}']\n").start()
+        f"      connect-ports: ['{http.port}', '{raw.port}', '{dead}']\n"))
     _cleanup.append(lambda: remove_tree(srv.tmpdir))
-    _cleanup.append(srv.stop)
     _state.update(http=http, raw=raw, dead=dead, srv=srv)
     return _state
 
@@ -117,9 +121,9 @@ def test_refusals():
 def test_connect_443_only_by_default():
     http = FakeUpstream(serve_forever(_echo))
     _cleanup.append(http.close)
-    srv = proxy_config(f"  /:\n    forward: '127.0.0.1:{http.port}'\n").start()
+    srv = shared("nxx forward 443", lambda: proxy_config(
+        f"  /:\n    forward: '127.0.0.1:{http.port}'\n"))
     _cleanup.append(lambda: remove_tree(srv.tmpdir))
-    _cleanup.append(srv.stop)
     t = f"127.0.0.1:{http.port}"
     with Conn(srv) as c:
         c.send(build_request("CONNECT", t, [("Host", t)], host=False))

@@ -50,8 +50,7 @@ static void fwd_free(struct fwd *f)
     nxx_free(f);
 }
 
-/* The destination is gone or failed: close the client's side too (its
- * close callback frees f). */
+/* The destination is gone or failed: close the client's side too. */
 static void fwd_end(struct fwd *f)
 {
     if (f->ending)
@@ -63,13 +62,16 @@ static void fwd_end(struct fwd *f)
         f->io.fd = -1;
     }
     if (f->t) {
+        /* the client's side goes once its pending bytes are sent; the
+         * engine makes no close callback for a close the handler asked for */
         nxx_tunnel_close(f->t);
-        return;
+        f->t = NULL;
     }
     fwd_free(f);
 }
 
-static void pump_out(struct fwd *f)
+/* Send what the client sent; -1 when the tunnel ended (f is freed). */
+static int pump_out(struct fwd *f)
 {
     while (f->opos < f->olen && f->writable) {
         ssize_t n = send(f->io.fd, f->out + f->opos, f->olen - f->opos, MSG_NOSIGNAL);
@@ -78,10 +80,10 @@ static void pump_out(struct fwd *f)
                 continue;
             if (errno == EAGAIN) {
                 f->writable = 0;
-                return;
+                return 0;
             }
             fwd_end(f);
-            return;
+            return -1;
         }
         f->opos += (size_t)n;
     }
@@ -94,6 +96,7 @@ static void pump_out(struct fwd *f)
             nxx_tunnel_pause(f->t, 0);
         }
     }
+    return 0;
 }
 
 static void pump_in(struct fwd *f)
@@ -147,7 +150,8 @@ static void t_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
     f->out = b;
     memcpy(f->out + f->olen, data, len);
     f->olen += len;
-    pump_out(f);
+    if (pump_out(f) < 0)
+        return;
     if (f->t && f->olen - f->opos > HIGH && !f->client_paused) {
         f->client_paused = 1;
         nxx_tunnel_pause(f->t, 1);
@@ -221,8 +225,7 @@ static void fwd_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     }
     if (!f->t || f->ending)
         return;
-    pump_out(f);
-    if (!f->ending)
+    if (pump_out(f) == 0)
         pump_in(f);
 }
 

@@ -94,7 +94,8 @@ struct upconn {
     struct upconn *next, *prev; /* the pool */
     unsigned idle : 1, connecting : 1, readable : 1, writable : 1, reused : 1, keep : 1,
         got_byte : 1, body_started : 1, body_done : 1, body_paused : 1, held : 1, wait_continue : 1,
-        responded : 1, wrote : 1;
+        responded : 1, wrote : 1, orphan : 1;
+    unsigned busy; /* callbacks on the stack: freeing waits for the last to return */
     int phase, framing;
     struct link *link; /* NULL: no exchange */
     char *obuf;        /* bytes for the upstream */
@@ -133,7 +134,7 @@ static void pool_unlink(struct upconn *u)
     u->idle = 0;
 }
 
-static void up_close(struct upconn *u)
+static void up_free(struct upconn *u)
 {
     pool_unlink(u);
     if (nxx_timer_armed(&u->timer))
@@ -149,6 +150,33 @@ static void up_close(struct upconn *u)
     nxx_free(u->rbuf);
     nxx_free(u->tbuf);
     nxx_free(u);
+}
+
+/*
+ * Close u.  A call into the engine (an answer, a pause) may end the client's
+ * connection and, through the request's cleanup, close u while one of u's
+ * own callbacks is still on the stack: then u is only marked, and the
+ * outermost callback frees it on its way out (release).
+ */
+static void up_close(struct upconn *u)
+{
+    if (u->busy) {
+        pool_unlink(u);
+        u->orphan = 1;
+        return;
+    }
+    up_free(u);
+}
+
+static void hold(struct upconn *u)
+{
+    u->busy++;
+}
+
+static void release(struct upconn *u)
+{
+    if (--u->busy == 0 && u->orphan)
+        up_free(u);
 }
 
 static int socket_for(const struct upstream *up)
@@ -369,7 +397,7 @@ static int flush_up(struct upconn *u)
 
 static void arm(struct link *l, unsigned ms);
 
-static void on_body(nxx_req *req, const void *data, size_t len, int state, void *ud)
+static void on_body_in(nxx_req *req, const void *data, size_t len, int state, void *ud)
 {
     struct link *l = ud;
     struct upconn *u = l->u;
@@ -403,8 +431,19 @@ static void on_body(nxx_req *req, const void *data, size_t len, int state, void 
         u->body_paused = 1;
         nxx_req_body_pause(req, 1);
     }
-    if (!u->responded)
+    if (u->link && !u->responded)
         arm(l, u->body_done ? u->g->header_timeout_ms : u->g->idle_timeout_ms);
+}
+
+static void on_body(nxx_req *req, const void *data, size_t len, int state, void *ud)
+{
+    struct link *l = ud;
+    struct upconn *u = l->u;
+    if (!u)
+        return;
+    hold(u);
+    on_body_in(req, data, len, state, ud);
+    release(u);
 }
 
 static void start_body(struct upconn *u)
@@ -711,6 +750,8 @@ static int input(struct upconn *u)
             return 1;
         }
         u->rpos = hl;
+        if (!u->link)
+            return 1; /* the client went away as the head went out */
         arm(u->link, u->g->idle_timeout_ms);
     }
     if (!u->link)
@@ -718,7 +759,7 @@ static int input(struct upconn *u)
     return relay(u);
 }
 
-static void on_drain(nxx_req *req, void *ud)
+static void on_drain_in(nxx_req *req, void *ud)
 {
     struct link *l = ud;
     struct upconn *u = l->u;
@@ -729,6 +770,17 @@ static void on_drain(nxx_req *req, void *ud)
     if (u->rpos == u->rlen)
         u->rpos = u->rlen = 0;
     up_io(u->pw->loop, &u->io, 0);
+}
+
+static void on_drain(nxx_req *req, void *ud)
+{
+    struct link *l = ud;
+    struct upconn *u = l->u;
+    if (!u)
+        return;
+    hold(u);
+    on_drain_in(req, ud);
+    release(u);
 }
 
 /* The upstream ended its side. */
@@ -826,7 +878,7 @@ static void connected(struct upconn *u)
         arm(l, u->body_done ? u->g->header_timeout_ms : u->g->idle_timeout_ms);
 }
 
-static void up_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+static void up_io_in(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 {
     (void)loop;
     struct upconn *u = (struct upconn *)((char *)io - offsetof(struct upconn, io));
@@ -878,8 +930,16 @@ static void up_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
     read_up(u);
 }
 
+static void up_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
+{
+    struct upconn *u = (struct upconn *)((char *)io - offsetof(struct upconn, io));
+    hold(u);
+    up_io_in(loop, io, events);
+    release(u);
+}
+
 /* The pool's idle clock, and the wait for 100 Continue. */
-static void up_timer(struct nxx_loop *loop, struct nxx_timer *t)
+static void up_timer_in(struct nxx_loop *loop, struct nxx_timer *t)
 {
     (void)loop;
     struct upconn *u = (struct upconn *)((char *)t - offsetof(struct upconn, timer));
@@ -891,15 +951,28 @@ static void up_timer(struct nxx_loop *loop, struct nxx_timer *t)
         start_body(u); /* the upstream may not know 100-continue: send it anyway */
 }
 
+static void up_timer(struct nxx_loop *loop, struct nxx_timer *t)
+{
+    struct upconn *u = (struct upconn *)((char *)t - offsetof(struct upconn, timer));
+    hold(u);
+    up_timer_in(loop, t);
+    release(u);
+}
+
 /* ---- timeouts of the exchange (the request's deferred clock) ---- */
 
-static void on_timeout(nxx_req *req, void *ud)
+static void on_timeout_in(nxx_req *req, void *ud)
 {
     struct link *l = ud;
     struct upconn *u = l->u;
     (void)req;
     if (!u)
         return;
+    if (u->held) {
+        /* the client is the slow side (the engine's send clock judges it) */
+        arm(l, u->g->idle_timeout_ms);
+        return;
+    }
     u->keep = 0;
     char why[128];
     if (u->connecting)
@@ -913,6 +986,17 @@ static void on_timeout(nxx_req *req, void *ud)
     /* a timeout is no refusal: nothing is retried */
     l->attempts = u->g->retries + 1;
     fail(u, 504, why);
+}
+
+static void on_timeout(nxx_req *req, void *ud)
+{
+    struct link *l = ud;
+    struct upconn *u = l->u;
+    if (!u)
+        return;
+    hold(u);
+    on_timeout_in(req, ud);
+    release(u);
 }
 
 static void arm(struct link *l, unsigned ms)
@@ -1109,7 +1193,9 @@ static int start(struct link *l)
             return 0;
         }
         u->writable = 1;
+        hold(u);
         connected(u);
+        release(u);
         return 0;
     }
 }
