@@ -626,26 +626,27 @@ typedef struct nxx_proxy_config {
     size_t nupstreams;
     const char *name;               /* the group's name in problem details : "upstream" */
     enum nxx_proxy_balance balance; /* : NXX_PROXY_ROUND_ROBIN */
-    const char *hash_key;         /* NXX_PROXY_HASH: "client", "path" or a field name : "client" */
-    unsigned connect_timeout_ms;  /* connecting (504 beyond) : 5000 */
-    unsigned header_timeout_ms;   /* from the request sent to the response head (504) : 60000 */
-    unsigned idle_timeout_ms;     /* silence of the upstream while its content flows : 60000 */
-    unsigned keepalive;           /* idle connections kept per upstream and worker : 16 */
-    unsigned retries;             /* other upstreams tried for an idempotent request when nothing
-                                   * of it was sent : 1 */
-    unsigned max_fails;           /* passive checks: failures in a row that mark an upstream
-                                   * down : 3 */
-    unsigned fail_timeout_ms;     /* how long it stays down : 10000 */
-    const char *health_path;      /* active checks: GET this path (NULL: none) : NULL */
-    unsigned health_interval_ms;  /* : 5000 */
-    unsigned health_fails;        /* failed checks in a row that mark it down : 2 */
-    unsigned health_passes;       /* passed checks in a row that mark it up again : 2 */
-    unsigned forwarded;           /* NXX_PROXY_XFF | NXX_PROXY_FORWARDED : NXX_PROXY_XFF */
-    const char *via;              /* this proxy's pseudonym in Via; NULL: "nxx-" and 8 random
-                                   * hex digits, one per server process : NULL */
-    size_t max_head_bytes;        /* upstream response head limit (502 beyond) : 32768 */
-    const char *const *transform; /* "FROM=TO" literal substitutions in upstream 200 text
-                                   * responses (the client gets 203) */
+    const char *hash_key;          /* NXX_PROXY_HASH: "client", "path" or a field name : "client" */
+    unsigned connect_timeout_ms;   /* connecting (504 beyond) : 5000 */
+    unsigned header_timeout_ms;    /* from the request sent to the response head (504) : 60000 */
+    unsigned idle_timeout_ms;      /* silence of the upstream while its content flows : 60000 */
+    unsigned keepalive;            /* idle connections kept per upstream and worker : 16 */
+    unsigned keepalive_timeout_ms; /* an idle pooled connection is closed after : 30000 */
+    unsigned retries;              /* other upstreams tried for an idempotent request when nothing
+                                    * of it was sent : 1 */
+    unsigned max_fails;            /* passive checks: failures in a row that mark an upstream
+                                    * down : 3 */
+    unsigned fail_timeout_ms;      /* how long it stays down : 10000 */
+    const char *health_path;       /* active checks: GET this path (NULL: none) : NULL */
+    unsigned health_interval_ms;   /* : 5000 */
+    unsigned health_fails;         /* failed checks in a row that mark it down : 2 */
+    unsigned health_passes;        /* passed checks in a row that mark it up again : 2 */
+    unsigned forwarded;            /* NXX_PROXY_XFF | NXX_PROXY_FORWARDED : NXX_PROXY_XFF */
+    const char *via;               /* this proxy's pseudonym in Via; NULL: "nxx-" and 8 random
+                                    * hex digits, one per server process : NULL */
+    size_t max_head_bytes;         /* upstream response head limit (502 beyond) : 32768 */
+    const char *const *transform;  /* "FROM=TO" literal substitutions in upstream 200 text
+                                    * responses (the client gets 203) */
     size_t ntransform;
     const char *inject;            /* a snippet inserted before </body> of 200 HTML (203) */
     size_t max_transform_bytes;    /* larger responses are relayed untransformed : 1048576 */

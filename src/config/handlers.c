@@ -318,6 +318,13 @@ static const struct nxx_cfg_key proxy_keys[] = {
       .def = "16",
       .help = "Idle connections kept open per upstream and worker for the next requests (0: "
               "a connection per request)." },
+    { .name = "keepalive-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "30",
+      .help = "An idle pooled connection to an upstream is closed after this long." },
     { .name = "retries",
       .arg = "N",
       .type = K_COUNT,
@@ -424,6 +431,7 @@ static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx
     pc.header_timeout_ms = (unsigned)nxx_cfg_num(m, "header-timeout");
     pc.idle_timeout_ms = (unsigned)nxx_cfg_num(m, "idle-timeout");
     pc.keepalive = (unsigned)nxx_cfg_num(m, "keepalive");
+    pc.keepalive_timeout_ms = (unsigned)nxx_cfg_num(m, "keepalive-timeout");
     pc.retries = (unsigned)nxx_cfg_num(m, "retries");
     pc.max_fails = (unsigned)nxx_cfg_num(m, "max-fails");
     pc.fail_timeout_ms = (unsigned)nxx_cfg_num(m, "fail-timeout");

@@ -33,6 +33,7 @@ void nxx_proxy_config_init(nxx_proxy_config *cfg)
     cfg->header_timeout_ms = 60000;
     cfg->idle_timeout_ms = 60000;
     cfg->keepalive = 16;
+    cfg->keepalive_timeout_ms = 30000;
     cfg->retries = 1;
     cfg->max_fails = 3;
     cfg->fail_timeout_ms = 10000;
@@ -316,7 +317,7 @@ int nxx_scope_proxy(nxx_scope *loc, const nxx_proxy_config *cfg)
     g->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : 5000;
     g->header_timeout_ms = cfg->header_timeout_ms ? cfg->header_timeout_ms : 60000;
     g->idle_timeout_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : 60000;
-    g->keepalive_timeout_ms = 30000;
+    g->keepalive_timeout_ms = cfg->keepalive_timeout_ms ? cfg->keepalive_timeout_ms : 30000;
     g->keepalive = cfg->keepalive;
     g->retries = cfg->retries;
     g->max_fails = cfg->max_fails;
