@@ -630,7 +630,7 @@ typedef struct nxx_proxy_config {
     unsigned connect_timeout_ms;   /* connecting (504 beyond) : 5000 */
     unsigned header_timeout_ms;    /* from the request sent to the response head (504) : 60000 */
     unsigned idle_timeout_ms;      /* silence of the upstream while its content flows : 60000 */
-    unsigned keepalive;            /* idle connections kept per upstream and worker : 16 */
+    unsigned keepalive;            /* idle connections kept per upstream and worker : 64 */
     unsigned keepalive_timeout_ms; /* an idle pooled connection is closed after : 30000 */
     unsigned retries;              /* other upstreams tried for an idempotent request when nothing
                                     * of it was sent : 1 */

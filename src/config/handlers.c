@@ -315,7 +315,7 @@ static const struct nxx_cfg_key proxy_keys[] = {
       .arg = "N",
       .type = K_COUNT,
       .max = 10000,
-      .def = "16",
+      .def = "64",
       .help = "Idle connections kept open per upstream and worker for the next requests (0: "
               "a connection per request)." },
     { .name = "keepalive-timeout",

@@ -985,6 +985,11 @@ static void h1_end(nxx_req *req)
     c->body = NULL;
     c->body_len = c->body_cap = 0;
     c->body_paused = 0;
+    /* a stream written out while its request ran has nothing left to
+     * drain later: release its arena now, or a keep-alive connection
+     * serving streams would keep every request's arena until it closes */
+    if (c->nout == c->out_head)
+        output_drained(c);
     if (!c->in_process)
         process(c);
 }

@@ -101,3 +101,27 @@ def test_download_1gib_in_bounded_memory():
         eq(got, GIB, "every byte reached the client")
         check(top - base < LIMIT_KB, f"RSS grew by {top - base} KB (limit {LIMIT_KB} KB)")
     up.close()
+
+
+@timeout(120)
+def test_keepalive_requests_do_not_grow_memory():
+    # every proxied response is a stream: each must give its memory back at
+    # its end, not when the client's connection closes
+    from upstreams import serve_forever
+
+    def h(c, req):
+        c.respond(200, [("Content-Type", "text/plain")], b"x" * 600)
+    up = FakeUpstream(serve_forever(h))
+    with ProxyServer(up.url, threads=1) as srv, Conn(srv, 30) as c:
+        for _ in range(200):
+            c.send(build_request("GET", "/warm"))
+            check_status(c.read_response("GET"), 200, "warm-up")
+        base = rss_kb(srv.proc.pid)
+        batch = build_request("GET", "/k") * 20
+        for _ in range(250):
+            c.send(batch)
+            for _ in range(20):
+                c.read_response("GET")
+        grown = rss_kb(srv.proc.pid) - base
+        check(grown < 2048, f"5000 keep-alive requests grew RSS by {grown} KB")
+    up.close()

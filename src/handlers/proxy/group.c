@@ -32,7 +32,7 @@ void nxx_proxy_config_init(nxx_proxy_config *cfg)
     cfg->connect_timeout_ms = 5000;
     cfg->header_timeout_ms = 60000;
     cfg->idle_timeout_ms = 60000;
-    cfg->keepalive = 16;
+    cfg->keepalive = 64;
     cfg->keepalive_timeout_ms = 30000;
     cfg->retries = 1;
     cfg->max_fails = 3;
