@@ -520,3 +520,37 @@ def test_client_leaving_midway_costs_nothing():
             c.send(build_request("GET", "/slow"))
     with Conn(srv) as c:
         check_status(c.request("GET", "/fine"), 200, "the proxy still answers")
+
+
+def test_upgrade_relayed_after_the_upstreams_101():
+    def fn(c):
+        req = c.read_head()
+        if (req.header("upgrade") != "x-echo" or
+                "upgrade" not in (req.header("connection") or "").lower()):
+            c.respond(426, [("Upgrade", "x-echo")], b"upgrade needed")
+            return
+        c.send(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x-echo\r\n"
+               b"Connection: Upgrade\r\nX-Session: 7\r\n\r\nhi;")
+        while True:
+            data = c.sock.recv(65536)
+            if not data:
+                return
+            c.sock.sendall(data)
+    up = FakeUpstream(fn)
+    _cleanup.append(up.close)
+    # kept out of the status census: 101 and 426 here are the upstream's own
+    # (relayed), not a mechanism of nxx serve's
+    srv = _proxy(up.url, "--access-log", "off")
+    with Conn(srv) as c:
+        c.send(build_request("GET", "/ws", [("Upgrade", "x-echo"), ("Connection", "upgrade")]))
+        r = c.read_response("GET", interim=False)
+        check_status(r, 101, "the upstream's 101 is passed on")
+        eq(r.header("upgrade"), "x-echo", "Upgrade")
+        eq(r.header("x-session"), "7", "the upstream's fields")
+        eq(c.read_exactly(3), b"hi;", "bytes the upstream sent with its 101")
+        big = os.urandom(1 << 20)
+        c.send(big)
+        eq(c.read_exactly(len(big), 20), big, "1 MiB both ways through the relay")
+    with Conn(srv) as c:
+        r = c.request("GET", "/ws")
+        check_status(r, 426, "no Upgrade asked: the upstream's own answer")

@@ -215,6 +215,9 @@ static void fwd_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
             return;
         }
         f->req = NULL;
+        /* the connect clock lives in the request, which the tunnel outlives */
+        if (nxx_timer_armed(&req->defer))
+            nxx_timer_cancel(f->loop, &req->defer);
         f->t = nxx_req_takeover(req, 200, &tunnel_ops, f);
         if (!f->t) {
             fwd_free(f);
@@ -281,5 +284,38 @@ int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up)
         return 500;
     }
     nxx_req_defer(req, g->connect_timeout_ms, connect_timeout, slot);
+    return 0;
+}
+
+int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, const char *early, size_t len)
+{
+    struct fwd *f = nxx_calloc(1, sizeof(*f));
+    if (!f) {
+        close(fd);
+        return -1;
+    }
+    f->loop = nxx_req_loop(req);
+    f->io.cb = fwd_io;
+    f->io.fd = fd;
+    nxx_proxy_group_ref(g);
+    f->g = g;
+    f->readable = 1; /* whatever is already waiting is read at the first event */
+    if (nxx_timer_armed(&req->defer))
+        nxx_timer_cancel(f->loop, &req->defer);
+    if (nxx_loop_add(f->loop, &f->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
+        fwd_free(f);
+        return -1;
+    }
+    f->t = nxx_req_takeover(req, 101, &tunnel_ops, f);
+    if (!f->t) {
+        fwd_free(f);
+        return -1;
+    }
+    /* the upstream's first bytes of the new protocol came with its 101 */
+    if (len && nxx_tunnel_write(f->t, early, len) < 0) {
+        fwd_end(f);
+        return 0;
+    }
+    pump_in(f);
     return 0;
 }

@@ -459,7 +459,7 @@ static void put_list(struct out *o, const nxx_req *req, const char *name, size_t
 }
 
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
-                         int transform, char **head, size_t *len)
+                         int transform, int upgrade, char **head, size_t *len)
 {
     const struct nxx_http_request *h = &req->h;
     nxx_str peer = nxx_req_peer(req);
@@ -552,6 +552,12 @@ int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int 
         }
         if (has_body && expect)
             PUT(&o, "Expect: 100-continue\r\n");
+        if (upgrade) {
+            /* RFC 9110 §7.8: the upgrade is asked of the next hop again */
+            PUT(&o, "Upgrade: ");
+            put_str(&o, nxx_req_header(req, "upgrade"));
+            PUT(&o, "\r\nConnection: upgrade\r\n");
+        }
         if (transform)
             PUT(&o, "Accept-Encoding: identity\r\n");
         PUT(&o, "\r\n");

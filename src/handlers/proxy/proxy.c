@@ -82,7 +82,7 @@ struct link {
     uint64_t tried;         /* upstreams tried (bit i: ups[i], the first 64) */
     struct upstream *fixed; /* a forward proxy's destination */
     unsigned attempts;
-    int has_body, chunked_in, expect, idempotent, transform;
+    int has_body, chunked_in, expect, idempotent, transform, upgrade;
 };
 
 struct upconn {
@@ -710,6 +710,37 @@ static int relay(struct upconn *u)
     return 1;
 }
 
+/* 101 to an Upgrade request: the client gets the 101 with the upstream's
+ * fields, then the two connections are joined (forward.c's relay). */
+static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t hl)
+{
+    nxx_req *req = req_of(u);
+    struct group *g = u->g;
+    nxx_resp_status(req, 101);
+    for (size_t i = 0; i < h->num_headers; i++) {
+        const struct nxx_header *f = &h->headers[i];
+        if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h->headers, h->num_headers, f))
+            nxx_resp_header_trusted(req, f->name.ptr, f->name.len, f->value);
+    }
+    nxx_resp_header_lines(req, g->via_line, g->via_line_len);
+    /* the socket changes owner: the connection object goes without it */
+    int fd = u->io.fd;
+    nxx_loop_del(u->pw->loop, &u->io);
+    u->io.fd = -1;
+    size_t early_len = u->rlen - hl;
+    char *early = early_len ? nxx_req_alloc(req, early_len) : NULL;
+    if (early)
+        memcpy(early, u->rbuf + hl, early_len);
+    atomic_store(&u->up->fails, 0);
+    detach(u);
+    up_close(u);
+    if (nxx_proxy_upgraded(req, g, fd, early, early ? early_len : 0) < 0) {
+        nxx_req_detail(req, "the upgraded connection could not be relayed (upstream group '%s')",
+                       g->name);
+        nxx_req_error(req, 502, req->detail);
+    }
+}
+
 /* Parse and act on what arrived.  0: read more; 1: stop reading. */
 static int input(struct upconn *u)
 {
@@ -729,7 +760,11 @@ static int input(struct upconn *u)
         size_t hl = (size_t)r;
         if (h.status < 200) {
             if (h.status == 101) {
-                fail(u, 502, "the upstream switched protocols unasked");
+                if (!u->link->upgrade) {
+                    fail(u, 502, "the upstream switched protocols unasked");
+                    return 1;
+                }
+                upgraded(u, &h, hl);
                 return 1;
             }
             interim(u, &h);
@@ -1320,8 +1355,10 @@ static int handle(nxx_req *req, void *ud)
     default: l->idempotent = 0;
     }
     l->transform = g->nsubs || g->inject;
+    l->upgrade = (h->flags & NXX_HF_CONN_UPGRADE) && h->minor_version == 1 &&
+                 nxx_req_header(req, "upgrade").len && !l->transform;
     int s = nxx_proxy_build_head(req, g, l->has_body, l->chunked_in, l->expect, l->transform,
-                                 &l->head, &l->head_len);
+                                 l->upgrade, &l->head, &l->head_len);
     if (s)
         return s;
     if (nxx_req_on_done(req, on_req_done, l) < 0)
