@@ -554,3 +554,35 @@ def test_upgrade_relayed_after_the_upstreams_101():
     with Conn(srv) as c:
         r = c.request("GET", "/ws")
         check_status(r, 426, "no Upgrade asked: the upstream's own answer")
+
+
+def test_json_server_upstream():
+    here = os.path.dirname(os.path.abspath(__file__))
+    js = os.path.join(here, "..", "..", "bench", "json-server", "node_modules", ".bin",
+                      "json-server")
+    if not os.path.exists(js):
+        skip("json-server is not installed (cd bench/json-server && npm ci)")
+    d = make_docroot({"db.json": b'{"users": [{"id": 1, "name": "ada"}]}'})
+    _cleanup.append(lambda: remove_tree(d))
+    port = closed_port()
+    proc = subprocess.Popen([js, "--host", "127.0.0.1", "--port", str(port), "--quiet",
+                             os.path.join(d, "db.json")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop():
+        proc.terminate()
+        proc.wait(5)
+    _cleanup.append(stop)
+    from upstreams import _wait_port
+    _wait_port(port, proc, 20)
+    srv = _proxy(f"http://127.0.0.1:{port}")
+    with Conn(srv, 10) as c:
+        r = c.request("GET", "/users/1")
+        check_status(r, 200, "GET through json-server")
+        check(b'"ada"' in r.body, f"the item: {r.body!r}")
+        body = b'{"name": "grace"}'
+        r = c.request("POST", "/users", [("Content-Type", "application/json")], body)
+        check_status(r, 201, "POST creates")
+        check(b'"grace"' in r.body, "the new item")
+        r = c.request("GET", "/users")
+        check(b'"grace"' in r.body and b'"ada"' in r.body, "both listed")
