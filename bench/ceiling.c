@@ -7,8 +7,22 @@
  * TCP, epoll and wrk cost on this machine and nothing else.  It is built the
  * way the fastest servers are (one edge-triggered epoll loop per thread,
  * SO_REUSEPORT listener each, one read and one writev per batch, pipelined
- * heads answered together), so no server doing real work can be faster by
- * more than noise; a workload's ceiling says how much room is left.
+ * heads answered together, a new connection's request read right after
+ * accept4 so that one answered and closed at once never joins epoll,
+ * TCP_NODELAY inherited from the listener), so no server doing real work can
+ * be faster by more than noise; a workload's ceiling says how much room is
+ * left.
+ *
+ * Its threads run SCHED_BATCH, as nxx's workers do by default.  wrk shares
+ * the two cores with the server, and a server thread that preempts wrk the
+ * moment one request arrives answers that one request, finds nothing else,
+ * sleeps, and is woken again by wrk's next write: two context switches per
+ * request and, on this virtual machine, a CPU that halts between them.  A
+ * server that does more work per pass (h2o, lighttpd) gets larger batches by
+ * being slower, which is how they came to beat the earlier ceiling, which
+ * preempted.  Without wake-up preemption wrk runs on to its own epoll_wait
+ * and the server answers everything it sent in one pass
+ * (docs/performance.md, "The ceiling").
  *
  * When the canned answer carries "Connection: close" the connection is shut
  * after it, as a real server would.  Output the socket does not take at once
@@ -21,6 +35,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,9 +62,9 @@ static int resp_closes;
 static unsigned short port;
 static struct conn *conns;
 
-static void drop(int ep, int fd)
+/* close() alone takes the socket out of epoll (no other descriptor names it) */
+static void drop(int fd)
 {
-    epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
     close(fd);
 }
 
@@ -84,23 +99,26 @@ static int pay(int fd, struct conn *c)
     return 1;
 }
 
-static void serve(int ep, int fd)
+/* 1: the connection stays open; 0: it was closed. */
+static int serve(int fd)
 {
     struct conn *c = &conns[fd];
     char buf[RBUF];
     int r = pay(fd, c);
     if (r < 0 || (r == 1 && c->close_after)) {
-        drop(ep, fd);
-        return;
+        drop(fd);
+        return 0;
     }
     if (r == 0)
-        return;
+        return 1;
     for (;;) {
         ssize_t n = read(fd, buf, sizeof(buf));
         if (n <= 0) {
-            if (n == 0 || errno != EAGAIN)
-                drop(ep, fd);
-            return;
+            if (n == 0 || errno != EAGAIN) {
+                drop(fd);
+                return 0;
+            }
+            return 1;
         }
         for (ssize_t i = 0; i < n; i++) {
             c->tail = c->tail << 8 | (unsigned char)buf[i];
@@ -113,11 +131,11 @@ static void serve(int ep, int fd)
         }
         r = pay(fd, c);
         if (r < 0 || (r == 1 && c->close_after)) {
-            drop(ep, fd);
-            return;
+            drop(fd);
+            return 0;
         }
         if (r == 0 || (size_t)n < sizeof(buf))
-            return;
+            return 1;
     }
 }
 
@@ -128,7 +146,9 @@ static void *worker(void *arg)
     int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* TCP_NODELAY on the listener: Linux copies it to every accepted socket */
     if (l < 0 || setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+        setsockopt(l, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
         bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096) < 0) {
         perror("ceiling: listen");
         exit(1);
@@ -139,13 +159,15 @@ static void *worker(void *arg)
         perror("ceiling: epoll");
         exit(1);
     }
+    struct sched_param batch = { .sched_priority = 0 };
+    pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch);
     struct epoll_event evs[MAX_EVENTS];
     for (;;) {
         int n = epoll_wait(ep, evs, MAX_EVENTS, -1);
         for (int i = 0; i < n; i++) {
             int fd = evs[i].data.fd;
             if (fd != l) {
-                serve(ep, fd);
+                serve(fd);
                 continue;
             }
             int c;
@@ -154,8 +176,13 @@ static void *worker(void *arg)
                     close(c);
                     continue;
                 }
-                setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
                 memset(&conns[c], 0, sizeof(conns[c]));
+                /* the request usually comes with the handshake: answer it
+                 * now; a connection answered and closed at once (Connection:
+                 * close) never joins epoll.  Registering later is safe with
+                 * EPOLLET: EPOLL_CTL_ADD reports what is already ready. */
+                if (!serve(c))
+                    continue;
                 struct epoll_event e = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.fd = c };
                 if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &e) < 0)
                     close(c);

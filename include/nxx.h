@@ -102,6 +102,15 @@ typedef struct nxx_config {
      */
     unsigned send_timeout_ms; /* 0 = no send clock : 60000 */
     size_t min_send_rate;     /* bytes per second; 0 = no minimum : 1024 */
+    /*
+     * Linux: worker threads run SCHED_BATCH (0) while nxx_server_run()
+     * runs, or keep the policy they were started with (1).  Under
+     * SCHED_BATCH a worker woken by a request does not preempt the task
+     * running on its core; it runs when that task sleeps or its time slice
+     * ends and then answers everything that arrived meanwhile.  A thread
+     * started with a policy other than SCHED_OTHER keeps it either way.
+     */
+    int sched_normal; /* : 0 */
 } nxx_config;
 
 NXX_API void nxx_config_init(nxx_config *cfg);

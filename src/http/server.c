@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ void nxx_config_init(nxx_config *cfg)
     cfg->server_name = "nxx";
     cfg->strict_hosts = 0;
     cfg->tunnel_timeout_ms = 300000;
+    cfg->sched_normal = 0;
 }
 
 nxx_server *nxx_server_new(const nxx_config *cfg)
@@ -625,6 +627,38 @@ static void worker_release(struct nxx_worker *w)
      * threads may still post (and be refused) until nxx_server_free() */
 }
 
+/*
+ * Workers run SCHED_BATCH (unless sched_normal), which on Linux only turns
+ * off wake-up preemption: a worker that a request wakes no longer takes the
+ * core from the task running there at once, but waits until that task
+ * sleeps or its slice ends.  On a core a worker shares (with another worker,
+ * a client, a database), preempting at once turns each request into two
+ * context switches: the worker answers the one request the other task has
+ * sent so far, finds nothing more, sleeps; the other task resumes, sends the
+ * next, and is preempted again.  Waiting lets the other task run on to its
+ * own sleep and the worker answer everything that arrived meanwhile in one
+ * pass of epoll_wait (docs/performance.md, "Wake-ups", has the counts).  A
+ * worker whose core is idle runs at once, as before.
+ * The calling thread (worker 0) takes the policy before it starts the
+ * others, which inherit it; it gets its own back when the run ends.
+ * Returns 1 when the policy was changed (*saved: what it was).
+ */
+static int sched_batch_enter(const nxx_server *srv, int *policy, struct sched_param *saved)
+{
+#ifdef SCHED_BATCH
+    if (srv->cfg.sched_normal || pthread_getschedparam(pthread_self(), policy, saved) != 0 ||
+        *policy != SCHED_OTHER)
+        return 0;
+    struct sched_param batch = { .sched_priority = 0 };
+    return pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch) == 0;
+#else
+    (void)srv;
+    (void)policy;
+    (void)saved;
+    return 0;
+#endif
+}
+
 static void *worker_main(void *arg)
 {
     struct nxx_worker *w = arg;
@@ -697,6 +731,9 @@ int nxx_server_run(nxx_server *srv)
         worker_posts_init(w);
         err = worker_init(w);
     }
+    int policy = SCHED_OTHER;
+    struct sched_param saved = { .sched_priority = 0 };
+    int restore = sched_batch_enter(srv, &policy, &saved);
     /* workers other than the caller's block signals: the caller (or the
      * program's own thread) handles them */
     sigset_t all, old;
@@ -721,6 +758,8 @@ int nxx_server_run(nxx_server *srv)
         nxx_server_stop(srv);
     for (unsigned i = 1; i < started; i++)
         pthread_join(srv->workers[i].thread, NULL);
+    if (restore)
+        pthread_setschedparam(pthread_self(), policy, &saved);
     for (unsigned i = 0; i < n; i++)
         worker_release(&srv->workers[i]);
     if (srv->log_fd >= 0)

@@ -1,8 +1,10 @@
 """The command line: --help, --version, explain, flag errors (exit 2), a port in
 use (exit 1), --root."""
 
+import os
 import re
 import socket
+import time
 
 from harness import (A_TXT, NXX_BIN, Server, check, check_status, eq, get, make_docroot,
                      remove_tree, run_cmd)
@@ -156,5 +158,35 @@ def test_threads_1_serves():
     try:
         with Server(root, threads=1) as s:
             check_status(get(s, "/a.txt"), 200, "--threads 1")
+    finally:
+        remove_tree(root)
+
+
+def _policies(pid, threads):
+    """The scheduling policy of each of pid's threads (field 41 of stat:
+    0 SCHED_OTHER, 3 SCHED_BATCH), once it has `threads` of them."""
+    deadline = time.monotonic() + 5
+    while True:
+        out = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                data = f.read()
+            out.append(int(data[data.rfind(")") + 2:].split()[38]))
+        if len(out) >= threads or time.monotonic() > deadline:
+            return sorted(out)
+        time.sleep(0.01)
+
+
+def test_workers_run_sched_batch_unless_normal():
+    if not os.path.isdir("/proc/self/task"):
+        return  # not Linux
+    root = make_docroot()
+    try:
+        with Server(root, threads=2) as s:
+            check_status(get(s, "/a.txt"), 200, "default scheduling")
+            eq(_policies(s.proc.pid, 2), [3, 3], "workers' policies (SCHED_BATCH)")
+        with Server(root, "--scheduling", "normal", threads=2) as s:
+            check_status(get(s, "/a.txt"), 200, "--scheduling normal")
+            eq(_policies(s.proc.pid, 2), [0, 0], "workers' policies (SCHED_OTHER)")
     finally:
         remove_tree(root)

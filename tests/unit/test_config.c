@@ -132,6 +132,8 @@ TEST(scalar_values)
         { "drain-timeout", "0", NULL, 0 },
         { "access-log-format", "json", NULL, 1 },
         { "access-log-format", "xml", "is not one of the accepted values", 0 },
+        { "scheduling", "normal", NULL, 1 },
+        { "scheduling", "fifo", "is not one of the accepted values", 0 },
         { "trace", "true", NULL, 1 },
         { "trace", "yes", "is not true or false", 0 },
         { "server-name", "", "must not be empty", 0 },
