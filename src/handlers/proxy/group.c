@@ -93,6 +93,7 @@ static void stop_checks(struct group *g)
 static void group_release(void *arg)
 {
     struct group *g = arg;
+    atomic_store(&g->dead, 1); /* the checking thread stops between two checks */
     stop_checks(g);
     if (g->hc_running == 0 && g->health_path) {
         pthread_mutex_destroy(&g->hc_lock);
@@ -176,11 +177,16 @@ static int check_once(const struct group *g, const struct upstream *up)
     if (fd < 0)
         return 0;
     int ok = 0;
-    uint64_t deadline = mono_ms() + g->connect_timeout_ms + g->header_timeout_ms;
+    /* a check never takes longer than the interval (at least a second): a
+     * reload or a stop waits for the check in progress */
+    uint64_t budget = (uint64_t)g->connect_timeout_ms + g->header_timeout_ms;
+    uint64_t cap = g->health_interval_ms > 1000 ? g->health_interval_ms : 1000;
+    uint64_t deadline = mono_ms() + (budget < cap ? budget : cap);
     if (connect(fd, (const struct sockaddr *)&up->ss, up->sslen) < 0 && errno != EINPROGRESS)
         goto out;
     struct pollfd p = { .fd = fd, .events = POLLOUT };
-    if (poll(&p, 1, (int)g->connect_timeout_ms) != 1)
+    uint64_t now0 = mono_ms();
+    if (now0 >= deadline || poll(&p, 1, (int)(deadline - now0)) != 1)
         goto out;
     int err = 0;
     socklen_t el = sizeof(err);
@@ -219,7 +225,7 @@ static void *check_loop(void *arg)
     pthread_mutex_lock(&g->hc_lock);
     while (!g->hc_stop) {
         pthread_mutex_unlock(&g->hc_lock);
-        for (size_t i = 0; i < g->nups; i++) {
+        for (size_t i = 0; i < g->nups && !atomic_load(&g->dead); i++) {
             struct upstream *up = &g->ups[i];
             int ok = check_once(g, up);
             if (ok) {

@@ -303,7 +303,10 @@ static void fail(struct upconn *u, int status, const char *why)
     struct link *l = u->link;
     nxx_req *req = l->req;
     uint64_t now = nxx_req_now_ms(req);
-    mark_failed(u, now);
+    /* a pooled connection the upstream had closed meanwhile says nothing
+     * about the upstream's health */
+    if (!(u->reused && !u->got_byte && status == 502))
+        mark_failed(u, now);
     nxx_log_warn("proxy: request %s to upstream %s of '%s': %s", nxx_req_id(req).ptr, u->up->label,
                  u->g->name, why);
     int sent_body = u->body_started;
@@ -555,8 +558,8 @@ static void interim(struct upconn *u, const struct nxx_upstream_head *h)
 
 static int transformable(const struct upconn *u, const struct nxx_upstream_head *h)
 {
-    if (!u->link->transform || h->status != 200)
-        return 0;
+    if (!u->link->transform || h->status != 200 || u->framing == FR_NONE)
+        return 0; /* nothing to rewrite (HEAD) */
     int text = 0;
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
