@@ -6,8 +6,8 @@ Destinations and ports off the allow-list get 403, an origin-form request
 
 import subprocess
 
-from harness import Conn, shared, build_request, check, check_status, eq, remove_tree
-from upstreams import FakeUpstream, closed_port, proxy_config, serve_forever
+from harness import Conn, shared, skip, build_request, check, check_status, eq, remove_tree
+from upstreams import FakeUpstream, Squid, closed_port, proxy_config, serve_forever
 
 _cleanup = []
 
@@ -132,3 +132,28 @@ def test_connect_443_only_by_default():
     check("443" in r.body.decode(), "the detail says which port")
     p = curl("-x", srv.url, f"http://{t}/plain")
     eq(p.returncode, 0, "absolute-form still goes")
+
+
+def test_same_curl_command_lines_as_squid():
+    s = setup()
+    try:
+        sq = Squid([s["http"].port, s["raw"].port])
+    except FileNotFoundError:
+        skip("squid is not installed")
+    _cleanup.append(sq.close)
+    http = f"http://127.0.0.1:{s['http'].port}"
+    cases = [
+        ("absolute-form", ["-x", "PROXY", http + "/a?b=1"]),
+        ("CONNECT tunnel", ["-p", "-x", "PROXY", http + "/t"]),
+        ("CONNECT to a port not allowed", ["-p", "-x", "PROXY", "http://127.0.0.1:1/"]),
+    ]
+    for what, args in cases:
+        got = {}
+        for name, url in (("nxx", s["srv"].url), ("squid", sq.url)):
+            p = curl("-o", "-", "-w", "\n%{http_code} %{http_connect}",
+                     *[url if a == "PROXY" else a for a in args])
+            out = p.stdout.decode(errors="replace")
+            body, _, codes = out.rpartition("\n")
+            # what the destination saw, without the Via each proxy adds
+            got[name] = (p.returncode, codes, body.split(" via=")[0])
+        eq(got["nxx"], got["squid"], f"{what}: nxx and squid")

@@ -272,6 +272,52 @@ http {{
         remove_tree(self.dir)
 
 
+class Squid:
+    """squid (Debian) as a forward proxy for 127.0.0.1 destinations, its
+    files in a temporary directory; CONNECT only to the given ports."""
+
+    def __init__(self, connect_ports):
+        exe = shutil.which("squid") or "/usr/sbin/squid"
+        if not os.path.exists(exe):
+            raise FileNotFoundError("squid")
+        self.dir = tempfile.mkdtemp(prefix="nxx-squid-")
+        os.chmod(self.dir, 0o777)  # started as root, squid writes as its own user
+        self.port = closed_port()
+        ports = " ".join(str(p) for p in connect_ports)
+        conf = f"""
+http_port 127.0.0.1:{self.port}
+pid_filename {self.dir}/squid.pid
+cache_log {self.dir}/cache.log
+access_log none
+cache deny all
+coredump_dir {self.dir}
+netdb_filename none
+pinger_enable off
+shutdown_lifetime 0 seconds
+acl to_local dst 127.0.0.1
+acl CONNECT method CONNECT
+acl tunnel_ports port {ports}
+http_access deny CONNECT !tunnel_ports
+http_access allow localhost to_local
+http_access deny all
+"""
+        path = os.path.join(self.dir, "squid.conf")
+        with open(path, "w") as f:
+            f.write(conf)
+        self.proc = subprocess.Popen([exe, "-N", "-f", path], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}"
+        _wait_port(self.port, self.proc, 20)
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        remove_tree(self.dir)
+
+
 def _wait_port(port, proc, timeout_s=10):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -287,4 +333,4 @@ def _wait_port(port, proc, timeout_s=10):
 
 
 __all__ = ["ProxyServer", "proxy_config", "FakeUpstream", "serve_forever", "closed_port",
-           "PythonHttpServer", "Nginx", "write_config"]
+           "PythonHttpServer", "Nginx", "Squid", "write_config"]
