@@ -641,6 +641,8 @@ typedef struct nxx_proxy_config {
     unsigned idle_timeout_ms;      /* silence of the upstream while its content flows : 60000 */
     unsigned keepalive;            /* idle connections kept per upstream and worker : 64 */
     unsigned keepalive_timeout_ms; /* an idle pooled connection is closed after : 30000 */
+    unsigned continue_timeout_ms;  /* content with Expect: 100-continue goes upstream after
+                                    * this long without a 100 : 1000 */
     unsigned retries;              /* other upstreams tried for an idempotent request when nothing
                                     * of it was sent : 1 */
     unsigned max_fails;            /* passive checks: failures in a row that mark an upstream

@@ -325,6 +325,14 @@ static const struct nxx_cfg_key proxy_keys[] = {
       .max = 86400000,
       .def = "30",
       .help = "An idle pooled connection to an upstream is closed after this long." },
+    { .name = "continue-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 3600000,
+      .def = "1",
+      .help = "Content sent with Expect: 100-continue goes to an upstream that has not answered "
+              "100 (or a final status) within this time anyway (RFC 9110 §10.1.1)." },
     { .name = "retries",
       .arg = "N",
       .type = K_COUNT,
@@ -433,6 +441,7 @@ static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx
     pc.keepalive = (unsigned)nxx_cfg_num(m, "keepalive");
     pc.keepalive_timeout_ms = (unsigned)nxx_cfg_num(m, "keepalive-timeout");
     pc.retries = (unsigned)nxx_cfg_num(m, "retries");
+    pc.continue_timeout_ms = (unsigned)nxx_cfg_num(m, "continue-timeout");
     pc.max_fails = (unsigned)nxx_cfg_num(m, "max-fails");
     pc.fail_timeout_ms = (unsigned)nxx_cfg_num(m, "fail-timeout");
     pc.health_path = nxx_cfg_str(m, "health-path");

@@ -35,6 +35,7 @@ void nxx_proxy_config_init(nxx_proxy_config *cfg)
     cfg->keepalive = 64;
     cfg->keepalive_timeout_ms = 30000;
     cfg->retries = 1;
+    cfg->continue_timeout_ms = 1000;
     cfg->max_fails = 3;
     cfg->fail_timeout_ms = 10000;
     cfg->health_interval_ms = 5000;
@@ -326,6 +327,7 @@ int nxx_scope_proxy(nxx_scope *loc, const nxx_proxy_config *cfg)
     g->keepalive_timeout_ms = cfg->keepalive_timeout_ms ? cfg->keepalive_timeout_ms : 30000;
     g->keepalive = cfg->keepalive;
     g->retries = cfg->retries;
+    g->continue_timeout_ms = cfg->continue_timeout_ms ? cfg->continue_timeout_ms : 1000;
     g->max_fails = cfg->max_fails;
     g->fail_timeout_ms = cfg->fail_timeout_ms;
     g->forwarded = cfg->forwarded;

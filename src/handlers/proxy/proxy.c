@@ -41,7 +41,6 @@
 #define OBUF_HIGH (64 * 1024)  /* client content waiting for the upstream: pause the client */
 #define OBUF_MAX (1024 * 1024) /* never more than this waits (a piece is at most a read) */
 #define MAX_UP_HEADERS 128
-#define CONTINUE_WAIT_MS 1000 /* RFC 9110 §10.1.1: do not wait for 100 forever */
 
 /* ---- per worker ---- */
 
@@ -906,7 +905,7 @@ static void connected(struct upconn *u)
         return;
     if (l->has_body && l->expect) {
         u->wait_continue = 1;
-        nxx_timer_set(u->pw->loop, &u->timer, CONTINUE_WAIT_MS);
+        nxx_timer_set(u->pw->loop, &u->timer, u->g->continue_timeout_ms);
     } else if (l->has_body) {
         start_body(u);
     } else {

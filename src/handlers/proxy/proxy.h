@@ -42,6 +42,7 @@ struct group {
     char *hash_field; /* NULL: the client's address; "": the path; else a field name */
     unsigned connect_timeout_ms, header_timeout_ms, idle_timeout_ms, keepalive_timeout_ms;
     unsigned keepalive, retries, max_fails, fail_timeout_ms;
+    unsigned continue_timeout_ms; /* RFC 9110 §10.1.1: 100 is not awaited forever */
     unsigned forwarded;
     size_t max_head_bytes, max_transform_bytes;
     char *pseudonym;
