@@ -569,6 +569,32 @@ NXX_API int nxx_scope_rest(nxx_scope *location, const nxx_rest_config *cfg);
 NXX_API int nxx_server_rest(nxx_server *srv, const nxx_rest_config *cfg);
 
 /*
+ * WebDAV (RFC 4918 classes 1, 2 and 3; docs/webdav.md): the location's
+ * paths are the files and directories under root, read and written with
+ * PROPFIND, PROPPATCH, MKCOL, PUT, DELETE, COPY, MOVE, LOCK and UNLOCK;
+ * GET and HEAD are the file handler's.  The location's path is stripped
+ * ("/dav/a.txt" of location "/dav" is ROOT/a.txt).  Dead properties and
+ * locks live in an SQLite database (cfg->db), so both survive a restart.
+ * DELETE, COPY, MOVE, PROPFIND of members and the sync of a PUT run on
+ * a thread of their own (102 Processing while they take long); the rest on
+ * the worker thread.  Names beginning with '.' are hidden.
+ */
+typedef struct nxx_dav_config {
+    const char *root;             /* directory served (required) */
+    const char *db;               /* database of dead properties : ROOT/.nxx-dav.db */
+    int depth_infinity;           /* allow PROPFIND Depth: infinity (else 403) : 0 */
+    size_t max_xml_bytes;         /* request bodies of PROPFIND, PROPPATCH, LOCK : 1048576 */
+    unsigned max_lock_timeout_s;  /* longest lock granted; Infinite gets this : 3600 */
+    uint64_t quota_bytes;         /* largest total size of the tree; 0 = none (507) : 0 */
+    unsigned processing_delay_ms; /* 102 Processing after this long, then every second : 1000 */
+} nxx_dav_config;
+
+NXX_API void nxx_dav_config_init(nxx_dav_config *cfg);
+
+/* Serve WebDAV in a prefix location (nxx_host_location). */
+NXX_API int nxx_scope_dav(nxx_scope *location, const nxx_dav_config *cfg);
+
+/*
  * Redirects (RFC 9110 §15.4): every request of the location is answered
  * with status (301, 302, 303, 307 or 308) and Location built from the
  * template `to`, in which

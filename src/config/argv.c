@@ -73,6 +73,16 @@ static const struct site_flag site_flags[] = {
       "Proxy every request to the upstream at URL (http://HOST:PORT or unix:/PATH); with a DIR "
       "too, files that exist there are served and the rest is proxied.",
       "proxy", NULL },
+    { "dav", NULL, "off",
+      "Serve DIR read-write as WebDAV (classes 1, 2 and 3) at / (or at --dav-prefix) instead of "
+      "read-only files.",
+      "dav", NULL },
+    { "dav-prefix", "PREFIX", "/",
+      "Mount the WebDAV location at PREFIX (e.g. /dav; implies --dav); / keeps serving files.",
+      "dav", NULL },
+    { "dav-quota", "N", "0 (none)",
+      "Largest total size of the WebDAV tree; a PUT beyond it gets 507 (implies --dav).", "dav",
+      "quota" },
 };
 #define NSITE (sizeof(site_flags) / sizeof(site_flags[0]))
 
@@ -84,6 +94,8 @@ struct cmd {
     const char *rules[MAX_RULES];
     size_t nrules;
     const char *api, *data, *api_max_db_bytes, *proxy;
+    int dav;
+    const char *dav_prefix, *dav_quota;
     const struct site_flag *first_site; /* for the --config conflict */
     const char *positional;
     const struct nxx_cfg_key *keys[MAX_FLAGS]; /* global flags, in order */
@@ -139,6 +151,20 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
         c->proxy = v;
         return 0;
     }
+    if (strcmp(f->name, "dav") == 0) {
+        c->dav = 1;
+        return 0;
+    }
+    if (strcmp(f->name, "dav-prefix") == 0) {
+        if (v[0] != '/')
+            return bad(err, errlen, f->name, v, "is not a path starting with '/'");
+        for (const char *p = v; *p; p++)
+            if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '*' || *p == ':')
+                return bad(err, errlen, f->name, v, "is not a plain path prefix");
+        c->dav = 1;
+        c->dav_prefix = v;
+        return 0;
+    }
     if (strcmp(f->name, "api") == 0) {
         if (!*v)
             return bad(err, errlen, f->name, v, "must not be empty");
@@ -165,7 +191,10 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
         c->root = v;
     else if (strcmp(f->name, "data") == 0)
         c->data = v;
-    else
+    else if (strcmp(f->name, "dav-quota") == 0) {
+        c->dav = 1;
+        c->dav_quota = v;
+    } else
         c->api_max_db_bytes = v;
     return 0;
 }
@@ -397,7 +426,7 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
 {
     const struct nxx_cfg_key *lk = nxx_cfg_lookup(NXX_CFG_SERVER, "locations", 9);
     struct nxx_cfg_val *locs = nxx_cfg_block_add(doc, doc->top, lk, nopos);
-    if (!locs || !(locs->blocks = nxx_cfg_alloc(doc, (c->nrules + 2) * sizeof(*locs->blocks))))
+    if (!locs || !(locs->blocks = nxx_cfg_alloc(doc, (c->nrules + 3) * sizeof(*locs->blocks))))
         return oom(err, errlen);
     /* "/" first, with the rule for "/" if there is one; the first rule for a
      * prefix wins, as the longest-prefix rule of the file handler did */
@@ -410,8 +439,24 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
             root_cache_len = strlen(eq + 1);
         }
     }
+    size_t dav_len = c->dav && c->dav_prefix ? prefix_len(c->dav_prefix, strlen(c->dav_prefix)) : 0;
+    size_t api_len = c->api ? prefix_len(c->api, strlen(c->api)) : 0;
+    if (c->dav && c->api && api_len == dav_len &&
+        memcmp(c->api, c->dav_prefix ? c->dav_prefix : "/", api_len) == 0)
+        return bad(err, errlen, "api", c->api, "names the WebDAV location");
+    if (c->proxy && c->dav && !dav_len)
+        return bad(err, errlen, "proxy", c->proxy,
+                   "cannot share / with --dav (give the WebDAV location a --dav-prefix)");
     struct nxx_cfg_block *m;
-    int r = 0;
+    int r;
+    if (c->dav) {
+        m = location(doc, locs, dav_len ? c->dav_prefix : "/", dav_len ? dav_len : 1, "dav");
+        if (!m || put(doc, m, "root", c->root ? c->root : ".") < 0 ||
+            (c->dav_quota && put(doc, m, "quota", c->dav_quota) < 0))
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    }
     if (c->proxy) {
         if (!(m = location(doc, locs, "/", 1, "proxy")))
             return oom(err, errlen);
@@ -429,14 +474,14 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
             return oom(err, errlen);
         if (nxx_cfg_block_finish(doc, m, err, errlen))
             return 2;
-    } else {
-        if (!(m = location(doc, locs, "/", 1, "files")))
+    } else if (!c->dav || dav_len) {
+        m = location(doc, locs, "/", 1, "files");
+        if (!m)
             return oom(err, errlen);
         r = files_block(doc, c, m, root_cache, root_cache_len, err, errlen);
         if (r)
             return r;
     }
-    size_t api_len = c->api ? prefix_len(c->api, strlen(c->api)) : 0;
     for (size_t i = 0; i < c->nrules; i++) {
         const char *rule = c->rules[i], *eq = strchr(rule, '=');
         size_t plen = prefix_len(rule, (size_t)(eq - rule));
@@ -452,6 +497,8 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
             continue;
         if (c->api && api_len == plen && memcmp(c->api, rule, plen) == 0)
             return bad(err, errlen, "cache-control", rule, "names the --api location");
+        if (c->dav && dav_len == plen && memcmp(c->dav_prefix, rule, plen) == 0)
+            return bad(err, errlen, "cache-control", rule, "names the WebDAV location");
         m = location(doc, locs, rule, (size_t)(eq - rule), "files");
         if (!m)
             return oom(err, errlen);

@@ -138,6 +138,87 @@ static int setup_api(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
     return 0;
 }
 
+/* ---- WebDAV ---- */
+
+static const struct nxx_cfg_key dav_keys[] = {
+    { .name = "root",
+      .arg = "DIR",
+      .type = K_STRING,
+      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .help = "The directory served read-write; the location's path is stripped "
+              "(/dav/a.txt of location /dav is DIR/a.txt)." },
+    { .name = "db",
+      .arg = "FILE",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .def_doc = "ROOT/.nxx-dav.db",
+      .help = "SQLite database of the dead properties (created on first start)." },
+    { .name = "depth-infinity",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "Answer PROPFIND with Depth: infinity (a walk of the whole tree); without it such "
+              "a request gets 403 with DAV:propfind-finite-depth." },
+    { .name = "max-xml-bytes",
+      .arg = "N",
+      .type = K_SIZE,
+      .min = 1024,
+      .max = 1ull << 30,
+      .def = "1M",
+      .help = "Largest XML body of PROPFIND, PROPPATCH and LOCK (413 beyond)." },
+    { .name = "max-lock-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1000,
+      .max = 604800000ull,
+      .def = "3600",
+      .help = "Longest lock granted; a lock asked for longer or Infinite gets this." },
+    { .name = "processing-delay",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 10,
+      .max = 3600000ull,
+      .def = "1",
+      .help = "A DELETE, COPY, MOVE or PROPFIND of members still working this long after it "
+              "started sends 102 Processing to HTTP/1.1 clients, then one every second until "
+              "the answer (RFC 2518 §10.1)." },
+    { .name = "quota",
+      .arg = "N",
+      .type = K_SIZE,
+      .max = 1ull << 60,
+      .def = "0",
+      .def_doc = "0 (none)",
+      .help = "Largest total size of the files under the root (RFC 4331): a PUT beyond it gets "
+              "507 with DAV:quota-not-exceeded and leaves nothing behind." },
+};
+
+static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    if (loc->match != NXX_LOC_PREFIX)
+        return nxx_cfg_fail(b, v->pos, "dav needs a prefix location, not '%s'", loc->path);
+    nxx_dav_config dc;
+    nxx_dav_config_init(&dc);
+    dc.root = nxx_cfg_str(m, "root");
+    dc.db = nxx_cfg_str(m, "db");
+    dc.depth_infinity = (int)nxx_cfg_num(m, "depth-infinity");
+    dc.max_xml_bytes = (size_t)nxx_cfg_num(m, "max-xml-bytes");
+    dc.max_lock_timeout_s = (unsigned)(nxx_cfg_num(m, "max-lock-timeout") / 1000);
+    dc.quota_bytes = nxx_cfg_num(m, "quota");
+    dc.processing_delay_ms = (unsigned)nxx_cfg_num(m, "processing-delay");
+    if (b->mode & NXX_CFG_MODE_CHECK) {
+        struct stat st;
+        if (stat(dc.root, &st) < 0 || !S_ISDIR(st.st_mode))
+            return nxx_cfg_fail(b, nxx_cfg_get(m, "root")->pos, "cannot serve '%s': %s", dc.root,
+                                "not a directory");
+        return 0;
+    }
+    int e = nxx_scope_dav(loc, &dc);
+    if (e)
+        return nxx_cfg_fail(b, nxx_cfg_get(m, "root")->pos, "cannot serve WebDAV from '%s': %s",
+                            dc.root, nxx_strerror(e));
+    return 0;
+}
+
 /* ---- redirects and fixed answers ---- */
 
 static const char *check_target(const char *text)
@@ -574,6 +655,16 @@ const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
       KEYS(api_keys),
       .shorthand = "data",
       .setup = setup_api },
+    { .name = "dav",
+      .type = K_BLOCK,
+      .help = "WebDAV (docs/webdav.md): the directory read and written with PROPFIND, PROPPATCH, "
+              "MKCOL, PUT, DELETE, COPY, MOVE, LOCK and UNLOCK (classes 1, 2 and 3); GET and HEAD "
+              "as the file handler serves them.",
+      .scopes = NXX_CFG_LOCATION,
+      .flags = NXX_CFG_HANDLER,
+      KEYS(dav_keys),
+      .shorthand = "root",
+      .setup = setup_dav },
     { .name = "redirect",
       .type = K_BLOCK,
       .help = "Redirect every request of the location to a URI built from a template.",

@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "handlers/mime.h"
+#include "handlers/static.h"
 #include "http/cond.h"
 #include "http/date.h"
 #include "http/negotiate.h"
@@ -68,6 +69,7 @@ struct static_root {
     int listing;
     int follow_symlinks;
     int precompressed;
+    int written; /* another handler writes under root: revalidate every lookup */
     struct cache_rule *rules;
     size_t nrules;
     nxx_handler_fn fallback;
@@ -127,6 +129,15 @@ static uint64_t hash_key(const struct static_root *sr, const char *s, size_t n)
     h *= 0xff51afd7ed558ccdull;
     h ^= h >> 33;
     return h;
+}
+
+size_t nxx_static_etag(const struct stat *st, char *buf, size_t cap)
+{
+    /* strong validator: any change to the file changes inode, size or mtime */
+    int n = snprintf(buf, cap, "\"%llx-%llx-%llx%09ld\"", (unsigned long long)st->st_ino,
+                     (unsigned long long)st->st_size, (unsigned long long)st->st_mtim.tv_sec,
+                     (long)st->st_mtim.tv_nsec);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 static void entry_free(struct fentry *e)
@@ -230,11 +241,7 @@ static int fill_entry(struct fentry *e, int fd, const struct stat *st, const cha
     e->fd = fd;
     e->st = *st;
     e->is_dir = S_ISDIR(st->st_mode);
-    /* strong validator: any change to the file changes inode, size or mtime */
-    int n = snprintf(e->etag, sizeof(e->etag), "\"%llx-%llx-%llx%09ld\"",
-                     (unsigned long long)st->st_ino, (unsigned long long)st->st_size,
-                     (unsigned long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
-    e->etag_len = n > 0 && (size_t)n < sizeof(e->etag) ? (size_t)n : 0;
+    e->etag_len = nxx_static_etag(st, e->etag, sizeof(e->etag));
     nxx_date_format((int64_t)st->st_mtim.tv_sec, e->lastmod);
     e->ctype = nxx_mime_type(name, name_len);
     build_lines(e);
@@ -267,7 +274,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     if (e && (e->hash != h || e->root_id != sr->id || e->key_len != rel_len ||
               !nxx_mem_eq(e->key, rel, rel_len)))
         e = NULL; /* another path in this slot */
-    if (e && now - e->checked_ms < FC_REVALIDATE_MS) {
+    if (e && !sr->written && now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
             return e->status;
         goto hit;
@@ -941,7 +948,7 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
 
 static int handle_file(nxx_req *req, const struct static_root *sr);
 
-static int handle(nxx_req *req, void *ud)
+int nxx_static_serve(nxx_req *req, void *ud)
 {
     const struct static_root *sr = ud;
     int s = handle_file(req, sr);
@@ -1008,7 +1015,7 @@ static int handle_file(nxx_req *req, const struct static_root *sr)
     return send_file(req, sr, ie, key, ilen);
 }
 
-static void static_root_free(void *arg)
+void nxx_static_root_free(void *arg)
 {
     struct static_root *sr = arg;
     if (sr->rootfd >= 0)
@@ -1069,17 +1076,20 @@ static int add_rule(struct static_root *sr, const char *prefix, size_t prefix_le
     return 0;
 }
 
-int nxx_scope_files(nxx_scope *loc, const nxx_static_config *cfg)
+struct static_root *nxx_static_root_new(const nxx_static_config *cfg, int written, int *err_out)
 {
     static atomic_uint_fast64_t next_id = 1;
     const char *prefix = cfg->prefix ? cfg->prefix : "/";
-    if (!loc || prefix[0] != '/' || !cfg->root)
-        return NXX_EINVAL;
+    *err_out = NXX_EINVAL;
+    if (prefix[0] != '/' || !cfg->root)
+        return NULL;
     struct static_root *sr = nxx_calloc(1, sizeof(*sr));
+    *err_out = NXX_ENOMEM;
     if (!sr)
-        return NXX_ENOMEM;
+        return NULL;
     sr->id = atomic_fetch_add(&next_id, 1);
     sr->rootfd = -1;
+    sr->written = written;
     size_t plen = strlen(prefix);
     while (plen > 1 && prefix[plen - 1] == '/')
         plen--;
@@ -1119,15 +1129,31 @@ int nxx_scope_files(nxx_scope *loc, const nxx_static_config *cfg)
                 err = add_rule(sr, rule, (size_t)(eq - rule), eq + 1);
         }
     }
-    if (!err)
-        err = nxx_scope_on_free(loc, static_root_free, sr);
     if (err) {
-        static_root_free(sr);
+        nxx_static_root_free(sr);
+        *err_out = err;
+        return NULL;
+    }
+    *err_out = 0;
+    return sr;
+}
+
+int nxx_scope_files(nxx_scope *loc, const nxx_static_config *cfg)
+{
+    if (!loc)
+        return NXX_EINVAL;
+    int err = 0;
+    struct static_root *sr = nxx_static_root_new(cfg, 0, &err);
+    if (!sr)
+        return err;
+    err = nxx_scope_on_free(loc, nxx_static_root_free, sr);
+    if (err) {
+        nxx_static_root_free(sr);
         return err;
     }
     /* GET (and HEAD with it) of everything the location covers; other
      * methods get 405 with Allow */
-    return nxx_scope_route(loc, "GET", NULL, 0, handle, sr);
+    return nxx_scope_route(loc, "GET", NULL, 0, nxx_static_serve, sr);
 }
 
 int nxx_server_static_ex(nxx_server *srv, const nxx_static_config *cfg)

@@ -345,9 +345,21 @@ static NXX_NOINLINE void scope_response(nxx_req *req, const struct nxx_scope *sc
 
 /* Hand the head to the protocol, with what the scope adds to it.  Inline in
  * the response calls below: most scopes add nothing. */
+static NXX_NOINLINE void skip_unread(nxx_req *req)
+{
+    /* a streaming route answered before reading the content (a refusal, a
+     * lock that blocks a PUT): the content must not be taken for the next
+     * request; skipped if it is small and here, else the connection closes */
+    if ((req->h.flags & NXX_HF_CHUNKED) ||
+        ((req->h.flags & NXX_HF_HAS_CL) && req->h.content_length > 0))
+        req->proto->body(req, NXX_BODY_SKIP);
+}
+
 static inline int send_head(nxx_req *req, int64_t content_length)
 {
     const struct nxx_scope *sc = req->scope;
+    if (!req->body_started && req->route && (req->route->flags & NXX_ROUTE_STREAM))
+        skip_unread(req);
     if (sc && (sc->resolved[NXX_PHASE_RESPONSE].n || sc->hdr_len))
         scope_response(req, sc);
     int err = req->proto->head(req, content_length);

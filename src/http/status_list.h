@@ -41,10 +41,12 @@
       "(examples/hello.c: Upgrade: x-echo); never to HTTP/1.0.",                                   \
       "A valid WebSocket upgrade (RFC 6455) on a WebSocket route: echo, pub/sub channels, or "     \
       "proxied to an upstream.")                                                                   \
-    X(102, "Processing", 0, "RFC 2518 §10.1",                                                      \
-      "Interim: the request was received and is still being processed.", "",                       \
-      "A WebDAV or other handler still working after about 1 s: one 102 per second until the "     \
-      "final response; HTTP/1.1 clients only.")                                                    \
+    X(102, "Processing", S, "RFC 2518 §10.1",                                                      \
+      "Interim: the request was received and is still being processed.",                           \
+      "A WebDAV DELETE, COPY, MOVE or PROPFIND of a collection's members still working after the " \
+      "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
+      "final response; HTTP/1.1 clients only.",                                                    \
+      "")                                                                                          \
     X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
       "Interim: header fields (usually Link preload hints) the final response is likely to "       \
       "carry.",                                                                                    \
@@ -53,14 +55,18 @@
       "the final response.")                                                                       \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
       "The request succeeded; what the content means depends on the method.",                      \
-      "GET/HEAD of a file, a directory listing, a REST item or collection; REST PUT/PATCH "        \
+      "GET/HEAD of a file, a directory listing, a REST item or collection; WebDAV OPTIONS, LOCK "  \
+      "(a refresh or an existing resource), UNBIND, and BIND/REBIND that replaced a binding; "     \
+      "REST PUT/PATCH "                                                                            \
       "returning the representation; TRACE (only with --trace) returning message/http; a "         \
       "CONNECT an embedded handler takes over, before the tunnel.",                                \
       "")                                                                                          \
     X(201, "Created", B | S, "RFC 9110 §15.3.2",                                                   \
       "The request succeeded and created a new resource, identified by Location.",                 \
-      "REST POST to a collection, and PUT that creates an item; with Location and ETag.",          \
-      "WebDAV PUT/MKCOL/COPY/MOVE to a new name.")                                                 \
+      "REST POST to a collection, and PUT that creates an item; with Location and ETag; WebDAV "   \
+      "PUT (with ETag), MKCOL, COPY, MOVE, BIND and REBIND to a new name, and LOCK of an "         \
+      "unmapped URL.",                                                                             \
+      "")                                                                                          \
     X(202, "Accepted", B | S, "RFC 9110 §15.3.3",                                                  \
       "The request was accepted for processing, which has not finished.",                          \
       "REST bulk import: answered at once with the Location of a task monitor and {taskId, "       \
@@ -73,8 +79,10 @@
       "")                                                                                          \
     X(204, "No Content", C | S, "RFC 9110 §15.3.5",                                                \
       "The request succeeded and there is no content to send.",                                    \
-      "DELETE of a REST item; REST PUT/PATCH with Prefer: return=minimal; OPTIONS, with Allow.",   \
-      "WebDAV PUT/COPY/MOVE that replaced an existing resource.")                                  \
+      "DELETE of a REST item or a WebDAV resource; REST PUT/PATCH with Prefer: return=minimal; "   \
+      "OPTIONS, with Allow; WebDAV PUT, COPY and MOVE that replaced an existing resource, and "    \
+      "UNLOCK.",                                                                                   \
+      "")                                                                                          \
     X(205, "Reset Content", S, "RFC 9110 §15.3.6",                                                 \
       "The request succeeded; the user agent should reset the form or view that sent it.",         \
       "An HTML form submission (urlencoded or multipart) that created a REST item, so the form "   \
@@ -85,13 +93,17 @@
       "Range on files: one range with Content-Range, several as multipart/byteranges; If-Range "   \
       "honoured.",                                                                                 \
       "Range on stored REST representations.")                                                     \
-    X(207, "Multi-Status", B, "RFC 4918 §11.1",                                                    \
-      "Several independent operations, each with its own status, in an XML multistatus body.", "", \
-      "WebDAV PROPFIND, PROPPATCH, and DELETE/COPY/MOVE/LOCK with per-member results.")            \
-    X(208, "Already Reported", B, "RFC 5842 §7.1",                                                 \
-      "Members of a binding already listed earlier in the same multistatus are not repeated.", "", \
-      "WebDAV PROPFIND Depth: infinity from a binding-aware client that reaches a collection "     \
-      "twice: its members are listed once.")                                                       \
+    X(207, "Multi-Status", B | S, "RFC 4918 §11.1",                                                \
+      "Several independent operations, each with its own status, in an XML multistatus body.",     \
+      "WebDAV PROPFIND and PROPPATCH (each property's status), and a DELETE of a collection "      \
+      "with members that could not be removed.",                                                   \
+      "")                                                                                          \
+    X(208, "Already Reported", B | S, "RFC 5842 §7.1",                                             \
+      "Members of a binding already listed earlier in the same multistatus are not repeated.",     \
+      "WebDAV PROPFIND Depth: infinity (where allowed) from a client that sends DAV: bind and "    \
+      "reaches a collection a second time (bound twice with BIND, or linked back to an "           \
+      "ancestor): that collection is reported with 208 and its members not again.",                \
+      "")                                                                                          \
     X(226, "IM Used", B | S, "RFC 3229 §10.4.1",                                                   \
       "Success: the content is the result of instance manipulations (a delta) on the current "     \
       "instance.",                                                                                 \
@@ -156,8 +168,9 @@
       "The server understood the request but refuses to fulfil it; new credentials will not "      \
       "help.",                                                                                     \
       "A directory without index.html while listings are off; a file the server may not open "     \
-      "(EACCES, EPERM); devices, FIFOs and sockets.",                                              \
-      "Authenticated but lacking the role; infinite-depth PROPFIND refused.")                      \
+      "(EACCES, EPERM); devices, FIFOs and sockets; WebDAV PROPFIND Depth: infinity where not "    \
+      "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property.",                      \
+      "Authenticated but lacking the role.")                                                       \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \
       "No route, file or item matches; dotfiles are hidden this way.", "")                         \
@@ -184,9 +197,10 @@
       "")                                                                                          \
     X(409, "Conflict", B | S, "RFC 9110 §15.5.10",                                                 \
       "The request conflicts with the current state of the target resource.",                      \
-      "REST create (JSON or form) with an id that already exists.",                                \
-      "REST create with an existing unique value; WebDAV MKCOL/PUT whose parent is missing; "      \
-      "MOVE/COPY conflicts.")                                                                      \
+      "REST create (JSON or form) with an id that already exists; WebDAV MKCOL, PUT, LOCK, "       \
+      "COPY or MOVE whose parent collection is missing; UNLOCK with a token that does not lock "   \
+      "the resource.",                                                                             \
+      "REST create with an existing unique value.")                                                \
     X(410, "Gone", B | C | S, "RFC 9110 §15.5.11",                                                 \
       "The target resource is no longer available at the origin, and likely never will be.",       \
       "A REST item that was deleted (its tombstone is kept); a scope marked gone.", "")            \
@@ -198,9 +212,9 @@
     X(412, "Precondition Failed", B | S, "RFC 9110 §15.5.13",                                      \
       "One or more conditions given in the request header fields evaluated to false.",             \
       "If-Match/If-Unmodified-Since false, or If-None-Match true on a state-changing method "      \
-      "(files, REST items and collections).",                                                      \
-      "WebDAV Overwrite: F onto an existing resource, a WebDAV If: lock token that does not "      \
-      "match.")                                                                                    \
+      "(files, REST items and collections); WebDAV COPY/MOVE with Overwrite: F onto an existing "  \
+      "resource; a WebDAV If field whose every list is false.",                                    \
+      "")                                                                                          \
     X(413, "Content Too Large", B | S, "RFC 9110 §15.5.14",                                        \
       "The request content is larger than the server is willing or able to process.",              \
       "A body over the location's limit (from Content-Length before reading, or while reading "    \
@@ -212,7 +226,7 @@
     X(415, "Unsupported Media Type", B | S, "RFC 9110 §15.5.16",                                   \
       "The content's media type or content coding is not supported by the target resource.",       \
       "A body type or Content-Encoding a REST route does not take, with Accept-Post or "           \
-      "Accept-Patch; a brew a teapot location does not make.",                                     \
+      "Accept-Patch; a brew a teapot location does not make; a WebDAV MKCOL with a body.",         \
       "")                                                                                          \
     X(416, "Range Not Satisfiable", B | S, "RFC 9110 §15.5.17",                                    \
       "None of the ranges in the request's Range field overlap the selected representation.",      \
@@ -233,12 +247,17 @@
       "Well-formed JSON that violates the collection's JSON Schema (each error with a JSON "       \
       "pointer), or an unusable id member.",                                                       \
       "Semantically invalid WebDAV XML.")                                                          \
-    X(423, "Locked", B, "RFC 4918 §11.3",                                                          \
-      "The source or destination resource of a method is locked.", "",                             \
-      "A WebDAV write to a resource locked under another token.")                                  \
-    X(424, "Failed Dependency", B, "RFC 4918 §11.4",                                               \
-      "The method was not performed because an action it depended on failed.", "",                 \
-      "WebDAV PROPPATCH: the other changes of an all-or-nothing request that failed.")             \
+    X(423, "Locked", B | S, "RFC 4918 §11.3",                                                      \
+      "The source or destination resource of a method is locked.",                                 \
+      "A WebDAV write (PUT, PROPPATCH, MKCOL, DELETE, MOVE, COPY's destination, LOCK) to a "       \
+      "resource whose lock token is not in the If field (DAV:lock-token-submitted), or a LOCK "    \
+      "that conflicts with a lock held (DAV:no-conflicting-lock).",                                \
+      "")                                                                                          \
+    X(424, "Failed Dependency", B | S, "RFC 4918 §11.4",                                           \
+      "The method was not performed because an action it depended on failed.",                     \
+      "Inside a WebDAV PROPPATCH 207: the changes not made because another change of the same "    \
+      "all-or-nothing request failed.",                                                            \
+      "")                                                                                          \
     X(425, "Too Early", B, "RFC 8470 §5.2",                                                        \
       "The server will not risk processing a request that might be replayed (TLS early data).",    \
       "",                                                                                          \
@@ -279,7 +298,9 @@
       "A gateway or proxy received an invalid response from the inbound server.",                  \
       "A proxy location whose upstream refused or reset the connection, closed it without an "     \
       "answer, or sent an invalid or cut-short response head (the detail names the upstream "      \
-      "group, not its addresses); a response already begun is cut short instead.",                 \
+      "group, not its addresses); a response already begun is cut short instead; a WebDAV COPY "   \
+      "or MOVE whose Destination names another server or lies outside the WebDAV location "        \
+      "(RFC 4918 §9.8.5).",                                                                        \
       "")                                                                                          \
     X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
@@ -301,14 +322,16 @@
       "Negotiation misconfigured: a chosen variant is itself negotiable.")                         \
     X(507, "Insufficient Storage", B | S, "RFC 4918 §11.5",                                        \
       "The method could not be performed because the server cannot store the representation.",     \
-      "A REST write over --api-max-db-bytes, or a full disk or database (ENOSPC, EDQUOT, "         \
-      "SQLITE_FULL); nothing half-written is left behind.",                                        \
-      "A WebDAV write over a quota.")                                                              \
+      "A REST write over --api-max-db-bytes, a WebDAV PUT over the location's quota "              \
+      "(DAV:quota-not-exceeded), or a full disk or database (ENOSPC, EDQUOT, SQLITE_FULL); "       \
+      "nothing half-written is left behind.",                                                      \
+      "")                                                                                          \
     X(508, "Loop Detected", B | S, "RFC 5842 §7.2",                                                \
       "The server ended an operation because it met an infinite loop (e.g. Depth: infinity).",     \
-      "A request to a proxy location whose Via already names this proxy's pseudonym: it came "     \
-      "back through this server and would loop.",                                                  \
-      "WebDAV Depth: infinity meeting a cycle without binding support.")                           \
+      "WebDAV PROPFIND Depth: infinity (where allowed) meeting a link back to a collection above " \
+      "it, from a client that does not send DAV: bind; a request to a proxy location whose Via "   \
+      "already names this proxy's pseudonym (it came back through this server and would loop).",   \
+      "")                                                                                          \
     X(510, "Not Extended", B, "RFC 2774 §7",                                                       \
       "The request did not meet the policy for accessing the resource (mandatory extensions; "     \
       "RFC 2774 is now Historic).",                                                                \

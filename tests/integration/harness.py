@@ -483,6 +483,13 @@ def census_example_env(kind):
     return dict(os.environ, NXX_ACCESS_LOG=path) if path else None
 
 
+def census_note_multistatus(status):
+    """Note a status the harness found inside a 207 multistatus body (a WebDAV
+    member's or property's status, such as 208 or 424): access logs hold only
+    the response's own status.  Kept with the interim ones."""
+    census_note_interim(status)
+
+
 def census_note_interim(status):
     """Note a 1xx the harness received (access logs hold final statuses only)."""
     if not CENSUS_DIR:

@@ -1,0 +1,163 @@
+/*
+ * dav.h - what the WebDAV handler's files share: the root, the request's
+ * resolved resource, the output buffer, and the entry points of props.c
+ * (PROPFIND, PROPPATCH, dead properties in SQLite) and lock.c (LOCK,
+ * UNLOCK, the If header and the lock checks of every write).
+ */
+#ifndef NXX_DAV_DAV_H
+#define NXX_DAV_DAV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "nxx.h"
+#include "handlers/dav/ifhdr.h"
+#include "handlers/dav/xml.h"
+
+struct sqlite3;
+struct static_root;
+
+struct nxx_dav_lock {
+    char token[48]; /* "urn:uuid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" */
+    char *path;     /* the lock root, relative ("" for the root collection) */
+    char *owner;    /* the DAV:owner element's content as XML, or NULL */
+    int depth_inf;
+    int shared;
+    unsigned timeout_s; /* 0: infinite */
+    int64_t expires;    /* wall seconds; 0: never */
+};
+
+struct nxx_dav_root {
+    char *root;
+    int rootfd;
+    char *prefix; /* the location's URL path, without a trailing '/' ("" at /) */
+    size_t prefix_len;
+    struct static_root *files; /* GET and HEAD */
+    int depth_infinity;
+    size_t max_xml;
+    unsigned max_timeout_s;
+    uint64_t quota;         /* bytes; 0: none */
+    unsigned processing_ms; /* first 102 after this long */
+    atomic_int jobs;        /* operations running on threads of their own */
+    atomic_int has_props;   /* 0: the database holds no dead property (skip it) */
+    struct sqlite3 *db;
+    pthread_mutex_t mu; /* the database and the locks */
+    struct nxx_dav_lock *locks;
+    size_t nlocks, lockcap;
+};
+
+/* A growing output buffer (heap, freed when the request ends). */
+struct nxx_dav_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+void nxx_dav_put(struct nxx_dav_buf *b, const char *s, size_t n);
+void nxx_dav_puts(struct nxx_dav_buf *b, const char *s);
+void nxx_dav_putf(struct nxx_dav_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void nxx_dav_put_esc(struct nxx_dav_buf *b, const char *s, size_t n); /* XML text */
+void nxx_dav_put_href(struct nxx_dav_buf *b, const struct nxx_dav_root *r, const char *rel,
+                      int coll);
+
+/* The request as the handler resolved it. */
+struct nxx_dav_ctx {
+    struct nxx_dav_root *r;
+    nxx_req *req;
+    char *rel; /* relative path, no leading or trailing '/', NUL-terminated */
+    struct nxx_dav_xml *xml;
+    char *body;
+    size_t body_len;
+    struct nxx_dav_if ifh;
+    int has_if;
+    /* a refusal whose DAV:error body names a precondition (and a resource) */
+    const char *cond;
+    const char *cond_href; /* relative path, or NULL */
+};
+
+/* Answer a method's result: 0 (answered), or a status sent as a problem,
+ * or with a DAV:error body when c->cond is set. */
+int nxx_dav_answer(struct nxx_dav_ctx *c, int status);
+
+/*
+ * Work that may take long (a tree to copy, move or delete, a walk of the
+ * whole tree) runs on a thread of its own, off the event loop: work() there
+ * (it must not touch the request: no nxx_req_* call, no arena), then
+ * answer() back on the worker.  Meanwhile an HTTP/1.1 client gets
+ * 102 Processing after the configured delay and every second after it
+ * (RFC 2518 §10.1).  p is the method's own state.
+ */
+struct nxx_dav_job {
+    struct nxx_dav_ctx *c;
+    void (*work)(struct nxx_dav_job *j);
+    int (*answer)(struct nxx_dav_job *j);
+    void *p;
+    int err;
+    atomic_int done;
+};
+/* Start j (allocated in the request's arena); returns what the handler returns. */
+int nxx_dav_job_start(struct nxx_dav_job *j);
+
+/* The relative path a URI (absolute, or a path) names under this location:
+ * 0, or 400 (malformed), 502 (another server, or outside the location),
+ * 403 (a hidden name), with the detail set. */
+int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
+
+/* The directory holding rel, opened beneath the root (rel's last '/' is
+ * restored), and rel's last name: the fd, or -errno. */
+int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
+/* Remove name in dir and everything below it: 0 or -errno. */
+int nxx_dav_rm_tree(int dir, const char *name, int depth);
+/* An errno of a file-system call as the status to answer. */
+int nxx_dav_status_of(int err);
+
+/* ---- bind.c (RFC 5842) ---- */
+int nxx_dav_bind(struct nxx_dav_ctx *c);
+int nxx_dav_unbind(struct nxx_dav_ctx *c);
+int nxx_dav_rebind(struct nxx_dav_ctx *c);
+/* DAV:resource-id of a resource: "urn:uuid:..." from its device and inode */
+void nxx_dav_resource_id(const struct stat *st, char out[48]);
+
+/* stat of rel under the root (symlinks followed only inside it): 0 or -errno */
+int nxx_dav_stat(const struct nxx_dav_root *r, const char *rel, struct stat *st);
+
+/* Send an XML body with status (borrowed buffer freed with the request). */
+int nxx_dav_send_xml(nxx_req *req, int status, struct nxx_dav_buf *b);
+
+/* Answer status with a DAV:error body naming the precondition (RFC 4918 §16). */
+int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail);
+
+/* ---- props.c ---- */
+int nxx_dav_db_open(struct nxx_dav_root *r, const char *file);
+void nxx_dav_db_close(struct nxx_dav_root *r);
+int nxx_dav_propfind(struct nxx_dav_ctx *c);
+/* Bytes of the files under the root (a walk of the tree). */
+uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r);
+int nxx_dav_proppatch(struct nxx_dav_ctx *c);
+/* Dead properties follow their resources: copy, move (rename) or delete a
+ * path and everything under it. */
+void nxx_dav_props_copy(struct nxx_dav_root *r, const char *from, const char *to);
+void nxx_dav_props_move(struct nxx_dav_root *r, const char *from, const char *to);
+void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path);
+
+/* ---- lock.c ---- */
+int nxx_dav_lock(struct nxx_dav_ctx *c);
+int nxx_dav_unlock(struct nxx_dav_ctx *c);
+/* Read the If header into c (400 when malformed). */
+int nxx_dav_if_read(struct nxx_dav_ctx *c);
+/* The If header of the request evaluated against rel (412 when false);
+ * then every lock on rel (and, when members, on anything under it; when
+ * parent, on its parent collection) must have its token submitted (423). */
+int nxx_dav_check_write(struct nxx_dav_ctx *c, const char *rel, int members, int parent);
+/* Only the If header (for methods that write nothing: 412 when false). */
+int nxx_dav_check_if(struct nxx_dav_ctx *c);
+/* Load the locks kept in the database (at start; expired ones dropped). */
+int nxx_dav_locks_load(struct nxx_dav_root *r);
+/* Remove every lock on rel and under it (DELETE, MOVE's source). */
+void nxx_dav_locks_drop(struct nxx_dav_root *r, const char *rel);
+/* <D:lockdiscovery> of rel into b. */
+void nxx_dav_lockdiscovery(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b);
+
+#endif
