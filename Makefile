@@ -67,11 +67,13 @@ fuzz-run: fuzz
 	tools/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # make bench: files against nginx, h2o and lighttpd (bench/run), then the REST
-# store against json-server from npm (bench/rest; installed on first use).
+# store against json-server from npm (bench/rest; installed on first use), and
+# the WebSocket echo against npm ws with a channel fan-out (bench/ws).
 bench: build
 	bench/run $(BUILD)/nxx
 	test -d bench/json-server/node_modules || (cd bench/json-server && npm ci --no-audit --no-fund)
 	BENCH_REST_OUT=$(BUILD)/bench-rest.md bench/rest $(BUILD)/nxx
+	BENCH_WS_OUT=$(BUILD)/bench-ws.md bench/ws $(BUILD)/nxx
 
 # Generated documentation: the status table comes from the registry, the
 # configuration reference, the man page and the file's JSON Schema from the

@@ -487,6 +487,12 @@ NXX_API void nxx_tunnel_pause(nxx_tunnel *t, int paused);
  * ops->close runs. */
 NXX_API void nxx_tunnel_close(nxx_tunnel *t);
 
+/* When the server stops, fn(t, ud) runs instead of an immediate close: the
+ * handler writes its last word (a WebSocket close frame) and calls
+ * nxx_tunnel_close, which sends it and closes (bounded by the send
+ * timeout).  Without it the stream is closed at once. */
+NXX_API void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud));
+
 /* The client address of a tunnel ("127.0.0.1", "::1"); valid until close. */
 NXX_API const char *nxx_tunnel_peer(const nxx_tunnel *t);
 
@@ -731,6 +737,109 @@ NXX_API int nxx_scope_maintenance(nxx_scope *scope, const nxx_maintenance_config
 /* At most `limit` requests of the scope in flight at once (all workers);
  * more get 503 with Retry-After: retry_after_s (0: 1). */
 NXX_API int nxx_scope_max_inflight(nxx_scope *scope, unsigned limit, unsigned retry_after_s);
+
+/* ---- WebSocket (RFC 6455) --------------------------------------------- */
+
+/*
+ * A WebSocket location answers a valid opening handshake (GET with
+ * Upgrade: websocket, Connection: upgrade, a Sec-WebSocket-Key of 16 bytes
+ * in base64 and Sec-WebSocket-Version: 13) with 101 and speaks WebSocket
+ * from then on; a malformed handshake gets 400, another version 426 with
+ * Sec-WebSocket-Version: 13, and a plain request 426 with Upgrade:
+ * websocket.  The engine enforces the framing rules (masked client frames,
+ * fragmentation, control frames, UTF-8 of text checked as it arrives), the
+ * close handshake, ping/pong keep-alive, the message size limit and
+ * permessage-deflate (RFC 7692), and calls the handler's callbacks with
+ * whole messages.
+ */
+typedef struct nxx_ws nxx_ws;
+
+#define NXX_WS_TEXT 1   /* a text message: valid UTF-8 */
+#define NXX_WS_BINARY 2 /* a binary message */
+
+typedef struct nxx_ws_config {
+    const char *const *protocols; /* subprotocols in order of preference (Sec-WebSocket-
+                                   * Protocol): the first the client offers is chosen;
+                                   * borrowed until the server is freed : none */
+    size_t nprotocols;
+    size_t max_message;         /* a message over this closes with 1009 : 1048576 */
+    unsigned ping_interval_ms;  /* a ping after this long without a frame from the client;
+                                 * another interval without one closes the connection;
+                                 * 0 = no pings : 30000 */
+    size_t max_pending;         /* output waiting for a slow client: above it, reading
+                                 * pauses (handlers) or the subscriber is closed with
+                                 * 1008 (channels) : 1048576 */
+    int deflate;                /* accept permessage-deflate offers : 1 */
+    unsigned close_timeout_ms;  /* after our close frame, the client's is awaited this
+                                 * long : 5000 */
+    const char *const *origins; /* browsers' origins allowed ("https://example.org",
+                                 * compared without case): a handshake whose Origin is
+                                 * another gets 403 (RFC 6455 §10.2); one without Origin
+                                 * (not a browser) is accepted; none listed: any origin;
+                                 * borrowed until the server is freed */
+    size_t norigins;
+} nxx_ws_config;
+
+NXX_API void nxx_ws_config_init(nxx_ws_config *cfg);
+
+/*
+ * Callbacks of a WebSocket location (each may be NULL), on the
+ * connection's worker thread:
+ *   open     after the 101 went out; req is the handshake request (its
+ *            path, params and fields stay readable until close);
+ *   message  a whole message (type NXX_WS_TEXT or NXX_WS_BINARY), data
+ *            valid only during the call;
+ *   close    exactly once, when the connection ends: code is the client's
+ *            close code (1005 when its close frame had none), or 1006 when
+ *            the connection ended without a close frame; ws is invalid
+ *            after it returns.
+ * nxx_ws_send and nxx_ws_close may be called from all three but close.
+ */
+struct nxx_ws_ops {
+    void (*open)(nxx_ws *ws, nxx_req *req, void *ud);
+    void (*message)(nxx_ws *ws, int type, const void *data, size_t len, void *ud);
+    void (*close)(nxx_ws *ws, int code, void *ud);
+};
+
+/* Serve WebSocket connections in a location with ops (NULL: echo every
+ * message back) and ud (passed to every callback); cfg NULL: defaults. */
+NXX_API int nxx_scope_websocket(nxx_scope *location, const nxx_ws_config *cfg,
+                                const struct nxx_ws_ops *ops, void *ud);
+
+/*
+ * Publish/subscribe channels in a location: every connection subscribes
+ * to the channel named by its request path, and every message a client
+ * sends goes to every subscriber of that channel (itself included), on any
+ * worker.  A subscriber whose backlog (queued and unsent output) passes
+ * cfg->max_pending is closed with 1008; the others never wait for it.
+ */
+NXX_API int nxx_scope_ws_channels(nxx_scope *location, const nxx_ws_config *cfg);
+
+/*
+ * From a handler: answer req with the WebSocket handshake as a WebSocket
+ * location would (101 and the connection is ops's, or the 400/426 answer).
+ * Returns 0 when answered, or a status for the engine to answer with.
+ */
+NXX_API int nxx_req_websocket(nxx_req *req, const nxx_ws_config *cfg, const struct nxx_ws_ops *ops,
+                              void *ud);
+
+/* Send a message (whole; compressed when permessage-deflate was agreed and
+ * it pays).  0, NXX_EINVAL for a bad type, or -EPIPE once closing. */
+NXX_API int nxx_ws_send(nxx_ws *ws, int type, const void *data, size_t len);
+
+/* Start the close handshake with code (1000-4999 but the reserved ones)
+ * and a reason (NULL or up to 123 bytes of UTF-8). */
+NXX_API int nxx_ws_close(nxx_ws *ws, int code, const char *reason);
+
+/* Bytes sent and not yet taken by the client (see max_pending). */
+NXX_API size_t nxx_ws_pending(const nxx_ws *ws);
+
+/* The subprotocol chosen (len 0: none). */
+NXX_API nxx_str nxx_ws_protocol(const nxx_ws *ws);
+
+/* A pointer of the caller's for this connection (NULL until set). */
+NXX_API void nxx_ws_set_data(nxx_ws *ws, void *data);
+NXX_API void *nxx_ws_data(const nxx_ws *ws);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
  *       /:        {files: {root: DIR, listing: ..., precompressed: ...}}
  *       PREFIX:   {files: {root: DIR, ..., cache-control: VALUE}}  (--cache-control)
  *       PREFIX:   {api: {data: DIR, ...}}                          (--api)
+ *       PATH:     {websocket: echo}                                (--ws-echo)
  *
  * With --config FILE those cannot be given (the file describes the site);
  * the global flags then replace the file's values of the same keys (a
@@ -83,6 +84,10 @@ static const struct site_flag site_flags[] = {
     { "dav-quota", "N", "0 (none)",
       "Largest total size of the WebDAV tree; a PUT beyond it gets 507 (implies --dav).", "dav",
       "quota" },
+    { "ws-echo", "PATH", "off",
+      "Answer WebSocket connections under PATH (e.g. /ws) with an echo of every message; a "
+      "plain request there gets 426.",
+      "websocket", NULL },
 };
 #define NSITE (sizeof(site_flags) / sizeof(site_flags[0]))
 
@@ -96,6 +101,7 @@ struct cmd {
     const char *api, *data, *api_max_db_bytes, *proxy;
     int dav;
     const char *dav_prefix, *dav_quota;
+    const char *ws_echo;
     const struct site_flag *first_site; /* for the --config conflict */
     const char *positional;
     const struct nxx_cfg_key *keys[MAX_FLAGS]; /* global flags, in order */
@@ -169,6 +175,12 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
         if (!*v)
             return bad(err, errlen, f->name, v, "must not be empty");
         c->api = v;
+        return 0;
+    }
+    if (strcmp(f->name, "ws-echo") == 0) {
+        if (v[0] != '/')
+            return bad(err, errlen, f->name, v, "is not a path starting with '/'");
+        c->ws_echo = v;
         return 0;
     }
     if (!f->arg) {
@@ -426,7 +438,7 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
 {
     const struct nxx_cfg_key *lk = nxx_cfg_lookup(NXX_CFG_SERVER, "locations", 9);
     struct nxx_cfg_val *locs = nxx_cfg_block_add(doc, doc->top, lk, nopos);
-    if (!locs || !(locs->blocks = nxx_cfg_alloc(doc, (c->nrules + 3) * sizeof(*locs->blocks))))
+    if (!locs || !(locs->blocks = nxx_cfg_alloc(doc, (c->nrules + 4) * sizeof(*locs->blocks))))
         return oom(err, errlen);
     /* "/" first, with the rule for "/" if there is one; the first rule for a
      * prefix wins, as the longest-prefix rule of the file handler did */
@@ -513,6 +525,20 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
             put(doc, m, "require-preconditions", c->api_require_preconditions ? "true" : "false") <
                 0 ||
             (c->api_max_db_bytes && put(doc, m, "max-db-bytes", c->api_max_db_bytes) < 0))
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    }
+    if (c->ws_echo) {
+        size_t wl = prefix_len(c->ws_echo, strlen(c->ws_echo));
+        if (wl == 0 || (c->api && api_len == wl && memcmp(c->api, c->ws_echo, wl) == 0) ||
+            (c->dav && dav_len == wl && memcmp(c->dav_prefix, c->ws_echo, wl) == 0))
+            return bad(err, errlen, "ws-echo", c->ws_echo,
+                       "names the /, the --api or the WebDAV location");
+        m = location(doc, locs, c->ws_echo, wl, "websocket");
+        if (!m)
+            return oom(err, errlen);
+        if (put(doc, m, "mode", "echo") < 0)
             return oom(err, errlen);
         if (nxx_cfg_block_finish(doc, m, err, errlen))
             return 2;

@@ -634,6 +634,100 @@ static int setup_forward(struct nxx_cfg_build *b, nxx_scope *loc, const struct n
     return e ? nxx_cfg_fail(b, allow->pos, "forward: %s", nxx_strerror(e)) : 0;
 }
 
+/* ---- WebSocket ---- */
+
+static const char *const ws_modes[] = { "echo", "channels", NULL };
+
+static const char *check_protocol(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (*p <= 0x20 || *p >= 0x7f || strchr("()<>@,;:\\\"/[]?={}", *p))
+            return "is not a subprotocol name (a token)";
+    return NULL;
+}
+
+static const struct nxx_cfg_key websocket_keys[] = {
+    { .name = "mode",
+      .arg = "MODE",
+      .type = K_ENUM,
+      .def = "echo",
+      .choices = ws_modes,
+      .help = "echo: every message comes back to its sender; channels: every message goes to "
+              "every connection on the same path (a publish/subscribe channel per path)." },
+    { .name = "protocols",
+      .arg = "NAMES",
+      .type = K_LIST,
+      .help = "Subprotocols in order of preference (Sec-WebSocket-Protocol): the first one the "
+              "client offers is chosen; without a match the connection has none.",
+      .check = check_protocol },
+    { .name = "max-message",
+      .arg = "N",
+      .type = K_SIZE,
+      .min = 1,
+      .max = 1ull << 30,
+      .def = "1M",
+      .help = "A message (after decompression) over this closes the connection with 1009; "
+              "judged from each frame's header before its payload is read." },
+    { .name = "ping-interval",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .max = 86400000,
+      .def = "30",
+      .def_doc = "30 (0: no pings)",
+      .help = "A ping after this long without a frame from the client; a second interval "
+              "without one closes the connection." },
+    { .name = "max-pending",
+      .arg = "N",
+      .type = K_SIZE,
+      .min = 1024,
+      .max = 1ull << 30,
+      .def = "1M",
+      .help = "Output waiting for a slow client: above it an echo stops reading until the "
+              "client catches up, and a channel subscriber whose queue passes it is closed "
+              "with 1008." },
+    { .name = "deflate",
+      .type = K_FLAG,
+      .def = "true",
+      .help = "Accept permessage-deflate (RFC 7692) offers, with their context-takeover and "
+              "window-size parameters." },
+    { .name = "origins",
+      .arg = "ORIGINS",
+      .type = K_LIST,
+      .help = "Origins of the pages allowed to connect (https://example.org): a browser's "
+              "handshake from another origin gets 403 (cross-site WebSocket hijacking); one "
+              "without Origin (not a browser) is accepted. Without the key any origin may.",
+      .check = nxx_cfg_check_text },
+    { .name = "close-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 600000,
+      .def = "5",
+      .help = "After the server's close frame, how long the client's is awaited before the "
+              "connection is dropped." },
+};
+
+static int setup_websocket(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *protos = nxx_cfg_get(m, "protocols");
+    nxx_ws_config wc;
+    nxx_ws_config_init(&wc);
+    wc.protocols = protos ? protos->items : NULL;
+    wc.nprotocols = protos ? protos->nitems : 0;
+    wc.max_message = nxx_cfg_num(m, "max-message");
+    wc.ping_interval_ms = (unsigned)nxx_cfg_num(m, "ping-interval");
+    wc.max_pending = nxx_cfg_num(m, "max-pending");
+    wc.deflate = (int)nxx_cfg_num(m, "deflate");
+    wc.close_timeout_ms = (unsigned)nxx_cfg_num(m, "close-timeout");
+    const struct nxx_cfg_val *origins = nxx_cfg_get(m, "origins");
+    wc.origins = origins ? origins->items : NULL;
+    wc.norigins = origins ? origins->nitems : 0;
+    int e = nxx_cfg_num(m, "mode") == 1 ? nxx_scope_ws_channels(loc, &wc)
+                                        : nxx_scope_websocket(loc, &wc, NULL, NULL);
+    return e ? nxx_cfg_fail(b, v->pos, "websocket: %s", nxx_strerror(e)) : 0;
+}
+
 #define KEYS(a) .sub = (a), .nsub = sizeof(a) / sizeof((a)[0])
 
 const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
@@ -709,5 +803,14 @@ const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
       .flags = NXX_CFG_HANDLER,
       KEYS(teapot_keys),
       .setup = setup_teapot },
+    { .name = "websocket",
+      .type = K_BLOCK,
+      .help = "WebSocket (RFC 6455, docs/websocket.md): an echo or publish/subscribe channels; "
+              "a plain request gets 426, a bad handshake 400.",
+      .scopes = NXX_CFG_LOCATION,
+      .flags = NXX_CFG_HANDLER,
+      KEYS(websocket_keys),
+      .shorthand = "mode",
+      .setup = setup_websocket },
 };
 const size_t nxx_cfg_nhandler_keys = sizeof(nxx_cfg_handler_keys) / sizeof(nxx_cfg_handler_keys[0]);

@@ -82,7 +82,8 @@ struct nxx_tunnel {
     struct h1conn *c;
     const struct nxx_tunnel_ops *ops;
     void *ud;
-    char *buf; /* output the socket has not taken: buf[pos..len) */
+    void (*stop)(nxx_tunnel *t, void *ud); /* nxx_tunnel_on_stop */
+    char *buf;                             /* output the socket has not taken: buf[pos..len) */
     size_t pos, len, cap;
     unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
 };
@@ -1303,43 +1304,48 @@ static void tunnel_closed(struct h1conn *c)
     nxx_free(t->buf);
     t->buf = NULL;
     if (c->req && !c->conn.pins) {
+        /* a timer the handler set on the request (nxx_req_defer: a
+         * WebSocket's pings) must not outlive it */
+        if (nxx_timer_armed(&c->req->defer))
+            nxx_timer_cancel(&c->conn.w->loop, &c->req->defer);
         nxx_request_finish(c->req);
         c->req = NULL;
     }
 }
 
-/* The tunnel's bytes go through the read buffer: the head's views (the
- * access log reads them when the stream closes) move into the arena. */
-static NXX_NOINLINE void keep_head(struct h1conn *c, nxx_req *req)
+static void rebase(nxx_str *s, uintptr_t from, size_t n, const char *to)
 {
+    uintptr_t p = (uintptr_t)s->ptr;
+    if (s->ptr && p >= from && p < from + n)
+        s->ptr = to + (p - from);
+}
+
+/*
+ * The tunnel reads into the read buffer from its start, where the request
+ * head lies: the head moves to the arena first, so the request's fields
+ * stay readable (the handler's, the access log's) until the stream ends.
+ */
+static NXX_NOINLINE int keep_head(struct h1conn *c, nxx_req *req)
+{
+    size_t start = req->head_len <= c->req_end ? c->req_end - req->head_len : 0;
+    size_t n = c->req_end - start;
+    char *copy = nxx_arena_alloc(&c->arena, n ? n : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, c->rbuf + start, n);
+    uintptr_t from = (uintptr_t)(c->rbuf + start);
     struct nxx_http_request *h = &req->h;
-    const char *start = h->method.ptr;
-    if (!start || start < c->rbuf || start >= c->rbuf + c->req_end)
-        return;
-    size_t len = c->req_end - (size_t)(start - c->rbuf);
-    char *copy = nxx_arena_alloc(&c->arena, len);
-    if (!copy) {
-        h->num_headers = 0;
-        h->target = h->method = (nxx_str){ "-", 1 };
-        return;
-    }
-    memcpy(copy, start, len);
-#define MOVE(s)                                                                                    \
-    do {                                                                                           \
-        if ((s).ptr >= start && (s).ptr < start + len)                                             \
-            (s).ptr = copy + ((s).ptr - start);                                                    \
-    } while (0)
-    MOVE(h->method);
-    MOVE(h->target);
-    MOVE(h->authority);
-    MOVE(h->path);
-    MOVE(h->query);
-    MOVE(h->host);
+    rebase(&h->method, from, n, copy);
+    rebase(&h->target, from, n, copy);
+    rebase(&h->authority, from, n, copy);
+    rebase(&h->path, from, n, copy);
+    rebase(&h->query, from, n, copy);
+    rebase(&h->host, from, n, copy);
     for (size_t i = 0; i < h->num_headers; i++) {
-        MOVE(h->headers[i].name);
-        MOVE(h->headers[i].value);
+        rebase(&h->headers[i].name, from, n, copy);
+        rebase(&h->headers[i].value, from, n, copy);
     }
-#undef MOVE
+    return 0;
 }
 
 static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
@@ -1348,13 +1354,12 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     if (c->req != req || closed(c))
         return NULL;
     struct nxx_tunnel *t = nxx_arena_alloc(&c->arena, sizeof(*t));
-    if (!t)
+    if (!t || keep_head(c, req) < 0)
         return NULL;
     memset(t, 0, sizeof(*t));
     t->c = c;
     t->ops = ops;
     t->ud = ud;
-    keep_head(c, req);
     /* the head is queued (the pipeline sent it); now bytes both ways, those
      * the client sent behind the request head first, from the loop */
     c->tunnel = t;
@@ -1449,6 +1454,11 @@ void nxx_tunnel_close(nxx_tunnel *t)
     arm_timer(c); /* the write timeout bounds the wait */
 }
 
+void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud))
+{
+    t->stop = fn;
+}
+
 const char *nxx_tunnel_peer(const nxx_tunnel *t)
 {
     if (!t->c || !t->c->req)
@@ -1481,6 +1491,9 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
         ssize_t n = nxx_conn_read(&c->conn, c->rbuf, c->rcap);
         if (n == -EAGAIN || n == -EWOULDBLOCK) {
             c->readable = 0;
+            /* everything was handed over: an idle stream (a WebSocket
+             * subscriber waiting for messages) holds no read buffer */
+            rbuf_release(c);
             return 0;
         }
         if (n < 0) {
@@ -1897,7 +1910,13 @@ static int h1_idle(const struct nxx_conn *base)
 static void h1_drain(struct nxx_conn *base)
 {
     struct h1conn *c = (struct h1conn *)base;
-    if (h1_idle(base) || c->state == H1_TUNNEL)
+    struct nxx_tunnel *t = c->state == H1_TUNNEL ? c->tunnel : NULL;
+    if (t && t->stop && !t->closing && !t->notified) {
+        /* its last word, then nxx_tunnel_close (bounded by the send timeout) */
+        t->stop(t, t->ud);
+        if (!closed(c) && c->tunnel == t && !t->closing)
+            close_conn(c);
+    } else if (h1_idle(base) || c->state == H1_TUNNEL)
         close_conn(c);
     else
         c->want_close = 1;

@@ -34,13 +34,14 @@
       "content limit, just before its content is read (REST writes, embedded routes that take "    \
       "content); the final status instead when the request will fail; never to HTTP/1.0.",         \
       "")                                                                                          \
-    X(101, "Switching Protocols", L, "RFC 9110 §15.2.2",                                           \
+    X(101, "Switching Protocols", S, "RFC 9110 §15.2.2",                                           \
       "The server switches the connection to the protocol named in its Upgrade field.",            \
-      "An embedded handler accepts the Upgrade it was asked for and takes the connection over "    \
-      "(nxx_req_takeover with 101): the 101, then bytes both ways, those behind the head first "   \
-      "(examples/hello.c: Upgrade: x-echo); never to HTTP/1.0.",                                   \
-      "A valid WebSocket upgrade (RFC 6455) on a WebSocket route: echo, pub/sub channels, or "     \
-      "proxied to an upstream.")                                                                   \
+      "A valid WebSocket opening handshake (RFC 6455 §4.2.2) on a websocket location "            \
+      "(--ws-echo, an echo or publish/subscribe channels), with Sec-WebSocket-Accept and "         \
+      "the subprotocol and permessage-deflate parameters agreed; an embedded handler that "        \
+      "accepts the Upgrade it was asked for (nxx_req_takeover with 101: examples/hello.c's "       \
+      "x-echo); never to HTTP/1.0.",                                                               \
+      "A WebSocket upgrade proxied to an upstream.")                                               \
     X(102, "Processing", S, "RFC 2518 §10.1",                                                      \
       "Interim: the request was received and is still being processed.",                           \
       "A WebDAV DELETE, COPY, MOVE or PROPFIND of a collection's members still working after the " \
@@ -154,8 +155,10 @@
       "The server will not process the request because of a client error such as bad syntax.",     \
       "Bad request line, field syntax, missing or duplicate Host, "                                \
       "Content-Length/Transfer-Encoding conflicts, chunk framing, percent-encoding, malformed "    \
-      "JSON or form content; the connection is closed when framing is in doubt.",                  \
-      "A bad WebSocket handshake.")                                                                \
+      "JSON or form content, a WebSocket handshake without Connection: upgrade, without "          \
+      "Sec-WebSocket-Version or with a Sec-WebSocket-Key that is not 16 bytes in base64; "         \
+      "the connection is closed when framing is in doubt.",                                        \
+      "")                                                                                          \
     X(401, "Unauthorized", B, "RFC 9110 §15.5.2",                                                  \
       "The request lacks valid authentication credentials for the target resource.", "",           \
       "A protected route without valid credentials; WWW-Authenticate with Basic or Bearer (RFC "   \
@@ -169,7 +172,8 @@
       "help.",                                                                                     \
       "A directory without index.html while listings are off; a file the server may not open "     \
       "(EACCES, EPERM); devices, FIFOs and sockets; WebDAV PROPFIND Depth: infinity where not "    \
-      "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property.",                      \
+      "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property; a WebSocket "          \
+      "handshake from an Origin its location does not list.",                                      \
       "Authenticated but lacking the role.")                                                       \
     X(404, "Not Found", B | C | S, "RFC 9110 §15.5.5",                                             \
       "The server has no current representation for the target resource, or will not say.",        \
@@ -263,10 +267,12 @@
       "",                                                                                          \
       "A non-idempotent request marked Early-Data: 1 by a front proxy, or received as TLS 1.3 "    \
       "early data.")                                                                               \
-    X(426, "Upgrade Required", B, "RFC 9110 §15.5.22",                                             \
-      "The server refuses the request over the current protocol but would after an Upgrade.", "",  \
-      "A plain request to a WebSocket-only route (with Upgrade: websocket); a TLS-only route "     \
-      "over plain HTTP.")                                                                          \
+    X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                         \
+      "The server refuses the request over the current protocol but would after an Upgrade.",      \
+      "A plain request to a websocket location: Upgrade: websocket and Connection: "               \
+      "Upgrade; a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "         \
+      "13 (RFC 6455 §4.4).",                                                                       \
+      "A TLS-only route over plain HTTP.")                                                         \
     X(428, "Precondition Required", B | S, "RFC 6585 §3",                                          \
       "The origin server requires the request to be conditional, to prevent lost updates.",        \
       "A REST PUT, PATCH or DELETE of an existing item without If-Match, with "                    \

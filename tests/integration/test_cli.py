@@ -62,8 +62,8 @@ def test_explain_sent_lists_what_nxx_sends_today():
     for line in p.stdout.decode().splitlines():
         code, who = line.split()
         sent[int(code)] = who
-    eq((sent.get(200), sent.get(418), sent.get(101)), ("serve", "serve", "library"),
-       "who sends 200, 418, 101")
+    eq((sent.get(200), sent.get(418), sent.get(101), sent.get(426)),
+       ("serve", "serve", "serve", "serve"), "who sends 200, 418, 101, 426")
     for never_or_not_yet in (305, 306, 429):
         check(never_or_not_yet not in sent, f"{never_or_not_yet} listed as sent")
     text = _out(run_cmd([NXX_BIN, "explain", "429"]))
