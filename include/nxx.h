@@ -612,6 +612,9 @@ typedef struct nxx_static_config {
                                      * the longest matching prefix wins; max-age also sets
                                      * Expires.  Borrowed until the server is freed. */
     size_t ncache_rules;
+    nxx_handler_fn fallback; /* called instead of answering 404 for a path with no file
+                              * (the proxy's try-files); NULL: 404 */
+    void *fallback_ud;
 } nxx_static_config;
 
 NXX_API void nxx_static_config_init(nxx_static_config *cfg);
@@ -722,6 +725,71 @@ typedef struct nxx_teapot_config {
     size_t nadditions;
 } nxx_teapot_config;
 NXX_API int nxx_scope_teapot(nxx_scope *location, const nxx_teapot_config *cfg);
+
+/*
+ * The reverse proxy (docs/proxy.md): every request of the location is sent
+ * to one of a group of upstream HTTP/1.1 servers and its response relayed,
+ * both contents streamed with back-pressure.  Connections to upstreams are
+ * made on the worker's own loop and kept alive in a pool per worker.
+ * Hop-by-hop fields (and those named in Connection) are removed both ways;
+ * Via is added; X-Forwarded-For/-Proto/-Host and Forwarded (RFC 7239) as
+ * configured.  The client gets 502 when the upstream refuses, resets or
+ * answers something invalid or cut short, 504 when it is too slow, 503
+ * (Retry-After) when every upstream is marked down, and 508 when the
+ * request's Via already names this proxy (a loop).
+ */
+enum nxx_proxy_balance {
+    NXX_PROXY_ROUND_ROBIN = 0,
+    NXX_PROXY_LEAST_CONN,
+    NXX_PROXY_HASH, /* consistent hash of hash_key */
+};
+#define NXX_PROXY_XFF 0x1       /* X-Forwarded-For, -Proto, -Host */
+#define NXX_PROXY_FORWARDED 0x2 /* Forwarded (RFC 7239) */
+
+typedef struct nxx_proxy_config {
+    const char *const *upstreams; /* "http://HOST:PORT", "unix:/PATH" (required) */
+    size_t nupstreams;
+    const char *name;               /* the group's name in problem details : "upstream" */
+    enum nxx_proxy_balance balance; /* : NXX_PROXY_ROUND_ROBIN */
+    const char *hash_key;          /* NXX_PROXY_HASH: "client", "path" or a field name : "client" */
+    unsigned connect_timeout_ms;   /* connecting (504 beyond) : 5000 */
+    unsigned header_timeout_ms;    /* from the request sent to the response head (504) : 60000 */
+    unsigned idle_timeout_ms;      /* silence of the upstream while its content flows : 60000 */
+    unsigned keepalive;            /* idle connections kept per upstream and worker : 64 */
+    unsigned keepalive_timeout_ms; /* an idle pooled connection is closed after : 30000 */
+    unsigned continue_timeout_ms;  /* content with Expect: 100-continue goes upstream after
+                                    * this long without a 100 : 1000 */
+    unsigned retries;              /* other upstreams tried for an idempotent request when nothing
+                                    * of it was sent : 1 */
+    unsigned max_fails;            /* passive checks: failures in a row that mark an upstream
+                                    * down : 3 */
+    unsigned fail_timeout_ms;      /* how long it stays down : 10000 */
+    const char *health_path;       /* active checks: GET this path (NULL: none) : NULL */
+    unsigned health_interval_ms;   /* : 5000 */
+    unsigned health_fails;         /* failed checks in a row that mark it down : 2 */
+    unsigned health_passes;        /* passed checks in a row that mark it up again : 2 */
+    unsigned forwarded;            /* NXX_PROXY_XFF | NXX_PROXY_FORWARDED : NXX_PROXY_XFF */
+    const char *via;               /* this proxy's pseudonym in Via; NULL: "nxx-" and 8 random
+                                    * hex digits, one per server process : NULL */
+    size_t max_head_bytes;         /* upstream response head limit (502 beyond) : 32768 */
+    const char *const *transform;  /* "FROM=TO" literal substitutions in upstream 200 text
+                                    * responses (the client gets 203) */
+    size_t ntransform;
+    const char *inject;            /* a snippet inserted before </body> of 200 HTML (203) */
+    size_t max_transform_bytes;    /* larger responses are relayed untransformed : 1048576 */
+    int forward;                   /* a forward proxy: upstreams are the destinations allowed
+                                    * ("HOST:PORT"), chosen by each request's absolute-form
+                                    * authority or CONNECT target; others get 403 : 0 */
+    const unsigned *connect_ports; /* forward: ports CONNECT may reach (NULL: 443 only) */
+    size_t nconnect_ports;
+    const char *try_files; /* GET/HEAD of a file that exists under this directory is
+                            * served from it, the rest proxied (NULL: all proxied) */
+} nxx_proxy_config;
+
+NXX_API void nxx_proxy_config_init(nxx_proxy_config *cfg);
+
+/* Proxy every request of a location (any method, content streamed). */
+NXX_API int nxx_scope_proxy(nxx_scope *location, const nxx_proxy_config *cfg);
 
 /* ---- built-in policies (head phase) ----------------------------------- */
 

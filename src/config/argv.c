@@ -79,6 +79,10 @@ static const struct site_flag site_flags[] = {
       "Limit each client address to N requests per s, min, h or day (100/min): 429 with "
       "Retry-After, RateLimit-Policy and RateLimit beyond it.",
       "rate-limit", "limit" },
+    { "proxy", "URL", "off",
+      "Proxy every request to the upstream at URL (http://HOST:PORT or unix:/PATH); with a DIR "
+      "too, files that exist there are served and the rest is proxied.",
+      "proxy", NULL },
     { "dav", NULL, "off",
       "Serve DIR read-write as WebDAV (classes 1, 2 and 3) at / (or at --dav-prefix) instead of "
       "read-only files.",
@@ -103,7 +107,7 @@ struct cmd {
     int listing, follow_symlinks, no_precompressed, api_require_preconditions;
     const char *rules[MAX_RULES];
     size_t nrules;
-    const char *api, *data, *api_max_db_bytes;
+    const char *api, *data, *api_max_db_bytes, *proxy;
     const char *auth_basic, *auth_realm, *rate_limit;
     int dav;
     const char *dav_prefix, *dav_quota;
@@ -153,6 +157,14 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
         if (c->nrules == MAX_RULES)
             return bad(err, errlen, f->name, v, "is one rule too many (64 at most)");
         c->rules[c->nrules++] = v;
+        return 0;
+    }
+    if (strcmp(f->name, "proxy") == 0) {
+        const struct nxx_cfg_key *k = module_key("proxy", "to");
+        const char *why = k->check(v);
+        if (!*v || why)
+            return bad(err, errlen, f->name, v, *v ? why : "must not be empty");
+        c->proxy = v;
         return 0;
     }
     if (strcmp(f->name, "dav") == 0) {
@@ -501,6 +513,9 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
     if (c->dav && c->api && api_len == dav_len &&
         memcmp(c->api, c->dav_prefix ? c->dav_prefix : "/", api_len) == 0)
         return bad(err, errlen, "api", c->api, "names the WebDAV location");
+    if (c->proxy && c->dav && !dav_len)
+        return bad(err, errlen, "proxy", c->proxy,
+                   "cannot share / with --dav (give the WebDAV location a --dav-prefix)");
     struct nxx_cfg_block *m;
     int r;
     if (c->dav) {
@@ -511,7 +526,24 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
         if (nxx_cfg_block_finish(doc, m, err, errlen))
             return 2;
     }
-    if (!c->dav || dav_len) {
+    if (c->proxy) {
+        if (!(m = location(doc, locs, "/", 1, "proxy")))
+            return oom(err, errlen);
+        const struct nxx_cfg_key *tk = nxx_cfg_sub(m->owner, "to", 2);
+        struct nxx_cfg_val *tv = nxx_cfg_block_add(doc, m, tk, nopos);
+        const char **items = nxx_cfg_alloc(doc, sizeof(*items));
+        struct nxx_cfg_pos *ipos = nxx_cfg_alloc(doc, sizeof(*ipos));
+        if (!tv || !items || !ipos ||
+            !(items[0] = nxx_cfg_strndup(doc, c->proxy, strlen(c->proxy))))
+            return oom(err, errlen);
+        tv->items = items;
+        tv->ipos = ipos;
+        tv->nitems = 1;
+        if (c->root && put(doc, m, "try-files", c->root) < 0)
+            return oom(err, errlen);
+        if (nxx_cfg_block_finish(doc, m, err, errlen))
+            return 2;
+    } else if (!c->dav || dav_len) {
         m = location(doc, locs, "/", 1, "files");
         if (!m)
             return oom(err, errlen);

@@ -152,6 +152,10 @@ const char *nxx_cfg_summary(const struct nxx_cfg_doc *doc)
         const struct nxx_cfg_val *files = nxx_cfg_get(locs->blocks[i], "files");
         if (strcmp(locs->blocks[i]->name, "/") == 0 && files)
             return nxx_cfg_str(files->blocks[0], "root");
+        const struct nxx_cfg_val *proxy = nxx_cfg_get(locs->blocks[i], "proxy");
+        const struct nxx_cfg_val *to = proxy ? nxx_cfg_get(proxy->blocks[0], "to") : NULL;
+        if (strcmp(locs->blocks[i]->name, "/") == 0 && to && to->nitems)
+            return to->items[0];
     }
     return "nothing";
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -318,6 +319,321 @@ static int setup_teapot(struct nxx_cfg_build *b, nxx_scope *loc, const struct nx
     return e ? nxx_cfg_fail(b, v->pos, "teapot: %s", nxx_strerror(e)) : 0;
 }
 
+/* ---- the reverse proxy ---- */
+
+static const char *check_upstream(const char *text)
+{
+    if (strncmp(text, "unix:/", 6) == 0)
+        return NULL;
+    if (strstr(text, "://") && strncmp(text, "http://", 7) != 0)
+        return "is not an http:// URL or unix:/PATH (upstreams are spoken to in plain HTTP/1.1)";
+    return check_target(text);
+}
+
+static const char *check_subst(const char *text)
+{
+    const char *eq = strchr(text, '=');
+    return eq && eq != text ? NULL : "is not FROM=TO with a non-empty FROM";
+}
+
+static const char *const balance_names[] = { "round-robin", "least-connections", "hash", NULL };
+static const char *const forwarded_names[] = { "x-forwarded", "forwarded", "both", "none", NULL };
+
+static const struct nxx_cfg_key proxy_keys[] = {
+    { .name = "to",
+      .arg = "URLS",
+      .type = K_LIST,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "The upstream group: http://HOST:PORT addresses and unix:/PATH sockets, spoken to "
+              "in HTTP/1.1.",
+      .check = check_upstream },
+    { .name = "name",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "upstream",
+      .help = "The group's name in problem details and logs (addresses are never shown to "
+              "clients).",
+      .check = nxx_cfg_check_text },
+    { .name = "balance",
+      .arg = "HOW",
+      .type = K_ENUM,
+      .def = "round-robin",
+      .choices = balance_names,
+      .help = "How an upstream is chosen: in turn, the one with the fewest open connections, or "
+              "by a consistent hash of hash-key (the same key keeps its upstream while it is "
+              "up)." },
+    { .name = "hash-key",
+      .arg = "KEY",
+      .type = K_STRING,
+      .def = "client",
+      .help = "For balance: hash: 'client' (the client's address), 'path', or a request field's "
+              "name.",
+      .check = nxx_cfg_check_text },
+    { .name = "connect-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 3600000,
+      .def = "5",
+      .help = "Connecting to an upstream takes longer: 504." },
+    { .name = "header-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "60",
+      .help = "The upstream's response head does not arrive this long after the request was "
+              "sent: 504." },
+    { .name = "idle-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "60",
+      .help = "The upstream sends nothing for this long in the middle of its content (or stops "
+              "taking the request's): the exchange ends (504, or the response cut short)." },
+    { .name = "keepalive",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 10000,
+      .def = "64",
+      .help = "Idle connections kept open per upstream and worker for the next requests (0: "
+              "a connection per request)." },
+    { .name = "keepalive-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "30",
+      .help = "An idle pooled connection to an upstream is closed after this long." },
+    { .name = "continue-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 3600000,
+      .def = "1",
+      .help = "Content sent with Expect: 100-continue goes to an upstream that has not answered "
+              "100 (or a final status) within this time anyway (RFC 9110 §10.1.1)." },
+    { .name = "retries",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 16,
+      .def = "1",
+      .help = "Other upstreams tried for an idempotent request (GET, HEAD, PUT, DELETE, "
+              "OPTIONS) when nothing of it reached the upstream that failed." },
+    { .name = "max-fails",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 1000,
+      .def = "3",
+      .help = "Passive checks: failures in a row (refused, reset, invalid, timed out) that mark "
+              "an upstream down for fail-timeout (0: never)." },
+    { .name = "fail-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "10",
+      .help = "How long an upstream marked down by passive checks is left alone." },
+    { .name = "health-path",
+      .arg = "PATH",
+      .type = K_STRING,
+      .help = "Active checks: GET this path of every upstream each health-interval; a 2xx or "
+              "3xx passes. Without it, no active checks.",
+      .check = nxx_cfg_check_abs_path },
+    { .name = "health-interval",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 100,
+      .max = 86400000,
+      .def = "5",
+      .help = "Time between two active checks of the group." },
+    { .name = "health-fails",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 100,
+      .def = "2",
+      .help = "Failed active checks in a row that mark an upstream down." },
+    { .name = "health-passes",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 1,
+      .max = 100,
+      .def = "2",
+      .help = "Passed active checks in a row that mark it up again." },
+    { .name = "forwarded",
+      .arg = "WHICH",
+      .type = K_ENUM,
+      .def = "x-forwarded",
+      .choices = forwarded_names,
+      .help = "Which fields tell the upstream about the client: X-Forwarded-For (appended to), "
+              "-Proto and -Host; Forwarded (RFC 7239, appended to); both; or none." },
+    { .name = "via",
+      .arg = "PSEUDONYM",
+      .type = K_STRING,
+      .def_doc = "nxx- and 8 random hex digits per process",
+      .help = "This proxy's name in Via; a request whose Via already has it came back through "
+              "this proxy and gets 508.",
+      .check = nxx_cfg_check_token },
+    { .name = "transform",
+      .arg = "FROM=TO",
+      .type = K_LIST,
+      .help = "Literal substitutions in upstream 200 text responses (text/*, XHTML); the client "
+              "gets 203 Non-Authoritative Information, identity is asked of the upstream.",
+      .check = check_subst },
+    { .name = "inject",
+      .arg = "HTML",
+      .type = K_STRING,
+      .help = "A snippet inserted before the last </body> of upstream 200 text responses (203, "
+              "as transform)." },
+    { .name = "try-files",
+      .arg = "DIR",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .help = "GET and HEAD of a file that exists under DIR are served from it (as files does); "
+              "everything else is proxied." },
+    { .name = "max-transform",
+      .arg = "N",
+      .type = K_SIZE,
+      .max = 1ull << 30,
+      .def = "1M",
+      .help = "Responses to transform are collected whole up to this size; larger ones (by "
+              "Content-Length) are relayed untouched, and one found larger on the way gets 502." },
+};
+
+static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *to = nxx_cfg_get(m, "to");
+    const struct nxx_cfg_val *tr = nxx_cfg_get(m, "transform");
+    static const unsigned fwd[] = { NXX_PROXY_XFF, NXX_PROXY_FORWARDED,
+                                    NXX_PROXY_XFF | NXX_PROXY_FORWARDED, 0 };
+    nxx_proxy_config pc;
+    nxx_proxy_config_init(&pc);
+    pc.upstreams = to->items;
+    pc.nupstreams = to->nitems;
+    pc.name = nxx_cfg_str(m, "name");
+    pc.balance = (enum nxx_proxy_balance)nxx_cfg_num(m, "balance");
+    pc.hash_key = nxx_cfg_str(m, "hash-key");
+    pc.connect_timeout_ms = (unsigned)nxx_cfg_num(m, "connect-timeout");
+    pc.header_timeout_ms = (unsigned)nxx_cfg_num(m, "header-timeout");
+    pc.idle_timeout_ms = (unsigned)nxx_cfg_num(m, "idle-timeout");
+    pc.keepalive = (unsigned)nxx_cfg_num(m, "keepalive");
+    pc.keepalive_timeout_ms = (unsigned)nxx_cfg_num(m, "keepalive-timeout");
+    pc.retries = (unsigned)nxx_cfg_num(m, "retries");
+    pc.continue_timeout_ms = (unsigned)nxx_cfg_num(m, "continue-timeout");
+    pc.max_fails = (unsigned)nxx_cfg_num(m, "max-fails");
+    pc.fail_timeout_ms = (unsigned)nxx_cfg_num(m, "fail-timeout");
+    pc.health_path = nxx_cfg_str(m, "health-path");
+    pc.health_interval_ms = (unsigned)nxx_cfg_num(m, "health-interval");
+    pc.health_fails = (unsigned)nxx_cfg_num(m, "health-fails");
+    pc.health_passes = (unsigned)nxx_cfg_num(m, "health-passes");
+    pc.forwarded = fwd[nxx_cfg_num(m, "forwarded") & 3];
+    pc.via = nxx_cfg_str(m, "via");
+    pc.transform = tr ? tr->items : NULL;
+    pc.ntransform = tr ? tr->nitems : 0;
+    pc.inject = nxx_cfg_str(m, "inject");
+    pc.max_transform_bytes = nxx_cfg_num(m, "max-transform");
+    pc.try_files = nxx_cfg_str(m, "try-files");
+    if (b->mode & NXX_CFG_MODE_CHECK)
+        return 0;
+    int e = nxx_scope_proxy(loc, &pc);
+    return e ? nxx_cfg_fail(b, to->pos, "proxy: %s", nxx_strerror(e)) : 0;
+}
+
+/* ---- the forward proxy ---- */
+
+static const char *check_port(const char *text)
+{
+    char *end = NULL;
+    unsigned long v = strtoul(text, &end, 10);
+    return *text && end && !*end && v >= 1 && v <= 65535 ? NULL : "is not a port (1 to 65535)";
+}
+
+static const char *check_dest(const char *text)
+{
+    if (strstr(text, "://") || strchr(text, '/'))
+        return "is not HOST:PORT";
+    return check_target(text);
+}
+
+static const struct nxx_cfg_key forward_keys[] = {
+    { .name = "allow",
+      .arg = "HOST:PORT",
+      .type = K_LIST,
+      .flags = NXX_CFG_REQUIRED,
+      .help = "The destinations the proxy goes to, as requests name them (HOST:PORT; without a "
+              "port, 80); any other gets 403.",
+      .check = check_dest },
+    { .name = "connect-ports",
+      .arg = "PORTS",
+      .type = K_LIST,
+      .def_doc = "443",
+      .help = "Ports an allowed destination may be reached at through a CONNECT tunnel; other "
+              "CONNECTs get 403.",
+      .check = check_port },
+    { .name = "name",
+      .arg = "NAME",
+      .type = K_STRING,
+      .def = "forward",
+      .help = "The proxy's name in problem details and logs.",
+      .check = nxx_cfg_check_text },
+    { .name = "connect-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 3600000,
+      .def = "5",
+      .help = "Connecting to the destination takes longer: 504." },
+    { .name = "header-timeout",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .min = 1,
+      .max = 86400000,
+      .def = "60",
+      .help = "The destination's response head does not arrive in time: 504." },
+    { .name = "via",
+      .arg = "PSEUDONYM",
+      .type = K_STRING,
+      .def_doc = "nxx- and 8 random hex digits per process",
+      .help = "This proxy's name in Via (508 for a request that already carries it).",
+      .check = nxx_cfg_check_token },
+};
+
+static int setup_forward(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
+{
+    const struct nxx_cfg_block *m = v->blocks[0];
+    const struct nxx_cfg_val *allow = nxx_cfg_get(m, "allow");
+    const struct nxx_cfg_val *cp = nxx_cfg_get(m, "connect-ports");
+    if (loc->match != NXX_LOC_PREFIX || strcmp(loc->path, "/") != 0)
+        return nxx_cfg_fail(b, v->pos,
+                            "a forward proxy needs the location '/' (CONNECT and absolute-form "
+                            "requests are routed there), not '%s'",
+                            loc->path);
+    unsigned ports[64];
+    size_t nports = 0;
+    for (size_t i = 0; cp && i < cp->nitems && nports < 64; i++)
+        ports[nports++] = (unsigned)strtoul(cp->items[i], NULL, 10);
+    nxx_proxy_config pc;
+    nxx_proxy_config_init(&pc);
+    pc.forward = 1;
+    pc.upstreams = allow->items;
+    pc.nupstreams = allow->nitems;
+    pc.connect_ports = cp ? ports : NULL;
+    pc.nconnect_ports = nports;
+    pc.name = nxx_cfg_str(m, "name");
+    pc.connect_timeout_ms = (unsigned)nxx_cfg_num(m, "connect-timeout");
+    pc.header_timeout_ms = (unsigned)nxx_cfg_num(m, "header-timeout");
+    pc.via = nxx_cfg_str(m, "via");
+    pc.retries = 0;
+    pc.max_fails = 0;
+    if (b->mode & NXX_CFG_MODE_CHECK)
+        return 0;
+    int e = nxx_scope_proxy(loc, &pc);
+    return e ? nxx_cfg_fail(b, allow->pos, "forward: %s", nxx_strerror(e)) : 0;
+}
+
 /* ---- WebSocket ---- */
 
 static const char *const ws_modes[] = { "echo", "channels", NULL };
@@ -460,6 +776,25 @@ const struct nxx_cfg_key nxx_cfg_handler_keys[] = {
       KEYS(return_keys),
       .shorthand = "status",
       .setup = setup_return },
+    { .name = "proxy",
+      .type = K_BLOCK,
+      .help = "Relay the location's requests to a group of upstream HTTP/1.1 servers "
+              "(docs/proxy.md): streamed both ways, pooled connections, balancing, health "
+              "checks; 502, 503, 504 and 508 when the upstream side fails.",
+      .scopes = NXX_CFG_LOCATION,
+      .flags = NXX_CFG_HANDLER,
+      KEYS(proxy_keys),
+      .shorthand = "to",
+      .setup = setup_proxy },
+    { .name = "forward",
+      .type = K_BLOCK,
+      .help = "A forward proxy on the location '/' (docs/proxy.md): absolute-form requests "
+              "(curl -x) and CONNECT tunnels (curl -p) to an allow-list of destinations.",
+      .scopes = NXX_CFG_LOCATION,
+      .flags = NXX_CFG_HANDLER,
+      KEYS(forward_keys),
+      .shorthand = "allow",
+      .setup = setup_forward },
     { .name = "teapot",
       .type = K_BLOCK,
       .help = "An HTCPCP pot (RFC 2324, RFC 7168): BREW of message/coffeepot to a teapot gets "

@@ -72,6 +72,8 @@ struct static_root {
     int written; /* another handler writes under root: revalidate every lookup */
     struct cache_rule *rules;
     size_t nrules;
+    nxx_handler_fn fallback;
+    void *fallback_ud;
 };
 
 struct fentry {
@@ -944,9 +946,19 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
     return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
 }
 
+static int handle_file(nxx_req *req, const struct static_root *sr);
+
 int nxx_static_serve(nxx_req *req, void *ud)
 {
     const struct static_root *sr = ud;
+    int s = handle_file(req, sr);
+    if (s == 404 && sr->fallback)
+        return sr->fallback(req, sr->fallback_ud);
+    return s;
+}
+
+static int handle_file(nxx_req *req, const struct static_root *sr)
+{
     nxx_str path = nxx_req_path(req);
     if (sr->prefix_len &&
         (path.len < sr->prefix_len || memcmp(path.ptr, sr->prefix, sr->prefix_len) != 0))
@@ -1084,6 +1096,8 @@ struct static_root *nxx_static_root_new(const nxx_static_config *cfg, int writte
     if (plen == 1)
         plen = 0; /* "/" strips nothing */
     sr->listing = cfg->listing;
+    sr->fallback = cfg->fallback;
+    sr->fallback_ud = cfg->fallback_ud;
     sr->follow_symlinks = cfg->follow_symlinks;
     sr->precompressed = cfg->precompressed;
     sr->prefix = nxx_malloc(plen + 1);

@@ -829,6 +829,33 @@ static NXX_NOINLINE int data_framed(struct h1conn *c, const char *ptr, size_t le
             return 0;
         c->writable = 0; /* the socket is full: EPOLLOUT sends the rest */
     }
+    if (flags & NXX_OUT_HOLD) {
+        /* the caller keeps ptr until nothing is pending: the rest of the
+         * piece is queued by reference, only a size line left unsent is copied */
+        size_t skip = sent;
+        for (int i = 0; i < 3; i++) {
+            size_t l = iov[i].iov_len, from = skip < l ? skip : l;
+            skip -= from;
+            if (l == from)
+                continue;
+            const char *rest = (const char *)iov[i].iov_base + from;
+            if (i == 0) {
+                char *sl = nxx_arena_alloc(&c->arena, l - from);
+                if (!sl)
+                    return NXX_ENOMEM;
+                memcpy(sl, rest, l - from);
+                rest = sl;
+            }
+            if (queue(c, rest, l - from) < 0)
+                return NXX_ENOMEM;
+        }
+        int f = tried ? 0 : flush(c);
+        if (f < 0)
+            return -EPIPE;
+        if (f == 0 && !c->in_process)
+            arm_timer(c);
+        return 0;
+    }
     if (flags & NXX_OUT_BORROW) {
         /* chunked framing around a borrowed piece: the size line is copied */
         char *sl = nxx_arena_alloc(&c->arena, sn);
@@ -963,6 +990,11 @@ static void h1_end(nxx_req *req)
     c->body = NULL;
     c->body_len = c->body_cap = 0;
     c->body_paused = 0;
+    /* a stream written out while its request ran has nothing left to
+     * drain later: release its arena now, or a keep-alive connection
+     * serving streams would keep every request's arena until it closes */
+    if (c->nout == c->out_head)
+        output_drained(c);
     if (!c->in_process)
         process(c);
 }

@@ -528,6 +528,44 @@ int nxx_resp_start(nxx_req *req)
     return 0;
 }
 
+int nxx_resp_stream(nxx_req *req, int64_t content_length)
+{
+    if (content_length < 0)
+        return nxx_resp_start(req);
+    if (!can_respond(req))
+        return NXX_ESTATE;
+    int err = send_head(req, content_length);
+    if (err)
+        return err;
+    req->streaming = 1;
+    return 0;
+}
+
+int nxx_resp_write_held(nxx_req *req, const void *data, size_t len)
+{
+    if (!req->streaming)
+        return NXX_ESTATE;
+    if (!req->proto->alive(req))
+        return -EPIPE;
+    if (!len || req->head_only || no_content_status(req->status))
+        return 0;
+    int err = req->proto->data(req, data, len, NXX_OUT_HOLD);
+    if (!err)
+        req->bytes_out += len;
+    return err;
+}
+
+void nxx_resp_abort(nxx_req *req)
+{
+    if (!req->conn->closed)
+        nxx_conn_close(req->conn);
+}
+
+struct nxx_loop *nxx_req_loop(nxx_req *req)
+{
+    return &req->w->loop;
+}
+
 int nxx_resp_write(nxx_req *req, const void *data, size_t len)
 {
     if (!req->streaming)

@@ -43,6 +43,9 @@ enum nxx_body_mode {
 /* Flags of nxx_proto.data */
 #define NXX_OUT_BORROW 0x1 /* ptr stays valid until the response ends: queue it as it is */
 #define NXX_OUT_COPY 0x2   /* write what the socket takes now, copy the rest */
+#define NXX_OUT_HOLD                                                                               \
+    0x4 /* write what the socket takes now, queue the rest by reference:                           \
+         * ptr stays valid until pending() is 0 */
 
 /*
  * The output stream and body reader of a protocol.  Every function is
@@ -282,6 +285,25 @@ static inline void nxx_req_problem_members(nxx_req *req, nxx_str json)
 {
     nxx_req_notes(req)->problem_members = json;
 }
+/*
+ * Relays (the proxy): a stream whose length may be known, written from the
+ * relay's own buffer without a copy, and abandoned when its source fails.
+ *   nxx_resp_stream   the head, with Content-Length when content_length >= 0
+ *                     (otherwise as nxx_resp_start); then nxx_resp_write*,
+ *                     nxx_resp_on_drain and nxx_resp_end as for any stream.
+ *   nxx_resp_write_held  what the socket takes now is written, the rest is
+ *                     queued by reference: data must stay unchanged until
+ *                     nxx_resp_pending() is 0 (nxx_resp_on_drain with 0).
+ *   nxx_resp_abort    close the client's connection now, without the end
+ *                     of the content: the client sees the response cut
+ *                     short instead of a complete-looking one.
+ *   nxx_req_loop      the worker's event loop, for the relay's own sockets
+ *                     and timers (used on the worker thread only).
+ */
+int nxx_resp_stream(nxx_req *req, int64_t content_length);
+int nxx_resp_write_held(nxx_req *req, const void *data, size_t len);
+void nxx_resp_abort(nxx_req *req);
+struct nxx_loop *nxx_req_loop(nxx_req *req);
 
 /* The ud of the route that matched (the handler's own, for its policies). */
 void *nxx_req_route_data(const nxx_req *req);

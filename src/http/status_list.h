@@ -73,9 +73,11 @@
       "REST bulk import: answered at once with the Location of a task monitor and {taskId, "       \
       "status, monitorUrl}; the task runs in the background and survives a restart.",              \
       "Other long jobs, answered the same way.")                                                   \
-    X(203, "Non-Authoritative Information", B | C, "RFC 9110 §15.3.4",                             \
-      "Success, but a transforming proxy modified the origin server's 200 content.", "",           \
-      "A proxy route that transforms an upstream 200 body (a configured rewrite or injection).")   \
+    X(203, "Non-Authoritative Information", B | C | S, "RFC 9110 §15.3.4",                         \
+      "Success, but a transforming proxy modified the origin server's 200 content.",               \
+      "A proxy location with transform or inject, for an upstream 200 text response it rewrote "   \
+      "(literal substitutions, a snippet before </body>); Content-Length recomputed.",             \
+      "")                                                                                          \
     X(204, "No Content", C | S, "RFC 9110 §15.3.5",                                                \
       "The request succeeded and there is no content to send.",                                    \
       "DELETE of a REST item or a WebDAV resource; REST PUT/PATCH with Prefer: return=minimal; "   \
@@ -315,18 +317,24 @@
       "An unrecognised method; a transfer coding nxx does not implement.", "")                     \
     X(502, "Bad Gateway", B | S, "RFC 9110 §15.6.3",                                               \
       "A gateway or proxy received an invalid response from the inbound server.",                  \
-      "A WebDAV COPY or MOVE whose Destination names another server or lies outside the WebDAV "   \
-      "location (RFC 4918 §9.8.5).",                                                               \
-      "Proxying: the upstream refused, reset, or sent an invalid response.")                       \
+      "A proxy location whose upstream refused or reset the connection, closed it without an "     \
+      "answer, or sent an invalid or cut-short response head (the detail names the upstream "      \
+      "group, not its addresses); a response already begun is cut short instead; a WebDAV COPY "   \
+      "or MOVE whose Destination names another server or lies outside the WebDAV location "        \
+      "(RFC 4918 §9.8.5).",                                                                        \
+      "")                                                                                          \
     X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
       "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
       "opened yet (a full disk), or a REST write while the store is closing; a maintenance "       \
-      "switch and a max-inflight limit; with Retry-After and a page that explains.",               \
-      "A queue limit; all upstreams unhealthy; requests arriving while draining at shutdown.")     \
-    X(504, "Gateway Timeout", B, "RFC 9110 §15.6.5",                                               \
-      "A gateway or proxy did not receive a timely response from an upstream server.", "",         \
-      "Proxying: the upstream did not answer in time.")                                            \
+      "switch and a max-inflight limit; a proxy location whose every upstream is marked down "     \
+      "(passive or active health checks); with Retry-After and a page that explains.",             \
+      "A queue limit; requests arriving while draining at shutdown.")                              \
+    X(504, "Gateway Timeout", B | S, "RFC 9110 §15.6.5",                                           \
+      "A gateway or proxy did not receive a timely response from an upstream server.",             \
+      "A proxy location whose upstream did not accept the connection within connect-timeout, "     \
+      "did not answer within header-timeout, or went silent for idle-timeout before its head.",    \
+      "")                                                                                          \
     X(505, "HTTP Version Not Supported", B | S, "RFC 9110 §15.6.6",                                \
       "The server does not support the major version of HTTP used in the request.",                \
       "A request-line version whose major number is not 1.", "")                                   \
@@ -342,8 +350,9 @@
     X(508, "Loop Detected", B | S, "RFC 5842 §7.2",                                                \
       "The server ended an operation because it met an infinite loop (e.g. Depth: infinity).",     \
       "WebDAV PROPFIND Depth: infinity (where allowed) meeting a link back to a collection above " \
-      "it, from a client that does not send DAV: bind.",                                           \
-      "A proxied request that comes back carrying this server's own Via token.")                   \
+      "it, from a client that does not send DAV: bind; a request to a proxy location whose Via "   \
+      "already names this proxy's pseudonym (it came back through this server and would loop).",   \
+      "")                                                                                          \
     X(510, "Not Extended", B | S, "RFC 2774 §7",                                                   \
       "The request did not meet the policy for accessing the resource (mandatory extensions; "     \
       "RFC 2774 is now Historic).",                                                                \

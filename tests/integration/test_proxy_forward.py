@@ -1,0 +1,159 @@
+"""The forward proxy (`forward:` on the location '/'): curl -x sends
+absolute-form requests, which go to the allowed destination in origin-form;
+curl -p opens a CONNECT tunnel, 200 and then bytes both ways untouched.
+Destinations and ports off the allow-list get 403, an origin-form request
+400, a destination that refuses 502.  Every target is on 127.0.0.1."""
+
+import subprocess
+
+from harness import Conn, shared, skip, build_request, check, check_status, eq, remove_tree
+from upstreams import FakeUpstream, Squid, closed_port, proxy_config, serve_forever
+
+_cleanup = []
+
+
+def teardown_module():
+    """Stop every server (a bad exit or a sanitizer report fails the module)."""
+    errors = []
+    for fn in reversed(_cleanup):
+        try:
+            fn()
+        except AssertionError as e:
+            errors.append(str(e))
+    _cleanup.clear()
+    if errors:
+        raise AssertionError("\n".join(errors))
+
+
+def _echo(c, req):
+    c.respond(200, [("Content-Type", "text/plain")],
+              f"{req.method} {req.target} host={req.header('host')} "
+              f"via={req.header('via')}\n".encode())
+
+
+def _raw_echo(c):
+    while True:
+        data = c.sock.recv(65536)
+        if not data:
+            c.sock.shutdown(1)
+            return
+        c.sock.sendall(data)
+
+
+_state = {}
+
+
+def setup():
+    if _state:
+        return _state
+    http = FakeUpstream(serve_forever(_echo))
+    raw = FakeUpstream(_raw_echo)
+    _cleanup.append(http.close)
+    _cleanup.append(raw.close)
+    dead = closed_port()
+    srv = shared("nxx forward", lambda: proxy_config(
+        "  /:\n    forward:\n"
+        f"      allow: ['127.0.0.1:{http.port}', '127.0.0.1:{raw.port}', '127.0.0.1:{dead}']\n"
+        f"      connect-ports: ['{http.port}', '{raw.port}', '{dead}']\n"))
+    _cleanup.append(lambda: remove_tree(srv.tmpdir))
+    _state.update(http=http, raw=raw, dead=dead, srv=srv)
+    return _state
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-s", "--max-time", "10"] + list(args), capture_output=True,
+                          timeout=20)
+
+
+def test_curl_x_absolute_form():
+    s = setup()
+    p = curl("-x", s["srv"].url, f"http://127.0.0.1:{s['http'].port}/hello?q=1")
+    eq(p.returncode, 0, f"curl -x: {p.stderr!r}")
+    text = p.stdout.decode()
+    check(text.startswith(f"GET /hello?q=1 host=127.0.0.1:{s['http'].port} via=1.1 nxx-"),
+          f"origin-form upstream, Host and Via: {text!r}")
+
+
+def test_curl_p_connect_tunnel():
+    s = setup()
+    p = curl("-p", "-x", s["srv"].url, f"http://127.0.0.1:{s['http'].port}/tunnelled")
+    eq(p.returncode, 0, f"curl -p: {p.stderr!r}")
+    text = p.stdout.decode()
+    check(text.startswith("GET /tunnelled host=") and "via=None" in text,
+          f"the request went through the tunnel untouched: {text!r}")
+
+
+def test_raw_connect_bytes_both_ways():
+    s = setup()
+    target = f"127.0.0.1:{s['raw'].port}"
+    with Conn(s["srv"]) as c:
+        c.send(build_request("CONNECT", target, [("Host", target)], host=False) + b"early;")
+        r = c.read_response("CONNECT")
+        check_status(r, 200, "CONNECT")
+        eq(c.read_exactly(6), b"early;", "bytes sent behind the head")
+        big = bytes(range(256)) * 8192
+        c.send(big)
+        eq(c.read_exactly(len(big), 20), big, "2 MiB echoed through the tunnel")
+        c.sock.shutdown(1)
+        check(c.wait_eof(5), "the destination's close ends the tunnel")
+
+
+def test_refusals():
+    s = setup()
+    srv = s["srv"]
+    with Conn(srv) as c:
+        r = c.request("GET", "/local")
+    check_status(r, 400, "origin-form at a forward proxy")
+    with Conn(srv) as c:
+        r = c.request("GET", "http://127.0.0.1:1/x", [("Host", "127.0.0.1:1")], host=False)
+    check_status(r, 403, "a destination off the allow-list")
+    with Conn(srv) as c:
+        c.send(build_request("CONNECT", "127.0.0.1:1", [("Host", "127.0.0.1:1")], host=False))
+        r = c.read_response("CONNECT")
+    check_status(r, 403, "CONNECT off the allow-list")
+    with Conn(srv) as c:
+        t = f"127.0.0.1:{s['dead']}"
+        c.send(build_request("CONNECT", t, [("Host", t)], host=False))
+        r = c.read_response("CONNECT")
+    check_status(r, 502, "an allowed destination that refuses")
+
+
+def test_connect_443_only_by_default():
+    http = FakeUpstream(serve_forever(_echo))
+    _cleanup.append(http.close)
+    srv = shared("nxx forward 443", lambda: proxy_config(
+        f"  /:\n    forward: '127.0.0.1:{http.port}'\n"))
+    _cleanup.append(lambda: remove_tree(srv.tmpdir))
+    t = f"127.0.0.1:{http.port}"
+    with Conn(srv) as c:
+        c.send(build_request("CONNECT", t, [("Host", t)], host=False))
+        r = c.read_response("CONNECT")
+    check_status(r, 403, "CONNECT to a port other than 443")
+    check("443" in r.body.decode(), "the detail says which port")
+    p = curl("-x", srv.url, f"http://{t}/plain")
+    eq(p.returncode, 0, "absolute-form still goes")
+
+
+def test_same_curl_command_lines_as_squid():
+    s = setup()
+    try:
+        sq = Squid([s["http"].port, s["raw"].port])
+    except FileNotFoundError:
+        skip("squid is not installed")
+    _cleanup.append(sq.close)
+    http = f"http://127.0.0.1:{s['http'].port}"
+    cases = [
+        ("absolute-form", ["-x", "PROXY", http + "/a?b=1"]),
+        ("CONNECT tunnel", ["-p", "-x", "PROXY", http + "/t"]),
+        ("CONNECT to a port not allowed", ["-p", "-x", "PROXY", "http://127.0.0.1:1/"]),
+    ]
+    for what, args in cases:
+        got = {}
+        for name, url in (("nxx", s["srv"].url), ("squid", sq.url)):
+            p = curl("-o", "-", "-w", "\n%{http_code} %{http_connect}",
+                     *[url if a == "PROXY" else a for a in args])
+            out = p.stdout.decode(errors="replace")
+            body, _, codes = out.rpartition("\n")
+            # what the destination saw, without the Via each proxy adds
+            got[name] = (p.returncode, codes, body.split(" via=")[0])
+        eq(got["nxx"], got["squid"], f"{what}: nxx and squid")
