@@ -134,6 +134,57 @@ def test_connect_443_only_by_default():
     eq(p.returncode, 0, "absolute-form still goes")
 
 
+def test_proxy_authentication_407():
+    """auth with proxy: true on the forward proxy's location: absolute-form
+    and CONNECT requests without Proxy-Authorization get 407 with
+    Proxy-Authenticate; with the right credentials they go through, and the
+    credentials are not passed on to the destination."""
+    import base64
+    import os
+    import shutil
+    import tempfile
+    if not shutil.which("htpasswd"):
+        skip("htpasswd (apache2-utils) is not installed")
+    seen = []
+
+    def echo_auth(c, req):
+        seen.append(req.header("proxy-authorization"))
+        _echo(c, req)
+
+    http = FakeUpstream(serve_forever(echo_auth))
+    _cleanup.append(http.close)
+    d = tempfile.mkdtemp(prefix="nxx-it-proxyauth-")
+    _cleanup.append(lambda: remove_tree(d))
+    users = os.path.join(d, "users")
+    subprocess.run(["htpasswd", "-bcB", users, "alice", "s3cret"], check=True, capture_output=True)
+    t = f"127.0.0.1:{http.port}"
+    srv = shared("nxx forward auth", lambda: proxy_config(
+        f"  /:\n    auth: {{basic: '{users}', proxy: true, realm: Proxy}}\n"
+        f"    forward: {{allow: ['{t}'], connect-ports: ['{http.port}']}}\n"))
+    _cleanup.append(lambda: remove_tree(srv.tmpdir))
+    good = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+    bad = "Basic " + base64.b64encode(b"alice:wrong").decode()
+    for method, target, extra in (("GET", f"http://{t}/x", []), ("CONNECT", t, [("Host", t)])):
+        for creds in (None, bad):
+            hdrs = extra + ([("Proxy-Authorization", creds)] if creds else [])
+            with Conn(srv) as c:
+                c.send(build_request(method, target, hdrs, host=method != "CONNECT"))
+                r = c.read_response(method)
+            check_status(r, 407, f"{method} with {'wrong' if creds else 'no'} credentials")
+            check(r.header("proxy-authenticate", "").startswith('Basic realm="Proxy"'),
+                  f"the challenge: {r.headers!r}")
+    p = curl("-x", srv.url, "-U", "alice:s3cret", f"http://{t}/in")
+    eq(p.returncode, 0, f"curl -x -U: {p.stderr!r}")
+    check(p.stdout.decode().startswith("GET /in "), f"absolute-form through: {p.stdout!r}")
+    eq(seen, [None], "Proxy-Authorization is not passed on")
+    p = curl("-p", "-x", srv.url, "-U", "alice:s3cret", f"http://{t}/tunnelled")
+    eq(p.returncode, 0, f"curl -p -U: {p.stderr!r}")
+    check(p.stdout.decode().startswith("GET /tunnelled "), f"through the tunnel: {p.stdout!r}")
+    with Conn(srv) as c:
+        c.send(build_request("GET", f"http://{t}/h", [("Proxy-Authorization", good)]))
+        check_status(c.read_response("GET"), 200, "a raw request with the credentials")
+
+
 def test_same_curl_command_lines_as_squid():
     s = setup()
     try:

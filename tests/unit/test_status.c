@@ -278,7 +278,7 @@ TEST(sent_codes_say_when_and_the_rest_what_will)
     CHECK_EQ_STR(nxx_status_sender(200), "nxx serve");
     CHECK_EQ_STR(nxx_status_sender(418), "nxx serve");
     CHECK_EQ_STR(nxx_status_sender(101), "nxx serve");
-    CHECK_EQ_STR(nxx_status_sender(203), "not yet");
+    CHECK_EQ_STR(nxx_status_sender(300), "not yet");
     CHECK_EQ_STR(nxx_status_sender(306), "never");
     CHECK(nxx_status_sender(299) == NULL);
 }
@@ -477,9 +477,9 @@ TEST(sent_list_one_code_a_line)
     free(s);
 }
 
-static void explain_203(FILE *f)
+static void explain_300(FILE *f)
 {
-    CHECK_EQ_INT(nxx_status_explain(f, 203), 0);
+    CHECK_EQ_INT(nxx_status_explain(f, 300), 0);
 }
 
 static void explain_101(FILE *f)
@@ -490,11 +490,11 @@ static void explain_101(FILE *f)
 TEST(explain_says_who_sends_it)
 {
     size_t len = 0;
-    char *s = render(explain_203, &len);
+    char *s = render(explain_300, &len);
     if (s) {
         CHECK(strstr(s, "  sent by nxx:          not sent yet\n") != NULL);
         CHECK(strstr(s, "when nxx sends it") == NULL);
-        CHECK(strstr(s, nxx_status_get(203)->planned) != NULL);
+        CHECK(strstr(s, nxx_status_get(300)->planned) != NULL);
         free(s);
     }
     s = render(explain_101, &len);
