@@ -179,7 +179,7 @@
       "A directory without index.html while listings are off; a file the server may not open "     \
       "(EACCES, EPERM); devices, FIFOs and sockets; WebDAV PROPFIND Depth: infinity where not "    \
       "allowed (DAV:propfind-finite-depth), a PROPPATCH of a live property; a WebSocket "          \
-      "handshake from an Origin its location does not list; a location with client-cert "         \
+      "handshake from an Origin its location does not list; a location with client-cert "          \
       "without a TLS client certificate verified against tls-client-ca; a signed-in user "         \
       "lacking the role a `require` rule asks for (the detail names the role).",                   \
       "")                                                                                          \
