@@ -628,3 +628,18 @@ int nxx_req_defer(nxx_req *req, unsigned ms, void (*fn)(nxx_req *req, void *ud),
     req->defer.cb = on_defer;
     return nxx_timer_set(&req->w->loop, &req->defer, ms) < 0 ? NXX_ENOMEM : 0;
 }
+
+nxx_str nxx_req_query_value(const nxx_req *req, const char *name)
+{
+    nxx_str qs = nxx_req_query(req);
+    size_t n = strlen(name);
+    const char *p = qs.ptr, *end = qs.ptr + qs.len;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *e = amp ? amp : end;
+        if ((size_t)(e - p) > n && memcmp(p, name, n) == 0 && p[n] == '=')
+            return (nxx_str){ p + n + 1, (size_t)(e - p - n - 1) };
+        p = amp ? amp + 1 : end;
+    }
+    return (nxx_str){ NULL, 0 };
+}

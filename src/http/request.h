@@ -308,4 +308,8 @@ struct nxx_loop *nxx_req_loop(nxx_req *req);
 /* The ud of the route that matched (the handler's own, for its policies). */
 void *nxx_req_route_data(const nxx_req *req);
 
+/* The raw (not percent-decoded) value of query parameter name ("name=value"
+ * in the query, the first one), or { NULL, 0 } when there is none. */
+nxx_str nxx_req_query_value(const nxx_req *req, const char *name);
+
 #endif

@@ -212,27 +212,12 @@ static int load_keys(struct quota *q, const char *path, uint64_t def, char *err,
     return 0;
 }
 
-static nxx_str query_param(const nxx_req *req, const char *name)
-{
-    nxx_str qs = nxx_req_query(req);
-    size_t n = strlen(name);
-    const char *p = qs.ptr, *end = qs.ptr + qs.len;
-    while (p && p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if ((size_t)(e - p) > n && memcmp(p, name, n) == 0 && p[n] == '=')
-            return (nxx_str){ p + n + 1, (size_t)(e - p - n - 1) };
-        p = amp ? amp + 1 : end;
-    }
-    return (nxx_str){ NULL, 0 };
-}
-
 static int quota_policy(nxx_req *req, void *ud)
 {
     struct quota *q = ud;
     nxx_str v = nxx_req_header(req, q->field);
     if (!v.len && q->param)
-        v = query_param(req, q->param);
+        v = nxx_req_query_value(req, q->param);
     struct qkey key;
     struct qkey *k = NULL;
     if (v.len && q->nkeys && nxx_policy_sha256(req, v.ptr, v.len, NULL, 0, key.digest) == 0)

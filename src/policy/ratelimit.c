@@ -40,22 +40,6 @@ struct limit {
     char name[64]; /* the policy's name, as an sf-string */
 };
 
-/* The value of query parameter name in req's query, or len 0. */
-static nxx_str query_param(const nxx_req *req, const char *name)
-{
-    nxx_str q = nxx_req_query(req);
-    size_t n = strlen(name);
-    const char *p = q.ptr, *end = q.ptr + q.len;
-    while (p && p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *e = amp ? amp : end;
-        if ((size_t)(e - p) > n && memcmp(p, name, n) == 0 && p[n] == '=')
-            return (nxx_str){ p + n + 1, (size_t)(e - p - n - 1) };
-        p = amp ? amp + 1 : end;
-    }
-    return (nxx_str){ NULL, 0 };
-}
-
 /* The key of the request; 0, or -1 when the request has none (not limited
  * by this rule: no user signed in, no API key, no such field). */
 static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
@@ -72,7 +56,7 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
     case NXX_RATE_BY_API_KEY:
         v = nxx_req_header(req, l->field);
         if (!v.len && l->param)
-            v = query_param(req, l->param);
+            v = nxx_req_query_value(req, l->param);
         break;
     case NXX_RATE_BY_FIELD: v = nxx_req_header(req, l->field); break;
     }
