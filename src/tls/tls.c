@@ -559,7 +559,8 @@ void nxx_tls_log_start(void)
     int ktls = ktls_available();
     if (ktls)
         nxx_log_info("TLS: %s; files are sent with kernel TLS (SSL_sendfile) where the "
-                     "connection's suite allows it, else read 64 KiB at a time and encrypted in 16 KiB records",
+                     "connection's suite allows it, else read 64 KiB at a time and encrypted in 16 "
+                     "KiB records",
                      OpenSSL_version(OPENSSL_VERSION));
     else
         nxx_log_info("TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
