@@ -760,6 +760,20 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     return 0;
 }
 
+/*
+ * RFC 9113 §6.3: a PRIORITY frame on stream 0 is a connection error.  With
+ * RFC 9218 priorities announced, nghttp2 skips PRIORITY frames unread, so
+ * the check is made here, on the frame's header.
+ */
+static int on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *user_data)
+{
+    (void)user_data;
+    if (hd->type == NGHTTP2_PRIORITY && hd->stream_id == 0 &&
+        nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return 0;
+}
+
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     struct h2conn *c = user_data;
@@ -1609,6 +1623,7 @@ static void cbs_init(void)
     if (nghttp2_session_callbacks_new(&cbs) != 0)
         return;
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_invalid_header_callback(cbs, on_invalid_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);

@@ -281,6 +281,13 @@ def test_settings_flood_gets_enhance_your_calm():
         eq(c.goaway(), 11, "GOAWAY ENHANCE_YOUR_CALM")
 
 
+def test_priority_frame_on_stream_0_is_a_connection_error():
+    # RFC 9113 §6.3: PROTOCOL_ERROR, even though RFC 7540 priorities are off
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        c.send_raw(b"\x00\x00\x05\x02\x00\x00\x00\x00\x00" + b"\x00\x00\x00\x01\x10")
+        eq(c.goaway(), 1, "GOAWAY PROTOCOL_ERROR")
+
+
 def test_normal_pings_are_answered():
     with H2(srv()) as c:
         for i in range(5):
