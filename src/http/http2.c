@@ -121,6 +121,11 @@ struct h2conn {
     size_t olen, opos, ocap;
     uint64_t born_ms, idle_ms, write_ms;
     struct h2bucket resets, control;
+    /* the client's last 64 stream ids below and at hi (odd: bit (hi - id) / 2):
+     * which it opened, and which it ended itself (END_STREAM or RST_STREAM),
+     * to tell a frame on a stream it closed from a late one (on_begin_frame) */
+    int32_t hi;
+    uint64_t opened, ended;
     unsigned readable : 1, writable : 1, in_service : 1, settings_acked : 1, draining : 1,
         registered : 1, want_close : 1, eof : 1, rdhup : 1,
         tick_long : 1; /* the clock is armed for the keep-alive timeout only */
@@ -748,11 +753,44 @@ static void start_request(struct h2conn *c, struct h2stream *st, int end_stream)
 
 /* ---- nghttp2 callbacks (input) ---- */
 
+static void ids_open(struct h2conn *c, int32_t id)
+{
+    if (id <= c->hi)
+        return;
+    int32_t shift = (id - c->hi) / 2;
+    c->opened = shift >= 64 ? 0 : c->opened << shift;
+    c->ended = shift >= 64 ? 0 : c->ended << shift;
+    c->opened |= 1;
+    c->hi = id;
+}
+
+static void ids_end(struct h2conn *c, int32_t id)
+{
+    if (id <= c->hi && (c->hi - id) / 2 < 64)
+        c->ended |= (uint64_t)1 << ((c->hi - id) / 2);
+}
+
+/* A frame for a client stream nghttp2 no longer knows: 0 to ignore it
+ * (a stream the server closed: frames in flight are allowed, RFC 9113
+ * §5.1), else the connection error to answer. */
+static uint32_t ids_late_frame(const struct h2conn *c, int32_t id)
+{
+    if (!(id & 1) || id > c->hi || (c->hi - id) / 2 >= 64)
+        return 0;
+    uint64_t bit = (uint64_t)1 << ((c->hi - id) / 2);
+    if (!(c->opened & bit))
+        return NGHTTP2_PROTOCOL_ERROR; /* §5.1.1: a new stream's id must grow */
+    if (c->ended & bit)
+        return NGHTTP2_STREAM_CLOSED; /* §5.1: the client closed it itself */
+    return 0;
+}
+
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     struct h2conn *c = user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
+    ids_open(c, frame->hd.stream_id);
     struct h2stream *st = stream_new(c, frame->hd.stream_id);
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
@@ -761,15 +799,23 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 }
 
 /*
- * RFC 9113 §6.3: a PRIORITY frame on stream 0 is a connection error.  With
- * RFC 9218 priorities announced, nghttp2 skips PRIORITY frames unread, so
- * the check is made here, on the frame's header.
+ * Checks nghttp2 leaves out, made on a frame's header.  RFC 9113 §6.3: a
+ * PRIORITY frame on stream 0 is a connection error; with RFC 9218
+ * priorities announced, nghttp2 skips PRIORITY frames unread.  §5.1: DATA
+ * or HEADERS on a stream the client ended (END_STREAM, RST_STREAM) is
+ * STREAM_CLOSED, and on an id it skipped PROTOCOL_ERROR; nghttp2 forgets
+ * closed streams (no RFC 7540 priority tree) and would ignore them.
  */
 static int on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *user_data)
 {
-    (void)user_data;
-    if (hd->type == NGHTTP2_PRIORITY && hd->stream_id == 0 &&
-        nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR) != 0)
+    struct h2conn *c = user_data;
+    uint32_t err = 0;
+    if (hd->type == NGHTTP2_PRIORITY && hd->stream_id == 0)
+        err = NGHTTP2_PROTOCOL_ERROR;
+    else if ((hd->type == NGHTTP2_DATA || hd->type == NGHTTP2_HEADERS) &&
+             !nghttp2_session_find_stream(session, hd->stream_id))
+        err = ids_late_frame(c, hd->stream_id);
+    if (err && nghttp2_session_terminate_session(session, err) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
@@ -781,6 +827,10 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         return 0;
     const nxx_config *cfg = cfg_of(c);
     c->idle_ms = now_ms(c);
+    if (frame->hd.type == NGHTTP2_RST_STREAM ||
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM &&
+         (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS)))
+        ids_end(c, frame->hd.stream_id);
     switch (frame->hd.type) {
     case NGHTTP2_RST_STREAM:
         if (bucket_take(&c->resets, cfg->h2_max_resets, now_ms(c)) < 0)
