@@ -302,6 +302,16 @@ def test_headers_on_a_stream_the_client_ended_is_stream_closed():
         eq(c.goaway(), 5, "GOAWAY STREAM_CLOSED")
 
 
+def test_data_on_a_stream_the_client_reset_is_stream_closed():
+    # RFC 9113 §5.1: nghttp2 forgets the stream; the frame is still an error
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        sid = c.headers("POST", "/a.txt", end=False)
+        c.send_raw(b"\x00\x00\x04\x03\x00" + sid.to_bytes(4, "big") + b"\x00\x00\x00\x08")
+        eq(c.response(c.headers("GET", "/a.txt"))[0], 200, "a request after the reset")
+        c.send_raw(b"\x00\x00\x02\x00\x01" + sid.to_bytes(4, "big") + b"hi")
+        eq(c.goaway(), 5, "GOAWAY STREAM_CLOSED")
+
+
 def test_headers_on_a_skipped_lower_stream_id_is_a_protocol_error():
     # RFC 9113 §5.1.1: a new stream's identifier must be greater than all before
     with Server(root(), "--h2c") as s, H2(s) as c:
