@@ -48,12 +48,14 @@
       "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
       "final response; HTTP/1.1 clients only.",                                                    \
       "")                                                                                          \
-    X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
+    X(103, "Early Hints", S, "RFC 8297 §2",                                                        \
       "Interim: header fields (usually Link preload hints) the final response is likely to "       \
       "carry.",                                                                                    \
-      "",                                                                                          \
-      "Routes with configured Link rel=preload hints, or hints read from an HTML file, before "    \
-      "the final response.")                                                                       \
+      "A GET or HEAD routed to a scope with early-hints, once its head policies pass and before "  \
+      "the handler runs: one 103 with the Link values of the server, host and location (an "       \
+      "interim HEADERS frame over HTTP/2); the final response carries the same Link fields; "      \
+      "never to HTTP/1.0.",                                                                        \
+      "Hints read from an HTML file's <link rel=preload> elements.")                               \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
       "The request succeeded; what the content means depends on the method.",                      \
       "GET/HEAD of a file, a directory listing, a REST item or collection; WebDAV OPTIONS, LOCK "  \
