@@ -625,6 +625,11 @@ typedef struct nxx_static_config {
     nxx_handler_fn fallback; /* called instead of answering 404 for a path with no file
                               * (the proxy's try-files); NULL: 404 */
     void *fallback_ud;
+    int multiviews; /* a name without a file of its own is negotiated among its variants
+                     * (NAME.en, NAME.html.fr, a NAME.var type map): 200 with the best,
+                     * 300 with the list, 406, or 506 (RFC 2295) : 0 */
+    const char *const *language_priority; /* language tags that break ties, first wins */
+    size_t nlanguage_priority;
 } nxx_static_config;
 
 NXX_API void nxx_static_config_init(nxx_static_config *cfg);
