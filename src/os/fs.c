@@ -74,3 +74,14 @@ int nxx_os_open_beneath(int dirfd, const char *rel, int flags)
 #endif
     return fallback(dirfd, rel, flags);
 }
+
+void nxx_os_writeback_start(int fd, long long off, long long len)
+{
+#ifdef __linux__
+    (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+#endif
+}

@@ -12,4 +12,12 @@
  */
 int nxx_os_open_beneath(int dirfd, const char *rel, int flags);
 
+/*
+ * Start writing [off, off+len) of fd back to the disk without waiting for
+ * it, so that a later fdatasync has little left to do (Linux:
+ * sync_file_range with SYNC_FILE_RANGE_WRITE; elsewhere nothing).  A hint:
+ * it makes nothing durable by itself.
+ */
+void nxx_os_writeback_start(int fd, long long off, long long len);
+
 #endif

@@ -9,7 +9,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-from harness import (ConfigServer, Conn, Server, build_request, census_note_multistatus, check,
+from harness import (NXX_BIN, ConfigServer, Conn, Server, build_request, census_note_multistatus, check,
                      check_status, config_dir, eq, parse_response, remove_tree, shared, skip)
 
 D = "{DAV:}"
@@ -364,3 +364,108 @@ def test_delete_reports_the_members_it_could_not_remove():
             eq(sorted(os.listdir(os.path.join(root, "col"))), ["stuck.txt"], "what stayed")
     finally:
         subprocess.run(["chattr", "-i", stuck], capture_output=True)
+
+
+def test_locks_survive_a_reload():
+    # the lock table belongs to the root, not to a configuration generation
+    root = new_root({"r.txt": b"r"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n")
+    _roots.append(d)
+    with ConfigServer(path) as s:
+        with Conn(s, 10) as old:
+            _, token = _lock(s, "/r.txt")
+            s.reload()
+            check_status(req(s, "PUT", "/r.txt", None, b"x"), 423,
+                         "a PUT without the token after the reload")
+            # a connection opened before the reload sees the same locks, those
+            # taken since included
+            check_status(old.request("PUT", "/r.txt", body=b"x"), 423,
+                         "a PUT without the token on a connection from before the reload")
+            _, token2 = _lock(s, "/new.txt")
+            check_status(old.request("PUT", "/new.txt", body=b"x"), 423,
+                         "a lock taken after the reload, seen from a connection before it")
+            _, token3 = _lock(s, "/gone.txt")
+            check_status(req(s, "UNLOCK", "/gone.txt", {"Lock-Token": f"<{token3}>"}), 204)
+            check_status(old.request("PUT", "/gone.txt", body=b"x"), 204,
+                         "an UNLOCK after the reload, seen from a connection before it")
+        # a LOCK that arrives before a reload and completes after it
+        with Conn(s, 10) as slow:
+            head = build_request("LOCK", "/slow.txt", [("Timeout", "Second-60"),
+                                                       ("Expect", "100-continue"),
+                                                       ("Content-Length", str(len(LOCKINFO)))])
+            slow.send(head)
+            # the 100 says the head was routed: the request has its generation
+            r = slow.read_response("LOCK", interim=False)
+            eq(r.status, 100, "100 Continue")
+            s.reload()
+            slow.send(LOCKINFO)
+            r = slow.read_response("LOCK")
+            check_status(r, 201, "the LOCK that straddled the reload")
+            token4 = r.header("lock-token").strip("<>")
+        check_status(req(s, "PUT", "/slow.txt", None, b"x"), 423,
+                     "the lock taken by a request of the old generation, after the reload")
+        check_status(req(s, "UNLOCK", "/slow.txt", {"Lock-Token": f"<{token4}>"}), 204)
+        s.reload()
+        check_status(req(s, "PUT", "/r.txt", {"If": f"(<{token}>)"}, b"mine"), 204,
+                     "the token still works after two reloads")
+        check_status(req(s, "PUT", "/new.txt", None, b"x"), 423,
+                     "a lock taken between the reloads")
+        check_status(req(s, "UNLOCK", "/r.txt", {"Lock-Token": f"<{token}>"}), 204, "UNLOCK")
+        check_status(req(s, "UNLOCK", "/new.txt", {"Lock-Token": f"<{token2}>"}), 204)
+        s.reload()
+        check_status(req(s, "PUT", "/r.txt", None, b"free"), 204, "unlocked across the reload")
+    with open(os.path.join(root, "r.txt"), "rb") as f:
+        eq(f.read(), b"free", "the content")
+
+
+def test_get_sees_a_put_at_once():
+    # GET's open-file cache looks at the disk again after every write
+    s = srv()
+    with Conn(s, 10) as a, Conn(s, 10) as b:
+        for i in range(5):
+            body = b"version %d\n" % i * (1 + i * 3000)
+            check_status(a.request("PUT", "/fresh.bin", body=body), (201, 204), "PUT")
+            r = b.request("GET", "/fresh.bin")
+            check_status(r, 200, "GET on another connection")
+            eq(r.body, body, f"the content just put (round {i})")
+            eq(r.header("etag"), a.request("HEAD", "/fresh.bin").header("etag"), "ETag")
+    check_status(req(s, "DELETE", "/fresh.bin"), 204)
+    check_status(req(s, "GET", "/fresh.bin"), 404, "GET after DELETE")
+
+
+def test_put_large_body_and_sync_modes():
+    # a body read in large pieces arrives whole; each sync mode writes the same file
+    body = os.urandom(3 * 1024 * 1024 + 17)
+    for mode in ("data", "full", "none"):
+        root = new_root()
+        with Server(root, "--dav", "--dav-sync", mode, "--max-body-bytes", "8M") as s:
+            r = req(s, "PUT", "/big.bin", None, body)
+            check_status(r, 201, f"PUT with --dav-sync {mode}")
+            with open(os.path.join(root, "big.bin"), "rb") as f:
+                check(f.read() == body, f"the content on disk ({mode})")
+            eq(r.header("etag"), req(s, "HEAD", "/big.bin").header("etag"),
+               "the PUT's ETag is the file's")
+            left = [n for n in os.listdir(root) if n.startswith(".nxx-dav-put.")]
+            eq(left, [], "no temporary file left")
+
+
+def test_dav_sync_refuses_an_unknown_mode():
+    root = new_root()
+    r = subprocess.run([NXX_BIN, "serve", root, "--dav-sync",
+                        "sometimes", "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode != 0, "refused")
+    check("dav-sync" in r.stderr, f"the message names the flag: {r.stderr!r}")
+
+
+def test_max_jobs_zero_runs_long_operations_on_the_worker():
+    root = new_root({"t/a.txt": b"a", "t/b/c.txt": b"c"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      max-jobs: 0\n")
+    _roots.append(d)
+    with ConfigServer(path) as s:
+        check_status(req(s, "COPY", "/t", {"Destination": "/u"}), 201, "COPY")
+        check_status(req(s, "MOVE", "/u", {"Destination": "/v"}), 201, "MOVE")
+        check_status(req(s, "PUT", "/v/d.txt", None, b"d"), 201, "PUT")
+        check_status(req(s, "DELETE", "/v"), 204, "DELETE")
+        eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["t"], "the tree")

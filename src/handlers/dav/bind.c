@@ -173,6 +173,7 @@ int nxx_dav_bind(struct nxx_dav_ctx *c)
     if (!e)
         fsync(dir);
     close(dir);
+    nxx_dav_changed(c->r);
     if (e == -EXDEV)
         return nxx_dav_error(c->req, 403, "cross-server-binding",
                              "the resource lives on another file system");
@@ -205,6 +206,7 @@ int nxx_dav_unbind(struct nxx_dav_ctx *c)
     int e = nxx_dav_rm_tree(dir, name, 0);
     fsync(dir);
     close(dir);
+    nxx_dav_changed(c->r);
     nxx_dav_props_delete(c->r, path);
     nxx_dav_locks_drop(c->r, path);
     if (e) {
@@ -239,6 +241,7 @@ int nxx_dav_rebind(struct nxx_dav_ctx *c)
         e = nxx_dav_rm_tree(dir, name, 0);
     if (!e && renameat(sdir, sname, dir, name) < 0)
         e = -errno;
+    nxx_dav_changed(c->r);
     if (!e) {
         fsync(dir);
         fsync(sdir);

@@ -360,8 +360,6 @@ static void finish(struct nxx_dav_ctx *c, int status)
 
 /* ---- long operations ---- */
 
-#define MAX_JOBS 64 /* per root; beyond it an operation runs on the worker */
-
 static void job_tick(nxx_req *req, void *ud)
 {
     struct nxx_dav_job *j = ud;
@@ -377,7 +375,7 @@ static void job_done(nxx_req *req, void *ud)
 {
     struct nxx_dav_job *j = ud;
     atomic_store(&j->done, 1);
-    atomic_fetch_sub(&j->c->r->jobs, 1);
+    atomic_fetch_sub(&j->c->r->sh->jobs, 1);
     /* answered even when the client left: answer() hands what work() built
      * to the request's cleanups; the response calls then fail quietly */
     (void)req;
@@ -397,8 +395,8 @@ int nxx_dav_job_start(struct nxx_dav_job *j)
     struct nxx_dav_root *r = j->c->r;
     nxx_req *req = j->c->req;
     atomic_init(&j->done, 0);
-    if (atomic_fetch_add(&r->jobs, 1) >= MAX_JOBS) {
-        atomic_fetch_sub(&r->jobs, 1);
+    if (atomic_fetch_add(&r->sh->jobs, 1) >= (int)r->max_jobs) {
+        atomic_fetch_sub(&r->sh->jobs, 1);
         j->work(j);
         return j->answer(j);
     }
@@ -542,8 +540,10 @@ static int do_mkcol(struct nxx_dav_ctx *c)
         return 409;
     }
     int e = mkdirat(dir, name, 0755) < 0 ? errno : 0;
-    if (!e)
+    if (!e) {
         fsync(dir);
+        nxx_dav_changed(c->r);
+    }
     close(dir);
     if (e) {
         nxx_req_detail(req, "cannot create '%s': %s", c->rel, strerror(e));
@@ -563,7 +563,14 @@ struct upload {
     int existed, err;
     int inplace;          /* the file has other bindings (hard links): keep its inode */
     uint64_t bytes, room; /* room: what the quota leaves for this file */
+    uint64_t flushed;     /* write-back started up to here */
+    struct stat st;       /* the new file, for the ETag */
 };
+
+/* Write-back is started every this many bytes while the body streams in,
+ * so the disk works while the network does and the final fdatasync waits
+ * for the last stretch only. */
+#define WRITEBACK_STEP (256 * 1024)
 
 static void upload_cleanup(void *p)
 {
@@ -578,10 +585,23 @@ static void upload_cleanup(void *p)
 
 /* On a thread: the content on disk, then in place (a reader sees the old
  * file or the new one, never half of one). */
+static int upload_sync(const struct upload *u, int fd)
+{
+    switch (u->c->r->sync) {
+    case NXX_DAV_SYNC_FULL: return fsync(fd) < 0 ? errno : 0;
+    case NXX_DAV_SYNC_DATA: return fdatasync(fd) < 0 ? errno : 0;
+    default: return 0;
+    }
+}
+
 static void upload_work(struct nxx_dav_job *j)
 {
     struct upload *u = j->p;
-    if (!u->err && fsync(u->fd) < 0)
+    /* the content (and, for a new file, the size that reaches it: fdatasync
+     * writes what is needed to read the data back) before the name */
+    if (!u->err)
+        u->err = upload_sync(u, u->fd);
+    if (!u->err && fstat(u->fd, &u->st) < 0)
         u->err = errno;
     if (!u->err && u->inplace) {
         /* RFC 5842: every binding sees the new content, so the inode stays;
@@ -596,19 +616,25 @@ static void upload_work(struct nxx_dav_job *j)
                 u->err = n < 0 ? errno : EIO;
         }
         if (out >= 0) {
-            if (!u->err && fsync(out) < 0)
+            if (!u->err)
+                u->err = upload_sync(u, out);
+            if (!u->err && fstat(out, &u->st) < 0)
                 u->err = errno;
             close(out);
         }
         close(u->fd);
         unlinkat(u->dir, u->tmp, 0);
         u->fd = -1;
+        nxx_dav_changed(u->c->r);
         return;
     }
     if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
         u->err = errno;
     if (!u->err) {
-        fsync(u->dir);
+        /* the new name, once, after the rename: the one directory change */
+        nxx_dav_changed(u->c->r);
+        if (u->c->r->sync != NXX_DAV_SYNC_NONE && fsync(u->dir) < 0)
+            u->err = errno;
     } else {
         /* nothing partial stays behind, even before the answer leaves */
         close(u->fd);
@@ -633,13 +659,10 @@ static int upload_answer(struct nxx_dav_job *j)
     if (u->fd >= 0)
         close(u->fd);
     u->fd = -1;
-    struct stat st;
-    if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
-        char etag[64];
-        size_t n = nxx_static_etag(&st, etag, sizeof(etag));
-        if (n)
-            nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
-    }
+    char etag[64];
+    size_t n = nxx_static_etag(&u->st, etag, sizeof(etag));
+    if (n)
+        nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
     nxx_resp_status(c->req, u->existed ? 204 : 201);
     return nxx_resp_send(c->req, NULL, 0, 0) ? 500 : 0;
 }
@@ -664,6 +687,10 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
     }
     if (!u->err && u->c->r->quota && u->bytes > u->room)
         u->err = EDQUOT;
+    if (!u->err && u->c->r->sync != NXX_DAV_SYNC_NONE && u->bytes - u->flushed >= WRITEBACK_STEP) {
+        nxx_os_writeback_start(u->fd, (long long)u->flushed, (long long)(u->bytes - u->flushed));
+        u->flushed = u->bytes;
+    }
     if (state != 1)
         return;
     struct nxx_dav_ctx *c = u->c;
@@ -826,6 +853,7 @@ static void delete_work(struct nxx_dav_job *j)
     d->path[d->len] = '\0';
     j->err = del_tree(j, d, d->dir, d->name, 0);
     fsync(d->dir);
+    nxx_dav_changed(j->c->r);
     if (!d->nfails) {
         nxx_dav_props_delete(j->c->r, rel);
         nxx_dav_locks_drop(j->c->r, rel);
@@ -1027,6 +1055,7 @@ static void copymove_work(struct nxx_dav_job *j)
             nxx_dav_props_copy(c->r, c->rel, m->dst);
     }
     fsync(m->ddir);
+    nxx_dav_changed(c->r);
     j->err = e;
 }
 
@@ -1213,6 +1242,95 @@ static int handle(nxx_req *req, void *ud)
 
 /* ---- set-up ---- */
 
+/* The state of every location over one root and database, across
+ * generations (dav.h). */
+static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nxx_dav_state *states;
+
+static void state_free(struct nxx_dav_state *s)
+{
+    nxx_dav_db_close(s);
+    for (size_t i = 0; i < s->nlocks; i++) {
+        nxx_free(s->locks[i].path);
+        nxx_free(s->locks[i].owner);
+    }
+    nxx_free(s->locks);
+    pthread_mutex_destroy(&s->mu);
+    nxx_free(s->key);
+    nxx_free(s);
+}
+
+static void state_release(struct nxx_dav_state *s)
+{
+    pthread_mutex_lock(&states_mu);
+    int last = --s->refs == 0;
+    if (last) {
+        struct nxx_dav_state **pp = &states;
+        while (*pp != s)
+            pp = &(*pp)->next;
+        *pp = s->next;
+    }
+    pthread_mutex_unlock(&states_mu);
+    if (last)
+        state_free(s);
+}
+
+/* r->sh: the state already open for r's root and db, or a new one (the
+ * database opened and the locks loaded). */
+static int state_acquire(struct nxx_dav_root *r, const char *db)
+{
+    char *real = realpath(r->root, NULL);
+    if (!real)
+        return -errno;
+    size_t rl = strlen(real), dl = db ? strlen(db) : 0;
+    char *key = nxx_malloc(rl + dl + 2);
+    if (!key) {
+        free(real);
+        return NXX_ENOMEM;
+    }
+    memcpy(key, real, rl);
+    key[rl] = '\n';
+    if (dl)
+        memcpy(key + rl + 1, db, dl);
+    key[rl + 1 + dl] = '\0';
+    free(real);
+    pthread_mutex_lock(&states_mu);
+    for (struct nxx_dav_state *s = states; s; s = s->next) {
+        if (strcmp(s->key, key) == 0) {
+            s->refs++;
+            r->sh = s;
+            pthread_mutex_unlock(&states_mu);
+            nxx_free(key);
+            return 0;
+        }
+    }
+    struct nxx_dav_state *s = nxx_calloc(1, sizeof(*s));
+    if (!s) {
+        pthread_mutex_unlock(&states_mu);
+        nxx_free(key);
+        return NXX_ENOMEM;
+    }
+    s->key = key;
+    pthread_mutex_init(&s->mu, NULL);
+    atomic_init(&s->jobs, 0);
+    atomic_init(&s->changes, 0);
+    r->sh = s;
+    int err = nxx_dav_db_open(r, db);
+    if (!err)
+        err = nxx_dav_locks_load(r);
+    if (err) {
+        r->sh = NULL;
+        pthread_mutex_unlock(&states_mu);
+        state_free(s);
+        return err;
+    }
+    s->refs = 1;
+    s->next = states;
+    states = s;
+    pthread_mutex_unlock(&states_mu);
+    return 0;
+}
+
 static void nxx_dav_root_free(void *arg)
 {
     struct nxx_dav_root *r = arg;
@@ -1220,13 +1338,8 @@ static void nxx_dav_root_free(void *arg)
         nxx_static_root_free(r->files);
     if (r->rootfd >= 0)
         close(r->rootfd);
-    nxx_dav_db_close(r);
-    for (size_t i = 0; i < r->nlocks; i++) {
-        nxx_free(r->locks[i].path);
-        nxx_free(r->locks[i].owner);
-    }
-    nxx_free(r->locks);
-    pthread_mutex_destroy(&r->mu);
+    if (r->sh)
+        state_release(r->sh);
     nxx_free(r->prefix);
     nxx_free(r->root);
     nxx_free(r);
@@ -1238,23 +1351,25 @@ void nxx_dav_config_init(nxx_dav_config *cfg)
     cfg->max_xml_bytes = 1 << 20;
     cfg->max_lock_timeout_s = 3600;
     cfg->processing_delay_ms = 1000;
+    cfg->max_jobs = 64;
+    cfg->sync = NXX_DAV_SYNC_DATA;
 }
 
 int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
 {
-    if (!loc || !cfg->root)
+    if (!loc || !cfg->root || cfg->sync < NXX_DAV_SYNC_DATA || cfg->sync > NXX_DAV_SYNC_NONE)
         return NXX_EINVAL;
     struct nxx_dav_root *r = nxx_calloc(1, sizeof(*r));
     if (!r)
         return NXX_ENOMEM;
-    pthread_mutex_init(&r->mu, NULL);
     r->rootfd = -1;
     r->depth_infinity = cfg->depth_infinity;
     r->max_xml = cfg->max_xml_bytes ? cfg->max_xml_bytes : 1 << 20;
     r->max_timeout_s = cfg->max_lock_timeout_s ? cfg->max_lock_timeout_s : 3600;
     r->quota = cfg->quota_bytes;
     r->processing_ms = cfg->processing_delay_ms ? cfg->processing_delay_ms : 1000;
-    atomic_init(&r->jobs, 0);
+    r->max_jobs = cfg->max_jobs;
+    r->sync = cfg->sync;
     const char *base = loc->base ? loc->base : "";
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
@@ -1280,9 +1395,9 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
         r->files = nxx_static_root_new(&sc, 1, &err);
     }
     if (!err)
-        err = nxx_dav_db_open(r, cfg->db);
+        err = state_acquire(r, cfg->db);
     if (!err)
-        err = nxx_dav_locks_load(r);
+        nxx_static_root_changes(r->files, &r->sh->changes);
     if (!err)
         err = nxx_scope_on_free(loc, nxx_dav_root_free, r);
     if (err) {

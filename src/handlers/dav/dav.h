@@ -29,6 +29,27 @@ struct nxx_dav_lock {
     int64_t expires;    /* wall seconds; 0: never */
 };
 
+/*
+ * What outlives a configuration generation: the database of dead properties
+ * and locks, and the lock table that answers every check.  A reload (SIGHUP)
+ * builds new locations over the same root and database; they find this by
+ * its key and share it, so a lock taken just before the reload still stops
+ * a write just after it (and two SQLite connections never race on one
+ * file).  Reference-counted; the last location that lets go closes it.
+ */
+struct nxx_dav_state {
+    struct nxx_dav_state *next;
+    char *key; /* the root's real path, '\n', the database file ("" for the default) */
+    unsigned refs;
+    atomic_int jobs;       /* operations running on threads of their own */
+    atomic_int has_props;  /* 0: the database holds no dead property (skip it) */
+    atomic_ullong changes; /* writes to the tree so far: GET's cache looks again when it moves */
+    struct sqlite3 *db;
+    pthread_mutex_t mu; /* the database and the locks */
+    struct nxx_dav_lock *locks;
+    size_t nlocks, lockcap;
+};
+
 struct nxx_dav_root {
     char *root;
     int rootfd;
@@ -40,12 +61,9 @@ struct nxx_dav_root {
     unsigned max_timeout_s;
     uint64_t quota;         /* bytes; 0: none */
     unsigned processing_ms; /* first 102 after this long */
-    atomic_int jobs;        /* operations running on threads of their own */
-    atomic_int has_props;   /* 0: the database holds no dead property (skip it) */
-    struct sqlite3 *db;
-    pthread_mutex_t mu; /* the database and the locks */
-    struct nxx_dav_lock *locks;
-    size_t nlocks, lockcap;
+    unsigned max_jobs;      /* operations on threads at once; beyond, on the worker */
+    int sync;               /* NXX_DAV_SYNC_*: what a PUT makes durable before its 2xx */
+    struct nxx_dav_state *sh;
 };
 
 /* A growing output buffer (heap, freed when the request ends). */
@@ -110,6 +128,13 @@ int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
 int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
 /* Remove name in dir and everything below it: 0 or -errno. */
 int nxx_dav_rm_tree(int dir, const char *name, int depth);
+/* The tree changed (call after the change, before it is answered): GET and
+ * HEAD look at the disk again instead of their cached entry. */
+static inline void nxx_dav_changed(struct nxx_dav_root *r)
+{
+    atomic_fetch_add(&r->sh->changes, 1);
+}
+
 /* An errno of a file-system call as the status to answer. */
 int nxx_dav_status_of(int err);
 
@@ -131,7 +156,7 @@ int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail
 
 /* ---- props.c ---- */
 int nxx_dav_db_open(struct nxx_dav_root *r, const char *file);
-void nxx_dav_db_close(struct nxx_dav_root *r);
+void nxx_dav_db_close(struct nxx_dav_state *s);
 int nxx_dav_propfind(struct nxx_dav_ctx *c);
 /* Bytes of the files under the root (a walk of the tree). */
 uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r);

@@ -62,31 +62,31 @@ int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
         sqlite3_step(st) == SQLITE_ROW)
         any = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    atomic_init(&r->has_props, any);
-    r->db = db;
+    atomic_init(&r->sh->has_props, any);
+    r->sh->db = db;
     return 0;
 }
 
-void nxx_dav_db_close(struct nxx_dav_root *r)
+void nxx_dav_db_close(struct nxx_dav_state *s)
 {
-    if (r->db)
-        sqlite3_close(r->db);
-    r->db = NULL;
+    if (s->db)
+        sqlite3_close(s->db);
+    s->db = NULL;
 }
 
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
 static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(r->sh->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
         if (b)
             sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
 }
 
 #define UNDER "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
@@ -286,11 +286,11 @@ static void dead_close(struct nxx_dav_buf *b, const char *ns, const char *name)
 /* Every dead property of rel (names only, or with values). */
 static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b, int value)
 {
-    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return; /* no dead property anywhere: no query per member */
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
+    if (sqlite3_prepare_v2(r->sh->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -307,7 +307,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
 }
 
 /* One dead property: 1 written, 0 absent. */
@@ -315,11 +315,11 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
                     struct nxx_dav_buf *b)
 {
     int found = 0;
-    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db,
+    if (sqlite3_prepare_v2(r->sh->db,
                            "SELECT value FROM prop WHERE path = ?1 AND ns = ?2 AND name = ?3", -1,
                            &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
@@ -336,7 +336,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     return found;
 }
 
@@ -699,8 +699,8 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
         return 400;
     }
     if (!failed) {
-        pthread_mutex_lock(&c->r->mu);
-        int ok = sqlite3_exec(c->r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        pthread_mutex_lock(&c->r->sh->mu);
+        int ok = sqlite3_exec(c->r->sh->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; ok && i < n; i++) {
             const struct nxx_dav_xel *e = ops[i].prop;
             sqlite3_stmt *q = NULL;
@@ -712,7 +712,7 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
                 fragment(&v, e);
                 nxx_dav_put(&v, "", 1);
             }
-            ok = !v.oom && sqlite3_prepare_v2(c->r->db, sql, -1, &q, NULL) == SQLITE_OK;
+            ok = !v.oom && sqlite3_prepare_v2(c->r->sh->db, sql, -1, &q, NULL) == SQLITE_OK;
             if (ok) {
                 sqlite3_bind_text(q, 1, c->rel, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 2, e->ns, -1, SQLITE_STATIC);
@@ -726,14 +726,14 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
         }
         int full = 0;
         if (ok)
-            atomic_store(&c->r->has_props, 1); /* before the commit: never a stale "none" */
+            atomic_store(&c->r->sh->has_props, 1); /* before the commit: never a stale "none" */
         if (ok)
-            ok = sqlite3_exec(c->r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+            ok = sqlite3_exec(c->r->sh->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
         if (!ok) {
-            full = sqlite3_errcode(c->r->db) == SQLITE_FULL;
-            sqlite3_exec(c->r->db, "ROLLBACK", NULL, NULL, NULL);
+            full = sqlite3_errcode(c->r->sh->db) == SQLITE_FULL;
+            sqlite3_exec(c->r->sh->db, "ROLLBACK", NULL, NULL, NULL);
         }
-        pthread_mutex_unlock(&c->r->mu);
+        pthread_mutex_unlock(&c->r->sh->mu);
         if (!ok) {
             if (full)
                 return nxx_dav_error(req, 507, "quota-not-exceeded",
