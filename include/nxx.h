@@ -681,13 +681,14 @@ typedef struct nxx_dav_config {
      * of their own; at most this many at once per root (further ones run on
      * the worker, which then waits for them) : 64 */
     unsigned max_jobs;
-    /* What a PUT makes durable before its 2xx: NXX_DAV_SYNC_FULL (the data
-     * and the file's metadata with fsync, then the directory after the
-     * rename), NXX_DAV_SYNC_DATA (the data with fdatasync, written back while
-     * the body streams in, then the directory after the rename: a 2xx
-     * survives a crash as well; the file's times may not) or
-     * NXX_DAV_SYNC_NONE (renamed into place unsynced, as Apache's mod_dav_fs
-     * does: a crash may lose an acknowledged upload) : NXX_DAV_SYNC_DATA */
+    /* What a PUT or LOCK makes durable before its 2xx: NXX_DAV_SYNC_DATA (a
+     * PUT's data with fdatasync, written back while the body streams in,
+     * then the directory after the rename; a lock's database row synced: a
+     * 2xx survives a crash, the file's times may not), NXX_DAV_SYNC_FULL
+     * (fsync: the file's metadata too) or NXX_DAV_SYNC_NONE (nothing waits
+     * for the disk: a PUT is renamed into place unsynced, as Apache's
+     * mod_dav_fs does; a crash of nxx loses nothing, a power failure may
+     * lose acknowledged writes) : NXX_DAV_SYNC_DATA */
     int sync;
 } nxx_dav_config;
 

@@ -196,11 +196,12 @@ static const struct nxx_cfg_key dav_keys[] = {
       .type = K_ENUM,
       .def = "data",
       .choices = dav_sync_modes,
-      .help = "What a PUT makes durable before its 2xx. data: the content (fdatasync, written "
-              "back while the body arrives) and, after the rename, the directory: an "
-              "acknowledged upload survives a crash. full: fsync, the file's times too. none: "
-              "renamed into place unsynced, as Apache's mod_dav_fs does; a crash may lose an "
-              "acknowledged upload." },
+      .help = "What a PUT or LOCK makes durable before its 2xx. data: a PUT's content "
+              "(fdatasync, written back while the body arrives) and, after the rename, the "
+              "directory; a lock's row (one fdatasync): an acknowledged write survives a crash. "
+              "full: the same with fsync, the file's times too. none: nothing waits for the disk "
+              "(PUT renamed into place unsynced, as Apache's mod_dav_fs does): a crash of nxx "
+              "loses nothing, a power failure may lose acknowledged writes." },
     { .name = "max-jobs",
       .arg = "N",
       .type = K_COUNT,

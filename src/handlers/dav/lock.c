@@ -44,9 +44,27 @@
  * to SQLite, and a restart loads the locks that have not expired, so a
  * client's token stays good across it. */
 
+/*
+ * A lock's row is committed as the location's `sync` says of writes: synced
+ * (synchronous=FULL in WAL mode: one fdatasync of the log per commit, where
+ * Apache's mod_dav_fs syncs its lock database twice per LOCK or UNLOCK), or
+ * with `sync: none` without waiting for the disk (synchronous=NORMAL: the
+ * commit is a write to the log, so a lock survives a restart and a crash of
+ * nxx, kill -9, and only a power failure can lose the last ones taken).
+ * Dead properties are always synced: a 207 of PROPPATCH means they are on
+ * disk.
+ */
+static void db_lock_relax(struct nxx_dav_root *r, int relax)
+{
+    if (r->sync == NXX_DAV_SYNC_NONE)
+        sqlite3_exec(r->sh->db, relax ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                     NULL, NULL, NULL);
+}
+
 static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
 {
     sqlite3_stmt *st = NULL;
+    db_lock_relax(r, 1);
     if (sqlite3_prepare_v2(r->sh->db,
                            "INSERT OR REPLACE INTO lock (token, path, owner, depth_inf, shared, "
                            "timeout_s, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -62,17 +80,20 @@ static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
+    db_lock_relax(r, 0);
 }
 
 static void db_lock_del(struct nxx_dav_root *r, const char *token)
 {
     sqlite3_stmt *st = NULL;
+    db_lock_relax(r, 1);
     if (sqlite3_prepare_v2(r->sh->db, "DELETE FROM lock WHERE token = ?1", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
+    db_lock_relax(r, 0);
 }
 
 int nxx_dav_locks_load(struct nxx_dav_root *r)
