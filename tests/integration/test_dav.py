@@ -469,3 +469,36 @@ def test_max_jobs_zero_runs_long_operations_on_the_worker():
         check_status(req(s, "PUT", "/v/d.txt", None, b"d"), 201, "PUT")
         check_status(req(s, "DELETE", "/v"), 204, "DELETE")
         eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["t"], "the tree")
+
+
+def _parents(s, path):
+    r = req(s, "PROPFIND", path, {"Depth": "0"},
+            b'<D:propfind xmlns:D="DAV:"><D:prop><D:parent-set/></D:prop></D:propfind>')
+    check_status(r, 207, f"PROPFIND parent-set of {path}")
+    ps = multistatus(r).find(f".//{D}parent-set")
+    check(ps is not None, f"a DAV:parent-set: {r.body!r}")
+    return sorted((p.find(f"{D}href").text, p.find(f"{D}segment").text)
+                  for p in ps.findall(f"{D}parent"))
+
+
+def test_parent_set_lists_every_binding():
+    # RFC 5842 §3.2: each binding as (the collection holding it, its segment)
+    root = new_root({"docs/a.txt": b"a", "docs/only.txt": b"o", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        eq(_parents(s, "/docs/only.txt"), [("/docs/", "only.txt")], "a file bound once")
+        eq(_parents(s, "/"), [], "the root is bound nowhere")
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "b.txt", "/docs/a.txt")),
+                     201)
+        both = [("/docs/", "a.txt"), ("/other/", "b.txt")]
+        eq(_parents(s, "/docs/a.txt"), both, "a file bound twice, asked through one name")
+        eq(_parents(s, "/other/b.txt"), both, "the same through the other name")
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        eq(_parents(s, "/docs/"), [("/", "d2"), ("/", "docs")], "a collection bound twice")
+        eq(_parents(s, "/d2/"), [("/", "d2"), ("/", "docs")], "through its second binding")
+        r = req(s, "PROPFIND", "/docs/a.txt", {"Depth": "0"})
+        check(b"parent-set" not in r.body, "not in allprop")
+        r = req(s, "PROPPATCH", "/docs/a.txt", None,
+                b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:parent-set/></D:prop>'
+                b'</D:set></D:propertyupdate>')
+        check_status(r, 207, "PROPPATCH of a live property")
+        eq(statuses(multistatus(r)), ["403"], "parent-set is protected")

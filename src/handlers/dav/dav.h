@@ -90,6 +90,11 @@ struct nxx_dav_ctx {
     size_t body_len;
     struct nxx_dav_if ifh;
     int has_if;
+    /* every binding in the tree that DAV:parent-set may need (props.c),
+     * built on first use by a PROPFIND and freed at its end */
+    struct nxx_dav_binding *bindings;
+    size_t nbindings, bindcap;
+    int bindings_built;
     /* a refusal whose DAV:error body names a precondition (and a resource) */
     const char *cond;
     const char *cond_href; /* relative path, or NULL */

@@ -125,6 +125,7 @@ enum {
     LP_QUOTA_AVAIL,
     LP_QUOTA_USED,
     LP_RESOURCE_ID,
+    LP_PARENT_SET,
     LP_N
 };
 
@@ -132,6 +133,7 @@ static const char *const live_names[LP_N] = {
     "creationdate",  "displayname",           "getcontentlength", "getcontenttype",
     "getetag",       "getlastmodified",       "resourcetype",     "lockdiscovery",
     "supportedlock", "quota-available-bytes", "quota-used-bytes", "resource-id",
+    "parent-set",
 };
 
 static int live_index(const char *ns, const char *name)
@@ -177,6 +179,122 @@ uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r)
 {
     int fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? 0 : tree_bytes(fd, 0);
+}
+
+/* ---- DAV:parent-set (RFC 5842 §3.2) ----
+ * A resource's bindings are its own path, the other hard links of a file,
+ * and the symlinks (made by BIND, or by hand inside the root) that lead to
+ * a collection.  Finding them takes a walk of the tree, done once per
+ * PROPFIND that asks for the property (not in allprop) of a collection or
+ * of a file with more than one link, and kept until it ends. */
+
+struct nxx_dav_binding {
+    dev_t dev;
+    ino_t ino;
+    char *path; /* relative */
+};
+
+static void binding_add(struct nxx_dav_ctx *c, const struct stat *st, const char *path)
+{
+    if (c->nbindings == c->bindcap) {
+        size_t cap = c->bindcap ? c->bindcap * 2 : 32;
+        struct nxx_dav_binding *v = nxx_realloc(c->bindings, cap * sizeof(*v));
+        if (!v)
+            return;
+        c->bindings = v;
+        c->bindcap = cap;
+    }
+    char *p = nxx_strdup(path);
+    if (p)
+        c->bindings[c->nbindings++] = (struct nxx_dav_binding){ st->st_dev, st->st_ino, p };
+}
+
+static void bindings_walk(struct nxx_dav_ctx *c, int dir, char *path, size_t len, int depth)
+{
+    DIR *d = fdopendir(dir);
+    if (!d) {
+        close(dir);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", hidden names */
+        size_t nl = strlen(de->d_name);
+        if (len + nl + 2 > PATH_MAX)
+            continue;
+        size_t keep = len;
+        if (len)
+            path[len++] = '/';
+        memcpy(path + len, de->d_name, nl + 1);
+        len += nl;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                binding_add(c, &st, path);
+                int fd = depth < 256 ? openat(dirfd(d), de->d_name,
+                                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                     : -1;
+                if (fd >= 0)
+                    bindings_walk(c, fd, path, len, depth + 1);
+            } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                binding_add(c, &st, path);
+            } else if (S_ISLNK(st.st_mode) &&
+                       nxx_dav_stat(c->r, path, &st) == 0 && S_ISDIR(st.st_mode)) {
+                binding_add(c, &st, path); /* a binding of a collection (one inside the root) */
+            }
+        }
+        len = keep;
+        path[len] = '\0';
+    }
+    closedir(d);
+}
+
+static void bindings_free(struct nxx_dav_ctx *c)
+{
+    for (size_t i = 0; i < c->nbindings; i++)
+        nxx_free(c->bindings[i].path);
+    nxx_free(c->bindings);
+    c->bindings = NULL;
+    c->nbindings = c->bindcap = 0;
+    c->bindings_built = 0;
+}
+
+static void parent_one(struct nxx_dav_ctx *c, const char *path, struct nxx_dav_buf *b)
+{
+    const char *slash = strrchr(path, '/');
+    size_t pl = slash ? (size_t)(slash - path) : 0;
+    const char *seg = slash ? slash + 1 : path;
+    char parent[PATH_MAX];
+    memcpy(parent, path, pl);
+    parent[pl] = '\0';
+    nxx_dav_puts(b, "<D:parent>");
+    nxx_dav_put_href(b, c->r, parent, 1);
+    nxx_dav_puts(b, "<D:segment>");
+    nxx_dav_put_esc(b, seg, strlen(seg));
+    nxx_dav_puts(b, "</D:segment></D:parent>");
+}
+
+static void parent_set(struct nxx_dav_ctx *c, const char *rel, const struct stat *st,
+                       struct nxx_dav_buf *b)
+{
+    nxx_dav_puts(b, "<D:parent-set>");
+    if (rel[0]) /* the root is bound in no collection */
+        parent_one(c, rel, b);
+    if (rel[0] && (S_ISDIR(st->st_mode) || st->st_nlink > 1)) {
+        if (!c->bindings_built) {
+            c->bindings_built = 1;
+            char path[PATH_MAX] = "";
+            int fd = openat(c->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd >= 0)
+                bindings_walk(c, fd, path, 0, 0);
+        }
+        for (size_t i = 0; i < c->nbindings; i++)
+            if (c->bindings[i].dev == st->st_dev && c->bindings[i].ino == st->st_ino &&
+                strcmp(c->bindings[i].path, rel) != 0)
+                parent_one(c, c->bindings[i].path, b);
+    }
+    nxx_dav_puts(b, "</D:parent-set>");
 }
 
 /* Write live property i of rel; 0 when the resource has none. */
@@ -246,6 +364,7 @@ static int live_prop(struct nxx_dav_ctx *c, const char *rel, const struct stat *
         nxx_dav_putf(b, "<D:resource-id><D:href>%s</D:href></D:resource-id>", id);
         break;
     }
+    case LP_PARENT_SET: parent_set(c, rel, st, b); break;
     case LP_SUPPORTED:
         nxx_dav_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
                         "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry>"
@@ -381,13 +500,14 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     if (pf->kind != PF_PROP) {
         propstat_open(b);
         for (int i = 0; i < LP_N; i++) {
-            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED || i == LP_RESOURCE_ID;
+            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED || i == LP_RESOURCE_ID ||
+                           i == LP_PARENT_SET;
             int included = 0;
             if (pf->kind == PF_ALLPROP && pf->props)
                 for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next)
                     included |= live_index(e->ns, e->name) == i;
             if (pf->kind == PF_ALLPROP && is_quota && !included)
-                continue; /* RFC 4331 §3: not in allprop (nor the binding id) */
+                continue; /* RFC 4331 §3: not in allprop (nor the bindings' properties) */
             live_prop(c, rel, st, i, b, pf->kind == PF_ALLPROP);
         }
         dead_all(c->r, rel, b, pf->kind == PF_ALLPROP);
@@ -533,6 +653,7 @@ static void propfind_work(struct nxx_dav_job *j)
         nxx_free(pf->seen);
         pf->seen = NULL;
     }
+    bindings_free(c);
     nxx_dav_puts(&pf->out, "</D:multistatus>\n");
 }
 
