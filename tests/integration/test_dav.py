@@ -502,3 +502,34 @@ def test_parent_set_lists_every_binding():
                 b'</D:set></D:propertyupdate>')
         check_status(r, 207, "PROPPATCH of a live property")
         eq(statuses(multistatus(r)), ["403"], "parent-set is protected")
+
+
+def test_copy_follows_symlinks_inside_the_root_and_reports_the_rest():
+    root = new_root({"t/f.txt": b"file", "t/sub/g.txt": b"g", "elsewhere/h.txt": b"h"})
+    outside = new_root({"secret.txt": b"s"})
+    os.symlink("f.txt", os.path.join(root, "t", "to-file"))
+    os.symlink("../elsewhere", os.path.join(root, "t", "to-dir"))
+    os.symlink(os.path.join(outside, "secret.txt"), os.path.join(root, "t", "to-outside"))
+    os.symlink("missing", os.path.join(root, "t", "dangling"))
+    os.symlink("..", os.path.join(root, "t", "sub", "up"))
+    with Server(root, "--dav") as s:
+        r = req(s, "COPY", "/t", {"Destination": "/c"})
+        check_status(r, 207, "COPY with members it could not copy")
+        got = {}
+        for resp in multistatus(r).iter(D + "response"):
+            got[resp.find(D + "href").text] = resp.find(D + "status").text.split()[1]
+        for code in got.values():
+            census_note_multistatus(int(code))
+        eq(got, {"/t/to-outside": "403", "/t/dangling": "404", "/t/sub/up": "508"},
+           "the members not copied")
+        c = os.path.join(root, "c")
+        with open(os.path.join(c, "to-file"), "rb") as f:
+            eq(f.read(), b"file", "a link to a file is copied as the file")
+        check(not os.path.islink(os.path.join(c, "to-file")), "as a file, not a link")
+        with open(os.path.join(c, "to-dir", "h.txt"), "rb") as f:
+            eq(f.read(), b"h", "a link to a collection is copied as the collection")
+        with open(os.path.join(c, "sub", "g.txt"), "rb") as f:
+            eq(f.read(), b"g", "the rest is copied")
+        check(not os.path.lexists(os.path.join(c, "to-outside")), "nothing from outside the root")
+        check_status(req(s, "COPY", "/t/f.txt", {"Destination": "/single.txt"}), 201,
+                     "a plain COPY still answers 201")

@@ -243,11 +243,9 @@ int nxx_dav_rm_tree(int dir, const char *name, int depth)
     return err;
 }
 
-static int copy_file(int sdir, const char *sname, int ddir, const char *dname)
+/* Copy the file open as in (closed here) to dname in ddir; 0 or -errno. */
+static int copy_fd(int in, int ddir, const char *dname)
 {
-    int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
     int out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         int e = -errno;
@@ -284,45 +282,142 @@ static int copy_file(int sdir, const char *sname, int ddir, const char *dname)
     return err;
 }
 
-/* Copy sname in sdir to dname in ddir (a collection with its members when
- * inf); 0 or -errno of the first failure. */
-static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, int inf, int depth)
+/*
+ * A COPY (or a MOVE across file systems) of a tree.  Symlinks follow the
+ * file handler's rule: one that leads to a file or a collection inside the
+ * root is copied as what GET and PROPFIND show through it (the content, or
+ * the collection with its members); one that leads outside the root or
+ * nowhere, or back to a collection being copied (a loop), is not copied
+ * and is named in the 207 (RFC 4918 §9.8.5) with 403, 404 or 508.
+ */
+struct copy_ctx {
+    const struct nxx_dav_root *r;
+    char path[PATH_MAX]; /* the source member being copied, relative to the root */
+    size_t len;
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } chain[258];             /* the collections being copied, by depth */
+    struct nxx_dav_buf fails; /* <D:response> entries */
+    size_t nfails;
+};
+
+static void copy_fail(struct copy_ctx *x, int status)
 {
-    struct stat st;
-    if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return -errno;
-    if (S_ISREG(st.st_mode))
-        return copy_file(sdir, sname, ddir, dname);
-    if (!S_ISDIR(st.st_mode))
-        return 0; /* links, devices: not WebDAV resources */
-    if (depth > 256)
-        return -ELOOP;
-    if (mkdirat(ddir, dname, 0755) < 0)
-        return -errno;
-    if (!inf)
-        return 0;
-    int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int err = sfd < 0 || dfd < 0 ? -errno : 0;
-    DIR *d = err ? NULL : fdopendir(sfd);
-    if (!err && !d)
-        err = -errno;
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue; /* ".", "..", and hidden names */
-            int e = copy_tree(sfd, de->d_name, dfd, de->d_name, 1, depth + 1);
-            if (e && !err)
-                err = e;
-        }
-        closedir(d);
-        sfd = -1;
-    }
-    if (sfd >= 0)
+    nxx_dav_puts(&x->fails, "<D:response>");
+    nxx_dav_put_href(&x->fails, x->r, x->path, 0);
+    nxx_dav_putf(&x->fails, "<D:status>HTTP/1.1 %d %s</D:status></D:response>", status,
+                 nxx_status_reason(status));
+    x->nfails++;
+}
+
+static int copy_tree(struct copy_ctx *x, int sdir, const char *sname, int ddir, const char *dname,
+                     int inf, int depth);
+
+/* The members of the collection open as sfd (closed here) into dfd. */
+static int copy_members(struct copy_ctx *x, int sfd, int dfd, int depth)
+{
+    DIR *d = fdopendir(sfd);
+    if (!d) {
+        int e = -errno;
         close(sfd);
-    if (dfd >= 0)
-        close(dfd);
+        return e;
+    }
+    int err = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", and hidden names */
+        int e = copy_tree(x, dirfd(d), de->d_name, dfd, de->d_name, 1, depth + 1);
+        if (e && !err)
+            err = e;
+    }
+    closedir(d);
+    return err;
+}
+
+/* A collection (open as sfd, closed here) copied to dname in ddir. */
+static int copy_coll(struct copy_ctx *x, int sfd, const struct stat *st, int ddir,
+                     const char *dname, int inf, int depth)
+{
+    x->chain[depth].dev = st->st_dev;
+    x->chain[depth].ino = st->st_ino;
+    if (mkdirat(ddir, dname, 0755) < 0) {
+        int e = -errno;
+        close(sfd);
+        return e;
+    }
+    if (!inf) {
+        close(sfd);
+        return 0;
+    }
+    int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = -errno;
+        close(sfd);
+        return e;
+    }
+    int err = copy_members(x, sfd, dfd, depth);
+    close(dfd);
+    return err;
+}
+
+static int copy_link(struct copy_ctx *x, int ddir, const char *dname, int inf, int depth)
+{
+    int fd = nxx_os_open_beneath(x->r->rootfd, x->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat t;
+    if (fd >= 0 && fstat(fd, &t) < 0) {
+        close(fd);
+        fd = -errno;
+    }
+    if (fd < 0) {
+        copy_fail(x, fd == -ENOENT ? 404 : 403); /* nowhere, or outside the root */
+        return 0;
+    }
+    if (S_ISREG(t.st_mode))
+        return copy_fd(fd, ddir, dname);
+    if (!S_ISDIR(t.st_mode)) {
+        close(fd);
+        copy_fail(x, 403);
+        return 0;
+    }
+    for (int k = 0; k < depth; k++) {
+        if (x->chain[k].dev == t.st_dev && x->chain[k].ino == t.st_ino) {
+            close(fd);
+            copy_fail(x, 508); /* a binding back to a collection being copied */
+            return 0;
+        }
+    }
+    return copy_coll(x, fd, &t, ddir, dname, inf, depth);
+}
+
+/* Copy sname in sdir (x->path's parent) to dname in ddir (a collection
+ * with its members when inf); 0 or -errno of the first failure. */
+static int copy_tree(struct copy_ctx *x, int sdir, const char *sname, int ddir, const char *dname,
+                     int inf, int depth)
+{
+    size_t keep = x->len, nl = strlen(sname);
+    if (keep + nl + 2 > sizeof(x->path) || depth > 256)
+        return depth > 256 ? -ELOOP : -ENAMETOOLONG;
+    if (keep)
+        x->path[x->len++] = '/';
+    memcpy(x->path + x->len, sname, nl + 1);
+    x->len += nl;
+    struct stat st;
+    int err = fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+    if (!err && S_ISREG(st.st_mode)) {
+        int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        err = in < 0 ? -errno : copy_fd(in, ddir, dname);
+    } else if (!err && S_ISLNK(st.st_mode)) {
+        err = copy_link(x, ddir, dname, inf, depth);
+    } else if (!err && S_ISDIR(st.st_mode)) {
+        int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        err = sfd < 0 ? -errno : copy_coll(x, sfd, &st, ddir, dname, inf, depth);
+    } else if (!err) {
+        copy_fail(x, 403); /* devices, FIFOs, sockets: never served, never copied */
+    }
+    x->len = keep;
+    x->path[keep] = '\0';
     return err;
 }
 
@@ -1019,7 +1114,24 @@ struct cm {
     const char *dst;
     int move, inf, dexists;
     int replace_failed;
+    struct copy_ctx *x;
 };
+
+/* x->path: the parent of the source, where copy_tree starts. */
+static void copy_start(struct copy_ctx *x, const struct nxx_dav_root *r, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    x->r = r;
+    x->len = slash ? (size_t)(slash - rel) : 0;
+    memcpy(x->path, rel, x->len);
+    x->path[x->len] = '\0';
+}
+
+static void copy_ctx_free(void *p)
+{
+    struct copy_ctx *x = p;
+    nxx_free(x->fails.p);
+}
 
 static void copymove_work(struct nxx_dav_job *j)
 {
@@ -1040,8 +1152,9 @@ static void copymove_work(struct nxx_dav_job *j)
     if (m->move) {
         e = renameat(m->sdir, m->sname, m->ddir, m->dname) < 0 ? -errno : 0;
         if (e == -EXDEV) {
-            e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, 1, 0);
-            if (!e)
+            copy_start(m->x, c->r, c->rel);
+            e = copy_tree(m->x, m->sdir, m->sname, m->ddir, m->dname, 1, 0);
+            if (!e && !m->x->nfails) /* what was not copied stays where it was */
                 e = nxx_dav_rm_tree(m->sdir, m->sname, 0);
         }
         if (!e) {
@@ -1050,7 +1163,8 @@ static void copymove_work(struct nxx_dav_job *j)
         }
         fsync(m->sdir);
     } else {
-        e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
+        copy_start(m->x, c->r, c->rel);
+        e = copy_tree(m->x, m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
         if (e != -EEXIST)
             nxx_dav_props_copy(c->r, c->rel, m->dst);
     }
@@ -1064,6 +1178,15 @@ static int copymove_answer(struct nxx_dav_job *j)
     struct cm *m = j->p;
     nxx_req *req = j->c->req;
     int e = j->err;
+    if (!e && m->x->nfails && !m->x->fails.oom) {
+        /* RFC 4918 §9.8.5: the members that were not copied */
+        struct nxx_dav_buf b = { 0 };
+        nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                         "<D:multistatus xmlns:D=\"DAV:\">");
+        nxx_dav_put(&b, m->x->fails.p, m->x->fails.len);
+        nxx_dav_puts(&b, "</D:multistatus>\n");
+        return nxx_dav_send_xml(req, 207, &b);
+    }
     if (e && m->replace_failed) {
         nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
         return nxx_dav_status_of(-e);
@@ -1149,9 +1272,11 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
     }
     struct cm *m = nxx_req_alloc(req, sizeof(*m));
     struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
-    if (!m || !j)
+    struct copy_ctx *x = nxx_req_alloc(req, sizeof(*x));
+    if (!m || !j || !x || nxx_req_on_done(req, copy_ctx_free, x) < 0)
         return 500;
-    *m = (struct cm){ sdir, sname, ddir, dname, dst, move, inf, dexists, 0 };
+    memset(x, 0, sizeof(*x));
+    *m = (struct cm){ sdir, sname, ddir, dname, dst, move, inf, dexists, 0, x };
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = m;

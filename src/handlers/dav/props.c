@@ -239,8 +239,8 @@ static void bindings_walk(struct nxx_dav_ctx *c, int dir, char *path, size_t len
                     bindings_walk(c, fd, path, len, depth + 1);
             } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
                 binding_add(c, &st, path);
-            } else if (S_ISLNK(st.st_mode) &&
-                       nxx_dav_stat(c->r, path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            } else if (S_ISLNK(st.st_mode) && nxx_dav_stat(c->r, path, &st) == 0 &&
+                       S_ISDIR(st.st_mode)) {
                 binding_add(c, &st, path); /* a binding of a collection (one inside the root) */
             }
         }
