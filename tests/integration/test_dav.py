@@ -533,3 +533,30 @@ def test_copy_follows_symlinks_inside_the_root_and_reports_the_rest():
         check(not os.path.lexists(os.path.join(c, "to-outside")), "nothing from outside the root")
         check_status(req(s, "COPY", "/t/f.txt", {"Destination": "/single.txt"}), 201,
                      "a plain COPY still answers 201")
+
+
+def test_unbind_of_a_collections_first_binding_keeps_it_for_the_others():
+    root = new_root({"docs/a.txt": b"a", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PROPPATCH", "/docs/", None,
+                         b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>'
+                         b'<Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>'), 207)
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "d3", "/docs/")), 201)
+        rid = _resource_id(s, "/docs/")
+        check_status(req(s, "UNBIND", "/", None, _bind_body("unbind", "docs")), 200, "UNBIND")
+        check_status(req(s, "GET", "/docs/a.txt"), 404, "the removed binding")
+        eq(req(s, "GET", "/d2/a.txt").body, b"a", "the collection through a remaining binding")
+        eq(req(s, "GET", "/other/d3/a.txt").body, b"a", "and through the third one")
+        eq(_resource_id(s, "/d2/"), rid, "still the same resource")
+        eq(_resource_id(s, "/other/d3/"), rid, "the same resource through the third binding")
+        eq(_parents(s, "/d2/"), [("/", "d2"), ("/other/", "d3")], "its bindings now")
+        r = req(s, "PROPFIND", "/d2/", {"Depth": "0"},
+                b'<D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:colour/></D:prop>'
+                b'</D:propfind>')
+        check(b"blue" in r.body, f"its dead properties followed it: {r.body!r}")
+        # the last binding of a collection: unreachable, so removed with its members
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "d3")), 200)
+        check_status(req(s, "UNBIND", "/", None, _bind_body("unbind", "d2")), 200)
+        check_status(req(s, "PROPFIND", "/d2/", {"Depth": "0"}), 404, "gone with its last binding")
+        eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["other"], "the tree")

@@ -144,6 +144,17 @@ static inline void nxx_dav_changed(struct nxx_dav_root *r)
 int nxx_dav_status_of(int err);
 
 /* ---- bind.c (RFC 5842) ---- */
+/* A binding met by a walk of the tree: a collection, a symlink that leads
+ * to one inside the root (dev, ino: the collection's), or a file with more
+ * than one link. */
+struct nxx_dav_binding {
+    dev_t dev;
+    ino_t ino;
+    char *path; /* relative */
+};
+/* c->bindings: every binding under the root (one walk per request; props.c) */
+void nxx_dav_bindings_build(struct nxx_dav_ctx *c);
+void nxx_dav_bindings_free(struct nxx_dav_ctx *c);
 int nxx_dav_bind(struct nxx_dav_ctx *c);
 int nxx_dav_unbind(struct nxx_dav_ctx *c);
 int nxx_dav_rebind(struct nxx_dav_ctx *c);

@@ -188,12 +188,6 @@ uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r)
  * PROPFIND that asks for the property (not in allprop) of a collection or
  * of a file with more than one link, and kept until it ends. */
 
-struct nxx_dav_binding {
-    dev_t dev;
-    ino_t ino;
-    char *path; /* relative */
-};
-
 static void binding_add(struct nxx_dav_ctx *c, const struct stat *st, const char *path)
 {
     if (c->nbindings == c->bindcap) {
@@ -250,7 +244,7 @@ static void bindings_walk(struct nxx_dav_ctx *c, int dir, char *path, size_t len
     closedir(d);
 }
 
-static void bindings_free(struct nxx_dav_ctx *c)
+void nxx_dav_bindings_free(struct nxx_dav_ctx *c)
 {
     for (size_t i = 0; i < c->nbindings; i++)
         nxx_free(c->bindings[i].path);
@@ -258,6 +252,17 @@ static void bindings_free(struct nxx_dav_ctx *c)
     c->bindings = NULL;
     c->nbindings = c->bindcap = 0;
     c->bindings_built = 0;
+}
+
+void nxx_dav_bindings_build(struct nxx_dav_ctx *c)
+{
+    if (c->bindings_built)
+        return;
+    c->bindings_built = 1;
+    char path[PATH_MAX] = "";
+    int fd = openat(c->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0)
+        bindings_walk(c, fd, path, 0, 0);
 }
 
 static void parent_one(struct nxx_dav_ctx *c, const char *path, struct nxx_dav_buf *b)
@@ -282,13 +287,7 @@ static void parent_set(struct nxx_dav_ctx *c, const char *rel, const struct stat
     if (rel[0]) /* the root is bound in no collection */
         parent_one(c, rel, b);
     if (rel[0] && (S_ISDIR(st->st_mode) || st->st_nlink > 1)) {
-        if (!c->bindings_built) {
-            c->bindings_built = 1;
-            char path[PATH_MAX] = "";
-            int fd = openat(c->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-            if (fd >= 0)
-                bindings_walk(c, fd, path, 0, 0);
-        }
+        nxx_dav_bindings_build(c);
         for (size_t i = 0; i < c->nbindings; i++)
             if (c->bindings[i].dev == st->st_dev && c->bindings[i].ino == st->st_ino &&
                 strcmp(c->bindings[i].path, rel) != 0)
@@ -653,7 +652,7 @@ static void propfind_work(struct nxx_dav_job *j)
         nxx_free(pf->seen);
         pf->seen = NULL;
     }
-    bindings_free(c);
+    nxx_dav_bindings_free(c);
     nxx_dav_puts(&pf->out, "</D:multistatus>\n");
 }
 
