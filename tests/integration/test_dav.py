@@ -560,3 +560,40 @@ def test_unbind_of_a_collections_first_binding_keeps_it_for_the_others():
         check_status(req(s, "UNBIND", "/", None, _bind_body("unbind", "d2")), 200)
         check_status(req(s, "PROPFIND", "/d2/", {"Depth": "0"}), 404, "gone with its last binding")
         eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["other"], "the tree")
+
+
+def _colour(s, path):
+    r = req(s, "PROPFIND", path, {"Depth": "0"},
+            b'<D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:colour/></D:prop>'
+            b'</D:propfind>')
+    check_status(r, 207, f"PROPFIND of {path}")
+    e = multistatus(r).find(".//{urn:z}colour")
+    stat = multistatus(r).find(f".//{D}propstat/{D}status").text.split()[1]
+    return e.text if e is not None and stat == "200" else None
+
+
+def _set_colour(s, path, value):
+    r = req(s, "PROPPATCH", path, None,
+            b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:colour>' +
+            value.encode() + b'</Z:colour></D:prop></D:set></D:propertyupdate>')
+    check_status(r, 207, f"PROPPATCH of {path}")
+    eq(statuses(multistatus(r)), ["200"], "set")
+
+
+def test_dead_properties_belong_to_the_collection_not_the_path():
+    root = new_root({"docs/a.txt": b"a"})
+    with Server(root, "--dav") as s:
+        _set_colour(s, "/docs/", "blue")
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        eq(_colour(s, "/d2/"), "blue", "a second binding of a collection shows its properties")
+        _set_colour(s, "/d2/a.txt", "red")
+        eq(_colour(s, "/docs/a.txt"), "red", "a member's, set through the second binding")
+        r = req(s, "PROPFIND", "/d2/", {"Depth": "1"})
+        check(b"red" in r.body and b"blue" in r.body, f"listed through the binding: {r.body!r}")
+        check_status(req(s, "DELETE", "/d2"), 204, "DELETE of the second binding")
+        eq(_colour(s, "/docs/"), "blue", "the collection keeps its properties")
+        eq(_colour(s, "/docs/a.txt"), "red", "and its members theirs")
+        check_status(req(s, "MOVE", "/docs/a.txt", {"Destination": "/moved.txt"}), 201)
+        eq(_colour(s, "/moved.txt"), "red", "a MOVE takes them along")
+        check_status(req(s, "COPY", "/docs", {"Destination": "/copy"}), 201)
+        eq(_colour(s, "/copy/"), "blue", "a COPY copies them")

@@ -870,6 +870,7 @@ static int do_put(struct nxx_dav_ctx *c)
 struct del {
     int dir;
     const char *name;
+    char key[PATH_MAX]; /* the binding's dead properties */
     int coll;
     struct nxx_dav_buf fails; /* <D:response> entries */
     size_t nfails;
@@ -950,7 +951,7 @@ static void delete_work(struct nxx_dav_job *j)
     fsync(d->dir);
     nxx_dav_changed(j->c->r);
     if (!d->nfails) {
-        nxx_dav_props_delete(j->c->r, rel);
+        nxx_dav_props_delete(j->c->r, d->key);
         nxx_dav_locks_drop(j->c->r, rel);
     }
 }
@@ -1013,6 +1014,7 @@ static int do_delete(struct nxx_dav_ctx *c)
         return 500;
     }
     d->coll = S_ISDIR(st.st_mode);
+    nxx_dav_prop_key(c->r, c->rel, 0, d->key, sizeof(d->key));
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = d;
@@ -1112,6 +1114,7 @@ struct cm {
     int ddir;
     const char *dname;
     const char *dst;
+    char skey[PATH_MAX], dkey[PATH_MAX]; /* their dead properties' keys */
     int move, inf, dexists;
     int replace_failed;
     struct copy_ctx *x;
@@ -1140,7 +1143,7 @@ static void copymove_work(struct nxx_dav_job *j)
     if (m->dexists) {
         /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
         int e = nxx_dav_rm_tree(m->ddir, m->dname, 0);
-        nxx_dav_props_delete(c->r, m->dst);
+        nxx_dav_props_delete(c->r, m->dkey);
         nxx_dav_locks_drop(c->r, m->dst);
         if (e) {
             m->replace_failed = 1;
@@ -1158,7 +1161,7 @@ static void copymove_work(struct nxx_dav_job *j)
                 e = nxx_dav_rm_tree(m->sdir, m->sname, 0);
         }
         if (!e) {
-            nxx_dav_props_move(c->r, c->rel, m->dst);
+            nxx_dav_props_move(c->r, m->skey, m->dkey);
             nxx_dav_locks_drop(c->r, c->rel);
         }
         fsync(m->sdir);
@@ -1166,7 +1169,7 @@ static void copymove_work(struct nxx_dav_job *j)
         copy_start(m->x, c->r, c->rel);
         e = copy_tree(m->x, m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
         if (e != -EEXIST)
-            nxx_dav_props_copy(c->r, c->rel, m->dst);
+            nxx_dav_props_copy(c->r, m->skey, m->dkey);
     }
     fsync(m->ddir);
     nxx_dav_changed(c->r);
@@ -1276,7 +1279,20 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
     if (!m || !j || !x || nxx_req_on_done(req, copy_ctx_free, x) < 0)
         return 500;
     memset(x, 0, sizeof(*x));
-    *m = (struct cm){ sdir, sname, ddir, dname, dst, move, inf, dexists, 0, x };
+    m->sdir = sdir;
+    m->sname = sname;
+    m->ddir = ddir;
+    m->dname = dname;
+    m->dst = dst;
+    /* a MOVE takes the binding (its properties, when it is the resource's
+     * own path); a COPY copies what the source leads to */
+    nxx_dav_prop_key(c->r, c->rel, !move, m->skey, sizeof(m->skey));
+    nxx_dav_prop_key(c->r, dst, 0, m->dkey, sizeof(m->dkey));
+    m->move = move;
+    m->inf = inf;
+    m->dexists = dexists;
+    m->replace_failed = 0;
+    m->x = x;
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = m;
@@ -1465,6 +1481,7 @@ static void nxx_dav_root_free(void *arg)
         close(r->rootfd);
     if (r->sh)
         state_release(r->sh);
+    free(r->real);
     nxx_free(r->prefix);
     nxx_free(r->root);
     nxx_free(r);
@@ -1501,7 +1518,9 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
         bl--;
     r->prefix = nxx_malloc(bl + 1);
     r->root = nxx_strdup(cfg->root);
-    int err = !r->prefix || !r->root ? NXX_ENOMEM : 0;
+    r->real = realpath(cfg->root, NULL);
+    r->real_len = r->real ? strlen(r->real) : 0;
+    int err = !r->prefix || !r->root ? NXX_ENOMEM : !r->real ? -errno : 0;
     if (!err) {
         memcpy(r->prefix, base, bl);
         r->prefix[bl] = '\0';

@@ -52,6 +52,8 @@ struct nxx_dav_state {
 
 struct nxx_dav_root {
     char *root;
+    char *real; /* the root's real path: what a resolved path is relative to */
+    size_t real_len;
     int rootfd;
     char *prefix; /* the location's URL path, without a trailing '/' ("" at /) */
     size_t prefix_len;
@@ -182,6 +184,17 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c);
 void nxx_dav_props_copy(struct nxx_dav_root *r, const char *from, const char *to);
 void nxx_dav_props_move(struct nxx_dav_root *r, const char *from, const char *to);
 void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path);
+/*
+ * The key of rel's dead properties: the path of the resource itself, with
+ * every symlink (a binding of a collection) resolved inside the root, so
+ * every binding of a collection, and every path through one, finds the
+ * same properties.  full = 0 resolves the parent only and keeps the last
+ * name as it is: the binding itself (DELETE, MOVE and the Destination of
+ * COPY act on a binding, not on what it leads to).  A path that cannot be
+ * resolved is its own key.  Writes at most cap bytes to out; returns out.
+ */
+const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
+                             size_t cap);
 
 /* ---- lock.c ---- */
 int nxx_dav_lock(struct nxx_dav_ctx *c);

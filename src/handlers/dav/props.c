@@ -74,6 +74,54 @@ void nxx_dav_db_close(struct nxx_dav_state *s)
     s->db = NULL;
 }
 
+static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap)
+{
+    int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char self[32], abs[PATH_MAX];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(self, abs, sizeof(abs) - 1);
+    close(fd);
+    if (n < (ssize_t)r->real_len || memcmp(abs, r->real, r->real_len) != 0 ||
+        (n > (ssize_t)r->real_len && abs[r->real_len] != '/'))
+        return NULL;
+    size_t off = r->real_len + (n > (ssize_t)r->real_len);
+    if ((size_t)n - off + 1 > cap)
+        return NULL;
+    memcpy(out, abs + off, (size_t)n - off);
+    out[n - (ssize_t)off] = '\0';
+    return out;
+}
+
+const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
+                             size_t cap)
+{
+    size_t rl = strlen(rel);
+    if (full && resolve(r, rel, out, cap))
+        return out;
+    const char *slash = strrchr(rel, '/');
+    if (slash && (size_t)(slash - rel) < cap) {
+        char parent[PATH_MAX];
+        size_t pl = (size_t)(slash - rel);
+        memcpy(parent, rel, pl);
+        parent[pl] = '\0';
+        if (resolve(r, parent, out, cap)) {
+            size_t ol = strlen(out), nl = rl - pl - 1;
+            if (ol + nl + 2 <= cap) {
+                if (ol)
+                    out[ol++] = '/';
+                memcpy(out + ol, slash + 1, nl + 1);
+                return out;
+            }
+        }
+    }
+    if (rl + 1 > cap)
+        return rel;
+    memcpy(out, rel, rl + 1);
+    return out;
+}
+
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
 static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
@@ -490,10 +538,16 @@ static void propstat_close(struct nxx_dav_buf *b, int status)
                  nxx_status_reason(status));
 }
 
-static void response_for(struct pf *pf, const char *rel, const struct stat *st)
+/* via: rel goes through a symlink (a binding), so its properties' key is
+ * resolved; other paths are their own key (no system call per member). */
+static void response_for(struct pf *pf, const char *rel, const struct stat *st, int via)
 {
     struct nxx_dav_buf *b = &pf->out;
     struct nxx_dav_ctx *c = pf->c;
+    char kbuf[PATH_MAX];
+    const char *key = rel;
+    if (via && atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        key = nxx_dav_prop_key(c->r, rel, 1, kbuf, sizeof(kbuf));
     nxx_dav_puts(b, "<D:response>");
     nxx_dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
     if (pf->kind != PF_PROP) {
@@ -509,7 +563,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
                 continue; /* RFC 4331 §3: not in allprop (nor the bindings' properties) */
             live_prop(c, rel, st, i, b, pf->kind == PF_ALLPROP);
         }
-        dead_all(c->r, rel, b, pf->kind == PF_ALLPROP);
+        dead_all(c->r, key, b, pf->kind == PF_ALLPROP);
         propstat_close(b, 200);
         nxx_dav_puts(b, "</D:response>");
         return;
@@ -520,7 +574,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next) {
         int i = live_index(e->ns, e->name);
         int ok = i >= 0 ? live_prop(c, rel, st, i, &found, 1)
-                        : dead_one(c->r, rel, e->ns, e->name, &found);
+                        : dead_one(c->r, key, e->ns, e->name, &found);
         any_missing |= !ok;
         any_found |= ok;
     }
@@ -537,7 +591,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
             int i = live_index(e->ns, e->name);
             struct nxx_dav_buf probe = { 0 };
             int ok = i >= 0 ? live_prop(c, rel, st, i, &probe, 0)
-                            : dead_one(c->r, rel, e->ns, e->name, &probe);
+                            : dead_one(c->r, key, e->ns, e->name, &probe);
             nxx_free(probe.p);
             if (!ok)
                 dead_open(b, e->ns, e->name, 1);
@@ -560,7 +614,8 @@ static void remember(struct pf *pf, const struct stat *st)
     pf->seen[pf->nseen++] = (struct seen){ st->st_dev, st->st_ino };
 }
 
-static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *chain, int level)
+static int walk(struct pf *pf, const char *rel, int via, int depth_left, struct seen *chain,
+                int level)
 {
     struct nxx_dav_root *r = pf->c->r;
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -597,8 +652,10 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         struct stat st;
         /* a member's own stat is enough; only a symlink goes through the
          * confined lookup (it may point outside the root) */
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            (S_ISLNK(st.st_mode) && nxx_dav_stat(r, child, &st) < 0))
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        int cvia = via || S_ISLNK(st.st_mode);
+        if (S_ISLNK(st.st_mode) && nxx_dav_stat(r, child, &st) < 0)
             continue;
         if (S_ISDIR(st.st_mode) && depth_left > 1) {
             int loop = 0, again = 0;
@@ -622,11 +679,11 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             continue;
-        response_for(pf, child, &st);
+        response_for(pf, child, &st, cvia);
         if (S_ISDIR(st.st_mode) && pf->bind && depth_left > 1)
             remember(pf, &st);
         if (S_ISDIR(st.st_mode) && depth_left > 1 && level < 62)
-            status = walk(pf, child, depth_left - 1, chain, level + 1);
+            status = walk(pf, child, cvia, depth_left - 1, chain, level + 1);
     }
     closedir(d);
     return status;
@@ -643,12 +700,16 @@ static void propfind_work(struct nxx_dav_job *j)
     }
     nxx_dav_puts(&pf->out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                            "<D:multistatus xmlns:D=\"DAV:\">");
-    response_for(pf, c->rel, &st);
+    response_for(pf, c->rel, &st, 1);
     if (pf->depth > 0 && S_ISDIR(st.st_mode)) {
         struct seen chain[64];
         if (pf->bind)
             remember(pf, &st);
-        pf->status = walk(pf, c->rel, pf->depth, chain, 0);
+        /* members are resolved only when the collection's own path goes
+         * through a binding (or they are bindings themselves) */
+        char kbuf[PATH_MAX];
+        int via = strcmp(nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf)), c->rel) != 0;
+        pf->status = walk(pf, c->rel, via, pf->depth, chain, 0);
         nxx_free(pf->seen);
         pf->seen = NULL;
     }
@@ -818,6 +879,8 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
         nxx_req_detail(req, "DAV:propertyupdate names no property");
         return 400;
     }
+    char kbuf[PATH_MAX];
+    const char *key = nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf));
     if (!failed) {
         pthread_mutex_lock(&c->r->sh->mu);
         int ok = sqlite3_exec(c->r->sh->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
@@ -834,7 +897,7 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
             }
             ok = !v.oom && sqlite3_prepare_v2(c->r->sh->db, sql, -1, &q, NULL) == SQLITE_OK;
             if (ok) {
-                sqlite3_bind_text(q, 1, c->rel, -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 2, e->ns, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 3, e->name, -1, SQLITE_STATIC);
                 if (!ops[i].remove)
