@@ -85,3 +85,21 @@ void nxx_os_writeback_start(int fd, long long off, long long len)
     (void)len;
 #endif
 }
+
+long nxx_os_fd_path(int fd, char *out, size_t cap)
+{
+#ifdef __linux__
+    char self[32];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    ssize_t n = cap ? readlink(self, out, cap - 1) : -1;
+    if (n < 0)
+        return cap ? -errno : -ENAMETOOLONG;
+    out[n] = '\0';
+    return (long)n;
+#else
+    (void)fd;
+    (void)out;
+    (void)cap;
+    return -ENOSYS;
+#endif
+}

@@ -4,6 +4,8 @@
 #ifndef NXX_OS_FS_H
 #define NXX_OS_FS_H
 
+#include <stddef.h>
+
 /*
  * Open rel (relative, no leading '/') under the directory dirfd such that no
  * path component, '..' or symlink resolves outside it.  Linux: openat2 with
@@ -19,5 +21,12 @@ int nxx_os_open_beneath(int dirfd, const char *rel, int flags);
  * it makes nothing durable by itself.
  */
 void nxx_os_writeback_start(int fd, long long off, long long len);
+
+/*
+ * The absolute path the open descriptor fd names now (Linux: the
+ * /proc/self/fd link), NUL-terminated in out[cap]: its length, or -errno
+ * (-ENOSYS where the platform cannot tell).
+ */
+long nxx_os_fd_path(int fd, char *out, size_t cap);
 
 #endif

@@ -79,9 +79,8 @@ static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
     if (fd < 0)
         return NULL;
-    char self[32], abs[PATH_MAX];
-    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-    ssize_t n = readlink(self, abs, sizeof(abs) - 1);
+    char abs[PATH_MAX];
+    long n = nxx_os_fd_path(fd, abs, sizeof(abs));
     close(fd);
     if (n < (ssize_t)r->real_len || memcmp(abs, r->real, r->real_len) != 0 ||
         (n > (ssize_t)r->real_len && abs[r->real_len] != '/'))
