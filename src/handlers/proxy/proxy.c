@@ -495,9 +495,10 @@ static int in_connection(const struct nxx_header *hs, size_t n, nxx_str name)
     return 0;
 }
 
-static int forwardable(const struct nxx_header *hs, size_t n, const struct nxx_header *f)
+static int forwardable(const struct nxx_upstream_head *h, const struct nxx_header *f)
 {
-    return !hop_by_hop(f->name) && !in_connection(hs, n, f->name);
+    return !hop_by_hop(f->name) &&
+           !((h->flags & NXX_UH_CONN_OTHER) && in_connection(h->headers, h->num_headers, f->name));
 }
 
 /* The end-to-end fields of an upstream head as "Name: value\r\n" lines. */
@@ -505,7 +506,7 @@ static int copy_fields(nxx_req *req, const struct nxx_upstream_head *h, int tran
 {
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (!forwardable(h->headers, h->num_headers, f))
+        if (!forwardable(h, f))
             continue;
         if (transform &&
             (NXX_FIELD_NAME_IS(f->name, "etag") || NXX_FIELD_NAME_IS(f->name, "content-md5") ||
@@ -533,7 +534,7 @@ static void interim(struct upconn *u, const struct nxx_upstream_head *h)
         return; /* 102 and others are this hop's business */
     size_t len = 0;
     for (size_t i = 0; i < h->num_headers; i++)
-        if (forwardable(h->headers, h->num_headers, &h->headers[i]))
+        if (forwardable(h, &h->headers[i]))
             len += h->headers[i].name.len + h->headers[i].value.len + 4;
     char *lines = nxx_req_alloc(req, len + 1);
     if (!lines)
@@ -541,7 +542,7 @@ static void interim(struct upconn *u, const struct nxx_upstream_head *h)
     size_t n = 0;
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (!forwardable(h->headers, h->num_headers, f))
+        if (!forwardable(h, f))
             continue;
         memcpy(lines + n, f->name.ptr, f->name.len);
         n += f->name.len;
@@ -721,7 +722,7 @@ static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t
     nxx_resp_status(req, 101);
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h->headers, h->num_headers, f))
+        if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h, f))
             nxx_resp_header_trusted(req, f->name.ptr, f->name.len, f->value);
     }
     nxx_resp_header_lines(req, g->via_line, g->via_line_len);
