@@ -48,10 +48,12 @@
       "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
       "final response; HTTP/1.1 clients only.",                                                    \
       "")                                                                                          \
-    X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
+    X(103, "Early Hints", S, "RFC 8297 §2",                                                        \
       "Interim: header fields (usually Link preload hints) the final response is likely to "       \
       "carry.",                                                                                    \
-      "",                                                                                          \
+      "A proxy location passes on each 103 its upstream sends before the final response, with "    \
+      "the 103's end-to-end fields (its Link hints) and without the hop-by-hop ones; HTTP/1.1 "    \
+      "clients only (an HTTP/1.0 client gets the final response alone).",                          \
       "Routes with configured Link rel=preload hints, or hints read from an HTML file, before "    \
       "the final response.")                                                                       \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \

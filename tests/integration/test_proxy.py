@@ -270,6 +270,32 @@ def test_103_early_hints_passed_on():
         check_status(r, 200, "then the response")
 
 
+def test_103_early_hints_shown_by_curl():
+    """curl sees the upstream's 103 (with its Link, without the hop-by-hop
+    field it names in Connection) before the final 200; an HTTP/1.0 client
+    gets the 200 alone (RFC 9110 §15.2)."""
+    def h(c, req):
+        c.send(b"HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload; as=script\r\n"
+               b"Connection: X-Hop\r\nX-Hop: 1\r\n\r\n")
+        c.respond(200, [("Content-Type", "text/html")], b"<p>page</p>")
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    p = _curl("-i", f"{srv.url}/page")
+    out = p.stdout.decode("latin-1")
+    eq(p.returncode, 0, "curl's exit status")
+    check(out.startswith("HTTP/1.1 103 Early Hints\r\n"), f"the 103 first: {out[:200]!r}")
+    interim, _, final = out.partition("\r\n\r\n")
+    check("Link: </app.js>; rel=preload; as=script" in interim, f"its Link hint: {interim!r}")
+    check("X-Hop" not in interim, f"the field Connection names is not passed on: {interim!r}")
+    check(final.startswith("HTTP/1.1 200 "), f"then the 200: {final[:100]!r}")
+    check(final.endswith("<p>page</p>"), f"with the page: {final[-50:]!r}")
+    p = _curl("-i", "--http1.0", f"{srv.url}/page")
+    out = p.stdout.decode("latin-1")
+    check(out.startswith("HTTP/1.1 200 ") and " 103 " not in out,
+          f"an HTTP/1.0 client gets no 103: {out[:200]!r}")
+
+
 def _broken(fn):
     up = FakeUpstream(fn)
     _cleanup.append(up.close)
