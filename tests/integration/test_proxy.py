@@ -350,6 +350,48 @@ def test_502_invalid_and_cut_short_heads():
         _expect_502(_broken(fn), f"upstream answer {raw!r}")
 
 
+def test_read_buffer_send_buffer_and_max_fields_settings():
+    """read-buffer bounds the upstream's response head (and not its content),
+    max-fields the fields of that head; a send-buffer at its smallest still
+    carries an upload whole."""
+    def h(c, req):
+        if req.target == "/fields/8":
+            c.respond(200, [(f"X-F{i}", "v") for i in range(7)], b"eight")  # + Content-Length
+        elif req.target == "/fields/9":
+            c.respond(200, [(f"X-F{i}", "v") for i in range(8)], b"nine")
+        elif req.target == "/head/big":
+            c.respond(200, [("X-Big", "b" * 5000)], b"big")
+        elif req.target == "/content/big":
+            c.respond(200, [], b"c" * 300000)
+        else:
+            echo(c, req)
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      read-buffer: 4K\n"
+                  "      max-fields: 8\n      send-buffer: 256K\n")
+    with Conn(srv) as c:
+        r = c.request("GET", "/fields/8")
+        check_status(r, 200, "8 fields with max-fields: 8")
+        eq(r.body, b"eight", "its content")
+    with Conn(srv) as c:
+        r = c.request("GET", "/fields/9")
+        check_status(r, 502, "9 fields with max-fields: 8")
+        check("too many header fields" in r.body.decode(), f"the detail says why: {r.body!r}")
+    with Conn(srv) as c:
+        r = c.request("GET", "/head/big")
+        check_status(r, 502, "a 5 KB head with read-buffer: 4K")
+        check("too large" in r.body.decode(), f"the detail says why: {r.body!r}")
+    with Conn(srv) as c:
+        r = c.request("GET", "/content/big")
+        check_status(r, 200, "content far larger than the read buffer")
+        eq(len(r.body), 300000, "all of it")
+        body = os.urandom(1 << 20)
+        r = c.request("POST", "/up", [("Content-Type", "application/octet-stream")], body)
+        check_status(r, 200, "a 1 MiB upload with send-buffer: 256K")
+        check(f"content {len(body)} {hashlib.sha256(body).hexdigest()}" in r.body.decode(),
+              "the upstream got it whole")
+
+
 def test_body_cut_short_is_cut_short_for_the_client():
     def fn(c):
         c.read_head()

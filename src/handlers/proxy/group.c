@@ -36,6 +36,9 @@ void nxx_proxy_config_init(nxx_proxy_config *cfg)
     cfg->keepalive_timeout_ms = 30000;
     cfg->retries = 1;
     cfg->continue_timeout_ms = 1000;
+    cfg->read_buffer_bytes = 65536;
+    cfg->send_buffer_bytes = 1048576;
+    cfg->max_fields = 128;
     cfg->max_fails = 3;
     cfg->fail_timeout_ms = 10000;
     cfg->health_interval_ms = 5000;
@@ -331,9 +334,12 @@ int nxx_scope_proxy(nxx_scope *loc, const nxx_proxy_config *cfg)
     g->max_fails = cfg->max_fails;
     g->fail_timeout_ms = cfg->fail_timeout_ms;
     g->forwarded = cfg->forwarded;
+    g->rbuf_size = cfg->read_buffer_bytes < 4096 ? 65536 : cfg->read_buffer_bytes;
+    g->obuf_max = cfg->send_buffer_bytes < 262144 ? 1048576 : cfg->send_buffer_bytes;
+    g->max_fields = cfg->max_fields ? cfg->max_fields : 128;
     g->max_head_bytes = cfg->max_head_bytes ? cfg->max_head_bytes : 32768;
-    if (g->max_head_bytes > 65536)
-        g->max_head_bytes = 65536; /* the read buffer */
+    if (g->max_head_bytes > g->rbuf_size)
+        g->max_head_bytes = g->rbuf_size; /* a head is parsed whole from the read buffer */
     g->max_transform_bytes = cfg->max_transform_bytes;
     if (!cfg->via)
         pthread_once(&pseudo_once, pseudo_init);

@@ -37,10 +37,10 @@
 #include "handlers/proxy/response.h"
 #include "core/banned.h"
 
-#define RBUF_SIZE (64 * 1024)  /* upstream bytes read at once (and the largest head) */
-#define OBUF_HIGH (64 * 1024)  /* client content waiting for the upstream: pause the client */
-#define OBUF_MAX (1024 * 1024) /* never more than this waits (a piece is at most a read) */
-#define MAX_UP_HEADERS 128
+/* Client content waiting for the upstream: the client is paused beyond
+ * this.  More may arrive before the pause bites (what the engine had read),
+ * up to the group's send buffer (obuf_max, 4 times this or more). */
+#define OBUF_HIGH (64 * 1024)
 
 /* ---- per worker ---- */
 
@@ -99,7 +99,8 @@ struct upconn {
     struct link *link; /* NULL: no exchange */
     char *obuf;        /* bytes for the upstream */
     size_t olen, opos, ocap;
-    char *rbuf; /* bytes from the upstream */
+    char *rbuf; /* bytes from the upstream (g->rbuf_size) */
+    struct nxx_header *hs; /* the fields of its response head (g->max_fields) */
     size_t rlen, rpos;
     uint64_t remaining;
     struct nxx_chunked ch;
@@ -147,6 +148,7 @@ static void up_free(struct upconn *u)
     nxx_proxy_group_unref(u->g);
     nxx_free(u->obuf);
     nxx_free(u->rbuf);
+    nxx_free(u->hs);
     nxx_free(u->tbuf);
     nxx_free(u);
 }
@@ -178,6 +180,18 @@ static void release(struct upconn *u)
         up_free(u);
 }
 
+/* The request's callbacks (drained, timed out): fn runs on the exchange's
+ * connection, if it still has one, held for the call's length. */
+static void with_conn(struct link *l, void (*fn)(struct link *, struct upconn *))
+{
+    struct upconn *u = l->u;
+    if (!u)
+        return;
+    hold(u);
+    fn(l, u);
+    release(u);
+}
+
 static int socket_for(const struct upstream *up)
 {
     int fd = socket(up->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -199,19 +213,23 @@ static int socket_for(const struct upstream *up)
 static struct upconn *up_connect(struct pw *w, struct group *g, struct upstream *up, int *err)
 {
     struct upconn *u = nxx_calloc(1, sizeof(*u));
-    char *rbuf = nxx_malloc(RBUF_SIZE);
-    if (!u || !rbuf) {
+    char *rbuf = nxx_malloc(g->rbuf_size);
+    struct nxx_header *hs = nxx_malloc(g->max_fields * sizeof(*hs));
+    if (!u || !rbuf || !hs) {
         nxx_free(u);
         nxx_free(rbuf);
+        nxx_free(hs);
         *err = NXX_ENOMEM;
         return NULL;
     }
     u->rbuf = rbuf;
+    u->hs = hs;
     u->pw = w;
     u->io.fd = socket_for(up);
     if (u->io.fd < 0) {
         *err = u->io.fd;
         nxx_free(u->rbuf);
+        nxx_free(u->hs);
         nxx_free(u);
         return NULL;
     }
@@ -361,7 +379,7 @@ static int obuf_add(struct upconn *u, const char *p, size_t n)
             size_t cap = u->ocap ? u->ocap : 16384;
             while (cap < u->olen + n)
                 cap *= 2;
-            if (cap > OBUF_MAX)
+            if (cap > u->g->obuf_max)
                 return -1;
             char *b = nxx_realloc(u->obuf, cap);
             if (!b)
@@ -748,11 +766,10 @@ static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t
 static int input(struct upconn *u)
 {
     while (u->link && u->phase == PH_HEAD) {
-        struct nxx_header hs[MAX_UP_HEADERS];
-        struct nxx_upstream_head h = { .headers = hs };
+        struct nxx_upstream_head h = { .headers = u->hs };
         const char *why = NULL;
         int r =
-            nxx_upstream_parse(u->rbuf, u->rlen, &h, MAX_UP_HEADERS, u->g->max_head_bytes, &why);
+            nxx_upstream_parse(u->rbuf, u->rlen, &h, u->g->max_fields, u->g->max_head_bytes, &why);
         if (r == NXX_PARSE_INCOMPLETE)
             return 0;
         if (r < 0) {
@@ -797,13 +814,10 @@ static int input(struct upconn *u)
     return relay(u);
 }
 
-static void on_drain_in(nxx_req *req, void *ud)
+/* The client took what was held: read the upstream again. */
+static void drained(struct link *l, struct upconn *u)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    (void)req;
-    if (!u)
-        return;
+    (void)l;
     u->held = 0;
     if (u->rpos == u->rlen)
         u->rpos = u->rlen = 0;
@@ -812,13 +826,8 @@ static void on_drain_in(nxx_req *req, void *ud)
 
 static void on_drain(nxx_req *req, void *ud)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    if (!u)
-        return;
-    hold(u);
-    on_drain_in(req, ud);
-    release(u);
+    (void)req;
+    with_conn(ud, drained);
 }
 
 /* The upstream ended its side. */
@@ -841,7 +850,7 @@ static void upstream_eof(struct upconn *u)
 static void read_up(struct upconn *u)
 {
     while (u->link && !u->held && u->readable) {
-        if (u->rlen == RBUF_SIZE) {
+        if (u->rlen == u->g->rbuf_size) {
             if (u->phase == PH_HEAD) {
                 fail(u, 502, "the upstream's response head is too large");
                 return;
@@ -856,7 +865,7 @@ static void read_up(struct upconn *u)
                 continue;
             }
         }
-        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, RBUF_SIZE - u->rlen, 0);
+        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, u->g->rbuf_size - u->rlen, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -999,13 +1008,8 @@ static void up_timer(struct nxx_loop *loop, struct nxx_timer *t)
 
 /* ---- timeouts of the exchange (the request's deferred clock) ---- */
 
-static void on_timeout_in(nxx_req *req, void *ud)
+static void timed_out(struct link *l, struct upconn *u)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    (void)req;
-    if (!u)
-        return;
     if (u->held) {
         /* the client is the slow side (the engine's send clock judges it) */
         arm(l, u->g->idle_timeout_ms);
@@ -1028,13 +1032,8 @@ static void on_timeout_in(nxx_req *req, void *ud)
 
 static void on_timeout(nxx_req *req, void *ud)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    if (!u)
-        return;
-    hold(u);
-    on_timeout_in(req, ud);
-    release(u);
+    (void)req;
+    with_conn(ud, timed_out);
 }
 
 static void arm(struct link *l, unsigned ms)

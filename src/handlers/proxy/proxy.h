@@ -45,6 +45,9 @@ struct group {
     unsigned continue_timeout_ms; /* RFC 9110 §10.1.1: 100 is not awaited forever */
     unsigned forwarded;
     size_t max_head_bytes, max_transform_bytes;
+    size_t rbuf_size;    /* an upstream connection's read buffer */
+    size_t obuf_max;     /* the most client content waiting for the upstream */
+    unsigned max_fields; /* fields of an upstream response head */
     char *pseudonym;
     size_t plen;
     char *via_line; /* "Via: 1.1 PSEUDONYM\r\n" */
