@@ -99,7 +99,7 @@ struct upconn {
     struct link *link; /* NULL: no exchange */
     char *obuf;        /* bytes for the upstream */
     size_t olen, opos, ocap;
-    char *rbuf; /* bytes from the upstream (g->rbuf_size) */
+    char *rbuf;            /* bytes from the upstream (g->rbuf_size) */
     struct nxx_header *hs; /* the fields of its response head (g->max_fields) */
     size_t rlen, rpos;
     uint64_t remaining;
