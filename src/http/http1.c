@@ -959,7 +959,15 @@ static void h1_end(nxx_req *req)
     if (req->streaming || c->req != req)
         return;
     if (c->chunked_out) {
-        queue(c, "0\r\n\r\n", 5);
+        if (req->trailers.len) {
+            /* RFC 9112 §7.1.2: the trailer section between the last chunk
+             * and the final CRLF */
+            queue(c, "0\r\n", 3);
+            queue(c, req->trailers.ptr, req->trailers.len);
+            queue(c, "\r\n", 2);
+        } else {
+            queue(c, "0\r\n\r\n", 5);
+        }
         c->chunked_out = 0;
     }
     if (c->state == H1_BODY) {

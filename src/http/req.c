@@ -575,6 +575,11 @@ void nxx_resp_abort(nxx_req *req)
         nxx_conn_close(req->conn);
 }
 
+void nxx_resp_trailers(nxx_req *req, const char *lines, size_t len)
+{
+    req->trailers = (nxx_str){ lines, len };
+}
+
 struct nxx_loop *nxx_req_loop(nxx_req *req)
 {
     return &req->w->loop;

@@ -214,6 +214,33 @@ def test_chunked_response_and_close_delimited_response():
         check(r.body == payload, "the client's connection lives on")
 
 
+def test_response_trailers_passed_on():
+    """The trailer section of a chunked upstream response reaches an HTTP/1.1
+    client after the last chunk, without the hop-by-hop fields and those the
+    upstream's Connection named; split across reads, it arrives whole."""
+    def h(c, req):
+        c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n"
+               b"Connection: X-Secret\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: ab")
+        time.sleep(0.05)
+        c.send(b"c1\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nX-Other:  o \r\n\r\n")
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    with Conn(srv) as c:
+        r = c.request("GET", "/t")
+        check_status(r, 200, "the response")
+        eq(r.body, b"hello", "its content")
+        eq(r.header("trailer"), "X-Sum", "the Trailer field announcing them")
+        check(r.raw.endswith(b"0\r\nX-Sum: abc1\r\nX-Other: o\r\n\r\n"),
+              f"the end-to-end trailer fields after the last chunk: {r.raw[-80:]!r}")
+        r = c.request("GET", "/t")
+        check_status(r, 200, "the connection lives on")
+    with Conn(srv) as c:
+        r = c.request("GET", "/t", version="HTTP/1.0")
+        eq(r.body, b"hello", "an HTTP/1.0 client gets the content, close-delimited")
+        check(b"X-Sum: abc1" not in r.raw, "and no trailers")
+
+
 def test_keepalive_pool_reuses_upstream_connections():
     up = _echo_upstream()
     srv = _proxy(up.url, threads=1)

@@ -97,11 +97,11 @@ static const struct expect extensions[] = {
  * second half).  Changing these lists is changing what docs/status-codes.md
  * and `nxx explain` tell users.
  */
-static const int sent_by_serve[] = { 100, 101, 102, 200, 201, 202, 203, 204, 205, 206, 207, 208,
-                                     226, 301, 302, 303, 304, 307, 308, 400, 401, 402, 403, 404,
-                                     405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416,
-                                     417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431, 451,
-                                     500, 501, 502, 503, 504, 505, 507, 508, 510, 511 };
+static const int sent_by_serve[] = { 100, 101, 102, 103, 200, 201, 202, 203, 204, 205, 206, 207,
+                                     208, 226, 301, 302, 303, 304, 307, 308, 400, 401, 402, 403,
+                                     404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415,
+                                     416, 417, 418, 421, 422, 423, 424, 425, 426, 428, 429, 431,
+                                     451, 500, 501, 502, 503, 504, 505, 507, 508, 510, 511 };
 /* Only by a program embedding libnxx: none today (the list keeps a
  * placeholder; NLIB says how many it holds). */
 static const int sent_by_library[] = { 0 };

@@ -82,6 +82,9 @@ struct link {
     struct upstream *fixed; /* a forward proxy's destination */
     unsigned attempts;
     int has_body, chunked_in, expect, idempotent, transform, upgrade;
+    char *trailers; /* the upstream's trailer section so far (chunked responses) */
+    size_t tr_len, tr_cap;
+    nxx_str conn; /* the upstream's Connection values, when they name other fields */
 };
 
 struct upconn {
@@ -349,9 +352,13 @@ static void fail(struct upconn *u, int status, const char *why)
 }
 
 /* The response is complete: keep the connection if it can carry another. */
+static void pass_trailers(struct link *l);
+
 static void done(struct upconn *u)
 {
     nxx_req *req = req_of(u);
+    if (u->link->tr_len)
+        pass_trailers(u->link);
     int keep =
         u->keep && u->framing != FR_CLOSE && u->rpos == u->rlen && u->body_done && !u->g->dead;
     atomic_store(&u->up->fails, 0);
@@ -486,7 +493,7 @@ static int hop_by_hop(nxx_str name)
     case 2: return NXX_FIELD_NAME_IS(name, "te");
     case 4: return NXX_FIELD_NAME_IS(name, "date"); /* this hop's own Date and Server go out */
     case 6: return NXX_FIELD_NAME_IS(name, "server");
-    case 7: return NXX_FIELD_NAME_IS(name, "upgrade") || NXX_FIELD_NAME_IS(name, "trailer");
+    case 7: return NXX_FIELD_NAME_IS(name, "upgrade");
     case 10: return NXX_FIELD_NAME_IS(name, "connection") || NXX_FIELD_NAME_IS(name, "keep-alive");
     case 14: return NXX_FIELD_NAME_IS(name, "content-length");
     case 16: return NXX_FIELD_NAME_IS(name, "proxy-connection");
@@ -612,6 +619,27 @@ static int respond_head(struct upconn *u, const struct nxx_upstream_head *h)
     if (u->framing == FR_CHUNKED)
         nxx_chunked_init(&u->ch);
     u->status = h->status;
+    l->tr_len = 0;
+    l->conn = (nxx_str){ NULL, 0 };
+    if (h->flags & NXX_UH_CONN_OTHER) {
+        /* the head's bytes go with the next read: keep what the trailer
+         * fields are checked against */
+        size_t n = 0;
+        for (size_t i = 0; i < h->num_headers; i++)
+            if (NXX_FIELD_NAME_IS(h->headers[i].name, "connection"))
+                n += h->headers[i].value.len + 1;
+        char *c = nxx_req_alloc(req, n + 1);
+        if (c) {
+            size_t o = 0;
+            for (size_t i = 0; i < h->num_headers; i++)
+                if (NXX_FIELD_NAME_IS(h->headers[i].name, "connection")) {
+                    memcpy(c + o, h->headers[i].value.ptr, h->headers[i].value.len);
+                    o += h->headers[i].value.len;
+                    c[o++] = ',';
+                }
+            l->conn = (nxx_str){ c, o };
+        }
+    }
     int tr = transformable(u, h);
     nxx_resp_status(req, tr ? 203 : h->status);
     if (copy_fields(req, h, tr) < 0)
@@ -639,6 +667,75 @@ static int respond_head(struct upconn *u, const struct nxx_upstream_head *h)
         return -1;
     u->phase = PH_BODY;
     return 0;
+}
+
+/* ---- trailers (RFC 9112 §7.1.2, RFC 9110 §6.5) ---- */
+
+/* Keep bytes of the upstream's trailer section (bounded by the chunked
+ * decoder's trailer limit) in the request's arena. */
+static int keep_trailer(struct link *l, const char *p, size_t n)
+{
+    if (l->transform == 2)
+        return 0; /* a transformed response goes out with Content-Length */
+    if (l->tr_len + n > l->tr_cap) {
+        size_t cap = l->tr_cap ? l->tr_cap * 2 : 256;
+        while (cap < l->tr_len + n)
+            cap *= 2;
+        char *b = nxx_req_alloc(l->req, cap);
+        if (!b)
+            return -1;
+        if (l->tr_len)
+            memcpy(b, l->trailers, l->tr_len);
+        l->trailers = b;
+        l->tr_cap = cap;
+    }
+    memcpy(l->trailers + l->tr_len, p, n);
+    l->tr_len += n;
+    return 0;
+}
+
+static int named_in(nxx_str list, nxx_str name)
+{
+    struct nxx_field_iter it;
+    nxx_field_iter_init(&it, list);
+    nxx_str tok;
+    while (nxx_field_list_token(&it, &tok))
+        if (nxx_str_ieq_str(tok, name))
+            return 1;
+    return 0;
+}
+
+/* The trailer fields for the client: those of the upstream's section that
+ * are end to end (hop-by-hop ones and those its Connection named are this
+ * hop's own, as in the head).  The decoder checked their syntax. */
+static void pass_trailers(struct link *l)
+{
+    char *out = nxx_req_alloc(l->req, l->tr_len * 2);
+    if (!out)
+        return;
+    size_t o = 0;
+    const char *p = l->trailers, *end = l->trailers + l->tr_len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (!eol || !colon || colon > eol)
+            break;
+        nxx_str name = { p, (size_t)(colon - p) };
+        nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - 1 - colon - 1) });
+        p = eol + 1;
+        if (hop_by_hop(name) || (l->conn.len && named_in(l->conn, name)))
+            continue;
+        memcpy(out + o, name.ptr, name.len);
+        o += name.len;
+        memcpy(out + o, ": ", 2);
+        o += 2;
+        memcpy(out + o, value.ptr, value.len);
+        o += value.len;
+        memcpy(out + o, "\r\n", 2);
+        o += 2;
+    }
+    if (o)
+        nxx_resp_trailers(l->req, out, o);
 }
 
 static void send_transformed(struct upconn *u);
@@ -680,6 +777,10 @@ static int relay(struct upconn *u)
             }
             u->rpos += consumed;
             last = r == 1;
+            if (u->ch.trailer_len && keep_trailer(u->link, u->ch.trailer, u->ch.trailer_len) < 0) {
+                fail(u, 502, "out of memory for the upstream's trailer section");
+                return 1;
+            }
         } else {
             u->rpos = u->rlen;
         }
