@@ -1156,6 +1156,29 @@ static int read_body_length(struct h1conn *c)
 }
 
 /* Append decoded content to the whole-body buffer (in the arena). */
+/* The trailer bytes the decoder consumed, kept for the handler (a proxy
+ * passes them on): the read buffer they sit in is reused. */
+static int keep_trailer(nxx_req *req, const struct nxx_chunked *ch)
+{
+    size_t need = req->in_trailers.len + ch->trailer_len;
+    if (need > req->in_trailers_cap) {
+        size_t cap = req->in_trailers_cap ? req->in_trailers_cap * 2 : 256;
+        while (cap < need)
+            cap *= 2;
+        char *b = nxx_arena_alloc(req->arena, cap);
+        if (!b)
+            return -1;
+        if (req->in_trailers.len)
+            memcpy(b, req->in_trailers.ptr, req->in_trailers.len);
+        req->in_trailers.ptr = b;
+        req->in_trailers_cap = cap;
+    }
+    memcpy((char *)(uintptr_t)req->in_trailers.ptr + req->in_trailers.len, ch->trailer,
+           ch->trailer_len);
+    req->in_trailers.len = need;
+    return 0;
+}
+
 static int body_append(struct h1conn *c, const char *in, size_t n)
 {
     if (c->body_len + n > c->body_cap) {
@@ -1249,6 +1272,10 @@ static NXX_NOINLINE int read_body(struct h1conn *c)
             }
             if (r < 0) {
                 body_fail(c, 400, detail ? detail : "bad chunked framing");
+                return -1;
+            }
+            if (c->chunked->trailer_len && keep_trailer(req, c->chunked) < 0) {
+                body_fail(c, 500, "out of memory");
                 return -1;
             }
             if (declen && !stream && body_append(c, in, declen) < 0) {

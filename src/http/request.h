@@ -147,6 +147,8 @@ struct nxx_req {
     const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
     const char *decided;     /* the policy that refused the request (the access log's policy) */
     nxx_str trailers;        /* trailer lines for a chunked response's end (nxx_resp_trailers) */
+    nxx_str in_trailers;     /* the chunked request content's trailer section (nxx_req_trailers) */
+    size_t in_trailers_cap;
     /* below, each field is set where it is used, behind a guard that is
      * (the timer's index, id[0], the function pointers above) */
     char id[20];
@@ -311,6 +313,15 @@ int nxx_resp_stream(nxx_req *req, int64_t content_length);
 int nxx_resp_write_held(nxx_req *req, const void *data, size_t len);
 void nxx_resp_abort(nxx_req *req);
 void nxx_resp_trailers(nxx_req *req, const char *lines, size_t len);
+
+/* The trailer section of the request's chunked content as received (its
+ * field lines, CRLFs included; syntax checked, bounded by the trailer
+ * limit), complete once the content has ended; { NULL, 0 } when it had
+ * none.  In the request's arena. */
+static inline nxx_str nxx_req_trailers(const nxx_req *req)
+{
+    return req->in_trailers;
+}
 struct nxx_loop *nxx_req_loop(nxx_req *req);
 
 /* The ud of the route that matched (the handler's own, for its policies). */

@@ -241,6 +241,44 @@ def test_response_trailers_passed_on():
         check(b"X-Sum: abc1" not in r.raw, "and no trailers")
 
 
+def test_request_trailers_reach_the_upstream():
+    """A chunked request's trailer section goes upstream after its last chunk,
+    without the hop-by-hop fields and those its Connection named."""
+    def fn(c):
+        while True:
+            req = c.read_head()
+            body, trailers = bytearray(), []
+            while True:
+                size = int(c.read_line().split(b";")[0], 16)
+                if size == 0:
+                    while True:
+                        line = c.read_line()
+                        if not line:
+                            break
+                        trailers.append(line.decode("latin-1"))
+                    break
+                body += c.read_exactly(size)
+                c.read_exactly(2)
+            text = f"trailer field: {req.header('trailer')}\n" + "".join(
+                f"{t}\n" for t in trailers)
+            c.respond(200, [("Content-Type", "text/plain")], bytes(body) + b"\n" + text.encode())
+    up = FakeUpstream(fn)
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    with Conn(srv) as c:
+        c.send(build_request("POST", "/t", [("Transfer-Encoding", "chunked"),
+                                            ("Trailer", "X-Sum"), ("Connection", "X-Secret")])
+               + b"5\r\nhello\r\n0\r\nX-Sum: abc\r\nX-Secret: s\r\nTE: trailers\r\n"
+               + b"X-Other:\to\r\n\r\n")
+        r = c.read_response("POST")
+        check_status(r, 200, "the response")
+        eq(r.body.decode(), "hello\ntrailer field: X-Sum\nX-Sum: abc\nX-Other: o\n",
+           "the upstream got the content, the Trailer field and the end-to-end trailers")
+        r = c.request("POST", "/t", [("Transfer-Encoding", "chunked")], b"0\r\n\r\n")
+        check_status(r, 200, "the connection lives on")
+        eq(r.body.decode(), "\ntrailer field: None\n", "a request without trailers has none")
+
+
 def test_keepalive_pool_reuses_upstream_connections():
     up = _echo_upstream()
     srv = _proxy(up.url, threads=1)

@@ -408,7 +408,7 @@ static int hop_field(nxx_str n)
     switch (n.len) {
     case 2: return NXX_FIELD_NAME_IS(n, "te");
     case 6: return NXX_FIELD_NAME_IS(n, "expect");
-    case 7: return NXX_FIELD_NAME_IS(n, "upgrade") || NXX_FIELD_NAME_IS(n, "trailer");
+    case 7: return NXX_FIELD_NAME_IS(n, "upgrade");
     case 10: return NXX_FIELD_NAME_IS(n, "connection") || NXX_FIELD_NAME_IS(n, "keep-alive");
     case 14: return NXX_FIELD_NAME_IS(n, "content-length");
     case 16: return NXX_FIELD_NAME_IS(n, "proxy-connection");
@@ -646,5 +646,45 @@ int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int 
     }
     *head = o.p;
     *len = o.len;
+    return 0;
+}
+
+int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len)
+{
+    nxx_str t = nxx_req_trailers(req);
+    *end = "0\r\n\r\n";
+    *len = 5;
+    if (!t.len)
+        return 0;
+    int check_connection = connection_names_others(req);
+    char *o = nxx_req_alloc(req, t.len * 2 + 5);
+    if (!o)
+        return -1;
+    size_t n = 0;
+    memcpy(o, "0\r\n", 3);
+    n = 3;
+    const char *p = t.ptr, *e = t.ptr + t.len;
+    while (p < e) {
+        const char *eol = memchr(p, '\n', (size_t)(e - p));
+        const char *colon = memchr(p, ':', (size_t)(e - p));
+        if (!eol || !colon || colon > eol)
+            break;
+        nxx_str name = { p, (size_t)(colon - p) };
+        nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - colon - 2) });
+        p = eol + 1;
+        if (hop_field(name) || (check_connection && named_in_connection(req, name)))
+            continue;
+        memcpy(o + n, name.ptr, name.len);
+        n += name.len;
+        memcpy(o + n, ": ", 2);
+        n += 2;
+        memcpy(o + n, value.ptr, value.len);
+        n += value.len;
+        memcpy(o + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(o + n, "\r\n", 2);
+    *end = o;
+    *len = n + 2;
     return 0;
 }

@@ -446,8 +446,11 @@ static void on_body_in(nxx_req *req, const void *data, size_t len, int state, vo
         bad = obuf_add(u, data, len);
     }
     if (state == 1) {
-        if (l->chunked_in)
-            bad = bad || obuf_add(u, "0\r\n\r\n", 5);
+        if (l->chunked_in) {
+            const char *end = NULL;
+            size_t n = 0;
+            bad = bad || nxx_proxy_trailer_end(req, &end, &n) < 0 || obuf_add(u, end, n);
+        }
         u->body_done = 1;
     }
     if (bad || flush_up(u) < 0) {

@@ -84,6 +84,11 @@ void nxx_proxy_group_unref(struct group *g);
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
                          int transform, int upgrade, char **head, size_t *len);
 
+/* The end of req's chunked content as it goes upstream: the last chunk,
+ * the end-to-end fields of its trailer section (hop-by-hop ones and those
+ * its Connection names removed), the final CRLF.  0, or -1 (no memory). */
+int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len);
+
 /* A forward proxy's CONNECT to up: 0 (the tunnel starts once connected),
  * or a status to answer with. */
 int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up);
