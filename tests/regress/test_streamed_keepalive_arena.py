@@ -10,8 +10,8 @@ server's resident memory by a few kilobytes per request until it closed
 (about 20 MB for 5,000 requests).  Now h1_end releases the arena when the
 stream's output has already gone."""
 
-from harness import (Conn, Server, build_request, check, check_status, make_docroot, remove_tree,
-                     rss_kb, timeout)
+from harness import (Conn, Server, build_request, check, check_status, make_docroot, rss_kb,
+                     timeout)
 from upstreams import ProxyServer
 
 SERIAL = True  # measures the server's memory
@@ -26,25 +26,22 @@ LIMIT_KB = 2048
 @timeout(120)
 def test_streamed_responses_on_one_connection_keep_rss_flat():
     root = make_docroot({"s.txt": BODY})
-    try:
-        # the upstream is another nxx serving a file; the proxy streams each answer
-        with Server(root, "--access-log", "off", threads=1) as up, \
-                ProxyServer(up.url, "--access-log", "off", threads=1) as px, \
-                Conn(px, 30) as c:
-            for _ in range(WARM):
-                c.send(build_request("GET", "/s.txt"))
-                check_status(c.read_response("GET"), 200, "warm-up")
-            base = rss_kb(px.proc.pid)
-            batch = build_request("GET", "/s.txt") * BATCH
-            for i in range(BATCHES):
-                c.send(batch)
-                for _ in range(BATCH):
-                    r = c.read_response("GET")
-                    check(r.status == 200 and r.body == BODY,
-                          f"batch {i}: {r.status}, {len(r.body)} bytes")
-            grown = rss_kb(px.proc.pid) - base
-            check(grown < LIMIT_KB, f"{BATCH * BATCHES} streamed responses on one keep-alive "
-                                    f"connection grew the server's RSS by {grown} KB "
-                                    f"(limit {LIMIT_KB} KB)")
-    finally:
-        remove_tree(root)
+    # the upstream is another nxx serving a file; the proxy streams each answer
+    with Server(root, "--access-log", "off", threads=1) as up, \
+            ProxyServer(up.url, "--access-log", "off", threads=1) as px, \
+            Conn(px, 30) as c:
+        for _ in range(WARM):
+            c.send(build_request("GET", "/s.txt"))
+            check_status(c.read_response("GET"), 200, "warm-up")
+        base = rss_kb(px.proc.pid)
+        batch = build_request("GET", "/s.txt") * BATCH
+        for i in range(BATCHES):
+            c.send(batch)
+            for _ in range(BATCH):
+                r = c.read_response("GET")
+                check(r.status == 200 and r.body == BODY,
+                      f"batch {i}: {r.status}, {len(r.body)} bytes")
+        grown = rss_kb(px.proc.pid) - base
+        check(grown < LIMIT_KB, f"{BATCH * BATCHES} streamed responses on one keep-alive "
+                                f"connection grew the server's RSS by {grown} KB "
+                                f"(limit {LIMIT_KB} KB)")

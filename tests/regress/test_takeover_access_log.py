@@ -12,10 +12,9 @@ taken over, with its status (101, 200) and its fields."""
 
 import json
 import os
-import tempfile
 
 from harness import (Conn, Server, build_request, check, check_status, eq, make_docroot,
-                     remove_tree, timeout)
+                     remove_tree, temp_dir, timeout)
 from upstreams import FakeUpstream, proxy_config
 from wsraw import OP_BINARY, OP_CLOSE, WS, close_payload
 
@@ -69,7 +68,7 @@ def _raw_echo(c):
 @timeout(30)
 def test_connect_tunnel_is_logged_as_its_request():
     echo = FakeUpstream(_raw_echo)
-    logdir = tempfile.mkdtemp(prefix="nxx-regress-log-")
+    logdir = temp_dir("nxx-regress-log-")
     log = os.path.join(logdir, "access.jsonl")
     target = f"127.0.0.1:{echo.port}"
     srv = proxy_config("  /:\n    forward:\n"
@@ -93,5 +92,3 @@ def test_connect_tunnel_is_logged_as_its_request():
         eq(line.get("user_agent"), UA, f"a field of the request, intact: {line}")
     finally:
         echo.close()
-        remove_tree(logdir)
-        remove_tree(srv.tmpdir)

@@ -30,7 +30,7 @@ import struct
 import time
 
 from harness import (Conn, assert_alive, build_request, check, check_status, config_dir,
-                     ConfigServer, eq, remove_tree, timeout)
+                     ConfigServer, eq, timeout)
 from upstreams import FakeUpstream
 from wsraw import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, WS, close_payload
 
@@ -47,12 +47,10 @@ def _reset(sock):
 
 
 def _ws_server():
-    d, path = config_dir("locations:\n"
+    _, path = config_dir("locations:\n"
                          f"  /ws: {{websocket: {{ping-interval: {PING}, close-timeout: {PING}}}}}\n"
                          "  /: {return: 200}\n")
-    srv = ConfigServer(path, threads=1)
-    srv.tmpdir = d
-    return srv
+    return ConfigServer(path, threads=1)
 
 
 def _ws_cases(s):
@@ -105,8 +103,7 @@ def _ws_cases(s):
 @timeout(60)
 def test_websocket_closed_from_either_side_at_any_moment():
     srv = _ws_server()
-    try:
-        with srv:
+    with srv:
             for r in range(ROUNDS):
                 for what, fn in _ws_cases(srv):
                     ws = WS(srv, "/ws")
@@ -120,8 +117,6 @@ def test_websocket_closed_from_either_side_at_any_moment():
             ws.send_frame(OP_TEXT, b"still here")
             eq(ws.read_message(), (OP_TEXT, b"still here"), "a new connection echoes")
             ws.close()
-    finally:
-        remove_tree(srv.tmpdir)
 
 
 def _echo(c):
@@ -152,12 +147,11 @@ def test_connect_tunnel_closed_from_either_side_at_any_moment():
     echo, gone, bye = (FakeUpstream(_echo), FakeUpstream(_hang_up),
                        FakeUpstream(_say_and_hang_up))
     ports = [u.port for u in (echo, gone, bye)]
-    d, path = config_dir("locations:\n  /:\n    forward:\n"
+    _, path = config_dir("locations:\n  /:\n    forward:\n"
                          f"      allow: [{', '.join(f'127.0.0.1:{p}' for p in ports)}]\n"
                          f"      connect-ports: [{', '.join(str(p) for p in ports)}]\n"
                          f"      connect-timeout: {CONNECT_TIMEOUT}\n")
     srv = ConfigServer(path, threads=1)
-    srv.tmpdir = d
     t_echo, t_gone, t_bye = (f"127.0.0.1:{p}" for p in ports)
 
     def client_closes_before_the_200():
@@ -218,4 +212,3 @@ def test_connect_tunnel_closed_from_either_side_at_any_moment():
     finally:
         for u in (echo, gone, bye):
             u.close()
-        remove_tree(srv.tmpdir)
