@@ -8,22 +8,14 @@ import subprocess
 
 from harness import (Conn, shared, skip, build_request, check, check_status, eq, at_teardown,
                      temp_dir)
-from upstreams import FakeUpstream, Squid, closed_port, proxy_config, serve_forever
+from upstreams import (FakeUpstream, Squid, closed_port, echo_bytes, proxy_config,
+                       serve_forever)
 
 
 def _echo(c, req):
     c.respond(200, [("Content-Type", "text/plain")],
               f"{req.method} {req.target} host={req.header('host')} "
               f"via={req.header('via')}\n".encode())
-
-
-def _raw_echo(c):
-    while True:
-        data = c.sock.recv(65536)
-        if not data:
-            c.sock.shutdown(1)
-            return
-        c.sock.sendall(data)
 
 
 _state = {}
@@ -33,7 +25,7 @@ def setup():
     if _state:
         return _state
     http = FakeUpstream(serve_forever(_echo))
-    raw = FakeUpstream(_raw_echo)
+    raw = FakeUpstream(echo_bytes)
     at_teardown(http.close)
     at_teardown(raw.close)
     dead = closed_port()

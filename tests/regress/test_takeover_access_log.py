@@ -15,7 +15,7 @@ import os
 
 from harness import (Conn, Server, build_request, check, check_status, eq, make_docroot,
                      remove_tree, temp_dir, timeout)
-from upstreams import FakeUpstream, proxy_config
+from upstreams import FakeUpstream, echo_bytes, proxy_config
 from wsraw import OP_BINARY, OP_CLOSE, WS, close_payload
 
 UA = "regress-takeover/1.0"
@@ -56,18 +56,9 @@ def test_websocket_upgrade_is_logged_as_its_request():
         remove_tree(root)
 
 
-def _raw_echo(c):
-    while True:
-        data = c.sock.recv(65536)
-        if not data:
-            c.sock.shutdown(1)
-            return
-        c.sock.sendall(data)
-
-
 @timeout(30)
 def test_connect_tunnel_is_logged_as_its_request():
-    echo = FakeUpstream(_raw_echo)
+    echo = FakeUpstream(echo_bytes)
     logdir = temp_dir("nxx-regress-log-")
     log = os.path.join(logdir, "access.jsonl")
     target = f"127.0.0.1:{echo.port}"

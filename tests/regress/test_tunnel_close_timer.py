@@ -31,7 +31,7 @@ import time
 
 from harness import (Conn, assert_alive, build_request, check, check_status, config_dir,
                      ConfigServer, eq, timeout)
-from upstreams import FakeUpstream
+from upstreams import FakeUpstream, echo_bytes
 from wsraw import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, WS, close_payload
 
 PING = 0.15  # the WebSocket location's ping interval (a second one without a frame closes)
@@ -53,7 +53,7 @@ def _ws_server():
     return ConfigServer(path, threads=1)
 
 
-def _ws_cases(s):
+def _ws_cases():
     """(what, fn(WS)) each ending the connection its own way."""
 
     def right_after_101(ws):
@@ -105,7 +105,7 @@ def test_websocket_closed_from_either_side_at_any_moment():
     srv = _ws_server()
     with srv:
             for r in range(ROUNDS):
-                for what, fn in _ws_cases(srv):
+                for _, fn in _ws_cases():
                     ws = WS(srv, "/ws")
                     fn(ws)
                     # a few connections beside it reuse the freed memory
@@ -117,14 +117,6 @@ def test_websocket_closed_from_either_side_at_any_moment():
             ws.send_frame(OP_TEXT, b"still here")
             eq(ws.read_message(), (OP_TEXT, b"still here"), "a new connection echoes")
             ws.close()
-
-
-def _echo(c):
-    while True:
-        data = c.sock.recv(65536)
-        if not data:
-            return
-        c.sock.sendall(data)
 
 
 def _hang_up(c):
@@ -144,7 +136,7 @@ def _connect(srv, target):
 
 @timeout(60)
 def test_connect_tunnel_closed_from_either_side_at_any_moment():
-    echo, gone, bye = (FakeUpstream(_echo), FakeUpstream(_hang_up),
+    echo, gone, bye = (FakeUpstream(echo_bytes), FakeUpstream(_hang_up),
                        FakeUpstream(_say_and_hang_up))
     ports = [u.port for u in (echo, gone, bye)]
     _, path = config_dir("locations:\n  /:\n    forward:\n"
