@@ -11,12 +11,14 @@ status goes through the pipeline, which always closed the connection; the
 cases of 409 and 405 check that this stays so.)  Now the engine skips the
 unread content when it is small and already here, or closes the connection
 after the answer (Connection: close), so the next answer on a connection is
-always for the client's next request."""
+always for the client's next request.  A proxy location whose upstream
+answers before it has read the content is held to the same rule."""
 
 import time
 
-from harness import (Conn, Server, build_request, check, eq, make_docroot, parse_response,
-                     remove_tree, timeout)
+from harness import (Conn, Server, at_teardown, build_request, check, eq, make_docroot,
+                     parse_response, remove_tree, timeout)
+from upstreams import FakeUpstream, ProxyServer
 
 SMUGGLED = b"this file must never be served through a PUT's content\n"
 # content that is itself a whole request for a file that exists
@@ -33,8 +35,9 @@ def _put(target, body, chunked=False):
     return build_request("PUT", target, [("Content-Length", str(len(body)))]) + body
 
 
-def _read_all_responses(c, first_method, deadline_s=5.0):
-    """Responses on c until the server closes or 1 s passes without more."""
+def _read_all_responses(c, first_method, want, deadline_s=5.0):
+    """Responses on c until the server closes or 1 s passes without more, and
+    whether it closed (waited for, up to 10 s, when fewer than want came)."""
     out = []
     method = first_method
     end = time.monotonic() + deadline_s
@@ -48,13 +51,16 @@ def _read_all_responses(c, first_method, deadline_s=5.0):
             continue
         if c.eof or not c._recv_some(min(end, time.monotonic() + 1.0)):
             break
-    return out
+    return out, c.eof or (len(out) < want and c.wait_eof(10.0))
 
 
-def _check_next_answer(resps, refusal, what):
-    """resps: what came back for [refused PUT, GET /a.txt].  The first is the
-    refusal; then either the GET's answer, or nothing because the refusal
-    closed the connection.  Never an answer made from the PUT's content."""
+def _check_next_answer(got, refusal, what, next_body=b"hello from a.txt\n"):
+    """got: what came back for [refused PUT, GET /a.txt] and whether the
+    server then closed.  The first is the refusal; then either the GET's
+    answer, or nothing and the server closes the connection (announced with
+    Connection: close when the refusal's head could still say so).  Never an
+    answer made from the PUT's content."""
+    resps, closed = got
     check(resps, f"{what}: no answer at all")
     first = resps[0]
     eq(first.status, refusal, f"{what}: the PUT's refusal")
@@ -64,12 +70,12 @@ def _check_next_answer(resps, refusal, what):
                                f"(400: {r.body[:200]!r})")
         check(SMUGGLED not in r.body, f"{what}: the request inside the PUT's content was "
                                       f"answered")
-    if "close" in first.tokens("connection"):
+    if "close" in first.tokens("connection") or (not rest and closed):
         eq(rest, [], f"{what}: nothing after a refusal that closes the connection")
+        check(closed, f"{what}: the connection is closed after Connection: close")
         return
     eq(len(rest), 1, f"{what}: exactly one answer for the next request: {rest!r}")
-    eq((rest[0].status, rest[0].body), (200, b"hello from a.txt\n"),
-       f"{what}: the answer to GET /a.txt")
+    eq((rest[0].status, rest[0].body), (200, next_body), f"{what}: the answer to GET /a.txt")
 
 
 @timeout(60)
@@ -100,16 +106,37 @@ def test_refused_put_content_is_never_a_request():
         remove_tree(root)
 
 
-def _both_ways(s, what, target, body, chunked, status):
+def _both_ways(s, what, target, body, chunked, status, next_body=b"hello from a.txt\n"):
     # all at once: the content and the next request behind the head
     with Conn(s, 10) as c:
         c.send(_put(target, body, chunked) + build_request("GET", "/a.txt"), tolerant=True)
-        _check_next_answer(_read_all_responses(c, "PUT"), status, what)
+        _check_next_answer(_read_all_responses(c, "PUT", 2), status, what, next_body)
     # the content only after the refusal came back
     with Conn(s, 10) as c:
         head, content = _put(target, body, chunked).split(b"\r\n\r\n", 1)
         c.send(head + b"\r\n\r\n")
         first = c.read_response("PUT")
         c.send(content + build_request("GET", "/a.txt"), tolerant=True)
-        rest = _read_all_responses(c, "GET")
-        _check_next_answer([first] + rest, status, f"{what}, content sent late")
+        rest, closed = _read_all_responses(c, "GET", 1)
+        _check_next_answer(([first] + rest, closed), status, f"{what}, content sent late", next_body)
+
+
+def _answers_first(c):
+    # an upstream that answers each request before it reads the content
+    while True:
+        req = c.read_head()
+        c.respond(200, [("Content-Type", "text/plain")], b"early " + req.target.encode() + b"\n")
+        c.read_body(req)
+
+
+@timeout(60)
+def test_proxied_put_answered_before_its_content_was_read():
+    up = FakeUpstream(_answers_first)
+    at_teardown(up.close)
+    big = INNER + b"y" * (512 * 1024)
+    with ProxyServer(up.url) as s:
+        for what, body, chunked in (("content a request", INNER, False),
+                                    ("chunked content a request", INNER, True),
+                                    ("512 KiB of content", big, False),
+                                    ("512 KiB chunked", big, True)):
+            _both_ways(s, f"proxy, {what}", "/x", body, chunked, 200, b"early /a.txt\n")
