@@ -30,6 +30,8 @@ int nxx_loop_init(struct nxx_loop *loop)
     loop->timers.items = NULL;
     loop->timers.len = loop->timers.cap = 0;
     loop->stop = 0;
+    loop->batch = NULL;
+    loop->batch_next = loop->batch_len = 0;
     nxx_loop_update_time(loop);
     return 0;
 }
@@ -62,6 +64,13 @@ int nxx_loop_add_level(struct nxx_loop *loop, struct nxx_io *io)
 
 int nxx_loop_del(struct nxx_loop *loop, struct nxx_io *io)
 {
+    /* epoll_ctl does not take back what epoll_wait already returned: a
+     * later event of this batch may name io (a proxy's upstream socket,
+     * freed when the client's close ends the exchange earlier in the batch) */
+    struct epoll_event *ev = loop->batch;
+    for (int i = loop->batch_next; i < loop->batch_len; i++)
+        if (ev[i].data.ptr == io)
+            ev[i].data.ptr = NULL;
     return epoll_ctl(loop->epfd, EPOLL_CTL_DEL, io->fd, NULL) < 0 ? -errno : 0;
 }
 
@@ -75,8 +84,13 @@ int nxx_loop_run_once(struct nxx_loop *loop, int max_wait_ms)
     if (n < 0 && errno != EINTR)
         return -errno;
     nxx_loop_update_time(loop);
+    loop->batch = events;
+    loop->batch_len = n;
     for (int i = 0; i < n; i++) {
         struct nxx_io *io = events[i].data.ptr;
+        loop->batch_next = i + 1;
+        if (!io)
+            continue; /* removed by an earlier callback of this batch */
         unsigned ev = 0;
         if (events[i].events & (EPOLLIN | EPOLLRDHUP))
             ev |= NXX_EV_READ;
@@ -88,6 +102,8 @@ int nxx_loop_run_once(struct nxx_loop *loop, int max_wait_ms)
             ev |= NXX_EV_HUP | NXX_EV_READ;
         io->cb(loop, io, ev);
     }
+    loop->batch = NULL;
+    loop->batch_next = loop->batch_len = 0;
     nxx_timer_heap_expire(loop, loop->now_ms);
     return n < 0 ? 0 : n;
 }

@@ -45,6 +45,11 @@ struct nxx_loop {
     int64_t wall_s;  /* wall-clock seconds, updated each iteration */
     struct nxx_timer_heap timers;
     int stop;
+    /* the events of the batch being run (the backend's array), and the
+     * next one to run: nxx_loop_del forgets the later events of an io it
+     * removes, whose owner may free it as soon as the call returns */
+    void *batch;
+    int batch_next, batch_len;
 };
 
 int nxx_loop_init(struct nxx_loop *loop);
@@ -54,6 +59,8 @@ void nxx_loop_release(struct nxx_loop *loop);
 int nxx_loop_add(struct nxx_loop *loop, struct nxx_io *io, unsigned events);
 /* Register io level-triggered for reads only (listeners, eventfds). */
 int nxx_loop_add_level(struct nxx_loop *loop, struct nxx_io *io);
+/* Unregister io; no event of the batch being run reaches it afterwards, so
+ * its owner may free it at once. */
 int nxx_loop_del(struct nxx_loop *loop, struct nxx_io *io);
 
 /* Wait for events (at most max_wait_ms, -1 = until a timer) and run callbacks. */

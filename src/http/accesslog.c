@@ -38,16 +38,37 @@ void nxx_accesslog_flush(struct nxx_worker *w)
 }
 
 /* Bytes that cannot go into a log line raw: quotes, backslash, controls, DEL,
- * and (for the combined format) anything not ASCII. */
+ * and (for the combined format) anything not ASCII.  A JSON line must be
+ * UTF-8 (RFC 8259 §8.1): bytes above 0x7f go raw only as part of a valid
+ * sequence, and field values may hold any (obs-text, RFC 9110 §5.5). */
 static unsigned char esc_clf[256], esc_json[256];
 
 static void init_tables(void)
 {
     for (int c = 0; c < 256; c++) {
         int bad = c < 0x20 || c == '"' || c == '\\' || c == 0x7f;
-        esc_json[c] = (unsigned char)bad;
+        esc_json[c] = (unsigned char)(bad || c >= 0x80);
         esc_clf[c] = (unsigned char)(bad || c >= 0x80);
     }
+}
+
+/* The length of the well-formed UTF-8 sequence at s (RFC 3629 §4: no
+ * overlongs, surrogates or code points above U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (c < 0xc2 || c > 0xf4 || n < len)
+        return 0;
+    /* the second byte's range depends on the first */
+    unsigned lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
 }
 
 struct lbuf {
@@ -86,6 +107,12 @@ static void put_esc(struct lbuf *b, const char *s, size_t n, int json)
         if (run == n)
             break;
         unsigned char ch = (unsigned char)s[run];
+        size_t u = json && ch >= 0x80 ? utf8_len((const unsigned char *)s + run, n - run) : 0;
+        if (u) {
+            put(b, s + run, u);
+            i = run + u;
+            continue;
+        }
         if (b->len + 6 > b->cap)
             return;
         char *o = b->p + b->len;

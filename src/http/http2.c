@@ -1084,22 +1084,33 @@ static void out_add(struct h2stream *st, struct h2piece *p)
     kick(st->c);
 }
 
-static int h2_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
+/* A piece of content for req's stream, or NULL with *err: 0 when there is
+ * nothing to queue (empty, or the stream has no content or is gone). */
+static struct h2piece *piece_for(nxx_req *req, size_t len, int *err)
 {
     struct h2stream *st = stream_of(req);
     struct h2conn *c = st->c;
-    if (c->conn.closed)
-        return -EPIPE;
-    if (!len || st->closed || !st->has_data)
-        return 0;
+    *err = c->conn.closed ? -EPIPE : 0;
+    if (*err || !len || st->closed || !st->has_data)
+        return NULL;
     struct h2piece *p = piece_get(c);
     if (!p)
-        return NXX_ENOMEM;
+        *err = NXX_ENOMEM;
+    return p;
+}
+
+static int h2_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
+{
+    int err;
+    struct h2piece *p = piece_for(req, len, &err);
+    if (!p)
+        return err;
+    struct h2stream *st = stream_of(req);
     p->own = NULL;
     if (!(flags & NXX_OUT_BORROW)) {
         p->own = nxx_malloc(len);
         if (!p->own) {
-            piece_put(c, p);
+            piece_put(st->c, p);
             return NXX_ENOMEM;
         }
         memcpy(p->own, ptr, len);
@@ -1115,21 +1126,16 @@ static int h2_data(nxx_req *req, const char *ptr, size_t len, unsigned flags)
 
 static int h2_file(nxx_req *req, int fd, off_t off, size_t len)
 {
-    struct h2stream *st = stream_of(req);
-    struct h2conn *c = st->c;
-    if (c->conn.closed)
-        return -EPIPE;
-    if (!len || st->closed || !st->has_data)
-        return 0;
-    struct h2piece *p = piece_get(c);
+    int err;
+    struct h2piece *p = piece_for(req, len, &err);
     if (!p)
-        return NXX_ENOMEM;
+        return err;
     p->own = NULL;
     p->ptr = NULL;
     p->len = len;
     p->fd = fd;
     p->off = off;
-    out_add(st, p);
+    out_add(stream_of(req), p);
     return 0;
 }
 

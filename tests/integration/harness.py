@@ -18,6 +18,9 @@ The pieces:
   curl()              run the curl command line client
   assert_alive()      a fresh connection still gets 200 for GET /
   make_docroot()      the standard temporary document root
+  temp_dir()          a temporary directory; it, make_docroot's and
+                      config_dir's are removed when the module is done
+  at_teardown()       anything else to close then (upstreams, helpers)
   census_*()          the status census: every server a run starts logs what it
                       answered, for run.py's check that every code nxx sends
                       was produced by some test
@@ -445,8 +448,9 @@ class ConfigServer(Process):
 def config_dir(yaml_text=None, files=None, name="nxx.yaml"):
     """A temporary directory with the configuration file `name` (when yaml_text is
     given) and the files of `files` ({relative path: bytes}); returns (dir, path
-    of the YAML file).  Remove it with remove_tree(dir)."""
-    d = tempfile.mkdtemp(prefix="nxx-it-config-")
+    of the YAML file).  It is removed once the module's tests are done (or
+    earlier with remove_tree(dir))."""
+    d = temp_dir("nxx-it-config-")
     for rel, data in (files or {}).items():
         full = os.path.join(d, rel)
         os.makedirs(os.path.dirname(full), exist_ok=True)
@@ -603,6 +607,43 @@ def teardown_shared():
 
 
 # ---------------------------------------------------------------------------
+# what a module leaves behind
+
+_teardown = []  # functions run once the module's tests are done, last first
+_teardown_lock = threading.Lock()
+
+
+def at_teardown(fn):
+    """Run fn() once the module's tests are done, after its shared servers have
+    stopped, last registered first.  An exception from it (a server that did
+    not stop cleanly) fails the module.  Returns fn."""
+    with _teardown_lock:
+        _teardown.append(fn)
+    return fn
+
+
+def temp_dir(prefix="nxx-it-"):
+    """A new temporary directory, removed once the module's tests are done."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    at_teardown(lambda: remove_tree(d))
+    return d
+
+
+def run_teardown():
+    """Run what at_teardown registered; returns [(name, error)] for those that failed."""
+    with _teardown_lock:
+        fns = _teardown[::-1]
+        _teardown.clear()
+    failed = []
+    for fn in fns:
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - reported as the module's failure
+            failed.append((getattr(fn, "__qualname__", repr(fn)), e))
+    return failed
+
+
+# ---------------------------------------------------------------------------
 # document roots
 
 A_TXT = b"hello from a.txt\n"
@@ -617,9 +658,10 @@ def make_docroot(extra=None):
     """A temporary document root with the standard files; returns its path.
 
     index.html, a.txt, sub/index.html, nodir/ (no index), .secret,
-    "with space.txt".  The files' mtime is FIXED_MTIME.
+    "with space.txt".  The files' mtime is FIXED_MTIME.  It is removed once
+    the module's tests are done (or earlier with remove_tree).
     """
-    root = tempfile.mkdtemp(prefix="nxx-it-root-")
+    root = temp_dir("nxx-it-root-")
     files = {
         "index.html": INDEX_HTML,
         "a.txt": A_TXT,

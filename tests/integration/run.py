@@ -174,10 +174,9 @@ def run_module(modname, flt, results):
         results.report(f"{modname} [{what}]", "ok" if err is None else "fail", str(err or ""))
     cleanup = getattr(mod, "teardown_module", None)
     if cleanup:
-        try:
-            cleanup()
-        except Exception:  # noqa: BLE001
-            pass
+        harness.at_teardown(cleanup)
+    for what, err in harness.run_teardown():
+        results.report(f"{modname} [teardown: {what}]", "fail", str(err))
 
 
 def load_durations():

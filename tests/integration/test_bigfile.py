@@ -6,7 +6,7 @@ import socket
 import time
 
 from harness import (Conn, Server, assert_alive, build_request, byteranges, check, check_status,
-                     curl, eq, get, make_docroot, parse_response, remove_tree, shared, skip,
+                     curl, eq, get, make_docroot, parse_response, shared, skip,
                      timeout)
 
 BIG = 5 * 1024 ** 3  # 5368709120
@@ -46,11 +46,6 @@ def big_path():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def rng(spec, headers=None):

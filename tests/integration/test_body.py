@@ -3,7 +3,7 @@
 is really consumed."""
 
 from harness import (Conn, Hello, Server, build_request, check, check_status, eq, exchange,
-                     get, make_docroot, parse_responses, remove_tree, shared)
+                     get, make_docroot, parse_responses, shared)
 
 _root = None
 FOLLOW = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -19,11 +19,6 @@ def nxx():
     if _root is None:
         _root = make_docroot()
     return shared("nxx serve (defaults)", lambda: Server(_root))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def hello_alive(what="after the previous input"):

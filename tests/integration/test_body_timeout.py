@@ -2,27 +2,18 @@
 POST to a route that reads its body (the REST store) and then stalls gets 408
 with Connection: close, and the connection is closed."""
 
-import tempfile
 import time
 
 from harness import (Conn, Server, assert_alive, check, check_status, eq, make_docroot,
-                     parse_responses, remove_tree, shared, timeout)
-
-_dirs = []
+                     parse_responses, shared, timeout, temp_dir)
 
 
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-bodyto-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-bodyto-")
         return Server(root, "--api", "/api", "--data", data, "--request-timeout", "1")
     return shared("nxx serve --api --request-timeout 1", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 @timeout(15)

@@ -7,7 +7,7 @@ import os
 import time
 
 from harness import (FIXED_MTIME, NXX_BIN, Conn, Server, check, check_status, eq, get,
-                     is_imf_fixdate, make_docroot, remove_tree, run_cmd, shared)
+                     is_imf_fixdate, make_docroot, run_cmd, shared)
 
 MIME_FILES = {
     "m/x.css": (("text/css; charset=utf-8",),),
@@ -52,11 +52,6 @@ def rules_srv():
 
 def plain_srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def expires_in(r, seconds, what):

@@ -8,7 +8,7 @@ import time
 
 from harness import (A_TXT, FIXED_MTIME, Conn, Server, assert_alive, build_request, check,
                      check_status, curl, eq, get, http_date, is_imf_fixdate, make_docroot,
-                     remove_tree, shared)
+                     shared)
 
 COND = b"conditional body\n" * 10
 LM = http_date(FIXED_MTIME)  # Tue, 14 Nov 2023 22:13:20 GMT
@@ -31,11 +31,6 @@ def root():
 def srv():
     return shared("nxx serve --cache-control /cached/=max-age=600",
                   lambda: Server(root(), "--cache-control", "/cached/=max-age=600"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 # dates relative to Last-Modified, in the three formats of RFC 9110 §5.6.7

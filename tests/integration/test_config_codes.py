@@ -9,7 +9,7 @@ import os
 import time
 
 from harness import (Conn, ConfigServer, build_request, check, check_status, config_dir, eq,
-                     get, one, remove_tree, shared, timeout)
+                     get, one, shared, timeout)
 
 CONFIG = """\
 max-body-bytes: 1K
@@ -55,11 +55,6 @@ def srv():
             f.write(CONFIG.replace("MAINT", os.path.join(_dir, "maintenance")))
         return ConfigServer(path)
     return shared("nxx serve --config (status codes)", make)
-
-
-def teardown_module():
-    if _dir:
-        remove_tree(_dir)
 
 
 def req(method, path, headers=None, body=b"", host="codes.test"):

@@ -5,35 +5,26 @@ checked through raw requests and the files left on disk."""
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-from harness import (NXX_BIN, ConfigServer, Conn, Server, build_request, census_note_multistatus, check,
-                     check_status, config_dir, eq, parse_response, remove_tree, shared, skip)
+from harness import (NXX_BIN, ConfigServer, Conn, Server, build_request, census_note_multistatus,
+                     check, check_status, config_dir, eq, parse_response, shared, skip, temp_dir)
 
 D = "{DAV:}"
 LOCKINFO = (b'<?xml version="1.0" encoding="utf-8"?><D:lockinfo xmlns:D="DAV:">'
             b'<D:lockscope><D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>'
             b'<D:owner>tests</D:owner></D:lockinfo>')
 
-_roots = []
-
 
 def new_root(files=None):
-    root = tempfile.mkdtemp(prefix="nxx-it-dav-")
-    _roots.append(root)
+    root = temp_dir("nxx-it-dav-")
     for rel, data in (files or {}).items():
         path = os.path.join(root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:
             f.write(data)
     return root
-
-
-def teardown_module():
-    for r in _roots:
-        remove_tree(r)
 
 
 _root = None
@@ -218,7 +209,6 @@ def _loop_server():
     os.symlink("..", os.path.join(root, "top", "back"))
     d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
                          f"      depth-infinity: true\n")
-    _roots.append(d)
     return ConfigServer(path)
 
 
@@ -237,7 +227,6 @@ def test_long_copy_sends_102_processing_and_leaves_the_loop_free():
     root = new_root(files)
     d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
                          f"      processing-delay: 0.01\n")
-    _roots.append(d)
     with ConfigServer(path, threads=1) as s:
         with Conn(s, 60) as c, Conn(s, 10) as other:
             c.send(build_request("COPY", "/tree", [("Destination", "/copy")]))
@@ -278,7 +267,6 @@ def test_bind_unbind_rebind():
     root = new_root({"docs/a.txt": b"first", "other/keep.txt": b"k"})
     d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
                          f"      depth-infinity: true\n")
-    _roots.append(d)
     with ConfigServer(path) as s:
         check("bind" in req(s, "OPTIONS", "/").tokens("dav"), "OPTIONS advertises bind")
         # a second binding of a file is the same resource
@@ -326,8 +314,7 @@ def test_locks_survive_a_restart():
 def test_full_disk_507_leaves_nothing():
     if os.geteuid() != 0:
         skip("mounting a small tmpfs needs root")
-    mnt = tempfile.mkdtemp(prefix="nxx-it-davfull-")
-    _roots.append(mnt)
+    mnt = temp_dir("nxx-it-davfull-")
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt],
                        capture_output=True)
     if r.returncode != 0:
@@ -336,7 +323,6 @@ def test_full_disk_507_leaves_nothing():
         dbdir = new_root()
         d, path = config_dir(f"max-body-bytes: 8M\nlocations:\n  /:\n    max-body-bytes: 8M\n"
                              f"    dav:\n      root: {mnt}\n      db: {dbdir}/dav.db\n")
-        _roots.append(d)
         with ConfigServer(path) as s:
             r = req(s, "PUT", "/big.bin", None, b"z" * (3 << 20))
             check_status(r, 507, "PUT that meets ENOSPC")
@@ -370,7 +356,6 @@ def test_locks_survive_a_reload():
     # the lock table belongs to the root, not to a configuration generation
     root = new_root({"r.txt": b"r"})
     d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n")
-    _roots.append(d)
     with ConfigServer(path) as s:
         with Conn(s, 10) as old:
             _, token = _lock(s, "/r.txt")
@@ -462,7 +447,6 @@ def test_max_jobs_zero_runs_long_operations_on_the_worker():
     root = new_root({"t/a.txt": b"a", "t/b/c.txt": b"c"})
     d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
                          f"      max-jobs: 0\n")
-    _roots.append(d)
     with ConfigServer(path) as s:
         check_status(req(s, "COPY", "/t", {"Destination": "/u"}), 201, "COPY")
         check_status(req(s, "MOVE", "/u", {"Destination": "/v"}), 201, "MOVE")

@@ -24,22 +24,14 @@ hosts:
       "= /post": {{return: {{status: 204}}}}
 """
 
-_dirs = []
-
 
 def make_server(*args):
-    d, path = config_dir(CONFIG, files={"www/index.html": b"<!DOCTYPE html><p>hinted</p>\n"})
-    _dirs.append(d)
+    _, path = config_dir(CONFIG, files={"www/index.html": b"<!DOCTYPE html><p>hinted</p>\n"})
     return ConfigServer(path, *args)
 
 
 def srv():
     return shared("nxx serve --config (early hints)", make_server)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def req(method, path, version="HTTP/1.1"):

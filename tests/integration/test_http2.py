@@ -35,11 +35,6 @@ def hello():
     return shared("hello (h2c)", lambda: Hello())
 
 
-def teardown_module():
-    if _root:
-        remove_tree(_root)
-
-
 def h2curl(server, path, *args):
     return curl(["--http2-prior-knowledge", *args, f"{server.url}{path}"])
 

@@ -9,7 +9,7 @@ import os
 
 from h2client import h2_request
 from harness import (A_TXT, FIXED_MTIME, INDEX_HTML, ConfigServer, Server, check, check_status,
-                     config_dir, eq, make_docroot, remove_tree, shared)
+                     config_dir, eq, make_docroot, shared)
 from test_config_codes import CONFIG, PAGE
 
 _root = None
@@ -37,12 +37,6 @@ def codes():
             f.write("h2c: true\n" + CONFIG.replace("MAINT", os.path.join(_dir, "maintenance")))
         return ConfigServer(path)
     return shared("nxx serve --config (status codes, h2c)", make)
-
-
-def teardown_module():
-    for d in (_root, _dir):
-        if d:
-            remove_tree(d)
 
 
 def get(path, headers=(), method="GET", body=b"", server=None, authority=None):

@@ -5,7 +5,7 @@ import socket
 import time
 
 from harness import (A_TXT, INDEX_HTML, SUB_INDEX_HTML, Conn, Server, build_request, check,
-                     check_status, eq, make_docroot, parse_response, remove_tree, shared, timeout)
+                     check_status, eq, make_docroot, parse_response, shared, timeout)
 
 _root = None
 
@@ -19,11 +19,6 @@ def root():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def test_http11_keeps_connection_for_5_requests():

@@ -2,7 +2,7 @@
 --max-body-bytes (413 from Content-Length, before any body is sent)."""
 
 from harness import (A_TXT, Conn, Server, assert_alive, build_request, check, check_status, eq,
-                     make_docroot, remove_tree, shared)
+                     make_docroot, shared)
 
 _root = None
 
@@ -20,11 +20,6 @@ def srv():
         lambda: Server(root(), "--max-uri-bytes", "100", "--max-header-bytes", "2000",
                        "--max-body-bytes", "1000"),
     )
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def _first(data, method="GET"):

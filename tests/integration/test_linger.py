@@ -9,7 +9,7 @@ import socket
 import time
 
 from harness import (Server, assert_alive, check, check_status, make_docroot, parse_responses,
-                     remove_tree, shared, timeout)
+                     shared, timeout)
 
 _root = None
 
@@ -20,11 +20,6 @@ def srv():
         _root = make_docroot()
     return shared("nxx serve --max-body-bytes 1000 (linger)",
                   lambda: Server(_root, "--max-body-bytes", "1000"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def _answer_then_keep_sending(head, first_body):

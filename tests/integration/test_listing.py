@@ -7,13 +7,11 @@ import html
 import json
 import os
 import re
-import shutil
-import tempfile
 import urllib.parse
 from datetime import datetime, timezone
 
-from harness import (A_TXT, FIXED_MTIME, SUB_INDEX_HTML, Server, assert_alive, check,
-                     check_status, eq, get, http_date, make_docroot, remove_tree, shared)
+from harness import (A_TXT, FIXED_MTIME, SUB_INDEX_HTML, Server, assert_alive, check, check_status,
+                     eq, get, http_date, make_docroot, remove_tree, shared, at_teardown, temp_dir)
 
 EVIL = 'a<b>&"c.txt'
 LIST_FILES = {
@@ -41,7 +39,7 @@ def root():
         _root = make_docroot(LIST_FILES)
         for d in ("list/d1", "list/e2"):
             os.utime(os.path.join(_root, d), (FIXED_MTIME, FIXED_MTIME))
-        _outside = tempfile.mkdtemp(prefix="nxx-it-outside-")
+        _outside = temp_dir("nxx-it-outside-")
         with open(os.path.join(_outside, "out.txt"), "wb") as f:
             f.write(OUTSIDE)
         os.symlink("a.txt", os.path.join(_root, "link-in.txt"))
@@ -59,6 +57,7 @@ def root():
         global _sibling
         _sibling = _root + "-evil"
         os.makedirs(_sibling)
+        at_teardown(lambda: remove_tree(_sibling))
         with open(os.path.join(_sibling, "out.txt"), "wb") as f:
             f.write(OUTSIDE)
         base = os.path.basename(_root)
@@ -86,14 +85,6 @@ def list_srv():
 
 def follow_srv():
     return shared("nxx serve --follow-symlinks", lambda: Server(root(), "--follow-symlinks"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
-    for d in (_outside, _sibling):
-        if d:
-            shutil.rmtree(d, ignore_errors=True)
 
 
 def hrefs(body):

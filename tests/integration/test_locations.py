@@ -5,16 +5,15 @@ gone (410), a legal block (451), required Content-Length (411), a
 maintenance switch and a limit of requests in flight (503)."""
 
 import os
-import tempfile
 import time
 
 import harness
 from harness import (Conn, Process, assert_alive, build_request, check, check_status, eq, get,
-                     one, remove_tree, shared)
+                     one, shared, temp_dir)
 
 NXX_LOCATIONS = harness._bin("NXX_LOCATIONS", "build/locations")
 
-_dirs = []
+_maint = None
 
 
 class Locations(Process):
@@ -28,19 +27,14 @@ class Locations(Process):
 
 
 def _maintenance_file():
-    if not _dirs:
-        _dirs.append(tempfile.mkdtemp(prefix="nxx-it-locations-"))
-    return os.path.join(_dirs[0], "maintenance")
+    global _maint
+    if _maint is None:
+        _maint = os.path.join(temp_dir("nxx-it-locations-"), "maintenance")
+    return _maint
 
 
 def srv():
     return shared("locations", lambda: Locations(_maintenance_file()))
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
-    _dirs.clear()
 
 
 def req(method, target, headers=None, body=b"", host="localhost"):

@@ -2,7 +2,7 @@
 unknown methods (501)."""
 
 from harness import (A_TXT, Conn, Server, allow_set, assert_alive, build_request, check,
-                     check_status, eq, exchange, get, make_docroot, one, remove_tree, shared)
+                     check_status, eq, exchange, get, make_docroot, one, shared)
 
 _root = None
 FILE_ALLOW = {"GET", "HEAD", "OPTIONS"}
@@ -21,11 +21,6 @@ def srv():
 
 def trace_srv():
     return shared("nxx serve --trace", lambda: Server(root(), "--trace"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def test_unsupported_methods_on_file_are_405_with_allow():

@@ -11,7 +11,7 @@ multiviews answers 404."""
 import re
 
 from harness import (ConfigServer, build_request, check, check_status, config_dir, eq, one,
-                     remove_tree, shared)
+                     shared)
 
 EN = b"<!DOCTYPE html><p>english</p>\n"
 FR = b"<!DOCTYPE html><p>fran\xc3\xa7ais</p>\n"
@@ -47,20 +47,12 @@ locations:
     files: {root: plain, strip-prefix: true}
 """
 
-_dirs = []
-
 
 def srv():
     def make():
-        d, path = config_dir(CONFIG, files=FILES)
-        _dirs.append(d)
+        _, path = config_dir(CONFIG, files=FILES)
         return ConfigServer(path)
     return shared("nxx serve --config (multiviews)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def req(path, headers=(), method="GET"):

@@ -4,7 +4,7 @@ browsers, plain text otherwise; none for HEAD; Content-Length always right."""
 import json
 
 from harness import (A_TXT, Conn, Server, allow_set, build_request, check, check_status, eq,
-                     make_docroot, remove_tree, shared)
+                     make_docroot, shared)
 
 _root = None
 
@@ -27,11 +27,6 @@ def root():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def _ask(method, target, accept):

@@ -4,7 +4,7 @@ errors close the connection, nothing desynchronises, and the server stays alive.
 import json
 
 from harness import (A_TXT, Conn, Server, assert_alive, build_request, check, check_status, eq,
-                     exchange, make_docroot, parse_responses, raw, remove_tree, shared, skip)
+                     exchange, make_docroot, parse_responses, raw, shared, skip)
 import harness
 
 _root = None
@@ -20,11 +20,6 @@ def root():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def _expect(data, status, close=False, what=None, method="GET", timeout_s=5.0):

@@ -8,30 +8,17 @@ cut short), 503 (every upstream down), 504 (too slow), 508 (a loop), 203
 (a transformed response)."""
 
 import hashlib
+import itertools
 import os
 import subprocess
 import time
 
-from harness import (Conn, shared, build_request, check, check_status, eq, make_docroot, remove_tree,
-                     skip, timeout, A_TXT)
+from harness import (Conn, shared, build_request, check, check_status, eq, make_docroot,
+                     skip, timeout, A_TXT, at_teardown)
 from upstreams import (FakeUpstream, Nginx, PythonHttpServer, ProxyServer, closed_port,
                        proxy_config, serve_forever)
 
-_cleanup = []
-
-
-def teardown_module():
-    """Stop every server (a bad exit or a sanitizer report fails the module)."""
-    errors = []
-    for fn in reversed(_cleanup):
-        try:
-            if fn:
-                fn()
-        except AssertionError as e:
-            errors.append(str(e))
-    _cleanup.clear()
-    if errors:
-        raise AssertionError("\n".join(errors))
+_servers = itertools.count()  # each helper call starts a server of its own
 
 
 def echo(c, req):
@@ -44,22 +31,17 @@ def echo(c, req):
 
 def _echo_upstream():
     up = FakeUpstream(serve_forever(echo))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     return up
 
 
 def _proxy(url, *args, **kw):
     # shared: the runner stops it after the module and reports a bad exit
-    return shared(f"nxx --proxy #{len(_cleanup)}", lambda: (
-        _cleanup.append(None), ProxyServer(url, *args, **kw))[1])
+    return shared(f"nxx --proxy #{next(_servers)}", lambda: ProxyServer(url, *args, **kw))
 
 
 def _config(yaml, *args):
-    def make():
-        srv = proxy_config(yaml, *args)
-        _cleanup.append(lambda: remove_tree(srv.tmpdir))
-        return srv
-    return shared(f"nxx proxy config #{len(_cleanup)}", make)
+    return shared(f"nxx proxy config #{next(_servers)}", lambda: proxy_config(yaml, *args))
 
 
 def _curl(*args, data=None):
@@ -70,9 +52,8 @@ def _curl(*args, data=None):
 
 def test_python_http_server_get_head_and_a_large_file():
     root = make_docroot({"big.bin": os.urandom(5 * 1024 * 1024 + 3)})
-    _cleanup.append(lambda: remove_tree(root))
     up = PythonHttpServer(root)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         r = c.request("GET", "/a.txt")
@@ -94,12 +75,11 @@ def test_python_http_server_get_head_and_a_large_file():
 
 def test_nginx_upstream():
     root = make_docroot({"big.bin": os.urandom(2 * 1024 * 1024)})
-    _cleanup.append(lambda: remove_tree(root))
     try:
         ng = Nginx(root)
     except FileNotFoundError:
         skip("nginx is not installed")
-    _cleanup.append(ng.close)
+    at_teardown(ng.close)
     srv = _proxy(ng.url)
     with Conn(srv) as c:
         for _ in range(3):
@@ -176,7 +156,7 @@ def test_response_hop_by_hop_removed():
         c.respond(200, [("Connection", "x-secret"), ("X-Secret", "1"), ("Keep-Alive", "timeout=9"),
                         ("Upgrade", "h2c"), ("X-Public", "ok")], b"body")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         r = c.request("GET", "/")
@@ -201,7 +181,7 @@ def test_chunked_response_and_close_delimited_response():
             c.sock.close()
             raise EOFError
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv, 20) as c:
         r = c.request("GET", "/chunked")
@@ -302,7 +282,7 @@ def test_expect_100_continue_end_to_end():
             c.respond(201, [], b"got %d" % len(req.body))
 
     up = FakeUpstream(fn)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         c.send(build_request("PUT", "/ok", [("Expect", "100-continue"), ("Content-Length", "5")]))
@@ -324,7 +304,7 @@ def test_103_early_hints_passed_on():
         c.send(b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
         c.respond(200, [], b"page")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         c.send(build_request("GET", "/"))
@@ -363,7 +343,7 @@ def test_103_early_hints_shown_by_curl():
 
 def _broken(fn):
     up = FakeUpstream(fn)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     return _proxy(up.url)
 
 
@@ -478,7 +458,7 @@ def test_504_when_the_upstream_is_silent():
         c.read_head()
         time.sleep(5)
     up = FakeUpstream(silent)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      header-timeout: 1\n")
     t0 = time.monotonic()
     with Conn(srv, 10) as c:
@@ -532,7 +512,7 @@ def test_active_health_check_marks_down():
         else:
             c.respond(200, [], b"fine")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      health-path: /health\n"
                   f"      health-interval: 0.1\n      health-fails: 1\n")
     deadline = time.monotonic() + 10
@@ -551,7 +531,7 @@ def test_round_robin_least_connections_and_hash():
         def h(c, req):
             c.respond(200, [("X-Up", name)], name.encode())
         u = FakeUpstream(serve_forever(h))
-        _cleanup.append(u.close)
+        at_teardown(u.close)
         return u
     a, b = named("a"), named("b")
     srv = _config(f"  /rr:\n    proxy:\n      to: [{a.url}, {b.url}]\n"
@@ -588,7 +568,7 @@ def test_203_transform_and_inject():
             c.respond(200, [("Content-Type", "text/html"), ("ETag", '"v1"'),
                             ("X-Seen-AE", req.header("accept-encoding") or "-")], page)
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      transform: [World=nxx]\n"
                   f"      inject: '<script src=/x.js></script>'\n")
     with Conn(srv) as c:
@@ -606,7 +586,6 @@ def test_203_transform_and_inject():
 
 def test_dir_and_proxy_files_first():
     root = make_docroot()
-    _cleanup.append(lambda: remove_tree(root))
     up = _echo_upstream()
     srv = _proxy(up.url, root=root)
     with Conn(srv) as c:
@@ -640,7 +619,7 @@ def test_client_leaving_midway_costs_nothing():
         else:
             c.respond(200, [], b"ok")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url, "--max-body-bytes", "64M")
     for _ in range(3):
         with Conn(srv) as c:
@@ -670,7 +649,7 @@ def test_upgrade_relayed_after_the_upstreams_101():
                 return
             c.sock.sendall(data)
     up = FakeUpstream(fn)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     # kept out of the status census: 101 and 426 here are the upstream's own
     # (relayed), not a mechanism of nxx serve's
     srv = _proxy(up.url, "--access-log", "off")
@@ -696,7 +675,6 @@ def test_json_server_upstream():
     if not os.path.exists(js):
         skip("json-server is not installed (cd bench/json-server && npm ci)")
     d = make_docroot({"db.json": b'{"users": [{"id": 1, "name": "ada"}]}'})
-    _cleanup.append(lambda: remove_tree(d))
     port = closed_port()
     proc = subprocess.Popen([js, "--host", "127.0.0.1", "--port", str(port), "--quiet",
                              os.path.join(d, "db.json")],
@@ -705,7 +683,7 @@ def test_json_server_upstream():
     def stop():
         proc.terminate()
         proc.wait(5)
-    _cleanup.append(stop)
+    at_teardown(stop)
     from upstreams import _wait_port
     _wait_port(port, proc, 20)
     srv = _proxy(f"http://127.0.0.1:{port}")

@@ -6,38 +6,16 @@ Destinations and ports off the allow-list get 403, an origin-form request
 
 import subprocess
 
-from harness import Conn, shared, skip, build_request, check, check_status, eq, remove_tree
-from upstreams import FakeUpstream, Squid, closed_port, proxy_config, serve_forever
-
-_cleanup = []
-
-
-def teardown_module():
-    """Stop every server (a bad exit or a sanitizer report fails the module)."""
-    errors = []
-    for fn in reversed(_cleanup):
-        try:
-            fn()
-        except AssertionError as e:
-            errors.append(str(e))
-    _cleanup.clear()
-    if errors:
-        raise AssertionError("\n".join(errors))
+from harness import (Conn, shared, skip, build_request, check, check_status, eq, at_teardown,
+                     temp_dir)
+from upstreams import (FakeUpstream, Squid, closed_port, echo_bytes, proxy_config,
+                       serve_forever)
 
 
 def _echo(c, req):
     c.respond(200, [("Content-Type", "text/plain")],
               f"{req.method} {req.target} host={req.header('host')} "
               f"via={req.header('via')}\n".encode())
-
-
-def _raw_echo(c):
-    while True:
-        data = c.sock.recv(65536)
-        if not data:
-            c.sock.shutdown(1)
-            return
-        c.sock.sendall(data)
 
 
 _state = {}
@@ -47,15 +25,14 @@ def setup():
     if _state:
         return _state
     http = FakeUpstream(serve_forever(_echo))
-    raw = FakeUpstream(_raw_echo)
-    _cleanup.append(http.close)
-    _cleanup.append(raw.close)
+    raw = FakeUpstream(echo_bytes)
+    at_teardown(http.close)
+    at_teardown(raw.close)
     dead = closed_port()
     srv = shared("nxx forward", lambda: proxy_config(
         "  /:\n    forward:\n"
         f"      allow: ['127.0.0.1:{http.port}', '127.0.0.1:{raw.port}', '127.0.0.1:{dead}']\n"
         f"      connect-ports: ['{http.port}', '{raw.port}', '{dead}']\n"))
-    _cleanup.append(lambda: remove_tree(srv.tmpdir))
     _state.update(http=http, raw=raw, dead=dead, srv=srv)
     return _state
 
@@ -120,10 +97,9 @@ def test_refusals():
 
 def test_connect_443_only_by_default():
     http = FakeUpstream(serve_forever(_echo))
-    _cleanup.append(http.close)
+    at_teardown(http.close)
     srv = shared("nxx forward 443", lambda: proxy_config(
         f"  /:\n    forward: '127.0.0.1:{http.port}'\n"))
-    _cleanup.append(lambda: remove_tree(srv.tmpdir))
     t = f"127.0.0.1:{http.port}"
     with Conn(srv) as c:
         c.send(build_request("CONNECT", t, [("Host", t)], host=False))
@@ -142,7 +118,6 @@ def test_proxy_authentication_407():
     import base64
     import os
     import shutil
-    import tempfile
     if not shutil.which("htpasswd"):
         skip("htpasswd (apache2-utils) is not installed")
     seen = []
@@ -152,16 +127,14 @@ def test_proxy_authentication_407():
         _echo(c, req)
 
     http = FakeUpstream(serve_forever(echo_auth))
-    _cleanup.append(http.close)
-    d = tempfile.mkdtemp(prefix="nxx-it-proxyauth-")
-    _cleanup.append(lambda: remove_tree(d))
+    at_teardown(http.close)
+    d = temp_dir("nxx-it-proxyauth-")
     users = os.path.join(d, "users")
     subprocess.run(["htpasswd", "-bcB", users, "alice", "s3cret"], check=True, capture_output=True)
     t = f"127.0.0.1:{http.port}"
     srv = shared("nxx forward auth", lambda: proxy_config(
         f"  /:\n    auth: {{basic: '{users}', proxy: true, realm: Proxy}}\n"
         f"    forward: {{allow: ['{t}'], connect-ports: ['{http.port}']}}\n"))
-    _cleanup.append(lambda: remove_tree(srv.tmpdir))
     good = "Basic " + base64.b64encode(b"alice:s3cret").decode()
     bad = "Basic " + base64.b64encode(b"alice:wrong").decode()
     for method, target, extra in (("GET", f"http://{t}/x", []), ("CONNECT", t, [("Host", t)])):
@@ -191,7 +164,7 @@ def test_same_curl_command_lines_as_squid():
         sq = Squid([s["http"].port, s["raw"].port])
     except FileNotFoundError:
         skip("squid is not installed")
-    _cleanup.append(sq.close)
+    at_teardown(sq.close)
     http = f"http://127.0.0.1:{s['http'].port}"
     cases = [
         ("absolute-form", ["-x", "PROXY", http + "/a?b=1"]),

@@ -7,7 +7,7 @@ import time
 
 from harness import (FIXED_MTIME, Conn, Server, assert_alive, build_request, byteranges, check,
                      check_status, curl, eq, get, http_date, make_docroot, multipart_boundary,
-                     parse_byteranges, remove_tree, shared)
+                     parse_byteranges, shared)
 
 LEN = 1000
 DATA = bytes((i * 7 + 3) % 256 for i in range(LEN))
@@ -25,11 +25,6 @@ def root():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def rng(spec, path="/data.bin", headers=None, method="GET"):

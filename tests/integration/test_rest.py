@@ -9,13 +9,12 @@ test_rest_tasks.py and test_rest_durability.py."""
 
 import json
 import re
-import tempfile
 import threading
 
 from harness import (Conn, Server, allow_set, build_request, check, check_status, eq,
-                     is_imf_fixdate, make_docroot, one, remove_tree, shared)
+                     is_imf_fixdate, make_docroot, one, shared, temp_dir)
 
-_dirs = []
+_root = None
 ETAG_RE = re.compile(r'^"(\d+)"$')
 COLL_ETAG_RE = re.compile(r'^"c(\d+)"$')
 JSON = "application/json"
@@ -23,21 +22,14 @@ MERGE = "application/merge-patch+json"
 
 
 def tmpdir(prefix):
-    d = tempfile.mkdtemp(prefix=prefix)
-    _dirs.append(d)
-    return d
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
-    _dirs.clear()  # the modules that import these helpers start afresh
+    return temp_dir(prefix)
 
 
 def root():
-    if not _dirs:
-        _dirs.append(make_docroot())
-    return _dirs[0]
+    global _root
+    if _root is None:
+        _root = make_docroot()
+    return _root
 
 
 def api_server(*flags, data=None):

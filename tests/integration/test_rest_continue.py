@@ -2,26 +2,16 @@
 gets 100 Continue before its content is read; one that will fail gets its final
 status instead (RFC 9110 §10.1.1), and never to HTTP/1.0."""
 
-import tempfile
 
 from harness import (Conn, Server, build_request, check, check_status, eq, make_docroot,
-                     remove_tree, shared)
-
-_dirs = []
+                     shared, temp_dir)
 
 
 def srv():
     def make():
-        root, data = make_docroot(), tempfile.mkdtemp(prefix="nxx-it-data-")
-        _dirs.extend([root, data])
+        root, data = make_docroot(), temp_dir("nxx-it-data-")
         return Server(root, "--api", "/api", "--data", data, "--max-body-bytes", "64K")
     return shared("nxx serve --api /api (100-continue)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
-    _dirs.clear()
 
 
 def _head(method, path, body, ctype="application/json", version="HTTP/1.1", length=None):

@@ -16,7 +16,6 @@ import time
 from harness import Conn, ProtocolError, build_request, check, check_status, eq, timeout
 from test_rest import (JSON, MERGE, api_server, call, etag_of, js, problem, put, strip_id,
                        tmpdir)
-from test_rest import teardown_module  # noqa: F401 - removes this module's directories too
 
 
 @timeout(60)

@@ -12,7 +12,6 @@ import time
 
 from harness import Conn, check, check_status, eq, timeout
 from test_rest import JSON, api, api_server, call, js, problem, strip_id, tmpdir
-from test_rest import teardown_module  # noqa: F401 - removes this module's directories too
 
 TASK_URL_RE = r"^/api/_tasks/[A-Za-z0-9._~-]+$"
 

@@ -6,7 +6,7 @@ import urllib.parse
 
 from harness import (A_TXT, FIXED_MTIME, INDEX_HTML, SPACE_TXT, SUB_INDEX_HTML, Conn, Server,
                      assert_alive, build_request, check, check_status, curl, eq, exchange, get,
-                     http_date, is_imf_fixdate, make_docroot, one, remove_tree, shared,
+                     http_date, is_imf_fixdate, make_docroot, one, shared,
                      TRANSPORT)
 
 _root = None
@@ -24,11 +24,6 @@ def root():
 
 def srv():
     return shared("nxx serve (defaults)", lambda: Server(root()))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def _passwd():

@@ -7,9 +7,7 @@ takes it); a tunnel that goes quiet is closed by the tunnel timeout."""
 import time
 
 from harness import (Conn, Hello, Server, assert_alive, build_request, check, check_status,
-                     eq, make_docroot, remove_tree, shared, timeout)
-
-_dirs = []
+                     eq, make_docroot, shared, timeout)
 
 
 def srv():
@@ -19,14 +17,8 @@ def srv():
 def files():
     def make():
         root = make_docroot()
-        _dirs.append(root)
         return Server(root)
     return shared("nxx serve (CONNECT)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def test_upgrade_101_then_bytes_in_order():

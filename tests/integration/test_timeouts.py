@@ -22,11 +22,6 @@ def srv():
                   lambda: Server(root(), "--request-timeout", "1", "--keepalive-timeout", "1"))
 
 
-def teardown_module():
-    if _root:
-        remove_tree(_root)
-
-
 def _check_408_then_close(c, t0, what):
     check(c.wait_eof(4.0), f"{what}: connection not closed within 4 s")
     elapsed = time.monotonic() - t0

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 
 from harness import (Conn, Server, assert_alive, build_request, byteranges, check, check_status,
-                     curl, eq, get, make_docroot, remove_tree, shared)
+                     curl, eq, get, make_docroot, shared)
 
 ORIG = b"function hello() { return 'precompressed variants'; }\n" * 30
 GZ = gzip.compress(ORIG, mtime=0)
@@ -61,11 +61,6 @@ def srv():
 
 def nopre_srv():
     return shared("nxx serve --no-precompressed", lambda: Server(root(), "--no-precompressed"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def ae(value, path="/app.js", method="GET", extra=None, server=None):

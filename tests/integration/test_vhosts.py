@@ -31,13 +31,10 @@ hosts:
       /: {return: {status: 200, body: "perm\\n"}}
 """
 
-_dirs = []
-
 
 def _server(text, key, **kw):
     def make():
         d, path = config_dir(text)
-        _dirs.append(d)
         return ConfigServer(path, **kw)
     return shared(key, make)
 
@@ -49,11 +46,6 @@ def hosts_srv():
 def strict_srv():
     return _server("strict-hosts: true\n" + HOSTS.replace("    default: true\n", ""),
                    "nxx serve --config (strict-hosts)")
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def body_for(srv, host, path="/"):

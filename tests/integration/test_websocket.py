@@ -18,11 +18,9 @@ import zlib
 
 from harness import (ConfigServer, Conn, Server, assert_alive, build_request, check,
                      check_config, check_status, config_dir, eq, get, make_docroot,
-                     remove_tree, shared, timeout, write_config)
+                     shared, timeout, write_config)
 from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, WS, accept_for,
                    close_payload, frame, handshake_headers)
-
-_dirs = []
 
 CONFIG = """
 locations:
@@ -42,7 +40,6 @@ def srv():
     def make():
         root = make_docroot()
         d, path = config_dir(CONFIG.replace("ROOT", root))
-        _dirs.extend([root, d])
         return ConfigServer(path)
     return shared("websocket locations", make)
 
@@ -50,14 +47,8 @@ def srv():
 def cli():
     def make():
         root = make_docroot()
-        _dirs.append(root)
         return Server(root, "--ws-echo", "/echo")
     return shared("nxx serve --ws-echo", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def handshake(path, headers, target=None, version="HTTP/1.1"):
@@ -600,7 +591,6 @@ def test_slow_subscriber_is_closed_1008_others_keep_up():
 @timeout(30)
 def test_access_log_line_of_a_websocket_connection():
     root = make_docroot()
-    _dirs.append(root)
     log = os.path.join(root, "access.jsonl")
     with Server(root, "--ws-echo", "/echo", "--access-log", log,
                 "--access-log-format", "json") as s:
@@ -623,7 +613,6 @@ def test_access_log_line_of_a_websocket_connection():
 @timeout(30)
 def test_server_stop_sends_1001():
     root = make_docroot()
-    _dirs.append(root)
     with Server(root, "--ws-echo", "/echo") as s:
         echo = WS(s, "/echo")
         echo.send_frame(OP_TEXT, "before")
@@ -636,7 +625,6 @@ def test_server_stop_sends_1001():
 
 def test_bad_websocket_settings_are_refused():
     d, path = config_dir()
-    _dirs.append(d)
     cases = [
         ("locations:\n  /ws: {websocket: chat}\n", "mode"),
         ("locations:\n  /ws: {websocket: {protocols: [\"a b\"]}}\n", "subprotocol"),
@@ -661,7 +649,6 @@ def test_bad_websocket_settings_are_refused():
 def test_connections_keep_their_configuration_across_a_reload():
     d, path = config_dir("locations:\n  /ws: {websocket: {max-message: 100}}\n"
                          "  /chat: {websocket: channels}\n")
-    _dirs.append(d)
     with ConfigServer(path) as s:
         old = WS(s, "/ws")
         sub = WS(s, "/chat/r")

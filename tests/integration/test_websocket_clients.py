@@ -11,10 +11,9 @@ import subprocess
 import textwrap
 
 from harness import (NXX_BIN, ConfigServer, Process, census_example_env, check, config_dir,
-                     eq, make_docroot, remove_tree, shared, skip, timeout)
+                     eq, make_docroot, shared, skip, timeout)
 from wsraw import OP_BINARY, OP_CLOSE, OP_TEXT, WS
 
-_dirs = []
 SYSTEM_PYTHON = "/usr/bin/python3"
 NODE_PATH = "/usr/share/nodejs"
 WS_ECHO = os.environ.get("NXX_WS_ECHO") or os.path.join(os.path.dirname(NXX_BIN), "ws-echo")
@@ -31,7 +30,6 @@ def srv():
     def make():
         root = make_docroot()
         d, path = config_dir(CONFIG.replace("ROOT", root))
-        _dirs.extend([root, d])
         return ConfigServer(path)
     return shared("websocket for clients", make)
 
@@ -50,11 +48,6 @@ def example():
     if not os.path.exists(WS_ECHO):
         skip(f"{WS_ECHO} is not built")
     return shared("ws-echo", WsEcho)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def run_client(argv, script, env=None, timeout_s=60):

@@ -191,6 +191,17 @@ def serve_forever(handler):
     return fn
 
 
+def echo_bytes(c):
+    """fn for FakeUpstream: every byte back as it comes (a CONNECT destination);
+    the client's end of its sending ends the echo's too."""
+    while True:
+        data = c.sock.recv(65536)
+        if not data:
+            c.sock.shutdown(socket.SHUT_WR)
+            return
+        c.sock.sendall(data)
+
+
 def closed_port():
     """A port on 127.0.0.1 nothing listens on (bound once, then released)."""
     s = socket.socket()

@@ -6,28 +6,20 @@ that would pass it is answered 413 at once, naming the limit, and the
 connection is closed."""
 
 import json
-import tempfile
 import time
 
 from harness import (Conn, Server, assert_alive, check, check_status, make_docroot,
-                     parse_responses, remove_tree, shared, timeout)
+                     parse_responses, shared, timeout, temp_dir)
 
 LIMIT = 1000
-_dirs = []
 
 
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-chunklimit-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-chunklimit-")
         return Server(root, "--api", "/api", "--data", data, "--max-body-bytes", str(LIMIT))
     return shared("nxx serve --api --max-body-bytes 1000 (chunk limit)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 HEAD = (b"POST /api/things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -6,26 +6,17 @@ task of nothing and 205 with an empty item.  Now empty content is a 400 that
 says so, on every route that takes content, and no sanitizer complains."""
 
 import json
-import tempfile
 
 from harness import (Conn, Server, assert_alive, check, check_status, eq, make_docroot,
-                     parse_responses, remove_tree, shared, timeout)
-
-_dirs = []
+                     parse_responses, shared, timeout, temp_dir)
 
 
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-empty-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-empty-")
         return Server(root, "--api", "/api", "--data", data)
     return shared("nxx serve --api (empty bodies)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def _send(method, target, ctype, body=b"", chunked=False):

@@ -2,26 +2,17 @@
 stored, although a JSON body cannot carry one, and the item then failed to
 parse on a later PATCH (500).  Such a form is now refused with 400."""
 
-import tempfile
 
 from harness import (Conn, Server, assert_alive, check_status, make_docroot,
-                     parse_responses, remove_tree, shared, timeout)
-
-_dirs = []
+                     parse_responses, shared, timeout, temp_dir)
 
 
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-formnul-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-formnul-")
         return Server(root, "--api", "/api", "--data", data)
     return shared("nxx serve --api (form NUL)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def _post(body, ctype):

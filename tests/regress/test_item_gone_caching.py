@@ -5,26 +5,17 @@ and 304 carry `no-cache`.  Both statuses are heuristically cacheable (RFC
 after a PUT (re)creates the item.  They now carry the item's own rule, as
 does the 404 of a collection schema that a PUT may create."""
 
-import tempfile
 
-from harness import (Conn, Server, check, check_status, eq, make_docroot, remove_tree, shared,
-                     timeout)
-
-_dirs = []
+from harness import (Conn, Server, check, check_status, eq, make_docroot, shared,
+                     timeout, temp_dir)
 
 
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-gone-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-gone-")
         return Server(root, "--api", "/api", "--data", data)
     return shared("nxx serve --api (404/410 caching)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def _cache_control(resp, what):

@@ -9,14 +9,12 @@ Date."""
 
 import email.utils
 import os
-import tempfile
 import threading
 import time
 
-from harness import (Conn, Server, check, check_status, make_docroot, remove_tree, shared,
-                     timeout)
+from harness import (Conn, Server, check, check_status, make_docroot, shared,
+                     timeout, temp_dir)
 
-_dirs = []
 WRITERS = 8
 ANSWERS = 4000     # at least this many write answers,
 MIN_SECONDS = 8.0  # over this many second boundaries (where the fault was) ...
@@ -26,16 +24,10 @@ MAX_SECONDS = 40.0  # ... unless this runs out first
 def srv():
     def make():
         root = make_docroot()
-        data = tempfile.mkdtemp(prefix="nxx-lm-")
-        _dirs.extend([root, data])
+        data = temp_dir("nxx-lm-")
         os.utime(os.path.join(root, "a.txt"), (time.time() + 86400 * 365,) * 2)
         return Server(root, "--api", "/api", "--data", data, threads=2)
     return shared("nxx serve --api (Last-Modified)", make)
-
-
-def teardown_module():
-    for d in _dirs:
-        remove_tree(d)
 
 
 def _seconds(value, what):

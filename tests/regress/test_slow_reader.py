@@ -11,7 +11,7 @@ import os
 import socket
 import time
 
-from harness import (Server, check, eq, make_docroot, parse_response, remove_tree, shared,
+from harness import (Server, check, eq, make_docroot, parse_response, shared,
                      timeout)
 
 SIZE = 8 * 1024 * 1024
@@ -40,11 +40,6 @@ def idle_srv():
     return shared("nxx serve --send-timeout 2 --min-send-rate 0",
                   lambda: Server(root(), "--send-timeout", "2", "--min-send-rate", "0",
                                  "--access-log", "off"))
-
-
-def teardown_module():
-    if _root:
-        remove_tree(_root)
 
 
 def start_download(s, rcvbuf):

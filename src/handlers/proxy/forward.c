@@ -224,6 +224,11 @@ static void fwd_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
             nxx_req_error(req, 500, NULL);
             return;
         }
+        /* what the destination sent (or its FIN) may have come with the
+         * event that finished the connect: edge-triggered, it is not
+         * announced again */
+        if (f->readable)
+            pump_in(f);
         return;
     }
     if (!f->t || f->ending)
