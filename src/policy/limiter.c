@@ -13,11 +13,13 @@
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "core/alloc.h"
 #include "os/random.h"
+#include "policy/shared.h"
 #include "core/banned.h"
 
 #define STRIPES 64
@@ -75,6 +77,34 @@ void nxx_limiter_free(struct nxx_limiter *l)
         pthread_mutex_destroy(&l->lock[i]);
     nxx_free(l->e);
     nxx_free(l);
+}
+
+struct params {
+    uint64_t quota, window_ms;
+    enum nxx_limit_algo algo;
+    size_t max_keys;
+};
+
+static void *shared_new(void *arg)
+{
+    const struct params *p = arg;
+    return nxx_limiter_new(p->quota, p->window_ms, p->algo, p->max_keys);
+}
+
+static void shared_free(void *obj)
+{
+    nxx_limiter_free(obj);
+}
+
+struct nxx_limiter *nxx_limiter_shared(const char *key, const void *site, uint64_t quota,
+                                       uint64_t window_ms, enum nxx_limit_algo algo,
+                                       size_t max_keys, struct nxx_shared **h)
+{
+    struct params p = { quota, window_ms, algo, max_keys };
+    char full[1024];
+    snprintf(full, sizeof(full), "limiter|%s|%llu/%llums|%d|%zu", key, (unsigned long long)quota,
+             (unsigned long long)window_ms, (int)algo, max_keys);
+    return nxx_shared_get(full, site, shared_new, &p, shared_free, h);
 }
 
 static uint64_t mix(uint64_t x)

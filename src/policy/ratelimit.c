@@ -25,10 +25,12 @@
 #include "policy/client.h"
 #include "policy/digest.h"
 #include "policy/limiter.h"
+#include "policy/shared.h"
 #include "core/banned.h"
 
 struct limit {
     struct nxx_limiter *lim;
+    struct nxx_shared *shared; /* lim's reference: kept across reloads */
     enum nxx_rate_key by;
     char *field; /* the header field of NXX_RATE_BY_FIELD / API key; lowercase */
     char *param; /* the query parameter of an API key, or NULL */
@@ -118,7 +120,7 @@ static int limit_policy(nxx_req *req, void *ud)
 static void limit_free(void *arg)
 {
     struct limit *l = arg;
-    nxx_limiter_free(l->lim);
+    nxx_shared_put(l->shared);
     nxx_free(l->field);
     nxx_free(l->param);
     nxx_cidrs_release(&l->trusted);
@@ -171,8 +173,14 @@ int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg)
         l->policy_line, sizeof(l->policy_line), "RateLimit-Policy: %s;q=%llu;w=%llu\r\n", l->name,
         (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
     int e = 0;
-    l->lim = nxx_limiter_new(cfg->quota, cfg->window_s * 1000,
-                             cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys);
+    /* the same limit in the same place after a reload keeps its counts */
+    char key[768], where[512];
+    nxx_shared_scope_key(scope, where, sizeof(where));
+    snprintf(key, sizeof(key), "%s|rate|%s|%d|%s|%s", where, l->name, (int)cfg->by,
+             cfg->field ? cfg->field : "", cfg->param ? cfg->param : "");
+    l->lim = nxx_limiter_shared(key, scope->site, cfg->quota, cfg->window_s * 1000,
+                                cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys,
+                                &l->shared);
     if (!l->lim)
         e = NXX_ENOMEM;
     if (!e && cfg->field && !(l->field = lower_dup(cfg->field)))
