@@ -546,14 +546,27 @@ struct slot {
 struct wstate {
     struct crypt_data cd;
     struct slot cache[CACHE_SLOTS];
+    EVP_MD_CTX *md; /* JWT signatures: one context per worker, reset after each */
 };
 
 static void *wstate_new(void)
 {
-    return nxx_calloc(1, sizeof(struct wstate));
+    struct wstate *ws = nxx_calloc(1, sizeof(struct wstate));
+    if (ws && !(ws->md = EVP_MD_CTX_new())) {
+        nxx_free(ws);
+        ws = NULL;
+    }
+    return ws;
 }
 
-static struct nxx_worker_key wkey = { wstate_new, nxx_free, 0 };
+static void wstate_free(void *arg)
+{
+    struct wstate *ws = arg;
+    EVP_MD_CTX_free(ws->md);
+    nxx_free(ws);
+}
+
+static struct nxx_worker_key wkey = { wstate_new, wstate_free, 0 };
 
 static void digest(nxx_req *req, const struct nxx_auth *a, nxx_str value, unsigned char out[32])
 {
@@ -620,7 +633,9 @@ static int check_jwt(nxx_req *req, const struct nxx_auth *a, nxx_str tok,
         return 503;
     }
     const char *why = NULL;
-    if (nxx_jwt_verify(a->jwt, tok.ptr, tok.len, nxx_req_wall_s(req), c, &why) != 0) {
+    struct wstate *ws = nxx_req_worker_state(req, &wkey);
+    if (nxx_jwt_verify_ctx(a->jwt, ws ? ws->md : NULL, tok.ptr, tok.len, nxx_req_wall_s(req), c,
+                           &why) != 0) {
         struct nxx_limit_result lr;
         if (a->fails)
             nxx_limiter_take(a->fails, key, nxx_req_now_ms(req), 1, &lr);
