@@ -10,9 +10,11 @@
  *    rather than served.
  *  - A slow hash costs milliseconds, which a keep-alive client would pay
  *    on every request: a verified Authorization value is remembered per
- *    worker for a short time, keyed by the SHA-256 of the instance and the
- *    value (the cache never holds a password or anything it could be
- *    recovered from faster than the hash itself).
+ *    worker for a short time, keyed by a 128-bit SipHash of the instance
+ *    and the value under a random key of the process (never the value
+ *    itself).  Without that key nobody can make another value pass for a
+ *    cached one; and it costs a couple of hundred instructions where a
+ *    SHA-256 through OpenSSL's EVP layer cost thousands, on every request.
  *  - An unknown user costs the same hash as a known one, and hashes are
  *    compared in constant time, so timing tells nothing about which names
  *    exist.
@@ -25,12 +27,15 @@
 #include <crypt.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
+#include "core/siphash.h"
 #include "http/field.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -40,6 +45,7 @@
 #include "policy/limiter.h"
 #include "policy/lines.h"
 #include "policy/shared.h"
+#include "os/random.h"
 #include "core/banned.h"
 
 #define CRED_MAX 1024   /* decoded user:password */
@@ -538,7 +544,7 @@ void nxx_auth_free(struct nxx_auth *a)
 /* ---- per worker: the crypt scratch and the cache of verified values ---- */
 
 struct slot {
-    unsigned char digest[32];
+    unsigned char digest[16];
     const struct user *user;
     uint64_t until_ms;
 };
@@ -568,9 +574,39 @@ static void wstate_free(void *arg)
 
 static struct nxx_worker_key wkey = { wstate_new, wstate_free, 0 };
 
-static void digest(nxx_req *req, const struct nxx_auth *a, nxx_str value, unsigned char out[32])
+static unsigned char cache_key[16]; /* the process's SipHash key, random */
+static int cache_key_ready;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void cache_key_init(void)
 {
-    nxx_policy_sha256(req, &a->id, sizeof(a->id), value.ptr, value.len, out);
+    if (nxx_os_random(cache_key, sizeof(cache_key), 1) != 0)
+        nxx_log_error("auth: no random key for the credential cache: it stays off");
+    else
+        cache_key_ready = 1;
+}
+
+static int cache_ready(void)
+{
+    pthread_once(&cache_key_once, cache_key_init);
+    return cache_key_ready;
+}
+
+/* The cache's key of a value for instance a: SipHash of the instance's id
+ * and the value (a large value is hashed in pieces, a prefix at a time). */
+static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[16])
+{
+    unsigned char buf[512];
+    memcpy(buf, &a->id, sizeof(a->id));
+    size_t n = value.len < sizeof(buf) - sizeof(a->id) ? value.len : sizeof(buf) - sizeof(a->id);
+    memcpy(buf + sizeof(a->id), value.ptr, n);
+    nxx_siphash128(cache_key, buf, sizeof(a->id) + n, out);
+    for (size_t off = n; off < value.len; off += n) { /* chain the rest */
+        n = value.len - off < sizeof(buf) - 16 ? value.len - off : sizeof(buf) - 16;
+        memcpy(buf, out, 16);
+        memcpy(buf + 16, value.ptr + off, n);
+        nxx_siphash128(cache_key, buf, 16 + n, out);
+    }
 }
 
 /* ---- the policy ---- */
@@ -680,10 +716,10 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
     nxx_str value = nxx_req_header(req, a->proxy ? "proxy-authorization" : "authorization");
     uint64_t now = nxx_req_now_ms(req);
     struct wstate *ws = nxx_req_worker_state(req, &wkey);
-    unsigned char d[32];
+    unsigned char d[16];
     struct slot *s = NULL;
-    if (value.len && ws && a->cache_ms) {
-        digest(req, a, value, d);
+    if (value.len && ws && a->cache_ms && cache_ready()) {
+        digest(a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
         if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
             accept_user(req, s->user);
