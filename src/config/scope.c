@@ -270,8 +270,9 @@ static const struct nxx_cfg_key auth_keys[] = {
       .type = K_SECONDS,
       .max = 86400000,
       .def = "60",
-      .help = "A verified credential is remembered this long by each worker (by a SHA-256 of "
-              "it), so keep-alive requests skip the slow hash; 0: never." },
+      .help = "A verified credential is remembered this long by each worker (by a keyed "
+              "128-bit SipHash of it, never the credential), so keep-alive requests skip the "
+              "slow hash; 0: never." },
     { .name = "max-failures",
       .arg = "N",
       .type = K_COUNT,
