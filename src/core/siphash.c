@@ -49,8 +49,7 @@ static void store64(unsigned char *p, uint64_t v)
         v2 = rotl(v2, 32);                                                                         \
     } while (0)
 
-void nxx_siphash128(const unsigned char key[16], const void *in, size_t len,
-                    unsigned char out[16])
+void nxx_siphash128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16])
 {
     const unsigned char *p = in;
     uint64_t k0 = load64(key), k1 = load64(key + 8);

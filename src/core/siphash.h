@@ -13,7 +13,6 @@
 #include <stdint.h>
 
 /* The 128-bit SipHash-2-4 of in[0..len) under key[0..16) into out[0..16). */
-void nxx_siphash128(const unsigned char key[16], const void *in, size_t len,
-                    unsigned char out[16]);
+void nxx_siphash128(const unsigned char key[16], const void *in, size_t len, unsigned char out[16]);
 
 #endif

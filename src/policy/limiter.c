@@ -26,6 +26,7 @@
 #include <sys/socket.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "os/random.h"
 #include "policy/shared.h"
 #include "core/banned.h"
@@ -51,7 +52,7 @@ struct nxx_limiter {
     } lock[STRIPES];
 };
 
-static void stripe_lock(atomic_int *held)
+static inline void stripe_lock(atomic_int *held)
 {
     for (unsigned spins = 0;; spins++) {
         if (!atomic_load_explicit(held, memory_order_relaxed) &&
@@ -223,6 +224,27 @@ static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsi
         out->retry_s = 1;
 }
 
+static void count(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
+                  struct nxx_limit_result *out)
+{
+    if (l->algo == NXX_LIMIT_WINDOW)
+        window(l, e, now_ms, cost, out);
+    else
+        bucket(l, e, now_ms, cost, out);
+}
+
+/* A peek at a key that has no entry: what a fresh one would say, taking
+ * no place (out of line: the hot path has no local entry to guard). */
+static NXX_NOINLINE void peek_fresh(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                    uint64_t now_ms, struct nxx_limit_result *out)
+{
+    struct entry fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.key = *key;
+    fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+    count(l, &fresh, now_ms, 0, out);
+}
+
 static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
                 unsigned cost, struct nxx_limit_result *out)
 {
@@ -231,22 +253,17 @@ static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t
     stripe_lock(m);
     int found;
     struct entry *e = find(l, set, key, &found);
-    struct entry fresh;
-    if (!found) {
-        memset(&fresh, 0, sizeof(fresh));
-        fresh.key = *key;
-        fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
-        if (cost) /* a peek does not take a place */
-            *e = fresh;
-        else
-            e = &fresh;
-    }
-    if (l->algo == NXX_LIMIT_WINDOW)
-        window(l, e, now_ms, cost, out);
-    else
-        bucket(l, e, now_ms, cost, out);
-    if (e != &fresh)
+    if (!found && !cost) {
+        peek_fresh(l, key, now_ms, out);
+    } else {
+        if (!found) {
+            memset(e, 0, sizeof(*e));
+            e->key = *key;
+            e->mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+        }
+        count(l, e, now_ms, cost, out);
         e->last_ms = now_ms + 1;
+    }
     stripe_unlock(m);
 }
 
