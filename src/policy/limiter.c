@@ -128,7 +128,7 @@ static void shared_free(void *obj)
     nxx_limiter_free(obj);
 }
 
-struct nxx_limiter *nxx_limiter_shared(const char *key, const void *site, uint64_t quota,
+struct nxx_limiter *nxx_limiter_shared(const char *key, struct nxx_site *site, uint64_t quota,
                                        uint64_t window_ms, enum nxx_limit_algo algo,
                                        size_t max_keys, struct nxx_shared **h)
 {

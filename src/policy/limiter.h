@@ -61,7 +61,8 @@ void nxx_limiter_free(struct nxx_limiter *l);
  * Release with nxx_shared_put(*h).  NULL on ENOMEM.
  */
 struct nxx_shared;
-struct nxx_limiter *nxx_limiter_shared(const char *key, const void *site, uint64_t quota,
+struct nxx_site;
+struct nxx_limiter *nxx_limiter_shared(const char *key, struct nxx_site *site, uint64_t quota,
                                        uint64_t window_ms, enum nxx_limit_algo algo,
                                        size_t max_keys, struct nxx_shared **h);
 

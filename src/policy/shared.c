@@ -34,10 +34,23 @@ static struct nxx_shared *find(const char *key)
     return NULL;
 }
 
-void *nxx_shared_get(const char *key, const void *site, void *(*create)(void *arg), void *arg,
+/* A generation is gone: an object it took is no longer its, so a later
+ * generation that happens to get the same address is not taken for it. */
+static void forget_site(void *site)
+{
+    pthread_mutex_lock(&lock);
+    for (struct nxx_shared *s = all; s; s = s->next)
+        if (s->site == site)
+            s->site = NULL;
+    pthread_mutex_unlock(&lock);
+}
+
+void *nxx_shared_get(const char *key, struct nxx_site *site, void *(*create)(void *arg), void *arg,
                      void (*destroy)(void *obj), struct nxx_shared **out)
 {
     *out = NULL;
+    if (site && nxx_site_on_free(site, forget_site, site) != 0)
+        return NULL;
     size_t klen = strlen(key) + 16;
     char *k = nxx_malloc(klen);
     if (!k)

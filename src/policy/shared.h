@@ -24,7 +24,8 @@ struct nxx_shared;
  * the same settings in the same scope: it gets an object of its own.
  * *out is the reference, for nxx_shared_put().  Any thread.
  */
-void *nxx_shared_get(const char *key, const void *site, void *(*create)(void *arg), void *arg,
+struct nxx_site;
+void *nxx_shared_get(const char *key, struct nxx_site *site, void *(*create)(void *arg), void *arg,
                      void (*destroy)(void *obj), struct nxx_shared **out);
 
 /* Drop a reference; the last one destroys the object. */

@@ -1,6 +1,7 @@
 """Policy state across a configuration reload (SIGHUP): a reload that keeps a
 rate limit, a quota, failed sign-ins or a captive portal keeps its counts and
-admissions; one that changes the limit's settings starts afresh."""
+admissions, also after reloads that were refused; one that changes the
+limit's settings starts afresh."""
 
 import base64
 import hashlib
@@ -67,6 +68,15 @@ def test_counts_survive_a_reload_that_keeps_the_policy():
             check_status(get("/paid", [("X-API-Key", "k1")]), 402, "quota spent")
             check_status(get("/private", bad), 429, "the failures are still counted")
             check_status(get("/", captive), 200, "still admitted")
+            # a reload that fails after building the limits, then one that works
+            # (whose generation may reuse the failed one's memory): still counted
+            for i in range(3):
+                write_config(path, site(note=f"x{i}") + "      /broken: {files: /nonexistent/nxx}\n")
+                s.reload(expect_ok=False)
+                write_config(path, site(note=f"y{i}"))
+                s.reload()
+                check_status(get("/limited"), 429, f"still over the limit after reloads {i}")
+            check_status(get("/paid", [("X-API-Key", "k1")]), 402, "quota still spent")
             write_config(path, site(rate="5/min", note="c"))
             s.reload()
             check_status(get("/limited"), 200, "a changed limit starts afresh")
