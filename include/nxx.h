@@ -303,6 +303,16 @@ NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
 NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *value);
 
 /*
+ * An Early Hint of the scope (RFC 8297): a Link field value such as
+ * "</app.css>; rel=preload; as=style".  GET and HEAD requests routed to the
+ * scope get a 103 with every hint of the scope and its enclosing scopes once
+ * their head policies have passed, before the handler runs; the final
+ * response carries the same Link fields.  NXX_EINVAL for a value that is
+ * not "<URI-reference>" followed by parameters, or has a line break.
+ */
+NXX_API int nxx_scope_early_hint(nxx_scope *scope, const char *link);
+
+/*
  * The certificate chain and private key (PEM files, read now) of a scope
  * for TLS listeners: the server scope's is the default, a host's is chosen
  * when the client's SNI names the host.  A request on a TLS connection
@@ -615,6 +625,11 @@ typedef struct nxx_static_config {
     nxx_handler_fn fallback; /* called instead of answering 404 for a path with no file
                               * (the proxy's try-files); NULL: 404 */
     void *fallback_ud;
+    int multiviews; /* a name without a file of its own is negotiated among its variants
+                     * (NAME.en, NAME.html.fr, a NAME.var type map): 200 with the best,
+                     * 300 with the list, 406, or 506 (RFC 2295) : 0 */
+    const char *const *language_priority; /* language tags that break ties, first wins */
+    size_t nlanguage_priority;
 } nxx_static_config;
 
 NXX_API void nxx_static_config_init(nxx_static_config *cfg);
