@@ -77,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(q >= 0 && q <= 1000);
     }
     unsigned f = nxx_negotiate_flags((nxx_str){ neg, nlen });
-    REQUIRE((f & ~(unsigned)(NXX_NEG_TRANS | NXX_NEG_VLIST | NXX_NEG_GUESS_SMALL |
-                             NXX_NEG_RVSA)) == 0);
+    REQUIRE((f & ~(unsigned)(NXX_NEG_TRANS | NXX_NEG_VLIST | NXX_NEG_GUESS_SMALL | NXX_NEG_RVSA)) ==
+            0);
 
     if (n > 0) {
         size_t pick = (size_t)-1;

@@ -692,7 +692,22 @@ typedef struct nxx_dav_config {
     unsigned max_lock_timeout_s;  /* longest lock granted; Infinite gets this : 3600 */
     uint64_t quota_bytes;         /* largest total size of the tree; 0 = none (507) : 0 */
     unsigned processing_delay_ms; /* 102 Processing after this long, then every second : 1000 */
+    /* COPY, MOVE, DELETE, long PROPFINDs and the end of a PUT run on threads
+     * of their own; at most this many at once per root (further ones run on
+     * the worker, which then waits for them) : 64 */
+    unsigned max_jobs;
+    /* What a PUT or LOCK makes durable before its 2xx: NXX_DAV_SYNC_DATA (a
+     * PUT's data with fdatasync, written back while the body streams in,
+     * then the directory after the rename; a lock's database row synced: a
+     * 2xx survives a crash, the file's times may not), NXX_DAV_SYNC_FULL
+     * (fsync: the file's metadata too) or NXX_DAV_SYNC_NONE (nothing waits
+     * for the disk: a PUT is renamed into place unsynced, as Apache's
+     * mod_dav_fs does; a crash of nxx loses nothing, a power failure may
+     * lose acknowledged writes) : NXX_DAV_SYNC_DATA */
+    int sync;
 } nxx_dav_config;
+
+enum { NXX_DAV_SYNC_DATA = 0, NXX_DAV_SYNC_FULL = 1, NXX_DAV_SYNC_NONE = 2 };
 
 NXX_API void nxx_dav_config_init(nxx_dav_config *cfg);
 

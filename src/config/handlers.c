@@ -179,6 +179,8 @@ static int setup_api(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
 
 /* ---- WebDAV ---- */
 
+static const char *const dav_sync_modes[] = { "data", "full", "none", NULL };
+
 static const struct nxx_cfg_key dav_keys[] = {
     { .name = "root",
       .arg = "DIR",
@@ -228,6 +230,25 @@ static const struct nxx_cfg_key dav_keys[] = {
       .def_doc = "0 (none)",
       .help = "Largest total size of the files under the root (RFC 4331): a PUT beyond it gets "
               "507 with DAV:quota-not-exceeded and leaves nothing behind." },
+    { .name = "sync",
+      .arg = "MODE",
+      .type = K_ENUM,
+      .def = "data",
+      .choices = dav_sync_modes,
+      .help = "What a PUT or LOCK makes durable before its 2xx. data: a PUT's content "
+              "(fdatasync, written back while the body arrives) and, after the rename, the "
+              "directory; a lock's row (one fdatasync): an acknowledged write survives a crash. "
+              "full: the same with fsync, the file's times too. none: nothing waits for the disk "
+              "(PUT renamed into place unsynced, as Apache's mod_dav_fs does): a crash of nxx "
+              "loses nothing, a power failure may lose acknowledged writes." },
+    { .name = "max-jobs",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 100000,
+      .def = "64",
+      .help = "COPY, MOVE, DELETE, PROPFIND of members and the end of a PUT run on threads of "
+              "their own, at most this many at once per root; beyond it one runs on the worker, "
+              "which waits for it (0: always on the worker)." },
 };
 
 static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
@@ -244,6 +265,8 @@ static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
     dc.max_lock_timeout_s = (unsigned)(nxx_cfg_num(m, "max-lock-timeout") / 1000);
     dc.quota_bytes = nxx_cfg_num(m, "quota");
     dc.processing_delay_ms = (unsigned)nxx_cfg_num(m, "processing-delay");
+    dc.sync = (int)nxx_cfg_num(m, "sync"); /* dav_sync_modes is in NXX_DAV_SYNC_* order */
+    dc.max_jobs = (unsigned)nxx_cfg_num(m, "max-jobs");
     if (b->mode & NXX_CFG_MODE_CHECK) {
         struct stat st;
         if (stat(dc.root, &st) < 0 || !S_ISDIR(st.st_mode))

@@ -71,6 +71,9 @@ struct static_root {
     int follow_symlinks;
     int precompressed;
     int written; /* another handler writes under root: revalidate every lookup */
+    /* ... unless it counts its writes here: then only when the count moved
+     * (or, for changes made outside it, once a second as usual) */
+    const atomic_ullong *changes;
     int multiviews;
     char **langs; /* language priority */
     size_t nlangs;
@@ -92,6 +95,7 @@ struct fentry {
     int status; /* 0, or the cached answer for an absent/forbidden path */
     struct stat st;
     uint64_t checked_ms;
+    unsigned long long seen; /* root's change count when checked */
     char etag[64];
     size_t etag_len;
     char lastmod[NXX_DATE_LEN + 1];
@@ -278,7 +282,11 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     if (e && (e->hash != h || e->root_id != sr->id || e->key_len != rel_len ||
               !nxx_mem_eq(e->key, rel, rel_len)))
         e = NULL; /* another path in this slot */
-    if (e && !sr->written && now - e->checked_ms < FC_REVALIDATE_MS) {
+    /* loaded before the file is looked at: a write that lands meanwhile
+     * moves the count past it, so the next lookup looks again */
+    unsigned long long seen = sr->changes ? atomic_load(sr->changes) : 0;
+    if (e && (!sr->written || (sr->changes && e->seen == seen)) &&
+        now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
             return e->status;
         goto hit;
@@ -320,6 +328,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
         if (fd >= 0)
             close(fd);
         e->checked_ms = now;
+        e->seen = seen;
         if (status)
             return status;
         goto hit;
@@ -339,6 +348,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     ne->key_len = rel_len;
     ne->hash = h;
     ne->checked_ms = now;
+    ne->seen = seen;
     ne->status = status;
     if (status)
         ne->fd = -1;
@@ -1367,4 +1377,9 @@ int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)
     cfg.prefix = prefix;
     cfg.root = root;
     return nxx_server_static_ex(srv, &cfg);
+}
+
+void nxx_static_root_changes(struct static_root *sr, const atomic_ullong *changes)
+{
+    sr->changes = changes;
 }

@@ -89,7 +89,8 @@ static nxx_str ext_type(const char *ext, size_t n)
     return t;
 }
 
-int nxx_variant_from_name(const char *base, size_t base_len, const char *name, struct nxx_variant *v)
+int nxx_variant_from_name(const char *base, size_t base_len, const char *name,
+                          struct nxx_variant *v)
 {
     size_t n = strlen(name);
     if (n <= base_len + 1 || memcmp(name, base, base_len) != 0 || name[base_len] != '.' ||
@@ -265,7 +266,7 @@ int nxx_typemap_parse(const char *text, size_t len, const char *self, struct nxx
                 bad = parse_length(val, &cur.length);
             if (bad) {
                 *why = NXX_STR_IEQ(name, "uri") ? "a URI that is not a file name beside the map"
-                                                 : "a field value that does not parse";
+                                                : "a field value that does not parse";
                 return -1;
             }
         }

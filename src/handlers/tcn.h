@@ -37,7 +37,8 @@ struct nxx_variant {
  * that is not a variant of base (another base, a precompressed sibling
  * "*.gz"/"*.br", a dotfile, an extension the rules cannot place).
  */
-int nxx_variant_from_name(const char *base, size_t base_len, const char *name, struct nxx_variant *v);
+int nxx_variant_from_name(const char *base, size_t base_len, const char *name,
+                          struct nxx_variant *v);
 
 /*
  * Parse a type map (Apache's format: records of "Name: value" lines

@@ -19,17 +19,17 @@ TEST(accept_language_basic_filtering)
 {
     CHECK_EQ_INT(nxx_accept_language_q(S(""), 0, "en"), 1000);
     CHECK_EQ_INT(nxx_accept_language_q(S("fr"), 1, "en"), 0);
-    CHECK_EQ_INT(nxx_accept_language_q(S("en"), 1, "en-gb"), 1000);     /* a prefix covers */
-    CHECK_EQ_INT(nxx_accept_language_q(S("en-gb"), 1, "en"), 999);      /* truncated: just below */
+    CHECK_EQ_INT(nxx_accept_language_q(S("en"), 1, "en-gb"), 1000); /* a prefix covers */
+    CHECK_EQ_INT(nxx_accept_language_q(S("en-gb"), 1, "en"), 999);  /* truncated: just below */
     CHECK_EQ_INT(nxx_accept_language_q(S("en-gb, en;q=0.5"), 1, "en"), 500); /* en itself decides */
     CHECK_EQ_INT(nxx_accept_language_q(S("en-gb;q=0"), 1, "en"), 0);
-    CHECK_EQ_INT(nxx_accept_language_q(S("e"), 1, "en"), 0);            /* only at a '-' */
+    CHECK_EQ_INT(nxx_accept_language_q(S("e"), 1, "en"), 0); /* only at a '-' */
     CHECK_EQ_INT(nxx_accept_language_q(S("EN-GB;q=0.5"), 1, "en-gb"), 500);
     CHECK_EQ_INT(nxx_accept_language_q(S("fr, *;q=0.1"), 1, "de"), 100);
     CHECK_EQ_INT(nxx_accept_language_q(S("en;q=0.2, en-us;q=0.9"), 1, "en-us"), 900);
     CHECK_EQ_INT(nxx_accept_language_q(S("en;q=0.2, en-us;q=0.9"), 1, "en-gb"), 200);
     CHECK_EQ_INT(nxx_accept_language_q(S("da, en-gb;q=0.8, en;q=0.7"), 1, "en"), 700);
-    CHECK_EQ_INT(nxx_accept_language_q(S(";;, ,"), 1, "en"), 1000);     /* nothing usable */
+    CHECK_EQ_INT(nxx_accept_language_q(S(";;, ,"), 1, "en"), 1000); /* nothing usable */
 }
 
 TEST(negotiate_directives)
@@ -88,8 +88,7 @@ TEST(type_maps)
     CHECK_EQ_INT(nxx_typemap_parse("URI: ../etc/passwd\n", 19, "doc", v, 4, &why), -1);
     CHECK(why != NULL);
     CHECK_EQ_INT(nxx_typemap_parse("URI: x\nnonsense\n", 16, "doc", v, 4, &why), -1);
-    CHECK_EQ_INT(nxx_typemap_parse("URI: x\nContent-Type: a/b; qs=2\n", 31, "doc", v, 4, &why),
-                 -1);
+    CHECK_EQ_INT(nxx_typemap_parse("URI: x\nContent-Type: a/b; qs=2\n", 31, "doc", v, 4, &why), -1);
     CHECK_EQ_INT(nxx_typemap_parse("URI: a\n\nURI: b\n", 15, "doc", v, 1, &why), -1);
     CHECK_EQ_INT(nxx_typemap_parse("URI: o.var\n", 11, "doc", v, 4, &why), 1);
     CHECK_EQ_INT(v[0].negotiable, 1);
@@ -118,19 +117,17 @@ TEST(choice)
     CHECK_EQ_INT((int)pick, 1);
     /* nothing acceptable */
     CHECK_EQ_INT(nxx_tcn_choose(v, n, none, 0, S("de"), 1, 0, NULL, 0, &pick), NXX_TCN_NONE);
-    CHECK_EQ_INT(nxx_tcn_choose(v, n, S("image/png"), 1, none, 0, 0, prio, 2, &pick),
-                 NXX_TCN_NONE);
+    CHECK_EQ_INT(nxx_tcn_choose(v, n, S("image/png"), 1, none, 0, 0, prio, 2, &pick), NXX_TCN_NONE);
     /* a transparent client gets the list unless it lets the server choose */
     CHECK_EQ_INT(nxx_tcn_choose(v, n, none, 0, S("fr"), 1, NXX_NEG_TRANS, NULL, 0, &pick),
                  NXX_TCN_LIST);
-    CHECK_EQ_INT(nxx_tcn_choose(v, n, none, 0, S("fr"), 1, NXX_NEG_TRANS | NXX_NEG_RVSA, NULL, 0,
-                                &pick),
-                 NXX_TCN_CHOICE);
+    CHECK_EQ_INT(
+        nxx_tcn_choose(v, n, none, 0, S("fr"), 1, NXX_NEG_TRANS | NXX_NEG_RVSA, NULL, 0, &pick),
+        NXX_TCN_CHOICE);
     CHECK_EQ_INT((int)pick, 1);
     /* a type map as the best variant: 506 */
     v[1].negotiable = 1;
-    CHECK_EQ_INT(nxx_tcn_choose(v, n, none, 0, S("fr"), 1, 0, NULL, 0, &pick),
-                 NXX_TCN_VARIANTS);
+    CHECK_EQ_INT(nxx_tcn_choose(v, n, none, 0, S("fr"), 1, 0, NULL, 0, &pick), NXX_TCN_VARIANTS);
     /* source quality counts */
     v[1].negotiable = 0;
     v[1].qs = 400;
