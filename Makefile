@@ -83,6 +83,7 @@ bench: build
 	test -d bench/json-server/node_modules || (cd bench/json-server && npm ci --no-audit --no-fund)
 	BENCH_REST_OUT=$(BUILD)/bench-rest.md bench/rest $(BUILD)/nxx
 	BENCH_WS_OUT=$(BUILD)/bench-ws.md bench/ws $(BUILD)/nxx
+	bench/policies $(BUILD)/nxx
 
 # Generated documentation: the status table comes from the registry, the
 # configuration reference, the man page and the file's JSON Schema from the

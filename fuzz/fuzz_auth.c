@@ -2,7 +2,8 @@
  * fuzz_auth.c - libFuzzer target for what the policies read from
  * request fields: Basic credentials (Authorization, RFC 7617), base64, and
  * RFC 2774 extension declarations (Man, C-Man), and JSON Web Tokens (the
- * whole value as a token, verified with a fixed HS256 key).
+ * whole value as a token, verified with a fixed HS256 key, and as the JSON
+ * text of a claims set, which the signature otherwise keeps out of reach).
  *
  * Input: byte 0 chooses the output capacity of the credentials (0..255);
  * the rest is the field value, given to both parsers.  Checked: user and
@@ -71,6 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *why = NULL;
     if (nxx_jwt_verify(jwt, v.ptr ? v.ptr : "", v.len, 1700000000, &c, &why) == 0) {
         REQUIRE(c.user[0] && c.nroles <= NXX_JWT_MAX_ROLES);
+    } else {
+        REQUIRE(why != NULL);
+    }
+    why = NULL;
+    if (nxx_jwt_claims_check(jwt, v.ptr ? v.ptr : "", v.len, 1700000000, &c, &why) == 0) {
+        REQUIRE(c.user[0] && strlen(c.user) < sizeof(c.user) && c.nroles <= NXX_JWT_MAX_ROLES);
+        for (size_t i = 0; i < c.nroles; i++)
+            REQUIRE(c.roles[i][0] && strlen(c.roles[i]) < sizeof(c.roles[i]));
     } else {
         REQUIRE(why != NULL);
     }

@@ -902,7 +902,9 @@ NXX_API int nxx_scope_auth(nxx_scope *scope, const nxx_auth_config *cfg, char *e
  * method) whose authenticated user has none of the roles; the problem
  * detail names them ("DELETE of '/admin/users' requires the 'admin' role,
  * which user 'bob' does not have").  Put it in the scope of an auth policy
- * or inside one: policies run server first, then host, then location.
+ * or inside one, after it: policies run server first, then host, then
+ * location.  NXX_EINVAL when no auth policy is attached to the scope or one
+ * enclosing it yet (the role could never be granted).
  */
 NXX_API int nxx_scope_require_role(nxx_scope *scope, const char *const *roles, size_t nroles,
                                    const char *const *methods, size_t nmethods);
@@ -973,12 +975,14 @@ NXX_API int nxx_scope_require_extension(nxx_scope *scope, const char *uri);
  * of a set go first: such a client signs in again).
  */
 typedef struct nxx_captive_config {
-    const char *portal; /* path prefix of the portal's pages (required) */
-    const char *login;  /* path whose POST admits (required) */
-    const char *back;   /* where an admitted client is sent : "/" */
-    const char *api;    /* RFC 8908 API path : NULL */
-    unsigned admit_s;   /* : 3600 */
-    size_t max_clients; /* : 10000 */
+    const char *portal;     /* path prefix of the portal's pages (required) */
+    const char *login;      /* path whose POST admits (required) */
+    const char *back;       /* where an admitted client is sent : "/" */
+    const char *api;        /* RFC 8908 API path : NULL */
+    const char *portal_url; /* the API's user-portal-url (https://...) : NULL: this server's
+                             * portal path, https:// when the request came over TLS */
+    unsigned admit_s;       /* : 3600 */
+    size_t max_clients;     /* : 10000 */
     const char *const *trusted_proxies;
     size_t ntrusted;
 } nxx_captive_config;
@@ -987,25 +991,35 @@ NXX_API int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg);
 
 /*
  * API keys and quotas: requests of the scope need a key listed in `keys`
- * (lines "name:SHA256HEX[:QUOTA]", the SHA-256 of each key in hex), sent
- * in the header field `field` or else the query parameter `param` (403
- * without a known one).  Each key may make `limit` (or its own QUOTA)
- * requests per UTC day, or per month with `monthly`; past it, 402 Payment
- * Required whose problem body carries quota, used, period, renews (RFC
- * 3339) and purchase.  Counters are written to `state` (NULL: memory
- * only) every sync_every counted requests and when the configuration is
- * freed, and read back at load: a crash forgets at most sync_every - 1.
- * NXX_EINVAL with the reason in err.
+ * (lines "name:SHA256HEX[:QUOTA]", the SHA-256 of each key in hex) or
+ * stored in the REST collection `collection` of the store in `data_dir`
+ * (an item whose id is the key's SHA-256 in lowercase hex, with an
+ * optional "name" string and "quota" integer), sent in the header field
+ * `field` or else the query parameter `param` (403 without a known one).
+ * What the store says of a key is remembered for cache_ms.  Each key may
+ * make `limit` (or its own quota) requests per UTC day, or per month with
+ * `monthly`; past it, 402 Payment Required whose problem body carries
+ * quota, used, period, renews (RFC 3339) and purchase.  At most max_keys
+ * counts (besides the file's keys) are kept, least recently used first
+ * out.  Counts are kept across reloads that keep the quota, written to
+ * `state` (NULL: memory only) every sync_every counted requests and when
+ * the last configuration using them is freed, and read back at start: a
+ * crash forgets at most sync_every - 1.  NXX_EINVAL with the reason in
+ * err.
  */
 typedef struct nxx_quota_config {
-    const char *keys;     /* the key file (required) */
-    uint64_t limit;       /* requests per period for keys without their own (required) */
-    int monthly;          /* per calendar month (UTC) instead of per day : 0 */
-    const char *field;    /* : "X-API-Key" */
-    const char *param;    /* : NULL */
-    const char *purchase; /* where to buy more (a URL) : NULL */
-    const char *state;    /* the counters' file : NULL */
-    unsigned sync_every;  /* : 100 */
+    const char *keys;       /* the key file : NULL (keys, collection or both) */
+    const char *collection; /* a REST collection of keys : NULL */
+    const char *data_dir;   /* the REST store's directory : "./data" */
+    unsigned cache_ms;      /* a store read is remembered this long : 10000 */
+    size_t max_keys;        /* counts kept at most, besides the file's keys : 10000 */
+    uint64_t limit;         /* requests per period for keys without their own (required) */
+    int monthly;            /* per calendar month (UTC) instead of per day : 0 */
+    const char *field;      /* : "X-API-Key" */
+    const char *param;      /* : NULL */
+    const char *purchase;   /* where to buy more (a URL) : NULL */
+    const char *state;      /* the counters' file : NULL */
+    unsigned sync_every;    /* : 100 */
 } nxx_quota_config;
 NXX_API void nxx_quota_config_init(nxx_quota_config *cfg);
 NXX_API int nxx_scope_quota(nxx_scope *scope, const nxx_quota_config *cfg, char *err,

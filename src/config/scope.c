@@ -15,6 +15,7 @@
 #include "config/options.h"
 #include "http/site.h"
 #include "tls/tls.h"
+#include "policy/auth.h"
 #include "policy/client.h"
 #include "core/banned.h"
 
@@ -281,8 +282,9 @@ static const struct nxx_cfg_key auth_keys[] = {
       .type = K_SECONDS,
       .max = 86400000,
       .def = "60",
-      .help = "A verified credential is remembered this long by each worker (by a SHA-256 of "
-              "it), so keep-alive requests skip the slow hash; 0: never." },
+      .help = "A verified credential is remembered this long by each worker (by a keyed "
+              "128-bit SipHash of it, never the credential), so keep-alive requests skip the "
+              "slow hash; 0: never." },
     { .name = "max-failures",
       .arg = "N",
       .type = K_COUNT,
@@ -347,6 +349,11 @@ static int setup_require(struct nxx_cfg_build *b, nxx_scope *scope, const struct
     for (size_t i = 0; i < v->nblocks; i++) {
         const struct nxx_cfg_block *m = v->blocks[i];
         const struct nxx_cfg_val *r = nxx_cfg_get(m, "role"), *ms = nxx_cfg_get(m, "methods");
+        if (!nxx_auth_in_scope(scope))
+            return nxx_cfg_fail(b, m->pos,
+                                "require: the role '%s' can never be granted here: no `auth` in "
+                                "this scope or one around it signs anybody in",
+                                r->items[0]);
         int e = nxx_scope_require_role(scope, r->items, r->nitems, ms ? ms->items : NULL,
                                        ms ? ms->nitems : 0);
         if (e)
@@ -499,6 +506,13 @@ static int setup_require_extension(struct nxx_cfg_build *b, nxx_scope *scope,
     return e ? nxx_cfg_fail(b, v->pos, "require-extension: %s", nxx_strerror(e)) : 0;
 }
 
+static const char *check_https_url(const char *text)
+{
+    if (strncmp(text, "https://", 8) != 0 || !text[8] || strlen(text) > 512)
+        return "is not an https:// URL of at most 512 characters";
+    return strpbrk(text, "\"\\ \t<>") ? "is not a URL (quotes, spaces or angle brackets)" : NULL;
+}
+
 static const struct nxx_cfg_key captive_keys[] = {
     { .name = "portal",
       .arg = "PATH",
@@ -532,6 +546,13 @@ static const struct nxx_cfg_key captive_keys[] = {
       .type = K_STRING,
       .help = "Serve the RFC 8908 captive-portal API (application/captive+json) at this path.",
       .check = nxx_cfg_check_abs_path },
+    { .name = "portal-url",
+      .arg = "URL",
+      .type = K_STRING,
+      .help = "The API's user-portal-url (an https:// URL, RFC 8908 §5), when the portal is "
+              "reached under another name; by default the portal path on the host the device "
+              "asked, https:// when it asked over TLS.",
+      .check = check_https_url },
     { .name = "max-clients",
       .arg = "N",
       .type = K_COUNT,
@@ -552,6 +573,7 @@ static int setup_captive(struct nxx_cfg_build *b, nxx_scope *scope, const struct
     cc.login = nxx_cfg_str(m, "login");
     cc.back = nxx_cfg_str(m, "back");
     cc.api = nxx_cfg_str(m, "api");
+    cc.portal_url = nxx_cfg_str(m, "portal-url");
     cc.admit_s = (unsigned)nxx_cfg_num(m, "admit");
     cc.max_clients = (size_t)nxx_cfg_num(m, "max-clients");
     cc.trusted_proxies = tp ? tp->items : NULL;
@@ -560,13 +582,51 @@ static int setup_captive(struct nxx_cfg_build *b, nxx_scope *scope, const struct
     return e ? nxx_cfg_fail(b, v->pos, "captive: %s", nxx_strerror(e)) : 0;
 }
 
+static const char *check_collection(const char *text)
+{
+    size_t n = strspn(text, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+    return n == strlen(text) && n <= 64 ? NULL
+                                        : "is not a collection name (1 to 64 of a-z, 0-9, _ and -)";
+}
+
 static const struct nxx_cfg_key quota_keys[] = {
     { .name = "keys",
       .arg = "FILE",
       .type = K_STRING,
-      .flags = NXX_CFG_REQUIRED | NXX_CFG_PATH,
+      .flags = NXX_CFG_PATH,
       .help = "API keys: lines \"name:SHA256HEX[:QUOTA]\", the SHA-256 of each key in lowercase "
-              "hex (printf %s KEY | sha256sum) and its own quota if it has one." },
+              "hex (printf %s KEY | sha256sum) and its own quota if it has one. `keys`, "
+              "`collection` or both (the file is looked at first)." },
+    { .name = "collection",
+      .arg = "NAME",
+      .type = K_STRING,
+      .help = "API keys from this collection of the REST store in `data`: an item whose id is "
+              "the key's SHA-256 in lowercase hex, with an optional \"name\" and \"quota\" "
+              "(so a POST or PUT through the REST API creates a key).",
+      .check = check_collection },
+    { .name = "data",
+      .arg = "DIR",
+      .type = K_STRING,
+      .flags = NXX_CFG_PATH,
+      .def = "./data",
+      .help = "The REST store's directory of `collection` (the database an `api` location of "
+              "the same directory serves, shared with it)." },
+    { .name = "cache",
+      .arg = "SECONDS",
+      .type = K_SECONDS,
+      .max = 3600000,
+      .def = "10",
+      .help = "What the store says of a key is remembered this long: a key changed or deleted "
+              "through the REST API takes effect within it. 0: read it on every request." },
+    { .name = "max-keys",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 8,
+      .max = 100000000,
+      .def = "10000",
+      .help = "Counts kept at most besides the file's keys (about 150 bytes each, allocated "
+              "when the configuration is loaded); past it the least recently used key's count "
+              "is forgotten, which only gives requests away." },
     { .name = "limit",
       .arg = "N",
       .type = K_COUNT,
@@ -617,6 +677,20 @@ static int setup_quota(struct nxx_cfg_build *b, nxx_scope *scope, const struct n
     nxx_quota_config qc;
     nxx_quota_config_init(&qc);
     qc.keys = nxx_cfg_str(m, "keys");
+    qc.collection = nxx_cfg_str(m, "collection");
+    qc.data_dir = nxx_cfg_str(m, "data");
+    qc.cache_ms = (unsigned)nxx_cfg_num(m, "cache");
+    qc.max_keys = (size_t)nxx_cfg_num(m, "max-keys");
+    if (!qc.keys && !qc.collection)
+        return nxx_cfg_fail(b, v->pos,
+                            "quota: `keys` (a file), `collection` (in the REST "
+                            "store) or both are needed");
+    if (qc.collection && (b->mode & NXX_CFG_MODE_CHECK)) {
+        /* nxx check does not open the store: the key file alone is loaded */
+        qc.collection = NULL;
+        if (!qc.keys)
+            return 0;
+    }
     qc.limit = nxx_cfg_num(m, "limit");
     qc.monthly = nxx_cfg_num(m, "period") == 1;
     qc.field = nxx_cfg_str(m, "field");

@@ -187,6 +187,13 @@ void nxx_accesslog_write(nxx_req *req)
     const struct nxx_http_request *h = &req->h;
     nxx_str ver = req->proto->version(req);
     const struct nxx_req_notes *notes = nxx_req_notes_get(req);
+    /* the method as sent: an RFC 2774 "M-GET" is routed as GET (request.c),
+     * its view moved past the prefix, which still precedes it */
+    nxx_str method = h->method;
+    if (req->mandatory) {
+        method.ptr -= 2;
+        method.len += 2;
+    }
     if (w->srv->cfg.access_log_json) {
         char iso[21];
         nxx_date_iso(w->date_s, iso);
@@ -195,7 +202,7 @@ void nxx_accesslog_write(nxx_req *req)
         PUTL(&b, "\",\"remote\":\"");
         put_peer(&b, req->conn);
         PUTL(&b, "\",\"method\":\"");
-        put_esc(&b, h->method.ptr, h->method.len, 1);
+        put_esc(&b, method.ptr, method.len, 1);
         PUTL(&b, "\",\"target\":\"");
         put_esc(&b, h->target.ptr, h->target.len, 1);
         PUTL(&b, "\",\"version\":\"");
@@ -232,8 +239,8 @@ void nxx_accesslog_write(nxx_req *req)
         }
         put(&b, w->clf_date, 26);
         PUTL(&b, "] \"");
-        if (h->method.len) {
-            put_esc(&b, h->method.ptr, h->method.len, 0);
+        if (method.len) {
+            put_esc(&b, method.ptr, method.len, 0);
             PUTL(&b, " ");
             put_esc(&b, h->target.ptr, h->target.len, 0);
             PUTL(&b, " ");

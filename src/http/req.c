@@ -158,6 +158,11 @@ const struct sockaddr *nxx_req_peer_addr(const nxx_req *req)
     return &req->conn->peer.sa;
 }
 
+int nxx_req_secure(const nxx_req *req)
+{
+    return req->conn->tp != &nxx_transport_plain;
+}
+
 nxx_str nxx_req_id(const nxx_req *req)
 {
     nxx_req *r = (nxx_req *)(uintptr_t)req; /* the id is formatted lazily */

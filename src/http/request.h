@@ -250,6 +250,10 @@ void nxx_req_error_page(nxx_req *req, nxx_str html);
  * proxy's Forwarded field says: src/policy/client.h reads those). */
 const struct sockaddr *nxx_req_peer_addr(const nxx_req *req);
 
+/* Did the request arrive over TLS (so that URLs naming this server for the
+ * client start with https://)?  1 or 0. */
+int nxx_req_secure(const nxx_req *req);
+
 /*
  * Did the request arrive in TLS 1.3 early data (0-RTT, RFC 8446 §2.3), so
  * that an attacker could have replayed it?  1 or 0.  The TLS transport sets

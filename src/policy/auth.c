@@ -10,9 +10,11 @@
  *    rather than served.
  *  - A slow hash costs milliseconds, which a keep-alive client would pay
  *    on every request: a verified Authorization value is remembered per
- *    worker for a short time, keyed by the SHA-256 of the instance and the
- *    value (the cache never holds a password or anything it could be
- *    recovered from faster than the hash itself).
+ *    worker for a short time, keyed by a 128-bit SipHash of the instance
+ *    and the value under a random key of the process (never the value
+ *    itself).  Without that key nobody can make another value pass for a
+ *    cached one; and it costs a couple of hundred instructions where a
+ *    SHA-256 through OpenSSL's EVP layer cost thousands, on every request.
  *  - An unknown user costs the same hash as a known one, and hashes are
  *    compared in constant time, so timing tells nothing about which names
  *    exist.
@@ -25,12 +27,15 @@
 #include <crypt.h>
 #include <errno.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
+#include "core/siphash.h"
 #include "http/field.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -38,11 +43,13 @@
 #include "policy/digest.h"
 #include "policy/jwt.h"
 #include "policy/limiter.h"
+#include "policy/lines.h"
+#include "policy/shared.h"
+#include "os/random.h"
 #include "core/banned.h"
 
-#define FILE_MAX (16u << 20) /* an htpasswd or groups file */
-#define CRED_MAX 1024        /* decoded user:password */
-#define CACHE_SLOTS 256      /* per worker */
+#define CRED_MAX 1024   /* decoded user:password */
+#define CACHE_SLOTS 256 /* per worker */
 #define MAX_ROLES 64
 #define FAIL_KEYS 16384
 
@@ -78,6 +85,7 @@ struct nxx_auth {
     char *roles[MAX_ROLES];
     size_t nroles;
     struct nxx_limiter *fails;
+    struct nxx_shared *fails_shared; /* fails' reference when a scope's: kept across reloads */
     struct nxx_cidrs trusted;
     char challenge[256]; /* the WWW-Authenticate / Proxy-Authenticate value */
 };
@@ -175,46 +183,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static char *slurp(const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fail(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, len = 0;
-    char *buf = nxx_malloc(cap);
-    while (buf) {
-        if (len + 1 == cap) {
-            if (cap >= FILE_MAX) {
-                fail(err, errlen, "'%s' is larger than %u bytes", path, FILE_MAX);
-                break;
-            }
-            char *nb = nxx_realloc(buf, cap * 2);
-            if (!nb)
-                break;
-            buf = nb;
-            cap *= 2;
-        }
-        size_t got = fread(buf + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f)) {
-                fail(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-                break;
-            }
-            buf[len] = '\0';
-            fclose(f);
-            return buf;
-        }
-    }
-    if (!buf)
-        fail(err, errlen, "out of memory reading '%s'", path);
-    nxx_free(buf);
-    fclose(f);
-    return NULL;
-}
-
 /* crypt(3) can check it: SHA-crypt is "legacy" and htpasswd's bcrypt cost
  * "too cheap" to libxcrypt's taste, but both are what htpasswd writes. */
 static int checkable(const char *h)
@@ -271,43 +239,39 @@ static int add_user(struct nxx_auth *a, const char *name, const char *hash)
     return u->name && (u->hash || !hash) ? 0 : -1;
 }
 
+/* What the line readers below share. */
+struct load {
+    struct nxx_auth *a;
+    const char *path;
+    char *err;
+    size_t errlen;
+    size_t cap;
+};
+
+/* htpasswd: "user:hash" lines. */
+static int user_line(void *ctx, char *line, size_t lineno)
+{
+    struct load *l = ctx;
+    if (!line[0] || line[0] == '#')
+        return 0;
+    char *colon = strchr(line, ':');
+    if (!colon || colon == line || !colon[1])
+        return fail(l->err, l->errlen, "%s:%zu: not a 'user:hash' line", l->path, lineno);
+    *colon = '\0';
+    const char *hash = colon + 1, *why = weak_hash(hash);
+    if (why)
+        return fail(l->err, l->errlen,
+                    "%s:%zu: the password of user '%s' %s; write it again with htpasswd -B "
+                    "(bcrypt)",
+                    l->path, lineno, line, why);
+    return add_user(l->a, line, hash) == 0 ? 0 : fail(l->err, l->errlen, "out of memory");
+}
+
 static int load_users(struct nxx_auth *a, const char *path, char *err, size_t errlen)
 {
-    char *text = slurp(path, err, errlen);
-    if (!text)
+    struct load l = { a, path, err, errlen, 0 };
+    if (nxx_lines_read(path, err, errlen, user_line, &l) != 0)
         return -1;
-    size_t lineno = 0;
-    int r = 0;
-    for (char *line = text, *next; line && *line && !r; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (!n || line[0] == '#')
-            continue;
-        char *colon = strchr(line, ':');
-        if (!colon || colon == line || !colon[1]) {
-            r = fail(err, errlen, "%s:%zu: not a 'user:hash' line", path, lineno);
-            break;
-        }
-        *colon = '\0';
-        const char *hash = colon + 1, *why = weak_hash(hash);
-        if (why) {
-            r = fail(err, errlen,
-                     "%s:%zu: the password of user '%s' %s; write it again with htpasswd -B "
-                     "(bcrypt)",
-                     path, lineno, line, why);
-            break;
-        }
-        if (add_user(a, line, hash) != 0)
-            r = fail(err, errlen, "out of memory");
-    }
-    nxx_free(text);
-    if (r)
-        return r;
     if (a->nusers)
         qsort(a->users, a->nusers, sizeof(*a->users), by_name);
     for (size_t i = 1; i < a->nusers; i++)
@@ -362,58 +326,46 @@ static int by_digest(const void *x, const void *y)
 /* "user:SHA256HEX" lines: the SHA-256 of each token in lowercase hex, so a
  * leaked file does not leak the tokens (which are long and random: a fast
  * hash is enough for them, unlike passwords). */
+static int token_line(void *ctx, char *line, size_t lineno)
+{
+    struct load *l = ctx;
+    struct nxx_auth *a = l->a;
+    if (!line[0] || line[0] == '#')
+        return 0;
+    char *colon = strchr(line, ':');
+    if (!colon || colon == line || strlen(colon + 1) != 64)
+        return fail(l->err, l->errlen,
+                    "%s:%zu: not a 'user:SHA256HEX' line (the token's SHA-256 in "
+                    "64 lowercase hex digits)",
+                    l->path, lineno);
+    *colon = '\0';
+    if (a->ntokens == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 16;
+        struct token *nt = nxx_realloc(a->tokens, ncap * sizeof(*nt));
+        if (!nt)
+            return fail(l->err, l->errlen, "out of memory");
+        a->tokens = nt;
+        l->cap = ncap;
+    }
+    struct token *t = &a->tokens[a->ntokens];
+    for (size_t i = 0; i < 32; i++) {
+        int hi = hexval(colon[1 + 2 * i]), lo = hexval(colon[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return fail(l->err, l->errlen, "%s:%zu: the SHA-256 of user '%s' is not lowercase hex",
+                        l->path, lineno, line);
+        t->digest[i] = (unsigned char)(hi << 4 | lo);
+    }
+    if (!(t->name = nxx_strdup(line)))
+        return fail(l->err, l->errlen, "out of memory");
+    a->ntokens++;
+    return 0;
+}
+
 static int load_tokens(struct nxx_auth *a, const char *path, char *err, size_t errlen)
 {
-    char *text = slurp(path, err, errlen);
-    if (!text)
+    struct load l = { a, path, err, errlen, 0 };
+    if (nxx_lines_read(path, err, errlen, token_line, &l) != 0)
         return -1;
-    size_t lineno = 0, cap = 0;
-    int r = 0;
-    for (char *line = text, *next; line && *line && !r; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        size_t n = strlen(line);
-        if (n && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (!n || line[0] == '#')
-            continue;
-        char *colon = strchr(line, ':');
-        if (!colon || colon == line || strlen(colon + 1) != 64) {
-            r = fail(err, errlen,
-                     "%s:%zu: not a 'user:SHA256HEX' line (the token's SHA-256 in "
-                     "64 lowercase hex digits)",
-                     path, lineno);
-            break;
-        }
-        *colon = '\0';
-        if (a->ntokens == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct token *nt = nxx_realloc(a->tokens, ncap * sizeof(*nt));
-            if (!nt) {
-                r = fail(err, errlen, "out of memory");
-                break;
-            }
-            a->tokens = nt;
-            cap = ncap;
-        }
-        struct token *t = &a->tokens[a->ntokens];
-        for (size_t i = 0; i < 32 && !r; i++) {
-            int hi = hexval(colon[1 + 2 * i]), lo = hexval(colon[2 + 2 * i]);
-            if (hi < 0 || lo < 0)
-                r = fail(err, errlen, "%s:%zu: the SHA-256 of user '%s' is not lowercase hex", path,
-                         lineno, line);
-            t->digest[i] = (unsigned char)(hi << 4 | lo);
-        }
-        if (!r && !(t->name = nxx_strdup(line)))
-            r = fail(err, errlen, "out of memory");
-        if (!r)
-            a->ntokens++;
-    }
-    nxx_free(text);
-    if (r)
-        return r;
     /* token owners without a password are users too (roles, the log) */
     for (size_t i = 0; i < a->ntokens; i++) {
         if (find_user(a, a->tokens[i].name))
@@ -436,56 +388,48 @@ static int load_tokens(struct nxx_auth *a, const char *path, char *err, size_t e
 }
 
 /* Apache's AuthGroupFile: "group: user user ..." per line. */
+static int group_line(void *ctx, char *line, size_t lineno)
+{
+    struct load *l = ctx;
+    struct nxx_auth *a = l->a;
+    char *p = line;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (!*p || *p == '#')
+        return 0;
+    char *colon = strchr(p, ':');
+    if (!colon || colon == p)
+        return fail(l->err, l->errlen, "%s:%zu: not a 'group: user ...' line", l->path, lineno);
+    *colon = '\0';
+    size_t bit = 0;
+    while (bit < a->nroles && strcmp(a->roles[bit], p) != 0)
+        bit++;
+    if (bit == a->nroles) {
+        if (a->nroles == MAX_ROLES)
+            return fail(l->err, l->errlen, "%s:%zu: more than %d groups", l->path, lineno,
+                        MAX_ROLES);
+        if (!(a->roles[a->nroles] = nxx_strdup(p)))
+            return fail(l->err, l->errlen, "out of memory");
+        a->nroles++;
+    }
+    for (char *u = strtok_r(colon + 1, " \t", &p); u; u = strtok_r(NULL, " \t", &p)) {
+        struct user *usr = find_user(a, u);
+        if (usr)
+            usr->roles |= 1ull << bit;
+    }
+    return 0;
+}
+
+/* Apache's AuthGroupFile: "group: user user ..." per line. */
 static int load_groups(struct nxx_auth *a, const char *path, char *err, size_t errlen)
 {
-    char *text = slurp(path, err, errlen);
-    if (!text)
-        return -1;
-    int r = 0;
-    size_t lineno = 0;
-    for (char *line = text, *next; line && *line && !r; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        lineno++;
-        char *p = line;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (!*p || *p == '#' || *p == '\r')
-            continue;
-        char *colon = strchr(p, ':');
-        if (!colon || colon == p) {
-            r = fail(err, errlen, "%s:%zu: not a 'group: user ...' line", path, lineno);
-            break;
-        }
-        *colon = '\0';
-        size_t bit = 0;
-        while (bit < a->nroles && strcmp(a->roles[bit], p) != 0)
-            bit++;
-        if (bit == a->nroles) {
-            if (a->nroles == MAX_ROLES) {
-                r = fail(err, errlen, "%s:%zu: more than %d groups", path, lineno, MAX_ROLES);
-                break;
-            }
-            if (!(a->roles[a->nroles] = nxx_strdup(p))) {
-                r = fail(err, errlen, "out of memory");
-                break;
-            }
-            a->nroles++;
-        }
-        for (char *u = strtok_r(colon + 1, " \t\r", &p); u; u = strtok_r(NULL, " \t\r", &p)) {
-            struct user *usr = find_user(a, u);
-            if (usr)
-                usr->roles |= 1ull << bit;
-        }
-    }
-    nxx_free(text);
-    return r;
+    struct load l = { a, path, err, errlen, 0 };
+    return nxx_lines_read(path, err, errlen, group_line, &l);
 }
 
 static int load_jwt(struct nxx_auth *a, const nxx_auth_config *cfg, char *err, size_t errlen)
 {
-    char *key = slurp(cfg->jwt_key, err, errlen);
+    char *key = nxx_lines_slurp(cfg->jwt_key, err, errlen);
     if (!key)
         return -1;
     struct nxx_jwt_rules rules = {
@@ -588,7 +532,10 @@ void nxx_auth_free(struct nxx_auth *a)
         nxx_free(a->roles[i]);
     nxx_free(a->dummy);
     nxx_free(a->realm);
-    nxx_limiter_free(a->fails);
+    if (a->fails_shared)
+        nxx_shared_put(a->fails_shared);
+    else
+        nxx_limiter_free(a->fails);
     nxx_jwt_free(a->jwt);
     nxx_cidrs_release(&a->trusted);
     nxx_free(a);
@@ -597,7 +544,7 @@ void nxx_auth_free(struct nxx_auth *a)
 /* ---- per worker: the crypt scratch and the cache of verified values ---- */
 
 struct slot {
-    unsigned char digest[32];
+    unsigned char digest[16];
     const struct user *user;
     uint64_t until_ms;
 };
@@ -605,18 +552,61 @@ struct slot {
 struct wstate {
     struct crypt_data cd;
     struct slot cache[CACHE_SLOTS];
+    EVP_MD_CTX *md; /* JWT signatures: one context per worker, reset after each */
 };
 
 static void *wstate_new(void)
 {
-    return nxx_calloc(1, sizeof(struct wstate));
+    struct wstate *ws = nxx_calloc(1, sizeof(struct wstate));
+    if (ws && !(ws->md = EVP_MD_CTX_new())) {
+        nxx_free(ws);
+        ws = NULL;
+    }
+    return ws;
 }
 
-static struct nxx_worker_key wkey = { wstate_new, nxx_free, 0 };
-
-static void digest(nxx_req *req, const struct nxx_auth *a, nxx_str value, unsigned char out[32])
+static void wstate_free(void *arg)
 {
-    nxx_policy_sha256(req, &a->id, sizeof(a->id), value.ptr, value.len, out);
+    struct wstate *ws = arg;
+    EVP_MD_CTX_free(ws->md);
+    nxx_free(ws);
+}
+
+static struct nxx_worker_key wkey = { wstate_new, wstate_free, 0 };
+
+static unsigned char cache_key[16]; /* the process's SipHash key, random */
+static int cache_key_ready;
+static pthread_once_t cache_key_once = PTHREAD_ONCE_INIT;
+
+static void cache_key_init(void)
+{
+    if (nxx_os_random(cache_key, sizeof(cache_key), 1) != 0)
+        nxx_log_error("auth: no random key for the credential cache: it stays off");
+    else
+        cache_key_ready = 1;
+}
+
+static int cache_ready(void)
+{
+    pthread_once(&cache_key_once, cache_key_init);
+    return cache_key_ready;
+}
+
+/* The cache's key of a value for instance a: SipHash of the instance's id
+ * and the value (a large value is hashed in pieces, a prefix at a time). */
+static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[16])
+{
+    unsigned char buf[512];
+    memcpy(buf, &a->id, sizeof(a->id));
+    size_t n = value.len < sizeof(buf) - sizeof(a->id) ? value.len : sizeof(buf) - sizeof(a->id);
+    memcpy(buf + sizeof(a->id), value.ptr, n);
+    nxx_siphash128(cache_key, buf, sizeof(a->id) + n, out);
+    for (size_t off = n; off < value.len; off += n) { /* chain the rest */
+        n = value.len - off < sizeof(buf) - 16 ? value.len - off : sizeof(buf) - 16;
+        memcpy(buf, out, 16);
+        memcpy(buf + 16, value.ptr + off, n);
+        nxx_siphash128(cache_key, buf, 16 + n, out);
+    }
 }
 
 /* ---- the policy ---- */
@@ -679,7 +669,9 @@ static int check_jwt(nxx_req *req, const struct nxx_auth *a, nxx_str tok,
         return 503;
     }
     const char *why = NULL;
-    if (nxx_jwt_verify(a->jwt, tok.ptr, tok.len, nxx_req_wall_s(req), c, &why) != 0) {
+    struct wstate *ws = nxx_req_worker_state(req, &wkey);
+    if (nxx_jwt_verify_ctx(a->jwt, ws ? ws->md : NULL, tok.ptr, tok.len, nxx_req_wall_s(req), c,
+                           &why) != 0) {
         struct nxx_limit_result lr;
         if (a->fails)
             nxx_limiter_take(a->fails, key, nxx_req_now_ms(req), 1, &lr);
@@ -724,10 +716,10 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
     nxx_str value = nxx_req_header(req, a->proxy ? "proxy-authorization" : "authorization");
     uint64_t now = nxx_req_now_ms(req);
     struct wstate *ws = nxx_req_worker_state(req, &wkey);
-    unsigned char d[32];
+    unsigned char d[16];
     struct slot *s = NULL;
-    if (value.len && ws && a->cache_ms) {
-        digest(req, a, value, d);
+    if (value.len && ws && a->cache_ms && cache_ready()) {
+        digest(a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
         if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
             accept_user(req, s->user);
@@ -851,6 +843,22 @@ int nxx_scope_auth(nxx_scope *scope, const nxx_auth_config *cfg, char *err, size
     struct nxx_auth *a = nxx_auth_new(cfg, err, errlen);
     if (!a)
         return NXX_EINVAL;
+    if (a->fails) {
+        /* the scope's failures outlive a reload that keeps the policy */
+        char key[768], where[512];
+        nxx_shared_scope_key(scope, where, sizeof(where));
+        snprintf(key, sizeof(key), "%s|auth|%s|%d", where, a->realm, a->proxy);
+        struct nxx_shared *h = NULL;
+        struct nxx_limiter *l = nxx_limiter_shared(
+            key, scope->site, a->max_failures,
+            (uint64_t)(cfg->failure_window_s ? cfg->failure_window_s : 60) * 1000, NXX_LIMIT_WINDOW,
+            FAIL_KEYS, &h);
+        if (l) {
+            nxx_limiter_free(a->fails);
+            a->fails = l;
+            a->fails_shared = h;
+        }
+    }
     int e = nxx_scope_on_free(scope, auth_release, a);
     if (e) {
         nxx_auth_free(a);
@@ -948,10 +956,22 @@ static char **copy_list(const char *const *v, size_t n, int *err)
     return out;
 }
 
+int nxx_auth_in_scope(const nxx_scope *scope)
+{
+    for (const nxx_scope *s = scope; s; s = s->parent) {
+        const struct nxx_policy_list *l = &s->own[NXX_PHASE_HEAD];
+        for (size_t i = 0; i < l->n; i++)
+            if (l->v[i].fn == auth_policy)
+                return 1;
+    }
+    return 0;
+}
+
 int nxx_scope_require_role(nxx_scope *scope, const char *const *roles, size_t nroles,
                            const char *const *methods, size_t nmethods)
 {
-    if (!scope || !nroles)
+    /* without an authentication before it, nobody could ever have the role */
+    if (!scope || !nroles || !nxx_auth_in_scope(scope))
         return NXX_EINVAL;
     struct require *r = nxx_calloc(1, sizeof(*r));
     if (!r)

@@ -39,6 +39,10 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a);
  * role?  0 when nobody was authenticated. */
 int nxx_auth_has_role(const nxx_req *req, const char *role);
 
+/* Is an auth policy attached to scope or a scope enclosing it (so that a
+ * role required there can be granted)?  1 or 0. */
+int nxx_auth_in_scope(const nxx_scope *scope);
+
 /* a == b over n bytes, in time that depends on n only. */
 int nxx_auth_ct_equal(const void *a, const void *b, size_t n);
 

@@ -22,6 +22,7 @@
 #include "http/site.h"
 #include "policy/client.h"
 #include "policy/limiter.h"
+#include "policy/shared.h"
 #include "core/banned.h"
 
 struct captive {
@@ -29,9 +30,11 @@ struct captive {
     char *login;  /* path that admits on POST */
     char *api;    /* RFC 8908 API path, or NULL */
     char *back;   /* where a login redirects to */
+    char *url;    /* the API's user-portal-url, or NULL: this server's portal */
     char *page;   /* the 511 page */
     size_t page_len;
     struct nxx_limiter *admitted;
+    struct nxx_shared *shared; /* admitted's reference: a reload keeps admissions */
     struct nxx_cidrs trusted;
 };
 
@@ -82,7 +85,11 @@ static int captive_policy(nxx_req *req, void *ud)
     return 511;
 }
 
-/* RFC 8908 §5: the API's state for the asking client. */
+/* RFC 8908 §5: the API's state for the asking client.  user-portal-url
+ * must be an https URI (§5, RFC 8908 §2.1 wants the portal over TLS): the
+ * configured URL, else this server's own portal path, with https:// when
+ * the request came over TLS (http:// only on a plain listener, where a
+ * device cannot have been told anything better). */
 static int captive_api(nxx_req *req, void *ud)
 {
     struct captive *c = ud;
@@ -91,19 +98,22 @@ static int captive_api(nxx_req *req, void *ud)
     struct nxx_limit_result r;
     nxx_limiter_peek(c->admitted, &k, nxx_req_now_ms(req), &r);
     int captive = r.remaining != 0;
-    nxx_str host = nxx_req_authority(req);
+    char url[600];
+    if (c->url) {
+        snprintf(url, sizeof(url), "%s", c->url);
+    } else {
+        nxx_str host = nxx_req_authority(req);
+        snprintf(url, sizeof(url), "%s://%.*s%s", nxx_req_secure(req) ? "https" : "http",
+                 (int)(host.len < 256 ? host.len : 0), host.ptr ? host.ptr : "", c->portal);
+    }
     char body[1024];
     int n;
     if (captive)
-        n = snprintf(body, sizeof(body),
-                     "{\"captive\":true,\"user-portal-url\":\"http://%.*s%s\"}\n",
-                     (int)(host.len < 256 ? host.len : 0), host.ptr ? host.ptr : "", c->portal);
+        n = snprintf(body, sizeof(body), "{\"captive\":true,\"user-portal-url\":\"%s\"}\n", url);
     else
         n = snprintf(body, sizeof(body),
-                     "{\"captive\":false,\"user-portal-url\":\"http://%.*s%s\","
-                     "\"seconds-remaining\":%llu}\n",
-                     (int)(host.len < 256 ? host.len : 0), host.ptr ? host.ptr : "", c->portal,
-                     (unsigned long long)r.reset_s);
+                     "{\"captive\":false,\"user-portal-url\":\"%s\",\"seconds-remaining\":%llu}\n",
+                     url, (unsigned long long)r.reset_s);
     nxx_resp_header(req, "Content-Type", NXX_STR("application/captive+json"));
     nxx_resp_header(req, "Cache-Control", NXX_STR("private, no-store"));
     return nxx_resp_send(req, body, (size_t)n, 0) < 0 ? 500 : 0;
@@ -116,8 +126,9 @@ static void captive_free(void *arg)
     nxx_free(c->login);
     nxx_free(c->api);
     nxx_free(c->back);
+    nxx_free(c->url);
     nxx_free(c->page);
-    nxx_limiter_free(c->admitted);
+    nxx_shared_put(c->shared);
     nxx_cidrs_release(&c->trusted);
     nxx_free(c);
 }
@@ -132,6 +143,28 @@ static int path_ok(const char *p)
     return 1;
 }
 
+static struct nxx_limiter *admissions(nxx_scope *scope, const nxx_captive_config *cfg,
+                                      struct nxx_shared **h)
+{
+    char key[768], where[512];
+    nxx_shared_scope_key(scope, where, sizeof(where));
+    snprintf(key, sizeof(key), "%s|captive|%s", where, cfg->login);
+    return nxx_limiter_shared(key, scope->site, 1, (uint64_t)cfg->admit_s * 1000, NXX_LIMIT_WINDOW,
+                              cfg->max_clients, h);
+}
+
+/* An absolute https URL that goes into JSON as it is (no quotes, escapes
+ * or controls). */
+static int url_ok(const char *u)
+{
+    if (strncmp(u, "https://", 8) != 0 || strlen(u) > 512 || !u[8])
+        return 0;
+    for (; *u; u++)
+        if ((unsigned char)*u <= 0x20 || *u == '"' || *u == '\\' || *u == 0x7f)
+            return 0;
+    return 1;
+}
+
 void nxx_captive_config_init(nxx_captive_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -142,8 +175,8 @@ void nxx_captive_config_init(nxx_captive_config *cfg)
 int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg)
 {
     if (!scope || !cfg || !path_ok(cfg->portal) || !path_ok(cfg->login) ||
-        (cfg->api && !path_ok(cfg->api)) || (cfg->back && !path_ok(cfg->back)) || !cfg->admit_s ||
-        !cfg->max_clients)
+        (cfg->api && !path_ok(cfg->api)) || (cfg->back && !path_ok(cfg->back)) ||
+        (cfg->portal_url && !url_ok(cfg->portal_url)) || !cfg->admit_s || !cfg->max_clients)
         return NXX_EINVAL;
     struct captive *c = nxx_calloc(1, sizeof(*c));
     if (!c)
@@ -155,8 +188,8 @@ int nxx_scope_captive(nxx_scope *scope, const nxx_captive_config *cfg)
     if (!(c->portal = nxx_malloc(plen + 1)) || !(c->login = nxx_strdup(cfg->login)) ||
         (cfg->api && !(c->api = nxx_strdup(cfg->api))) ||
         !(c->back = nxx_strdup(cfg->back ? cfg->back : "/")) ||
-        !(c->admitted = nxx_limiter_new(1, (uint64_t)cfg->admit_s * 1000, NXX_LIMIT_WINDOW,
-                                        cfg->max_clients)))
+        (cfg->portal_url && !(c->url = nxx_strdup(cfg->portal_url))) ||
+        !(c->admitted = admissions(scope, cfg, &c->shared)))
         e = NXX_ENOMEM;
     if (c->portal) {
         memcpy(c->portal, cfg->portal, plen);

@@ -48,4 +48,19 @@ struct nxx_jwt_claims {
 int nxx_jwt_verify(const struct nxx_jwt *j, const char *token, size_t len, int64_t now,
                    struct nxx_jwt_claims *out, const char **why);
 
+/* The same with the caller's digest context (an EVP_MD_CTX, reset after
+ * use; NULL: one is made for the call), so a worker verifies without a
+ * context allocated per token. */
+int nxx_jwt_verify_ctx(const struct nxx_jwt *j, void *md_ctx, const char *token, size_t len,
+                       int64_t now, struct nxx_jwt_claims *out, const char **why);
+
+/*
+ * The claims checks alone, on the JSON text of a claims set (already
+ * verified, or for tests): exp, nbf, iss, aud, the user and the roles into
+ * *out.  0, or -1 with *why; a text that is not one JSON object (RFC 8259),
+ * or that holds a claim the checks read twice, is refused.
+ */
+int nxx_jwt_claims_check(const struct nxx_jwt *j, const void *json, size_t n, int64_t now,
+                         struct nxx_jwt_claims *out, const char **why);
+
 #endif

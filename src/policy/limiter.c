@@ -8,16 +8,27 @@
  * seeded hash, scanned under one of 64 stripe locks, costs one uncontended
  * lock and a cache line or two, and "idle longest in its set" is close
  * enough to "idle longest" to bound memory without surprising anyone.
+ *
+ * This runs on every request of a limited location, so it is kept to a few
+ * dozen instructions: the stripe lock is a spin lock (the section under it
+ * is a scan of eight entries and a little arithmetic, far shorter than a
+ * mutex's own bookkeeping; a holder preempted mid-section is waited for
+ * with sched_yield, not by spinning), keys are compared as two words, and
+ * the set is one round of a seeded mixer over both words.
  */
 #include "policy/limiter.h"
 
 #include <netinet/in.h>
-#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "os/random.h"
+#include "policy/shared.h"
 #include "core/banned.h"
 
 #define STRIPES 64
@@ -35,8 +46,33 @@ struct nxx_limiter {
     uint64_t seed[2];
     size_t mask; /* sets - 1 */
     struct entry *e;
-    pthread_mutex_t lock[STRIPES];
+    struct {
+        atomic_int held;
+        char pad[60]; /* a cache line each: stripes do not share one */
+    } lock[STRIPES];
 };
+
+static inline void stripe_lock(atomic_int *held)
+{
+    for (unsigned spins = 0;; spins++) {
+        if (!atomic_load_explicit(held, memory_order_relaxed) &&
+            !atomic_exchange_explicit(held, 1, memory_order_acquire))
+            return;
+        if (spins >= 64) {
+            sched_yield();
+            spins = 0;
+        } else {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        }
+    }
+}
+
+static void stripe_unlock(atomic_int *held)
+{
+    atomic_store_explicit(held, 0, memory_order_release);
+}
 
 struct nxx_limiter *nxx_limiter_new(uint64_t quota, uint64_t window_ms, enum nxx_limit_algo algo,
                                     size_t max_keys)
@@ -63,7 +99,7 @@ struct nxx_limiter *nxx_limiter_new(uint64_t quota, uint64_t window_ms, enum nxx
         l->seed[1] = (uint64_t)(uintptr_t)l->e ^ 0xbf58476d1ce4e5b9ull;
     }
     for (size_t i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&l->lock[i], NULL);
+        atomic_init(&l->lock[i].held, 0);
     return l;
 }
 
@@ -71,10 +107,36 @@ void nxx_limiter_free(struct nxx_limiter *l)
 {
     if (!l)
         return;
-    for (size_t i = 0; i < STRIPES; i++)
-        pthread_mutex_destroy(&l->lock[i]);
     nxx_free(l->e);
     nxx_free(l);
+}
+
+struct params {
+    uint64_t quota, window_ms;
+    enum nxx_limit_algo algo;
+    size_t max_keys;
+};
+
+static void *shared_new(void *arg)
+{
+    const struct params *p = arg;
+    return nxx_limiter_new(p->quota, p->window_ms, p->algo, p->max_keys);
+}
+
+static void shared_free(void *obj)
+{
+    nxx_limiter_free(obj);
+}
+
+struct nxx_limiter *nxx_limiter_shared(const char *key, struct nxx_site *site, uint64_t quota,
+                                       uint64_t window_ms, enum nxx_limit_algo algo,
+                                       size_t max_keys, struct nxx_shared **h)
+{
+    struct params p = { quota, window_ms, algo, max_keys };
+    char full[1024];
+    snprintf(full, sizeof(full), "limiter|%s|%llu/%llums|%d|%zu", key, (unsigned long long)quota,
+             (unsigned long long)window_ms, (int)algo, max_keys);
+    return nxx_shared_get(full, site, shared_new, &p, shared_free, h);
 }
 
 static uint64_t mix(uint64_t x)
@@ -91,7 +153,8 @@ static size_t set_of(const struct nxx_limiter *l, const struct nxx_limit_key *k)
     uint64_t a, b;
     memcpy(&a, k->b, 8);
     memcpy(&b, k->b + 8, 8);
-    return (size_t)(mix(mix(a ^ l->seed[0]) ^ b ^ l->seed[1]) & l->mask);
+    return (size_t)(mix((a ^ l->seed[0]) + ((b ^ l->seed[1]) << 29 | (b ^ l->seed[1]) >> 35)) &
+                    l->mask);
 }
 
 /* The entry of key in its set, or the one to reuse for it (free, else idle
@@ -100,8 +163,14 @@ static struct entry *find(struct nxx_limiter *l, size_t set, const struct nxx_li
                           int *found)
 {
     struct entry *s = l->e + set * NXX_LIMIT_WAYS, *victim = s;
+    uint64_t k0, k1;
+    memcpy(&k0, k->b, 8);
+    memcpy(&k1, k->b + 8, 8);
     for (size_t i = 0; i < NXX_LIMIT_WAYS; i++) {
-        if (s[i].last_ms && memcmp(&s[i].key, k, sizeof(*k)) == 0) {
+        uint64_t e0, e1;
+        memcpy(&e0, s[i].key.b, 8);
+        memcpy(&e1, s[i].key.b + 8, 8);
+        if (s[i].last_ms && e0 == k0 && e1 == k1) {
             *found = 1;
             return &s[i];
         }
@@ -155,31 +224,47 @@ static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsi
         out->retry_s = 1;
 }
 
-static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
-                unsigned cost, struct nxx_limit_result *out)
+static void count(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
+                  struct nxx_limit_result *out)
 {
-    size_t set = set_of(l, key);
-    pthread_mutex_t *m = &l->lock[set % STRIPES];
-    pthread_mutex_lock(m);
-    int found;
-    struct entry *e = find(l, set, key, &found);
-    struct entry fresh;
-    if (!found) {
-        memset(&fresh, 0, sizeof(fresh));
-        fresh.key = *key;
-        fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
-        if (cost) /* a peek does not take a place */
-            *e = fresh;
-        else
-            e = &fresh;
-    }
     if (l->algo == NXX_LIMIT_WINDOW)
         window(l, e, now_ms, cost, out);
     else
         bucket(l, e, now_ms, cost, out);
-    if (e != &fresh)
+}
+
+/* A peek at a key that has no entry: what a fresh one would say, taking
+ * no place (out of line: the hot path has no local entry to guard). */
+static NXX_NOINLINE void peek_fresh(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                    uint64_t now_ms, struct nxx_limit_result *out)
+{
+    struct entry fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.key = *key;
+    fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+    count(l, &fresh, now_ms, 0, out);
+}
+
+static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
+                unsigned cost, struct nxx_limit_result *out)
+{
+    size_t set = set_of(l, key);
+    atomic_int *m = &l->lock[set % STRIPES].held;
+    stripe_lock(m);
+    int found;
+    struct entry *e = find(l, set, key, &found);
+    if (!found && !cost) {
+        peek_fresh(l, key, now_ms, out);
+    } else {
+        if (!found) {
+            memset(e, 0, sizeof(*e));
+            e->key = *key;
+            e->mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+        }
+        count(l, e, now_ms, cost, out);
         e->last_ms = now_ms + 1;
-    pthread_mutex_unlock(m);
+    }
+    stripe_unlock(m);
 }
 
 void nxx_limiter_take(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
@@ -197,13 +282,13 @@ void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, ui
 void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key)
 {
     size_t set = set_of(l, key);
-    pthread_mutex_t *m = &l->lock[set % STRIPES];
-    pthread_mutex_lock(m);
+    atomic_int *m = &l->lock[set % STRIPES].held;
+    stripe_lock(m);
     int found;
     struct entry *e = find(l, set, key, &found);
     if (found)
         memset(e, 0, sizeof(*e));
-    pthread_mutex_unlock(m);
+    stripe_unlock(m);
 }
 
 void nxx_limit_key_name(struct nxx_limit_key *key, const unsigned char digest[32])

@@ -54,6 +54,18 @@ struct nxx_limiter *nxx_limiter_new(uint64_t quota, uint64_t window_ms, enum nxx
                                     size_t max_keys);
 void nxx_limiter_free(struct nxx_limiter *l);
 
+/*
+ * The limiter of a policy, shared across configuration generations
+ * (shared.h): key names the policy (its scope, kind and name); the
+ * settings are added to it, so a reload that changes them starts afresh.
+ * Release with nxx_shared_put(*h).  NULL on ENOMEM.
+ */
+struct nxx_shared;
+struct nxx_site;
+struct nxx_limiter *nxx_limiter_shared(const char *key, struct nxx_site *site, uint64_t quota,
+                                       uint64_t window_ms, enum nxx_limit_algo algo,
+                                       size_t max_keys, struct nxx_shared **h);
+
 /* Count `cost` requests of key at now_ms (a monotonic clock) if the quota
  * allows them; out says what is left either way. */
 void nxx_limiter_take(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,

@@ -20,15 +20,18 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "http/request.h"
 #include "http/site.h"
 #include "policy/client.h"
 #include "policy/digest.h"
 #include "policy/limiter.h"
+#include "policy/shared.h"
 #include "core/banned.h"
 
 struct limit {
     struct nxx_limiter *lim;
+    struct nxx_shared *shared; /* lim's reference: kept across reloads */
     enum nxx_rate_key by;
     char *field; /* the header field of NXX_RATE_BY_FIELD / API key; lowercase */
     char *param; /* the query parameter of an API key, or NULL */
@@ -37,7 +40,9 @@ struct limit {
     struct nxx_cidrs trusted;
     char policy_line[192]; /* "RateLimit-Policy: ...\r\n" */
     size_t policy_len;
-    char name[64]; /* the policy's name, as an sf-string */
+    char name[64];    /* the policy's name, as an sf-string */
+    char prefix[288]; /* policy_line, then "RateLimit: \"NAME\";r=" */
+    size_t prefix_len;
 };
 
 /* The key of the request; 0, or -1 when the request has none (not limited
@@ -47,6 +52,10 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
     nxx_str v = { NULL, 0 };
     switch (l->by) {
     case NXX_RATE_BY_ADDRESS: {
+        if (!l->trusted.n) { /* the peer is the client: no copy of its address */
+            nxx_limit_key_addr(k, nxx_req_peer_addr(req));
+            return 0;
+        }
         struct sockaddr_storage ss;
         nxx_client_addr(req, &l->trusted, &ss);
         nxx_limit_key_addr(k, (const struct sockaddr *)&ss);
@@ -68,16 +77,47 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
     return 0;
 }
 
+/* Decimal digits of v at p (room for 20); returns the end.  Two digits a
+ * step from a table: the remaining count is formatted on every request. */
+static char *put_u64(char *p, uint64_t v)
+{
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
+    size_t n = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+    for (uint64_t t = v / 100000; t; t /= 10)
+        n++;
+    char *end = p + n, *q = end;
+    while (v >= 100) {
+        const char *d = pairs + 2 * (v % 100);
+        v /= 100;
+        *--q = d[1];
+        *--q = d[0];
+    }
+    if (v >= 10) {
+        *--q = pairs[2 * v + 1];
+        *--q = pairs[2 * v];
+    } else {
+        *--q = (char)('0' + v);
+    }
+    return end;
+}
+
+/* Both fields as one block of lines in the request's arena: this runs on
+ * every allowed request, so no printf and one header node (the policy's
+ * line is built once, when the configuration loads). */
 static void add_fields(nxx_req *req, const struct limit *l, const struct nxx_limit_result *r)
 {
-    char line[128];
-    int n = snprintf(line, sizeof(line), "%s;r=%llu;t=%llu", l->name,
-                     (unsigned long long)r->remaining, (unsigned long long)r->reset_s);
-    /* the policy's line is built once, and lives as long as the generation
-     * the request holds */
-    nxx_resp_header_lines(req, l->policy_line, l->policy_len);
-    if (n > 0 && (size_t)n < sizeof(line))
-        NXX_RESP_HEADER(req, "RateLimit", (nxx_str){ line, (size_t)n });
+    char *buf = nxx_req_alloc(req, l->prefix_len + 3 + 2 * 20 + 2);
+    if (!buf)
+        return;
+    memcpy(buf, l->prefix, l->prefix_len);
+    char *p = put_u64(buf + l->prefix_len, r->remaining);
+    memcpy(p, ";t=", 3);
+    p = put_u64(p + 3, r->reset_s);
+    memcpy(p, "\r\n", 2);
+    nxx_resp_header_lines(req, buf, (size_t)(p + 2 - buf));
 }
 
 static const char *what(const struct limit *l)
@@ -90,23 +130,14 @@ static const char *what(const struct limit *l)
     }
 }
 
-static int limit_policy(nxx_req *req, void *ud)
+/* 429 (RFC 6585 §4): out of the hot path, with its buffers. */
+static NXX_COLD NXX_NOINLINE int refuse(nxx_req *req, const struct limit *l,
+                                        const struct nxx_limit_result *r)
 {
-    struct limit *l = ud;
-    struct nxx_limit_key k;
-    if (key_of(req, l, &k) != 0)
-        return 0;
-    struct nxx_limit_result r;
-    nxx_limiter_take(l->lim, &k, nxx_req_now_ms(req), 1, &r);
-    if (r.allowed) {
-        if (l->fields)
-            add_fields(req, l, &r);
-        return 0;
-    }
     char retry[24];
-    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)r.retry_s);
+    snprintf(retry, sizeof(retry), "%llu", (unsigned long long)r->retry_s);
     nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
-    add_fields(req, l, &r);
+    add_fields(req, l, r);
     nxx_req_detail(req,
                    "this %s has used its %llu requests per %llu seconds; try again in %s "
                    "seconds",
@@ -115,10 +146,25 @@ static int limit_policy(nxx_req *req, void *ud)
     return 429;
 }
 
+static int limit_policy(nxx_req *req, void *ud)
+{
+    struct limit *l = ud;
+    struct nxx_limit_key k;
+    if (key_of(req, l, &k) != 0)
+        return 0;
+    struct nxx_limit_result r;
+    nxx_limiter_take(l->lim, &k, nxx_req_now_ms(req), 1, &r);
+    if (!r.allowed)
+        return refuse(req, l, &r);
+    if (l->fields)
+        add_fields(req, l, &r);
+    return 0;
+}
+
 static void limit_free(void *arg)
 {
     struct limit *l = arg;
-    nxx_limiter_free(l->lim);
+    nxx_shared_put(l->shared);
     nxx_free(l->field);
     nxx_free(l->param);
     nxx_cidrs_release(&l->trusted);
@@ -170,9 +216,17 @@ int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg)
     l->policy_len = (size_t)snprintf(
         l->policy_line, sizeof(l->policy_line), "RateLimit-Policy: %s;q=%llu;w=%llu\r\n", l->name,
         (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
+    l->prefix_len = (size_t)snprintf(l->prefix, sizeof(l->prefix),
+                                     "%sRateLimit: %s;r=", l->policy_line, l->name);
     int e = 0;
-    l->lim = nxx_limiter_new(cfg->quota, cfg->window_s * 1000,
-                             cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys);
+    /* the same limit in the same place after a reload keeps its counts */
+    char key[768], where[512];
+    nxx_shared_scope_key(scope, where, sizeof(where));
+    snprintf(key, sizeof(key), "%s|rate|%s|%d|%s|%s", where, l->name, (int)cfg->by,
+             cfg->field ? cfg->field : "", cfg->param ? cfg->param : "");
+    l->lim = nxx_limiter_shared(key, scope->site, cfg->quota, cfg->window_s * 1000,
+                                cfg->bucket ? NXX_LIMIT_BUCKET : NXX_LIMIT_WINDOW, cfg->max_keys,
+                                &l->shared);
     if (!l->lim)
         e = NXX_ENOMEM;
     if (!e && cfg->field && !(l->field = lower_dup(cfg->field)))

@@ -349,3 +349,49 @@ def test_access_log_names_other_policies():
         eq(got, [(410, "gone"), (451, "legal-block")], "the deciding policy of each refusal")
     finally:
         remove_tree(d)
+
+
+def test_a_role_nobody_can_be_granted_is_a_load_error():
+    """require without an auth in its scope or one around it could only ever
+    answer 403: nxx check and a start refuse it, naming where it is."""
+    for text, where in (("""\
+locations:
+  /admin:
+    return: 204
+    require: admin
+""", "4:"), ("""\
+locations:
+  /admin:
+    return: 204
+    require: admin
+  /login:
+    return: 204
+    auth: {basic: users}
+""", "4:"), ("""\
+require: {role: admin}
+locations:
+  /admin:
+    return: 204
+    auth: {basic: users}
+""", "1:")):
+        d, path = config_dir(text, files={"users": "alice:" + "$2y$05$ge8ZrGBL5obZ2Nrk2zJC5e"
+                                          "yAweSjmjb0ikQiWIVTNqbY2RvSTPxoO\n"})
+        try:
+            code, out, err = check_config(path)
+            check(code != 0, f"refused: {code} {out!r} {err!r}")
+            check("the role 'admin' can never be granted" in err and f"nxx.yaml:{where}" in err,
+                  f"the message says why and where: {err!r}")
+        finally:
+            remove_tree(d)
+    d, path = config_dir("""\
+auth: {basic: users}
+locations:
+  /admin:
+    return: 204
+    require: admin
+""", files={"users": "alice:$2y$05$ge8ZrGBL5obZ2Nrk2zJC5eyAweSjmjb0ikQiWIVTNqbY2RvSTPxoO\n"})
+    try:
+        code, out, err = check_config(path)
+        eq(code, 0, f"an auth around the location grants it: {err!r}")
+    finally:
+        remove_tree(d)

@@ -4,6 +4,7 @@ requests that do not declare it mandatory with 510 naming it; M-GET with Man
 nothing here understands gets 510; malformed declarations get 400."""
 
 import json
+import os
 
 from harness import (ConfigServer, build_request, check, check_status, config_dir, eq, one,
                      remove_tree)
@@ -52,5 +53,26 @@ def test_510_and_ext():
             r = req("M-FOO", "/")
             check_status(r, 501, "M- of an unknown method is still unknown")
             check_status(req("GET", "/"), 200, "plain requests elsewhere")
+    finally:
+        remove_tree(d)
+
+
+def test_access_log_keeps_the_m_prefix_and_the_deciding_policy():
+    d, path = config_dir(SITE)
+    log = os.path.join(d, "access.log")
+    try:
+        with ConfigServer(path, "--access-log", log, "--access-log-format", "json") as s:
+            def req(method, target, headers=()):
+                return one(s, build_request(method, target, list(headers)),
+                           method.replace("M-", ""))
+            check_status(req("M-GET", "/signed", [("Man", f'"{EXT}"; ns=16')]), 200, "M-GET")
+            check_status(req("GET", "/signed"), 510, "GET without the declaration")
+            check_status(req("M-HEAD", "/signed", [("Man", f'"{EXT}"')]), 200, "M-HEAD")
+        with open(log) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        # two workers write their own lines: the order between them is not the requests'
+        got = sorted((l["method"], l["status"], l.get("policy") or "") for l in lines)
+        eq(got, [("GET", 510, "require-extension"), ("M-GET", 200, ""), ("M-HEAD", 200, "")],
+           "methods as sent, and the policy that refused")
     finally:
         remove_tree(d)

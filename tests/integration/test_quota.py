@@ -64,3 +64,72 @@ def test_402_when_the_quota_is_spent_and_counts_survive_a_restart():
               "the state file holds digests, not keys")
     finally:
         remove_tree(d)
+
+
+STORE_SITE = """\
+locations:
+  /api:
+    api: {data: data}
+  /paid:
+    return: {status: 200, body: "paid\\n"}
+    quota: {collection: apikeys, data: data, limit: 2, cache: 0, purchase: "https://shop.example"}
+"""
+
+
+def test_keys_from_the_rest_store():
+    d, path = config_dir(STORE_SITE)
+    try:
+        with ConfigServer(path) as s:
+            def paid(key):
+                return one(s, build_request("GET", "/paid", [("Accept", "application/problem+json"),
+                                                            ("X-API-Key", key)]))
+
+            def store(method, target, doc=None):
+                body = json.dumps(doc).encode() if doc is not None else b""
+                h = [("Content-Type", "application/json")] if doc is not None else []
+                return one(s, build_request(method, target, h, body))
+            check_status(paid("k-acme"), 403, "a key the store does not have yet")
+            r = store("POST", "/api/apikeys", {"id": sha("k-acme"), "name": "acme", "quota": 3})
+            check_status(r, 201, "the key created through the REST API")
+            for i in range(3):
+                check_status(paid("k-acme"), 200, f"request {i + 1} of its quota of 3")
+            r = paid("k-acme")
+            check_status(r, 402, "its quota spent")
+            body = json.loads(r.body)
+            eq((body["quota"], body["used"]), (3, 3), "quota and used from the store's item")
+            check("'acme'" in body["detail"], f"the detail names the key: {body['detail']}")
+            check_status(store("PUT", f"/api/apikeys/{sha('k-acme')}", {"name": "acme",
+                                                                        "quota": 4}),
+                         200, "more quota bought")
+            check_status(paid("k-acme"), 200, "the fourth request, under the new quota")
+            check_status(paid("k-acme"), 402, "the fifth")
+            check_status(store("POST", "/api/apikeys", {"id": sha("k-plain")}), 201,
+                         "a key without a quota of its own")
+            check_status(paid("k-plain"), 200, "1 of the policy's limit of 2")
+            check_status(paid("k-plain"), 200, "2 of 2")
+            check_status(paid("k-plain"), 402, "3 of 2")
+            check_status(store("DELETE", f"/api/apikeys/{sha('k-plain')}"), 204, "deleted")
+            check_status(paid("k-plain"), 403, "a deleted key is no longer known")
+            check_status(store("POST", "/api/apikeys", {"id": sha("k-bad"), "quota": "lots"}),
+                         201, "an item whose quota is not a number")
+            check_status(paid("k-bad"), 403, "is not a key")
+    finally:
+        remove_tree(d)
+
+
+def test_rest_store_keys_are_cached_for_the_configured_time():
+    d, path = config_dir(STORE_SITE.replace("cache: 0", "cache: 3600"))
+    try:
+        with ConfigServer(path, threads=1) as s:
+            def paid(key):
+                return one(s, build_request("GET", "/paid", [("X-API-Key", key)]))
+            body = json.dumps({"id": sha("k1"), "quota": 100}).encode()
+            check_status(one(s, build_request("POST", "/api/apikeys",
+                                              [("Content-Type", "application/json")], body)),
+                         201, "created")
+            check_status(paid("k1"), 200, "read from the store")
+            check_status(one(s, build_request("DELETE", f"/api/apikeys/{sha('k1')}")), 204,
+                         "deleted")
+            check_status(paid("k1"), 200, "still known from the cache within its hour")
+    finally:
+        remove_tree(d)

@@ -4,6 +4,7 @@
 
 #include "core/arena.h"
 #include "core/pool.h"
+#include "core/siphash.h"
 #include "http/date.h"
 #include "test.h"
 
@@ -89,4 +90,28 @@ TEST(date_format_and_parse_three_forms)
     char iso[21];
     nxx_date_iso(784111777, iso);
     CHECK_EQ_STR(iso, "1994-11-06T08:49:37Z");
+}
+
+/* The reference vectors of SipHash-2-4-128 (key 00..0f, messages 00..len-1). */
+TEST(siphash128_reference_vectors)
+{
+    unsigned char key[16], msg[64], out[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (unsigned char)i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (unsigned char)i;
+    static const unsigned char empty[16] = { 0xa3, 0x81, 0x7f, 0x04, 0xba, 0x25, 0xa8, 0xe6,
+                                             0x6d, 0xf6, 0x72, 0x14, 0xc7, 0x55, 0x02, 0x93 };
+    nxx_siphash128(key, msg, 0, out);
+    CHECK(memcmp(out, empty, 16) == 0);
+    /* every length gives another output, and the same input the same one */
+    unsigned char prev[16], again[16];
+    memcpy(prev, out, 16);
+    for (size_t n = 1; n < sizeof(msg); n++) {
+        nxx_siphash128(key, msg, n, out);
+        nxx_siphash128(key, msg, n, again);
+        CHECK(memcmp(out, prev, 16) != 0);
+        CHECK(memcmp(out, again, 16) == 0);
+        memcpy(prev, out, 16);
+    }
 }

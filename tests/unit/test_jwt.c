@@ -108,3 +108,55 @@ TEST(refused_shapes)
     CHECK(strstr(err, "32 bytes") != NULL);
     CHECK(nxx_jwt_new_pem("nope", 4, &r, err, sizeof(err)) == NULL);
 }
+
+/* The claims reader: a strict JSON object, each claim the checks read once. */
+TEST(claims_json_reader)
+{
+    struct nxx_jwt_rules r = { .skew_s = 0, .audience = "api" };
+    struct nxx_jwt *j = a1(&r);
+    CHECK(j);
+    struct nxx_jwt_claims c;
+    const char *why = NULL;
+#define CLAIMS(text) nxx_jwt_claims_check(j, text, strlen(text), 1000, &c, &why)
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":[\"web\",\"api\"],\"roles\":[\"a\",\"b\"],"
+                 "\"exp\":1001,\"x\":{\"y\":[1,2.5e3,true,null]}}") == 0);
+    CHECK_EQ_STR(c.user, "ann");
+    CHECK(c.nroles == 2);
+    CHECK_EQ_STR(c.roles[1], "b");
+    /* escapes decoded: \u00e9 and a surrogate pair (U+1F600) */
+    CHECK(CLAIMS("{\"sub\":\"\\u00e9\\ud83d\\ude00\\\"\",\"aud\":\"api\",\"roles\":\"x  y\"}") ==
+          0);
+    CHECK_EQ_STR(c.user, "\xc3\xa9\xf0\x9f\x98\x80\"");
+    CHECK(c.nroles == 2);
+    CHECK_EQ_STR(c.roles[0], "x");
+    CHECK_EQ_STR(c.roles[1], "y");
+    /* a claim the checks read, twice */
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":\"api\",\"sub\":\"root\"}") != 0);
+    CHECK(strstr(why, "each claim once") != NULL);
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":\"api\",\"exp\":2000,\"exp\":1}") != 0);
+    /* other members may repeat: the checks do not read them */
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":\"api\",\"z\":1,\"z\":2}") == 0);
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":\"api\",\"exp\":\"2000\"}") != 0);
+    CHECK_EQ_STR(why, "the token expired");
+    CHECK(CLAIMS("{\"sub\":\"ann\",\"aud\":\"web\"}") != 0);
+    CHECK_EQ_STR(why, "the token is not meant for this audience");
+    CHECK(CLAIMS("{\"sub\":7,\"aud\":\"api\"}") != 0);
+    CHECK_EQ_STR(why, "the token names no user");
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"sub\":\"ann\",\"aud\":\"api\"} x",
+        "{\"sub\":\"ann\",\"aud\":\"api\",}",
+        "{\"sub\":\"a\xc3\",\"aud\":\"api\"}",        /* cut UTF-8 */
+        "{\"sub\":\"\xed\xa0\x80\",\"aud\":\"api\"}", /* a surrogate in UTF-8 */
+        "{\"sub\":\"\\ud800\",\"aud\":\"api\"}",      /* a lone surrogate */
+        "{\"sub\":\"a\x01\",\"aud\":\"api\"}",        /* a control character */
+        "{\"sub\":\"ann\",\"aud\":\"api\",\"n\":01}", /* a leading zero */
+        "{\"sub\":\"ann\",\"aud\":\"api\",\"n\":tru}",
+        "{\"sub\":\"ann\",\"aud\":\"api\",\"d\":[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK(CLAIMS(bad[i]) != 0);
+#undef CLAIMS
+    nxx_jwt_free(j);
+}

@@ -1243,6 +1243,18 @@ static int db_acquire(const char *dir, const nxx_rest_config *cfg, struct nxx_re
     return 0;
 }
 
+int nxx_rest_db_get(const char *dir, struct nxx_rest_db **out)
+{
+    nxx_rest_config defaults;
+    nxx_rest_config_init(&defaults);
+    return db_acquire(dir, &defaults, out);
+}
+
+void nxx_rest_db_put(struct nxx_rest_db *db)
+{
+    db_release(db);
+}
+
 static void rest_free(void *arg)
 {
     struct nxx_rest *r = arg;

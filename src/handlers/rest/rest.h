@@ -117,6 +117,15 @@ enum rest_op {
 
 /* ---- rest.c ---- */
 
+/*
+ * The open database of data directory dir, the one the REST locations
+ * serving dir use (opened on first use, kept across reloads), with a
+ * reference for the caller: other modules that read the store (API keys of
+ * the quota policy) go through it.  0 or a negative NXX_E* code.
+ */
+int nxx_rest_db_get(const char *dir, struct nxx_rest_db **out);
+void nxx_rest_db_put(struct nxx_rest_db *db);
+
 /* Names as the routes accept them (else 404). */
 int nxx_rest_coll_ok(nxx_str s);
 int nxx_rest_id_ok(nxx_str s);
