@@ -44,7 +44,8 @@ struct nxx_ws {
     enum ws_state state;
     int peer_code; /* the close code to report */
     unsigned paused : 1, rx : 1, ping_out : 1, user_closed : 1, failed : 1, free_later : 1;
-    unsigned busy; /* inside a callback of the engine: the request's end frees later */
+    unsigned in_data : 1; /* inside the data callback: the engine gathers our writes */
+    unsigned busy;        /* inside a callback of the engine: the request's end frees later */
     /* permessage-deflate */
     unsigned deflate : 1, srv_no_ctx : 1, cli_no_ctx : 1;
     int srv_bits;
@@ -63,6 +64,7 @@ struct nxx_ws {
     uint32_t utf8;
     uint8_t *msg;
     size_t mlen, mcap;
+    const uint8_t *whole; /* a message that came in one frame, where it lies */
     uint8_t ctl[125];
     size_t clen;
     struct nxx_ws_sub *sub;
@@ -91,8 +93,9 @@ static int ws_write_frame(nxx_ws *ws, unsigned rsv, unsigned op, const void *dat
     size_t hl = nxx_ws_head_write(head, 1, rsv, op, len);
     if (!ws->t)
         return 0; /* detached (the fuzz target): output goes nowhere */
-    if (len <= 512) {
-        /* one write for a small frame */
+    if (len <= 512 && !ws->in_data) {
+        /* one write for a small frame (inside the data callback the engine
+         * gathers the pieces itself, so they are not copied twice) */
         uint8_t buf[NXX_WS_HEAD_MAX + 512];
         memcpy(buf, head, hl);
         if (len)
@@ -456,6 +459,13 @@ static void msg_reset(nxx_ws *ws)
 
 static void ws_message_done(nxx_ws *ws)
 {
+    const uint8_t *msg = ws->msg;
+    size_t mlen = ws->mlen;
+    if (ws->whole) {
+        msg = ws->whole;
+        mlen = (size_t)ws->fh.len;
+        ws->whole = NULL;
+    }
     if (ws->msg_z) {
         static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
         if (ws_inflate(ws, tail, 4) < 0)
@@ -470,11 +480,11 @@ static void ws_message_done(nxx_ws *ws)
     int type = ws->msg_op == NXX_WS_OP_TEXT ? NXX_WS_TEXT : NXX_WS_BINARY;
     if (ws->state == WS_OPEN) {
         if (ws->sub)
-            nxx_ws_publish(ws->sub, type, ws->msg, ws->mlen);
+            nxx_ws_publish(ws->sub, type, msg, mlen);
         else if (ws->loc->ops.message)
-            ws->loc->ops.message(ws, type, ws->msg, ws->mlen, ws->loc->ud);
+            ws->loc->ops.message(ws, type, msg, mlen, ws->loc->ud);
         else
-            nxx_ws_send(ws, type, ws->msg, ws->mlen);
+            nxx_ws_send(ws, type, msg, mlen);
     }
     if (ws->state != WS_CLOSED)
         msg_reset(ws);
@@ -549,44 +559,36 @@ static int ws_frame_start(nxx_ws *ws)
     return 0;
 }
 
-/* Payload bytes p[0..n) of the current frame (masked as they came). */
-static int ws_payload(nxx_ws *ws, const uint8_t *p, size_t n)
+/* Payload bytes p[0..n) of the current frame, masked as they came: they
+ * are unmasked where they lie (the read buffer is ours until the data
+ * callback returns), so a message that came whole is never copied. */
+static int ws_payload(nxx_ws *ws, uint8_t *p, size_t n)
 {
     struct nxx_ws_head *h = &ws->fh;
+    nxx_ws_unmask(p, n, h->mask, ws->fpos);
     if (h->opcode >= 8) {
         memcpy(ws->ctl + ws->clen, p, n);
-        nxx_ws_unmask(ws->ctl + ws->clen, n, h->mask, ws->fpos);
         ws->clen += n;
         return 0;
     }
-    if (ws->msg_z) {
-        uint8_t tmp[4096];
-        while (n) {
-            size_t k = n < sizeof(tmp) ? n : sizeof(tmp);
-            memcpy(tmp, p, k);
-            nxx_ws_unmask(tmp, k, h->mask, ws->fpos);
-            if (ws_inflate(ws, tmp, k) < 0)
-                return -1;
-            ws->fpos += k;
-            p += k;
-            n -= k;
+    if (ws->msg_z)
+        return ws_inflate(ws, p, n);
+    if (ws->msg_op == NXX_WS_OP_TEXT) {
+        ws->utf8 = nxx_utf8_feed(ws->utf8, p, n);
+        if (ws->utf8 == NXX_UTF8_BAD) {
+            ws_fail(ws, 1007, "text message is not UTF-8");
+            return -1;
         }
+    }
+    if (h->fin && ws->mlen == 0 && n == h->len) {
+        ws->whole = p;
         return 0;
     }
     if (msg_reserve(ws, n) < 0) {
         ws_fail(ws, 1011, "out of memory");
         return -1;
     }
-    uint8_t *d = ws->msg + ws->mlen;
-    memcpy(d, p, n);
-    nxx_ws_unmask(d, n, h->mask, ws->fpos);
-    if (ws->msg_op == NXX_WS_OP_TEXT) {
-        ws->utf8 = nxx_utf8_feed(ws->utf8, d, n);
-        if (ws->utf8 == NXX_UTF8_BAD) {
-            ws_fail(ws, 1007, "text message is not UTF-8");
-            return -1;
-        }
-    }
+    memcpy(ws->msg + ws->mlen, p, n);
     ws->mlen += n;
     return 0;
 }
@@ -600,7 +602,7 @@ static void ws_frame_end(nxx_ws *ws)
         ws_message_done(ws);
 }
 
-static void ws_read(nxx_ws *ws, const void *data, size_t len)
+static void ws_read(nxx_ws *ws, uint8_t *data, size_t len)
 {
     if (ws->state == WS_CLOSED)
         return;
@@ -612,7 +614,7 @@ static void ws_read(nxx_ws *ws, const void *data, size_t len)
         return;
     }
     ws->rx = 1;
-    const uint8_t *p = data;
+    uint8_t *p = data;
     while (len && ws->state != WS_CLOSED) {
         if (!ws->in_frame) {
             size_t old = ws->hlen;
@@ -647,8 +649,7 @@ static void ws_read(nxx_ws *ws, const void *data, size_t len)
         size_t k = left < len ? (size_t)left : len;
         if (ws_payload(ws, p, k) < 0)
             return;
-        if (!(ws->fh.opcode < 8 && ws->msg_z))
-            ws->fpos += k;
+        ws->fpos += k;
         p += k;
         len -= k;
         if (ws->fpos == ws->fh.len)
@@ -702,7 +703,10 @@ static void on_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
     (void)t;
     nxx_ws *ws = ud;
     ws_enter(ws);
-    ws_read(ws, data, len);
+    ws->in_data = 1;
+    /* the engine lets us change the bytes in place (nxx.h) */
+    ws_read(ws, (uint8_t *)(uintptr_t)data, len);
+    ws->in_data = 0;
     ws_leave(ws);
 }
 
@@ -969,9 +973,16 @@ nxx_ws *nxx_ws_detached(const struct nxx_ws_loc *loc, int deflate, int no_contex
 
 void nxx_ws_detached_feed(nxx_ws *ws, const void *data, size_t len)
 {
+    /* the reader unmasks in place: a copy, as the engine's read buffer is */
+    uint8_t *copy = nxx_malloc(len ? len : 1);
+    if (!copy)
+        return;
+    if (len)
+        memcpy(copy, data, len);
     ws_enter(ws);
-    ws_read(ws, data, len);
+    ws_read(ws, copy, len);
     ws_leave(ws);
+    nxx_free(copy);
 }
 
 int nxx_ws_detached_state(const nxx_ws *ws)
