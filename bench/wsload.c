@@ -7,7 +7,7 @@
  *       keep WINDOW of them in flight (default 1: wait for each echo before
  *       sending the next, a ping-pong); the echoes one read brings are
  *       answered with as many new messages in one write, as h2load -m does.
- *       Prints "messages/s N".
+ *       Prints "messages/s N" and "messages N" (the total).
  *   wsload fanout PORT PATH SUBS
  *       SUBS subscribers of the channel PATH and one publisher; the
  *       publisher sends one message; prints "fanout_ms N", the time until
@@ -143,7 +143,8 @@ static int echo(int port, const char *path, int conns, double seconds, size_t si
                 die("write");
         }
     }
-    printf("messages/s %.0f\n", (double)done / (now() - t0));
+    printf("messages/s %.0f\nmessages %llu\n", (double)done / (now() - t0),
+           (unsigned long long)done);
     return 0;
 }
 

@@ -1394,23 +1394,25 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     return t;
 }
 
-int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
 {
     struct h1conn *c = t->c;
     if (!c || closed(c) || t->closing || t->notified)
         return -EPIPE;
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
     if (!len)
         return 0;
     c->req->bytes_out += len;
     size_t sent = 0;
     if (c->nout == c->out_head && t->pos == t->len && c->writable && !t->corked) {
-        struct iovec iov = { (void *)(uintptr_t)data, len };
-        ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
-        if (n < 0 && n != -EAGAIN) {
+        ssize_t w = nxx_conn_writev(&c->conn, iov, n, 0);
+        if (w < 0 && w != -EAGAIN) {
             close_conn(c);
             return -EPIPE;
         }
-        sent = n > 0 ? (size_t)n : 0;
+        sent = w > 0 ? (size_t)w : 0;
         if (sent == len)
             return 0;
         c->writable = 0;
@@ -1440,14 +1442,28 @@ int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
         t->buf = nb;
         t->cap = cap;
     }
-    memcpy(t->buf + t->len, (const char *)data + sent, rest);
-    t->len += rest;
+    for (int i = 0; i < n; i++) {
+        size_t l = iov[i].iov_len;
+        if (sent >= l) {
+            sent -= l;
+            continue;
+        }
+        memcpy(t->buf + t->len, (const char *)iov[i].iov_base + sent, l - sent);
+        t->len += l - sent;
+        sent = 0;
+    }
     if (!t->corked) {
         /* gathered output is flushed when the data callback returns */
         t->want_drain = 1;
         arm_timer(c);
     }
     return 0;
+}
+
+int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+{
+    struct iovec iov = { (void *)(uintptr_t)data, len };
+    return nxx_tunnel_writev(t, &iov, 1);
 }
 
 size_t nxx_tunnel_pending(const nxx_tunnel *t)

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <zlib.h>
 
 #include "core/alloc.h"
@@ -44,8 +45,7 @@ struct nxx_ws {
     enum ws_state state;
     int peer_code; /* the close code to report */
     unsigned paused : 1, rx : 1, ping_out : 1, user_closed : 1, failed : 1, free_later : 1;
-    unsigned in_data : 1; /* inside the data callback: the engine gathers our writes */
-    unsigned busy;        /* inside a callback of the engine: the request's end frees later */
+    unsigned busy; /* inside a callback of the engine: the request's end frees later */
     /* permessage-deflate */
     unsigned deflate : 1, srv_no_ctx : 1, cli_no_ctx : 1;
     int srv_bits;
@@ -93,17 +93,10 @@ static int ws_write_frame(nxx_ws *ws, unsigned rsv, unsigned op, const void *dat
     size_t hl = nxx_ws_head_write(head, 1, rsv, op, len);
     if (!ws->t)
         return 0; /* detached (the fuzz target): output goes nowhere */
-    if (len <= 512 && !ws->in_data) {
-        /* one write for a small frame (inside the data callback the engine
-         * gathers the pieces itself, so they are not copied twice) */
-        uint8_t buf[NXX_WS_HEAD_MAX + 512];
-        memcpy(buf, head, hl);
-        if (len)
-            memcpy(buf + hl, data, len);
-        return nxx_tunnel_write(ws->t, buf, hl + len);
-    }
-    int e = nxx_tunnel_write(ws->t, head, hl);
-    return e ? e : nxx_tunnel_write(ws->t, data, len);
+    /* header and payload in one write, or gathered with the rest of the
+     * batch inside the data callback: the payload is copied at most once */
+    struct iovec iov[2] = { { head, hl }, { (void *)(uintptr_t)data, len } };
+    return nxx_tunnel_writev(ws->t, iov, len ? 2 : 1);
 }
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
@@ -703,10 +696,8 @@ static void on_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
     (void)t;
     nxx_ws *ws = ud;
     ws_enter(ws);
-    ws->in_data = 1;
     /* the engine lets us change the bytes in place (nxx.h) */
     ws_read(ws, (uint8_t *)(uintptr_t)data, len);
-    ws->in_data = 0;
     ws_leave(ws);
 }
 
