@@ -34,7 +34,6 @@
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 #define WS_KEEP_BUF 16384 /* a message buffer up to this size is kept between messages */
-#define WS_DEFLATE_MIN 64 /* shorter messages are sent uncompressed */
 
 struct nxx_ws {
     nxx_tunnel *t;
@@ -159,7 +158,7 @@ int nxx_ws_send(nxx_ws *ws, int type, const void *data, size_t len)
         return -EPIPE;
     unsigned op = type == NXX_WS_TEXT ? NXX_WS_OP_TEXT : NXX_WS_OP_BINARY;
     int e;
-    if (ws->deflate && len >= WS_DEFLATE_MIN) {
+    if (ws->deflate && len >= NXX_WS_DEFLATE_MIN) {
         long z = ws_deflate(ws, data, len);
         if (z < 0) {
             ws_fail(ws, 1011, "compression failed");
@@ -183,6 +182,11 @@ int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len)
     if (ws->state != WS_OPEN)
         return -EPIPE;
     return ws->t ? nxx_tunnel_write(ws->t, frame, len) : 0;
+}
+
+int nxx_ws_deflate_bits(const nxx_ws *ws)
+{
+    return ws->deflate ? ws->srv_bits : 0;
 }
 
 size_t nxx_ws_pending(const nxx_ws *ws)
