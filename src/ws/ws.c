@@ -456,19 +456,20 @@ static void msg_reset(nxx_ws *ws)
 
 static void ws_message_done(nxx_ws *ws)
 {
-    const uint8_t *msg = ws->msg;
-    size_t mlen = ws->mlen;
-    if (ws->whole) {
-        msg = ws->whole;
-        mlen = (size_t)ws->fh.len;
-        ws->whole = NULL;
-    }
     if (ws->msg_z) {
         static const uint8_t tail[4] = { 0, 0, 0xff, 0xff };
         if (ws_inflate(ws, tail, 4) < 0)
             return;
         if (ws->cli_no_ctx)
             inflateReset(ws->zin);
+    }
+    /* what the flush above put out belongs to the message too */
+    const uint8_t *msg = ws->msg;
+    size_t mlen = ws->mlen;
+    if (ws->whole) {
+        msg = ws->whole;
+        mlen = (size_t)ws->fh.len;
+        ws->whole = NULL;
     }
     if (ws->msg_op == NXX_WS_OP_TEXT && ws->utf8 != 0) {
         ws_fail(ws, 1007, "text message ends inside a UTF-8 sequence");
