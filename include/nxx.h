@@ -303,6 +303,16 @@ NXX_API void nxx_scope_body_timeout(nxx_scope *scope, unsigned ms);
 NXX_API int nxx_scope_header(nxx_scope *scope, const char *name, const char *value);
 
 /*
+ * An Early Hint of the scope (RFC 8297): a Link field value such as
+ * "</app.css>; rel=preload; as=style".  GET and HEAD requests routed to the
+ * scope get a 103 with every hint of the scope and its enclosing scopes once
+ * their head policies have passed, before the handler runs; the final
+ * response carries the same Link fields.  NXX_EINVAL for a value that is
+ * not "<URI-reference>" followed by parameters, or has a line break.
+ */
+NXX_API int nxx_scope_early_hint(nxx_scope *scope, const char *link);
+
+/*
  * The certificate chain and private key (PEM files, read now) of a scope
  * for TLS listeners: the server scope's is the default, a host's is chosen
  * when the client's SNI names the host.  A request on a TLS connection
@@ -619,6 +629,11 @@ typedef struct nxx_static_config {
     nxx_handler_fn fallback; /* called instead of answering 404 for a path with no file
                               * (the proxy's try-files); NULL: 404 */
     void *fallback_ud;
+    int multiviews; /* a name without a file of its own is negotiated among its variants
+                     * (NAME.en, NAME.html.fr, a NAME.var type map): 200 with the best,
+                     * 300 with the list, 406, or 506 (RFC 2295) : 0 */
+    const char *const *language_priority; /* language tags that break ties, first wins */
+    size_t nlanguage_priority;
 } nxx_static_config;
 
 NXX_API void nxx_static_config_init(nxx_static_config *cfg);
@@ -681,7 +696,22 @@ typedef struct nxx_dav_config {
     unsigned max_lock_timeout_s;  /* longest lock granted; Infinite gets this : 3600 */
     uint64_t quota_bytes;         /* largest total size of the tree; 0 = none (507) : 0 */
     unsigned processing_delay_ms; /* 102 Processing after this long, then every second : 1000 */
+    /* COPY, MOVE, DELETE, long PROPFINDs and the end of a PUT run on threads
+     * of their own; at most this many at once per root (further ones run on
+     * the worker, which then waits for them) : 64 */
+    unsigned max_jobs;
+    /* What a PUT or LOCK makes durable before its 2xx: NXX_DAV_SYNC_DATA (a
+     * PUT's data with fdatasync, written back while the body streams in,
+     * then the directory after the rename; a lock's database row synced: a
+     * 2xx survives a crash, the file's times may not), NXX_DAV_SYNC_FULL
+     * (fsync: the file's metadata too) or NXX_DAV_SYNC_NONE (nothing waits
+     * for the disk: a PUT is renamed into place unsynced, as Apache's
+     * mod_dav_fs does; a crash of nxx loses nothing, a power failure may
+     * lose acknowledged writes) : NXX_DAV_SYNC_DATA */
+    int sync;
 } nxx_dav_config;
+
+enum { NXX_DAV_SYNC_DATA = 0, NXX_DAV_SYNC_FULL = 1, NXX_DAV_SYNC_NONE = 2 };
 
 NXX_API void nxx_dav_config_init(nxx_dav_config *cfg);
 

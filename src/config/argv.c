@@ -93,6 +93,11 @@ static const struct site_flag site_flags[] = {
     { "dav-quota", "N", "0 (none)",
       "Largest total size of the WebDAV tree; a PUT beyond it gets 507 (implies --dav).", "dav",
       "quota" },
+    { "dav-sync", "MODE", "data",
+      "What a WebDAV PUT or LOCK makes durable before its 2xx: data (fdatasync, and the "
+      "directory after a rename), full (fsync) or none (as Apache's mod_dav_fs does for PUT: a "
+      "power failure may lose it) (implies --dav).",
+      "dav", "sync" },
     { "ws-echo", "PATH", "off",
       "Answer WebSocket connections under PATH (e.g. /ws) with an echo of every message; a "
       "plain request there gets 426.",
@@ -110,7 +115,7 @@ struct cmd {
     const char *api, *data, *api_max_db_bytes, *proxy;
     const char *auth_basic, *auth_realm, *rate_limit;
     int dav;
-    const char *dav_prefix, *dav_quota;
+    const char *dav_prefix, *dav_quota, *dav_sync;
     const char *ws_echo;
     const struct site_flag *first_site; /* for the --config conflict */
     const char *positional;
@@ -222,6 +227,9 @@ static int set_site(struct cmd *c, const struct site_flag *f, const char *v, cha
     else if (strcmp(f->name, "dav-quota") == 0) {
         c->dav = 1;
         c->dav_quota = v;
+    } else if (strcmp(f->name, "dav-sync") == 0) {
+        c->dav = 1;
+        c->dav_sync = v;
     } else
         c->api_max_db_bytes = v;
     return 0;
@@ -521,7 +529,8 @@ static int site(struct nxx_cfg_doc *doc, const struct cmd *c, char *err, size_t 
     if (c->dav) {
         m = location(doc, locs, dav_len ? c->dav_prefix : "/", dav_len ? dav_len : 1, "dav");
         if (!m || put(doc, m, "root", c->root ? c->root : ".") < 0 ||
-            (c->dav_quota && put(doc, m, "quota", c->dav_quota) < 0))
+            (c->dav_quota && put(doc, m, "quota", c->dav_quota) < 0) ||
+            (c->dav_sync && put(doc, m, "sync", c->dav_sync) < 0))
             return oom(err, errlen);
         if (nxx_cfg_block_finish(doc, m, err, errlen))
             return 2;

@@ -7,6 +7,7 @@
  */
 #include "config/keys.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,23 @@
 #include "core/banned.h"
 
 /* ---- files ---- */
+
+/* "en", "pt-BR": letters, then '-' and letters or digits (RFC 5646, loosely). */
+static const char *check_language_tag(const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    while (i < n && isalpha((unsigned char)s[i]))
+        i++;
+    int ok = i >= 1 && i <= 8;
+    while (ok && i < n) {
+        size_t j = ++i;
+        while (j < n && isalnum((unsigned char)s[j]))
+            j++;
+        ok = s[i - 1] == '-' && j > i && j - i <= 8;
+        i = j;
+    }
+    return ok ? NULL : "is not a language tag (en, pt-BR)";
+}
 
 static const struct nxx_cfg_key files_keys[] = {
     { .name = "root",
@@ -50,6 +68,21 @@ static const struct nxx_cfg_key files_keys[] = {
       .def = "false",
       .help = "Look files up without the location's path (like nginx's alias): /assets/x.css "
               "of location /assets is ROOT/x.css instead of ROOT/assets/x.css." },
+    { .name = "multiviews",
+      .type = K_FLAG,
+      .def = "false",
+      .help = "A name without a file of its own is negotiated among its variants: files that "
+              "add a language or type extension (NAME.en, NAME.html.fr, NAME.pdf) or a NAME.var "
+              "type map. The best for Accept and Accept-Language is served with "
+              "Content-Location; 300 with the list when the client asks for it (Negotiate) or "
+              "nothing tells the best apart; 406 when none is acceptable; 506 when the chosen "
+              "variant is itself a type map (RFC 2295)." },
+    { .name = "language-priority",
+      .arg = "TAGS",
+      .type = K_LIST,
+      .help = "Languages that break ties between equally acceptable variants, first wins (a "
+              "client without Accept-Language gets the first one there is).",
+      .check = check_language_tag },
 };
 
 static int setup_files(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
@@ -62,6 +95,12 @@ static int setup_files(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx
     sc.follow_symlinks = (int)nxx_cfg_num(m, "follow-symlinks");
     sc.precompressed = (int)nxx_cfg_num(m, "precompressed");
     sc.cache_control = nxx_cfg_str(m, "cache-control");
+    sc.multiviews = (int)nxx_cfg_num(m, "multiviews");
+    const struct nxx_cfg_val *prio = nxx_cfg_get(m, "language-priority");
+    if (prio) {
+        sc.language_priority = (const char *const *)prio->items;
+        sc.nlanguage_priority = prio->nitems;
+    }
     if (nxx_cfg_num(m, "strip-prefix")) {
         if (loc->match != NXX_LOC_PREFIX)
             return nxx_cfg_fail(b, nxx_cfg_get(m, "strip-prefix")->pos,
@@ -140,6 +179,8 @@ static int setup_api(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
 
 /* ---- WebDAV ---- */
 
+static const char *const dav_sync_modes[] = { "data", "full", "none", NULL };
+
 static const struct nxx_cfg_key dav_keys[] = {
     { .name = "root",
       .arg = "DIR",
@@ -189,6 +230,25 @@ static const struct nxx_cfg_key dav_keys[] = {
       .def_doc = "0 (none)",
       .help = "Largest total size of the files under the root (RFC 4331): a PUT beyond it gets "
               "507 with DAV:quota-not-exceeded and leaves nothing behind." },
+    { .name = "sync",
+      .arg = "MODE",
+      .type = K_ENUM,
+      .def = "data",
+      .choices = dav_sync_modes,
+      .help = "What a PUT or LOCK makes durable before its 2xx. data: a PUT's content "
+              "(fdatasync, written back while the body arrives) and, after the rename, the "
+              "directory; a lock's row (one fdatasync): an acknowledged write survives a crash. "
+              "full: the same with fsync, the file's times too. none: nothing waits for the disk "
+              "(PUT renamed into place unsynced, as Apache's mod_dav_fs does): a crash of nxx "
+              "loses nothing, a power failure may lose acknowledged writes." },
+    { .name = "max-jobs",
+      .arg = "N",
+      .type = K_COUNT,
+      .max = 100000,
+      .def = "64",
+      .help = "COPY, MOVE, DELETE, PROPFIND of members and the end of a PUT run on threads of "
+              "their own, at most this many at once per root; beyond it one runs on the worker, "
+              "which waits for it (0: always on the worker)." },
 };
 
 static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
@@ -205,6 +265,8 @@ static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_c
     dc.max_lock_timeout_s = (unsigned)(nxx_cfg_num(m, "max-lock-timeout") / 1000);
     dc.quota_bytes = nxx_cfg_num(m, "quota");
     dc.processing_delay_ms = (unsigned)nxx_cfg_num(m, "processing-delay");
+    dc.sync = (int)nxx_cfg_num(m, "sync"); /* dav_sync_modes is in NXX_DAV_SYNC_* order */
+    dc.max_jobs = (unsigned)nxx_cfg_num(m, "max-jobs");
     if (b->mode & NXX_CFG_MODE_CHECK) {
         struct stat st;
         if (stat(dc.root, &st) < 0 || !S_ISDIR(st.st_mode))

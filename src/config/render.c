@@ -258,6 +258,8 @@ static const char md_scopes[] =
     "  location, then its host, then the top level, then the default).\n"
     "- `headers` add up: a response carries the server's fields, then the host's, then\n"
     "  the location's (a name set at two levels is sent twice).\n"
+    "- `early-hints` add up the same way: one 103 carries the server's Link values,\n"
+    "  then the host's, then the location's, and so does the final response.\n"
     "- Policies (`maintenance`, `gone`, `legal-block`, `require-length`,\n"
     "  `max-inflight`, and a host's `canonical`) of every level run, the server's first,\n"
     "  then the host's, then the location's, each level in the order of the table below;\n"

@@ -48,6 +48,18 @@ static int setup_headers(struct nxx_cfg_build *b, nxx_scope *scope, const struct
     return 0;
 }
 
+static int setup_early_hints(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
+{
+    for (size_t i = 0; i < v->nitems; i++) {
+        int e = nxx_scope_early_hint(scope, v->items[i]);
+        if (e)
+            return nxx_cfg_fail(b, v->ipos[i], "early-hints: '%s': %s", v->items[i],
+                                e == NXX_EINVAL ? "not a Link value (<URI>; rel=preload ...)"
+                                                : nxx_strerror(e));
+    }
+    return 0;
+}
+
 /* ---- policies ---- */
 
 static int setup_gone(struct nxx_cfg_build *b, nxx_scope *scope, const struct nxx_cfg_val *v)
@@ -656,6 +668,15 @@ const struct nxx_cfg_key nxx_cfg_scope_keys[] = {
       .scopes = NXX_CFG_SCOPED,
       .setup = setup_headers,
       .check = nxx_cfg_check_field_name },
+    { .name = "early-hints",
+      .arg = "LINKS",
+      .type = K_LIST,
+      .help = "Link field values (\"</app.css>; rel=preload; as=style\") sent in a 103 Early "
+              "Hints to GET and HEAD requests of the scope once its head policies pass, before "
+              "the handler runs (RFC 8297; never to HTTP/1.0); the final response carries the "
+              "same Link fields. The hints of every enclosing scope are sent too.",
+      .scopes = NXX_CFG_SCOPED,
+      .setup = setup_early_hints },
     { .name = "maintenance",
       .type = K_BLOCK,
       .help = "A maintenance switch: while a file exists, 503 with Retry-After and an HTML page "

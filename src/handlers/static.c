@@ -35,6 +35,7 @@
 #include "core/str.h"
 #include "handlers/mime.h"
 #include "handlers/static.h"
+#include "handlers/tcn.h"
 #include "http/cond.h"
 #include "http/date.h"
 #include "http/negotiate.h"
@@ -70,6 +71,12 @@ struct static_root {
     int follow_symlinks;
     int precompressed;
     int written; /* another handler writes under root: revalidate every lookup */
+    /* ... unless it counts its writes here: then only when the count moved
+     * (or, for changes made outside it, once a second as usual) */
+    const atomic_ullong *changes;
+    int multiviews;
+    char **langs; /* language priority */
+    size_t nlangs;
     struct cache_rule *rules;
     size_t nrules;
     nxx_handler_fn fallback;
@@ -88,6 +95,7 @@ struct fentry {
     int status; /* 0, or the cached answer for an absent/forbidden path */
     struct stat st;
     uint64_t checked_ms;
+    unsigned long long seen; /* root's change count when checked */
     char etag[64];
     size_t etag_len;
     char lastmod[NXX_DATE_LEN + 1];
@@ -274,7 +282,11 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     if (e && (e->hash != h || e->root_id != sr->id || e->key_len != rel_len ||
               !nxx_mem_eq(e->key, rel, rel_len)))
         e = NULL; /* another path in this slot */
-    if (e && !sr->written && now - e->checked_ms < FC_REVALIDATE_MS) {
+    /* loaded before the file is looked at: a write that lands meanwhile
+     * moves the count past it, so the next lookup looks again */
+    unsigned long long seen = sr->changes ? atomic_load(sr->changes) : 0;
+    if (e && (!sr->written || (sr->changes && e->seen == seen)) &&
+        now - e->checked_ms < FC_REVALIDATE_MS) {
         if (e->status)
             return e->status;
         goto hit;
@@ -316,6 +328,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
         if (fd >= 0)
             close(fd);
         e->checked_ms = now;
+        e->seen = seen;
         if (status)
             return status;
         goto hit;
@@ -335,6 +348,7 @@ static int lookup(nxx_req *req, const struct static_root *sr, const char *rel, s
     ne->key_len = rel_len;
     ne->hash = h;
     ne->checked_ms = now;
+    ne->seen = seen;
     ne->status = status;
     if (status)
         ne->fd = -1;
@@ -946,6 +960,179 @@ static int send_listing(nxx_req *req, const struct fentry *dir)
     return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
 }
 
+/* ---- variants (MultiViews, type maps) ---- */
+
+#define TYPEMAP_MAX (64 * 1024)
+
+/* The variants of base in the directory dfd: the type map BASE.var when
+ * there is one, else the files BASE.*; 0 when there are none, -1 on error
+ * (the status in *status). */
+static int find_variants(nxx_req *req, int dfd, const char *base, size_t base_len,
+                         struct nxx_variant *v, int *status)
+{
+    char map[300];
+    int n = 0;
+    if (base_len + sizeof(".var") <= sizeof(map)) {
+        memcpy(map, base, base_len);
+        memcpy(map + base_len, ".var", sizeof(".var"));
+        int fd = openat(dfd, map, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        if (fd >= 0) {
+            char *text = nxx_req_alloc(req, TYPEMAP_MAX);
+            ssize_t len = text ? read(fd, text, TYPEMAP_MAX) : -1;
+            close(fd);
+            const char *why = "it cannot be read";
+            char self[256];
+            snprintf(self, sizeof(self), "%.*s", (int)base_len, base);
+            if (len >= 0 && len < TYPEMAP_MAX &&
+                (n = nxx_typemap_parse(text, (size_t)len, self, v, NXX_TCN_MAX_VARIANTS, &why)) >=
+                    0)
+                goto stat_them;
+            if (len >= TYPEMAP_MAX)
+                why = "it is larger than 64 KiB";
+            nxx_log_error("type map %s: %s", map, why);
+            nxx_req_detail(req, "the type map of this resource is broken");
+            *status = 500;
+            return -1;
+        }
+    }
+    int d2 = dup(dfd);
+    DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
+    if (!d) {
+        if (d2 >= 0)
+            close(d2);
+        *status = 500;
+        return -1;
+    }
+    rewinddir(d);
+    struct dirent *de;
+    while ((de = readdir(d)) && n < NXX_TCN_MAX_VARIANTS)
+        if (nxx_variant_from_name(base, base_len, de->d_name, &v[n]) == 0)
+            n++;
+    closedir(d);
+stat_them:
+    /* only regular files are variants; a type map may give the length */
+    for (int i = 0; i < n;) {
+        struct stat st;
+        if (fstatat(dfd, v[i].name, &st, 0) < 0 || !S_ISREG(st.st_mode)) {
+            v[i] = v[--n];
+            continue;
+        }
+        v[i].length = (uint64_t)st.st_size;
+        i++;
+    }
+    return n;
+}
+
+/* 300 Multiple Choices: the list as Alternates and as an HTML page. */
+static int send_list(nxx_req *req, const struct nxx_variant *v, size_t n, nxx_str path)
+{
+    struct out o = { .req = req };
+    OUT_LIT(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<title>Multiple Choices</title></head>\n<body><h1>Multiple Choices</h1>\n<p>");
+    out_html(&o, path.ptr, path.len);
+    OUT_LIT(&o, " is available as:</p>\n<ul>\n");
+    for (size_t i = 0; i < n; i++) {
+        OUT_LIT(&o, "<li><a href=\"");
+        out_put(&o, v[i].name, strlen(v[i].name));
+        OUT_LIT(&o, "\">");
+        out_put(&o, v[i].name, strlen(v[i].name));
+        OUT_LIT(&o, "</a>, ");
+        out_html(&o, v[i].type.ptr, v[i].type.len);
+        if (v[i].lang[0]) {
+            OUT_LIT(&o, ", language ");
+            out_put(&o, v[i].lang, strlen(v[i].lang));
+        }
+        OUT_LIT(&o, "</li>\n");
+    }
+    OUT_LIT(&o, "</ul>\n</body></html>\n");
+    if (o.oom)
+        return 500;
+    nxx_resp_status(req, 300);
+    NXX_RESP_HEADER(req, "TCN", NXX_STR("list"));
+    NXX_RESP_HEADER(req, "Content-Type", NXX_STR("text/html; charset=utf-8"));
+    return nxx_resp_send(req, o.p, o.len, NXX_BORROW) ? 500 : 0;
+}
+
+/*
+ * key[0..klen) names nothing: negotiate it among its variants.  404 when
+ * it has none; otherwise the best variant (with Content-Location), or 300,
+ * 406 or 506 (RFC 2295 §8.1: the variant chosen is itself negotiated).
+ */
+static int negotiate(nxx_req *req, const struct static_root *sr, const char *key, size_t klen)
+{
+    const char *slash = key + klen;
+    while (slash > key && slash[-1] != '/')
+        slash--;
+    size_t dlen = slash > key ? (size_t)(slash - key) - 1 : 0;
+    const char *base = slash;
+    size_t base_len = klen - (size_t)(slash - key);
+    if (!base_len)
+        return 404;
+    struct fentry *dir = NULL;
+    int s = lookup(req, sr, key, dlen, &dir);
+    if (s || !dir->is_dir)
+        return s == 500 ? 500 : 404;
+    struct nxx_variant *v = nxx_req_alloc(req, NXX_TCN_MAX_VARIANTS * sizeof(*v));
+    if (!v)
+        return 500;
+    int n = find_variants(req, dir->fd, base, base_len, v, &s);
+    if (n <= 0)
+        return n < 0 ? s : 404;
+
+    nxx_str accept = nxx_req_header_list(req, "accept");
+    nxx_str lang = nxx_req_header_list(req, "accept-language");
+    nxx_str neg = nxx_req_header_list(req, "negotiate");
+    unsigned flags = neg.ptr ? nxx_negotiate_flags(neg) : 0;
+    size_t pick = 0;
+    enum nxx_tcn_result r =
+        nxx_tcn_choose(v, (size_t)n, accept, accept.ptr != NULL, lang, lang.ptr != NULL, flags,
+                       (const char *const *)sr->langs, sr->nlangs, &pick);
+    const char *vary = nxx_tcn_vary(v, (size_t)n);
+    NXX_RESP_HEADER(req, "Vary", ((nxx_str){ vary, strlen(vary) }));
+    char *alt = nxx_req_alloc(req, 8192);
+    size_t alen = alt ? nxx_tcn_alternates(v, (size_t)n, alt, 8192) : 0;
+    int transparent = (flags & (NXX_NEG_TRANS | NXX_NEG_VLIST)) != 0;
+    if (alen && (r != NXX_TCN_CHOICE || (flags & NXX_NEG_VLIST)))
+        NXX_RESP_HEADER(req, "Alternates", ((nxx_str){ alt, alen }));
+    nxx_str path = nxx_req_path(req);
+    switch (r) {
+    case NXX_TCN_LIST: return send_list(req, v, (size_t)n, path);
+    case NXX_TCN_NONE:
+        nxx_req_detail(req,
+                       "none of the %d variants of '%.*s' is acceptable (Accept, "
+                       "Accept-Language); Alternates lists them",
+                       n, (int)path.len, path.ptr);
+        return 406;
+    case NXX_TCN_VARIANTS:
+        nxx_log_error("variant %s of %.*s is itself negotiated", v[pick].name, (int)path.len,
+                      path.ptr);
+        nxx_req_detail(req,
+                       "the variant chosen for '%.*s' (%s) is itself negotiable: a "
+                       "configuration error of this server",
+                       (int)path.len, path.ptr, v[pick].name);
+        return 506;
+    case NXX_TCN_CHOICE: break;
+    }
+    size_t nlen = strlen(v[pick].name), vlen = dlen ? dlen + 1 + nlen : nlen;
+    char *vkey = nxx_req_alloc(req, vlen + 1);
+    if (!vkey)
+        return 500;
+    if (dlen) {
+        memcpy(vkey, key, dlen);
+        vkey[dlen] = '/';
+    }
+    memcpy(vkey + (dlen ? dlen + 1 : 0), v[pick].name, nlen + 1);
+    struct fentry *e = NULL;
+    if ((s = lookup(req, sr, vkey, vlen, &e)) != 0)
+        return s;
+    if (e->is_dir)
+        return 404;
+    NXX_RESP_HEADER(req, "Content-Location", ((nxx_str){ v[pick].name, nlen }));
+    if (transparent)
+        NXX_RESP_HEADER(req, "TCN", NXX_STR("choice"));
+    return send_file(req, sr, e, vkey, vlen);
+}
+
 static int handle_file(nxx_req *req, const struct static_root *sr);
 
 int nxx_static_serve(nxx_req *req, void *ud)
@@ -979,6 +1166,8 @@ static int handle_file(nxx_req *req, const struct static_root *sr)
         klen--;
     struct fentry *e = NULL;
     int s = lookup(req, sr, rel, klen, &e);
+    if (s == 404 && sr->multiviews && !trailing)
+        return negotiate(req, sr, rel, klen);
     if (s)
         return s;
     if (!e->is_dir) {
@@ -1001,6 +1190,8 @@ static int handle_file(nxx_req *req, const struct static_root *sr)
     ilen += sizeof("index.html") - 1;
     struct fentry *ie = NULL;
     s = lookup(req, sr, key, ilen, &ie);
+    if (s == 404 && sr->multiviews && (s = negotiate(req, sr, key, ilen)) != 404)
+        return s;
     if (s == 404) {
         if (sr->listing)
             return send_listing(req, e);
@@ -1025,6 +1216,9 @@ void nxx_static_root_free(void *arg)
         nxx_free(sr->rules[i].value);
     }
     nxx_free(sr->rules);
+    for (size_t i = 0; i < sr->nlangs; i++)
+        nxx_free(sr->langs[i]);
+    nxx_free(sr->langs);
     nxx_free(sr->prefix);
     nxx_free(sr->root);
     nxx_free(sr);
@@ -1100,6 +1294,7 @@ struct static_root *nxx_static_root_new(const nxx_static_config *cfg, int writte
     sr->fallback_ud = cfg->fallback_ud;
     sr->follow_symlinks = cfg->follow_symlinks;
     sr->precompressed = cfg->precompressed;
+    sr->multiviews = cfg->multiviews;
     sr->prefix = nxx_malloc(plen + 1);
     sr->root = nxx_strdup(cfg->root);
     int err = 0;
@@ -1127,6 +1322,16 @@ struct static_root *nxx_static_root_new(const nxx_static_config *cfg, int writte
                 err = NXX_EINVAL;
             else
                 err = add_rule(sr, rule, (size_t)(eq - rule), eq + 1);
+        }
+    }
+    if (!err && cfg->nlanguage_priority) {
+        sr->langs = nxx_calloc(cfg->nlanguage_priority, sizeof(*sr->langs));
+        if (!sr->langs)
+            err = NXX_ENOMEM;
+        for (size_t i = 0; !err && i < cfg->nlanguage_priority; i++) {
+            if (!(sr->langs[i] = nxx_strdup(cfg->language_priority[i])))
+                err = NXX_ENOMEM;
+            sr->nlangs = i + 1;
         }
     }
     if (err) {
@@ -1172,4 +1377,9 @@ int nxx_server_static(nxx_server *srv, const char *prefix, const char *root)
     cfg.prefix = prefix;
     cfg.root = root;
     return nxx_server_static_ex(srv, &cfg);
+}
+
+void nxx_static_root_changes(struct static_root *sr, const atomic_ullong *changes)
+{
+    sr->changes = changes;
 }

@@ -8,6 +8,7 @@
 #define NXX_HANDLERS_STATIC_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 #include "nxx.h"
@@ -21,6 +22,15 @@ struct static_root;
  * error with *err set (NXX_EINVAL, NXX_ENOMEM, -errno of opening root).
  */
 struct static_root *nxx_static_root_new(const nxx_static_config *cfg, int written, int *err);
+
+/*
+ * A root built with written set: the writer counts its writes in *changes
+ * (bumped after each change is on disk and before it is answered), and a
+ * cached entry is then revalidated only when the count has moved since it
+ * was checked, or once a second (for changes made outside the writer).
+ * changes outlives sr.
+ */
+void nxx_static_root_changes(struct static_root *sr, const atomic_ullong *changes);
 void nxx_static_root_free(void *sr);
 
 /* The file handler itself (an nxx_handler_fn whose ud is a static_root). */

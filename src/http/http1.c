@@ -1103,6 +1103,10 @@ static void h1_body_pause(nxx_req *req, int paused)
         arm_timer(c);
 }
 
+/* A streamed body of known length is read this much at a time once the read
+ * buffer is drained (read_body). */
+#define STREAM_PIECE (128 * 1024)
+
 /* One read of content into dst[*len..cap): 1 read (*len grown), 0 wait, -1 closed. */
 static int read_step(struct h1conn *c, char *dst, size_t *len, size_t cap)
 {
@@ -1212,6 +1216,28 @@ static NXX_NOINLINE int read_body(struct h1conn *c)
                     return -1;
                 if (last)
                     return 1;
+            }
+            /* a long body with nothing left in the read buffer: read it in
+             * large pieces into a buffer of its own (in the arena, once per
+             * request), so a 1 MiB upload takes a few dozen reads and as many
+             * writes by the handler instead of one each per 8 KiB */
+            if (c->rlen == c->req_end && c->body_want >= 2 * NXX_RBUF_SIZE) {
+                if (!c->body && (c->body = nxx_arena_alloc(&c->arena, STREAM_PIECE)) != NULL)
+                    c->body_cap = STREAM_PIECE;
+                if (c->body) {
+                    size_t got = 0;
+                    size_t want = c->body_want < c->body_cap ? (size_t)c->body_want : c->body_cap;
+                    int r = read_step(c, c->body, &got, want);
+                    if (r <= 0)
+                        return r;
+                    c->body_want -= got;
+                    int last = c->body_want == 0;
+                    if (stream_out(c, c->body, got, last) < 0)
+                        return -1;
+                    if (last)
+                        return 1;
+                    continue;
+                }
             }
             /* read at most what remains: bytes after the content belong to
              * the next request and stay in the buffer */

@@ -194,3 +194,73 @@ int nxx_accept_q(nxx_str field, int has_field, const char *type)
         return 1000;
     return best_q < 0 ? 0 : best_q;
 }
+
+/* ---- Accept-Language, Negotiate ---------------------------------------------- */
+
+/* How specific range is for tag: -1 when it does not cover it, else its length. */
+static int lang_level(nxx_str range, nxx_str tag)
+{
+    if (range.len == 1 && range.ptr[0] == '*')
+        return 0;
+    if (range.len > tag.len || !nxx_str_ieq_str((nxx_str){ tag.ptr, range.len }, range))
+        return -1;
+    return range.len == tag.len || tag.ptr[range.len] == '-' ? (int)range.len : -1;
+}
+
+int nxx_accept_language_q(nxx_str field, int has_field, const char *lang)
+{
+    if (!has_field || field.len == 0)
+        return 1000;
+    nxx_str tag = { lang, strlen(lang) };
+    int best_q = -1, best_level = -1, elements = 0, fallback_q = -1;
+    struct nxx_field_iter it;
+    nxx_str elem;
+    nxx_field_iter_init(&it, field);
+    while (nxx_field_list_next(&it, &elem)) {
+        /* language-range [ weight ]; the range is alpha/digit/'-' or "*" */
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        nxx_str range = nxx_field_token(&e);
+        int q = nxx_field_weight(&e);
+        if (range.len == 0 || q < 0)
+            continue;
+        elements++;
+        int level = lang_level(range, tag);
+        if (level > best_level) {
+            best_level = level;
+            best_q = q;
+        }
+        /* "en-GB" for an "en" variant: RFC 4647 §3.4's truncation, kept
+         * just below what the range itself gets (RFC 9110 §12.5.4 notes
+         * users expect any English when British English is missing) */
+        if (level < 0 && lang_level(tag, range) > 0 && q - 1 > fallback_q)
+            fallback_q = q - 1;
+    }
+    if (elements == 0)
+        return 1000;
+    if (best_q < 0)
+        return fallback_q > 0 ? fallback_q : 0;
+    return best_q;
+}
+
+unsigned nxx_negotiate_flags(nxx_str field)
+{
+    unsigned f = 0;
+    struct nxx_field_iter it;
+    nxx_str elem;
+    nxx_field_iter_init(&it, field);
+    while (nxx_field_list_next(&it, &elem)) {
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        nxx_str d = nxx_field_token(&e);
+        if (NXX_STR_IEQ(d, "trans"))
+            f |= NXX_NEG_TRANS;
+        else if (NXX_STR_IEQ(d, "vlist"))
+            f |= NXX_NEG_VLIST;
+        else if (NXX_STR_IEQ(d, "guess-small"))
+            f |= NXX_NEG_GUESS_SMALL;
+        else if (NXX_STR_IEQ(d, "*") || NXX_STR_IEQ(d, "1.0"))
+            f |= NXX_NEG_RVSA;
+    }
+    return f;
+}

@@ -29,4 +29,25 @@ int nxx_accept_encoding_q(nxx_str field, int has_field, const char *coding);
  */
 int nxx_accept_q(nxx_str field, int has_field, const char *type);
 
+/*
+ * q-value (0..1000) Accept-Language gives to the language tag lang ("en",
+ * "pt-BR") by RFC 4647 §3.3.1 basic filtering (RFC 9110 §12.5.4): a range
+ * covers a tag it equals or that continues it after a '-' ("en" covers
+ * "en-GB"), "*" covers every tag, and the most specific covering range
+ * decides.  When no range covers it, a range it is a prefix of ("en-GB"
+ * for "en", RFC 4647 §3.4 truncation) gives that range's q minus 0.001.
+ * Compared without case.  Absent field, or one with no usable element:
+ * 1000.
+ */
+int nxx_accept_language_q(nxx_str field, int has_field, const char *lang);
+
+/* The directives of a Negotiate field (RFC 2295 §8.4) a server acts on. */
+enum {
+    NXX_NEG_TRANS = 1,       /* "trans": the client takes part in transparent negotiation */
+    NXX_NEG_VLIST = 2,       /* "vlist": send the variant list (Alternates) */
+    NXX_NEG_GUESS_SMALL = 4, /* "guess-small": the server may choose if it is small */
+    NXX_NEG_RVSA = 8,        /* "1.0" (RFC 2296) or "*": the server may choose by RVSA/1.0 */
+};
+unsigned nxx_negotiate_flags(nxx_str field);
+
 #endif

@@ -322,6 +322,15 @@ static NXX_COLD int not_extended(nxx_req *req)
     return 510;
 }
 
+/* RFC 8297: the scope's Link hints as a 103, so that a client can start
+ * fetching what the page needs while the handler works.  Only after the
+ * head policies passed: a refused request learns nothing of the site. */
+static NXX_COLD void early_hints(nxx_req *req)
+{
+    const struct nxx_scope *sc = req->scope;
+    req->proto->interim(req, 103, sc->hint_lines, sc->hint_len);
+}
+
 void nxx_request_head(nxx_req *req)
 {
     const struct nxx_http_request *h = &req->h;
@@ -409,6 +418,9 @@ void nxx_request_head(nxx_req *req)
         fail(req, rs, NULL);
         return;
     }
+    if (req->scope->hint_len && (h->method_id == NXX_M_GET || h->method_id == NXX_M_HEAD) &&
+        !(h->flags & NXX_HF_CONN_UPGRADE))
+        early_hints(req);
     unsigned flags = m->route->flags;
     if (flags & NXX_ROUTE_BODY) {
         if (has_body(req)) {

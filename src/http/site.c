@@ -51,6 +51,7 @@ static void scope_release(struct nxx_scope *s)
     }
     nxx_free(s->locs);
     nxx_free(s->hdr_lines);
+    nxx_free(s->hint_lines);
     for (int p = 0; p < 3; p++) {
         policy_list_free(&s->own[p]);
         policy_list_free(&s->resolved[p]);
@@ -391,6 +392,25 @@ static int token_ok(const char *s)
     return 1;
 }
 
+/* Append "Name: value\r\n" to a growing block of field lines. */
+static int append_line(char **lines, size_t *len, const char *name, const char *value)
+{
+    size_t nl = strlen(name), vl = strlen(value);
+    char *l = nxx_realloc(*lines, *len + nl + vl + 4);
+    if (!l)
+        return NXX_ENOMEM;
+    char *p = l + *len;
+    memcpy(p, name, nl);
+    p[nl] = ':';
+    p[nl + 1] = ' ';
+    memcpy(p + nl + 2, value, vl);
+    p[nl + 2 + vl] = '\r';
+    p[nl + 3 + vl] = '\n';
+    *lines = l;
+    *len += nl + vl + 4;
+    return 0;
+}
+
 int nxx_scope_header(nxx_scope *scope, const char *name, const char *value)
 {
     if (!scope || !name || !value || scope->site->published || !token_ok(name))
@@ -398,20 +418,25 @@ int nxx_scope_header(nxx_scope *scope, const char *name, const char *value)
     for (const char *c = value; *c; c++)
         if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
             return NXX_EINVAL; /* no line breaks into the response head */
-    size_t nl = strlen(name), vl = strlen(value);
-    char *lines = nxx_realloc(scope->hdr_lines, scope->hdr_len + nl + vl + 4);
-    if (!lines)
-        return NXX_ENOMEM;
-    char *p = lines + scope->hdr_len;
-    memcpy(p, name, nl);
-    p[nl] = ':';
-    p[nl + 1] = ' ';
-    memcpy(p + nl + 2, value, vl);
-    p[nl + 2 + vl] = '\r';
-    p[nl + 3 + vl] = '\n';
-    scope->hdr_lines = lines;
-    scope->hdr_len += nl + vl + 4;
-    return 0;
+    return append_line(&scope->hdr_lines, &scope->hdr_len, name, value);
+}
+
+int nxx_scope_early_hint(nxx_scope *scope, const char *link)
+{
+    if (!scope || !link || scope->site->published)
+        return NXX_EINVAL;
+    /* RFC 8288 §3: "<" URI-Reference ">" then parameters */
+    const char *gt = link[0] == '<' ? strchr(link, '>') : NULL;
+    if (!gt || gt == link + 1)
+        return NXX_EINVAL;
+    for (const char *c = link + 1; c < gt; c++)
+        if ((unsigned char)*c <= 0x20 || *c == '<' || (unsigned char)*c == 0x7f)
+            return NXX_EINVAL;
+    for (const char *c = gt + 1; *c; c++)
+        if (((unsigned char)*c < 0x20 && *c != '\t') || *c == 0x7f)
+            return NXX_EINVAL;
+    int e = nxx_scope_header(scope, "Link", link);
+    return e ? e : append_line(&scope->hint_lines, &scope->hint_len, "Link", link);
 }
 
 /* ---- publish ---- */
@@ -425,6 +450,23 @@ static int nothing_here(nxx_req *req, void *ud)
     return 404;
 }
 
+/* The parent's field lines first, then the scope's own. */
+static int inherit_lines(char **lines, size_t *len, const char *parent, size_t plen)
+{
+    if (!plen)
+        return 0;
+    char *l = nxx_malloc(plen + *len + 1);
+    if (!l)
+        return NXX_ENOMEM;
+    memcpy(l, parent, plen);
+    if (*len)
+        memcpy(l + plen, *lines, *len);
+    nxx_free(*lines);
+    *lines = l;
+    *len += plen;
+    return 0;
+}
+
 static int resolve(struct nxx_scope *s)
 {
     const struct nxx_scope *p = s->parent;
@@ -433,18 +475,9 @@ static int resolve(struct nxx_scope *s)
             s->max_body_bytes = p->max_body_bytes;
         if (!(s->set & NXX_SET_BODY_TIMEOUT))
             s->body_timeout_ms = p->body_timeout_ms;
-        if (p->hdr_len) {
-            /* the parent's fields first, then the scope's own */
-            char *lines = nxx_malloc(p->hdr_len + s->hdr_len + 1);
-            if (!lines)
-                return NXX_ENOMEM;
-            memcpy(lines, p->hdr_lines, p->hdr_len);
-            if (s->hdr_len)
-                memcpy(lines + p->hdr_len, s->hdr_lines, s->hdr_len);
-            nxx_free(s->hdr_lines);
-            s->hdr_lines = lines;
-            s->hdr_len += p->hdr_len;
-        }
+        if (inherit_lines(&s->hdr_lines, &s->hdr_len, p->hdr_lines, p->hdr_len) < 0 ||
+            inherit_lines(&s->hint_lines, &s->hint_len, p->hint_lines, p->hint_len) < 0)
+            return NXX_ENOMEM;
     }
     for (int ph = 0; ph < 3; ph++) {
         size_t inherited = p ? p->resolved[ph].n : 0;

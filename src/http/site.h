@@ -63,6 +63,8 @@ struct nxx_scope {
     unsigned body_timeout_ms;
     char *hdr_lines; /* "Name: value\r\n"... added to every response (own + inherited) */
     size_t hdr_len;
+    char *hint_lines; /* "Link: value\r\n"... sent as a 103 first (own + inherited) */
+    size_t hint_len;
     void *tls; /* server, host: its certificate (an SSL_CTX of src/tls), or NULL */
     struct nxx_policy_list own[3];      /* by phase */
     struct nxx_policy_list resolved[3]; /* server's, host's, then own */

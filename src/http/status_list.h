@@ -48,12 +48,14 @@
       "location's processing-delay (1 s by default): one 102 then, and one per second until the "  \
       "final response; HTTP/1.1 clients only.",                                                    \
       "")                                                                                          \
-    X(103, "Early Hints", 0, "RFC 8297 §2",                                                        \
+    X(103, "Early Hints", S, "RFC 8297 §2",                                                        \
       "Interim: header fields (usually Link preload hints) the final response is likely to "       \
       "carry.",                                                                                    \
-      "",                                                                                          \
-      "Routes with configured Link rel=preload hints, or hints read from an HTML file, before "    \
-      "the final response.")                                                                       \
+      "A GET or HEAD routed to a scope with early-hints, once its head policies pass and before "  \
+      "the handler runs: one 103 with the Link values of the server, host and location (an "       \
+      "interim HEADERS frame over HTTP/2); the final response carries the same Link fields; "      \
+      "never to HTTP/1.0.",                                                                        \
+      "Hints read from an HTML file's <link rel=preload> elements.")                               \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
       "The request succeeded; what the content means depends on the method.",                      \
       "GET/HEAD of a file, a directory listing, a REST item or collection; WebDAV OPTIONS, LOCK "  \
@@ -111,10 +113,13 @@
       "A-IM: feed with If-None-Match on a REST collection: only the items changed since that "     \
       "version, with IM: feed.",                                                                   \
       "")                                                                                          \
-    X(300, "Multiple Choices", B | C, "RFC 9110 §15.4.1",                                          \
-      "The target has several representations, each with its own URI; the client may choose.", "", \
-      "Transparent negotiation (RFC 2295) when the client asks for the variant list or no "        \
-      "variant is preferred: Alternates, TCN: list, Vary and an HTML list of links.")              \
+    X(300, "Multiple Choices", B | C | S, "RFC 9110 §15.4.1",                                      \
+      "The target has several representations, each with its own URI; the client may choose.",     \
+      "A name negotiated among its variants (files with multiviews: NAME.en, NAME.html.fr, a "     \
+      "NAME.var type map) when the client asks for the list (Negotiate: trans or vlist without "   \
+      "letting the server choose) or several variants are equally good and language-priority "     \
+      "does not separate them: Alternates, TCN: list, Vary and an HTML list of links (RFC 2295).", \
+      "")                                                                                          \
     X(301, "Moved Permanently", B | C | S, "RFC 9110 §15.4.2",                                     \
       "The resource has a new permanent URI, given in Location; the method may become GET.",       \
       "A directory requested without its trailing slash; a redirect location with status 301; a "  \
@@ -194,10 +199,10 @@
     X(406, "Not Acceptable", B | S, "RFC 9110 §15.5.7",                                            \
       "No representation is acceptable according to the request's negotiation fields.",            \
       "Accept-Encoding refuses identity and no precompressed variant fits (files); Accept "        \
-      "rules out JSON (REST); a coffee pot (teapot with coffee) lacking an addition asked "        \
-      "for.",                                                                                      \
-      "Accept-Language or Accept-Charset rule out every representation (negotiated "               \
-      "resources).")                                                                               \
+      "rules out JSON (REST); Accept or Accept-Language rule out every variant of a negotiated "   \
+      "name (files with multiviews; Alternates lists them); a coffee pot (teapot with coffee) "    \
+      "lacking an addition asked for.",                                                            \
+      "Accept-Charset ruling out every representation.")                                           \
     X(407, "Proxy Authentication Required", B | S, "RFC 9110 §15.5.8",                             \
       "Like 401, but the client must authenticate to the proxy.",                                  \
       "A scope with `auth` in proxy mode gets a request without valid Proxy-Authorization "        \
@@ -338,9 +343,12 @@
     X(505, "HTTP Version Not Supported", B | S, "RFC 9110 §15.6.6",                                \
       "The server does not support the major version of HTTP used in the request.",                \
       "A request-line version whose major number is not 1.", "")                                   \
-    X(506, "Variant Also Negotiates", B, "RFC 2295 §8.1",                                          \
-      "Configuration error: the chosen variant is itself set up for transparent negotiation.", "", \
-      "Negotiation misconfigured: a chosen variant is itself negotiable.")                         \
+    X(506, "Variant Also Negotiates", B | S, "RFC 2295 §8.1",                                      \
+      "Configuration error: the chosen variant is itself set up for transparent negotiation.",     \
+      "A negotiated name (files with multiviews) whose best variant is itself a type map "         \
+      "(NAME.var listing OTHER.var, or a variant file ending in .var): the server would "          \
+      "negotiate again for ever; logged as a configuration error.",                                \
+      "")                                                                                          \
     X(507, "Insufficient Storage", B | S, "RFC 4918 §11.5",                                        \
       "The method could not be performed because the server cannot store the representation.",     \
       "A REST write over --api-max-db-bytes, a WebDAV PUT over the location's quota "              \

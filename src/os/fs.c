@@ -74,3 +74,32 @@ int nxx_os_open_beneath(int dirfd, const char *rel, int flags)
 #endif
     return fallback(dirfd, rel, flags);
 }
+
+void nxx_os_writeback_start(int fd, long long off, long long len)
+{
+#ifdef __linux__
+    (void)sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+#endif
+}
+
+long nxx_os_fd_path(int fd, char *out, size_t cap)
+{
+#ifdef __linux__
+    char self[32];
+    snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+    ssize_t n = cap ? readlink(self, out, cap - 1) : -1;
+    if (n < 0)
+        return cap ? -errno : -ENAMETOOLONG;
+    out[n] = '\0';
+    return (long)n;
+#else
+    (void)fd;
+    (void)out;
+    (void)cap;
+    return -ENOSYS;
+#endif
+}

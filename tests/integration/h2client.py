@@ -31,6 +31,15 @@ def need_h2():
         skip("python3-h2 is not installed")
 
 
+class _Fields(dict):
+    """A response's fields as a dict (the last of repeated names wins) that
+    also keeps every (name, value) in order in .pairs."""
+
+    def __init__(self, pairs):
+        self.pairs = list(pairs)
+        super().__init__(self.pairs)
+
+
 class H2:
     """A frame-level HTTP/2 client over one loopback connection."""
 
@@ -112,7 +121,7 @@ class H2:
                 interim.append(int(dict(e.headers)[":status"]))
                 census_note_interim(interim[-1])  # no access log holds 1xx
             elif isinstance(e, h2.events.ResponseReceived):
-                hdrs = dict(e.headers)
+                hdrs = _Fields(e.headers)
                 status = int(hdrs[":status"])
             elif isinstance(e, h2.events.DataReceived):
                 body += e.data
@@ -183,6 +192,6 @@ def h2_request(server, method, path, headers=(), body=b"", authority=None, timeo
         status, hdrs, data, interim = c.response(sid, timeout_s)
         if not isinstance(status, int):
             raise AssertionError(f"{method} {path}: stream ended without a response: {status}")
-        fields = [(k, v) for k, v in hdrs.items() if not k.startswith(":")]
+        fields = [(k, v) for k, v in hdrs.pairs if not k.startswith(":")]
         return Response("HTTP/2", status, "", fields, data, b"",
                         [{"status": s} for s in interim])

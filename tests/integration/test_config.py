@@ -212,7 +212,7 @@ def test_file_listeners_and_ipv6():
 
 def test_help_names_config_check_and_every_file_key():
     p = run_cmd([NXX_BIN, "--help"])
-    text = p.stdout.decode()
+    text = " ".join(p.stdout.decode().split())  # lines are wrapped anywhere between words
     for word in ("--config FILE", "nxx check FILE", "SIGHUP", "SIGUSR1", "hosts:", "locations:",
                  "redirect{to status}", "maintenance{file retry-after page exempt}"):
         check(word in text, f"--help lacks {word!r}")

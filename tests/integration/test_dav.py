@@ -9,7 +9,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-from harness import (ConfigServer, Conn, Server, build_request, census_note_multistatus, check,
+from harness import (NXX_BIN, ConfigServer, Conn, Server, build_request, census_note_multistatus, check,
                      check_status, config_dir, eq, parse_response, remove_tree, shared, skip)
 
 D = "{DAV:}"
@@ -364,3 +364,236 @@ def test_delete_reports_the_members_it_could_not_remove():
             eq(sorted(os.listdir(os.path.join(root, "col"))), ["stuck.txt"], "what stayed")
     finally:
         subprocess.run(["chattr", "-i", stuck], capture_output=True)
+
+
+def test_locks_survive_a_reload():
+    # the lock table belongs to the root, not to a configuration generation
+    root = new_root({"r.txt": b"r"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n")
+    _roots.append(d)
+    with ConfigServer(path) as s:
+        with Conn(s, 10) as old:
+            _, token = _lock(s, "/r.txt")
+            s.reload()
+            check_status(req(s, "PUT", "/r.txt", None, b"x"), 423,
+                         "a PUT without the token after the reload")
+            # a connection opened before the reload sees the same locks, those
+            # taken since included
+            check_status(old.request("PUT", "/r.txt", body=b"x"), 423,
+                         "a PUT without the token on a connection from before the reload")
+            _, token2 = _lock(s, "/new.txt")
+            check_status(old.request("PUT", "/new.txt", body=b"x"), 423,
+                         "a lock taken after the reload, seen from a connection before it")
+            _, token3 = _lock(s, "/gone.txt")
+            check_status(req(s, "UNLOCK", "/gone.txt", {"Lock-Token": f"<{token3}>"}), 204)
+            check_status(old.request("PUT", "/gone.txt", body=b"x"), 204,
+                         "an UNLOCK after the reload, seen from a connection before it")
+        # a LOCK that arrives before a reload and completes after it
+        with Conn(s, 10) as slow:
+            head = build_request("LOCK", "/slow.txt", [("Timeout", "Second-60"),
+                                                       ("Expect", "100-continue"),
+                                                       ("Content-Length", str(len(LOCKINFO)))])
+            slow.send(head)
+            # the 100 says the head was routed: the request has its generation
+            r = slow.read_response("LOCK", interim=False)
+            eq(r.status, 100, "100 Continue")
+            s.reload()
+            slow.send(LOCKINFO)
+            r = slow.read_response("LOCK")
+            check_status(r, 201, "the LOCK that straddled the reload")
+            token4 = r.header("lock-token").strip("<>")
+        check_status(req(s, "PUT", "/slow.txt", None, b"x"), 423,
+                     "the lock taken by a request of the old generation, after the reload")
+        check_status(req(s, "UNLOCK", "/slow.txt", {"Lock-Token": f"<{token4}>"}), 204)
+        s.reload()
+        check_status(req(s, "PUT", "/r.txt", {"If": f"(<{token}>)"}, b"mine"), 204,
+                     "the token still works after two reloads")
+        check_status(req(s, "PUT", "/new.txt", None, b"x"), 423,
+                     "a lock taken between the reloads")
+        check_status(req(s, "UNLOCK", "/r.txt", {"Lock-Token": f"<{token}>"}), 204, "UNLOCK")
+        check_status(req(s, "UNLOCK", "/new.txt", {"Lock-Token": f"<{token2}>"}), 204)
+        s.reload()
+        check_status(req(s, "PUT", "/r.txt", None, b"free"), 204, "unlocked across the reload")
+    with open(os.path.join(root, "r.txt"), "rb") as f:
+        eq(f.read(), b"free", "the content")
+
+
+def test_get_sees_a_put_at_once():
+    # GET's open-file cache looks at the disk again after every write
+    s = srv()
+    with Conn(s, 10) as a, Conn(s, 10) as b:
+        for i in range(5):
+            body = b"version %d\n" % i * (1 + i * 3000)
+            check_status(a.request("PUT", "/fresh.bin", body=body), (201, 204), "PUT")
+            r = b.request("GET", "/fresh.bin")
+            check_status(r, 200, "GET on another connection")
+            eq(r.body, body, f"the content just put (round {i})")
+            eq(r.header("etag"), a.request("HEAD", "/fresh.bin").header("etag"), "ETag")
+    check_status(req(s, "DELETE", "/fresh.bin"), 204)
+    check_status(req(s, "GET", "/fresh.bin"), 404, "GET after DELETE")
+
+
+def test_put_large_body_and_sync_modes():
+    # a body read in large pieces arrives whole; each sync mode writes the same file
+    body = os.urandom(3 * 1024 * 1024 + 17)
+    for mode in ("data", "full", "none"):
+        root = new_root()
+        with Server(root, "--dav", "--dav-sync", mode, "--max-body-bytes", "8M") as s:
+            r = req(s, "PUT", "/big.bin", None, body)
+            check_status(r, 201, f"PUT with --dav-sync {mode}")
+            with open(os.path.join(root, "big.bin"), "rb") as f:
+                check(f.read() == body, f"the content on disk ({mode})")
+            eq(r.header("etag"), req(s, "HEAD", "/big.bin").header("etag"),
+               "the PUT's ETag is the file's")
+            left = [n for n in os.listdir(root) if n.startswith(".nxx-dav-put.")]
+            eq(left, [], "no temporary file left")
+
+
+def test_dav_sync_refuses_an_unknown_mode():
+    root = new_root()
+    r = subprocess.run([NXX_BIN, "serve", root, "--dav-sync",
+                        "sometimes", "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                       timeout=10)
+    check(r.returncode != 0, "refused")
+    check("dav-sync" in r.stderr, f"the message names the flag: {r.stderr!r}")
+
+
+def test_max_jobs_zero_runs_long_operations_on_the_worker():
+    root = new_root({"t/a.txt": b"a", "t/b/c.txt": b"c"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      max-jobs: 0\n")
+    _roots.append(d)
+    with ConfigServer(path) as s:
+        check_status(req(s, "COPY", "/t", {"Destination": "/u"}), 201, "COPY")
+        check_status(req(s, "MOVE", "/u", {"Destination": "/v"}), 201, "MOVE")
+        check_status(req(s, "PUT", "/v/d.txt", None, b"d"), 201, "PUT")
+        check_status(req(s, "DELETE", "/v"), 204, "DELETE")
+        eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["t"], "the tree")
+
+
+def _parents(s, path):
+    r = req(s, "PROPFIND", path, {"Depth": "0"},
+            b'<D:propfind xmlns:D="DAV:"><D:prop><D:parent-set/></D:prop></D:propfind>')
+    check_status(r, 207, f"PROPFIND parent-set of {path}")
+    ps = multistatus(r).find(f".//{D}parent-set")
+    check(ps is not None, f"a DAV:parent-set: {r.body!r}")
+    return sorted((p.find(f"{D}href").text, p.find(f"{D}segment").text)
+                  for p in ps.findall(f"{D}parent"))
+
+
+def test_parent_set_lists_every_binding():
+    # RFC 5842 §3.2: each binding as (the collection holding it, its segment)
+    root = new_root({"docs/a.txt": b"a", "docs/only.txt": b"o", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        eq(_parents(s, "/docs/only.txt"), [("/docs/", "only.txt")], "a file bound once")
+        eq(_parents(s, "/"), [], "the root is bound nowhere")
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "b.txt", "/docs/a.txt")),
+                     201)
+        both = [("/docs/", "a.txt"), ("/other/", "b.txt")]
+        eq(_parents(s, "/docs/a.txt"), both, "a file bound twice, asked through one name")
+        eq(_parents(s, "/other/b.txt"), both, "the same through the other name")
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        eq(_parents(s, "/docs/"), [("/", "d2"), ("/", "docs")], "a collection bound twice")
+        eq(_parents(s, "/d2/"), [("/", "d2"), ("/", "docs")], "through its second binding")
+        r = req(s, "PROPFIND", "/docs/a.txt", {"Depth": "0"})
+        check(b"parent-set" not in r.body, "not in allprop")
+        r = req(s, "PROPPATCH", "/docs/a.txt", None,
+                b'<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:parent-set/></D:prop>'
+                b'</D:set></D:propertyupdate>')
+        check_status(r, 207, "PROPPATCH of a live property")
+        eq(statuses(multistatus(r)), ["403"], "parent-set is protected")
+
+
+def test_copy_follows_symlinks_inside_the_root_and_reports_the_rest():
+    root = new_root({"t/f.txt": b"file", "t/sub/g.txt": b"g", "elsewhere/h.txt": b"h"})
+    outside = new_root({"secret.txt": b"s"})
+    os.symlink("f.txt", os.path.join(root, "t", "to-file"))
+    os.symlink("../elsewhere", os.path.join(root, "t", "to-dir"))
+    os.symlink(os.path.join(outside, "secret.txt"), os.path.join(root, "t", "to-outside"))
+    os.symlink("missing", os.path.join(root, "t", "dangling"))
+    os.symlink("..", os.path.join(root, "t", "sub", "up"))
+    with Server(root, "--dav") as s:
+        r = req(s, "COPY", "/t", {"Destination": "/c"})
+        check_status(r, 207, "COPY with members it could not copy")
+        got = {}
+        for resp in multistatus(r).iter(D + "response"):
+            got[resp.find(D + "href").text] = resp.find(D + "status").text.split()[1]
+        for code in got.values():
+            census_note_multistatus(int(code))
+        eq(got, {"/t/to-outside": "403", "/t/dangling": "404", "/t/sub/up": "508"},
+           "the members not copied")
+        c = os.path.join(root, "c")
+        with open(os.path.join(c, "to-file"), "rb") as f:
+            eq(f.read(), b"file", "a link to a file is copied as the file")
+        check(not os.path.islink(os.path.join(c, "to-file")), "as a file, not a link")
+        with open(os.path.join(c, "to-dir", "h.txt"), "rb") as f:
+            eq(f.read(), b"h", "a link to a collection is copied as the collection")
+        with open(os.path.join(c, "sub", "g.txt"), "rb") as f:
+            eq(f.read(), b"g", "the rest is copied")
+        check(not os.path.lexists(os.path.join(c, "to-outside")), "nothing from outside the root")
+        check_status(req(s, "COPY", "/t/f.txt", {"Destination": "/single.txt"}), 201,
+                     "a plain COPY still answers 201")
+
+
+def test_unbind_of_a_collections_first_binding_keeps_it_for_the_others():
+    root = new_root({"docs/a.txt": b"a", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PROPPATCH", "/docs/", None,
+                         b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>'
+                         b'<Z:colour>blue</Z:colour></D:prop></D:set></D:propertyupdate>'), 207)
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "d3", "/docs/")), 201)
+        rid = _resource_id(s, "/docs/")
+        check_status(req(s, "UNBIND", "/", None, _bind_body("unbind", "docs")), 200, "UNBIND")
+        check_status(req(s, "GET", "/docs/a.txt"), 404, "the removed binding")
+        eq(req(s, "GET", "/d2/a.txt").body, b"a", "the collection through a remaining binding")
+        eq(req(s, "GET", "/other/d3/a.txt").body, b"a", "and through the third one")
+        eq(_resource_id(s, "/d2/"), rid, "still the same resource")
+        eq(_resource_id(s, "/other/d3/"), rid, "the same resource through the third binding")
+        eq(_parents(s, "/d2/"), [("/", "d2"), ("/other/", "d3")], "its bindings now")
+        r = req(s, "PROPFIND", "/d2/", {"Depth": "0"},
+                b'<D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:colour/></D:prop>'
+                b'</D:propfind>')
+        check(b"blue" in r.body, f"its dead properties followed it: {r.body!r}")
+        # the last binding of a collection: unreachable, so removed with its members
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "d3")), 200)
+        check_status(req(s, "UNBIND", "/", None, _bind_body("unbind", "d2")), 200)
+        check_status(req(s, "PROPFIND", "/d2/", {"Depth": "0"}), 404, "gone with its last binding")
+        eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["other"], "the tree")
+
+
+def _colour(s, path):
+    r = req(s, "PROPFIND", path, {"Depth": "0"},
+            b'<D:propfind xmlns:D="DAV:" xmlns:Z="urn:z"><D:prop><Z:colour/></D:prop>'
+            b'</D:propfind>')
+    check_status(r, 207, f"PROPFIND of {path}")
+    e = multistatus(r).find(".//{urn:z}colour")
+    stat = multistatus(r).find(f".//{D}propstat/{D}status").text.split()[1]
+    return e.text if e is not None and stat == "200" else None
+
+
+def _set_colour(s, path, value):
+    r = req(s, "PROPPATCH", path, None,
+            b'<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:colour>' +
+            value.encode() + b'</Z:colour></D:prop></D:set></D:propertyupdate>')
+    check_status(r, 207, f"PROPPATCH of {path}")
+    eq(statuses(multistatus(r)), ["200"], "set")
+
+
+def test_dead_properties_belong_to_the_collection_not_the_path():
+    root = new_root({"docs/a.txt": b"a"})
+    with Server(root, "--dav") as s:
+        _set_colour(s, "/docs/", "blue")
+        check_status(req(s, "BIND", "/", None, _bind_body("bind", "d2", "/docs/")), 201)
+        eq(_colour(s, "/d2/"), "blue", "a second binding of a collection shows its properties")
+        _set_colour(s, "/d2/a.txt", "red")
+        eq(_colour(s, "/docs/a.txt"), "red", "a member's, set through the second binding")
+        r = req(s, "PROPFIND", "/d2/", {"Depth": "1"})
+        check(b"red" in r.body and b"blue" in r.body, f"listed through the binding: {r.body!r}")
+        check_status(req(s, "DELETE", "/d2"), 204, "DELETE of the second binding")
+        eq(_colour(s, "/docs/"), "blue", "the collection keeps its properties")
+        eq(_colour(s, "/docs/a.txt"), "red", "and its members theirs")
+        check_status(req(s, "MOVE", "/docs/a.txt", {"Destination": "/moved.txt"}), 201)
+        eq(_colour(s, "/moved.txt"), "red", "a MOVE takes them along")
+        check_status(req(s, "COPY", "/docs", {"Destination": "/copy"}), 201)
+        eq(_colour(s, "/copy/"), "blue", "a COPY copies them")

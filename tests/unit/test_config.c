@@ -200,7 +200,8 @@ TEST(file_errors_name_line_column_key_and_expectation)
           "t.yaml:2:15: unknown key 'rot' in 'files' of location '/' (did you mean 'root'?)" },
         { "locations:\n  /: {files: {zzzzzz: x}}\n",
           "t.yaml:2:15: unknown key 'zzzzzz' in 'files' of location '/' (expected one of: root, "
-          "listing, follow-symlinks, precompressed, cache-control, strip-prefix)" },
+          "listing, follow-symlinks, precompressed, cache-control, strip-prefix, multiviews, "
+          "language-priority)" },
         { "locations:\n  /: {files: {listing: true}}\n",
           "t.yaml:2:14: missing key 'root' in 'files' of location '/' (expected a file name)" },
         { "locations:\n  /x: {files: ., api: d}\n",

@@ -173,6 +173,7 @@ int nxx_dav_bind(struct nxx_dav_ctx *c)
     if (!e)
         fsync(dir);
     close(dir);
+    nxx_dav_changed(c->r);
     if (e == -EXDEV)
         return nxx_dav_error(c->req, 403, "cross-server-binding",
                              "the resource lives on another file system");
@@ -181,6 +182,85 @@ int nxx_dav_bind(struct nxx_dav_ctx *c)
         return nxx_dav_status_of(-e);
     }
     return answer(c->req, exists);
+}
+
+/*
+ * A collection is a directory at one path and symlinks at its other
+ * bindings.  When the directory's own binding is removed while symlinks
+ * still lead to it, the resource lives on: the directory moves to the
+ * first of them (heir), the others are pointed at it, and its dead
+ * properties follow.  A binding inside the collection itself (a loop back
+ * to it) cannot inherit it: such a collection is unreachable once unbound.
+ */
+static const char *heir_of(struct nxx_dav_ctx *c, const char *path, const struct stat *st)
+{
+    nxx_dav_bindings_build(c);
+    size_t pl = strlen(path);
+    for (size_t i = 0; i < c->nbindings; i++) {
+        const struct nxx_dav_binding *b = &c->bindings[i];
+        if (b->dev != st->st_dev || b->ino != st->st_ino || strcmp(b->path, path) == 0)
+            continue;
+        if (strncmp(b->path, path, pl) == 0 && b->path[pl] == '/')
+            continue; /* inside it */
+        return b->path;
+    }
+    return NULL;
+}
+
+/* Point the symlink at lpath to the collection at to: 0 or -errno. */
+static int repoint(struct nxx_dav_ctx *c, char *lpath, const char *to)
+{
+    char text[4096];
+    if (link_text(lpath, to, text, sizeof(text)) < 0)
+        return -ENAMETOOLONG;
+    const char *lname;
+    int ldir = nxx_dav_open_parent(c->r, lpath, &lname);
+    if (ldir < 0)
+        return ldir;
+    char tmp[64];
+    snprintf(tmp, sizeof(tmp), ".nxx-dav-link.%d", (int)getpid());
+    int e = symlinkat(text, ldir, tmp) < 0 ? -errno : 0;
+    if (!e && renameat(ldir, tmp, ldir, lname) < 0) {
+        e = -errno;
+        unlinkat(ldir, tmp, 0);
+    }
+    if (!e)
+        fsync(ldir);
+    close(ldir);
+    return e;
+}
+
+static int hand_over(struct nxx_dav_ctx *c, int dir, const char *name, const char *path,
+                     const char *heir, const struct stat *st)
+{
+    char *hpath = nxx_req_alloc(c->req, strlen(heir) + 1);
+    if (!hpath)
+        return -ENOMEM;
+    memcpy(hpath, heir, strlen(heir) + 1);
+    const char *hname;
+    int hdir = nxx_dav_open_parent(c->r, hpath, &hname);
+    if (hdir < 0)
+        return hdir;
+    /* rename(2) will not put a directory over a symlink: the link goes first */
+    int e = unlinkat(hdir, hname, 0) < 0 ? -errno : 0;
+    if (!e && renameat(dir, name, hdir, hname) < 0)
+        e = -errno;
+    if (!e) {
+        fsync(hdir);
+        fsync(dir);
+    }
+    close(hdir);
+    if (e)
+        return e;
+    nxx_dav_props_move(c->r, path, hpath);
+    for (size_t i = 0; i < c->nbindings; i++) {
+        struct nxx_dav_binding *b = &c->bindings[i];
+        if (b->dev == st->st_dev && b->ino == st->st_ino && strcmp(b->path, path) != 0 &&
+            strcmp(b->path, hpath) != 0 &&
+            !(strncmp(b->path, path, strlen(path)) == 0 && b->path[strlen(path)] == '/'))
+            repoint(c, b->path, hpath); /* best effort: the resource is already safe */
+    }
+    return 0;
 }
 
 int nxx_dav_unbind(struct nxx_dav_ctx *c)
@@ -201,11 +281,23 @@ int nxx_dav_unbind(struct nxx_dav_ctx *c)
     int dir = nxx_dav_open_parent(c->r, path, &name);
     if (dir < 0)
         return 404;
-    /* a symlink or a hard link goes alone; a directory is its last binding */
-    int e = nxx_dav_rm_tree(dir, name, 0);
-    fsync(dir);
+    struct stat lst;
+    const char *heir = NULL;
+    if (fstatat(dir, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(lst.st_mode))
+        heir = heir_of(c, path, &lst);
+    int e;
+    if (heir) {
+        e = hand_over(c, dir, name, path, heir, &lst);
+    } else {
+        /* a symlink or a hard link goes alone; a collection bound nowhere
+         * else is unreachable: RFC 5842 §5 lets the server reclaim it */
+        e = nxx_dav_rm_tree(dir, name, 0);
+        fsync(dir);
+        nxx_dav_props_delete(c->r, path);
+    }
     close(dir);
-    nxx_dav_props_delete(c->r, path);
+    nxx_dav_bindings_free(c);
+    nxx_dav_changed(c->r);
     nxx_dav_locks_drop(c->r, path);
     if (e) {
         nxx_req_detail(c->req, "cannot unbind '%s': %s", path, strerror(-e));
@@ -239,6 +331,7 @@ int nxx_dav_rebind(struct nxx_dav_ctx *c)
         e = nxx_dav_rm_tree(dir, name, 0);
     if (!e && renameat(sdir, sname, dir, name) < 0)
         e = -errno;
+    nxx_dav_changed(c->r);
     if (!e) {
         fsync(dir);
         fsync(sdir);

@@ -243,11 +243,9 @@ int nxx_dav_rm_tree(int dir, const char *name, int depth)
     return err;
 }
 
-static int copy_file(int sdir, const char *sname, int ddir, const char *dname)
+/* Copy the file open as in (closed here) to dname in ddir; 0 or -errno. */
+static int copy_fd(int in, int ddir, const char *dname)
 {
-    int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (in < 0)
-        return -errno;
     int out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (out < 0) {
         int e = -errno;
@@ -284,45 +282,142 @@ static int copy_file(int sdir, const char *sname, int ddir, const char *dname)
     return err;
 }
 
-/* Copy sname in sdir to dname in ddir (a collection with its members when
- * inf); 0 or -errno of the first failure. */
-static int copy_tree(int sdir, const char *sname, int ddir, const char *dname, int inf, int depth)
+/*
+ * A COPY (or a MOVE across file systems) of a tree.  Symlinks follow the
+ * file handler's rule: one that leads to a file or a collection inside the
+ * root is copied as what GET and PROPFIND show through it (the content, or
+ * the collection with its members); one that leads outside the root or
+ * nowhere, or back to a collection being copied (a loop), is not copied
+ * and is named in the 207 (RFC 4918 §9.8.5) with 403, 404 or 508.
+ */
+struct copy_ctx {
+    const struct nxx_dav_root *r;
+    char path[PATH_MAX]; /* the source member being copied, relative to the root */
+    size_t len;
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } chain[258];             /* the collections being copied, by depth */
+    struct nxx_dav_buf fails; /* <D:response> entries */
+    size_t nfails;
+};
+
+static void copy_fail(struct copy_ctx *x, int status)
 {
-    struct stat st;
-    if (fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        return -errno;
-    if (S_ISREG(st.st_mode))
-        return copy_file(sdir, sname, ddir, dname);
-    if (!S_ISDIR(st.st_mode))
-        return 0; /* links, devices: not WebDAV resources */
-    if (depth > 256)
-        return -ELOOP;
-    if (mkdirat(ddir, dname, 0755) < 0)
-        return -errno;
-    if (!inf)
-        return 0;
-    int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int err = sfd < 0 || dfd < 0 ? -errno : 0;
-    DIR *d = err ? NULL : fdopendir(sfd);
-    if (!err && !d)
-        err = -errno;
-    if (d) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue; /* ".", "..", and hidden names */
-            int e = copy_tree(sfd, de->d_name, dfd, de->d_name, 1, depth + 1);
-            if (e && !err)
-                err = e;
-        }
-        closedir(d);
-        sfd = -1;
-    }
-    if (sfd >= 0)
+    nxx_dav_puts(&x->fails, "<D:response>");
+    nxx_dav_put_href(&x->fails, x->r, x->path, 0);
+    nxx_dav_putf(&x->fails, "<D:status>HTTP/1.1 %d %s</D:status></D:response>", status,
+                 nxx_status_reason(status));
+    x->nfails++;
+}
+
+static int copy_tree(struct copy_ctx *x, int sdir, const char *sname, int ddir, const char *dname,
+                     int inf, int depth);
+
+/* The members of the collection open as sfd (closed here) into dfd. */
+static int copy_members(struct copy_ctx *x, int sfd, int dfd, int depth)
+{
+    DIR *d = fdopendir(sfd);
+    if (!d) {
+        int e = -errno;
         close(sfd);
-    if (dfd >= 0)
-        close(dfd);
+        return e;
+    }
+    int err = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", and hidden names */
+        int e = copy_tree(x, dirfd(d), de->d_name, dfd, de->d_name, 1, depth + 1);
+        if (e && !err)
+            err = e;
+    }
+    closedir(d);
+    return err;
+}
+
+/* A collection (open as sfd, closed here) copied to dname in ddir. */
+static int copy_coll(struct copy_ctx *x, int sfd, const struct stat *st, int ddir,
+                     const char *dname, int inf, int depth)
+{
+    x->chain[depth].dev = st->st_dev;
+    x->chain[depth].ino = st->st_ino;
+    if (mkdirat(ddir, dname, 0755) < 0) {
+        int e = -errno;
+        close(sfd);
+        return e;
+    }
+    if (!inf) {
+        close(sfd);
+        return 0;
+    }
+    int dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        int e = -errno;
+        close(sfd);
+        return e;
+    }
+    int err = copy_members(x, sfd, dfd, depth);
+    close(dfd);
+    return err;
+}
+
+static int copy_link(struct copy_ctx *x, int ddir, const char *dname, int inf, int depth)
+{
+    int fd = nxx_os_open_beneath(x->r->rootfd, x->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat t;
+    if (fd >= 0 && fstat(fd, &t) < 0) {
+        close(fd);
+        fd = -errno;
+    }
+    if (fd < 0) {
+        copy_fail(x, fd == -ENOENT ? 404 : 403); /* nowhere, or outside the root */
+        return 0;
+    }
+    if (S_ISREG(t.st_mode))
+        return copy_fd(fd, ddir, dname);
+    if (!S_ISDIR(t.st_mode)) {
+        close(fd);
+        copy_fail(x, 403);
+        return 0;
+    }
+    for (int k = 0; k < depth; k++) {
+        if (x->chain[k].dev == t.st_dev && x->chain[k].ino == t.st_ino) {
+            close(fd);
+            copy_fail(x, 508); /* a binding back to a collection being copied */
+            return 0;
+        }
+    }
+    return copy_coll(x, fd, &t, ddir, dname, inf, depth);
+}
+
+/* Copy sname in sdir (x->path's parent) to dname in ddir (a collection
+ * with its members when inf); 0 or -errno of the first failure. */
+static int copy_tree(struct copy_ctx *x, int sdir, const char *sname, int ddir, const char *dname,
+                     int inf, int depth)
+{
+    size_t keep = x->len, nl = strlen(sname);
+    if (keep + nl + 2 > sizeof(x->path) || depth > 256)
+        return depth > 256 ? -ELOOP : -ENAMETOOLONG;
+    if (keep)
+        x->path[x->len++] = '/';
+    memcpy(x->path + x->len, sname, nl + 1);
+    x->len += nl;
+    struct stat st;
+    int err = fstatat(sdir, sname, &st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+    if (!err && S_ISREG(st.st_mode)) {
+        int in = openat(sdir, sname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        err = in < 0 ? -errno : copy_fd(in, ddir, dname);
+    } else if (!err && S_ISLNK(st.st_mode)) {
+        err = copy_link(x, ddir, dname, inf, depth);
+    } else if (!err && S_ISDIR(st.st_mode)) {
+        int sfd = openat(sdir, sname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        err = sfd < 0 ? -errno : copy_coll(x, sfd, &st, ddir, dname, inf, depth);
+    } else if (!err) {
+        copy_fail(x, 403); /* devices, FIFOs, sockets: never served, never copied */
+    }
+    x->len = keep;
+    x->path[keep] = '\0';
     return err;
 }
 
@@ -360,8 +455,6 @@ static void finish(struct nxx_dav_ctx *c, int status)
 
 /* ---- long operations ---- */
 
-#define MAX_JOBS 64 /* per root; beyond it an operation runs on the worker */
-
 static void job_tick(nxx_req *req, void *ud)
 {
     struct nxx_dav_job *j = ud;
@@ -377,7 +470,7 @@ static void job_done(nxx_req *req, void *ud)
 {
     struct nxx_dav_job *j = ud;
     atomic_store(&j->done, 1);
-    atomic_fetch_sub(&j->c->r->jobs, 1);
+    atomic_fetch_sub(&j->c->r->sh->jobs, 1);
     /* answered even when the client left: answer() hands what work() built
      * to the request's cleanups; the response calls then fail quietly */
     (void)req;
@@ -397,8 +490,8 @@ int nxx_dav_job_start(struct nxx_dav_job *j)
     struct nxx_dav_root *r = j->c->r;
     nxx_req *req = j->c->req;
     atomic_init(&j->done, 0);
-    if (atomic_fetch_add(&r->jobs, 1) >= MAX_JOBS) {
-        atomic_fetch_sub(&r->jobs, 1);
+    if (atomic_fetch_add(&r->sh->jobs, 1) >= (int)r->max_jobs) {
+        atomic_fetch_sub(&r->sh->jobs, 1);
         j->work(j);
         return j->answer(j);
     }
@@ -542,8 +635,10 @@ static int do_mkcol(struct nxx_dav_ctx *c)
         return 409;
     }
     int e = mkdirat(dir, name, 0755) < 0 ? errno : 0;
-    if (!e)
+    if (!e) {
         fsync(dir);
+        nxx_dav_changed(c->r);
+    }
     close(dir);
     if (e) {
         nxx_req_detail(req, "cannot create '%s': %s", c->rel, strerror(e));
@@ -563,7 +658,14 @@ struct upload {
     int existed, err;
     int inplace;          /* the file has other bindings (hard links): keep its inode */
     uint64_t bytes, room; /* room: what the quota leaves for this file */
+    uint64_t flushed;     /* write-back started up to here */
+    struct stat st;       /* the new file, for the ETag */
 };
+
+/* Write-back is started every this many bytes while the body streams in,
+ * so the disk works while the network does and the final fdatasync waits
+ * for the last stretch only. */
+#define WRITEBACK_STEP (256 * 1024)
 
 static void upload_cleanup(void *p)
 {
@@ -578,10 +680,23 @@ static void upload_cleanup(void *p)
 
 /* On a thread: the content on disk, then in place (a reader sees the old
  * file or the new one, never half of one). */
+static int upload_sync(const struct upload *u, int fd)
+{
+    switch (u->c->r->sync) {
+    case NXX_DAV_SYNC_FULL: return fsync(fd) < 0 ? errno : 0;
+    case NXX_DAV_SYNC_DATA: return fdatasync(fd) < 0 ? errno : 0;
+    default: return 0;
+    }
+}
+
 static void upload_work(struct nxx_dav_job *j)
 {
     struct upload *u = j->p;
-    if (!u->err && fsync(u->fd) < 0)
+    /* the content (and, for a new file, the size that reaches it: fdatasync
+     * writes what is needed to read the data back) before the name */
+    if (!u->err)
+        u->err = upload_sync(u, u->fd);
+    if (!u->err && fstat(u->fd, &u->st) < 0)
         u->err = errno;
     if (!u->err && u->inplace) {
         /* RFC 5842: every binding sees the new content, so the inode stays;
@@ -596,19 +711,25 @@ static void upload_work(struct nxx_dav_job *j)
                 u->err = n < 0 ? errno : EIO;
         }
         if (out >= 0) {
-            if (!u->err && fsync(out) < 0)
+            if (!u->err)
+                u->err = upload_sync(u, out);
+            if (!u->err && fstat(out, &u->st) < 0)
                 u->err = errno;
             close(out);
         }
         close(u->fd);
         unlinkat(u->dir, u->tmp, 0);
         u->fd = -1;
+        nxx_dav_changed(u->c->r);
         return;
     }
     if (!u->err && renameat(u->dir, u->tmp, u->dir, u->name) < 0)
         u->err = errno;
     if (!u->err) {
-        fsync(u->dir);
+        /* the new name, once, after the rename: the one directory change */
+        nxx_dav_changed(u->c->r);
+        if (u->c->r->sync != NXX_DAV_SYNC_NONE && fsync(u->dir) < 0)
+            u->err = errno;
     } else {
         /* nothing partial stays behind, even before the answer leaves */
         close(u->fd);
@@ -633,13 +754,10 @@ static int upload_answer(struct nxx_dav_job *j)
     if (u->fd >= 0)
         close(u->fd);
     u->fd = -1;
-    struct stat st;
-    if (nxx_dav_stat(c->r, c->rel, &st) == 0) {
-        char etag[64];
-        size_t n = nxx_static_etag(&st, etag, sizeof(etag));
-        if (n)
-            nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
-    }
+    char etag[64];
+    size_t n = nxx_static_etag(&u->st, etag, sizeof(etag));
+    if (n)
+        nxx_resp_header(c->req, "ETag", (nxx_str){ etag, n });
     nxx_resp_status(c->req, u->existed ? 204 : 201);
     return nxx_resp_send(c->req, NULL, 0, 0) ? 500 : 0;
 }
@@ -664,6 +782,10 @@ static void upload_piece(nxx_req *req, const void *data, size_t len, int state, 
     }
     if (!u->err && u->c->r->quota && u->bytes > u->room)
         u->err = EDQUOT;
+    if (!u->err && u->c->r->sync != NXX_DAV_SYNC_NONE && u->bytes - u->flushed >= WRITEBACK_STEP) {
+        nxx_os_writeback_start(u->fd, (long long)u->flushed, (long long)(u->bytes - u->flushed));
+        u->flushed = u->bytes;
+    }
     if (state != 1)
         return;
     struct nxx_dav_ctx *c = u->c;
@@ -748,6 +870,7 @@ static int do_put(struct nxx_dav_ctx *c)
 struct del {
     int dir;
     const char *name;
+    char key[PATH_MAX]; /* the binding's dead properties */
     int coll;
     struct nxx_dav_buf fails; /* <D:response> entries */
     size_t nfails;
@@ -826,8 +949,9 @@ static void delete_work(struct nxx_dav_job *j)
     d->path[d->len] = '\0';
     j->err = del_tree(j, d, d->dir, d->name, 0);
     fsync(d->dir);
+    nxx_dav_changed(j->c->r);
     if (!d->nfails) {
-        nxx_dav_props_delete(j->c->r, rel);
+        nxx_dav_props_delete(j->c->r, d->key);
         nxx_dav_locks_drop(j->c->r, rel);
     }
 }
@@ -890,6 +1014,7 @@ static int do_delete(struct nxx_dav_ctx *c)
         return 500;
     }
     d->coll = S_ISDIR(st.st_mode);
+    nxx_dav_prop_key(c->r, c->rel, 0, d->key, sizeof(d->key));
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = d;
@@ -989,9 +1114,27 @@ struct cm {
     int ddir;
     const char *dname;
     const char *dst;
+    char skey[PATH_MAX], dkey[PATH_MAX]; /* their dead properties' keys */
     int move, inf, dexists;
     int replace_failed;
+    struct copy_ctx *x;
 };
+
+/* x->path: the parent of the source, where copy_tree starts. */
+static void copy_start(struct copy_ctx *x, const struct nxx_dav_root *r, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    x->r = r;
+    x->len = slash ? (size_t)(slash - rel) : 0;
+    memcpy(x->path, rel, x->len);
+    x->path[x->len] = '\0';
+}
+
+static void copy_ctx_free(void *p)
+{
+    struct copy_ctx *x = p;
+    nxx_free(x->fails.p);
+}
 
 static void copymove_work(struct nxx_dav_job *j)
 {
@@ -1000,7 +1143,7 @@ static void copymove_work(struct nxx_dav_job *j)
     if (m->dexists) {
         /* RFC 4918 §9.8.4, §9.9.3: the destination is deleted first */
         int e = nxx_dav_rm_tree(m->ddir, m->dname, 0);
-        nxx_dav_props_delete(c->r, m->dst);
+        nxx_dav_props_delete(c->r, m->dkey);
         nxx_dav_locks_drop(c->r, m->dst);
         if (e) {
             m->replace_failed = 1;
@@ -1012,21 +1155,24 @@ static void copymove_work(struct nxx_dav_job *j)
     if (m->move) {
         e = renameat(m->sdir, m->sname, m->ddir, m->dname) < 0 ? -errno : 0;
         if (e == -EXDEV) {
-            e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, 1, 0);
-            if (!e)
+            copy_start(m->x, c->r, c->rel);
+            e = copy_tree(m->x, m->sdir, m->sname, m->ddir, m->dname, 1, 0);
+            if (!e && !m->x->nfails) /* what was not copied stays where it was */
                 e = nxx_dav_rm_tree(m->sdir, m->sname, 0);
         }
         if (!e) {
-            nxx_dav_props_move(c->r, c->rel, m->dst);
+            nxx_dav_props_move(c->r, m->skey, m->dkey);
             nxx_dav_locks_drop(c->r, c->rel);
         }
         fsync(m->sdir);
     } else {
-        e = copy_tree(m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
+        copy_start(m->x, c->r, c->rel);
+        e = copy_tree(m->x, m->sdir, m->sname, m->ddir, m->dname, m->inf, 0);
         if (e != -EEXIST)
-            nxx_dav_props_copy(c->r, c->rel, m->dst);
+            nxx_dav_props_copy(c->r, m->skey, m->dkey);
     }
     fsync(m->ddir);
+    nxx_dav_changed(c->r);
     j->err = e;
 }
 
@@ -1035,6 +1181,15 @@ static int copymove_answer(struct nxx_dav_job *j)
     struct cm *m = j->p;
     nxx_req *req = j->c->req;
     int e = j->err;
+    if (!e && m->x->nfails && !m->x->fails.oom) {
+        /* RFC 4918 §9.8.5: the members that were not copied */
+        struct nxx_dav_buf b = { 0 };
+        nxx_dav_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                         "<D:multistatus xmlns:D=\"DAV:\">");
+        nxx_dav_put(&b, m->x->fails.p, m->x->fails.len);
+        nxx_dav_puts(&b, "</D:multistatus>\n");
+        return nxx_dav_send_xml(req, 207, &b);
+    }
     if (e && m->replace_failed) {
         nxx_req_detail(req, "cannot replace the Destination: %s", strerror(-e));
         return nxx_dav_status_of(-e);
@@ -1120,9 +1275,24 @@ static int do_copymove(struct nxx_dav_ctx *c, int move)
     }
     struct cm *m = nxx_req_alloc(req, sizeof(*m));
     struct nxx_dav_job *j = nxx_req_alloc(req, sizeof(*j));
-    if (!m || !j)
+    struct copy_ctx *x = nxx_req_alloc(req, sizeof(*x));
+    if (!m || !j || !x || nxx_req_on_done(req, copy_ctx_free, x) < 0)
         return 500;
-    *m = (struct cm){ sdir, sname, ddir, dname, dst, move, inf, dexists, 0 };
+    memset(x, 0, sizeof(*x));
+    m->sdir = sdir;
+    m->sname = sname;
+    m->ddir = ddir;
+    m->dname = dname;
+    m->dst = dst;
+    /* a MOVE takes the binding (its properties, when it is the resource's
+     * own path); a COPY copies what the source leads to */
+    nxx_dav_prop_key(c->r, c->rel, !move, m->skey, sizeof(m->skey));
+    nxx_dav_prop_key(c->r, dst, 0, m->dkey, sizeof(m->dkey));
+    m->move = move;
+    m->inf = inf;
+    m->dexists = dexists;
+    m->replace_failed = 0;
+    m->x = x;
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = m;
@@ -1213,6 +1383,95 @@ static int handle(nxx_req *req, void *ud)
 
 /* ---- set-up ---- */
 
+/* The state of every location over one root and database, across
+ * generations (dav.h). */
+static pthread_mutex_t states_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct nxx_dav_state *states;
+
+static void state_free(struct nxx_dav_state *s)
+{
+    nxx_dav_db_close(s);
+    for (size_t i = 0; i < s->nlocks; i++) {
+        nxx_free(s->locks[i].path);
+        nxx_free(s->locks[i].owner);
+    }
+    nxx_free(s->locks);
+    pthread_mutex_destroy(&s->mu);
+    nxx_free(s->key);
+    nxx_free(s);
+}
+
+static void state_release(struct nxx_dav_state *s)
+{
+    pthread_mutex_lock(&states_mu);
+    int last = --s->refs == 0;
+    if (last) {
+        struct nxx_dav_state **pp = &states;
+        while (*pp != s)
+            pp = &(*pp)->next;
+        *pp = s->next;
+    }
+    pthread_mutex_unlock(&states_mu);
+    if (last)
+        state_free(s);
+}
+
+/* r->sh: the state already open for r's root and db, or a new one (the
+ * database opened and the locks loaded). */
+static int state_acquire(struct nxx_dav_root *r, const char *db)
+{
+    char *real = realpath(r->root, NULL);
+    if (!real)
+        return -errno;
+    size_t rl = strlen(real), dl = db ? strlen(db) : 0;
+    char *key = nxx_malloc(rl + dl + 2);
+    if (!key) {
+        free(real);
+        return NXX_ENOMEM;
+    }
+    memcpy(key, real, rl);
+    key[rl] = '\n';
+    if (dl)
+        memcpy(key + rl + 1, db, dl);
+    key[rl + 1 + dl] = '\0';
+    free(real);
+    pthread_mutex_lock(&states_mu);
+    for (struct nxx_dav_state *s = states; s; s = s->next) {
+        if (strcmp(s->key, key) == 0) {
+            s->refs++;
+            r->sh = s;
+            pthread_mutex_unlock(&states_mu);
+            nxx_free(key);
+            return 0;
+        }
+    }
+    struct nxx_dav_state *s = nxx_calloc(1, sizeof(*s));
+    if (!s) {
+        pthread_mutex_unlock(&states_mu);
+        nxx_free(key);
+        return NXX_ENOMEM;
+    }
+    s->key = key;
+    pthread_mutex_init(&s->mu, NULL);
+    atomic_init(&s->jobs, 0);
+    atomic_init(&s->changes, 0);
+    r->sh = s;
+    int err = nxx_dav_db_open(r, db);
+    if (!err)
+        err = nxx_dav_locks_load(r);
+    if (err) {
+        r->sh = NULL;
+        pthread_mutex_unlock(&states_mu);
+        state_free(s);
+        return err;
+    }
+    s->refs = 1;
+    s->next = states;
+    states = s;
+    pthread_mutex_unlock(&states_mu);
+    return 0;
+}
+
 static void nxx_dav_root_free(void *arg)
 {
     struct nxx_dav_root *r = arg;
@@ -1220,13 +1479,9 @@ static void nxx_dav_root_free(void *arg)
         nxx_static_root_free(r->files);
     if (r->rootfd >= 0)
         close(r->rootfd);
-    nxx_dav_db_close(r);
-    for (size_t i = 0; i < r->nlocks; i++) {
-        nxx_free(r->locks[i].path);
-        nxx_free(r->locks[i].owner);
-    }
-    nxx_free(r->locks);
-    pthread_mutex_destroy(&r->mu);
+    if (r->sh)
+        state_release(r->sh);
+    free(r->real);
     nxx_free(r->prefix);
     nxx_free(r->root);
     nxx_free(r);
@@ -1238,30 +1493,34 @@ void nxx_dav_config_init(nxx_dav_config *cfg)
     cfg->max_xml_bytes = 1 << 20;
     cfg->max_lock_timeout_s = 3600;
     cfg->processing_delay_ms = 1000;
+    cfg->max_jobs = 64;
+    cfg->sync = NXX_DAV_SYNC_DATA;
 }
 
 int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
 {
-    if (!loc || !cfg->root)
+    if (!loc || !cfg->root || cfg->sync < NXX_DAV_SYNC_DATA || cfg->sync > NXX_DAV_SYNC_NONE)
         return NXX_EINVAL;
     struct nxx_dav_root *r = nxx_calloc(1, sizeof(*r));
     if (!r)
         return NXX_ENOMEM;
-    pthread_mutex_init(&r->mu, NULL);
     r->rootfd = -1;
     r->depth_infinity = cfg->depth_infinity;
     r->max_xml = cfg->max_xml_bytes ? cfg->max_xml_bytes : 1 << 20;
     r->max_timeout_s = cfg->max_lock_timeout_s ? cfg->max_lock_timeout_s : 3600;
     r->quota = cfg->quota_bytes;
     r->processing_ms = cfg->processing_delay_ms ? cfg->processing_delay_ms : 1000;
-    atomic_init(&r->jobs, 0);
+    r->max_jobs = cfg->max_jobs;
+    r->sync = cfg->sync;
     const char *base = loc->base ? loc->base : "";
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
         bl--;
     r->prefix = nxx_malloc(bl + 1);
     r->root = nxx_strdup(cfg->root);
-    int err = !r->prefix || !r->root ? NXX_ENOMEM : 0;
+    r->real = realpath(cfg->root, NULL);
+    r->real_len = r->real ? strlen(r->real) : 0;
+    int err = !r->prefix || !r->root ? NXX_ENOMEM : !r->real ? -errno : 0;
     if (!err) {
         memcpy(r->prefix, base, bl);
         r->prefix[bl] = '\0';
@@ -1280,9 +1539,9 @@ int nxx_scope_dav(nxx_scope *loc, const nxx_dav_config *cfg)
         r->files = nxx_static_root_new(&sc, 1, &err);
     }
     if (!err)
-        err = nxx_dav_db_open(r, cfg->db);
+        err = state_acquire(r, cfg->db);
     if (!err)
-        err = nxx_dav_locks_load(r);
+        nxx_static_root_changes(r->files, &r->sh->changes);
     if (!err)
         err = nxx_scope_on_free(loc, nxx_dav_root_free, r);
     if (err) {

@@ -29,8 +29,31 @@ struct nxx_dav_lock {
     int64_t expires;    /* wall seconds; 0: never */
 };
 
+/*
+ * What outlives a configuration generation: the database of dead properties
+ * and locks, and the lock table that answers every check.  A reload (SIGHUP)
+ * builds new locations over the same root and database; they find this by
+ * its key and share it, so a lock taken just before the reload still stops
+ * a write just after it (and two SQLite connections never race on one
+ * file).  Reference-counted; the last location that lets go closes it.
+ */
+struct nxx_dav_state {
+    struct nxx_dav_state *next;
+    char *key; /* the root's real path, '\n', the database file ("" for the default) */
+    unsigned refs;
+    atomic_int jobs;       /* operations running on threads of their own */
+    atomic_int has_props;  /* 0: the database holds no dead property (skip it) */
+    atomic_ullong changes; /* writes to the tree so far: GET's cache looks again when it moves */
+    struct sqlite3 *db;
+    pthread_mutex_t mu; /* the database and the locks */
+    struct nxx_dav_lock *locks;
+    size_t nlocks, lockcap;
+};
+
 struct nxx_dav_root {
     char *root;
+    char *real; /* the root's real path: what a resolved path is relative to */
+    size_t real_len;
     int rootfd;
     char *prefix; /* the location's URL path, without a trailing '/' ("" at /) */
     size_t prefix_len;
@@ -40,12 +63,9 @@ struct nxx_dav_root {
     unsigned max_timeout_s;
     uint64_t quota;         /* bytes; 0: none */
     unsigned processing_ms; /* first 102 after this long */
-    atomic_int jobs;        /* operations running on threads of their own */
-    atomic_int has_props;   /* 0: the database holds no dead property (skip it) */
-    struct sqlite3 *db;
-    pthread_mutex_t mu; /* the database and the locks */
-    struct nxx_dav_lock *locks;
-    size_t nlocks, lockcap;
+    unsigned max_jobs;      /* operations on threads at once; beyond, on the worker */
+    int sync;               /* NXX_DAV_SYNC_*: what a PUT makes durable before its 2xx */
+    struct nxx_dav_state *sh;
 };
 
 /* A growing output buffer (heap, freed when the request ends). */
@@ -72,6 +92,11 @@ struct nxx_dav_ctx {
     size_t body_len;
     struct nxx_dav_if ifh;
     int has_if;
+    /* every binding in the tree that DAV:parent-set may need (props.c),
+     * built on first use by a PROPFIND and freed at its end */
+    struct nxx_dav_binding *bindings;
+    size_t nbindings, bindcap;
+    int bindings_built;
     /* a refusal whose DAV:error body names a precondition (and a resource) */
     const char *cond;
     const char *cond_href; /* relative path, or NULL */
@@ -110,10 +135,28 @@ int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
 int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
 /* Remove name in dir and everything below it: 0 or -errno. */
 int nxx_dav_rm_tree(int dir, const char *name, int depth);
+/* The tree changed (call after the change, before it is answered): GET and
+ * HEAD look at the disk again instead of their cached entry. */
+static inline void nxx_dav_changed(struct nxx_dav_root *r)
+{
+    atomic_fetch_add(&r->sh->changes, 1);
+}
+
 /* An errno of a file-system call as the status to answer. */
 int nxx_dav_status_of(int err);
 
 /* ---- bind.c (RFC 5842) ---- */
+/* A binding met by a walk of the tree: a collection, a symlink that leads
+ * to one inside the root (dev, ino: the collection's), or a file with more
+ * than one link. */
+struct nxx_dav_binding {
+    dev_t dev;
+    ino_t ino;
+    char *path; /* relative */
+};
+/* c->bindings: every binding under the root (one walk per request; props.c) */
+void nxx_dav_bindings_build(struct nxx_dav_ctx *c);
+void nxx_dav_bindings_free(struct nxx_dav_ctx *c);
 int nxx_dav_bind(struct nxx_dav_ctx *c);
 int nxx_dav_unbind(struct nxx_dav_ctx *c);
 int nxx_dav_rebind(struct nxx_dav_ctx *c);
@@ -131,7 +174,7 @@ int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail
 
 /* ---- props.c ---- */
 int nxx_dav_db_open(struct nxx_dav_root *r, const char *file);
-void nxx_dav_db_close(struct nxx_dav_root *r);
+void nxx_dav_db_close(struct nxx_dav_state *s);
 int nxx_dav_propfind(struct nxx_dav_ctx *c);
 /* Bytes of the files under the root (a walk of the tree). */
 uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r);
@@ -141,6 +184,17 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c);
 void nxx_dav_props_copy(struct nxx_dav_root *r, const char *from, const char *to);
 void nxx_dav_props_move(struct nxx_dav_root *r, const char *from, const char *to);
 void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path);
+/*
+ * The key of rel's dead properties: the path of the resource itself, with
+ * every symlink (a binding of a collection) resolved inside the root, so
+ * every binding of a collection, and every path through one, finds the
+ * same properties.  full = 0 resolves the parent only and keeps the last
+ * name as it is: the binding itself (DELETE, MOVE and the Destination of
+ * COPY act on a binding, not on what it leads to).  A path that cannot be
+ * resolved is its own key.  Writes at most cap bytes to out; returns out.
+ */
+const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
+                             size_t cap);
 
 /* ---- lock.c ---- */
 int nxx_dav_lock(struct nxx_dav_ctx *c);

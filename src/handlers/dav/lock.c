@@ -37,17 +37,35 @@
 
 #define MAX_LOCKS 100000
 
-/* ---- the table (callers hold r->mu) ---- */
+/* ---- the table (callers hold r->sh->mu) ---- */
 
-/* ---- the locks' copy in the database (callers hold r->mu) ----
+/* ---- the locks' copy in the database (callers hold r->sh->mu) ----
  * The table in memory answers every check; each change is written through
  * to SQLite, and a restart loads the locks that have not expired, so a
  * client's token stays good across it. */
 
+/*
+ * A lock's row is committed as the location's `sync` says of writes: synced
+ * (synchronous=FULL in WAL mode: one fdatasync of the log per commit, where
+ * Apache's mod_dav_fs syncs its lock database twice per LOCK or UNLOCK), or
+ * with `sync: none` without waiting for the disk (synchronous=NORMAL: the
+ * commit is a write to the log, so a lock survives a restart and a crash of
+ * nxx, kill -9, and only a power failure can lose the last ones taken).
+ * Dead properties are always synced: a 207 of PROPPATCH means they are on
+ * disk.
+ */
+static void db_lock_relax(struct nxx_dav_root *r, int relax)
+{
+    if (r->sync == NXX_DAV_SYNC_NONE)
+        sqlite3_exec(r->sh->db, relax ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                     NULL, NULL, NULL);
+}
+
 static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db,
+    db_lock_relax(r, 1);
+    if (sqlite3_prepare_v2(r->sh->db,
                            "INSERT OR REPLACE INTO lock (token, path, owner, depth_inf, shared, "
                            "timeout_s, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                            -1, &st, NULL) == SQLITE_OK) {
@@ -62,37 +80,40 @@ static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
+    db_lock_relax(r, 0);
 }
 
 static void db_lock_del(struct nxx_dav_root *r, const char *token)
 {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, "DELETE FROM lock WHERE token = ?1", -1, &st, NULL) ==
+    db_lock_relax(r, 1);
+    if (sqlite3_prepare_v2(r->sh->db, "DELETE FROM lock WHERE token = ?1", -1, &st, NULL) ==
         SQLITE_OK) {
         sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
+    db_lock_relax(r, 0);
 }
 
 int nxx_dav_locks_load(struct nxx_dav_root *r)
 {
     int64_t now = (int64_t)time(NULL);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_exec(r->db,
+    if (sqlite3_exec(r->sh->db,
                      "CREATE TABLE IF NOT EXISTS lock (token TEXT PRIMARY KEY, path TEXT NOT NULL, "
                      "owner TEXT, depth_inf INTEGER, shared INTEGER, timeout_s INTEGER, "
                      "expires INTEGER)",
                      NULL, NULL, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_stmt *del = NULL;
-    if (sqlite3_prepare_v2(r->db, "DELETE FROM lock WHERE expires > 0 AND expires <= ?1", -1, &del,
-                           NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(r->sh->db, "DELETE FROM lock WHERE expires > 0 AND expires <= ?1", -1,
+                           &del, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(del, 1, now);
         sqlite3_step(del);
     }
     sqlite3_finalize(del);
-    if (sqlite3_prepare_v2(r->db,
+    if (sqlite3_prepare_v2(r->sh->db,
                            "SELECT token, path, owner, depth_inf, shared, timeout_s, expires "
                            "FROM lock",
                            -1, &st, NULL) != SQLITE_OK)
@@ -102,19 +123,19 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
         const char *tok = (const char *)sqlite3_column_text(st, 0);
         const char *path = (const char *)sqlite3_column_text(st, 1);
         const char *owner = (const char *)sqlite3_column_text(st, 2);
-        if (!tok || !path || strlen(tok) >= sizeof(r->locks[0].token))
+        if (!tok || !path || strlen(tok) >= sizeof(r->sh->locks[0].token))
             continue;
-        if (r->nlocks == r->lockcap) {
-            size_t cap = r->lockcap ? r->lockcap * 2 : 16;
-            struct nxx_dav_lock *v = nxx_realloc(r->locks, cap * sizeof(*v));
+        if (r->sh->nlocks == r->sh->lockcap) {
+            size_t cap = r->sh->lockcap ? r->sh->lockcap * 2 : 16;
+            struct nxx_dav_lock *v = nxx_realloc(r->sh->locks, cap * sizeof(*v));
             if (!v) {
                 err = NXX_ENOMEM;
                 break;
             }
-            r->locks = v;
-            r->lockcap = cap;
+            r->sh->locks = v;
+            r->sh->lockcap = cap;
         }
-        struct nxx_dav_lock *l = &r->locks[r->nlocks];
+        struct nxx_dav_lock *l = &r->sh->locks[r->sh->nlocks];
         memset(l, 0, sizeof(*l));
         memcpy(l->token, tok, strlen(tok) + 1);
         l->path = nxx_strdup(path);
@@ -128,7 +149,7 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
             err = NXX_ENOMEM;
             break;
         }
-        r->nlocks++;
+        r->sh->nlocks++;
     }
     sqlite3_finalize(st);
     return err;
@@ -136,16 +157,16 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
 
 static void lock_remove_at(struct nxx_dav_root *r, size_t i)
 {
-    db_lock_del(r, r->locks[i].token);
-    nxx_free(r->locks[i].path);
-    nxx_free(r->locks[i].owner);
-    r->locks[i] = r->locks[--r->nlocks];
+    db_lock_del(r, r->sh->locks[i].token);
+    nxx_free(r->sh->locks[i].path);
+    nxx_free(r->sh->locks[i].owner);
+    r->sh->locks[i] = r->sh->locks[--r->sh->nlocks];
 }
 
 static void expire(struct nxx_dav_root *r, int64_t now)
 {
-    for (size_t i = 0; i < r->nlocks;)
-        if (r->locks[i].expires && r->locks[i].expires <= now)
+    for (size_t i = 0; i < r->sh->nlocks;)
+        if (r->sh->locks[i].expires && r->sh->locks[i].expires <= now)
             lock_remove_at(r, i);
         else
             i++;
@@ -170,21 +191,21 @@ static int covers(const struct nxx_dav_lock *l, const char *path)
 
 static struct nxx_dav_lock *find_token(struct nxx_dav_root *r, const char *tok, size_t len)
 {
-    for (size_t i = 0; i < r->nlocks; i++)
-        if (strlen(r->locks[i].token) == len && memcmp(r->locks[i].token, tok, len) == 0)
-            return &r->locks[i];
+    for (size_t i = 0; i < r->sh->nlocks; i++)
+        if (strlen(r->sh->locks[i].token) == len && memcmp(r->sh->locks[i].token, tok, len) == 0)
+            return &r->sh->locks[i];
     return NULL;
 }
 
 void nxx_dav_locks_drop(struct nxx_dav_root *r, const char *rel)
 {
-    pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->nlocks;)
-        if (is_under(r->locks[i].path, rel))
+    pthread_mutex_lock(&r->sh->mu);
+    for (size_t i = 0; i < r->sh->nlocks;)
+        if (is_under(r->sh->locks[i].path, rel))
             lock_remove_at(r, i);
         else
             i++;
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
 }
 
 static void activelock(struct nxx_dav_root *r, const struct nxx_dav_lock *l, struct nxx_dav_buf *b,
@@ -210,12 +231,12 @@ void nxx_dav_lockdiscovery(struct nxx_dav_root *r, const char *rel, struct nxx_d
 {
     int64_t now = (int64_t)time(NULL);
     nxx_dav_puts(b, "<D:lockdiscovery>");
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     expire(r, now);
-    for (size_t i = 0; i < r->nlocks; i++)
-        if (covers(&r->locks[i], rel))
-            activelock(r, &r->locks[i], b, now);
-    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < r->sh->nlocks; i++)
+        if (covers(&r->sh->locks[i], rel))
+            activelock(r, &r->sh->locks[i], b, now);
+    pthread_mutex_unlock(&r->sh->mu);
     nxx_dav_puts(b, "</D:lockdiscovery>");
 }
 
@@ -282,7 +303,7 @@ static int etag_match(const struct nxx_dav_root *r, const char *rel, nxx_str wan
     return n == want.len && memcmp(tmp, want.ptr, n) == 0;
 }
 
-/* caller holds r->mu */
+/* caller holds r->sh->mu */
 static int list_true(struct nxx_dav_ctx *c, const struct nxx_dav_if_list *l, const char *res)
 {
     for (size_t k = 0; k < l->n; k++) {
@@ -301,7 +322,7 @@ static int list_true(struct nxx_dav_ctx *c, const struct nxx_dav_if_list *l, con
 }
 
 /* RFC 4918 §10.4.3: the header is true when one of its lists is; a tagged
- * list speaks about its own resource.  Caller holds r->mu. */
+ * list speaks about its own resource.  Caller holds r->sh->mu. */
 static int if_true(struct nxx_dav_ctx *c)
 {
     for (size_t i = 0; i < c->ifh.nlists; i++) {
@@ -335,10 +356,10 @@ int nxx_dav_check_if(struct nxx_dav_ctx *c)
 {
     if (!c->has_if)
         return 0;
-    pthread_mutex_lock(&c->r->mu);
+    pthread_mutex_lock(&c->r->sh->mu);
     expire(c->r, (int64_t)time(NULL));
     int ok = if_true(c);
-    pthread_mutex_unlock(&c->r->mu);
+    pthread_mutex_unlock(&c->r->sh->mu);
     if (!ok) {
         nxx_req_detail(c->req, "the If field's conditions are all false");
         return 412;
@@ -367,9 +388,9 @@ int nxx_dav_check_write(struct nxx_dav_ctx *c, const char *rel, int members, int
     struct nxx_dav_root *r = c->r;
     char root[4096];
     int blocked = 0;
-    pthread_mutex_lock(&r->mu);
-    for (size_t i = 0; i < r->nlocks && !blocked; i++) {
-        const struct nxx_dav_lock *l = &r->locks[i];
+    pthread_mutex_lock(&r->sh->mu);
+    for (size_t i = 0; i < r->sh->nlocks && !blocked; i++) {
+        const struct nxx_dav_lock *l = &r->sh->locks[i];
         int hit = covers(l, rel) || (members && is_under(l->path, rel)) ||
                   (par && (strcmp(l->path, par) == 0 || covers(l, par)));
         if (hit && !submitted(c, l)) {
@@ -377,7 +398,7 @@ int nxx_dav_check_write(struct nxx_dav_ctx *c, const char *rel, int members, int
             snprintf(root, sizeof(root), "%s", l->path);
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     if (!blocked)
         return 0;
     c->cond = "lock-token-submitted";
@@ -472,7 +493,7 @@ static int refresh(struct nxx_dav_ctx *c)
     unsigned t = timeout_of(c);
     struct nxx_dav_lock copy;
     int found = 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     expire(r, now);
     for (size_t i = 0; i < c->ifh.nconds && !found; i++) {
         const struct nxx_dav_if_cond *cd = &c->ifh.conds[i];
@@ -489,7 +510,7 @@ static int refresh(struct nxx_dav_ctx *c)
             found = copy.path != NULL;
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     if (!found) {
         nxx_req_detail(c->req, "no lock of the If field covers this resource");
         return 412;
@@ -559,6 +580,7 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
             fsync(fd);
             close(fd);
             fsync(dir);
+            nxx_dav_changed(r);
         }
         close(dir);
         if (e && e != EEXIST) {
@@ -578,24 +600,24 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
     nl.shared = shared;
     nl.timeout_s = t;
     nl.expires = t ? now + t : 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     expire(r, now);
     int conflict = 0;
-    for (size_t i = 0; i < r->nlocks && !conflict; i++) {
-        const struct nxx_dav_lock *l = &r->locks[i];
+    for (size_t i = 0; i < r->sh->nlocks && !conflict; i++) {
+        const struct nxx_dav_lock *l = &r->sh->locks[i];
         int overlap = covers(l, c->rel) || (inf && is_under(l->path, c->rel));
         if (overlap && (!shared || !l->shared))
             conflict = 1;
     }
-    int err = conflict ? 423 : r->nlocks >= MAX_LOCKS ? 503 : 0;
-    if (!err && r->nlocks == r->lockcap) {
-        size_t cap = r->lockcap ? r->lockcap * 2 : 16;
-        struct nxx_dav_lock *v = nxx_realloc(r->locks, cap * sizeof(*v));
+    int err = conflict ? 423 : r->sh->nlocks >= MAX_LOCKS ? 503 : 0;
+    if (!err && r->sh->nlocks == r->sh->lockcap) {
+        size_t cap = r->sh->lockcap ? r->sh->lockcap * 2 : 16;
+        struct nxx_dav_lock *v = nxx_realloc(r->sh->locks, cap * sizeof(*v));
         if (!v)
             err = 500;
         else {
-            r->locks = v;
-            r->lockcap = cap;
+            r->sh->locks = v;
+            r->sh->lockcap = cap;
         }
     }
     if (!err) {
@@ -609,11 +631,11 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
             nxx_free(nl.owner);
             err = 500;
         } else {
-            r->locks[r->nlocks++] = nl;
-            db_lock_put(r, &r->locks[r->nlocks - 1]);
+            r->sh->locks[r->sh->nlocks++] = nl;
+            db_lock_put(r, &r->sh->locks[r->sh->nlocks - 1]);
         }
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     nxx_free(ob.p);
     if (err == 423)
         return nxx_dav_error(req, 423, "no-conflicting-lock", "a conflicting lock is held");
@@ -626,13 +648,13 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
     if (nl.owner) {
         copy.owner = nxx_req_alloc(req, strlen(nl.owner) + 1);
         if (copy.owner) {
-            pthread_mutex_lock(&r->mu);
+            pthread_mutex_lock(&r->sh->mu);
             struct nxx_dav_lock *l = find_token(r, nl.token, strlen(nl.token));
             if (l && l->owner)
                 memcpy(copy.owner, l->owner, strlen(l->owner) + 1);
             else
                 copy.owner = NULL;
-            pthread_mutex_unlock(&r->mu);
+            pthread_mutex_unlock(&r->sh->mu);
         }
     }
     return answer_lock(c, &copy, exists ? 200 : 201);
@@ -652,14 +674,14 @@ int nxx_dav_unlock(struct nxx_dav_ctx *c)
     }
     struct nxx_dav_root *r = c->r;
     int found = 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     expire(r, (int64_t)time(NULL));
     struct nxx_dav_lock *l = find_token(r, t.ptr + 1, t.len - 2);
     if (l && covers(l, c->rel)) {
-        lock_remove_at(r, (size_t)(l - r->locks));
+        lock_remove_at(r, (size_t)(l - r->sh->locks));
         found = 1;
     }
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     if (!found)
         return nxx_dav_error(req, 409, "lock-token-matches-request-uri",
                              "no lock with that token covers this resource");

@@ -62,31 +62,78 @@ int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
         sqlite3_step(st) == SQLITE_ROW)
         any = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    atomic_init(&r->has_props, any);
-    r->db = db;
+    atomic_init(&r->sh->has_props, any);
+    r->sh->db = db;
     return 0;
 }
 
-void nxx_dav_db_close(struct nxx_dav_root *r)
+void nxx_dav_db_close(struct nxx_dav_state *s)
 {
-    if (r->db)
-        sqlite3_close(r->db);
-    r->db = NULL;
+    if (s->db)
+        sqlite3_close(s->db);
+    s->db = NULL;
+}
+
+static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap)
+{
+    int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char abs[PATH_MAX];
+    long n = nxx_os_fd_path(fd, abs, sizeof(abs));
+    close(fd);
+    if (n < (ssize_t)r->real_len || memcmp(abs, r->real, r->real_len) != 0 ||
+        (n > (ssize_t)r->real_len && abs[r->real_len] != '/'))
+        return NULL;
+    size_t off = r->real_len + (n > (ssize_t)r->real_len);
+    if ((size_t)n - off + 1 > cap)
+        return NULL;
+    memcpy(out, abs + off, (size_t)n - off);
+    out[n - (ssize_t)off] = '\0';
+    return out;
+}
+
+const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
+                             size_t cap)
+{
+    size_t rl = strlen(rel);
+    if (full && resolve(r, rel, out, cap))
+        return out;
+    const char *slash = strrchr(rel, '/');
+    if (slash && (size_t)(slash - rel) < cap) {
+        char parent[PATH_MAX];
+        size_t pl = (size_t)(slash - rel);
+        memcpy(parent, rel, pl);
+        parent[pl] = '\0';
+        if (resolve(r, parent, out, cap)) {
+            size_t ol = strlen(out), nl = rl - pl - 1;
+            if (ol + nl + 2 <= cap) {
+                if (ol)
+                    out[ol++] = '/';
+                memcpy(out + ol, slash + 1, nl + 1);
+                return out;
+            }
+        }
+    }
+    if (rl + 1 > cap)
+        return rel;
+    memcpy(out, rel, rl + 1);
+    return out;
 }
 
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
 static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(r->sh->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
         if (b)
             sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
 }
 
 #define UNDER "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
@@ -125,6 +172,7 @@ enum {
     LP_QUOTA_AVAIL,
     LP_QUOTA_USED,
     LP_RESOURCE_ID,
+    LP_PARENT_SET,
     LP_N
 };
 
@@ -132,6 +180,7 @@ static const char *const live_names[LP_N] = {
     "creationdate",  "displayname",           "getcontentlength", "getcontenttype",
     "getetag",       "getlastmodified",       "resourcetype",     "lockdiscovery",
     "supportedlock", "quota-available-bytes", "quota-used-bytes", "resource-id",
+    "parent-set",
 };
 
 static int live_index(const char *ns, const char *name)
@@ -177,6 +226,121 @@ uint64_t nxx_dav_used_bytes(struct nxx_dav_root *r)
 {
     int fd = openat(r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     return fd < 0 ? 0 : tree_bytes(fd, 0);
+}
+
+/* ---- DAV:parent-set (RFC 5842 §3.2) ----
+ * A resource's bindings are its own path, the other hard links of a file,
+ * and the symlinks (made by BIND, or by hand inside the root) that lead to
+ * a collection.  Finding them takes a walk of the tree, done once per
+ * PROPFIND that asks for the property (not in allprop) of a collection or
+ * of a file with more than one link, and kept until it ends. */
+
+static void binding_add(struct nxx_dav_ctx *c, const struct stat *st, const char *path)
+{
+    if (c->nbindings == c->bindcap) {
+        size_t cap = c->bindcap ? c->bindcap * 2 : 32;
+        struct nxx_dav_binding *v = nxx_realloc(c->bindings, cap * sizeof(*v));
+        if (!v)
+            return;
+        c->bindings = v;
+        c->bindcap = cap;
+    }
+    char *p = nxx_strdup(path);
+    if (p)
+        c->bindings[c->nbindings++] = (struct nxx_dav_binding){ st->st_dev, st->st_ino, p };
+}
+
+static void bindings_walk(struct nxx_dav_ctx *c, int dir, char *path, size_t len, int depth)
+{
+    DIR *d = fdopendir(dir);
+    if (!d) {
+        close(dir);
+        return;
+    }
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue; /* ".", "..", hidden names */
+        size_t nl = strlen(de->d_name);
+        if (len + nl + 2 > PATH_MAX)
+            continue;
+        size_t keep = len;
+        if (len)
+            path[len++] = '/';
+        memcpy(path + len, de->d_name, nl + 1);
+        len += nl;
+        struct stat st;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISDIR(st.st_mode)) {
+                binding_add(c, &st, path);
+                int fd = depth < 256 ? openat(dirfd(d), de->d_name,
+                                              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                     : -1;
+                if (fd >= 0)
+                    bindings_walk(c, fd, path, len, depth + 1);
+            } else if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+                binding_add(c, &st, path);
+            } else if (S_ISLNK(st.st_mode) && nxx_dav_stat(c->r, path, &st) == 0 &&
+                       S_ISDIR(st.st_mode)) {
+                binding_add(c, &st, path); /* a binding of a collection (one inside the root) */
+            }
+        }
+        len = keep;
+        path[len] = '\0';
+    }
+    closedir(d);
+}
+
+void nxx_dav_bindings_free(struct nxx_dav_ctx *c)
+{
+    for (size_t i = 0; i < c->nbindings; i++)
+        nxx_free(c->bindings[i].path);
+    nxx_free(c->bindings);
+    c->bindings = NULL;
+    c->nbindings = c->bindcap = 0;
+    c->bindings_built = 0;
+}
+
+void nxx_dav_bindings_build(struct nxx_dav_ctx *c)
+{
+    if (c->bindings_built)
+        return;
+    c->bindings_built = 1;
+    char path[PATH_MAX] = "";
+    int fd = openat(c->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0)
+        bindings_walk(c, fd, path, 0, 0);
+}
+
+static void parent_one(struct nxx_dav_ctx *c, const char *path, struct nxx_dav_buf *b)
+{
+    const char *slash = strrchr(path, '/');
+    size_t pl = slash ? (size_t)(slash - path) : 0;
+    const char *seg = slash ? slash + 1 : path;
+    char parent[PATH_MAX];
+    memcpy(parent, path, pl);
+    parent[pl] = '\0';
+    nxx_dav_puts(b, "<D:parent>");
+    nxx_dav_put_href(b, c->r, parent, 1);
+    nxx_dav_puts(b, "<D:segment>");
+    nxx_dav_put_esc(b, seg, strlen(seg));
+    nxx_dav_puts(b, "</D:segment></D:parent>");
+}
+
+static void parent_set(struct nxx_dav_ctx *c, const char *rel, const struct stat *st,
+                       struct nxx_dav_buf *b)
+{
+    nxx_dav_puts(b, "<D:parent-set>");
+    if (rel[0]) /* the root is bound in no collection */
+        parent_one(c, rel, b);
+    if (rel[0] && (S_ISDIR(st->st_mode) || st->st_nlink > 1)) {
+        nxx_dav_bindings_build(c);
+        for (size_t i = 0; i < c->nbindings; i++)
+            if (c->bindings[i].dev == st->st_dev && c->bindings[i].ino == st->st_ino &&
+                strcmp(c->bindings[i].path, rel) != 0)
+                parent_one(c, c->bindings[i].path, b);
+    }
+    nxx_dav_puts(b, "</D:parent-set>");
 }
 
 /* Write live property i of rel; 0 when the resource has none. */
@@ -246,6 +410,7 @@ static int live_prop(struct nxx_dav_ctx *c, const char *rel, const struct stat *
         nxx_dav_putf(b, "<D:resource-id><D:href>%s</D:href></D:resource-id>", id);
         break;
     }
+    case LP_PARENT_SET: parent_set(c, rel, st, b); break;
     case LP_SUPPORTED:
         nxx_dav_puts(b, "<D:supportedlock><D:lockentry><D:lockscope><D:exclusive/></D:lockscope>"
                         "<D:locktype><D:write/></D:locktype></D:lockentry><D:lockentry>"
@@ -286,11 +451,11 @@ static void dead_close(struct nxx_dav_buf *b, const char *ns, const char *name)
 /* Every dead property of rel (names only, or with values). */
 static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf *b, int value)
 {
-    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return; /* no dead property anywhere: no query per member */
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
+    if (sqlite3_prepare_v2(r->sh->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -307,7 +472,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
 }
 
 /* One dead property: 1 written, 0 absent. */
@@ -315,11 +480,11 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
                     struct nxx_dav_buf *b)
 {
     int found = 0;
-    if (!atomic_load_explicit(&r->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return 0;
-    pthread_mutex_lock(&r->mu);
+    pthread_mutex_lock(&r->sh->mu);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(r->db,
+    if (sqlite3_prepare_v2(r->sh->db,
                            "SELECT value FROM prop WHERE path = ?1 AND ns = ?2 AND name = ?3", -1,
                            &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
@@ -336,7 +501,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->mu);
+    pthread_mutex_unlock(&r->sh->mu);
     return found;
 }
 
@@ -372,25 +537,32 @@ static void propstat_close(struct nxx_dav_buf *b, int status)
                  nxx_status_reason(status));
 }
 
-static void response_for(struct pf *pf, const char *rel, const struct stat *st)
+/* via: rel goes through a symlink (a binding), so its properties' key is
+ * resolved; other paths are their own key (no system call per member). */
+static void response_for(struct pf *pf, const char *rel, const struct stat *st, int via)
 {
     struct nxx_dav_buf *b = &pf->out;
     struct nxx_dav_ctx *c = pf->c;
+    char kbuf[PATH_MAX];
+    const char *key = rel;
+    if (via && atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        key = nxx_dav_prop_key(c->r, rel, 1, kbuf, sizeof(kbuf));
     nxx_dav_puts(b, "<D:response>");
     nxx_dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
     if (pf->kind != PF_PROP) {
         propstat_open(b);
         for (int i = 0; i < LP_N; i++) {
-            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED || i == LP_RESOURCE_ID;
+            int is_quota = i == LP_QUOTA_AVAIL || i == LP_QUOTA_USED || i == LP_RESOURCE_ID ||
+                           i == LP_PARENT_SET;
             int included = 0;
             if (pf->kind == PF_ALLPROP && pf->props)
                 for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next)
                     included |= live_index(e->ns, e->name) == i;
             if (pf->kind == PF_ALLPROP && is_quota && !included)
-                continue; /* RFC 4331 §3: not in allprop (nor the binding id) */
+                continue; /* RFC 4331 §3: not in allprop (nor the bindings' properties) */
             live_prop(c, rel, st, i, b, pf->kind == PF_ALLPROP);
         }
-        dead_all(c->r, rel, b, pf->kind == PF_ALLPROP);
+        dead_all(c->r, key, b, pf->kind == PF_ALLPROP);
         propstat_close(b, 200);
         nxx_dav_puts(b, "</D:response>");
         return;
@@ -401,7 +573,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
     for (const struct nxx_dav_xel *e = pf->props->child; e; e = e->next) {
         int i = live_index(e->ns, e->name);
         int ok = i >= 0 ? live_prop(c, rel, st, i, &found, 1)
-                        : dead_one(c->r, rel, e->ns, e->name, &found);
+                        : dead_one(c->r, key, e->ns, e->name, &found);
         any_missing |= !ok;
         any_found |= ok;
     }
@@ -418,7 +590,7 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st)
             int i = live_index(e->ns, e->name);
             struct nxx_dav_buf probe = { 0 };
             int ok = i >= 0 ? live_prop(c, rel, st, i, &probe, 0)
-                            : dead_one(c->r, rel, e->ns, e->name, &probe);
+                            : dead_one(c->r, key, e->ns, e->name, &probe);
             nxx_free(probe.p);
             if (!ok)
                 dead_open(b, e->ns, e->name, 1);
@@ -441,7 +613,8 @@ static void remember(struct pf *pf, const struct stat *st)
     pf->seen[pf->nseen++] = (struct seen){ st->st_dev, st->st_ino };
 }
 
-static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *chain, int level)
+static int walk(struct pf *pf, const char *rel, int via, int depth_left, struct seen *chain,
+                int level)
 {
     struct nxx_dav_root *r = pf->c->r;
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -478,8 +651,10 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         struct stat st;
         /* a member's own stat is enough; only a symlink goes through the
          * confined lookup (it may point outside the root) */
-        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            (S_ISLNK(st.st_mode) && nxx_dav_stat(r, child, &st) < 0))
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        int cvia = via || S_ISLNK(st.st_mode);
+        if (S_ISLNK(st.st_mode) && nxx_dav_stat(r, child, &st) < 0)
             continue;
         if (S_ISDIR(st.st_mode) && depth_left > 1) {
             int loop = 0, again = 0;
@@ -503,11 +678,11 @@ static int walk(struct pf *pf, const char *rel, int depth_left, struct seen *cha
         }
         if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
             continue;
-        response_for(pf, child, &st);
+        response_for(pf, child, &st, cvia);
         if (S_ISDIR(st.st_mode) && pf->bind && depth_left > 1)
             remember(pf, &st);
         if (S_ISDIR(st.st_mode) && depth_left > 1 && level < 62)
-            status = walk(pf, child, depth_left - 1, chain, level + 1);
+            status = walk(pf, child, cvia, depth_left - 1, chain, level + 1);
     }
     closedir(d);
     return status;
@@ -524,15 +699,20 @@ static void propfind_work(struct nxx_dav_job *j)
     }
     nxx_dav_puts(&pf->out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                            "<D:multistatus xmlns:D=\"DAV:\">");
-    response_for(pf, c->rel, &st);
+    response_for(pf, c->rel, &st, 1);
     if (pf->depth > 0 && S_ISDIR(st.st_mode)) {
         struct seen chain[64];
         if (pf->bind)
             remember(pf, &st);
-        pf->status = walk(pf, c->rel, pf->depth, chain, 0);
+        /* members are resolved only when the collection's own path goes
+         * through a binding (or they are bindings themselves) */
+        char kbuf[PATH_MAX];
+        int via = strcmp(nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf)), c->rel) != 0;
+        pf->status = walk(pf, c->rel, via, pf->depth, chain, 0);
         nxx_free(pf->seen);
         pf->seen = NULL;
     }
+    nxx_dav_bindings_free(c);
     nxx_dav_puts(&pf->out, "</D:multistatus>\n");
 }
 
@@ -698,9 +878,11 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
         nxx_req_detail(req, "DAV:propertyupdate names no property");
         return 400;
     }
+    char kbuf[PATH_MAX];
+    const char *key = nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf));
     if (!failed) {
-        pthread_mutex_lock(&c->r->mu);
-        int ok = sqlite3_exec(c->r->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+        pthread_mutex_lock(&c->r->sh->mu);
+        int ok = sqlite3_exec(c->r->sh->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; ok && i < n; i++) {
             const struct nxx_dav_xel *e = ops[i].prop;
             sqlite3_stmt *q = NULL;
@@ -712,9 +894,9 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
                 fragment(&v, e);
                 nxx_dav_put(&v, "", 1);
             }
-            ok = !v.oom && sqlite3_prepare_v2(c->r->db, sql, -1, &q, NULL) == SQLITE_OK;
+            ok = !v.oom && sqlite3_prepare_v2(c->r->sh->db, sql, -1, &q, NULL) == SQLITE_OK;
             if (ok) {
-                sqlite3_bind_text(q, 1, c->rel, -1, SQLITE_STATIC);
+                sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 2, e->ns, -1, SQLITE_STATIC);
                 sqlite3_bind_text(q, 3, e->name, -1, SQLITE_STATIC);
                 if (!ops[i].remove)
@@ -726,14 +908,14 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
         }
         int full = 0;
         if (ok)
-            atomic_store(&c->r->has_props, 1); /* before the commit: never a stale "none" */
+            atomic_store(&c->r->sh->has_props, 1); /* before the commit: never a stale "none" */
         if (ok)
-            ok = sqlite3_exec(c->r->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+            ok = sqlite3_exec(c->r->sh->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
         if (!ok) {
-            full = sqlite3_errcode(c->r->db) == SQLITE_FULL;
-            sqlite3_exec(c->r->db, "ROLLBACK", NULL, NULL, NULL);
+            full = sqlite3_errcode(c->r->sh->db) == SQLITE_FULL;
+            sqlite3_exec(c->r->sh->db, "ROLLBACK", NULL, NULL, NULL);
         }
-        pthread_mutex_unlock(&c->r->mu);
+        pthread_mutex_unlock(&c->r->sh->mu);
         if (!ok) {
             if (full)
                 return nxx_dav_error(req, 507, "quota-not-exceeded",
