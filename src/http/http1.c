@@ -1479,7 +1479,7 @@ int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
         sent = 0;
     }
     if (!t->corked) {
-        /* gathered output is flushed when the data callback returns */
+        /* (corked, tunnel_uncork sends it when the data callback returns) */
         t->want_drain = 1;
         arm_timer(c);
     }
