@@ -7,7 +7,8 @@
  * and the outcome must equal decoding the whole input at once: same result, same decoded bytes,
  * same input consumed.  Every call must also keep its own contract: consumed <= given, decoded <=
  * consumed, "needs more" only after taking all of its input, and total equal to the bytes handed
- * out.
+ * out.  The trailer bytes each call shows must lie in what it consumed, and
+ * together be the same however the input was cut.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ struct outcome {
     size_t consumed;
     size_t out_len;
     char *out;
+    size_t tr_len; /* the trailer views of the calls, concatenated */
+    char *tr;
 };
 
 /* Decode in[0..n) in reads of at most max_piece bytes (0: one read). */
@@ -47,7 +50,9 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, 
     o->consumed = 0;
     o->out_len = 0;
     o->out = malloc(n ? n : 1);
-    REQUIRE(o->out != NULL);
+    o->tr_len = 0;
+    o->tr = malloc(n ? n : 1);
+    REQUIRE(o->out != NULL && o->tr != NULL);
     do {
         size_t piece = n - off;
         if (max_piece) {
@@ -68,6 +73,11 @@ static void decode(const char *in, size_t n, unsigned max_piece, unsigned seed, 
         REQUIRE(used <= piece);
         REQUIRE(len <= used);
         memcpy(o->out + o->out_len, buf, len);
+        if (c.trailer_len && rc >= 0) {
+            REQUIRE(c.trailer >= buf && c.trailer + c.trailer_len <= buf + used);
+            memcpy(o->tr + o->tr_len, c.trailer, c.trailer_len);
+            o->tr_len += c.trailer_len;
+        }
         free(buf);
         o->out_len += len;
         o->consumed += used;
@@ -109,9 +119,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     REQUIRE(whole.consumed == split.consumed);
     REQUIRE(whole.out_len == split.out_len);
     REQUIRE(memcmp(whole.out, split.out, whole.out_len) == 0);
+    if (whole.rc == 1) {
+        REQUIRE(whole.tr_len == split.tr_len);
+        REQUIRE(memcmp(whole.tr, split.tr, whole.tr_len) == 0);
+    }
     if (whole.rc == 0)
         REQUIRE(whole.consumed == n);
     free(whole.out);
     free(split.out);
+    free(whole.tr);
+    free(split.tr);
     return 0;
 }

@@ -806,6 +806,11 @@ typedef struct nxx_proxy_config {
     const char *via;               /* this proxy's pseudonym in Via; NULL: "nxx-" and 8 random
                                     * hex digits, one per server process : NULL */
     size_t max_head_bytes;         /* upstream response head limit (502 beyond) : 32768 */
+    size_t read_buffer_bytes;      /* upstream bytes read at once, per connection; a response
+                                    * head must fit too (4096 or more) : 65536 */
+    size_t send_buffer_bytes;      /* the most client content waiting for a slow upstream, per
+                                    * connection (262144 or more) : 1048576 */
+    unsigned max_fields;           /* upstream response head fields (502 beyond) : 128 */
     const char *const *transform;  /* "FROM=TO" literal substitutions in upstream 200 text
                                     * responses (the client gets 203) */
     size_t ntransform;

@@ -562,6 +562,30 @@ static const struct nxx_cfg_key proxy_keys[] = {
       .def = "1M",
       .help = "Responses to transform are collected whole up to this size; larger ones (by "
               "Content-Length) are relayed untouched, and one found larger on the way gets 502." },
+    { .name = "read-buffer",
+      .arg = "N",
+      .type = K_SIZE,
+      .min = 4096,
+      .max = 16ull << 20,
+      .def = "64K",
+      .help = "Each upstream connection's read buffer: the upstream's bytes read at once and "
+              "handed to the client without a copy (it is not read again until the client took "
+              "them). A response head must fit in it (502 beyond)." },
+    { .name = "send-buffer",
+      .arg = "N",
+      .type = K_SIZE,
+      .min = 256 * 1024,
+      .max = 1ull << 30,
+      .def = "1M",
+      .help = "The most request content waiting for a slow upstream, per connection (the client "
+              "is paused once 64 KiB wait; this bounds what it had already sent): 502 beyond." },
+    { .name = "max-fields",
+      .arg = "N",
+      .type = K_COUNT,
+      .min = 8,
+      .max = 10000,
+      .def = "128",
+      .help = "Header fields in an upstream's response head: more is an invalid response (502)." },
 };
 
 static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)
@@ -597,6 +621,9 @@ static int setup_proxy(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx
     pc.ntransform = tr ? tr->nitems : 0;
     pc.inject = nxx_cfg_str(m, "inject");
     pc.max_transform_bytes = nxx_cfg_num(m, "max-transform");
+    pc.read_buffer_bytes = nxx_cfg_num(m, "read-buffer");
+    pc.send_buffer_bytes = nxx_cfg_num(m, "send-buffer");
+    pc.max_fields = (unsigned)nxx_cfg_num(m, "max-fields");
     pc.try_files = nxx_cfg_str(m, "try-files");
     if (b->mode & NXX_CFG_MODE_CHECK)
         return 0;

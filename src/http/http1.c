@@ -960,7 +960,15 @@ static void h1_end(nxx_req *req)
     if (req->streaming || c->req != req)
         return;
     if (c->chunked_out) {
-        queue(c, "0\r\n\r\n", 5);
+        if (req->trailers.len) {
+            /* RFC 9112 §7.1.2: the trailer section between the last chunk
+             * and the final CRLF */
+            queue(c, "0\r\n", 3);
+            queue(c, req->trailers.ptr, req->trailers.len);
+            queue(c, "\r\n", 2);
+        } else {
+            queue(c, "0\r\n\r\n", 5);
+        }
         c->chunked_out = 0;
     }
     if (c->state == H1_BODY) {
@@ -1153,6 +1161,29 @@ static int read_body_length(struct h1conn *c)
 }
 
 /* Append decoded content to the whole-body buffer (in the arena). */
+/* The trailer bytes the decoder consumed, kept for the handler (a proxy
+ * passes them on): the read buffer they sit in is reused. */
+static int keep_trailer(nxx_req *req, const struct nxx_chunked *ch)
+{
+    size_t need = req->in_trailers.len + ch->trailer_len;
+    if (need > req->in_trailers_cap) {
+        size_t cap = req->in_trailers_cap ? req->in_trailers_cap * 2 : 256;
+        while (cap < need)
+            cap *= 2;
+        char *b = nxx_arena_alloc(req->arena, cap);
+        if (!b)
+            return -1;
+        if (req->in_trailers.len)
+            memcpy(b, req->in_trailers.ptr, req->in_trailers.len);
+        req->in_trailers.ptr = b;
+        req->in_trailers_cap = cap;
+    }
+    memcpy((char *)(uintptr_t)req->in_trailers.ptr + req->in_trailers.len, ch->trailer,
+           ch->trailer_len);
+    req->in_trailers.len = need;
+    return 0;
+}
+
 static int body_append(struct h1conn *c, const char *in, size_t n)
 {
     if (c->body_len + n > c->body_cap) {
@@ -1268,6 +1299,10 @@ static NXX_NOINLINE int read_body(struct h1conn *c)
             }
             if (r < 0) {
                 body_fail(c, 400, detail ? detail : "bad chunked framing");
+                return -1;
+            }
+            if (c->chunked->trailer_len && keep_trailer(req, c->chunked) < 0) {
+                body_fail(c, 500, "out of memory");
                 return -1;
             }
             if (declen && !stream && body_append(c, in, declen) < 0) {

@@ -121,6 +121,15 @@ struct h2conn {
     size_t olen, opos, ocap;
     uint64_t born_ms, idle_ms, write_ms;
     struct h2bucket resets, control;
+    /* the client's last 64 stream ids below and at hi (odd: bit (hi - id) / 2):
+     * which it opened, and which it ended itself (END_STREAM or RST_STREAM),
+     * to tell a frame on a stream it closed from a late one (on_begin_frame) */
+    int32_t hi;
+    uint64_t opened, ended;
+    /* frame boundaries in the input, followed ahead of nghttp2 (scan_input) */
+    uint32_t fskip; /* bytes of the preface or of a frame's payload still to come */
+    uint8_t fh[9];  /* a frame header in pieces */
+    uint8_t fhlen;
     unsigned readable : 1, writable : 1, in_service : 1, settings_acked : 1, draining : 1,
         registered : 1, want_close : 1, eof : 1, rdhup : 1,
         tick_long : 1; /* the clock is armed for the keep-alive timeout only */
@@ -748,6 +757,38 @@ static void start_request(struct h2conn *c, struct h2stream *st, int end_stream)
 
 /* ---- nghttp2 callbacks (input) ---- */
 
+static void ids_open(struct h2conn *c, int32_t id)
+{
+    if (id <= c->hi)
+        return;
+    int32_t shift = (id - c->hi) / 2;
+    c->opened = shift >= 64 ? 0 : c->opened << shift;
+    c->ended = shift >= 64 ? 0 : c->ended << shift;
+    c->opened |= 1;
+    c->hi = id;
+}
+
+static void ids_end(struct h2conn *c, int32_t id)
+{
+    if (id <= c->hi && (c->hi - id) / 2 < 64)
+        c->ended |= (uint64_t)1 << ((c->hi - id) / 2);
+}
+
+/* DATA or HEADERS for a stream the client opened before: 0 when it may
+ * come (an open stream, or one the server closed: frames in flight are
+ * allowed, RFC 9113 §5.1), else the connection error to answer. */
+static uint32_t ids_late_frame(const struct h2conn *c, int32_t id)
+{
+    if (!(id & 1) || id > c->hi || (c->hi - id) / 2 >= 64)
+        return 0;
+    uint64_t bit = (uint64_t)1 << ((c->hi - id) / 2);
+    if (!(c->opened & bit))
+        return NGHTTP2_PROTOCOL_ERROR; /* §5.1.1: a new stream's id must grow */
+    if (c->ended & bit)
+        return NGHTTP2_STREAM_CLOSED; /* §5.1: the client closed it itself */
+    return 0;
+}
+
 static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     struct h2conn *c = user_data;
@@ -757,6 +798,20 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!st)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* the stream is reset */
     nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, st);
+    return 0;
+}
+
+/*
+ * RFC 9113 §6.3: a PRIORITY frame on stream 0 is a connection error.  With
+ * RFC 9218 priorities announced, nghttp2 skips PRIORITY frames unread, so
+ * the check is made here, on the frame's header.
+ */
+static int on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *user_data)
+{
+    (void)user_data;
+    if (hd->type == NGHTTP2_PRIORITY && hd->stream_id == 0 &&
+        nghttp2_session_terminate_session(session, NGHTTP2_PROTOCOL_ERROR) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
     return 0;
 }
 
@@ -1261,10 +1316,55 @@ static int send_out(struct h2conn *c)
     }
 }
 
+/*
+ * nghttp2 forgets closed streams (no RFC 7540 priority tree) and then
+ * drops their frames, DATA before any callback.  So DATA or HEADERS on a
+ * stream the client itself ended (RFC 9113 §5.1: after its END_STREAM or
+ * RST_STREAM, STREAM_CLOSED) or on an id it skipped (§5.1.1:
+ * PROTOCOL_ERROR) is found by following the frame headers in the input
+ * before nghttp2 reads it; which streams the client opened and ended is
+ * taken from those headers, in their order.
+ */
+static void scan_input(struct h2conn *c, const uint8_t *p, size_t n)
+{
+    while (n) {
+        if (c->fskip) {
+            size_t k = n < c->fskip ? n : c->fskip;
+            p += k;
+            n -= k;
+            c->fskip -= (uint32_t)k;
+            continue;
+        }
+        size_t k = n < (size_t)(9 - c->fhlen) ? n : (size_t)(9 - c->fhlen);
+        memcpy(c->fh + c->fhlen, p, k);
+        c->fhlen = (uint8_t)(c->fhlen + k);
+        p += k;
+        n -= k;
+        if (c->fhlen < 9)
+            return;
+        c->fhlen = 0;
+        const uint8_t *h = c->fh;
+        c->fskip = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+        int32_t id = (int32_t)((uint32_t)(h[5] & 0x7f) << 24 | (uint32_t)h[6] << 16 |
+                               (uint32_t)h[7] << 8 | h[8]);
+        uint32_t err = h[3] == NGHTTP2_DATA || h[3] == NGHTTP2_HEADERS ? ids_late_frame(c, id) : 0;
+        if (err) {
+            nghttp2_session_terminate_session(c->s, err);
+            return;
+        }
+        if (h[3] == NGHTTP2_HEADERS && (id & 1))
+            ids_open(c, id);
+        if (h[3] == NGHTTP2_RST_STREAM ||
+            ((h[3] == NGHTTP2_DATA || h[3] == NGHTTP2_HEADERS) && (h[4] & NGHTTP2_FLAG_END_STREAM)))
+            ids_end(c, id);
+    }
+}
+
 /* Feed input to nghttp2; -1 when nothing more is to be read (a connection
  * error: the GOAWAY nghttp2 queued goes out, then the connection closes). */
 static int recv_bytes(struct h2conn *c, const uint8_t *data, size_t n)
 {
+    scan_input(c, data, n);
     c->in_service = 1;
     ssize_t r = nghttp2_session_mem_recv(c->s, data, n);
     c->in_service = 0;
@@ -1609,6 +1709,7 @@ static void cbs_init(void)
     if (nghttp2_session_callbacks_new(&cbs) != 0)
         return;
     nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+    nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
     nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
     nghttp2_session_callbacks_set_on_invalid_header_callback(cbs, on_invalid_header);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
@@ -1687,6 +1788,7 @@ int nxx_http2_start(struct nxx_conn *old, const void *pre, size_t npre)
     c->control.tokens = (uint64_t)cfg_of(c)->h2_max_control * 10 * 1000;
     c->writable = 1;
     c->readable = 1;
+    c->fskip = NXX_H2_PREFACE_LEN; /* the client's preface comes first */
     if (npre && recv_bytes(c, pre, npre) < 0 && c->conn.closed)
         return 0;
     read_in(c);

@@ -961,6 +961,8 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
     const char *why = NULL;
     int rc = 0;
 
+    c->trailer = NULL;
+    c->trailer_len = 0;
     if (c->state == CH_DONE) {
         *len = 0;
         *consumed = 0;
@@ -999,6 +1001,11 @@ int nxx_chunked_decode(struct nxx_chunked *c, char *buf, size_t *len, size_t *co
             if (++c->trailer_bytes > max_trailer) {
                 why = "trailer section exceeds the limit";
                 goto failed;
+            }
+            if (c->state != CH_FINAL_LF && !(c->state == CH_TRAILER && ch == '\r')) {
+                if (!c->trailer)
+                    c->trailer = buf + in - 1;
+                c->trailer_len = (size_t)(buf + in - c->trailer);
             }
         }
 

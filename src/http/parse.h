@@ -187,6 +187,12 @@ struct nxx_chunked {
     size_t max_trailer;   /* limit for the trailer section (default when 0: 8192) */
     uint64_t max_total;   /* limit of the decoded content (init: UINT64_MAX, none) */
     int state;            /* internal */
+    /* After each call: the bytes of trailer field lines it consumed (CRLFs
+     * included, the final empty line not), a view into that call's buf, or
+     * NULL.  Concatenated over the calls, they are the trailer section, for
+     * a caller that passes trailers on (a proxy). */
+    const char *trailer;
+    size_t trailer_len;
 };
 
 /* Returned by nxx_chunked_decode for a chunk that would pass max_total. */

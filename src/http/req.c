@@ -132,6 +132,20 @@ nxx_str nxx_req_body(const nxx_req *req)
 
 nxx_str nxx_req_peer(const nxx_req *req)
 {
+    if (req->conn->peer.sa.sa_family == AF_INET) {
+        /* the usual case, asked on every proxied request (X-Forwarded-For):
+         * four numbers formatted here rather than by inet_ntop and printf */
+        const unsigned char *b = (const unsigned char *)&req->conn->peer.in4.sin_addr;
+        char *p = nxx_arena_alloc(req->arena, 16);
+        if (!p)
+            return (nxx_str){ "?", 1 };
+        size_t n = 0;
+        for (int i = 0; i < 4; i++) {
+            n += nxx_u64toa(p + n, b[i]);
+            p[n++] = '.';
+        }
+        return (nxx_str){ p, n - 1 };
+    }
     char buf[64];
     nxx_sock_format_addr((const struct sockaddr_storage *)&req->conn->peer, buf, sizeof(buf), 0);
     size_t n = strlen(buf);
@@ -559,6 +573,11 @@ void nxx_resp_abort(nxx_req *req)
 {
     if (!req->conn->closed)
         nxx_conn_close(req->conn);
+}
+
+void nxx_resp_trailers(nxx_req *req, const char *lines, size_t len)
+{
+    req->trailers = (nxx_str){ lines, len };
 }
 
 struct nxx_loop *nxx_req_loop(nxx_req *req)

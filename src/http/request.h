@@ -146,6 +146,9 @@ struct nxx_req {
     nxx_str user;            /* who authenticated (the access log's user); set by auth policies */
     const void *principal;   /* the auth policy's record of that user (src/policy/auth.h) */
     const char *decided;     /* the policy that refused the request (the access log's policy) */
+    nxx_str trailers;        /* trailer lines for a chunked response's end (nxx_resp_trailers) */
+    nxx_str in_trailers;     /* the chunked request content's trailer section (nxx_req_trailers) */
+    size_t in_trailers_cap;
     /* below, each field is set where it is used, behind a guard that is
      * (the timer's index, id[0], the function pointers above) */
     char id[20];
@@ -297,12 +300,28 @@ static inline void nxx_req_problem_members(nxx_req *req, nxx_str json)
  *   nxx_resp_abort    close the client's connection now, without the end
  *                     of the content: the client sees the response cut
  *                     short instead of a complete-looking one.
+ *   nxx_resp_trailers trailer field lines ("Name: value\r\n" each, in the
+ *                     request's arena or static) for the end of the stream:
+ *                     sent after the last chunk of a chunked HTTP/1.1
+ *                     response (RFC 9112 §7.1.2), dropped where the
+ *                     response is not chunked (Content-Length, HTTP/1.0,
+ *                     HTTP/2).  Call before nxx_resp_end.
  *   nxx_req_loop      the worker's event loop, for the relay's own sockets
  *                     and timers (used on the worker thread only).
  */
 int nxx_resp_stream(nxx_req *req, int64_t content_length);
 int nxx_resp_write_held(nxx_req *req, const void *data, size_t len);
 void nxx_resp_abort(nxx_req *req);
+void nxx_resp_trailers(nxx_req *req, const char *lines, size_t len);
+
+/* The trailer section of the request's chunked content as received (its
+ * field lines, CRLFs included; syntax checked, bounded by the trailer
+ * limit), complete once the content has ended; { NULL, 0 } when it had
+ * none.  In the request's arena. */
+static inline nxx_str nxx_req_trailers(const nxx_req *req)
+{
+    return req->in_trailers;
+}
 struct nxx_loop *nxx_req_loop(nxx_req *req);
 
 /* The ud of the route that matched (the handler's own, for its policies). */

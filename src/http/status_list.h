@@ -53,8 +53,10 @@
       "carry.",                                                                                    \
       "A GET or HEAD routed to a scope with early-hints, once its head policies pass and before "  \
       "the handler runs: one 103 with the Link values of the server, host and location (an "       \
-      "interim HEADERS frame over HTTP/2); the final response carries the same Link fields; "      \
-      "never to HTTP/1.0.",                                                                        \
+      "interim HEADERS frame over HTTP/2); the final response carries the same Link fields. A "    \
+      "proxy location also passes on each 103 its upstream sends before the final response, "      \
+      "with that 103's end-to-end fields (its Link hints), hop-by-hop ones removed. Never to "     \
+      "HTTP/1.0.",                                                                                 \
       "Hints read from an HTML file's <link rel=preload> elements.")                               \
     X(200, "OK", B | C | S, "RFC 9110 §15.3.1",                                                    \
       "The request succeeded; what the content means depends on the method.",                      \

@@ -186,6 +186,16 @@ static int ticket_mac_init(EVP_MAC_CTX *hctx, const unsigned char *key)
     return EVP_MAC_CTX_set_params(hctx, params);
 }
 
+/* AES-256-CBC fetched once: EVP_aes_256_cbc() would be looked up in the
+ * provider store (under its lock) for every ticket */
+static EVP_CIPHER *ticket_cipher;
+static pthread_once_t ticket_cipher_once = PTHREAD_ONCE_INIT;
+
+static void ticket_cipher_fetch(void)
+{
+    ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
+}
+
 static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                      EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -210,18 +220,45 @@ static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_
     pthread_mutex_unlock(&tickets.lock);
     if (r == 0)
         return 0;
+    pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
+    const EVP_CIPHER *aes = ticket_cipher ? ticket_cipher : EVP_aes_256_cbc();
     if (enc) {
         memcpy(name, k.name, 16);
-        if (RAND_bytes(iv, 16) != 1 ||
-            EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1)
+        if (RAND_bytes(iv, 16) != 1 || EVP_EncryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1)
             r = -1;
-    } else if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k.aes, iv) != 1) {
+    } else if (EVP_DecryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1) {
         r = -1;
     }
     if (r > 0 && ticket_mac_init(hctx, k.hmac) != 1)
         r = -1;
     OPENSSL_cleanse(&k, sizeof(k));
     return r;
+}
+
+/* Whether the kernel offers its TLS upper-layer protocol (its "tls"
+ * module loaded) and OpenSSL was built to use it: read once. */
+static int ktls_state = -1;
+static pthread_once_t ktls_once = PTHREAD_ONCE_INIT;
+
+static void ktls_probe(void)
+{
+    char ulp[256] = "";
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
+    if (f) {
+        if (!fgets(ulp, sizeof(ulp), f))
+            ulp[0] = '\0';
+        fclose(f);
+    }
+    ktls_state = strstr(ulp, "tls") != NULL;
+#ifdef OPENSSL_NO_KTLS
+    ktls_state = 0;
+#endif
+}
+
+static int ktls_available(void)
+{
+    pthread_once(&ktls_once, ktls_probe);
+    return ktls_state;
 }
 
 static void ctx_free(void *ctx)
@@ -243,7 +280,16 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
     /* no renegotiation (a client-driven CPU drain and an old attack
      * surface), no compression (CRIME), the server's order of suites */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_ENABLE_KTLS);
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    /* kernel TLS only where the kernel has it: OpenSSL would otherwise try
+     * (and fail) two setsockopt calls on every connection */
+    if (ktls_available())
+        SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+    /* read ahead: a record's header and body in one read, and the request
+     * that follows the client's Finished in the same read as it.  A read
+     * that wants more still means the socket was drained, as the
+     * edge-triggered loop needs (tls_read) */
+    SSL_CTX_set_read_ahead(ctx, 1);
     /* a client that half-closes without close_notify after its request
      * still gets the answer (HTTP's framing, not TLS's, says a request is
      * whole); OpenSSL would otherwise fail the connection for good */
@@ -304,6 +350,10 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         SSL_CTX_set_num_tickets(ctx, 0);
     } else {
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
+        /* one ticket per full handshake, not OpenSSL's two: HTTP clients
+         * resume one connection per origin, and each ticket costs an
+         * encryption, a MAC and a write */
+        SSL_CTX_set_num_tickets(ctx, 1);
         SSL_CTX_set_timeout(ctx, (long)period * 2); /* the lifetime hint */
     }
     SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
@@ -506,24 +556,15 @@ void nxx_tls_log_start(void)
 {
     /* the kernel's TLS (the "tls" upper-layer protocol) takes the record
      * layer of sendfile when loaded; OpenSSL turns it on per connection */
-    char ulp[256] = "";
-    FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "re");
-    if (f) {
-        if (!fgets(ulp, sizeof(ulp), f))
-            ulp[0] = '\0';
-        fclose(f);
-    }
-    int ktls = strstr(ulp, "tls") != NULL;
-#ifdef OPENSSL_NO_KTLS
-    ktls = 0;
-#endif
+    int ktls = ktls_available();
     if (ktls)
         nxx_log_info("TLS: %s; files are sent with kernel TLS (SSL_sendfile) where the "
-                     "connection's suite allows it, else read and encrypted in 16 KiB pieces",
+                     "connection's suite allows it, else read 64 KiB at a time and encrypted in 16 "
+                     "KiB records",
                      OpenSSL_version(OPENSSL_VERSION));
     else
         nxx_log_info("TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
-                     "lacks it): files are read and encrypted in 16 KiB pieces",
+                     "lacks it): files are read 64 KiB at a time and encrypted in 16 KiB records",
                      OpenSSL_version(OPENSSL_VERSION));
 }
 
@@ -572,14 +613,28 @@ static ssize_t tls_read(struct nxx_conn *c, char *buf, size_t len)
     return (ssize_t)got;
 }
 
-/* The worker thread's buffer for gathering pieces and reading files. */
-static _Thread_local char tls_buf[TLS_RECORD];
+/* The worker thread's buffer for gathering pieces and reading files: a
+ * file is read 64 KiB at a time (four full records per pread). */
+#define TLS_FILE_READ (4 * TLS_RECORD)
+static _Thread_local char tls_buf[TLS_FILE_READ];
 
+/*
+ * SSL_write in partial-write mode sends one record per call: write as many
+ * as the socket takes.  A record that has to wait stays in OpenSSL, which
+ * wants the same bytes again: they are the ones after what is reported
+ * written here, so the caller's retry carries them.
+ */
 static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
 {
-    size_t n = 0;
-    int r = SSL_write_ex(ssl, p, len, &n);
-    return r == 1 ? (ssize_t)n : ssl_fail(ssl, r);
+    size_t done = 0;
+    while (done < len) {
+        size_t n = 0;
+        int r = SSL_write_ex(ssl, (const char *)p + done, len - done, &n);
+        if (r != 1)
+            return done ? (ssize_t)done : ssl_fail(ssl, r);
+        done += n;
+    }
+    return (ssize_t)done;
 }
 
 static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
@@ -612,7 +667,7 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
         return ssl_fail(ssl, (int)n);
     }
     /* a retry after a full socket reads the same bytes again */
-    size_t want = len < TLS_RECORD ? len : TLS_RECORD;
+    size_t want = len < TLS_FILE_READ ? len : TLS_FILE_READ;
     ssize_t r;
     do
         r = pread(fd, tls_buf, want, *off);
@@ -704,7 +759,7 @@ struct hs {
     struct nxx_conn conn; /* first: the engine's view */
     struct nxx_timer timer;
     struct nxx_site *site; /* held until the handshake ends: the SNI callback reads it */
-    unsigned registered : 1, sniffed : 1, early_wanted : 1;
+    unsigned registered : 1, sniffed : 1, early_wanted : 1, want_write : 1;
     char *early; /* TLS 1.3 early data received (NXX_RBUF_SIZE), handed to the protocol */
     size_t early_len;
 };
@@ -875,7 +930,17 @@ static void hs_step(struct hs *h)
         hs_done(h);
         return;
     }
-    if (ssl_fail(ssl_of(c), r) != -EAGAIN) {
+    int e = SSL_get_error(ssl_of(c), r);
+    if (e == SSL_ERROR_WANT_WRITE && !h->want_write) {
+        /* a full socket (rare in a handshake): wait for writability too */
+        if (h->registered && nxx_loop_del(&c->w->loop, &c->io) < 0) {
+            nxx_conn_close(c);
+            return;
+        }
+        h->registered = 0;
+        h->want_write = 1;
+    }
+    if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
         if (nxx_log_level >= NXX_LOG_DEBUG) {
             char why[256];
             nxx_log_debug("TLS handshake failed: %s", ssl_reason(why, sizeof(why)));
@@ -886,7 +951,10 @@ static void hs_step(struct hs *h)
     }
 wait:
     if (!h->registered) {
-        if (nxx_loop_add(&c->w->loop, &c->io, NXX_EV_READ | NXX_EV_WRITE) < 0) {
+        /* readable only, as a rule: a socket is writable at once, and
+         * an edge for it would wake the loop for nothing */
+        unsigned ev = NXX_EV_READ | (h->want_write ? NXX_EV_WRITE : 0);
+        if (nxx_loop_add(&c->w->loop, &c->io, ev) < 0) {
             nxx_conn_close(c);
             return;
         }

@@ -281,6 +281,45 @@ def test_settings_flood_gets_enhance_your_calm():
         eq(c.goaway(), 11, "GOAWAY ENHANCE_YOUR_CALM")
 
 
+def test_priority_frame_on_stream_0_is_a_connection_error():
+    # RFC 9113 §6.3: PROTOCOL_ERROR, even though RFC 7540 priorities are off
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        c.send_raw(b"\x00\x00\x05\x02\x00\x00\x00\x00\x00" + b"\x00\x00\x00\x01\x10")
+        eq(c.goaway(), 1, "GOAWAY PROTOCOL_ERROR")
+
+
+def raw_headers(sid):
+    # HEADERS, END_STREAM | END_HEADERS: GET / http (HPACK static table)
+    return b"\x00\x00\x03\x01\x05" + sid.to_bytes(4, "big") + b"\x82\x84\x86"
+
+
+def test_headers_on_a_stream_the_client_ended_is_stream_closed():
+    # RFC 9113 §5.1: the client closed stream 1 itself (END_STREAM, answered)
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        sid = c.headers("GET", "/a.txt")
+        eq(c.response(sid)[0], 200, "the first request")
+        c.send_raw(raw_headers(sid))
+        eq(c.goaway(), 5, "GOAWAY STREAM_CLOSED")
+
+
+def test_data_on_a_stream_the_client_reset_is_stream_closed():
+    # RFC 9113 §5.1: nghttp2 forgets the stream; the frame is still an error
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        sid = c.headers("POST", "/a.txt", end=False)
+        c.send_raw(b"\x00\x00\x04\x03\x00" + sid.to_bytes(4, "big") + b"\x00\x00\x00\x08")
+        eq(c.response(c.headers("GET", "/a.txt"))[0], 200, "a request after the reset")
+        c.send_raw(b"\x00\x00\x02\x00\x01" + sid.to_bytes(4, "big") + b"hi")
+        eq(c.goaway(), 5, "GOAWAY STREAM_CLOSED")
+
+
+def test_headers_on_a_skipped_lower_stream_id_is_a_protocol_error():
+    # RFC 9113 §5.1.1: a new stream's identifier must be greater than all before
+    with Server(root(), "--h2c") as s, H2(s) as c:
+        eq(c.response(c.headers("GET", "/a.txt", sid=5))[0], 200, "stream 5")
+        c.send_raw(raw_headers(3))
+        eq(c.goaway(), 1, "GOAWAY PROTOCOL_ERROR")
+
+
 def test_normal_pings_are_answered():
     with H2(srv()) as c:
         for i in range(5):

@@ -214,6 +214,71 @@ def test_chunked_response_and_close_delimited_response():
         check(r.body == payload, "the client's connection lives on")
 
 
+def test_response_trailers_passed_on():
+    """The trailer section of a chunked upstream response reaches an HTTP/1.1
+    client after the last chunk, without the hop-by-hop fields and those the
+    upstream's Connection named; split across reads, it arrives whole."""
+    def h(c, req):
+        c.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n"
+               b"Connection: X-Secret\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: ab")
+        time.sleep(0.05)
+        c.send(b"c1\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nX-Other:  o \r\n\r\n")
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    with Conn(srv) as c:
+        r = c.request("GET", "/t")
+        check_status(r, 200, "the response")
+        eq(r.body, b"hello", "its content")
+        eq(r.header("trailer"), "X-Sum", "the Trailer field announcing them")
+        check(r.raw.endswith(b"0\r\nX-Sum: abc1\r\nX-Other: o\r\n\r\n"),
+              f"the end-to-end trailer fields after the last chunk: {r.raw[-80:]!r}")
+        r = c.request("GET", "/t")
+        check_status(r, 200, "the connection lives on")
+    with Conn(srv) as c:
+        r = c.request("GET", "/t", version="HTTP/1.0")
+        eq(r.body, b"hello", "an HTTP/1.0 client gets the content, close-delimited")
+        check(b"X-Sum: abc1" not in r.raw, "and no trailers")
+
+
+def test_request_trailers_reach_the_upstream():
+    """A chunked request's trailer section goes upstream after its last chunk,
+    without the hop-by-hop fields and those its Connection named."""
+    def fn(c):
+        while True:
+            req = c.read_head()
+            body, trailers = bytearray(), []
+            while True:
+                size = int(c.read_line().split(b";")[0], 16)
+                if size == 0:
+                    while True:
+                        line = c.read_line()
+                        if not line:
+                            break
+                        trailers.append(line.decode("latin-1"))
+                    break
+                body += c.read_exactly(size)
+                c.read_exactly(2)
+            text = f"trailer field: {req.header('trailer')}\n" + "".join(
+                f"{t}\n" for t in trailers)
+            c.respond(200, [("Content-Type", "text/plain")], bytes(body) + b"\n" + text.encode())
+    up = FakeUpstream(fn)
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    with Conn(srv) as c:
+        c.send(build_request("POST", "/t", [("Transfer-Encoding", "chunked"),
+                                            ("Trailer", "X-Sum"), ("Connection", "X-Secret")])
+               + b"5\r\nhello\r\n0\r\nX-Sum: abc\r\nX-Secret: s\r\nTE: trailers\r\n"
+               + b"X-Other:\to\r\n\r\n")
+        r = c.read_response("POST")
+        check_status(r, 200, "the response")
+        eq(r.body.decode(), "hello\ntrailer field: X-Sum\nX-Sum: abc\nX-Other: o\n",
+           "the upstream got the content, the Trailer field and the end-to-end trailers")
+        r = c.request("POST", "/t", [("Transfer-Encoding", "chunked")], b"0\r\n\r\n")
+        check_status(r, 200, "the connection lives on")
+        eq(r.body.decode(), "\ntrailer field: None\n", "a request without trailers has none")
+
+
 def test_keepalive_pool_reuses_upstream_connections():
     up = _echo_upstream()
     srv = _proxy(up.url, threads=1)
@@ -270,6 +335,32 @@ def test_103_early_hints_passed_on():
         check_status(r, 200, "then the response")
 
 
+def test_103_early_hints_shown_by_curl():
+    """curl sees the upstream's 103 (with its Link, without the hop-by-hop
+    field it names in Connection) before the final 200; an HTTP/1.0 client
+    gets the 200 alone (RFC 9110 §15.2)."""
+    def h(c, req):
+        c.send(b"HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload; as=script\r\n"
+               b"Connection: X-Hop\r\nX-Hop: 1\r\n\r\n")
+        c.respond(200, [("Content-Type", "text/html")], b"<p>page</p>")
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _proxy(up.url)
+    p = _curl("-i", f"{srv.url}/page")
+    out = p.stdout.decode("latin-1")
+    eq(p.returncode, 0, "curl's exit status")
+    check(out.startswith("HTTP/1.1 103 Early Hints\r\n"), f"the 103 first: {out[:200]!r}")
+    interim, _, final = out.partition("\r\n\r\n")
+    check("Link: </app.js>; rel=preload; as=script" in interim, f"its Link hint: {interim!r}")
+    check("X-Hop" not in interim, f"the field Connection names is not passed on: {interim!r}")
+    check(final.startswith("HTTP/1.1 200 "), f"then the 200: {final[:100]!r}")
+    check(final.endswith("<p>page</p>"), f"with the page: {final[-50:]!r}")
+    p = _curl("-i", "--http1.0", f"{srv.url}/page")
+    out = p.stdout.decode("latin-1")
+    check(out.startswith("HTTP/1.1 200 ") and " 103 " not in out,
+          f"an HTTP/1.0 client gets no 103: {out[:200]!r}")
+
+
 def _broken(fn):
     up = FakeUpstream(fn)
     _cleanup.append(up.close)
@@ -322,6 +413,48 @@ def test_502_invalid_and_cut_short_heads():
             c.sock.shutdown(1)
             time.sleep(0.2)
         _expect_502(_broken(fn), f"upstream answer {raw!r}")
+
+
+def test_read_buffer_send_buffer_and_max_fields_settings():
+    """read-buffer bounds the upstream's response head (and not its content),
+    max-fields the fields of that head; a send-buffer at its smallest still
+    carries an upload whole."""
+    def h(c, req):
+        if req.target == "/fields/8":
+            c.respond(200, [(f"X-F{i}", "v") for i in range(7)], b"eight")  # + Content-Length
+        elif req.target == "/fields/9":
+            c.respond(200, [(f"X-F{i}", "v") for i in range(8)], b"nine")
+        elif req.target == "/head/big":
+            c.respond(200, [("X-Big", "b" * 5000)], b"big")
+        elif req.target == "/content/big":
+            c.respond(200, [], b"c" * 300000)
+        else:
+            echo(c, req)
+    up = FakeUpstream(serve_forever(h))
+    _cleanup.append(up.close)
+    srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      read-buffer: 4K\n"
+                  "      max-fields: 8\n      send-buffer: 256K\n")
+    with Conn(srv) as c:
+        r = c.request("GET", "/fields/8")
+        check_status(r, 200, "8 fields with max-fields: 8")
+        eq(r.body, b"eight", "its content")
+    with Conn(srv) as c:
+        r = c.request("GET", "/fields/9")
+        check_status(r, 502, "9 fields with max-fields: 8")
+        check("too many header fields" in r.body.decode(), f"the detail says why: {r.body!r}")
+    with Conn(srv) as c:
+        r = c.request("GET", "/head/big")
+        check_status(r, 502, "a 5 KB head with read-buffer: 4K")
+        check("too large" in r.body.decode(), f"the detail says why: {r.body!r}")
+    with Conn(srv) as c:
+        r = c.request("GET", "/content/big")
+        check_status(r, 200, "content far larger than the read buffer")
+        eq(len(r.body), 300000, "all of it")
+        body = os.urandom(1 << 20)
+        r = c.request("POST", "/up", [("Content-Type", "application/octet-stream")], body)
+        check_status(r, 200, "a 1 MiB upload with send-buffer: 256K")
+        check(f"content {len(body)} {hashlib.sha256(body).hexdigest()}" in r.body.decode(),
+              "the upstream got it whole")
 
 
 def test_body_cut_short_is_cut_short_for_the_client():

@@ -372,6 +372,9 @@ def test_session_resumption_by_ticket():
             for proto in ("-tls1_3", "-tls1_2"):
                 rc, out = s_client(s.port, proto, "-sess_out", sess, "-ign_eof", stdin=req)
                 check("New," in out, f"{proto}: a full handshake first: {out[-500:]}")
+                if proto == "-tls1_3":  # one ticket per full handshake, not OpenSSL's two
+                    rc, out = s_client(s.port, proto, "-msg", "-ign_eof", stdin=req)
+                    eq(out.count(", NewSessionTicket"), 1, "TLS 1.3 tickets sent")
                 # several connections: they reach different workers, all resume
                 for i in range(4):
                     rc, out = s_client(s.port, proto, "-sess_in", sess, "-ign_eof", stdin=req)

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -455,4 +456,33 @@ TEST(chunk_over_max_total)
     memcpy(buf, "1\r\nx", 4);
     len = 4;
     CHECK_EQ_INT(nxx_chunked_decode(&c, buf, &len, &used, &detail), NXX_CHUNKED_TOO_LARGE);
+}
+
+TEST(trailer_section_seen_at_every_split)
+{
+    static const char in[] = "5\r\nhello\r\n0\r\nX-Sum: abc\r\nX-B:\t2 \r\n\r\n";
+    static const char want[] = "X-Sum: abc\r\nX-B:\t2 \r\n";
+    size_t n = sizeof(in) - 1;
+    for (size_t split = 0; split <= n; split++) {
+        char buf[sizeof(in)];
+        memcpy(buf, in, n);
+        struct nxx_chunked c;
+        nxx_chunked_init(&c);
+        char seen[sizeof(in)];
+        size_t seen_len = 0, len, consumed = 0, at = 0;
+        const char *why = NULL;
+        int r = 0;
+        for (int part = 0; part < 2; part++) {
+            size_t end = part ? n : split;
+            len = end - at;
+            r = nxx_chunked_decode(&c, buf + at, &len, &consumed, &why);
+            CHECK(r >= 0);
+            memcpy(seen + seen_len, c.trailer ? c.trailer : "", c.trailer_len);
+            seen_len += c.trailer_len;
+            at += consumed;
+        }
+        CHECK_EQ_INT(r, 1);
+        CHECK_EQ_INT((int)seen_len, (int)(sizeof(want) - 1));
+        CHECK(memcmp(seen, want, seen_len) == 0);
+    }
 }

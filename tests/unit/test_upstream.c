@@ -38,6 +38,24 @@ static const struct ucase cases[] = {
       200, NXX_UH_HAS_CL, 7, 2 },
     { "interim", "HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n", 1, 103, 0, 0, 1 },
     { "value trimmed", "HTTP/1.1 200 OK\r\nX-A:   b  \r\n\r\n", 1, 200, 0, 0, 1 },
+    { "nginx head",
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Thu, 03 Dec 2026 15:00:00 GMT\r\n"
+      "Content-Type: text/html\r\nContent-Length: 647\r\n"
+      "Last-Modified: Tue, 14 Nov 2023 22:13:20 GMT\r\nConnection: keep-alive\r\n"
+      "ETag: \"6553f100-287\"\r\nAccept-Ranges: bytes\r\n\r\n",
+      1, 200, NXX_UH_HAS_CL | NXX_UH_KEEPALIVE, 647, 8 },
+    { "long name with digits", "HTTP/1.1 200 OK\r\nX-Very-Long-Field-Name-2: v\tw\r\n\r\n", 1, 200,
+      0, 0, 1 },
+    { "connection names a field", "HTTP/1.1 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n\r\n",
+      1, 200, NXX_UH_CLOSE | NXX_UH_CONN_OTHER, 0, 2 },
+    { "ctl far in value",
+      "HTTP/1.1 200 OK\r\nX: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\x7f"
+      "b\r\n\r\n",
+      0, 0, 0, 0, 0 },
+    { "bare lf far in value", "HTTP/1.1 200 OK\r\nX: aaaaaaaaaaaaaaaaaaaaaaaa\nb\r\n\r\n", 0, 0, 0,
+      0, 0 },
+    { "bare lf ends a field", "HTTP/1.1 200 OK\r\nX: a\n\r\n", 0, 0, 0, 0, 0 },
+    { "no colon", "HTTP/1.1 200 OK\r\nNoColonHereAtAllReally\r\n\r\n", 0, 0, 0, 0, 0 },
     { "two lengths", "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n", 0, 0, 0,
       0, 0 },
     { "length and te", "HTTP/1.1 200 OK\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n",

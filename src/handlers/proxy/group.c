@@ -36,6 +36,9 @@ void nxx_proxy_config_init(nxx_proxy_config *cfg)
     cfg->keepalive_timeout_ms = 30000;
     cfg->retries = 1;
     cfg->continue_timeout_ms = 1000;
+    cfg->read_buffer_bytes = 65536;
+    cfg->send_buffer_bytes = 1048576;
+    cfg->max_fields = 128;
     cfg->max_fails = 3;
     cfg->fail_timeout_ms = 10000;
     cfg->health_interval_ms = 5000;
@@ -331,9 +334,12 @@ int nxx_scope_proxy(nxx_scope *loc, const nxx_proxy_config *cfg)
     g->max_fails = cfg->max_fails;
     g->fail_timeout_ms = cfg->fail_timeout_ms;
     g->forwarded = cfg->forwarded;
+    g->rbuf_size = cfg->read_buffer_bytes < 4096 ? 65536 : cfg->read_buffer_bytes;
+    g->obuf_max = cfg->send_buffer_bytes < 262144 ? 1048576 : cfg->send_buffer_bytes;
+    g->max_fields = cfg->max_fields ? cfg->max_fields : 128;
     g->max_head_bytes = cfg->max_head_bytes ? cfg->max_head_bytes : 32768;
-    if (g->max_head_bytes > 65536)
-        g->max_head_bytes = 65536; /* the read buffer */
+    if (g->max_head_bytes > g->rbuf_size)
+        g->max_head_bytes = g->rbuf_size; /* a head is parsed whole from the read buffer */
     g->max_transform_bytes = cfg->max_transform_bytes;
     if (!cfg->via)
         pthread_once(&pseudo_once, pseudo_init);
@@ -402,7 +408,7 @@ static int hop_field(nxx_str n)
     switch (n.len) {
     case 2: return NXX_FIELD_NAME_IS(n, "te");
     case 6: return NXX_FIELD_NAME_IS(n, "expect");
-    case 7: return NXX_FIELD_NAME_IS(n, "upgrade") || NXX_FIELD_NAME_IS(n, "trailer");
+    case 7: return NXX_FIELD_NAME_IS(n, "upgrade");
     case 10: return NXX_FIELD_NAME_IS(n, "connection") || NXX_FIELD_NAME_IS(n, "keep-alive");
     case 14: return NXX_FIELD_NAME_IS(n, "content-length");
     case 16: return NXX_FIELD_NAME_IS(n, "proxy-connection");
@@ -412,21 +418,41 @@ static int hop_field(nxx_str n)
     }
 }
 
-static int named_in_connection(const nxx_req *req, nxx_str name)
+/* Does a Connection field of req list anything but close, keep-alive and
+ * upgrade (fields that are hop-by-hop anyway)?  Nearly every request says
+ * no, and then no field needs to be looked up in Connection. */
+static int connection_names_others(const nxx_req *req)
 {
-    for (size_t i = 0;; i++) {
-        nxx_str n, v;
-        if (!nxx_req_header_at(req, i, &n, &v))
-            return 0;
-        if (!NXX_FIELD_NAME_IS(n, "connection"))
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        const struct nxx_header *f = &req->h.headers[i];
+        if (!NXX_FIELD_NAME_IS(f->name, "connection"))
             continue;
         struct nxx_field_iter it;
-        nxx_field_iter_init(&it, v);
+        nxx_field_iter_init(&it, f->value);
+        nxx_str tok;
+        while (nxx_field_list_token(&it, &tok))
+            if (!(tok.len == 5 && nxx_str_ieq(tok, "close", 5)) &&
+                !(tok.len == 10 && nxx_str_ieq(tok, "keep-alive", 10)) &&
+                !(tok.len == 7 && nxx_str_ieq(tok, "upgrade", 7)))
+                return 1;
+    }
+    return 0;
+}
+
+static int named_in_connection(const nxx_req *req, nxx_str name)
+{
+    for (size_t i = 0; i < req->h.num_headers; i++) {
+        const struct nxx_header *f = &req->h.headers[i];
+        if (!NXX_FIELD_NAME_IS(f->name, "connection"))
+            continue;
+        struct nxx_field_iter it;
+        nxx_field_iter_init(&it, f->value);
         nxx_str tok;
         while (nxx_field_list_token(&it, &tok))
             if (nxx_str_ieq_str(tok, name))
                 return 1;
     }
+    return 0;
 }
 
 struct out {
@@ -434,6 +460,7 @@ struct out {
     size_t len, cap;
 };
 
+/* Bytes past cap are counted, not written: the caller sizes a second pass. */
 static void put(struct out *o, const char *s, size_t n)
 {
     if (o->len + n <= o->cap)
@@ -447,136 +474,217 @@ static void put_str(struct out *o, nxx_str s)
     put(o, s.ptr ? s.ptr : "", s.len);
 }
 
-/* A merged list field: the request's values, then ours. */
-static void put_list(struct out *o, const nxx_req *req, const char *name, size_t nlen,
-                     const char *lc, nxx_str ours)
+/* Fields merged into one list (Via, X-Forwarded-For, Forwarded) */
+enum { L_VIA = 1, L_XFF = 2, L_FWD = 4 };
+
+/* A merged list field: the request's values (when seen says it has some),
+ * then ours, whose parts are a[0..na). */
+static void put_list(struct out *o, const nxx_req *req, int seen, const char *name, size_t nlen,
+                     const char *lc, const nxx_str *a, size_t na)
 {
     put(o, name, nlen);
     PUT(o, ": ");
-    for (size_t i = 0;; i++) {
-        nxx_str n, v;
-        if (!nxx_req_header_at(req, i, &n, &v))
-            break;
-        if (n.len == nlen && nxx_name_is_lc(n.ptr, lc, nlen) && v.len) {
-            put_str(o, v);
+    for (size_t i = 0; seen && i < req->h.num_headers; i++) {
+        const struct nxx_header *f = &req->h.headers[i];
+        if (f->name.len == nlen && nxx_name_is_lc(f->name.ptr, lc, nlen) && f->value.len) {
+            put_str(o, f->value);
             PUT(o, ", ");
         }
     }
-    put_str(o, ours);
+    for (size_t i = 0; i < na; i++)
+        put_str(o, a[i]);
+    PUT(o, "\r\n");
+}
+
+/* The request line and fields; *lists says which list fields it has. */
+static void put_fields(struct out *o, nxx_req *req, const struct group *g, int transform,
+                       int check_connection, int *lists)
+{
+    const struct nxx_http_request *h = &req->h;
+    nxx_str host = nxx_req_authority(req);
+    put_str(o, h->method);
+    PUT(o, " ");
+    if (h->form == NXX_TARGET_ABSOLUTE) {
+        if (h->path.len)
+            put_str(o, h->path);
+        else
+            PUT(o, "/");
+        if (h->query.len) {
+            PUT(o, "?");
+            put_str(o, h->query);
+        }
+    } else {
+        put_str(o, h->target);
+    }
+    PUT(o, " HTTP/1.1\r\n");
+    int have_host = 0;
+    *lists = 0;
+    for (size_t i = 0; i < h->num_headers; i++) {
+        nxx_str n = h->headers[i].name, v = h->headers[i].value;
+        if (hop_field(n) || (check_connection && named_in_connection(req, n)))
+            continue;
+        if (NXX_FIELD_NAME_IS(n, "via")) {
+            *lists |= L_VIA;
+            continue;
+        }
+        if ((g->forwarded & NXX_PROXY_XFF) && n.len >= 15 && (n.ptr[0] | 0x20) == 'x') {
+            if (NXX_FIELD_NAME_IS(n, "x-forwarded-for")) {
+                *lists |= L_XFF;
+                continue;
+            }
+            if (NXX_FIELD_NAME_IS(n, "x-forwarded-proto") ||
+                NXX_FIELD_NAME_IS(n, "x-forwarded-host"))
+                continue;
+        }
+        if ((g->forwarded & NXX_PROXY_FORWARDED) && NXX_FIELD_NAME_IS(n, "forwarded")) {
+            *lists |= L_FWD;
+            continue;
+        }
+        if (transform && NXX_FIELD_NAME_IS(n, "accept-encoding"))
+            continue;
+        if (NXX_FIELD_NAME_IS(n, "host")) {
+            if (have_host)
+                continue;
+            have_host = 1;
+            if (h->form == NXX_TARGET_ABSOLUTE)
+                continue; /* the absolute-form's authority wins (RFC 9112 §3.2.2) */
+        }
+        put_str(o, n);
+        PUT(o, ": ");
+        put_str(o, v);
+        PUT(o, "\r\n");
+    }
+    if ((!have_host || h->form == NXX_TARGET_ABSOLUTE) && host.len) {
+        PUT(o, "Host: ");
+        put_str(o, host);
+        PUT(o, "\r\n");
+    } else if (!have_host) {
+        PUT(o, "Host: localhost\r\n");
+    }
+}
+
+/* What follows the fields: the list fields, the framing, the asks. */
+static void put_tail(struct out *o, nxx_req *req, const struct group *g, int lists, int has_body,
+                     int chunked, int expect, int transform, int upgrade)
+{
+    const struct nxx_http_request *h = &req->h;
+    nxx_str host = nxx_req_authority(req);
+    nxx_str peer = (g->forwarded & (NXX_PROXY_XFF | NXX_PROXY_FORWARDED)) ? nxx_req_peer(req)
+                                                                          : (nxx_str){ "", 0 };
+    /* RFC 9110 §7.6.3: received-protocol as the client spoke it */
+    nxx_str via[] = { { h->minor_version ? "1.1 " : "1.0 ", 4 }, { g->pseudonym, g->plen } };
+    put_list(o, req, lists & L_VIA, "Via", 3, "via", via, 2);
+    if (g->forwarded & NXX_PROXY_XFF) {
+        put_list(o, req, lists & L_XFF, "X-Forwarded-For", 15, "x-forwarded-for", &peer, 1);
+        PUT(o, "X-Forwarded-Proto: http\r\n");
+        if (host.len) {
+            PUT(o, "X-Forwarded-Host: ");
+            put_str(o, host);
+            PUT(o, "\r\n");
+        }
+    }
+    if (g->forwarded & NXX_PROXY_FORWARDED) {
+        /* RFC 7239 §6: an IPv6 node is quoted and bracketed */
+        int v6 = memchr(peer.ptr, ':', peer.len) != NULL;
+        nxx_str host_part = host.len && host.len < 200 ? host : (nxx_str){ "", 0 };
+        nxx_str f[] = { { "for=", 4 },
+                        { v6 ? "\"[" : "", v6 ? 2 : 0 },
+                        peer,
+                        { v6 ? "]\"" : "", v6 ? 2 : 0 },
+                        { ";proto=http", 11 },
+                        { host_part.len ? ";host=\"" : "", host_part.len ? 7 : 0 },
+                        host_part,
+                        { host_part.len ? "\"" : "", host_part.len ? 1 : 0 } };
+        put_list(o, req, lists & L_FWD, "Forwarded", 9, "forwarded", f, sizeof(f) / sizeof(*f));
+    }
+    if (has_body && chunked) {
+        PUT(o, "Transfer-Encoding: chunked\r\n");
+    } else if (has_body) {
+        char cl[24];
+        PUT(o, "Content-Length: ");
+        put(o, cl, nxx_u64toa(cl, h->content_length));
+        PUT(o, "\r\n");
+    } else if (h->method_id == NXX_M_POST || h->method_id == NXX_M_PUT ||
+               h->method_id == NXX_M_PATCH) {
+        PUT(o, "Content-Length: 0\r\n");
+    }
+    if (has_body && expect)
+        PUT(o, "Expect: 100-continue\r\n");
+    if (upgrade) {
+        /* RFC 9110 §7.8: the upgrade is asked of the next hop again */
+        PUT(o, "Upgrade: ");
+        put_str(o, nxx_req_header(req, "upgrade"));
+        PUT(o, "\r\nConnection: upgrade\r\n");
+    }
+    if (transform)
+        PUT(o, "Accept-Encoding: identity\r\n");
     PUT(o, "\r\n");
 }
 
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
                          int transform, int upgrade, char **head, size_t *len)
 {
-    const struct nxx_http_request *h = &req->h;
-    nxx_str peer = nxx_req_peer(req);
-    nxx_str host = nxx_req_authority(req);
-    int v6 = memchr(peer.ptr, ':', peer.len) != NULL;
-    char via[96], fwd[320];
-    int vn = snprintf(via, sizeof(via), "1.%d %s", h->minor_version, g->pseudonym);
-    int fn = snprintf(fwd, sizeof(fwd), "for=%s%.*s%s;proto=http%s%.*s%s", v6 ? "\"[" : "",
-                      (int)peer.len, peer.ptr, v6 ? "]\"" : "", host.len ? ";host=\"" : "",
-                      (int)(host.len < 200 ? host.len : 0), host.ptr ? host.ptr : "",
-                      host.len ? "\"" : "");
-    if (vn < 0 || fn < 0 || (size_t)vn >= sizeof(via) || (size_t)fn >= sizeof(fwd))
+    /* One pass into a buffer sized from the client's head, which the head
+     * going upstream rarely outgrows by more than the fields this hop adds;
+     * when it does, the first pass measured it and a second one fills it. */
+    int check_connection = connection_names_others(req);
+    size_t guess = req->head_len + 1024 + 2 * g->plen;
+    struct out o = { nxx_req_alloc(req, guess), 0, guess };
+    if (!o.p)
         return 500;
-    struct out o = { NULL, 0, 0 };
     for (int pass = 0; pass < 2; pass++) {
+        int lists = 0;
         o.len = 0;
-        put_str(&o, h->method);
-        PUT(&o, " ");
-        if (h->form == NXX_TARGET_ABSOLUTE) {
-            if (h->path.len)
-                put_str(&o, h->path);
-            else
-                PUT(&o, "/");
-            if (h->query.len) {
-                PUT(&o, "?");
-                put_str(&o, h->query);
-            }
-        } else {
-            put_str(&o, h->target);
-        }
-        PUT(&o, " HTTP/1.1\r\n");
-        int have_host = 0;
-        for (size_t i = 0;; i++) {
-            nxx_str n, v;
-            if (!nxx_req_header_at(req, i, &n, &v))
-                break;
-            if (hop_field(n) || named_in_connection(req, n))
-                continue;
-            if (NXX_FIELD_NAME_IS(n, "via"))
-                continue;
-            if ((g->forwarded & NXX_PROXY_XFF) && (NXX_FIELD_NAME_IS(n, "x-forwarded-for") ||
-                                                   NXX_FIELD_NAME_IS(n, "x-forwarded-proto") ||
-                                                   NXX_FIELD_NAME_IS(n, "x-forwarded-host")))
-                continue;
-            if ((g->forwarded & NXX_PROXY_FORWARDED) && NXX_FIELD_NAME_IS(n, "forwarded"))
-                continue;
-            if (transform && NXX_FIELD_NAME_IS(n, "accept-encoding"))
-                continue;
-            if (NXX_FIELD_NAME_IS(n, "host")) {
-                if (have_host)
-                    continue;
-                have_host = 1;
-                if (h->form == NXX_TARGET_ABSOLUTE)
-                    continue; /* the absolute-form's authority wins (RFC 9112 §3.2.2) */
-            }
-            put_str(&o, n);
-            PUT(&o, ": ");
-            put_str(&o, v);
-            PUT(&o, "\r\n");
-        }
-        if ((!have_host || h->form == NXX_TARGET_ABSOLUTE) && host.len) {
-            PUT(&o, "Host: ");
-            put_str(&o, host);
-            PUT(&o, "\r\n");
-        } else if (!have_host) {
-            PUT(&o, "Host: localhost\r\n");
-        }
-        put_list(&o, req, "Via", 3, "via", (nxx_str){ via, (size_t)vn });
-        if (g->forwarded & NXX_PROXY_XFF) {
-            put_list(&o, req, "X-Forwarded-For", 15, "x-forwarded-for", peer);
-            PUT(&o, "X-Forwarded-Proto: http\r\n");
-            if (host.len) {
-                PUT(&o, "X-Forwarded-Host: ");
-                put_str(&o, host);
-                PUT(&o, "\r\n");
-            }
-        }
-        if (g->forwarded & NXX_PROXY_FORWARDED)
-            put_list(&o, req, "Forwarded", 9, "forwarded", (nxx_str){ fwd, (size_t)fn });
-        if (has_body && chunked) {
-            PUT(&o, "Transfer-Encoding: chunked\r\n");
-        } else if (has_body) {
-            char cl[48];
-            int n = snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n",
-                             (unsigned long long)h->content_length);
-            put(&o, cl, (size_t)n);
-        } else if (h->method_id == NXX_M_POST || h->method_id == NXX_M_PUT ||
-                   h->method_id == NXX_M_PATCH) {
-            PUT(&o, "Content-Length: 0\r\n");
-        }
-        if (has_body && expect)
-            PUT(&o, "Expect: 100-continue\r\n");
-        if (upgrade) {
-            /* RFC 9110 §7.8: the upgrade is asked of the next hop again */
-            PUT(&o, "Upgrade: ");
-            put_str(&o, nxx_req_header(req, "upgrade"));
-            PUT(&o, "\r\nConnection: upgrade\r\n");
-        }
-        if (transform)
-            PUT(&o, "Accept-Encoding: identity\r\n");
-        PUT(&o, "\r\n");
-        if (!pass) {
-            o.cap = o.len;
-            o.p = nxx_req_alloc(req, o.cap);
-            if (!o.p)
-                return 500;
-        }
+        put_fields(&o, req, g, transform, check_connection, &lists);
+        put_tail(&o, req, g, lists, has_body, chunked, expect, transform, upgrade);
+        if (o.len <= o.cap)
+            break;
+        o.cap = o.len;
+        o.p = nxx_req_alloc(req, o.cap);
+        if (!o.p)
+            return 500;
     }
     *head = o.p;
     *len = o.len;
+    return 0;
+}
+
+int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len)
+{
+    nxx_str t = nxx_req_trailers(req);
+    *end = "0\r\n\r\n";
+    *len = 5;
+    if (!t.len)
+        return 0;
+    int check_connection = connection_names_others(req);
+    char *o = nxx_req_alloc(req, t.len * 2 + 5);
+    if (!o)
+        return -1;
+    size_t n = 0;
+    memcpy(o, "0\r\n", 3);
+    n = 3;
+    const char *p = t.ptr, *e = t.ptr + t.len;
+    while (p < e) {
+        const char *eol = memchr(p, '\n', (size_t)(e - p));
+        const char *colon = memchr(p, ':', (size_t)(e - p));
+        if (!eol || !colon || colon > eol)
+            break;
+        nxx_str name = { p, (size_t)(colon - p) };
+        nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - colon - 2) });
+        p = eol + 1;
+        if (hop_field(name) || (check_connection && named_in_connection(req, name)))
+            continue;
+        memcpy(o + n, name.ptr, name.len);
+        n += name.len;
+        memcpy(o + n, ": ", 2);
+        n += 2;
+        memcpy(o + n, value.ptr, value.len);
+        n += value.len;
+        memcpy(o + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(o + n, "\r\n", 2);
+    *end = o;
+    *len = n + 2;
     return 0;
 }

@@ -37,10 +37,10 @@
 #include "handlers/proxy/response.h"
 #include "core/banned.h"
 
-#define RBUF_SIZE (64 * 1024)  /* upstream bytes read at once (and the largest head) */
-#define OBUF_HIGH (64 * 1024)  /* client content waiting for the upstream: pause the client */
-#define OBUF_MAX (1024 * 1024) /* never more than this waits (a piece is at most a read) */
-#define MAX_UP_HEADERS 128
+/* Client content waiting for the upstream: the client is paused beyond
+ * this.  More may arrive before the pause bites (what the engine had read),
+ * up to the group's send buffer (obuf_max, 4 times this or more). */
+#define OBUF_HIGH (64 * 1024)
 
 /* ---- per worker ---- */
 
@@ -82,6 +82,9 @@ struct link {
     struct upstream *fixed; /* a forward proxy's destination */
     unsigned attempts;
     int has_body, chunked_in, expect, idempotent, transform, upgrade;
+    char *trailers; /* the upstream's trailer section so far (chunked responses) */
+    size_t tr_len, tr_cap;
+    nxx_str conn; /* the upstream's Connection values, when they name other fields */
 };
 
 struct upconn {
@@ -99,7 +102,8 @@ struct upconn {
     struct link *link; /* NULL: no exchange */
     char *obuf;        /* bytes for the upstream */
     size_t olen, opos, ocap;
-    char *rbuf; /* bytes from the upstream */
+    char *rbuf;            /* bytes from the upstream (g->rbuf_size) */
+    struct nxx_header *hs; /* the fields of its response head (g->max_fields) */
     size_t rlen, rpos;
     uint64_t remaining;
     struct nxx_chunked ch;
@@ -147,6 +151,7 @@ static void up_free(struct upconn *u)
     nxx_proxy_group_unref(u->g);
     nxx_free(u->obuf);
     nxx_free(u->rbuf);
+    nxx_free(u->hs);
     nxx_free(u->tbuf);
     nxx_free(u);
 }
@@ -178,6 +183,18 @@ static void release(struct upconn *u)
         up_free(u);
 }
 
+/* The request's callbacks (drained, timed out): fn runs on the exchange's
+ * connection, if it still has one, held for the call's length. */
+static void with_conn(struct link *l, void (*fn)(struct link *, struct upconn *))
+{
+    struct upconn *u = l->u;
+    if (!u)
+        return;
+    hold(u);
+    fn(l, u);
+    release(u);
+}
+
 static int socket_for(const struct upstream *up)
 {
     int fd = socket(up->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -199,19 +216,23 @@ static int socket_for(const struct upstream *up)
 static struct upconn *up_connect(struct pw *w, struct group *g, struct upstream *up, int *err)
 {
     struct upconn *u = nxx_calloc(1, sizeof(*u));
-    char *rbuf = nxx_malloc(RBUF_SIZE);
-    if (!u || !rbuf) {
+    char *rbuf = nxx_malloc(g->rbuf_size);
+    struct nxx_header *hs = nxx_malloc(g->max_fields * sizeof(*hs));
+    if (!u || !rbuf || !hs) {
         nxx_free(u);
         nxx_free(rbuf);
+        nxx_free(hs);
         *err = NXX_ENOMEM;
         return NULL;
     }
     u->rbuf = rbuf;
+    u->hs = hs;
     u->pw = w;
     u->io.fd = socket_for(up);
     if (u->io.fd < 0) {
         *err = u->io.fd;
         nxx_free(u->rbuf);
+        nxx_free(u->hs);
         nxx_free(u);
         return NULL;
     }
@@ -331,9 +352,13 @@ static void fail(struct upconn *u, int status, const char *why)
 }
 
 /* The response is complete: keep the connection if it can carry another. */
+static void pass_trailers(struct link *l);
+
 static void done(struct upconn *u)
 {
     nxx_req *req = req_of(u);
+    if (u->link->tr_len)
+        pass_trailers(u->link);
     int keep =
         u->keep && u->framing != FR_CLOSE && u->rpos == u->rlen && u->body_done && !u->g->dead;
     atomic_store(&u->up->fails, 0);
@@ -361,7 +386,7 @@ static int obuf_add(struct upconn *u, const char *p, size_t n)
             size_t cap = u->ocap ? u->ocap : 16384;
             while (cap < u->olen + n)
                 cap *= 2;
-            if (cap > OBUF_MAX)
+            if (cap > u->g->obuf_max)
                 return -1;
             char *b = nxx_realloc(u->obuf, cap);
             if (!b)
@@ -421,8 +446,11 @@ static void on_body_in(nxx_req *req, const void *data, size_t len, int state, vo
         bad = obuf_add(u, data, len);
     }
     if (state == 1) {
-        if (l->chunked_in)
-            bad = bad || obuf_add(u, "0\r\n\r\n", 5);
+        if (l->chunked_in) {
+            const char *end = NULL;
+            size_t n = 0;
+            bad = bad || nxx_proxy_trailer_end(req, &end, &n) < 0 || obuf_add(u, end, n);
+        }
         u->body_done = 1;
     }
     if (bad || flush_up(u) < 0) {
@@ -468,7 +496,7 @@ static int hop_by_hop(nxx_str name)
     case 2: return NXX_FIELD_NAME_IS(name, "te");
     case 4: return NXX_FIELD_NAME_IS(name, "date"); /* this hop's own Date and Server go out */
     case 6: return NXX_FIELD_NAME_IS(name, "server");
-    case 7: return NXX_FIELD_NAME_IS(name, "upgrade") || NXX_FIELD_NAME_IS(name, "trailer");
+    case 7: return NXX_FIELD_NAME_IS(name, "upgrade");
     case 10: return NXX_FIELD_NAME_IS(name, "connection") || NXX_FIELD_NAME_IS(name, "keep-alive");
     case 14: return NXX_FIELD_NAME_IS(name, "content-length");
     case 16: return NXX_FIELD_NAME_IS(name, "proxy-connection");
@@ -495,9 +523,10 @@ static int in_connection(const struct nxx_header *hs, size_t n, nxx_str name)
     return 0;
 }
 
-static int forwardable(const struct nxx_header *hs, size_t n, const struct nxx_header *f)
+static int forwardable(const struct nxx_upstream_head *h, const struct nxx_header *f)
 {
-    return !hop_by_hop(f->name) && !in_connection(hs, n, f->name);
+    return !hop_by_hop(f->name) &&
+           !((h->flags & NXX_UH_CONN_OTHER) && in_connection(h->headers, h->num_headers, f->name));
 }
 
 /* The end-to-end fields of an upstream head as "Name: value\r\n" lines. */
@@ -505,7 +534,7 @@ static int copy_fields(nxx_req *req, const struct nxx_upstream_head *h, int tran
 {
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (!forwardable(h->headers, h->num_headers, f))
+        if (!forwardable(h, f))
             continue;
         if (transform &&
             (NXX_FIELD_NAME_IS(f->name, "etag") || NXX_FIELD_NAME_IS(f->name, "content-md5") ||
@@ -533,7 +562,7 @@ static void interim(struct upconn *u, const struct nxx_upstream_head *h)
         return; /* 102 and others are this hop's business */
     size_t len = 0;
     for (size_t i = 0; i < h->num_headers; i++)
-        if (forwardable(h->headers, h->num_headers, &h->headers[i]))
+        if (forwardable(h, &h->headers[i]))
             len += h->headers[i].name.len + h->headers[i].value.len + 4;
     char *lines = nxx_req_alloc(req, len + 1);
     if (!lines)
@@ -541,7 +570,7 @@ static void interim(struct upconn *u, const struct nxx_upstream_head *h)
     size_t n = 0;
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (!forwardable(h->headers, h->num_headers, f))
+        if (!forwardable(h, f))
             continue;
         memcpy(lines + n, f->name.ptr, f->name.len);
         n += f->name.len;
@@ -593,6 +622,27 @@ static int respond_head(struct upconn *u, const struct nxx_upstream_head *h)
     if (u->framing == FR_CHUNKED)
         nxx_chunked_init(&u->ch);
     u->status = h->status;
+    l->tr_len = 0;
+    l->conn = (nxx_str){ NULL, 0 };
+    if (h->flags & NXX_UH_CONN_OTHER) {
+        /* the head's bytes go with the next read: keep what the trailer
+         * fields are checked against */
+        size_t n = 0;
+        for (size_t i = 0; i < h->num_headers; i++)
+            if (NXX_FIELD_NAME_IS(h->headers[i].name, "connection"))
+                n += h->headers[i].value.len + 1;
+        char *c = nxx_req_alloc(req, n + 1);
+        if (c) {
+            size_t o = 0;
+            for (size_t i = 0; i < h->num_headers; i++)
+                if (NXX_FIELD_NAME_IS(h->headers[i].name, "connection")) {
+                    memcpy(c + o, h->headers[i].value.ptr, h->headers[i].value.len);
+                    o += h->headers[i].value.len;
+                    c[o++] = ',';
+                }
+            l->conn = (nxx_str){ c, o };
+        }
+    }
     int tr = transformable(u, h);
     nxx_resp_status(req, tr ? 203 : h->status);
     if (copy_fields(req, h, tr) < 0)
@@ -620,6 +670,75 @@ static int respond_head(struct upconn *u, const struct nxx_upstream_head *h)
         return -1;
     u->phase = PH_BODY;
     return 0;
+}
+
+/* ---- trailers (RFC 9112 §7.1.2, RFC 9110 §6.5) ---- */
+
+/* Keep bytes of the upstream's trailer section (bounded by the chunked
+ * decoder's trailer limit) in the request's arena. */
+static int keep_trailer(struct link *l, const char *p, size_t n)
+{
+    if (l->transform == 2)
+        return 0; /* a transformed response goes out with Content-Length */
+    if (l->tr_len + n > l->tr_cap) {
+        size_t cap = l->tr_cap ? l->tr_cap * 2 : 256;
+        while (cap < l->tr_len + n)
+            cap *= 2;
+        char *b = nxx_req_alloc(l->req, cap);
+        if (!b)
+            return -1;
+        if (l->tr_len)
+            memcpy(b, l->trailers, l->tr_len);
+        l->trailers = b;
+        l->tr_cap = cap;
+    }
+    memcpy(l->trailers + l->tr_len, p, n);
+    l->tr_len += n;
+    return 0;
+}
+
+static int named_in(nxx_str list, nxx_str name)
+{
+    struct nxx_field_iter it;
+    nxx_field_iter_init(&it, list);
+    nxx_str tok;
+    while (nxx_field_list_token(&it, &tok))
+        if (nxx_str_ieq_str(tok, name))
+            return 1;
+    return 0;
+}
+
+/* The trailer fields for the client: those of the upstream's section that
+ * are end to end (hop-by-hop ones and those its Connection named are this
+ * hop's own, as in the head).  The decoder checked their syntax. */
+static void pass_trailers(struct link *l)
+{
+    char *out = nxx_req_alloc(l->req, l->tr_len * 2);
+    if (!out)
+        return;
+    size_t o = 0;
+    const char *p = l->trailers, *end = l->trailers + l->tr_len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (!eol || !colon || colon > eol)
+            break;
+        nxx_str name = { p, (size_t)(colon - p) };
+        nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - 1 - colon - 1) });
+        p = eol + 1;
+        if (hop_by_hop(name) || (l->conn.len && named_in(l->conn, name)))
+            continue;
+        memcpy(out + o, name.ptr, name.len);
+        o += name.len;
+        memcpy(out + o, ": ", 2);
+        o += 2;
+        memcpy(out + o, value.ptr, value.len);
+        o += value.len;
+        memcpy(out + o, "\r\n", 2);
+        o += 2;
+    }
+    if (o)
+        nxx_resp_trailers(l->req, out, o);
 }
 
 static void send_transformed(struct upconn *u);
@@ -661,6 +780,10 @@ static int relay(struct upconn *u)
             }
             u->rpos += consumed;
             last = r == 1;
+            if (u->ch.trailer_len && keep_trailer(u->link, u->ch.trailer, u->ch.trailer_len) < 0) {
+                fail(u, 502, "out of memory for the upstream's trailer section");
+                return 1;
+            }
         } else {
             u->rpos = u->rlen;
         }
@@ -721,7 +844,7 @@ static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t
     nxx_resp_status(req, 101);
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
-        if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h->headers, h->num_headers, f))
+        if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h, f))
             nxx_resp_header_trusted(req, f->name.ptr, f->name.len, f->value);
     }
     nxx_resp_header_lines(req, g->via_line, g->via_line_len);
@@ -747,11 +870,10 @@ static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t
 static int input(struct upconn *u)
 {
     while (u->link && u->phase == PH_HEAD) {
-        struct nxx_header hs[MAX_UP_HEADERS];
-        struct nxx_upstream_head h = { .headers = hs };
+        struct nxx_upstream_head h = { .headers = u->hs };
         const char *why = NULL;
         int r =
-            nxx_upstream_parse(u->rbuf, u->rlen, &h, MAX_UP_HEADERS, u->g->max_head_bytes, &why);
+            nxx_upstream_parse(u->rbuf, u->rlen, &h, u->g->max_fields, u->g->max_head_bytes, &why);
         if (r == NXX_PARSE_INCOMPLETE)
             return 0;
         if (r < 0) {
@@ -796,13 +918,10 @@ static int input(struct upconn *u)
     return relay(u);
 }
 
-static void on_drain_in(nxx_req *req, void *ud)
+/* The client took what was held: read the upstream again. */
+static void drained(struct link *l, struct upconn *u)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    (void)req;
-    if (!u)
-        return;
+    (void)l;
     u->held = 0;
     if (u->rpos == u->rlen)
         u->rpos = u->rlen = 0;
@@ -811,13 +930,8 @@ static void on_drain_in(nxx_req *req, void *ud)
 
 static void on_drain(nxx_req *req, void *ud)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    if (!u)
-        return;
-    hold(u);
-    on_drain_in(req, ud);
-    release(u);
+    (void)req;
+    with_conn(ud, drained);
 }
 
 /* The upstream ended its side. */
@@ -840,7 +954,7 @@ static void upstream_eof(struct upconn *u)
 static void read_up(struct upconn *u)
 {
     while (u->link && !u->held && u->readable) {
-        if (u->rlen == RBUF_SIZE) {
+        if (u->rlen == u->g->rbuf_size) {
             if (u->phase == PH_HEAD) {
                 fail(u, 502, "the upstream's response head is too large");
                 return;
@@ -855,7 +969,7 @@ static void read_up(struct upconn *u)
                 continue;
             }
         }
-        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, RBUF_SIZE - u->rlen, 0);
+        ssize_t n = recv(u->io.fd, u->rbuf + u->rlen, u->g->rbuf_size - u->rlen, 0);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -998,13 +1112,8 @@ static void up_timer(struct nxx_loop *loop, struct nxx_timer *t)
 
 /* ---- timeouts of the exchange (the request's deferred clock) ---- */
 
-static void on_timeout_in(nxx_req *req, void *ud)
+static void timed_out(struct link *l, struct upconn *u)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    (void)req;
-    if (!u)
-        return;
     if (u->held) {
         /* the client is the slow side (the engine's send clock judges it) */
         arm(l, u->g->idle_timeout_ms);
@@ -1027,13 +1136,8 @@ static void on_timeout_in(nxx_req *req, void *ud)
 
 static void on_timeout(nxx_req *req, void *ud)
 {
-    struct link *l = ud;
-    struct upconn *u = l->u;
-    if (!u)
-        return;
-    hold(u);
-    on_timeout_in(req, ud);
-    release(u);
+    (void)req;
+    with_conn(ud, timed_out);
 }
 
 static void arm(struct link *l, unsigned ms)

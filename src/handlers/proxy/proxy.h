@@ -45,6 +45,9 @@ struct group {
     unsigned continue_timeout_ms; /* RFC 9110 §10.1.1: 100 is not awaited forever */
     unsigned forwarded;
     size_t max_head_bytes, max_transform_bytes;
+    size_t rbuf_size;    /* an upstream connection's read buffer */
+    size_t obuf_max;     /* the most client content waiting for the upstream */
+    unsigned max_fields; /* fields of an upstream response head */
     char *pseudonym;
     size_t plen;
     char *via_line; /* "Via: 1.1 PSEUDONYM\r\n" */
@@ -80,6 +83,11 @@ void nxx_proxy_group_unref(struct group *g);
  */
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
                          int transform, int upgrade, char **head, size_t *len);
+
+/* The end of req's chunked content as it goes upstream: the last chunk,
+ * the end-to-end fields of its trailer section (hop-by-hop ones and those
+ * its Connection names removed), the final CRLF.  0, or -1 (no memory). */
+int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len);
 
 /* A forward proxy's CONNECT to up: 0 (the tunnel starts once connected),
  * or a status to answer with. */

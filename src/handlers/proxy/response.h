@@ -14,12 +14,13 @@
 #include "http/parse.h"
 
 /* Flags of struct nxx_upstream_head */
-#define NXX_UH_CHUNKED 0x01   /* Transfer-Encoding ends in chunked */
-#define NXX_UH_TE_OTHER 0x02  /* Transfer-Encoding without a final chunked: close-delimited */
-#define NXX_UH_HAS_CL 0x04    /* Content-Length (value in content_length) */
-#define NXX_UH_CLOSE 0x08     /* Connection: close, or HTTP/1.0 without keep-alive */
-#define NXX_UH_UPGRADE 0x10   /* Connection: upgrade */
-#define NXX_UH_KEEPALIVE 0x20 /* Connection: keep-alive (HTTP/1.0) */
+#define NXX_UH_CHUNKED 0x01    /* Transfer-Encoding ends in chunked */
+#define NXX_UH_TE_OTHER 0x02   /* Transfer-Encoding without a final chunked: close-delimited */
+#define NXX_UH_HAS_CL 0x04     /* Content-Length (value in content_length) */
+#define NXX_UH_CLOSE 0x08      /* Connection: close, or HTTP/1.0 without keep-alive */
+#define NXX_UH_UPGRADE 0x10    /* Connection: upgrade */
+#define NXX_UH_KEEPALIVE 0x20  /* Connection: keep-alive (HTTP/1.0) */
+#define NXX_UH_CONN_OTHER 0x40 /* Connection names another field (hop-by-hop, not passed on) */
 
 struct nxx_upstream_head {
     int status; /* 100..999 */
