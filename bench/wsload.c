@@ -2,9 +2,12 @@
  * wsload.c - a WebSocket load client for bench/ws: one thread, epoll, no
  * library, so the client costs little beside the server it measures.
  *
- *   wsload echo PORT PATH CONNS SECONDS SIZE
- *       CONNS connections each send a masked text message of SIZE bytes,
- *       wait for its echo and send the next; prints "messages/s N".
+ *   wsload echo PORT PATH CONNS SECONDS SIZE [WINDOW]
+ *       CONNS connections each send masked text messages of SIZE bytes and
+ *       keep WINDOW of them in flight (default 1: wait for each echo before
+ *       sending the next, a ping-pong); the echoes one read brings are
+ *       answered with as many new messages in one write, as h2load -m does.
+ *       Prints "messages/s N" and "messages N" (the total).
  *   wsload fanout PORT PATH SUBS
  *       SUBS subscribers of the channel PATH and one publisher; the
  *       publisher sends one message; prints "fanout_ms N", the time until
@@ -98,12 +101,18 @@ static size_t server_frame_len(size_t size)
     return size + (size < 126 ? 2 : 4);
 }
 
-static int echo(int port, const char *path, int conns, double seconds, size_t size)
+static int echo(int port, const char *path, int conns, double seconds, size_t size, int window)
 {
     if (size > 65535)
         size = 65535;
-    uint8_t *msg = malloc(size + 8);
+    if (window < 1)
+        window = 1;
+    if (window > 1024)
+        window = 1024;
+    uint8_t *msg = malloc((size + 8) * (size_t)window);
     size_t mlen = make_frame(msg, size);
+    for (int w = 1; w < window; w++)
+        memcpy(msg + (size_t)w * mlen, msg, mlen);
     size_t want = server_frame_len(size);
     int ep = epoll_create1(0);
     int *fds = calloc((size_t)conns, sizeof(int));
@@ -112,12 +121,12 @@ static int echo(int port, const char *path, int conns, double seconds, size_t si
         fds[i] = ws_open(port, path);
         struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)i };
         epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &ev);
-        if (write(fds[i], msg, mlen) != (ssize_t)mlen)
+        if (write(fds[i], msg, mlen * (size_t)window) != (ssize_t)(mlen * (size_t)window))
             die("write");
     }
     uint64_t done = 0;
     double t0 = now(), end = t0 + seconds;
-    char buf[65536 + 16];
+    static char buf[1 << 20];
     struct epoll_event evs[256];
     while (now() < end) {
         int n = epoll_wait(ep, evs, 256, 100);
@@ -127,15 +136,15 @@ static int echo(int port, const char *path, int conns, double seconds, size_t si
             if (r <= 0)
                 die("read");
             have[i] += (size_t)r;
-            while (have[i] >= want) {
-                have[i] -= want;
-                done++;
-                if (write(fds[i], msg, mlen) != (ssize_t)mlen)
-                    die("write");
-            }
+            size_t k = have[i] / want; /* at most window: no more are in flight */
+            have[i] -= k * want;
+            done += k;
+            if (k && write(fds[i], msg, mlen * k) != (ssize_t)(mlen * k))
+                die("write");
         }
     }
-    printf("messages/s %.0f\n", (double)done / (now() - t0));
+    printf("messages/s %.0f\nmessages %llu\n", (double)done / (now() - t0),
+           (unsigned long long)done);
     return 0;
 }
 
@@ -183,12 +192,12 @@ static int fanout(int port, const char *path, int subs)
 
 int main(int argc, char **argv)
 {
-    if (argc == 7 && !strcmp(argv[1], "echo"))
+    if ((argc == 7 || argc == 8) && !strcmp(argv[1], "echo"))
         return echo(atoi(argv[2]), argv[3], atoi(argv[4]), atof(argv[5]),
-                    (size_t)strtoul(argv[6], NULL, 10));
+                    (size_t)strtoul(argv[6], NULL, 10), argc == 8 ? atoi(argv[7]) : 1);
     if (argc == 5 && !strcmp(argv[1], "fanout"))
         return fanout(atoi(argv[2]), argv[3], atoi(argv[4]));
-    fprintf(stderr, "usage: wsload echo PORT PATH CONNS SECONDS SIZE\n"
+    fprintf(stderr, "usage: wsload echo PORT PATH CONNS SECONDS SIZE [WINDOW]\n"
                     "       wsload fanout PORT PATH SUBS\n");
     return 2;
 }

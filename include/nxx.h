@@ -548,7 +548,11 @@ NXX_API void nxx_req_body_pause(nxx_req *req, int paused);
  * closes), and from then on the bytes are the handler's:
  *   ops->data   gets what the client sends, in order, starting with any bytes
  *               that arrived behind the request head; len 0 means the client
- *               shut its side (it may still read);
+ *               shut its side (it may still read).  The bytes lie in the
+ *               connection's read buffer until the callback returns, and the
+ *               callback may change them in place (a WebSocket unmasks
+ *               there).  What it writes with nxx_tunnel_write is gathered
+ *               and sent in one write when it returns;
  *   ops->drain  runs when output queued by nxx_tunnel_write has been sent
  *               (optional; for producers that pace themselves);
  *   ops->close  runs exactly once when the stream ends (client gone, error,

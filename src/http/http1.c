@@ -88,6 +88,7 @@ struct nxx_tunnel {
     char *buf;                             /* output the socket has not taken: buf[pos..len) */
     size_t pos, len, cap;
     unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
+    unsigned corked : 1; /* inside ops->data: writes gather in buf, one write after */
 };
 
 struct h1conn {
@@ -1357,6 +1358,25 @@ static int tunnel_flush(struct h1conn *c)
     return 1;
 }
 
+/*
+ * What the data callback wrote in one batch (the echoes of every frame one
+ * read brought) leaves in one write.  The drain callback is owed only when
+ * some of it has to wait for the socket.
+ */
+static int tunnel_uncork(struct h1conn *c)
+{
+    struct nxx_tunnel *t = c->tunnel;
+    if (t->pos == t->len)
+        return 0;
+    if (c->writable && c->nout == c->out_head && tunnel_flush(c) < 0)
+        return -1;
+    if (t->pos < t->len) {
+        t->want_drain = 1;
+        arm_timer(c);
+    }
+    return 0;
+}
+
 /* The connection is closing: the handler hears of it once. */
 static void tunnel_closed(struct h1conn *c)
 {
@@ -1435,23 +1455,25 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     return t;
 }
 
-int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
 {
     struct h1conn *c = t->c;
     if (!c || closed(c) || t->closing || t->notified)
         return -EPIPE;
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
     if (!len)
         return 0;
     c->req->bytes_out += len;
     size_t sent = 0;
-    if (c->nout == c->out_head && t->pos == t->len && c->writable) {
-        struct iovec iov = { (void *)(uintptr_t)data, len };
-        ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
-        if (n < 0 && n != -EAGAIN) {
+    if (c->nout == c->out_head && t->pos == t->len && c->writable && !t->corked) {
+        ssize_t w = nxx_conn_writev(&c->conn, iov, n, 0);
+        if (w < 0 && w != -EAGAIN) {
             close_conn(c);
             return -EPIPE;
         }
-        sent = n > 0 ? (size_t)n : 0;
+        sent = w > 0 ? (size_t)w : 0;
         if (sent == len)
             return 0;
         c->writable = 0;
@@ -1481,11 +1503,28 @@ int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
         t->buf = nb;
         t->cap = cap;
     }
-    memcpy(t->buf + t->len, (const char *)data + sent, rest);
-    t->len += rest;
-    t->want_drain = 1;
-    arm_timer(c);
+    for (int i = 0; i < n; i++) {
+        size_t l = iov[i].iov_len;
+        if (sent >= l) {
+            sent -= l;
+            continue;
+        }
+        memcpy(t->buf + t->len, (const char *)iov[i].iov_base + sent, l - sent);
+        t->len += l - sent;
+        sent = 0;
+    }
+    if (!t->corked) {
+        /* (corked, tunnel_uncork sends it when the data callback returns) */
+        t->want_drain = 1;
+        arm_timer(c);
+    }
     return 0;
+}
+
+int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+{
+    struct iovec iov = { (void *)(uintptr_t)data, len };
+    return nxx_tunnel_writev(t, &iov, 1);
 }
 
 size_t nxx_tunnel_pending(const nxx_tunnel *t)
@@ -1539,16 +1578,23 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
         if (t->paused || t->closing)
             return 0;
         if (c->rpos < c->rlen) {
-            const char *p = c->rbuf + c->rpos;
+            char *p = c->rbuf + c->rpos;
             size_t n = c->rlen - c->rpos;
             c->rpos = c->rlen = 0;
+            t->corked = 1;
             t->ops->data(t, p, n, t->ud);
             if (closed(c) || c->tunnel != t)
                 return -1;
+            t->corked = 0;
+            if (tunnel_uncork(c) < 0)
+                return -1;
             continue;
         }
-        if (!c->readable || t->eof_seen)
+        if (!c->readable || t->eof_seen) {
+            if (!c->readable && c->rbuf && !t->paused)
+                rbuf_release(c); /* an idle stream holds no read buffer */
             return 0;
+        }
         if (rbuf_ensure(c) < 0) {
             close_conn(c);
             return -1;
@@ -1574,6 +1620,10 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
                 return -1;
             return 0;
         }
+        /* edge-triggered: a short read drained the socket (unless the FIN
+         * came with the same edge), so no read() is spent on EAGAIN */
+        if ((size_t)n < c->rcap && !c->rdhup)
+            c->readable = 0;
         c->rpos = 0;
         c->rlen = (size_t)n;
     }

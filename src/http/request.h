@@ -335,4 +335,10 @@ void *nxx_req_route_data(const nxx_req *req);
  * in the query, the first one), or { NULL, 0 } when there is none. */
 nxx_str nxx_req_query_value(const nxx_req *req, const char *name);
 
+/* nxx_tunnel_write of several pieces: one system call for all of them (a
+ * frame's header and payload), or one copy into the tunnel's output when
+ * the socket does not take them all or a data callback is running. */
+struct iovec;
+int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n);
+
 #endif

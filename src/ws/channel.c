@@ -16,6 +16,15 @@
  * location, by every configuration generation that has the location, so
  * connections made before and after a reload still hear each other.
  *
+ * permessage-deflate: a message is compressed once for every window size
+ * the channel's subscribers agreed (usually one: 15 bits), and that frame is
+ * shared like the plain one by every subscriber with that window.  A shared
+ * frame cannot depend on what one subscriber was sent before, so each is
+ * compressed without context takeover (RFC 7692 §7.1.1: the server may
+ * always do so); subscribers without the extension get the plain frame.
+ * The channel keeps one deflater per window in use, used under its own
+ * lock so compressing never holds up the subscriber list.
+ *
  * Lifetime: a subscriber keeps its connection pinned (nxx_req_suspend)
  * from subscribe on, and exactly one post is in flight at any time
  * (`posted`); every post run re-pins while the subscriber lives.  When the
@@ -26,6 +35,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/alloc.h"
 #include "http/request.h"
@@ -36,9 +46,11 @@
 #define HUB_BUCKETS 256
 #define FLUSH_BATCH 32
 
+#define ZBITS 16 /* window sizes 9..15 index the channel's deflaters */
+
 struct ws_msg {
     atomic_uint refs;
-    size_t len;
+    size_t off, len; /* the frame is data[off..off+len) */
     uint8_t data[];
 };
 
@@ -47,6 +59,9 @@ struct ws_channel {
     pthread_mutex_t lock;    /* the subscriber list and every queue of it */
     struct nxx_ws_sub *subs;
     size_t nsubs;
+    size_t nz[ZBITS];      /* subscribers by the window they compress with */
+    pthread_mutex_t zlock; /* the deflaters */
+    z_stream *z[ZBITS];    /* created on first use */
     size_t nlen;
     char name[];
 };
@@ -72,7 +87,8 @@ struct nxx_ws_sub {
     nxx_ws *ws; /* the owner worker's */
     nxx_req *req;
     size_t max_pending;
-    int gone; /* left its channel (the owner's worker writes and reads it) */
+    unsigned zbits; /* permessage-deflate's window, 0 without it */
+    int gone;       /* left its channel (the owner's worker writes and reads it) */
     /* under the channel's lock */
     struct ws_msg **q; /* ring */
     size_t qhead, qlen, qcap, qbytes;
@@ -142,6 +158,7 @@ struct nxx_ws_sub *nxx_ws_subscribe(struct nxx_ws_hub *hub, nxx_ws *ws, nxx_req 
     s->ws = ws;
     s->req = req;
     s->max_pending = max_pending;
+    s->zbits = (unsigned)nxx_ws_deflate_bits(ws);
     uint32_t b = hash(name) % HUB_BUCKETS;
     pthread_mutex_lock(&hub->lock);
     struct ws_channel *ch = hub->buckets[b];
@@ -155,6 +172,7 @@ struct nxx_ws_sub *nxx_ws_subscribe(struct nxx_ws_hub *hub, nxx_ws *ws, nxx_req 
             return NULL;
         }
         pthread_mutex_init(&ch->lock, NULL);
+        pthread_mutex_init(&ch->zlock, NULL);
         memcpy(ch->name, name.ptr, name.len);
         ch->nlen = name.len;
         ch->next = hub->buckets[b];
@@ -167,6 +185,7 @@ struct nxx_ws_sub *nxx_ws_subscribe(struct nxx_ws_hub *hub, nxx_ws *ws, nxx_req 
         ch->subs->prev = s;
     ch->subs = s;
     ch->nsubs++;
+    __atomic_add_fetch(&ch->nz[s->zbits], 1, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&ch->lock);
     pthread_mutex_unlock(&hub->lock);
     nxx_req_suspend(req); /* the pin every post of this subscriber runs under */
@@ -207,28 +226,99 @@ static int push(struct nxx_ws_sub *s, struct ws_msg *m)
     return 0;
 }
 
+static void *z_alloc(void *opaque, unsigned items, unsigned size)
+{
+    (void)opaque;
+    return nxx_calloc(items, size);
+}
+
+static void z_free(void *opaque, void *p)
+{
+    (void)opaque;
+    nxx_free(p);
+}
+
+/* The message compressed with a window of bits, framed with RSV1
+ * (RFC 7692 §7.2.1: without the sync flush's 00 00 ff ff), or NULL. */
+static struct ws_msg *deflated(struct ws_channel *ch, unsigned bits, unsigned op, const void *data,
+                               size_t len)
+{
+    pthread_mutex_lock(&ch->zlock);
+    z_stream *z = ch->z[bits];
+    if (!z && (z = nxx_calloc(1, sizeof(*z))) != NULL) {
+        z->zalloc = z_alloc;
+        z->zfree = z_free;
+        if (deflateInit2(z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -(int)bits, 8, Z_DEFAULT_STRATEGY) !=
+            Z_OK) {
+            nxx_free(z);
+            z = NULL;
+        }
+        ch->z[bits] = z;
+    }
+    struct ws_msg *m = NULL;
+    size_t bound = z ? deflateBound(z, len) + 16 : 0;
+    if (z && (m = nxx_malloc(sizeof(*m) + NXX_WS_HEAD_MAX + bound)) != NULL) {
+        /* compressed behind room for the longest header, which then goes
+         * right in front of it */
+        uint8_t *out = m->data + NXX_WS_HEAD_MAX;
+        z->next_in = (Bytef *)(uintptr_t)data;
+        z->avail_in = (uInt)len;
+        z->next_out = out;
+        z->avail_out = (uInt)bound;
+        int r = deflate(z, Z_SYNC_FLUSH);
+        size_t n = bound - z->avail_out;
+        deflateReset(z); /* no context takeover: the frame is everyone's */
+        if (r != Z_OK || z->avail_in || n < 4) {
+            nxx_free(m);
+            m = NULL;
+        } else {
+            n -= 4;
+            uint8_t head[NXX_WS_HEAD_MAX];
+            size_t hl = nxx_ws_head_write(head, 1, NXX_WS_RSV1, op, n);
+            m->off = NXX_WS_HEAD_MAX - hl;
+            memcpy(m->data + m->off, head, hl);
+            m->len = hl + n;
+            atomic_init(&m->refs, 1);
+        }
+    }
+    pthread_mutex_unlock(&ch->zlock);
+    return m;
+}
+
 int nxx_ws_publish(struct nxx_ws_sub *sub, int type, const void *data, size_t len)
 {
+    unsigned op = type == NXX_WS_TEXT ? NXX_WS_OP_TEXT : NXX_WS_OP_BINARY;
     struct ws_msg *m = nxx_malloc(sizeof(*m) + NXX_WS_HEAD_MAX + len);
     if (!m)
         return NXX_ENOMEM;
     atomic_init(&m->refs, 1);
-    size_t hl = nxx_ws_head_write(m->data, 1, 0,
-                                  type == NXX_WS_TEXT ? NXX_WS_OP_TEXT : NXX_WS_OP_BINARY, len);
+    size_t hl = nxx_ws_head_write(m->data, 1, 0, op, len);
     if (len)
         memcpy(m->data + hl, data, len);
+    m->off = 0;
     m->len = hl + len;
     struct ws_channel *ch = sub->ch;
+    /* one compressed frame per window the subscribers use (read without the
+     * list's lock: one who joins meanwhile gets the plain frame, also valid) */
+    struct ws_msg *zm[ZBITS] = { 0 };
+    if (len >= NXX_WS_DEFLATE_MIN)
+        for (unsigned b = 9; b < ZBITS; b++)
+            if (__atomic_load_n(&ch->nz[b], __ATOMIC_RELAXED))
+                zm[b] = deflated(ch, b, op, data, len);
     pthread_mutex_lock(&ch->lock);
     for (struct nxx_ws_sub *s = ch->subs; s; s = s->next) {
         if (s->overflow)
             continue;
-        if (s->qbytes + m->len > s->max_pending || push(s, m) < 0)
+        struct ws_msg *f = zm[s->zbits] ? zm[s->zbits] : m;
+        if (s->qbytes + f->len > s->max_pending || push(s, f) < 0)
             s->overflow = 1; /* too slow: its worker closes it with 1008 */
         wake(s);
     }
     pthread_mutex_unlock(&ch->lock);
     msg_unref(m);
+    for (unsigned b = 9; b < ZBITS; b++)
+        if (zm[b])
+            msg_unref(zm[b]);
     return 0;
 }
 
@@ -263,7 +353,7 @@ static void flush(struct nxx_ws_sub *s)
         for (size_t i = 0; i < n; i++) {
             /* a failed write closes the connection, and it leaves its channel */
             if (!s->gone)
-                nxx_ws_send_frame(s->ws, batch[i]->data, batch[i]->len);
+                nxx_ws_send_frame(s->ws, batch[i]->data + batch[i]->off, batch[i]->len);
             msg_unref(batch[i]);
         }
         if (s->gone)
@@ -315,6 +405,7 @@ void nxx_ws_unsubscribe(struct nxx_ws_sub *s)
     if (s->next)
         s->next->prev = s->prev;
     int empty = --ch->nsubs == 0;
+    __atomic_sub_fetch(&ch->nz[s->zbits], 1, __ATOMIC_RELAXED);
     while (s->qlen) {
         msg_unref(s->q[s->qhead]);
         s->qhead = (s->qhead + 1) % s->qcap;
@@ -332,6 +423,12 @@ void nxx_ws_unsubscribe(struct nxx_ws_sub *s)
         while (*pp != ch)
             pp = &(*pp)->next;
         *pp = ch->next;
+        for (unsigned w = 0; w < ZBITS; w++)
+            if (ch->z[w]) {
+                deflateEnd(ch->z[w]);
+                nxx_free(ch->z[w]);
+            }
+        pthread_mutex_destroy(&ch->zlock);
         pthread_mutex_destroy(&ch->lock);
         nxx_free(ch);
     }

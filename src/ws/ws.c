@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <zlib.h>
 
 #include "core/alloc.h"
@@ -33,7 +34,6 @@
 enum ws_state { WS_OPEN, WS_CLOSING, WS_CLOSED };
 
 #define WS_KEEP_BUF 16384 /* a message buffer up to this size is kept between messages */
-#define WS_DEFLATE_MIN 64 /* shorter messages are sent uncompressed */
 
 struct nxx_ws {
     nxx_tunnel *t;
@@ -63,6 +63,7 @@ struct nxx_ws {
     uint32_t utf8;
     uint8_t *msg;
     size_t mlen, mcap;
+    const uint8_t *whole; /* a message that came in one frame, where it lies */
     uint8_t ctl[125];
     size_t clen;
     struct nxx_ws_sub *sub;
@@ -91,16 +92,10 @@ static int ws_write_frame(nxx_ws *ws, unsigned rsv, unsigned op, const void *dat
     size_t hl = nxx_ws_head_write(head, 1, rsv, op, len);
     if (!ws->t)
         return 0; /* detached (the fuzz target): output goes nowhere */
-    if (len <= 512) {
-        /* one write for a small frame */
-        uint8_t buf[NXX_WS_HEAD_MAX + 512];
-        memcpy(buf, head, hl);
-        if (len)
-            memcpy(buf + hl, data, len);
-        return nxx_tunnel_write(ws->t, buf, hl + len);
-    }
-    int e = nxx_tunnel_write(ws->t, head, hl);
-    return e ? e : nxx_tunnel_write(ws->t, data, len);
+    /* header and payload in one write, or gathered with the rest of the
+     * batch inside the data callback: the payload is copied at most once */
+    struct iovec iov[2] = { { head, hl }, { (void *)(uintptr_t)data, len } };
+    return nxx_tunnel_writev(ws->t, iov, len ? 2 : 1);
 }
 
 static void *z_alloc(void *opaque, unsigned items, unsigned size)
@@ -163,7 +158,7 @@ int nxx_ws_send(nxx_ws *ws, int type, const void *data, size_t len)
         return -EPIPE;
     unsigned op = type == NXX_WS_TEXT ? NXX_WS_OP_TEXT : NXX_WS_OP_BINARY;
     int e;
-    if (ws->deflate && len >= WS_DEFLATE_MIN) {
+    if (ws->deflate && len >= NXX_WS_DEFLATE_MIN) {
         long z = ws_deflate(ws, data, len);
         if (z < 0) {
             ws_fail(ws, 1011, "compression failed");
@@ -187,6 +182,11 @@ int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len)
     if (ws->state != WS_OPEN)
         return -EPIPE;
     return ws->t ? nxx_tunnel_write(ws->t, frame, len) : 0;
+}
+
+int nxx_ws_deflate_bits(const nxx_ws *ws)
+{
+    return ws->deflate ? ws->srv_bits : 0;
 }
 
 size_t nxx_ws_pending(const nxx_ws *ws)
@@ -463,6 +463,14 @@ static void ws_message_done(nxx_ws *ws)
         if (ws->cli_no_ctx)
             inflateReset(ws->zin);
     }
+    /* what the flush above put out belongs to the message too */
+    const uint8_t *msg = ws->msg;
+    size_t mlen = ws->mlen;
+    if (ws->whole) {
+        msg = ws->whole;
+        mlen = (size_t)ws->fh.len;
+        ws->whole = NULL;
+    }
     if (ws->msg_op == NXX_WS_OP_TEXT && ws->utf8 != 0) {
         ws_fail(ws, 1007, "text message ends inside a UTF-8 sequence");
         return;
@@ -470,11 +478,11 @@ static void ws_message_done(nxx_ws *ws)
     int type = ws->msg_op == NXX_WS_OP_TEXT ? NXX_WS_TEXT : NXX_WS_BINARY;
     if (ws->state == WS_OPEN) {
         if (ws->sub)
-            nxx_ws_publish(ws->sub, type, ws->msg, ws->mlen);
+            nxx_ws_publish(ws->sub, type, msg, mlen);
         else if (ws->loc->ops.message)
-            ws->loc->ops.message(ws, type, ws->msg, ws->mlen, ws->loc->ud);
+            ws->loc->ops.message(ws, type, msg, mlen, ws->loc->ud);
         else
-            nxx_ws_send(ws, type, ws->msg, ws->mlen);
+            nxx_ws_send(ws, type, msg, mlen);
     }
     if (ws->state != WS_CLOSED)
         msg_reset(ws);
@@ -549,44 +557,36 @@ static int ws_frame_start(nxx_ws *ws)
     return 0;
 }
 
-/* Payload bytes p[0..n) of the current frame (masked as they came). */
-static int ws_payload(nxx_ws *ws, const uint8_t *p, size_t n)
+/* Payload bytes p[0..n) of the current frame, masked as they came: they
+ * are unmasked where they lie (the read buffer is ours until the data
+ * callback returns), so a message that came whole is never copied. */
+static int ws_payload(nxx_ws *ws, uint8_t *p, size_t n)
 {
     struct nxx_ws_head *h = &ws->fh;
+    nxx_ws_unmask(p, n, h->mask, ws->fpos);
     if (h->opcode >= 8) {
         memcpy(ws->ctl + ws->clen, p, n);
-        nxx_ws_unmask(ws->ctl + ws->clen, n, h->mask, ws->fpos);
         ws->clen += n;
         return 0;
     }
-    if (ws->msg_z) {
-        uint8_t tmp[4096];
-        while (n) {
-            size_t k = n < sizeof(tmp) ? n : sizeof(tmp);
-            memcpy(tmp, p, k);
-            nxx_ws_unmask(tmp, k, h->mask, ws->fpos);
-            if (ws_inflate(ws, tmp, k) < 0)
-                return -1;
-            ws->fpos += k;
-            p += k;
-            n -= k;
+    if (ws->msg_z)
+        return ws_inflate(ws, p, n);
+    if (ws->msg_op == NXX_WS_OP_TEXT) {
+        ws->utf8 = nxx_utf8_feed(ws->utf8, p, n);
+        if (ws->utf8 == NXX_UTF8_BAD) {
+            ws_fail(ws, 1007, "text message is not UTF-8");
+            return -1;
         }
+    }
+    if (h->fin && ws->mlen == 0 && n == h->len) {
+        ws->whole = p;
         return 0;
     }
     if (msg_reserve(ws, n) < 0) {
         ws_fail(ws, 1011, "out of memory");
         return -1;
     }
-    uint8_t *d = ws->msg + ws->mlen;
-    memcpy(d, p, n);
-    nxx_ws_unmask(d, n, h->mask, ws->fpos);
-    if (ws->msg_op == NXX_WS_OP_TEXT) {
-        ws->utf8 = nxx_utf8_feed(ws->utf8, d, n);
-        if (ws->utf8 == NXX_UTF8_BAD) {
-            ws_fail(ws, 1007, "text message is not UTF-8");
-            return -1;
-        }
-    }
+    memcpy(ws->msg + ws->mlen, p, n);
     ws->mlen += n;
     return 0;
 }
@@ -600,7 +600,7 @@ static void ws_frame_end(nxx_ws *ws)
         ws_message_done(ws);
 }
 
-static void ws_read(nxx_ws *ws, const void *data, size_t len)
+static void ws_read(nxx_ws *ws, uint8_t *data, size_t len)
 {
     if (ws->state == WS_CLOSED)
         return;
@@ -612,7 +612,7 @@ static void ws_read(nxx_ws *ws, const void *data, size_t len)
         return;
     }
     ws->rx = 1;
-    const uint8_t *p = data;
+    uint8_t *p = data;
     while (len && ws->state != WS_CLOSED) {
         if (!ws->in_frame) {
             size_t old = ws->hlen;
@@ -647,8 +647,7 @@ static void ws_read(nxx_ws *ws, const void *data, size_t len)
         size_t k = left < len ? (size_t)left : len;
         if (ws_payload(ws, p, k) < 0)
             return;
-        if (!(ws->fh.opcode < 8 && ws->msg_z))
-            ws->fpos += k;
+        ws->fpos += k;
         p += k;
         len -= k;
         if (ws->fpos == ws->fh.len)
@@ -702,7 +701,8 @@ static void on_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
     (void)t;
     nxx_ws *ws = ud;
     ws_enter(ws);
-    ws_read(ws, data, len);
+    /* the engine lets us change the bytes in place (nxx.h) */
+    ws_read(ws, (uint8_t *)(uintptr_t)data, len);
     ws_leave(ws);
 }
 
@@ -969,9 +969,16 @@ nxx_ws *nxx_ws_detached(const struct nxx_ws_loc *loc, int deflate, int no_contex
 
 void nxx_ws_detached_feed(nxx_ws *ws, const void *data, size_t len)
 {
+    /* the reader unmasks in place: a copy, as the engine's read buffer is */
+    uint8_t *copy = nxx_malloc(len ? len : 1);
+    if (!copy)
+        return;
+    if (len)
+        memcpy(copy, data, len);
     ws_enter(ws);
-    ws_read(ws, data, len);
+    ws_read(ws, copy, len);
     ws_leave(ws);
+    nxx_free(copy);
 }
 
 int nxx_ws_detached_state(const nxx_ws *ws)

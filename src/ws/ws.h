@@ -23,6 +23,14 @@ struct nxx_ws_loc {
 /* The handshake and takeover for a location (the handler's body). */
 int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc);
 
+/* Messages shorter than this are sent uncompressed (the frame would not
+ * shrink enough to pay for zlib). */
+#define NXX_WS_DEFLATE_MIN 64
+
+/* The window (9..15) permessage-deflate lets the server compress with for
+ * ws, or 0 when it was not agreed. */
+int nxx_ws_deflate_bits(const nxx_ws *ws);
+
 /* Send one prebuilt server frame (channels: the same bytes to everyone). */
 int nxx_ws_send_frame(nxx_ws *ws, const void *frame, size_t len);
 

@@ -540,6 +540,39 @@ def test_echo_stops_reading_a_client_that_does_not_read():
 
 # ---- publish/subscribe channels ----
 
+def test_channel_frames_compressed_once_per_window():
+    deflate = [("Sec-WebSocket-Extensions", "permessage-deflate")]
+    small = [("Sec-WebSocket-Extensions", "permessage-deflate; server_max_window_bits=9")]
+    z = [WS(srv(), "/chat/zip", deflate) for _ in range(2)]
+    z9 = WS(srv(), "/chat/zip", small)
+    plain = WS(srv(), "/chat/zip")
+    for w in z + [z9]:
+        check(w.inflater is not None, "permessage-deflate agreed")
+    for i in range(3):
+        text = ("channel message %d, long enough to be worth compressing; " % i) * 6
+        plain.send_frame(OP_TEXT, text)
+        frames = []
+        for w in z + [z9]:
+            f = w.read_frame()
+            check(f is not None and f[2] == OP_TEXT and f[1] & 4,
+                  f"message {i}: a compressed frame (RSV1) for a deflate subscriber")
+            # compressed without context takeover: a fresh inflater reads it
+            eq(zlib.decompressobj(-15).decompress(f[3] + b"\x00\x00\xff\xff"),
+               text.encode(), f"message {i} inflates on its own")
+            frames.append(f[3])
+        eq(frames[0], frames[1], f"message {i}: one shared frame for the same window")
+        check(len(frames[0]) < len(text) // 2, "the shared frame is compressed")
+        f = plain.read_frame()
+        eq((f[1], f[2], f[3]), (0, OP_TEXT, text.encode()),
+           f"message {i}: the plain subscriber gets it uncompressed")
+    plain.send_frame(OP_TEXT, "short")
+    for w in z + [z9, plain]:
+        f = w.read_frame()
+        eq((f[1], f[3]), (0, b"short"), "a short message goes uncompressed to everyone")
+    for w in z + [z9, plain]:
+        w.close()
+
+
 def test_channel_fan_out():
     a = [WS(srv(), "/chat/room1") for _ in range(3)]
     b = WS(srv(), "/chat/room2")

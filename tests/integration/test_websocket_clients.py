@@ -1,16 +1,19 @@
 """WebSocket through real clients: python3-websockets (Debian's, run by
 /usr/bin/python3) and npm `ws` (Debian's node-ws, run by node) against
-`nxx serve --ws-echo` and channels, with and without permessage-deflate; and
-the C API through examples/ws-echo.c (callbacks, per-connection data,
-subprotocols, a close from the server, channels)."""
+`nxx serve --ws-echo` and channels, with and without permessage-deflate; a
+relay through `nxx serve --proxy` to an upstream nxx echo with
+permessage-deflate end to end; and the C API through examples/ws-echo.c
+(callbacks, per-connection data, subprotocols, a close from the server,
+channels)."""
 
 import os
 import shutil
 import struct
 import subprocess
 import textwrap
+import zlib
 
-from harness import (NXX_BIN, ConfigServer, Process, census_example_env, check, config_dir,
+from harness import (NXX_BIN, ConfigServer, Process, Server, census_example_env, check, config_dir,
                      eq, make_docroot, shared, skip, timeout)
 from wsraw import OP_BINARY, OP_CLOSE, OP_TEXT, WS
 
@@ -48,6 +51,17 @@ def example():
     if not os.path.exists(WS_ECHO):
         skip(f"{WS_ECHO} is not built")
     return shared("ws-echo", WsEcho)
+
+
+def relay():
+    """nxx --proxy in front of an upstream nxx --ws-echo /ws (deflate on)."""
+    def make_upstream():
+        return Server(make_docroot(), "--ws-echo", "/ws")
+    up = shared("upstream nxx --ws-echo", make_upstream)
+
+    def make():
+        return Server(make_docroot(), "--proxy", f"http://127.0.0.1:{up.port}")
+    return shared("nxx --proxy to the echo", make)
 
 
 def run_client(argv, script, env=None, timeout_s=60):
@@ -219,3 +233,62 @@ def test_c_api_example():
     a.send_frame(OP_TEXT, "to all")
     eq(b.read_message(), (OP_TEXT, b"to all"), "the example's channel")
     eq(a.read_message(), (OP_TEXT, b"to all"), "the sender too")
+
+
+def _client_deflate(data):
+    """One message compressed as a client with client_no_context_takeover:
+    a fresh raw deflate stream, the sync flush's 00 00 ff ff removed."""
+    z = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    out = z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH)
+    check(out.endswith(b"\x00\x00\xff\xff"), "sync flush tail")
+    return out[:-4]
+
+
+def test_relay_keeps_the_upstreams_deflate_parameters_and_frames():
+    ws = WS(relay(), "/ws", [("Sec-WebSocket-Extensions",
+                              "permessage-deflate; client_no_context_takeover; "
+                              "server_max_window_bits=10")])
+    ext = ws.resp.header("sec-websocket-extensions") or ""
+    for p in ("permessage-deflate", "client_no_context_takeover",
+              "server_max_window_bits=10"):
+        check(p in ext, f"the relayed 101 keeps {p!r} as the upstream agreed it: {ext!r}")
+    check(ws.resp.header("via"), "the relayed 101 carries Via")
+    for i in range(5):
+        # the same text each time: the upstream's window (context takeover)
+        # makes the later ones shorter, which only a shared inflater reads
+        text = ("message %d through the relay, compressed both ways " % (i % 2)) * 8
+        ws.send_frame(OP_TEXT, _client_deflate(text.encode()), rsv=4)
+        f = ws.read_frame()
+        check(f is not None and f[2] == OP_TEXT, f"echo {i} arrives")
+        check(f[1] & 4, f"echo {i} is compressed by the upstream (RSV1)")
+        eq(ws.inflater.decompress(f[3] + b"\x00\x00\xff\xff"), text.encode(),
+           f"echo {i} inflates to the message")
+    ws.send_frame(OP_BINARY, b"short")  # uncompressed frames are fine too
+    eq(ws.read_message(), (OP_BINARY, b"short"), "an uncompressed message")
+    ws.send_frame(OP_CLOSE, struct.pack("!H", 1000))
+    f = ws.read_frame()
+    eq((f[2], f[3][:2]), (OP_CLOSE, struct.pack("!H", 1000)),
+       "the upstream's close comes back through the relay")
+    ws.close()
+
+
+@timeout(90)
+def test_python_websockets_through_the_relay_with_deflate():
+    url = f"ws://127.0.0.1:{relay().port}/ws"
+    out = python_client(f"""
+        async def run(compression):
+            async with websockets.connect({url!r}, compression=compression,
+                                          max_size=None) as ws:
+                ext = [type(e).__name__ for e in ws.extensions]
+                for n in (0, 125, 126, 65536, 1 << 19):
+                    text = ("é" + "relay " * n)[:n]
+                    await ws.send(text)
+                    assert await ws.recv() == text, n
+                await ws.close(1000, "done")
+                return ext, ws.close_code
+        print(asyncio.run(run("deflate")))
+        print(asyncio.run(run(None)))
+        """)
+    lines = out.strip().splitlines()
+    eq(lines[0], "(['PerMessageDeflate'], 1000)", "permessage-deflate end to end")
+    eq(lines[1], "([], 1000)", "without")
