@@ -594,6 +594,18 @@ static ssize_t ssl_fail(SSL *ssl, int r)
     return syserr ? -syserr : -ECONNRESET;
 }
 
+/*
+ * A write that failed.  SSL_get_error says ZERO_RETURN for any call once the
+ * peer's close_notify has been read (read-ahead may have read it with the
+ * request): for a write that is a closed connection, never "0 written",
+ * which a caller would retry for ever.
+ */
+static ssize_t ssl_write_fail(SSL *ssl, int r)
+{
+    ssize_t f = ssl_fail(ssl, r);
+    return f == 0 ? -EPIPE : f;
+}
+
 static ssize_t tls_read(struct nxx_conn *c, char *buf, size_t len)
 {
     SSL *ssl = ssl_of(c);
@@ -631,7 +643,7 @@ static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
         size_t n = 0;
         int r = SSL_write_ex(ssl, (const char *)p + done, len - done, &n);
         if (r != 1)
-            return done ? (ssize_t)done : ssl_fail(ssl, r);
+            return done ? (ssize_t)done : ssl_write_fail(ssl, r);
         done += n;
     }
     return (ssize_t)done;
@@ -664,7 +676,7 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
             *off += n;
             return n;
         }
-        return ssl_fail(ssl, (int)n);
+        return ssl_write_fail(ssl, (int)n);
     }
     /* a retry after a full socket reads the same bytes again */
     size_t want = len < TLS_FILE_READ ? len : TLS_FILE_READ;
