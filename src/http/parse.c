@@ -33,6 +33,7 @@
 
 #include "core/str.h"
 #include "http/field.h"
+#include "http/scan.h"
 
 #include "core/banned.h"
 
@@ -91,35 +92,6 @@ static inline int is_digit(char c)
 }
 
 #define NAME_IS(s, lit) nxx_name_is_lc((s), (lit), sizeof(lit) - 1)
-
-/*
- * Skip field-value bytes; stops at the first CTL other than HTAB, at DEL or
- * at end.  Values are the bulk of a head, so 16 bytes are tested at once
- * where SSE2 is available (it always is on x86-64).  Never reads past end.
- */
-static inline const char *scan_value(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-    const __m128i ctl = _mm_set1_epi8(0x1f);
-    const __m128i del = _mm_set1_epi8(0x7f);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v); /* v <= 0x1f */
-        int mask = _mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del)));
-        if (mask == 0) {
-            p += 16;
-            continue;
-        }
-        p += __builtin_ctz((unsigned)mask);
-        if (*p != '\t')
-            return p;
-        p++;
-    }
-#endif
-    while (p < end && nxx_field_is(*p, NXX_FIELD_VALUE))
-        p++;
-    return p;
-}
 
 /*
  * What scan_target learns about the target on the way: where its first '?'
@@ -184,35 +156,6 @@ static inline const char *scan_target(const char *p, const char *end, struct tar
 #endif
     while (p < end && IS(*p, C_TARGET))
         p++;
-    return p;
-}
-
-/*
- * Skip the letters and '-' that make up nearly every field name, 16 bytes
- * at a time; stops at the first other byte (':' at the end of a name, or a
- * tchar the caller's table loop takes over from).  Never reads past end.
- */
-static inline const char *scan_name(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-    const __m128i fold = _mm_set1_epi8(0x20);
-    const __m128i a = _mm_set1_epi8('a');
-    const __m128i span = _mm_set1_epi8('z' - 'a');
-    const __m128i dash = _mm_set1_epi8('-');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* (v | 0x20) - 'a' <= 25, unsigned: exactly the ASCII letters */
-        __m128i off = _mm_sub_epi8(_mm_or_si128(v, fold), a);
-        __m128i alpha = _mm_cmpeq_epi8(_mm_subs_epu8(off, span), _mm_setzero_si128());
-        __m128i ok = _mm_or_si128(alpha, _mm_cmpeq_epi8(v, dash));
-        unsigned mask = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
-        if (mask)
-            return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#else
-    (void)end;
-#endif
     return p;
 }
 
@@ -792,7 +735,7 @@ static int parse_fields(struct pstate *st, const char **pp)
         const char *name = p, *name_end = NULL;
         /* the line (without CRLF) may not reach lend; refuse it as soon as it does */
         const char *lend = (size_t)(end - name) > max_field ? name + max_field + 1 : end;
-        p = scan_name(p, lend);
+        p = nxx_scan_name(p, lend);
         while (p < lend && nxx_field_is_tchar(*p))
             p++;
         if (p == lend)
@@ -809,7 +752,7 @@ static int parse_fields(struct pstate *st, const char **pp)
         name_end = p++;
         p = nxx_field_skip_ows(p, lend);
         const char *v = p;
-        p = scan_value(p, lend);
+        p = nxx_scan_value(p, lend);
         if (p == lend)
             goto line_cut;
         if (*p != '\r')

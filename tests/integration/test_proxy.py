@@ -204,7 +204,7 @@ def test_response_trailers_passed_on():
         time.sleep(0.05)
         c.send(b"c1\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nX-Other:  o \r\n\r\n")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         r = c.request("GET", "/t")
@@ -243,7 +243,7 @@ def test_request_trailers_reach_the_upstream():
                 f"{t}\n" for t in trailers)
             c.respond(200, [("Content-Type", "text/plain")], bytes(body) + b"\n" + text.encode())
     up = FakeUpstream(fn)
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     with Conn(srv) as c:
         c.send(build_request("POST", "/t", [("Transfer-Encoding", "chunked"),
@@ -324,7 +324,7 @@ def test_103_early_hints_shown_by_curl():
                b"Connection: X-Hop\r\nX-Hop: 1\r\n\r\n")
         c.respond(200, [("Content-Type", "text/html")], b"<p>page</p>")
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _proxy(up.url)
     p = _curl("-i", f"{srv.url}/page")
     out = p.stdout.decode("latin-1")
@@ -411,7 +411,7 @@ def test_read_buffer_send_buffer_and_max_fields_settings():
         else:
             echo(c, req)
     up = FakeUpstream(serve_forever(h))
-    _cleanup.append(up.close)
+    at_teardown(up.close)
     srv = _config(f"  /:\n    proxy:\n      to: {up.url}\n      read-buffer: 4K\n"
                   "      max-fields: 8\n      send-buffer: 256K\n")
     with Conn(srv) as c:

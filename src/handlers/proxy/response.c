@@ -10,12 +10,9 @@
 
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "core/str.h"
 #include "http/field.h"
+#include "http/scan.h"
 #include "core/banned.h"
 
 static int fail(const char **detail, const char *why)
@@ -130,64 +127,6 @@ static int note_field(struct nxx_upstream_head *h, const struct nxx_header *f, c
     return 0;
 }
 
-/*
- * The end of a field line's bytes from p: the first CTL other than HTAB,
- * DEL, or end.  Every response head passes through here, so 16 bytes are
- * tested at once where SSE2 is available (always on x86-64); never reads
- * past end.
- */
-static inline const char *scan_line(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-    const __m128i ctl = _mm_set1_epi8(0x1f);
-    const __m128i del = _mm_set1_epi8(0x7f);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v); /* v <= 0x1f */
-        int mask = _mm_movemask_epi8(_mm_or_si128(low, _mm_cmpeq_epi8(v, del)));
-        if (mask == 0) {
-            p += 16;
-            continue;
-        }
-        p += __builtin_ctz((unsigned)mask);
-        if (*p != '\t')
-            return p;
-        p++;
-    }
-#endif
-    while (p < end && (((unsigned char)*p >= 0x20 && *p != 0x7f) || *p == '\t'))
-        p++;
-    return p;
-}
-
-/*
- * Skip the letters and '-' that make up nearly every field name, 16 bytes
- * at a time; the tchar loop after it takes the rest.  Never reads past end.
- */
-static inline const char *scan_name(const char *p, const char *end)
-{
-#if defined(__SSE2__)
-    const __m128i fold = _mm_set1_epi8(0x20);
-    const __m128i a = _mm_set1_epi8('a');
-    const __m128i span = _mm_set1_epi8('z' - 'a');
-    const __m128i dash = _mm_set1_epi8('-');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* (v | 0x20) - 'a' <= 25, unsigned: exactly the ASCII letters */
-        __m128i off = _mm_sub_epi8(_mm_or_si128(v, fold), a);
-        __m128i alpha = _mm_cmpeq_epi8(_mm_subs_epu8(off, span), _mm_setzero_si128());
-        __m128i ok = _mm_or_si128(alpha, _mm_cmpeq_epi8(v, dash));
-        unsigned mask = ~(unsigned)_mm_movemask_epi8(ok) & 0xffffu;
-        if (mask)
-            return p + __builtin_ctz(mask);
-        p += 16;
-    }
-#else
-    (void)end;
-#endif
-    return p;
-}
-
 int nxx_upstream_parse(const char *buf, size_t len, struct nxx_upstream_head *h, size_t max_headers,
                        size_t max_bytes, const char **detail)
 {
@@ -221,14 +160,14 @@ int nxx_upstream_parse(const char *buf, size_t len, struct nxx_upstream_head *h,
         }
         if (*p == ' ' || *p == '\t')
             return fail(detail, "the upstream's header uses obsolete line folding");
-        const char *n = scan_name(p, end);
+        const char *n = nxx_scan_name(p, end);
         while (n < end && nxx_field_is_tchar(*n))
             n++;
         if (n == end)
             goto incomplete;
         if (n == p || *n != ':')
             return fail(detail, "the upstream's header has a malformed field name");
-        e = scan_line(n + 1, end);
+        e = nxx_scan_value(n + 1, end);
         if (e == end)
             goto incomplete;
         if (*e != '\r' || e + 1 == end || e[1] != '\n') {
