@@ -84,6 +84,9 @@ bench: build
 	BENCH_REST_OUT=$(BUILD)/bench-rest.md bench/rest $(BUILD)/nxx
 	BENCH_WS_OUT=$(BUILD)/bench-ws.md bench/ws $(BUILD)/nxx
 	bench/policies $(BUILD)/nxx
+	bench/proxy $(BUILD)/nxx
+	bench/tls $(BUILD)/nxx
+	bench/dav $(BUILD)/nxx
 
 # Generated documentation: the status table comes from the registry, the
 # configuration reference, the man page and the file's JSON Schema from the
