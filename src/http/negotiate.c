@@ -17,6 +17,25 @@
 
 #include "core/banned.h"
 
+/*
+ * The next usable "token [ weight ]" element of a list (Accept-Encoding,
+ * Accept-Language): 1 with its token and q, 0 at the end.  Elements that
+ * do not parse are skipped.
+ */
+static int next_weighted(struct nxx_field_iter *it, nxx_str *token, int *q)
+{
+    nxx_str elem;
+    while (nxx_field_list_next(it, &elem)) {
+        struct nxx_field_iter e;
+        nxx_field_iter_init(&e, elem);
+        *token = nxx_field_token(&e);
+        *q = nxx_field_weight(&e);
+        if (token->len && *q >= 0)
+            return 1;
+    }
+    return 0;
+}
+
 /* ---- Accept-Encoding ------------------------------------------------------ */
 
 /* RFC 9110 §8.4.1.1/§8.4.1.3: x-gzip and x-compress are gzip and compress. */
@@ -40,18 +59,12 @@ int nxx_accept_encoding_q(nxx_str field, int has_field, const char *coding)
     if (field.len == 0)
         return identity ? 1000 : 0;
 
-    int exact = -1, star = -1, elements = 0;
+    int exact = -1, star = -1, elements = 0, q;
     struct nxx_field_iter it;
-    nxx_str elem;
+    nxx_str name;
     nxx_field_iter_init(&it, field);
-    while (nxx_field_list_next(&it, &elem)) {
-        /* codings [ weight ]: the weight is the only parameter */
-        struct nxx_field_iter e;
-        nxx_field_iter_init(&e, elem);
-        nxx_str name = nxx_field_token(&e);
-        int q = nxx_field_weight(&e);
-        if (name.len == 0 || q < 0)
-            continue;
+    /* codings [ weight ]: the weight is the only parameter */
+    while (next_weighted(&it, &name, &q)) {
         elements++;
         /* the first mention of a coding counts; a later repeat cannot override it */
         if (name.len == 1 && name.ptr[0] == '*') {
@@ -212,18 +225,12 @@ int nxx_accept_language_q(nxx_str field, int has_field, const char *lang)
     if (!has_field || field.len == 0)
         return 1000;
     nxx_str tag = { lang, strlen(lang) };
-    int best_q = -1, best_level = -1, elements = 0, fallback_q = -1;
+    int best_q = -1, best_level = -1, elements = 0, fallback_q = -1, q;
     struct nxx_field_iter it;
-    nxx_str elem;
+    nxx_str range;
     nxx_field_iter_init(&it, field);
-    while (nxx_field_list_next(&it, &elem)) {
-        /* language-range [ weight ]; the range is alpha/digit/'-' or "*" */
-        struct nxx_field_iter e;
-        nxx_field_iter_init(&e, elem);
-        nxx_str range = nxx_field_token(&e);
-        int q = nxx_field_weight(&e);
-        if (range.len == 0 || q < 0)
-            continue;
+    /* language-range [ weight ]; the range is alpha/digit/'-' or "*" */
+    while (next_weighted(&it, &range, &q)) {
         elements++;
         int level = lang_level(range, tag);
         if (level > best_level) {
