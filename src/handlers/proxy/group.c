@@ -649,21 +649,11 @@ int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int 
     return 0;
 }
 
-int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len)
+size_t nxx_proxy_filter_fields(const char *sec, size_t len, char *out,
+                               int (*drop)(nxx_str name, const void *ud), const void *ud)
 {
-    nxx_str t = nxx_req_trailers(req);
-    *end = "0\r\n\r\n";
-    *len = 5;
-    if (!t.len)
-        return 0;
-    int check_connection = connection_names_others(req);
-    char *o = nxx_req_alloc(req, t.len * 2 + 5);
-    if (!o)
-        return -1;
     size_t n = 0;
-    memcpy(o, "0\r\n", 3);
-    n = 3;
-    const char *p = t.ptr, *e = t.ptr + t.len;
+    const char *p = sec, *e = sec + len;
     while (p < e) {
         const char *eol = memchr(p, '\n', (size_t)(e - p));
         const char *colon = memchr(p, ':', (size_t)(e - p));
@@ -672,17 +662,42 @@ int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len)
         nxx_str name = { p, (size_t)(colon - p) };
         nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - colon - 2) });
         p = eol + 1;
-        if (hop_field(name) || (check_connection && named_in_connection(req, name)))
+        if (drop(name, ud))
             continue;
-        memcpy(o + n, name.ptr, name.len);
+        memcpy(out + n, name.ptr, name.len);
         n += name.len;
-        memcpy(o + n, ": ", 2);
+        memcpy(out + n, ": ", 2);
         n += 2;
-        memcpy(o + n, value.ptr, value.len);
+        memcpy(out + n, value.ptr, value.len);
         n += value.len;
-        memcpy(o + n, "\r\n", 2);
+        memcpy(out + n, "\r\n", 2);
         n += 2;
     }
+    return n;
+}
+
+/* A request trailer field that stays on this hop. */
+static int request_hop_field(nxx_str name, const void *ud)
+{
+    const nxx_req *req = ud;
+    return hop_field(name) || (req && named_in_connection(req, name));
+}
+
+int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len)
+{
+    nxx_str t = nxx_req_trailers(req);
+    *end = "0\r\n\r\n";
+    *len = 5;
+    if (!t.len)
+        return 0;
+    char *o = nxx_req_alloc(req, t.len * 2 + 5);
+    if (!o)
+        return -1;
+    memcpy(o, "0\r\n", 3);
+    /* Connection is looked into only when it names more than close,
+     * keep-alive and upgrade */
+    size_t n = 3 + nxx_proxy_filter_fields(t.ptr, t.len, o + 3, request_hop_field,
+                                           connection_names_others(req) ? req : NULL);
     memcpy(o + n, "\r\n", 2);
     *end = o;
     *len = n + 2;

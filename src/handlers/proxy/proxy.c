@@ -708,6 +708,14 @@ static int named_in(nxx_str list, nxx_str name)
     return 0;
 }
 
+/* A response trailer field that stays on this hop: ud is the upstream's
+ * Connection value. */
+static int response_hop_field(nxx_str name, const void *ud)
+{
+    const nxx_str *conn = ud;
+    return hop_by_hop(name) || (conn->len && named_in(*conn, name));
+}
+
 /* The trailer fields for the client: those of the upstream's section that
  * are end to end (hop-by-hop ones and those its Connection named are this
  * hop's own, as in the head).  The decoder checked their syntax. */
@@ -716,27 +724,7 @@ static void pass_trailers(struct link *l)
     char *out = nxx_req_alloc(l->req, l->tr_len * 2);
     if (!out)
         return;
-    size_t o = 0;
-    const char *p = l->trailers, *end = l->trailers + l->tr_len;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (!eol || !colon || colon > eol)
-            break;
-        nxx_str name = { p, (size_t)(colon - p) };
-        nxx_str value = nxx_field_trim((nxx_str){ colon + 1, (size_t)(eol - 1 - colon - 1) });
-        p = eol + 1;
-        if (hop_by_hop(name) || (l->conn.len && named_in(l->conn, name)))
-            continue;
-        memcpy(out + o, name.ptr, name.len);
-        o += name.len;
-        memcpy(out + o, ": ", 2);
-        o += 2;
-        memcpy(out + o, value.ptr, value.len);
-        o += value.len;
-        memcpy(out + o, "\r\n", 2);
-        o += 2;
-    }
+    size_t o = nxx_proxy_filter_fields(l->trailers, l->tr_len, out, response_hop_field, &l->conn);
     if (o)
         nxx_resp_trailers(l->req, out, o);
 }

@@ -89,6 +89,16 @@ int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int 
  * its Connection names removed), the final CRLF.  0, or -1 (no memory). */
 int nxx_proxy_trailer_end(nxx_req *req, const char **end, size_t *len);
 
+/*
+ * The "name: value" lines of a trailer section sec[0..len) (its syntax
+ * already checked by the chunked decoder) written to out as "name:
+ * value\r\n", values trimmed, except those drop(name, ud) says belong to
+ * this hop.  out needs room for 2 * len bytes (a space may be added after
+ * each colon); returns the bytes written.
+ */
+size_t nxx_proxy_filter_fields(const char *sec, size_t len, char *out,
+                               int (*drop)(nxx_str name, const void *ud), const void *ud);
+
 /* A forward proxy's CONNECT to up: 0 (the tunnel starts once connected),
  * or a status to answer with. */
 int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up);
