@@ -199,7 +199,9 @@ static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigne
     if (out->allowed)
         e->count += cost;
     out->remaining = e->count < l->quota ? l->quota - e->count : 0;
-    out->reset_s = ceil_s(e->mark + l->window_ms - now);
+    /* a window another worker started "after" now still has at most its length left */
+    uint64_t left = e->mark + l->window_ms - now;
+    out->reset_s = ceil_s(left < l->window_ms ? left : l->window_ms);
     out->retry_s = out->allowed ? 0 : out->reset_s;
 }
 

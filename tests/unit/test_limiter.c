@@ -169,5 +169,9 @@ TEST(a_clock_slightly_behind_does_not_restart_the_window)
     CHECK(r.allowed);
     nxx_limiter_take(l, &k, 998, 1, &r);
     CHECK(!r.allowed);
+    /* the time left is never more than the window (a captive portal's
+     * seconds-remaining was once 601 of 600 this way) */
+    CHECK_EQ_INT((int)r.reset_s, 60);
+    CHECK_EQ_INT((int)r.retry_s, 60);
     nxx_limiter_free(l);
 }
