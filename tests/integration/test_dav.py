@@ -4,6 +4,7 @@ checked through raw requests and the files left on disk."""
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -309,6 +310,50 @@ def test_locks_survive_a_restart():
         check_status(req(s, "UNLOCK", "/keep.txt", {"Lock-Token": f"<{token}>"}), 204)
     with Server(root, "--dav") as s:
         check_status(req(s, "PUT", "/keep.txt", None, b"free"), 204, "unlocked for good")
+
+
+def _crash(s):
+    """SIGKILL: no drain, no close of the database (a crash of nxx)."""
+    s.signal(signal.SIGKILL)
+    s.wait()
+
+
+def test_locks_survive_a_crash_of_nxx():
+    # sync: data writes a lock's row to the database's log before the answer,
+    # unsynced: a kill -9 right after the answer keeps it (only a crash of
+    # the machine could lose it), and keeps an UNLOCK and a refresh too
+    root = new_root({"k.txt": b"k", "u.txt": b"u"})
+    s = Server(root, "--dav").start()
+    try:
+        r, token = _lock(s, "/k.txt")
+        check(b"<D:owner>tests</D:owner>" in r.body, f"the owner in the answer: {r.body!r}")
+        _, gone = _lock(s, "/u.txt")
+        check_status(req(s, "UNLOCK", "/u.txt", {"Lock-Token": f"<{gone}>"}), 204)
+        r = req(s, "LOCK", "/k.txt", {"If": f"(<{token}>)", "Timeout": "Second-3000"})
+        check_status(r, 200, "a refresh")
+    finally:
+        _crash(s)
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PUT", "/k.txt", None, b"x"), 423, "still locked after kill -9")
+        r = req(s, "PROPFIND", "/k.txt", {"Depth": "0"},
+                b'<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>')
+        check(b"<D:owner>tests</D:owner>" in r.body, f"with its owner: {r.body!r}")
+        t = multistatus(r).find(f".//{D}timeout").text
+        check(int(t.split("-")[1]) > 60, f"and the refreshed timeout: {t}")
+        check_status(req(s, "PUT", "/u.txt", None, b"x"), 204, "an UNLOCK before kill -9 stays")
+        check_status(req(s, "UNLOCK", "/k.txt", {"Lock-Token": f"<{token}>"}), 204)
+
+
+def test_lock_rows_synced_with_sync_full():
+    root = new_root({"f.txt": b"f"})
+    s = Server(root, "--dav", "--dav-sync", "full").start()
+    try:
+        _, token = _lock(s, "/f.txt")
+    finally:
+        _crash(s)
+    with Server(root, "--dav", "--dav-sync", "full") as s:
+        check_status(req(s, "PUT", "/f.txt", None, b"x"), 423, "locked after kill -9")
+        check_status(req(s, "UNLOCK", "/f.txt", {"Lock-Token": f"<{token}>"}), 204)
 
 
 def test_full_disk_507_leaves_nothing():

@@ -477,12 +477,75 @@ static void job_done(nxx_req *req, void *ud)
     finish(j->c, j->answer(j));
 }
 
+/*
+ * The job threads of a state: started on demand, up to the location's
+ * max-jobs, and kept (a PUT's sync costs a wake-up, not a thread created
+ * and torn down).  Concurrent PUTs sync on several threads at once, so the
+ * file system's journal commits them together.  A job that finds every
+ * thread busy waits in the queue; the event loop never runs one.
+ */
 static void *job_thread(void *arg)
 {
-    struct nxx_dav_job *j = arg;
-    j->work(j);
-    nxx_req_post(j->c->req, job_done, j);
+    struct nxx_dav_state *s = arg;
+    pthread_mutex_lock(&s->qmu);
+    for (;;) {
+        struct nxx_dav_job *j = s->qhead;
+        if (!j) {
+            if (s->stop)
+                break;
+            s->idle++;
+            pthread_cond_wait(&s->qcv, &s->qmu);
+            s->idle--;
+            continue;
+        }
+        s->qhead = j->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        pthread_mutex_unlock(&s->qmu);
+        j->work(j);
+        nxx_req_post(j->c->req, job_done, j);
+        pthread_mutex_lock(&s->qmu);
+    }
+    pthread_mutex_unlock(&s->qmu);
     return NULL;
+}
+
+/* Queue j; a thread more when none is idle and the limit allows: 0, or
+ * -1 when no thread is running to take it. */
+static int job_queue(struct nxx_dav_state *s, struct nxx_dav_job *j, unsigned max)
+{
+    pthread_mutex_lock(&s->qmu);
+    if (!s->idle && s->nthreads < max) {
+        pthread_t *v = nxx_realloc(s->threads, (s->nthreads + 1) * sizeof(*v));
+        if (v) {
+            s->threads = v;
+            if (pthread_create(&v[s->nthreads], NULL, job_thread, s) == 0)
+                s->nthreads++;
+        }
+    }
+    int ok = s->nthreads > 0;
+    if (ok) {
+        j->next = NULL;
+        if (s->qtail)
+            s->qtail->next = j;
+        else
+            s->qhead = j;
+        s->qtail = j;
+        pthread_cond_signal(&s->qcv);
+    }
+    pthread_mutex_unlock(&s->qmu);
+    return ok ? 0 : -1;
+}
+
+static void jobs_stop(struct nxx_dav_state *s)
+{
+    pthread_mutex_lock(&s->qmu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (unsigned i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    nxx_free(s->threads);
 }
 
 int nxx_dav_job_start(struct nxx_dav_job *j)
@@ -490,22 +553,15 @@ int nxx_dav_job_start(struct nxx_dav_job *j)
     struct nxx_dav_root *r = j->c->r;
     nxx_req *req = j->c->req;
     atomic_init(&j->done, 0);
-    if (atomic_fetch_add(&r->sh->jobs, 1) >= (int)r->max_jobs) {
+    atomic_fetch_add(&r->sh->jobs, 1);
+    if (!r->max_jobs || job_queue(r->sh, j, r->max_jobs) < 0) {
+        /* max-jobs 0, or no thread to be had: the work here */
         atomic_fetch_sub(&r->sh->jobs, 1);
         j->work(j);
         return j->answer(j);
     }
     nxx_req_suspend(req);
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int e = pthread_create(&t, &attr, job_thread, j);
-    pthread_attr_destroy(&attr);
-    if (e)
-        job_thread(j); /* no thread to be had: the work here, the answer as posted */
-    else
-        nxx_req_defer(req, r->processing_ms, job_tick, j);
+    nxx_req_defer(req, r->processing_ms, job_tick, j);
     return 0;
 }
 
@@ -1390,6 +1446,7 @@ static struct nxx_dav_state *states;
 
 static void state_free(struct nxx_dav_state *s)
 {
+    jobs_stop(s);
     nxx_dav_db_close(s);
     for (size_t i = 0; i < s->nlocks; i++) {
         nxx_free(s->locks[i].path);
@@ -1397,6 +1454,9 @@ static void state_free(struct nxx_dav_state *s)
     }
     nxx_free(s->locks);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->dbmu);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
     nxx_free(s->key);
     nxx_free(s);
 }
@@ -1453,6 +1513,9 @@ static int state_acquire(struct nxx_dav_root *r, const char *db)
     }
     s->key = key;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->dbmu, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
     atomic_init(&s->jobs, 0);
     atomic_init(&s->changes, 0);
     r->sh = s;

@@ -17,6 +17,8 @@
 #include "handlers/dav/xml.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
+struct nxx_dav_job;
 struct static_root;
 
 struct nxx_dav_lock {
@@ -45,9 +47,24 @@ struct nxx_dav_state {
     atomic_int has_props;  /* 0: the database holds no dead property (skip it) */
     atomic_ullong changes; /* writes to the tree so far: GET's cache looks again when it moves */
     struct sqlite3 *db;
-    pthread_mutex_t mu; /* the database and the locks */
+    /* Two mutexes, taken in this order when both are: dbmu (the database
+     * connection, held across a commit) then mu (the lock table, held for
+     * memory work only: a check never waits for the disk). */
+    pthread_mutex_t dbmu;
+    pthread_mutex_t mu;
+    int db_full;                     /* the connection's synchronous: 1 FULL, 0 NORMAL */
+    unsigned lock_writes;            /* lock rows written: expired rows swept every 256 */
+    struct sqlite3_stmt *lock_st[5]; /* prepared once (lock.c) */
     struct nxx_dav_lock *locks;
     size_t nlocks, lockcap;
+    /* The job threads (nxx_dav_job_start): started on demand up to the
+     * location's max-jobs, then kept; jobs beyond wait in the queue. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct nxx_dav_job *qhead, *qtail;
+    pthread_t *threads;
+    unsigned nthreads, idle;
+    int stop;
 };
 
 struct nxx_dav_root {
@@ -63,7 +80,7 @@ struct nxx_dav_root {
     unsigned max_timeout_s;
     uint64_t quota;         /* bytes; 0: none */
     unsigned processing_ms; /* first 102 after this long */
-    unsigned max_jobs;      /* operations on threads at once; beyond, on the worker */
+    unsigned max_jobs;      /* job threads at most; 0: jobs run on the worker */
     int sync;               /* NXX_DAV_SYNC_*: what a PUT makes durable before its 2xx */
     struct nxx_dav_state *sh;
 };
@@ -121,6 +138,7 @@ struct nxx_dav_job {
     void *p;
     int err;
     atomic_int done;
+    struct nxx_dav_job *next; /* in the state's queue */
 };
 /* Start j (allocated in the request's arena); returns what the handler returns. */
 int nxx_dav_job_start(struct nxx_dav_job *j);
@@ -174,6 +192,9 @@ int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail
 
 /* ---- props.c ---- */
 int nxx_dav_db_open(struct nxx_dav_root *r, const char *file);
+/* The connection's synchronous mode for the next commits (caller holds
+ * dbmu): full = 1 syncs the log at each commit, 0 only writes it. */
+void nxx_dav_db_sync(struct nxx_dav_state *s, int full);
 void nxx_dav_db_close(struct nxx_dav_state *s);
 int nxx_dav_propfind(struct nxx_dav_ctx *c);
 /* Bytes of the files under the root (a walk of the tree). */

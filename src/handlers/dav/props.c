@@ -64,11 +64,24 @@ int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
     sqlite3_finalize(st);
     atomic_init(&r->sh->has_props, any);
     r->sh->db = db;
+    r->sh->db_full = 1;
     return 0;
+}
+
+void nxx_dav_db_sync(struct nxx_dav_state *s, int full)
+{
+    if (s->db_full != full &&
+        sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+                     NULL, NULL) == SQLITE_OK)
+        s->db_full = full;
 }
 
 void nxx_dav_db_close(struct nxx_dav_state *s)
 {
+    for (size_t i = 0; i < sizeof(s->lock_st) / sizeof(s->lock_st[0]); i++) {
+        sqlite3_finalize(s->lock_st[i]);
+        s->lock_st[i] = NULL;
+    }
     if (s->db)
         sqlite3_close(s->db);
     s->db = NULL;
@@ -124,7 +137,8 @@ const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int 
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
 static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
+    nxx_dav_db_sync(r->sh, 1);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
@@ -133,7 +147,7 @@ static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
 }
 
 #define UNDER "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
@@ -453,7 +467,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
 {
     if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return; /* no dead property anywhere: no query per member */
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
@@ -472,7 +486,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
 }
 
 /* One dead property: 1 written, 0 absent. */
@@ -482,7 +496,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
     int found = 0;
     if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return 0;
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db,
                            "SELECT value FROM prop WHERE path = ?1 AND ns = ?2 AND name = ?3", -1,
@@ -501,7 +515,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
     return found;
 }
 
@@ -881,7 +895,8 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
     char kbuf[PATH_MAX];
     const char *key = nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf));
     if (!failed) {
-        pthread_mutex_lock(&c->r->sh->mu);
+        pthread_mutex_lock(&c->r->sh->dbmu);
+        nxx_dav_db_sync(c->r->sh, 1); /* a 207 means the properties are on disk */
         int ok = sqlite3_exec(c->r->sh->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; ok && i < n; i++) {
             const struct nxx_dav_xel *e = ops[i].prop;
@@ -915,7 +930,7 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
             full = sqlite3_errcode(c->r->sh->db) == SQLITE_FULL;
             sqlite3_exec(c->r->sh->db, "ROLLBACK", NULL, NULL, NULL);
         }
-        pthread_mutex_unlock(&c->r->sh->mu);
+        pthread_mutex_unlock(&c->r->sh->dbmu);
         if (!ok) {
             if (full)
                 return nxx_dav_error(req, 507, "quota-not-exceeded",
