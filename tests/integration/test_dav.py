@@ -626,3 +626,33 @@ def test_dead_properties_belong_to_the_collection_not_the_path():
         eq(_colour(s, "/moved.txt"), "red", "a MOVE takes them along")
         check_status(req(s, "COPY", "/docs", {"Destination": "/copy"}), 201)
         eq(_colour(s, "/copy/"), "blue", "a COPY copies them")
+
+
+def test_dead_properties_of_a_file_belong_to_the_file_not_the_path():
+    # a file's second binding is a hard link (RFC 5842 §2.3: one resource):
+    # its dead properties are the same through every path
+    root = new_root({"docs/a.txt": b"a", "docs/c.txt": b"c", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        _set_colour(s, "/docs/a.txt", "red")
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "b.txt", "/docs/a.txt")),
+                     201, "BIND of a file")
+        eq(os.stat(os.path.join(root, "other", "b.txt")).st_nlink, 2, "a hard link")
+        eq(_colour(s, "/other/b.txt"), "red", "set before the BIND, seen through the new path")
+        _set_colour(s, "/other/b.txt", "green")
+        eq(_colour(s, "/docs/a.txt"), "green", "set through one path, seen through the other")
+        r = req(s, "PROPFIND", "/other/", {"Depth": "1"})
+        check(b"green" in r.body, f"listed with the collection's members: {r.body!r}")
+        # a link made outside nxx is one resource too
+        os.link(os.path.join(root, "docs", "c.txt"), os.path.join(root, "other", "c2.txt"))
+        _set_colour(s, "/docs/c.txt", "blue")
+        eq(_colour(s, "/other/c2.txt"), "blue", "a hard link made outside nxx")
+        eq(_colour(s, "/other/keep.txt"), None, "a file of its own has none")
+        # the last binding but one goes: the properties stay with the other
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "b.txt")), 200)
+        eq(_colour(s, "/docs/a.txt"), "green", "after UNBIND of the other binding")
+        check_status(req(s, "DELETE", "/other/c2.txt"), 204)
+        eq(_colour(s, "/docs/c.txt"), "blue", "after DELETE of the other binding")
+        check_status(req(s, "PUT", "/other/b.txt", None, b"new"), 201)
+        eq(_colour(s, "/other/b.txt"), None, "a new file where a binding was has none")
+        check_status(req(s, "COPY", "/docs/c.txt", {"Destination": "/c3.txt"}), 201)
+        eq(_colour(s, "/c3.txt"), "blue", "a COPY copies them")

@@ -927,6 +927,8 @@ struct del {
     int dir;
     const char *name;
     char key[PATH_MAX]; /* the binding's dead properties */
+    char heir[PATH_MAX]; /* a file's other binding, which takes its properties */
+    struct stat st;
     int coll;
     struct nxx_dav_buf fails; /* <D:response> entries */
     size_t nfails;
@@ -1008,6 +1010,8 @@ static void delete_work(struct nxx_dav_job *j)
     nxx_dav_changed(j->c->r);
     if (!d->nfails) {
         nxx_dav_props_delete(j->c->r, d->key);
+        if (!j->err)
+            nxx_dav_props_inherit(j->c->r, &d->st, d->heir);
         nxx_dav_locks_drop(j->c->r, rel);
     }
 }
@@ -1070,7 +1074,9 @@ static int do_delete(struct nxx_dav_ctx *c)
         return 500;
     }
     d->coll = S_ISDIR(st.st_mode);
+    d->st = st;
     nxx_dav_prop_key(c->r, c->rel, 0, d->key, sizeof(d->key));
+    nxx_dav_props_heir(c, c->rel, &st, d->heir, sizeof(d->heir));
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = d;

@@ -216,6 +216,21 @@ void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path);
  */
 const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
                              size_t cap);
+/*
+ * A file with several bindings (hard links: RFC 5842 §2.3, one resource)
+ * keeps its dead properties under a key of its own, '/' and its
+ * DAV:resource-id, so every binding finds the same ones (full = 1 above
+ * gives it).  Writes it to out (cap >= 49) and returns 1 when st is such a
+ * file; 0 otherwise.  Creating a file's second binding moves its
+ * properties there; removing the last but one hands them back to the
+ * remaining binding's path: nxx_dav_props_heir() finds that path before
+ * (heir[0] = '\0' when there is none to hand to), and
+ * nxx_dav_props_inherit() moves them after.
+ */
+int nxx_dav_file_key(const struct stat *st, char *out, size_t cap);
+void nxx_dav_props_heir(struct nxx_dav_ctx *c, const char *rel, const struct stat *st, char *heir,
+                        size_t cap);
+void nxx_dav_props_inherit(struct nxx_dav_root *r, const struct stat *st, const char *heir);
 
 /* ---- lock.c ---- */
 int nxx_dav_lock(struct nxx_dav_ctx *c);

@@ -87,13 +87,17 @@ void nxx_dav_db_close(struct nxx_dav_state *s)
     s->db = NULL;
 }
 
-static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap)
+/* rel's real path under the root into out; st (when not NULL) its stat. */
+static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap,
+                           struct stat *st)
 {
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     char abs[PATH_MAX];
     long n = nxx_os_fd_path(fd, abs, sizeof(abs));
+    if (st && fstat(fd, st) < 0)
+        st->st_nlink = 0;
     close(fd);
     if (n < (ssize_t)r->real_len || memcmp(abs, r->real, r->real_len) != 0 ||
         (n > (ssize_t)r->real_len && abs[r->real_len] != '/'))
@@ -106,19 +110,32 @@ static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *
     return out;
 }
 
+int nxx_dav_file_key(const struct stat *st, char *out, size_t cap)
+{
+    if (!S_ISREG(st->st_mode) || st->st_nlink < 2 || cap < 49)
+        return 0;
+    /* a leading '/': no relative path looks like it */
+    out[0] = '/';
+    nxx_dav_resource_id(st, out + 1);
+    return 1;
+}
+
 const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
                              size_t cap)
 {
     size_t rl = strlen(rel);
-    if (full && resolve(r, rel, out, cap))
+    struct stat st;
+    if (full && resolve(r, rel, out, cap, &st)) {
+        nxx_dav_file_key(&st, out, cap);
         return out;
+    }
     const char *slash = strrchr(rel, '/');
     if (slash && (size_t)(slash - rel) < cap) {
         char parent[PATH_MAX];
         size_t pl = (size_t)(slash - rel);
         memcpy(parent, rel, pl);
         parent[pl] = '\0';
-        if (resolve(r, parent, out, cap)) {
+        if (resolve(r, parent, out, cap, NULL)) {
             size_t ol = strlen(out), nl = rl - pl - 1;
             if (ol + nl + 2 <= cap) {
                 if (ol)
@@ -324,6 +341,36 @@ void nxx_dav_bindings_build(struct nxx_dav_ctx *c)
     int fd = openat(c->r->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0)
         bindings_walk(c, fd, path, 0, 0);
+}
+
+void nxx_dav_props_heir(struct nxx_dav_ctx *c, const char *rel, const struct stat *st, char *heir,
+                        size_t cap)
+{
+    heir[0] = '\0';
+    if (!S_ISREG(st->st_mode) || st->st_nlink != 2 ||
+        !atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        return;
+    int had = c->bindings_built;
+    nxx_dav_bindings_build(c); /* a walk of the tree: only for a file's last but one binding */
+    for (size_t i = 0; i < c->nbindings; i++) {
+        const struct nxx_dav_binding *b = &c->bindings[i];
+        size_t n = strlen(b->path);
+        if (b->dev == st->st_dev && b->ino == st->st_ino && strcmp(b->path, rel) != 0 &&
+            n < cap) {
+            memcpy(heir, b->path, n + 1);
+            break;
+        }
+    }
+    if (!had)
+        nxx_dav_bindings_free(c);
+}
+
+void nxx_dav_props_inherit(struct nxx_dav_root *r, const struct stat *st, const char *heir)
+{
+    char from[64], to[PATH_MAX];
+    if (!heir[0] || !nxx_dav_file_key(st, from, sizeof(from)))
+        return;
+    nxx_dav_props_move(r, from, nxx_dav_prop_key(r, heir, 1, to, sizeof(to)));
 }
 
 static void parent_one(struct nxx_dav_ctx *c, const char *path, struct nxx_dav_buf *b)
@@ -559,7 +606,11 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st, 
     struct nxx_dav_ctx *c = pf->c;
     char kbuf[PATH_MAX];
     const char *key = rel;
-    if (via && atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        ; /* no dead property anywhere */
+    else if (nxx_dav_file_key(st, kbuf, sizeof(kbuf)))
+        key = kbuf; /* a file with several bindings: its own key, not a path's */
+    else if (via)
         key = nxx_dav_prop_key(c->r, rel, 1, kbuf, sizeof(kbuf));
     nxx_dav_puts(b, "<D:response>");
     nxx_dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
