@@ -548,6 +548,49 @@ static void jobs_stop(struct nxx_dav_state *s)
     nxx_free(s->threads);
 }
 
+/* Group commit of a directory (dav.h): a thread whose rename is not yet
+ * covered either waits for the fsync running or, when none is, runs one
+ * that covers every rename counted so far.  One directory at a time: a
+ * rename in another one while threads wait on the first is synced on its
+ * own. */
+int nxx_dav_dir_sync(struct nxx_dav_state *s, int dir)
+{
+    struct stat st;
+    if (fstat(dir, &st) < 0)
+        return errno;
+    pthread_mutex_lock(&s->qmu);
+    if (!s->ds_users && (s->ds_dev != st.st_dev || s->ds_ino != st.st_ino)) {
+        s->ds_dev = st.st_dev;
+        s->ds_ino = st.st_ino;
+        s->ds_renamed = s->ds_synced = 0;
+    }
+    if (s->ds_dev != st.st_dev || s->ds_ino != st.st_ino) {
+        pthread_mutex_unlock(&s->qmu);
+        return fsync(dir) < 0 ? errno : 0;
+    }
+    uint64_t mine = ++s->ds_renamed;
+    int err = 0;
+    s->ds_users++;
+    while (!err && s->ds_synced < mine) {
+        if (s->ds_busy) {
+            pthread_cond_wait(&s->ds_cv, &s->qmu);
+            continue;
+        }
+        s->ds_busy = 1;
+        uint64_t upto = s->ds_renamed;
+        pthread_mutex_unlock(&s->qmu);
+        err = fsync(dir) < 0 ? errno : 0;
+        pthread_mutex_lock(&s->qmu);
+        s->ds_busy = 0;
+        if (!err && s->ds_synced < upto)
+            s->ds_synced = upto;
+        pthread_cond_broadcast(&s->ds_cv);
+    }
+    s->ds_users--;
+    pthread_mutex_unlock(&s->qmu);
+    return err;
+}
+
 int nxx_dav_job_start(struct nxx_dav_job *j)
 {
     struct nxx_dav_root *r = j->c->r;
@@ -784,8 +827,8 @@ static void upload_work(struct nxx_dav_job *j)
     if (!u->err) {
         /* the new name, once, after the rename: the one directory change */
         nxx_dav_changed(u->c->r);
-        if (u->c->r->sync != NXX_DAV_SYNC_NONE && fsync(u->dir) < 0)
-            u->err = errno;
+        if (u->c->r->sync != NXX_DAV_SYNC_NONE)
+            u->err = nxx_dav_dir_sync(u->c->r->sh, u->dir);
     } else {
         /* nothing partial stays behind, even before the answer leaves */
         close(u->fd);
@@ -926,7 +969,7 @@ static int do_put(struct nxx_dav_ctx *c)
 struct del {
     int dir;
     const char *name;
-    char key[PATH_MAX]; /* the binding's dead properties */
+    char key[PATH_MAX];  /* the binding's dead properties */
     char heir[PATH_MAX]; /* a file's other binding, which takes its properties */
     struct stat st;
     int coll;
@@ -1463,6 +1506,7 @@ static void state_free(struct nxx_dav_state *s)
     pthread_mutex_destroy(&s->dbmu);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);
+    pthread_cond_destroy(&s->ds_cv);
     nxx_free(s->key);
     nxx_free(s);
 }
@@ -1522,6 +1566,7 @@ static int state_acquire(struct nxx_dav_root *r, const char *db)
     pthread_mutex_init(&s->dbmu, NULL);
     pthread_mutex_init(&s->qmu, NULL);
     pthread_cond_init(&s->qcv, NULL);
+    pthread_cond_init(&s->ds_cv, NULL);
     atomic_init(&s->jobs, 0);
     atomic_init(&s->changes, 0);
     r->sh = s;

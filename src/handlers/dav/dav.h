@@ -65,6 +65,15 @@ struct nxx_dav_state {
     pthread_t *threads;
     unsigned nthreads, idle;
     int stop;
+    /* Directory syncs after PUTs' renames (nxx_dav_dir_sync), under qmu:
+     * the directory, renames counted in it, how many a finished fsync
+     * covers, and whether one is running. */
+    dev_t ds_dev;
+    ino_t ds_ino;
+    uint64_t ds_renamed, ds_synced;
+    int ds_busy;
+    unsigned ds_users; /* threads syncing it or waiting: the directory changes at 0 only */
+    pthread_cond_t ds_cv;
 };
 
 struct nxx_dav_root {
@@ -151,6 +160,10 @@ int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
 /* The directory holding rel, opened beneath the root (rel's last '/' is
  * restored), and rel's last name: the fd, or -errno. */
 int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
+/* fsync(dir) after a rename in it, on a job thread: when several threads
+ * renamed into the same directory together, one fsync started after their
+ * renames serves them all.  0 or an errno. */
+int nxx_dav_dir_sync(struct nxx_dav_state *s, int dir);
 /* Remove name in dir and everything below it: 0 or -errno. */
 int nxx_dav_rm_tree(int dir, const char *name, int depth);
 /* The tree changed (call after the change, before it is answered): GET and

@@ -355,8 +355,7 @@ void nxx_dav_props_heir(struct nxx_dav_ctx *c, const char *rel, const struct sta
     for (size_t i = 0; i < c->nbindings; i++) {
         const struct nxx_dav_binding *b = &c->bindings[i];
         size_t n = strlen(b->path);
-        if (b->dev == st->st_dev && b->ino == st->st_ino && strcmp(b->path, rel) != 0 &&
-            n < cap) {
+        if (b->dev == st->st_dev && b->ino == st->st_ino && strcmp(b->path, rel) != 0 && n < cap) {
             memcpy(heir, b->path, n + 1);
             break;
         }
