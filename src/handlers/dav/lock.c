@@ -117,7 +117,7 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
     if (sqlite3_exec(r->sh->db,
                      "CREATE TABLE IF NOT EXISTS lock (token TEXT PRIMARY KEY, path TEXT NOT NULL, "
                      "owner TEXT, depth_inf INTEGER, shared INTEGER, timeout_s INTEGER, "
-                     "expires INTEGER)",
+                     "expires INTEGER) WITHOUT ROWID",
                      NULL, NULL, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_stmt *del = NULL;
