@@ -596,14 +596,18 @@ int nxx_dav_job_start(struct nxx_dav_job *j)
     struct nxx_dav_root *r = j->c->r;
     nxx_req *req = j->c->req;
     atomic_init(&j->done, 0);
-    atomic_fetch_add(&r->sh->jobs, 1);
-    if (!r->max_jobs || job_queue(r->sh, j, r->max_jobs) < 0) {
-        /* max-jobs 0, or no thread to be had: the work here */
-        atomic_fetch_sub(&r->sh->jobs, 1);
+    if (!r->max_jobs) {
         j->work(j);
         return j->answer(j);
     }
+    atomic_fetch_add(&r->sh->jobs, 1);
     nxx_req_suspend(req);
+    if (job_queue(r->sh, j, r->max_jobs) < 0) {
+        /* no thread to be had: the work here, the answer as posted */
+        j->work(j);
+        nxx_req_post(req, job_done, j);
+        return 0;
+    }
     nxx_req_defer(req, r->processing_ms, job_tick, j);
     return 0;
 }
