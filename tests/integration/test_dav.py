@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -498,6 +499,43 @@ def test_max_jobs_zero_runs_long_operations_on_the_worker():
         check_status(req(s, "PUT", "/v/d.txt", None, b"d"), 201, "PUT")
         check_status(req(s, "DELETE", "/v"), 204, "DELETE")
         eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["t"], "the tree")
+
+
+def test_operations_beyond_max_jobs_wait_for_a_thread():
+    # max-jobs 1: one job thread; the PUTs and COPYs of 6 clients at once
+    # queue for it, and every one completes with what it wrote
+    root = new_root({"t/a.txt": b"a", "t/b/c.txt": b"c"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      max-jobs: 1\n")
+    errors = []
+    with ConfigServer(path, threads=1) as s:
+        tasks0 = len(os.listdir(f"/proc/{s.proc.pid}/task"))
+
+        def client(k):
+            try:
+                for i in range(5):
+                    body = f"client {k} put {i}".encode() * 1000
+                    r = req(s, "PUT", f"/p{k}-{i}.txt", None, body)
+                    if r.status != 201:
+                        errors.append(f"PUT {k}-{i}: {r.status}")
+                r = req(s, "COPY", "/t", {"Destination": f"/c{k}"})
+                if r.status != 201:
+                    errors.append(f"COPY {k}: {r.status}")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(f"client {k}: {e}")
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        eq(errors, [], "every queued operation answered 2xx")
+        for k in range(6):
+            for i in range(5):
+                with open(os.path.join(root, f"p{k}-{i}.txt"), "rb") as f:
+                    eq(f.read(), f"client {k} put {i}".encode() * 1000, f"p{k}-{i}.txt")
+            check(os.path.exists(os.path.join(root, f"c{k}", "b", "c.txt")), f"copy {k}")
+        eq(len(os.listdir(f"/proc/{s.proc.pid}/task")), tasks0 + 1,
+           "one job thread (max-jobs 1), kept after the operations")
 
 
 def _parents(s, path):
