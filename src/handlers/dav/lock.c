@@ -169,6 +169,8 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
     return err;
 }
 
+/* ---- the table (callers hold r->sh->mu) ---- */
+
 /* The table only: the caller writes the row (expired ones are swept). */
 static void lock_remove_at(struct nxx_dav_root *r, size_t i)
 {
