@@ -10,10 +10,10 @@
  *    rather than served.
  *  - A slow hash costs milliseconds, which a keep-alive client would pay
  *    on every request: a verified Authorization value is remembered per
- *    worker for a short time, keyed by a 128-bit SipHash of the instance
- *    and the value under a random key of the process (never the value
- *    itself).  Without that key nobody can make another value pass for a
- *    cached one; and it costs a couple of hundred instructions where a
+ *    worker for a short time, keyed by a 128-bit SipHash of the value
+ *    under a key of the instance (itself the SipHash of the instance's id
+ *    under a random key of the process), never the value itself.  Without that key nobody can make
+ * another value pass for a cached one; and it costs a couple of hundred instructions where a
  *    SHA-256 through OpenSSL's EVP layer cost thousands, on every request.
  *  - An unknown user costs the same hash as a known one, and hashes are
  *    compared in constant time, so timing tells nothing about which names
@@ -36,6 +36,7 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "core/siphash.h"
+#include "core/str.h"
 #include "http/field.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -69,7 +70,9 @@ struct token {
 };
 
 struct nxx_auth {
-    uint64_t id; /* tells instances apart in the workers' caches */
+    uint64_t id;            /* tells instances apart in the workers' caches */
+    unsigned char ckey[16]; /* the cache's SipHash key: the process's, made this instance's */
+    int ckey_ok;
     char *realm;
     int proxy;
     unsigned cache_ms;
@@ -91,6 +94,8 @@ struct nxx_auth {
 };
 
 static atomic_uint_fast64_t next_id = 1;
+
+static void instance_key(struct nxx_auth *a);
 
 /* ---- small pure pieces ---- */
 
@@ -513,6 +518,8 @@ struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errl
         nxx_auth_free(a);
         return NULL;
     }
+    if (a->cache_ms)
+        instance_key(a);
     return a;
 }
 
@@ -592,21 +599,35 @@ static int cache_ready(void)
     return cache_key_ready;
 }
 
-/* The cache's key of a value for instance a: SipHash of the instance's id
- * and the value (a large value is hashed in pieces, a prefix at a time). */
+/* The instance's own cache key: SipHash of its id under the process's
+ * random key, so instances never share a slot's meaning and a request's
+ * value is hashed as it is (no copy, no prefix).  At load. */
+static void instance_key(struct nxx_auth *a)
+{
+    unsigned char id[8];
+    memcpy(id, &a->id, sizeof(id));
+    if (cache_ready()) {
+        nxx_siphash128(cache_key, id, sizeof(id), a->ckey);
+        a->ckey_ok = 1;
+    }
+}
+
+/* The cache's key of a value for instance a. */
 static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[16])
 {
-    unsigned char buf[512];
-    memcpy(buf, &a->id, sizeof(a->id));
-    size_t n = value.len < sizeof(buf) - sizeof(a->id) ? value.len : sizeof(buf) - sizeof(a->id);
-    memcpy(buf + sizeof(a->id), value.ptr, n);
-    nxx_siphash128(cache_key, buf, sizeof(a->id) + n, out);
-    for (size_t off = n; off < value.len; off += n) { /* chain the rest */
-        n = value.len - off < sizeof(buf) - 16 ? value.len - off : sizeof(buf) - 16;
-        memcpy(buf, out, 16);
-        memcpy(buf + 16, value.ptr + off, n);
-        nxx_siphash128(cache_key, buf, 16 + n, out);
+    nxx_siphash128(a->ckey, value.ptr, value.len, out);
+}
+
+/* The credentials field: compared a word at a time, its name lowercase. */
+static nxx_str credentials(const nxx_req *req, const struct nxx_auth *a)
+{
+    const struct nxx_http_request *h = &req->h;
+    for (size_t i = 0; i < h->num_headers; i++) {
+        nxx_str n = h->headers[i].name;
+        if (a->proxy ? NXX_STR_IEQ(n, "proxy-authorization") : NXX_STR_IEQ(n, "authorization"))
+            return h->headers[i].value;
     }
+    return (nxx_str){ NULL, 0 };
 }
 
 /* ---- the policy ---- */
@@ -713,12 +734,12 @@ static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_lim
 
 int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
 {
-    nxx_str value = nxx_req_header(req, a->proxy ? "proxy-authorization" : "authorization");
+    nxx_str value = credentials(req, a);
     uint64_t now = nxx_req_now_ms(req);
     struct wstate *ws = nxx_req_worker_state(req, &wkey);
     unsigned char d[16];
     struct slot *s = NULL;
-    if (value.len && ws && a->cache_ms && cache_ready()) {
+    if (value.len && ws && a->cache_ms && a->ckey_ok) {
         digest(a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
         if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
