@@ -171,6 +171,13 @@ static inline size_t nxx_u64toa(char *p, uint64_t v)
  */
 static inline char *nxx_u64_put(char *p, uint64_t v)
 {
+    if (v < 100) { /* seconds left, small counts: no lanes needed */
+        p[0] = (char)('0' + v / 10);
+        p[1] = (char)('0' + v % 10);
+        p += v >= 10;
+        p[0] = (char)('0' + v % 10);
+        return p + 1;
+    }
     if (v >= 100000000)
         return p + nxx_u64toa(p, v);
     /* 4 digits a lane, the high ones first (below 10^4 the high lane is 0) */

@@ -52,7 +52,9 @@ struct nxx_limiter {
     } lock[STRIPES];
 };
 
-static NXX_INLINE void stripe_lock(atomic_int *held)
+/* A holder preempted mid-section is waited for with sched_yield, not by
+ * spinning; out of line: the uncontended lock is one exchange. */
+static NXX_NOINLINE void stripe_wait(atomic_int *held)
 {
     for (unsigned spins = 0;; spins++) {
         if (!atomic_load_explicit(held, memory_order_relaxed) &&
@@ -67,6 +69,12 @@ static NXX_INLINE void stripe_lock(atomic_int *held)
 #endif
         }
     }
+}
+
+static NXX_INLINE void stripe_lock(atomic_int *held)
+{
+    if (atomic_exchange_explicit(held, 1, memory_order_acquire))
+        stripe_wait(held);
 }
 
 static NXX_INLINE void stripe_unlock(atomic_int *held)
@@ -160,22 +168,27 @@ static NXX_INLINE size_t set_of(const struct nxx_limiter *l, uint64_t a, uint64_
     return (size_t)(mix((a ^ l->seed[0]) + (b << 29 | b >> 35)) & l->mask);
 }
 
-/* The entry of (k0, k1) in set s, or NULL; *victim the one to reuse for it
- * (free, else idle longest).  Under the set's stripe lock. */
-static NXX_INLINE struct entry *find(struct entry *s, uint64_t k0, uint64_t k1,
-                                     struct entry **victim)
+/* The entry of (k0, k1) in set s, or NULL.  Under the set's stripe lock. */
+static NXX_INLINE struct entry *find(struct entry *s, uint64_t k0, uint64_t k1)
 {
-    struct entry *v = s;
     for (size_t i = 0; i < NXX_LIMIT_WAYS; i++) {
         uint64_t e0, e1;
         key_words(&s[i].key, &e0, &e1);
         if (e0 == k0 && e1 == k1 && s[i].last_ms)
             return &s[i];
+    }
+    return NULL;
+}
+
+/* The entry of set s to reuse for a new key: a free one, else the one idle
+ * longest. */
+static struct entry *victim_of(struct entry *s)
+{
+    struct entry *v = s;
+    for (size_t i = 1; i < NXX_LIMIT_WAYS; i++)
         if (s[i].last_ms < v->last_ms)
             v = &s[i];
-    }
-    *victim = v;
-    return NULL;
+    return v;
 }
 
 static NXX_INLINE uint64_t ceil_s(uint64_t ms)
@@ -208,8 +221,8 @@ static NXX_INLINE void window(struct nxx_limiter *l, struct entry *e, uint64_t n
 /* GCRA in microseconds: each request moves the theoretical arrival time
  * (TAT) by T = window/quota; a request is allowed while TAT stays within
  * the window of now. */
-static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
-                   struct nxx_limit_result *out)
+static NXX_NOINLINE void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms,
+                                unsigned cost, struct nxx_limit_result *out)
 {
     uint64_t now = now_ms * 1000, win = l->window_ms * 1000, t = win / l->quota;
     if (!t)
@@ -236,13 +249,13 @@ static NXX_INLINE void count(struct nxx_limiter *l, struct entry *e, uint64_t no
 }
 
 /* A key that has no entry: what a fresh one says (cost 0, a peek: taking
- * no place), or the victim taken over for it.  Out of line: a known key is
- * the hot path. */
-static NXX_NOINLINE void miss(struct nxx_limiter *l, struct entry *victim,
+ * no place), or the entry idle longest taken over for it.  Out of line: a
+ * known key is the hot path. */
+static NXX_NOINLINE void miss(struct nxx_limiter *l, struct entry *set,
                               const struct nxx_limit_key *key, uint64_t now_ms, unsigned cost,
                               struct nxx_limit_result *out)
 {
-    struct entry fresh, *e = cost ? victim : &fresh;
+    struct entry fresh, *e = cost ? victim_of(set) : &fresh;
     memset(e, 0, sizeof(*e));
     e->key = *key;
     e->mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
@@ -251,9 +264,10 @@ static NXX_NOINLINE void miss(struct nxx_limiter *l, struct entry *victim,
         e->last_ms = now_ms + 1;
 }
 
-/* One pass under the stripe lock: everything inlined, so a request of a
- * known key costs the hash, one lock, a scan that usually stops early, and
- * the window's arithmetic. */
+/* One pass under the stripe lock, inlined: a request of a known key costs
+ * the hash, one exchange, a scan of the set's keys and the window's
+ * arithmetic; the rest (a new key, the token bucket, a contended lock) is
+ * out of line. */
 static NXX_INLINE void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
                            unsigned cost, struct nxx_limit_result *out)
 {
@@ -261,14 +275,14 @@ static NXX_INLINE void run(struct nxx_limiter *l, const struct nxx_limit_key *ke
     key_words(key, &k0, &k1);
     size_t set = set_of(l, k0, k1);
     atomic_int *m = &l->lock[set % STRIPES].held;
+    struct entry *s = l->e + set * NXX_LIMIT_WAYS;
     stripe_lock(m);
-    struct entry *victim = NULL;
-    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1, &victim);
+    struct entry *e = find(s, k0, k1);
     if (e) {
         count(l, e, now_ms, cost, out);
         e->last_ms = now_ms + 1;
     } else {
-        miss(l, victim, key, now_ms, cost, out);
+        miss(l, s, key, now_ms, cost, out);
     }
     stripe_unlock(m);
 }
@@ -292,8 +306,7 @@ void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key)
     size_t set = set_of(l, k0, k1);
     atomic_int *m = &l->lock[set % STRIPES].held;
     stripe_lock(m);
-    struct entry *victim;
-    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1, &victim);
+    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1);
     if (e)
         memset(e, 0, sizeof(*e));
     stripe_unlock(m);

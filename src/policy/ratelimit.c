@@ -82,7 +82,8 @@ static int key_of(nxx_req *req, const struct limit *l, struct nxx_limit_key *k)
  * length, so this is a few vector moves instead of a call to memcpy. */
 static NXX_INLINE char *put_blocks(char *d, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i += 16)
+    memcpy(d, s, 64); /* the usual prefix is 60 to 80 bytes */
+    for (size_t i = 64; i < n; i += 16)
         memcpy(d + i, s + i, 16);
     return d + n;
 }
@@ -91,7 +92,8 @@ static NXX_INLINE char *put_blocks(char *d, const char *s, size_t n)
  * allowed request, so the constant part (the policy's line and the start
  * of RateLimit) is made when the configuration loads and copied in blocks,
  * and the two counts are formatted without printf. */
-static void add_fields(nxx_req *req, const struct limit *l, const struct nxx_limit_result *r)
+static NXX_INLINE void add_fields(nxx_req *req, const struct limit *l,
+                                  const struct nxx_limit_result *r)
 {
     /* the prefix rounded up, two counts with their 8 bytes of slack, ";t=", CRLF */
     char *buf = nxx_resp_lines_room(req, l->prefix_room + 2 * 28 + 3 + 2);
@@ -203,7 +205,8 @@ int nxx_scope_rate_limit(nxx_scope *scope, const nxx_rate_limit_config *cfg)
         (unsigned long long)cfg->quota, (unsigned long long)cfg->window_s);
     l->prefix_len = (size_t)snprintf(l->prefix, sizeof(l->prefix),
                                      "%sRateLimit: %s;r=", l->policy_line, l->name);
-    l->prefix_room = (l->prefix_len + 15) & ~(size_t)15; /* within prefix[] */
+    /* within prefix[]; at least 64 (put_blocks) */
+    l->prefix_room = l->prefix_len < 64 ? 64 : (l->prefix_len + 15) & ~(size_t)15;
     int e = 0;
     /* the same limit in the same place after a reload keeps its counts */
     char key[768], where[512];
