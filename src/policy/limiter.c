@@ -287,10 +287,41 @@ static NXX_INLINE void run(struct nxx_limiter *l, const struct nxx_limit_key *ke
     stripe_unlock(m);
 }
 
+static NXX_NOINLINE void run_slow(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                  uint64_t now_ms, unsigned cost, struct nxx_limit_result *out)
+{
+    run(l, key, now_ms, cost, out);
+}
+
+/* The usual request: a known key of a fixed window, the stripe free.  A
+ * leaf (no call, so no registers to save); anything else is left to
+ * run_slow, with nothing changed. */
+static NXX_INLINE int take_fast(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                uint64_t now_ms, unsigned cost, struct nxx_limit_result *out)
+{
+    if (l->algo != NXX_LIMIT_WINDOW)
+        return 0;
+    uint64_t k0, k1;
+    key_words(key, &k0, &k1);
+    size_t set = set_of(l, k0, k1);
+    atomic_int *m = &l->lock[set % STRIPES].held;
+    if (atomic_exchange_explicit(m, 1, memory_order_acquire))
+        return 0; /* held by another worker: wait in run_slow */
+    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1);
+    if (e) {
+        window(l, e, now_ms, cost, out);
+        e->last_ms = now_ms + 1;
+    }
+    stripe_unlock(m);
+    return e != NULL;
+}
+
 void nxx_limiter_take(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
                       unsigned cost, struct nxx_limit_result *out)
 {
-    run(l, key, now_ms, cost ? cost : 1, out);
+    cost = cost ? cost : 1;
+    if (!take_fast(l, key, now_ms, cost, out))
+        run_slow(l, key, now_ms, cost, out);
 }
 
 void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
