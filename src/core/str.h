@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nxx.h"
+#include "core/compiler.h"
 
 static inline nxx_str nxx_str_make(const char *p, size_t n)
 {
@@ -169,7 +170,7 @@ static inline size_t nxx_u64toa(char *p, uint64_t v)
  * and the leading zeros shifted out: about twenty instructions and no
  * branch on the length, for counts formatted on every response (RateLimit).
  */
-static inline char *nxx_u64_put(char *p, uint64_t v)
+static NXX_INLINE char *nxx_u64_put(char *p, uint64_t v)
 {
     if (v < 100) { /* seconds left, small counts: no lanes needed */
         p[0] = (char)('0' + v / 10);
