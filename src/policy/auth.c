@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/siphash.h"
 #include "core/str.h"
@@ -57,6 +58,7 @@
 struct user {
     const struct nxx_auth *owner;
     char *name;
+    size_t nlen; /* strlen(name): the access log's user, on every request */
     char *hash;
     uint64_t roles;                      /* bit i: a->roles[i] */
     const struct nxx_jwt_claims *claims; /* a JWT's user: its roles */
@@ -253,6 +255,7 @@ static int add_user(struct nxx_auth *a, const char *name, const char *hash)
     u->roles = 0;
     u->claims = NULL;
     u->name = nxx_strdup(name);
+    u->nlen = u->name ? strlen(u->name) : 0;
     u->hash = hash ? nxx_strdup(hash) : NULL;
     return u->name && (u->hash || !hash) ? 0 : -1;
 }
@@ -325,7 +328,7 @@ static int make_dummy(struct nxx_auth *a, char *err, size_t errlen)
 
 static struct user *find_user(const struct nxx_auth *a, const char *name)
 {
-    struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0, NULL };
+    struct user key = { NULL, (char *)(uintptr_t)name, 0, NULL, 0, NULL };
     if (!a->nusers)
         return NULL; /* bsearch wants a base even for no elements */
     return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
@@ -643,6 +646,17 @@ static nxx_str credentials(const nxx_req *req, const struct nxx_auth *a)
     return (nxx_str){ NULL, 0 };
 }
 
+/* Two cache digests, compared in constant time (two words, one test). */
+static NXX_INLINE int digest_equal(const unsigned char a[16], const unsigned char b[16])
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 /* ---- the policy ---- */
 
 /* Who the failures are counted against. */
@@ -688,7 +702,7 @@ static const struct user *bearer_user(nxx_req *req, const struct nxx_auth *a, nx
 static void accept_user(nxx_req *req, const struct user *u)
 {
     struct nxx_req_notes *n = nxx_req_notes(req);
-    n->user = (nxx_str){ u->name, strlen(u->name) };
+    n->user = (nxx_str){ u->name, u->nlen };
     n->principal = u;
 }
 
@@ -713,6 +727,7 @@ static int check_jwt(nxx_req *req, const struct nxx_auth *a, nxx_str tok,
     }
     u->owner = a;
     u->name = c->user;
+    u->nlen = strlen(c->user);
     u->hash = NULL;
     u->claims = c;
     u->roles = 0;
@@ -755,7 +770,7 @@ int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
     if (value.len && ws && a->cache_ms && a->ckey_ok) {
         digest(a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
-        if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
+        if (s->user && s->until_ms > now && digest_equal(s->digest, d)) {
             accept_user(req, s->user);
             return 0;
         }
