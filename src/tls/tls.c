@@ -2,11 +2,12 @@
  * tls.c - TLS with OpenSSL 3: the only file of nxx that calls OpenSSL.
  *
  * Certificates belong to a configuration generation: the server scope's
- * SSL_CTX is the default, each host's is chosen by SNI, and a reload
- * (SIGHUP) builds new ones while connections keep the SSL_CTX they were
- * accepted with (OpenSSL counts its references).  All workers share a
- * generation's SSL_CTX, and so its session ticket keys (resumption works
- * whichever worker the client reaches).
+ * is the default, each host's is chosen by SNI, and a reload (SIGHUP)
+ * builds new ones while connections keep the SSL_CTX they were accepted
+ * with (OpenSSL counts its references).  Each worker has its own OpenSSL
+ * library context and its own SSL_CTX per certificate (see "per-worker
+ * contexts"); the session ticket keys are the process's, so resumption
+ * works whichever worker the client reaches.
  *
  * A connection accepted on a TLS listener starts as a handshake (struct
  * hs): its first bytes are looked at (a plain HTTP request gets a 400 a
@@ -111,6 +112,9 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+struct tls_scope;
+static SSL_CTX *scope_ctx(const struct tls_scope *ts);
+
 /* SNI (RFC 6066 §3): the certificate of the host the client names. */
 static int on_sni(SSL *ssl, int *alert, void *arg)
 {
@@ -120,8 +124,9 @@ static int on_sni(SSL *ssl, int *alert, void *arg)
     if (!name)
         return SSL_TLSEXT_ERR_OK; /* no name: the default certificate */
     const struct nxx_scope *host = nxx_site_find_host(site, (nxx_str){ name, strlen(name) });
-    if (host && host->tls && host->tls != SSL_get_SSL_CTX(ssl))
-        SSL_set_SSL_CTX(ssl, host->tls);
+    SSL_CTX *ctx = host && host->tls ? scope_ctx(host->tls) : NULL;
+    if (ctx && ctx != SSL_get_SSL_CTX(ssl))
+        SSL_set_SSL_CTX(ssl, ctx);
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -196,6 +201,9 @@ static void ticket_cipher_fetch(void)
     ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
 }
 
+static const EVP_CIPHER *slot_cipher(void);
+static OSSL_LIB_CTX *slot_lib_now(void);
+
 static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                      EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
@@ -220,11 +228,15 @@ static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_
     pthread_mutex_unlock(&tickets.lock);
     if (r == 0)
         return 0;
-    pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
-    const EVP_CIPHER *aes = ticket_cipher ? ticket_cipher : EVP_aes_256_cbc();
+    const EVP_CIPHER *aes = slot_cipher();
+    if (!aes) {
+        pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
+        aes = ticket_cipher ? ticket_cipher : EVP_aes_256_cbc();
+    }
     if (enc) {
         memcpy(name, k.name, 16);
-        if (RAND_bytes(iv, 16) != 1 || EVP_EncryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1)
+        if (RAND_bytes_ex(slot_lib_now(), iv, 16, 0) != 1 ||
+            EVP_EncryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1)
             r = -1;
     } else if (EVP_DecryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1) {
         r = -1;
@@ -261,16 +273,151 @@ static int ktls_available(void)
     return ktls_state;
 }
 
-static void ctx_free(void *ctx)
+/* ---- per-worker contexts ---- */
+
+/*
+ * Each worker thread has an OpenSSL library context of its own, and each
+ * certificate an SSL_CTX (with its own copies of the certificate and key)
+ * per worker, loaded into that library context.  Threads of one process
+ * then share what processes do not share either: nothing.  Shared, every
+ * handshake took the provider store's and the name map's read locks,
+ * counted references on the one SSL_CTX and EVP_PKEY from two cores (their
+ * cache lines bouncing), and an RSA key's blinding factor is owned by the
+ * first thread that signed: every other thread signed through the shared
+ * one, under its lock.  Workers past TLS_WORKERS use the default context,
+ * and so do all workers when 0-RTT is on: OpenSSL's anti-replay is the
+ * session cache of one SSL_CTX, which must then be the one all share.
+ * Session tickets work across workers either way: their keys are the
+ * process's (on_ticket), whichever context issued them.
+ */
+#define TLS_WORKERS 64
+
+static OSSL_LIB_CTX *worker_libs[TLS_WORKERS];
+static EVP_CIPHER *worker_ciphers[TLS_WORKERS]; /* the ticket cipher, fetched once per lib */
+static pthread_mutex_t worker_libs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The worker slot of the calling thread, -1 outside a worker (set at accept). */
+static _Thread_local int tls_slot = -1;
+
+/* The library context of slot (made at its first use); NULL: the default. */
+static OSSL_LIB_CTX *slot_lib(int slot)
 {
-    SSL_CTX_free(ctx);
+    if (slot < 0 || slot >= TLS_WORKERS)
+        return NULL;
+    pthread_mutex_lock(&worker_libs_lock);
+    if (!worker_libs[slot] && (worker_libs[slot] = OSSL_LIB_CTX_new()) != NULL)
+        worker_ciphers[slot] = EVP_CIPHER_fetch(worker_libs[slot], "AES-256-CBC", NULL);
+    OSSL_LIB_CTX *lib = worker_libs[slot];
+    pthread_mutex_unlock(&worker_libs_lock);
+    return lib;
 }
 
-static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key, char *err,
-                        size_t errlen)
+/* The calling worker's ticket cipher and library context (NULL: the defaults). */
+static const EVP_CIPHER *slot_cipher(void)
+{
+    return tls_slot >= 0 && tls_slot < TLS_WORKERS ? worker_ciphers[tls_slot] : NULL;
+}
+
+static OSSL_LIB_CTX *slot_lib_now(void)
+{
+    return tls_slot >= 0 && tls_slot < TLS_WORKERS ? worker_libs[tls_slot] : NULL;
+}
+
+/*
+ * What a certificate's contexts are made of, kept in memory so that every
+ * worker's copy is the configuration's, even if the files change on disk
+ * before the next reload.
+ */
+struct tls_scope {
+    SSL_CTX *ctx; /* in the default library context: loading, checks, the fallback */
+    char *cert_pem, *key_pem, *ca_pem;
+    size_t cert_len, key_len, ca_len;
+    int ca_require;
+    const struct staple *staple;
+    SSL_CTX *worker[TLS_WORKERS]; /* each worker's, made by it; freed with the generation */
+};
+
+static void tls_scope_free(void *arg)
+{
+    struct tls_scope *ts = arg;
+    SSL_CTX_free(ts->ctx);
+    for (size_t i = 0; i < TLS_WORKERS; i++)
+        SSL_CTX_free(ts->worker[i]);
+    if (ts->key_pem)
+        OPENSSL_cleanse(ts->key_pem, ts->key_len);
+    nxx_free(ts->cert_pem);
+    nxx_free(ts->key_pem);
+    nxx_free(ts->ca_pem);
+    nxx_free(ts);
+}
+
+#define PEM_MAX (1024 * 1024) /* a certificate chain or key file, at most */
+
+/* The whole file, NUL-terminated, into *out; 0 or -1 with why in err. */
+static int read_pem(const char *file, const char *what, char **out, size_t *len, char *err,
+                    size_t errlen)
+{
+    FILE *f = fopen(file, "rbe");
+    if (!f) {
+        snprintf(err, errlen, "cannot load the %s '%s': %s", what, file, strerror(errno));
+        return -1;
+    }
+    char *buf = nxx_malloc(PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, PEM_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > PEM_MAX) {
+        snprintf(err, errlen, "cannot load the %s '%s': %s", what, file,
+                 buf ? "over 1 MiB" : "out of memory");
+        nxx_free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* The certificate chain (leaf first) in pem into ctx. */
+static int use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = b ? X509_new_ex(lib, NULL) : NULL;
+    int ok = x && PEM_read_bio_X509_AUX(b, &x, NULL, NULL) && SSL_CTX_use_certificate(ctx, x) == 1;
+    X509_free(x);
+    while (ok) {
+        X509 *ca = X509_new_ex(lib, NULL);
+        if (!ca || !PEM_read_bio_X509(b, &ca, NULL, NULL)) {
+            X509_free(ca);
+            ERR_clear_error(); /* the end of the file: no more PEM blocks */
+            break;
+        }
+        if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+            X509_free(ca);
+            ok = 0;
+        }
+    }
+    BIO_free(b);
+    return ok;
+}
+
+static int use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, lib, NULL) : NULL;
+    int ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    return ok;
+}
+
+static int ctx_client_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const struct tls_scope *ts);
+static int on_status(SSL *ssl, void *arg);
+
+static SSL_CTX *ctx_new(struct nxx_site *site, OSSL_LIB_CTX *lib, const struct tls_scope *ts,
+                        const char *cert, const char *key, char *err, size_t errlen)
 {
     char why[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new_ex(lib, NULL, TLS_server_method());
     if (!ctx) {
         snprintf(err, errlen, "cannot create a TLS context: %s", ssl_reason(why, sizeof(why)));
         return NULL;
@@ -307,13 +454,13 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         SSL_CTX_free(ctx);
         return NULL;
     }
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    if (!use_chain(ctx, lib, ts->cert_pem, ts->cert_len)) {
         snprintf(err, errlen, "cannot load the certificate '%s': %s", cert,
                  ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
         return NULL;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    if (!use_key(ctx, lib, ts->key_pem, ts->key_len)) {
         snprintf(err, errlen, "cannot load the private key '%s': %s", key,
                  ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
@@ -323,6 +470,16 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         snprintf(err, errlen, "the private key '%s' does not match the certificate '%s'", key,
                  cert);
         ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (ts->staple) {
+        SSL_CTX_set_tlsext_status_cb(ctx, on_status);
+        SSL_CTX_set_tlsext_status_arg(ctx, (void *)(uintptr_t)ts->staple);
+    }
+    if (ts->ca_pem && ctx_client_ca(ctx, lib, ts) != 0) {
+        snprintf(err, errlen, "cannot load the client CA certificates: %s",
+                 ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -369,15 +526,23 @@ int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *ke
         snprintf(err, errlen, "a certificate belongs to the server or a host, not a location");
         return NXX_EINVAL;
     }
-    SSL_CTX *ctx = ctx_new(scope->site, cert, key, err, errlen);
-    if (!ctx)
-        return NXX_EINVAL;
-    if (nxx_site_on_free(scope->site, ctx_free, ctx) != 0) {
-        SSL_CTX_free(ctx);
+    struct tls_scope *ts = nxx_calloc(1, sizeof(*ts));
+    if (!ts) {
         snprintf(err, errlen, "out of memory");
         return NXX_ENOMEM;
     }
-    scope->tls = ctx; /* a second one replaces the first; both are freed with the site */
+    if (read_pem(cert, "certificate", &ts->cert_pem, &ts->cert_len, err, errlen) < 0 ||
+        read_pem(key, "private key", &ts->key_pem, &ts->key_len, err, errlen) < 0 ||
+        !(ts->ctx = ctx_new(scope->site, NULL, ts, cert, key, err, errlen))) {
+        tls_scope_free(ts);
+        return NXX_EINVAL;
+    }
+    if (nxx_site_on_free(scope->site, tls_scope_free, ts) != 0) {
+        tls_scope_free(ts);
+        snprintf(err, errlen, "out of memory");
+        return NXX_ENOMEM;
+    }
+    scope->tls = ts; /* a second one replaces the first; both are freed with the site */
     return 0;
 }
 
@@ -415,8 +580,8 @@ static int on_status(SSL *ssl, void *arg)
 
 int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = scope->tls;
-    if (!ctx) {
+    struct tls_scope *ts = scope->tls;
+    if (!ts) {
         snprintf(err, errlen, "an OCSP response needs the scope's certificate first");
         return NXX_EINVAL;
     }
@@ -449,8 +614,9 @@ int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, siz
         snprintf(err, errlen, "out of memory");
         return NXX_ENOMEM;
     }
-    SSL_CTX_set_tlsext_status_cb(ctx, on_status);
-    SSL_CTX_set_tlsext_status_arg(ctx, st);
+    ts->staple = st; /* the workers' contexts staple it too */
+    SSL_CTX_set_tlsext_status_cb(ts->ctx, on_status);
+    SSL_CTX_set_tlsext_status_arg(ts->ctx, st);
     return 0;
 }
 
@@ -470,20 +636,57 @@ int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t err
 
 /* ---- client certificates ---- */
 
-static int ctx_client_ca(SSL_CTX *ctx, const char *file, int require, char *err, size_t errlen)
+/* The CA certificates of ts (ca_pem) verify ctx's clients. */
+static int ctx_client_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const struct tls_scope *ts)
 {
-    char why[256];
-    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
-    if (!names || SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
-        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
-                 ssl_reason(why, sizeof(why)));
+    BIO *b = BIO_new_mem_buf(ts->ca_pem, (int)ts->ca_len);
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    size_t n = 0;
+    int ok = b && names && store;
+    while (ok) {
+        X509 *x = X509_new_ex(lib, NULL);
+        if (!x || !PEM_read_bio_X509(b, &x, NULL, NULL)) {
+            X509_free(x);
+            break;
+        }
+        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+        ok = name && X509_STORE_add_cert(store, x) == 1 && sk_X509_NAME_push(names, name) > 0;
+        if (!ok)
+            X509_NAME_free(name);
+        X509_free(x);
+        n++;
+    }
+    BIO_free(b);
+    if (!ok || n == 0) {
         sk_X509_NAME_pop_free(names, X509_NAME_free);
         return NXX_EINVAL;
     }
+    ERR_clear_error();                      /* the end of the file: no more PEM blocks */
     SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client is told of */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-                       NULL);
+    SSL_CTX_set_verify(
+        ctx, SSL_VERIFY_PEER | (ts->ca_require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
     SSL_CTX_set_verify_depth(ctx, 8);
+    return 0;
+}
+
+static int scope_client_ca(struct tls_scope *ts, const char *file, int require, char *err,
+                           size_t errlen)
+{
+    char why[256];
+    char *pem = NULL;
+    size_t len = 0;
+    if (read_pem(file, "client CA certificates", &pem, &len, err, errlen) < 0)
+        return NXX_EINVAL;
+    nxx_free(ts->ca_pem);
+    ts->ca_pem = pem;
+    ts->ca_len = len;
+    ts->ca_require = require;
+    if (ctx_client_ca(ts->ctx, NULL, ts) != 0) {
+        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
+                 ssl_reason(why, sizeof(why)));
+        return NXX_EINVAL;
+    }
     return 0;
 }
 
@@ -495,14 +698,14 @@ int nxx_tls_scope_client_ca(struct nxx_scope *scope, const char *file, int requi
         return NXX_EINVAL;
     }
     if (scope->kind != NXX_SCOPE_SERVER)
-        return ctx_client_ca(scope->tls, file, require, err, errlen);
+        return scope_client_ca(scope->tls, file, require, err, errlen);
     /* the server's: every certificate of the generation (SNI may switch the
      * handshake to a host's, whose store then verifies the client) */
     struct nxx_site *site = scope->site;
-    int e = ctx_client_ca(scope->tls, file, require, err, errlen);
+    int e = scope_client_ca(scope->tls, file, require, err, errlen);
     for (size_t i = 0; !e && i < site->nhosts; i++)
         if (site->hosts[i]->tls)
-            e = ctx_client_ca(site->hosts[i]->tls, file, require, err, errlen);
+            e = scope_client_ca(site->hosts[i]->tls, file, require, err, errlen);
     return e;
 }
 
@@ -537,7 +740,7 @@ int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file,
 }
 
 /* The generation's default certificate: the server's, else the first host's. */
-static SSL_CTX *site_default_ctx(const struct nxx_site *site)
+static struct tls_scope *site_default(const struct nxx_site *site)
 {
     if (site->server.tls)
         return site->server.tls;
@@ -547,9 +750,54 @@ static SSL_CTX *site_default_ctx(const struct nxx_site *site)
     return NULL;
 }
 
+/* The context of ts for the calling thread: its worker's, else the default one. */
+static SSL_CTX *scope_ctx(const struct tls_scope *ts)
+{
+    int slot = tls_slot;
+    if (slot >= 0 && slot < TLS_WORKERS && ts->worker[slot])
+        return ts->worker[slot];
+    return ts->ctx;
+}
+
+static int scope_make_worker(struct nxx_site *site, struct tls_scope *ts, int slot,
+                             OSSL_LIB_CTX *lib)
+{
+    char err[512];
+    if (ts->worker[slot])
+        return 0;
+    ts->worker[slot] = ctx_new(site, lib, ts, "(loaded)", "(loaded)", err, sizeof(err));
+    if (ts->worker[slot])
+        return 0;
+    nxx_log_error("TLS: worker %d uses the shared context: %s", slot, err);
+    return -1;
+}
+
+/*
+ * The worker's own contexts for every certificate of site, made at the
+ * worker's first handshake of the generation (from the loaded PEM, in the
+ * worker's library context).  Only the worker writes its slot.  A failure
+ * leaves the slot on the shared default contexts, which work the same.
+ */
+static void site_make_worker(struct nxx_site *site, struct tls_scope *def, int slot)
+{
+    OSSL_LIB_CTX *lib = slot_lib(slot);
+    if (!lib || scope_make_worker(site, def, slot, lib) < 0) {
+        ERR_clear_error();
+        if (!def->worker[slot] && SSL_CTX_up_ref(def->ctx) == 1)
+            def->worker[slot] = def->ctx; /* tried: not again for this generation */
+        return;
+    }
+    if (site->server.tls)
+        scope_make_worker(site, site->server.tls, slot, lib);
+    for (size_t i = 0; i < site->nhosts; i++)
+        if (site->hosts[i]->tls)
+            scope_make_worker(site, site->hosts[i]->tls, slot, lib);
+    ERR_clear_error();
+}
+
 int nxx_tls_site_ready(const struct nxx_site *site)
 {
-    return site_default_ctx(site) != NULL;
+    return site_default(site) != NULL;
 }
 
 void nxx_tls_log_start(void)
@@ -992,7 +1240,12 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
     if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
         nxx_worker_site_update(w);
     struct nxx_site *site = w->site_use->site;
-    SSL_CTX *ctx = site_default_ctx(site);
+    struct tls_scope *def = site_default(site);
+    tls_slot = (int)w->id;
+    /* 0-RTT's anti-replay is the server's one session cache: shared contexts */
+    if (def && w->id < TLS_WORKERS && !def->worker[w->id] && !site->cfg.tls_early_data)
+        site_make_worker(site, def, (int)w->id);
+    SSL_CTX *ctx = def ? scope_ctx(def) : NULL;
     struct hs *h = ctx ? nxx_calloc(1, sizeof(*h)) : NULL;
     struct tls_conn *t = h ? nxx_calloc(1, sizeof(*t)) : NULL;
     SSL *ssl = t ? SSL_new(ctx) : NULL;
