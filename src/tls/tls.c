@@ -820,9 +820,172 @@ void nxx_tls_log_start(void)
 
 struct tls_conn {
     SSL *ssl;
+    int fd;
+    /* records encrypted and not yet on the socket (a batch's unsent tail),
+     * and how many bytes of the caller's data they carry, not yet reported
+     * written: the caller's retry brings those bytes again (tls_write) */
+    char *pend;
+    size_t pend_len, pend_off, pend_plain;
     size_t checked_len; /* checked[..len): the last authority found covered */
     char checked[AUTHORITY_MAX];
 };
+
+/* ---- record batches ----
+ *
+ * OpenSSL writes each 16 KiB record to its BIO with one call, which a socket
+ * BIO makes one send.  Without kernel TLS, connections get a write BIO of
+ * our own instead: while tls_write runs, it gathers up to TLS_BATCH_RECORDS
+ * records in a buffer of the worker thread, and tls_write sends them with
+ * one call (a 64 KiB piece of a file: one send, not four).  Outside
+ * tls_write (the handshake, alerts, close_notify) it sends at once, as the
+ * socket BIO does.  What the socket did not take is kept by the connection
+ * (tls_conn.pend), and the caller's data it carries is reported written
+ * only once it is on the socket, so the caller's retry is what sends it.
+ */
+#define TLS_BATCH_RECORDS 4
+#define TLS_RECORD_MAX (TLS_RECORD + 256) /* a record with its header, padding and tag */
+#define TLS_BATCH_CAP (TLS_BATCH_RECORDS * TLS_RECORD_MAX)
+
+static _Thread_local struct {
+    struct tls_conn *owner; /* gathering for this connection, or NULL */
+    size_t len;
+    char buf[TLS_BATCH_CAP];
+} batch;
+
+static BIO_METHOD *batch_method;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+/* send(2) of what it can: bytes sent, or -errno (-EAGAIN: full). */
+static ssize_t send_some(int fd, const char *p, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(fd, p + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done ? (ssize_t)done : -errno;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+/* Send what the connection kept: 1 when nothing is left, 0 if the socket
+ * is full, -errno on failure. */
+static int pend_flush(struct tls_conn *t)
+{
+    if (t->pend_off == t->pend_len)
+        return 1;
+    ssize_t n = send_some(t->fd, t->pend + t->pend_off, t->pend_len - t->pend_off);
+    if (n < 0)
+        return n == -EAGAIN || n == -EWOULDBLOCK ? 0 : (int)n;
+    t->pend_off += (size_t)n;
+    if (t->pend_off < t->pend_len)
+        return 0;
+    nxx_free(t->pend);
+    t->pend = NULL;
+    t->pend_len = t->pend_off = 0;
+    return 1;
+}
+
+/* Keep p[..len) after what the connection keeps already. */
+static int pend_keep(struct tls_conn *t, const char *p, size_t len)
+{
+    size_t left = t->pend_len - t->pend_off;
+    char *np = nxx_malloc(left + len);
+    if (!np)
+        return -1;
+    if (left)
+        memcpy(np, t->pend + t->pend_off, left);
+    memcpy(np + left, p, len);
+    nxx_free(t->pend);
+    t->pend = np;
+    t->pend_off = 0;
+    t->pend_len = left + len;
+    return 0;
+}
+
+static int batch_bio_write(BIO *b, const char *p, int n)
+{
+    struct tls_conn *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (n <= 0)
+        return 0;
+    size_t len = (size_t)n;
+    if (batch.owner == t && TLS_BATCH_CAP - batch.len >= len) {
+        memcpy(batch.buf + batch.len, p, len);
+        batch.len += len;
+        return n;
+    }
+    if (batch.owner == t) {
+        /* tls_write leaves room for a whole record before each SSL_write */
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    /* outside tls_write: after what is kept, in order */
+    int f = pend_flush(t);
+    if (f < 0)
+        return -1;
+    if (f == 0)
+        return pend_keep(t, p, len) == 0 ? n : -1;
+    ssize_t r = send_some(t->fd, p, len);
+    if (r == -EAGAIN || r == -EWOULDBLOCK) {
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return (int)r;
+}
+
+static long batch_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    /* a flush (after handshake messages) finds nothing held: writes outside
+     * tls_write went to the socket at once */
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int batch_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void batch_method_make(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nxx record batch");
+    if (m && (BIO_meth_set_write(m, batch_bio_write) != 1 ||
+              BIO_meth_set_ctrl(m, batch_bio_ctrl) != 1 ||
+              BIO_meth_set_create(m, batch_bio_create) != 1)) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    batch_method = m;
+}
+
+/* Give ssl the socket fd: a socket BIO to read, the batching one to write
+ * (kernel TLS needs the socket BIO for both).  1, or 0 on failure. */
+static int ssl_attach(SSL *ssl, struct tls_conn *t, int fd)
+{
+    t->fd = fd;
+    if (ktls_available())
+        return SSL_set_fd(ssl, fd);
+    pthread_once(&batch_once, batch_method_make);
+    BIO *r = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *w = batch_method && r ? BIO_new(batch_method) : NULL;
+    if (!w) {
+        BIO_free(r);
+        return 0;
+    }
+    BIO_set_data(w, t);
+    SSL_set_bio(ssl, r, w);
+    return 1;
+}
 
 static inline SSL *ssl_of(const struct nxx_conn *c)
 {
@@ -879,12 +1042,16 @@ static ssize_t tls_read(struct nxx_conn *c, char *buf, size_t len)
 static _Thread_local char tls_buf[TLS_FILE_READ];
 
 /*
- * SSL_write in partial-write mode sends one record per call: write as many
- * as the socket takes.  A record that has to wait stays in OpenSSL, which
- * wants the same bytes again: they are the ones after what is reported
- * written here, so the caller's retry carries them.
+ * SSL_write in partial-write mode makes one record per call.  With the
+ * batching BIO, records gather in the worker's batch until it has no room
+ * for another, and go out with one send; the caller hears of the data of
+ * the records the socket took (the rest is kept: pend).  With the socket
+ * BIO (kernel TLS), each record is sent as it is made, and a record that
+ * has to wait stays in OpenSSL, which wants the same bytes again: they are
+ * the ones after what is reported written, so the caller's retry carries
+ * them.
  */
-static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
+static ssize_t tls_write_direct(SSL *ssl, const void *p, size_t len)
 {
     size_t done = 0;
     while (done < len) {
@@ -897,12 +1064,64 @@ static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
     return (ssize_t)done;
 }
 
+static ssize_t tls_write(struct tls_conn *t, const void *p, size_t len)
+{
+    if (!t->pend && t->pend_plain == 0 && SSL_get_wbio(t->ssl) &&
+        BIO_method_type(SSL_get_wbio(t->ssl)) == BIO_TYPE_SOCKET)
+        return tls_write_direct(t->ssl, p, len);
+    /* what the socket did not take last time goes first; the data it
+     * carries is this call's first bytes (the caller's retry) */
+    int f = pend_flush(t);
+    if (f < 0)
+        return f;
+    if (f == 0)
+        return -EAGAIN;
+    if (t->pend_plain) {
+        size_t k = t->pend_plain < len ? t->pend_plain : len;
+        t->pend_plain -= k;
+        return (ssize_t)k;
+    }
+    size_t ends[TLS_BATCH_RECORDS + 1], plain[TLS_BATCH_RECORDS + 1];
+    size_t nrec = 0, done = 0;
+    ssize_t fail = 0;
+    batch.owner = t;
+    batch.len = 0;
+    while (done < len && nrec < TLS_BATCH_RECORDS && TLS_BATCH_CAP - batch.len >= TLS_RECORD_MAX) {
+        size_t n = 0;
+        int r = SSL_write_ex(t->ssl, (const char *)p + done, len - done, &n);
+        if (r != 1) {
+            fail = ssl_write_fail(t->ssl, r);
+            break;
+        }
+        done += n;
+        ends[nrec] = batch.len;
+        plain[nrec++] = n;
+    }
+    batch.owner = NULL;
+    ssize_t sent = batch.len ? send_some(t->fd, batch.buf, batch.len) : 0;
+    if (sent < 0 && sent != -EAGAIN && sent != -EWOULDBLOCK)
+        return sent;
+    size_t on = sent > 0 ? (size_t)sent : 0, told = 0, i = 0;
+    for (; i < nrec && ends[i] <= on; i++)
+        told += plain[i];
+    if (on < batch.len) {
+        /* the socket is full: keep the rest, report only what it took */
+        if (pend_keep(t, batch.buf + on, batch.len - on) < 0)
+            return -ENOMEM;
+        for (; i < nrec; i++)
+            t->pend_plain += plain[i];
+    }
+    if (told)
+        return (ssize_t)told;
+    return fail ? fail : -EAGAIN;
+}
+
 static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
 {
     (void)more;
-    SSL *ssl = ssl_of(c);
+    struct tls_conn *t = c->tp_data;
     if (iovcnt == 1 || iov[0].iov_len >= TLS_RECORD)
-        return tls_write(ssl, iov[0].iov_base, iov[0].iov_len);
+        return tls_write(t, iov[0].iov_base, iov[0].iov_len);
     /* small pieces go out as one record.  A write that has to wait is
      * retried with the same queue, so the same bytes are gathered again
      * (OpenSSL requires a retry to carry them) */
@@ -912,7 +1131,7 @@ static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcn
         memcpy(tls_buf + n, iov[i].iov_base, k);
         n += k;
     }
-    return tls_write(ssl, tls_buf, n);
+    return tls_write(t, tls_buf, n);
 }
 
 static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
@@ -926,6 +1145,14 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
         }
         return ssl_write_fail(ssl, (int)n);
     }
+    struct tls_conn *t = c->tp_data;
+    if (t->pend_plain) {
+        /* the retry of a piece already encrypted: no need to read it again */
+        ssize_t k = tls_write(t, NULL, t->pend_plain < len ? t->pend_plain : len);
+        if (k > 0)
+            *off += k;
+        return k;
+    }
     /* a retry after a full socket reads the same bytes again */
     size_t want = len < TLS_FILE_READ ? len : TLS_FILE_READ;
     ssize_t r;
@@ -934,7 +1161,7 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
     while (r < 0 && errno == EINTR);
     if (r <= 0)
         return r < 0 ? -errno : 0;
-    ssize_t n = tls_write(ssl, tls_buf, (size_t)r);
+    ssize_t n = tls_write(c->tp_data, tls_buf, (size_t)r);
     if (n > 0)
         *off += n;
     return n;
@@ -960,6 +1187,7 @@ static void tls_close(struct nxx_conn *c)
         SSL_shutdown(t->ssl) < 0)
         ERR_clear_error();
     SSL_free(t->ssl);
+    nxx_free(t->pend);
     nxx_free(t);
     c->tp_data = NULL;
 }
@@ -1249,7 +1477,7 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
     struct hs *h = ctx ? nxx_calloc(1, sizeof(*h)) : NULL;
     struct tls_conn *t = h ? nxx_calloc(1, sizeof(*t)) : NULL;
     SSL *ssl = t ? SSL_new(ctx) : NULL;
-    if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+    if (!ssl || ssl_attach(ssl, t, fd) != 1) {
         if (!ctx)
             nxx_log_error("a TLS listener but no certificate in the configuration");
         SSL_free(ssl);
