@@ -88,13 +88,19 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+/* The app data of the SSL of a connection accepted only to be refused. */
+static const char refusal_mark = 1;
+
 static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned inlen, void *arg)
 {
-    (void)ssl;
     (void)arg;
+    /* a refused connection (hs_refuse) is answered in HTTP/1.1 only */
+    int refused = SSL_get_app_data(ssl) == &refusal_mark;
     /* RFC 7301 §3.2: the server's preference among what the client offers */
     for (size_t i = 0; i < nxx_alpn_count; i++) {
+        if (refused && strcmp(nxx_alpn_protocols[i].name, "http/1.1") != 0)
+            continue;
         size_t n = strlen(nxx_alpn_protocols[i].name);
         for (unsigned p = 0; p < inlen;) {
             unsigned l = in[p];
@@ -959,9 +965,9 @@ static int batch_bio_create(BIO *b)
 static void batch_method_make(void)
 {
     BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nxx record batch");
-    if (m && (BIO_meth_set_write(m, batch_bio_write) != 1 ||
-              BIO_meth_set_ctrl(m, batch_bio_ctrl) != 1 ||
-              BIO_meth_set_create(m, batch_bio_create) != 1)) {
+    if (m &&
+        (BIO_meth_set_write(m, batch_bio_write) != 1 || BIO_meth_set_ctrl(m, batch_bio_ctrl) != 1 ||
+         BIO_meth_set_create(m, batch_bio_create) != 1)) {
         BIO_meth_free(m);
         m = NULL;
     }
@@ -1248,13 +1254,22 @@ struct hs {
     struct nxx_timer timer;
     struct nxx_site *site; /* held until the handshake ends: the SNI callback reads it */
     unsigned registered : 1, sniffed : 1, early_wanted : 1, want_write : 1;
+    unsigned refuse : 1;    /* over max-connections: handshake, read, 503, close */
+    unsigned answering : 1; /* refuse: the handshake is done, the request awaited */
     char *early; /* TLS 1.3 early data received (NXX_RBUF_SIZE), handed to the protocol */
     size_t early_len;
 };
 
+/* TLS connections of this worker being refused (at most tls-refusals). */
+static _Thread_local unsigned refusing;
+
 static void hs_release(struct nxx_conn *base)
 {
     struct hs *h = (struct hs *)base;
+    if (h->refuse) {
+        h->refuse = 0;
+        refusing--;
+    }
     if (nxx_timer_armed(&h->timer))
         nxx_timer_cancel(&base->w->loop, &h->timer);
     if (h->site) {
@@ -1380,6 +1395,43 @@ static int hs_early(struct hs *h)
     }
 }
 
+#define REFUSE_DRAIN (16 * 1024) /* request bytes read before a refused connection's 503 */
+
+/*
+ * A connection over max-connections, its handshake done: its 503 once its
+ * request has come (answered before, the request arriving after the close
+ * would reset the connection and could destroy the answer), close_notify,
+ * close.  0 to wait for the request (bounded by the handshake timer), 1
+ * when closed.
+ */
+static int hs_refuse(struct hs *h)
+{
+    struct nxx_conn *c = &h->conn;
+    SSL *ssl = ssl_of(c);
+    char drop[4096];
+    size_t got = 0;
+    for (;;) {
+        size_t n = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(ssl, drop, sizeof(drop), &n) != 1) {
+            if (ssl_fail(ssl, 0) == -EAGAIN && got == 0)
+                return 0;
+            break; /* the request read, or the client gone: answer what can be */
+        }
+        got += n;
+        if (got >= REFUSE_DRAIN)
+            break;
+    }
+    const struct nxx_refusal *r = &c->w->srv->refusals[NXX_REFUSE_CONNECTIONS];
+    size_t n = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(ssl, r->buf, r->len, &n) == 1 && SSL_shutdown(ssl) >= 0)
+        shutdown(c->io.fd, SHUT_WR);
+    ERR_clear_error();
+    nxx_conn_close(c);
+    return 1;
+}
+
 static void hs_step(struct hs *h)
 {
     struct nxx_conn *c = &h->conn;
@@ -1412,8 +1464,19 @@ static void hs_step(struct hs *h)
         if (e == 0)
             goto wait;
     }
+    if (h->answering) {
+        if (hs_refuse(h) == 0)
+            goto wait;
+        return;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_of(c));
+    if (r == 1 && h->refuse) {
+        h->answering = 1;
+        if (hs_refuse(h) == 0)
+            goto wait;
+        return;
+    }
     if (r == 1) {
         hs_done(h);
         return;
@@ -1462,8 +1525,16 @@ static void hs_on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
                     const struct nxx_listener *l)
 {
-    if (nxx_conn_admit(w, fd, 0) < 0)
+    /* over max-connections: a refusal a TLS client can read, while there
+     * are few (each is a handshake the server pays for) */
+    struct nxx_server *srv = w->srv;
+    unsigned open = atomic_fetch_add(&srv->nconns, 1);
+    int refuse = open >= srv->cfg.max_connections;
+    if (w->draining || (refuse && refusing >= srv->cfg.tls_refusals)) {
+        atomic_fetch_sub(&srv->nconns, 1);
+        close(fd);
         return;
+    }
     /* the newest generation's certificates */
     if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
         nxx_worker_site_update(w);
@@ -1489,6 +1560,12 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
         return;
     }
     SSL_set_accept_state(ssl);
+    if (refuse) {
+        SSL_set_app_data(ssl, (void *)(uintptr_t)&refusal_mark);
+        SSL_set_max_early_data(ssl, 0);
+        h->refuse = 1;
+        refusing++;
+    }
     t->ssl = ssl;
     nxx_conn_init(&h->conn, w, fd, peer, &hs_ops);
     h->conn.listener = l;
@@ -1498,7 +1575,7 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
     h->conn.io.cb = hs_on_io;
     nxx_site_ref(site);
     h->site = site;
-    h->early_wanted = site->cfg.tls_early_data > 0;
+    h->early_wanted = site->cfg.tls_early_data > 0 && !refuse;
     nxx_timer_init(&h->timer, hs_on_timeout);
     nxx_timer_set(&w->loop, &h->timer, site->cfg.tls_handshake_timeout_ms);
     hs_step(h);
