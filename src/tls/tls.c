@@ -213,7 +213,6 @@ static OSSL_LIB_CTX *slot_lib_now(void);
 static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                      EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-    (void)ssl;
     struct ticket_key k;
     int r = 1;
     pthread_mutex_lock(&tickets.lock);
@@ -234,6 +233,12 @@ static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_
     pthread_mutex_unlock(&tickets.lock);
     if (r == 0)
         return 0;
+    /* RFC 8446 §4.6.1, §C.4: a TLS 1.3 client uses a ticket once (OpenSSL's
+     * and browsers' do), so a resumption that issues no new ticket leaves
+     * the client none: its next connection would be a full handshake.
+     * Every TLS 1.3 resumption gets a fresh ticket. */
+    if (r == 1 && !enc && SSL_version(ssl) >= TLS1_3_VERSION)
+        r = 2;
     const EVP_CIPHER *aes = slot_cipher();
     if (!aes) {
         pthread_once(&ticket_cipher_once, ticket_cipher_fetch);

@@ -379,6 +379,16 @@ def test_session_resumption_by_ticket():
                 for i in range(4):
                     rc, out = s_client(s.port, proto, "-sess_in", sess, "-ign_eof", stdin=req)
                     check("Reused," in out, f"{proto}: connection {i} resumed: {out[-500:]}")
+            # a TLS 1.3 client uses a ticket once: each resumption gets a fresh
+            # one, so a chain of connections resumes every time, not every other
+            rc, out = s_client(s.port, "-tls1_3", "-sess_out", sess, "-ign_eof", stdin=req)
+            for i in range(3):
+                nxt = os.path.join(t.dir, f"sess{i}.pem")
+                rc, out = s_client(s.port, "-tls1_3", "-msg", "-sess_in", sess, "-sess_out", nxt,
+                                   "-ign_eof", stdin=req)
+                check("Reused," in out, f"link {i} of the chain resumed: {out[-500:]}")
+                eq(out.count(", NewSessionTicket"), 1, f"a new ticket on resumption {i}")
+                sess = nxt
     finally:
         t.close()
 
