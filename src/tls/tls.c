@@ -822,9 +822,11 @@ void nxx_tls_log_start(void)
                      "KiB records",
                      OpenSSL_version(OPENSSL_VERSION));
     else
-        nxx_log_info("TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
-                     "lacks it): files are read 64 KiB at a time and encrypted in 16 KiB records",
-                     OpenSSL_version(OPENSSL_VERSION));
+        nxx_log_info(
+            "TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
+            "lacks it): files are read 64 KiB at a time and sent as four 16 KiB records per "
+            "write",
+            OpenSSL_version(OPENSSL_VERSION));
 }
 
 /* ---- the transport ---- */
