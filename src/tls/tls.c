@@ -119,18 +119,18 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 }
 
 struct tls_scope;
-static SSL_CTX *scope_ctx(const struct tls_scope *ts);
+static SSL_CTX *scope_ctx(struct nxx_site *site, struct tls_scope *ts);
 
 /* SNI (RFC 6066 §3): the certificate of the host the client names. */
 static int on_sni(SSL *ssl, int *alert, void *arg)
 {
     (void)alert;
-    const struct nxx_site *site = arg;
+    struct nxx_site *site = arg;
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!name)
         return SSL_TLSEXT_ERR_OK; /* no name: the default certificate */
     const struct nxx_scope *host = nxx_site_find_host(site, (nxx_str){ name, strlen(name) });
-    SSL_CTX *ctx = host && host->tls ? scope_ctx(host->tls) : NULL;
+    SSL_CTX *ctx = host && host->tls ? scope_ctx(site, host->tls) : NULL;
     if (ctx && ctx != SSL_get_SSL_CTX(ssl))
         SSL_set_SSL_CTX(ssl, ctx);
     return SSL_TLSEXT_ERR_OK;
@@ -761,49 +761,44 @@ static struct tls_scope *site_default(const struct nxx_site *site)
     return NULL;
 }
 
-/* The context of ts for the calling thread: its worker's, else the default one. */
-static SSL_CTX *scope_ctx(const struct tls_scope *ts)
-{
-    int slot = tls_slot;
-    if (slot >= 0 && slot < TLS_WORKERS && ts->worker[slot])
-        return ts->worker[slot];
-    return ts->ctx;
-}
-
-static int scope_make_worker(struct nxx_site *site, struct tls_scope *ts, int slot,
-                             OSSL_LIB_CTX *lib)
+/*
+ * The worker's own context for ts, made from the loaded PEM in the worker's
+ * library context.  Only the worker writes its slot.  A failure puts the
+ * shared context in the slot (not tried again for this generation), which
+ * works the same.
+ */
+static void scope_make_worker(struct nxx_site *site, struct tls_scope *ts, int slot)
 {
     char err[512];
-    if (ts->worker[slot])
-        return 0;
-    ts->worker[slot] = ctx_new(site, lib, ts, "(loaded)", "(loaded)", err, sizeof(err));
-    if (ts->worker[slot])
-        return 0;
-    nxx_log_error("TLS: worker %d uses the shared context: %s", slot, err);
-    return -1;
+    OSSL_LIB_CTX *lib = slot_lib(slot);
+    SSL_CTX *ctx =
+        lib ? ctx_new(site, lib, ts, "(in memory)", "(in memory)", err, sizeof(err)) : NULL;
+    if (!ctx) {
+        nxx_log_error("TLS: worker %d uses the shared context: %s", slot,
+                      lib ? err : "no library context");
+        ERR_clear_error();
+        if (SSL_CTX_up_ref(ts->ctx) != 1)
+            return;
+        ctx = ts->ctx;
+    }
+    ts->worker[slot] = ctx;
 }
 
 /*
- * The worker's own contexts for every certificate of site, made at the
- * worker's first handshake of the generation (from the loaded PEM, in the
- * worker's library context).  Only the worker writes its slot.  A failure
- * leaves the slot on the shared default contexts, which work the same.
+ * The context of ts for the calling thread: its worker's own, made at the
+ * worker's first handshake that uses ts in this generation (a host's at the
+ * first SNI naming it, so a thousand hosts cost nothing until asked for);
+ * the shared one outside workers and with 0-RTT (whose anti-replay is the
+ * session cache of one SSL_CTX).
  */
-static void site_make_worker(struct nxx_site *site, struct tls_scope *def, int slot)
+static SSL_CTX *scope_ctx(struct nxx_site *site, struct tls_scope *ts)
 {
-    OSSL_LIB_CTX *lib = slot_lib(slot);
-    if (!lib || scope_make_worker(site, def, slot, lib) < 0) {
-        ERR_clear_error();
-        if (!def->worker[slot] && SSL_CTX_up_ref(def->ctx) == 1)
-            def->worker[slot] = def->ctx; /* tried: not again for this generation */
-        return;
-    }
-    if (site->server.tls)
-        scope_make_worker(site, site->server.tls, slot, lib);
-    for (size_t i = 0; i < site->nhosts; i++)
-        if (site->hosts[i]->tls)
-            scope_make_worker(site, site->hosts[i]->tls, slot, lib);
-    ERR_clear_error();
+    int slot = tls_slot;
+    if (slot < 0 || slot >= TLS_WORKERS || site->cfg.tls_early_data)
+        return ts->ctx;
+    if (!ts->worker[slot])
+        scope_make_worker(site, ts, slot);
+    return ts->worker[slot] ? ts->worker[slot] : ts->ctx;
 }
 
 int nxx_tls_site_ready(const struct nxx_site *site)
@@ -1547,11 +1542,8 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
         nxx_worker_site_update(w);
     struct nxx_site *site = w->site_use->site;
     struct tls_scope *def = site_default(site);
-    tls_slot = (int)w->id;
-    /* 0-RTT's anti-replay is the server's one session cache: shared contexts */
-    if (def && w->id < TLS_WORKERS && !def->worker[w->id] && !site->cfg.tls_early_data)
-        site_make_worker(site, def, (int)w->id);
-    SSL_CTX *ctx = def ? scope_ctx(def) : NULL;
+    tls_slot = w->id < TLS_WORKERS ? (int)w->id : -1;
+    SSL_CTX *ctx = def ? scope_ctx(site, def) : NULL;
     struct hs *h = ctx ? nxx_calloc(1, sizeof(*h)) : NULL;
     struct tls_conn *t = h ? nxx_calloc(1, sizeof(*t)) : NULL;
     SSL *ssl = t ? SSL_new(ctx) : NULL;
