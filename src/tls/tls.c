@@ -1130,12 +1130,13 @@ static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcn
     struct tls_conn *t = c->tp_data;
     if (iovcnt == 1 || iov[0].iov_len >= TLS_RECORD)
         return tls_write(t, iov[0].iov_base, iov[0].iov_len);
-    /* small pieces go out as one record.  A write that has to wait is
-     * retried with the same queue, so the same bytes are gathered again
-     * (OpenSSL requires a retry to carry them) */
+    /* pieces are gathered (a head and a small body: one record; a head and
+     * a larger body: one batch of records, one send).  A write that has to
+     * wait is retried with the same queue, so the same bytes are gathered
+     * again (OpenSSL requires a retry to carry them) */
     size_t n = 0;
-    for (int i = 0; i < iovcnt && n < TLS_RECORD; i++) {
-        size_t k = iov[i].iov_len < TLS_RECORD - n ? iov[i].iov_len : TLS_RECORD - n;
+    for (int i = 0; i < iovcnt && n < TLS_FILE_READ; i++) {
+        size_t k = iov[i].iov_len < TLS_FILE_READ - n ? iov[i].iov_len : TLS_FILE_READ - n;
         memcpy(tls_buf + n, iov[i].iov_base, k);
         n += k;
     }
