@@ -383,7 +383,8 @@ static int read_pem(const char *file, const char *what, char **out, size_t *len,
         return -1;
     }
     buf[n] = '\0';
-    *out = buf;
+    char *fit = nxx_realloc(buf, n + 1); /* kept for the generation's life: its size only */
+    *out = fit ? fit : buf;
     *len = n;
     return 0;
 }
