@@ -58,6 +58,7 @@ class H2:
         self.authority = f"{server.host}:{server.port}"
         self.events = []
         self.ack_settings = ack_settings
+        self.ack_data = True  # False: a slow reader, whose windows stay shut
         self.conn.initiate_connection()
         if settings:
             self.conn.update_settings(settings)
@@ -103,7 +104,7 @@ class H2:
                 break
             for ev in evs:
                 self.events.append(ev)
-                if isinstance(ev, h2.events.DataReceived):
+                if isinstance(ev, h2.events.DataReceived) and self.ack_data:
                     self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             if self.ack_settings:
                 self.flush()
