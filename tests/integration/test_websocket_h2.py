@@ -17,8 +17,8 @@ import time
 import zlib
 
 from h2client import H2, h2, need_h2
-from harness import (ConfigServer, check, config_dir, eq, remove_tree, shared, timeout,
-                     tls_files)
+from harness import (ConfigServer, Server, check, config_dir, eq, make_docroot, remove_tree,
+                     shared, timeout, tls_files)
 from upstreams import FakeUpstream, echo_bytes, proxy_config
 from harness import at_teardown
 from wsraw import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, close_payload, frame
@@ -375,6 +375,26 @@ def test_plain_connect_tunnel_to_the_forward_proxy():
             isinstance(e, (h2.events.StreamEnded, h2.events.StreamReset)) and e.stream_id == sid
             for e in evs))
         check(echoed(c.events), "bytes both ways, untouched")
+
+
+# ---- the relay: extended CONNECT in front, RFC 6455 behind ----
+
+def test_relay_through_the_proxy_from_an_extended_connect():
+    up = shared("upstream nxx --ws-echo /ws (h2 relay)",
+                lambda: Server(make_docroot(), "--ws-echo", "/ws"))
+    front = shared("nxx --h2c --proxy to the echo",
+                   lambda: Server(make_docroot(), "--h2c", "--proxy", f"http://127.0.0.1:{up.port}"))
+    with H2(front) as c:
+        ws = Stream(c, extra=[("sec-websocket-extensions", "permessage-deflate")])
+        eq(ws.status, 200, "the upstream's 101 becomes the stream's 200")
+        check("sec-websocket-accept" not in ws.headers, "the accept value stays on the upstream hop")
+        check("via" in ws.headers, "with the proxy's Via")
+        check(ws.inflater is not None, "the upstream's permessage-deflate comes through")
+        ws.send(OP_TEXT, b"relayed " * 10)
+        eq(ws.read_message(), (OP_TEXT, b"relayed " * 10), "echoed by the upstream")
+        ws.send(OP_CLOSE, close_payload(1000))
+        op, _ = ws.read_message()
+        eq(op, OP_CLOSE, "the upstream's close comes back")
 
 
 # ---- TLS ----
