@@ -10,6 +10,7 @@ with python3-h2 through h2client.py."""
 
 import base64
 import os
+import signal
 import ssl
 import socket
 import struct
@@ -31,6 +32,7 @@ locations:
   /ws: {websocket: echo}
   /slow: {websocket: {max-pending: 16K, deflate: false}}
   /quiet: {websocket: {ping-interval: 0}}
+  /chat: {websocket: {mode: channels}}
   /private:
     websocket: echo
     auth: {basic: users, realm: ws}
@@ -214,6 +216,65 @@ def test_two_websockets_and_a_get_on_one_connection():
         eq((status, body), (200, b"hello\n"), "a GET between them")
         eq(b.read_message(), (OP_TEXT, b"to b"), "b's echo on b's stream")
         eq(a.read_message(), (OP_TEXT, b"to a"), "a's echo on a's stream")
+
+
+def test_channels_over_h2_and_http11():
+    """A channel's subscribers on HTTP/2 streams and on an HTTP/1.1
+    connection hear each other's messages."""
+    from wsraw import WS
+    with h2c() as c:
+        a, b = Stream(c, path="/chat/room"), Stream(c, path="/chat/room")
+        eq((a.status, b.status), (200, 200), "two subscribers on one connection")
+        old = WS(srv(), "/chat/room")
+        time.sleep(0.1)  # the HTTP/1.1 subscription is made by its worker
+        a.send(OP_TEXT, b"from a stream")
+        eq(b.read_message(), (OP_TEXT, b"from a stream"), "the other stream hears it")
+        eq(old.read_message(), (OP_TEXT, b"from a stream"), "and so does HTTP/1.1")
+        eq(a.read_message(), (OP_TEXT, b"from a stream"), "the publisher too, as on HTTP/1.1")
+        old.send_frame(OP_TEXT, b"from HTTP/1.1")
+        eq(a.read_message(), (OP_TEXT, b"from HTTP/1.1"), "and the streams hear HTTP/1.1")
+        old.close()
+
+
+@timeout(30)
+def test_server_stop_sends_1001_on_each_stream():
+    d, path = config_dir("h2c: true\nlocations:\n  /ws: {websocket: echo}\n")
+    try:
+        with ConfigServer(path) as s, H2(s) as c:
+            ws = Stream(c)
+            ws.send(OP_TEXT, b"before")
+            eq(ws.read_message(), (OP_TEXT, b"before"), "echo")
+            s.signal(signal.SIGTERM)
+            # python3-h2 refuses DATA after a GOAWAY, which RFC 9113 §6.8
+            # allows on the streams it names: the frames are read raw
+            import hyperframe.frame as hf
+            raw, deadline = b"", time.monotonic() + 10
+            while time.monotonic() < deadline:
+                c.sock.settimeout(max(0.1, deadline - time.monotonic()))
+                try:
+                    got = c.sock.recv(65536)
+                except (socket.timeout, ConnectionResetError):
+                    break
+                if not got:
+                    break
+                raw += got
+            data, kinds, pos = b"", [], 0
+            while pos + 9 <= len(raw):
+                f, n = hf.Frame.parse_frame_header(memoryview(raw[pos:pos + 9]))
+                f.parse_body(memoryview(raw[pos + 9:pos + 9 + n]))
+                pos += 9 + n
+                kinds.append(type(f).__name__)
+                if isinstance(f, hf.DataFrame) and f.stream_id == ws.sid:
+                    data += f.data
+            ws.buf = bytearray(data)
+            f = ws._frame()
+            check(f is not None, f"a close frame on the stream; frames: {kinds}")
+            eq((f[2], f[3][:2]), (OP_CLOSE, struct.pack("!H", 1001)),
+               "RFC 6455 §7.4.1: 1001, the endpoint is going away")
+            check("GoAwayFrame" in kinds, f"and GOAWAY: {kinds}")
+            s.wait()
+    finally:
+        remove_tree(d)
 
 
 # ---- through the pipeline ----
