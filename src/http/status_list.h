@@ -291,7 +291,7 @@
       "The server refuses the request over the current protocol but would after an Upgrade.",      \
       "A plain request to a websocket location: Upgrade: websocket and Connection: "               \
       "Upgrade (over HTTP/2 the detail names extended CONNECT, RFC 8441, as the way in); "         \
-      "a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "         \
+      "a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "                  \
       "13 (RFC 6455 §4.4).",                                                                       \
       "A TLS-only route over plain HTTP.")                                                         \
     X(428, "Precondition Required", B | S, "RFC 6585 §3",                                          \
