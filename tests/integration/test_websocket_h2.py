@@ -277,6 +277,36 @@ def test_server_stop_sends_1001_on_each_stream():
         remove_tree(d)
 
 
+@timeout(30)
+def test_the_stream_is_logged_as_its_request_when_it_closes():
+    import json
+    root = make_docroot()
+    log = os.path.join(root, "access.jsonl")
+    try:
+        with Server(root, "--h2c", "--ws-echo", "/ws", "--access-log", log,
+                    "--access-log-format", "json") as s, H2(s) as c:
+            ws = Stream(c, path="/ws?room=2", extra=[("user-agent", "h2-test/1")])
+            for i in range(4):
+                ws.send(OP_BINARY, bytes([0x41 + i]) * 6000)
+                op, got = ws.read_message()
+                check(got == bytes([0x41 + i]) * 6000, f"message {i}")
+            ws.send(OP_CLOSE, close_payload(1000))
+            ws.read_message()
+            c.pump(lambda evs: ws.ended())
+            status, _, _, _ = c.response(c.headers("GET", "/a.txt"))
+            eq(status, 200, "a request after it")
+        with open(log) as f:
+            lines = [json.loads(x) for x in f if x.strip()]
+        tun = [x for x in lines if x.get("method") == "CONNECT"]
+        eq(len(tun), 1, f"one line for the WebSocket's stream: {lines}")
+        eq((tun[0]["target"], tun[0]["status"], tun[0].get("user_agent")),
+           ("/ws?room=2", 200, "h2-test/1"), f"the stream's request, intact: {tun[0]}")
+        check(int(tun[0].get("bytes", tun[0].get("bytes_sent", 0)) or 0) >= 4 * 6000,
+              f"the bytes the tunnel sent: {tun[0]}")
+    finally:
+        remove_tree(root)
+
+
 # ---- through the pipeline ----
 
 def test_connect_protocol_to_a_location_without_websocket_is_405():
