@@ -11,7 +11,9 @@
  * HEADERS without END_STREAM, content through a data provider that copies
  * borrowed memory and preads file ranges straight into nghttp2's frame
  * buffer (no whole file is ever read).  Output is gathered and written
- * once per batch.
+ * once per batch.  A CONNECT stream a handler takes over (a WebSocket by
+ * RFC 8441's extended CONNECT, a tunnel by RFC 9113 §8.5) carries the
+ * tunnel's bytes in its DATA frames, paced by the same flow control.
  *
  * What nghttp2 does not guard, this file does, each limit a setting: the
  * rate of stream resets (CVE-2023-44487) and of PING and SETTINGS frames
@@ -19,8 +21,9 @@
  * CONTINUATION frames, a client that stops reading or leaves a stream's
  * window at zero (--send-timeout), the client's preface and settings
  * acknowledgement (--request-timeout), request content that does not
- * arrive (the location's body timeout: 408), and idle connections
- * (--keepalive-timeout, GOAWAY first).
+ * arrive (the location's body timeout: 408), idle connections
+ * (--keepalive-timeout, GOAWAY first), and CONNECT streams per
+ * connection (--h2-max-tunnels: 503).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -2035,6 +2038,8 @@ static void h2_resume(struct nxx_conn *base)
     /* a post answered a request: its streams may be freed now, and output waits */
     for (struct h2stream *st = c->streams; st;) {
         struct h2stream *next = st->next;
+        if (st->tunnel && st->closed && !st->req.finished && !base->pins)
+            nxx_request_finish(&st->req); /* a tunnel that closed while pinned */
         stream_maybe_free(c, st);
         st = next;
     }
