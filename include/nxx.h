@@ -700,15 +700,18 @@ typedef struct nxx_dav_config {
     unsigned max_lock_timeout_s;  /* longest lock granted; Infinite gets this : 3600 */
     uint64_t quota_bytes;         /* largest total size of the tree; 0 = none (507) : 0 */
     unsigned processing_delay_ms; /* 102 Processing after this long, then every second : 1000 */
-    /* COPY, MOVE, DELETE, long PROPFINDs and the end of a PUT run on threads
-     * of their own; at most this many at once per root (further ones run on
-     * the worker, which then waits for them) : 64 */
+    /* COPY, MOVE, DELETE, long PROPFINDs and the end of a PUT (its sync) run
+     * on a pool of threads per root, started on demand up to this many and
+     * kept; further ones wait for a free thread (0: they run on the worker,
+     * which then waits for them) : 64 */
     unsigned max_jobs;
     /* What a PUT or LOCK makes durable before its 2xx: NXX_DAV_SYNC_DATA (a
      * PUT's data with fdatasync, written back while the body streams in,
-     * then the directory after the rename; a lock's database row synced: a
-     * 2xx survives a crash, the file's times may not), NXX_DAV_SYNC_FULL
-     * (fsync: the file's metadata too) or NXX_DAV_SYNC_NONE (nothing waits
+     * then the directory after the rename: a 2xx survives a power failure,
+     * the file's times may not; a lock's database row written to the log
+     * unsynced: it survives a crash of nxx, a power failure may lose the
+     * last locks taken or released), NXX_DAV_SYNC_FULL (fsync: the file's
+     * metadata too; a lock's row synced) or NXX_DAV_SYNC_NONE (nothing waits
      * for the disk: a PUT is renamed into place unsynced, as Apache's
      * mod_dav_fs does; a crash of nxx loses nothing, a power failure may
      * lose acknowledged writes) : NXX_DAV_SYNC_DATA */

@@ -94,9 +94,10 @@ static const struct site_flag site_flags[] = {
       "Largest total size of the WebDAV tree; a PUT beyond it gets 507 (implies --dav).", "dav",
       "quota" },
     { "dav-sync", "MODE", "data",
-      "What a WebDAV PUT or LOCK makes durable before its 2xx: data (fdatasync, and the "
-      "directory after a rename), full (fsync) or none (as Apache's mod_dav_fs does for PUT: a "
-      "power failure may lose it) (implies --dav).",
+      "What a WebDAV PUT or LOCK makes durable before its 2xx: data (a PUT's fdatasync, and "
+      "the directory after a rename; a lock's row written unsynced), full (fsync; a lock's "
+      "row synced) or none (as Apache's mod_dav_fs does for PUT: a power failure may lose it) "
+      "(implies --dav).",
       "dav", "sync" },
     { "ws-echo", "PATH", "off",
       "Answer WebSocket connections under PATH (e.g. /ws) with an echo of every message; a "

@@ -237,8 +237,10 @@ static const struct nxx_cfg_key dav_keys[] = {
       .choices = dav_sync_modes,
       .help = "What a PUT or LOCK makes durable before its 2xx. data: a PUT's content "
               "(fdatasync, written back while the body arrives) and, after the rename, the "
-              "directory; a lock's row (one fdatasync): an acknowledged write survives a crash. "
-              "full: the same with fsync, the file's times too. none: nothing waits for the disk "
+              "directory: an acknowledged PUT survives a power failure; a lock's row is written "
+              "to the database's log unsynced: it survives a crash of nxx, a power failure may "
+              "lose the last locks taken or released. full: a PUT with fsync (the file's times "
+              "too) and a lock's row synced (one fdatasync). none: nothing waits for the disk "
               "(PUT renamed into place unsynced, as Apache's mod_dav_fs does): a crash of nxx "
               "loses nothing, a power failure may lose acknowledged writes." },
     { .name = "max-jobs",
@@ -246,9 +248,9 @@ static const struct nxx_cfg_key dav_keys[] = {
       .type = K_COUNT,
       .max = 100000,
       .def = "64",
-      .help = "COPY, MOVE, DELETE, PROPFIND of members and the end of a PUT run on threads of "
-              "their own, at most this many at once per root; beyond it one runs on the worker, "
-              "which waits for it (0: always on the worker)." },
+      .help = "COPY, MOVE, DELETE, PROPFIND of members and the end of a PUT (its sync) run on a "
+              "pool of threads per root, started on demand up to this many and kept; further "
+              "ones wait for a free thread (0: always on the worker, which waits for them)." },
 };
 
 static int setup_dav(struct nxx_cfg_build *b, nxx_scope *loc, const struct nxx_cfg_val *v)

@@ -4,7 +4,9 @@ checked through raw requests and the files left on disk."""
 
 import os
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import xml.etree.ElementTree as ET
 
@@ -311,6 +313,50 @@ def test_locks_survive_a_restart():
         check_status(req(s, "PUT", "/keep.txt", None, b"free"), 204, "unlocked for good")
 
 
+def _crash(s):
+    """SIGKILL: no drain, no close of the database (a crash of nxx)."""
+    s.signal(signal.SIGKILL)
+    s.wait()
+
+
+def test_locks_survive_a_crash_of_nxx():
+    # sync: data writes a lock's row to the database's log before the answer,
+    # unsynced: a kill -9 right after the answer keeps it (only a crash of
+    # the machine could lose it), and keeps an UNLOCK and a refresh too
+    root = new_root({"k.txt": b"k", "u.txt": b"u"})
+    s = Server(root, "--dav").start()
+    try:
+        r, token = _lock(s, "/k.txt")
+        check(b"<D:owner>tests</D:owner>" in r.body, f"the owner in the answer: {r.body!r}")
+        _, gone = _lock(s, "/u.txt")
+        check_status(req(s, "UNLOCK", "/u.txt", {"Lock-Token": f"<{gone}>"}), 204)
+        r = req(s, "LOCK", "/k.txt", {"If": f"(<{token}>)", "Timeout": "Second-3000"})
+        check_status(r, 200, "a refresh")
+    finally:
+        _crash(s)
+    with Server(root, "--dav") as s:
+        check_status(req(s, "PUT", "/k.txt", None, b"x"), 423, "still locked after kill -9")
+        r = req(s, "PROPFIND", "/k.txt", {"Depth": "0"},
+                b'<D:propfind xmlns:D="DAV:"><D:prop><D:lockdiscovery/></D:prop></D:propfind>')
+        check(b"<D:owner>tests</D:owner>" in r.body, f"with its owner: {r.body!r}")
+        t = multistatus(r).find(f".//{D}timeout").text
+        check(int(t.split("-")[1]) > 60, f"and the refreshed timeout: {t}")
+        check_status(req(s, "PUT", "/u.txt", None, b"x"), 204, "an UNLOCK before kill -9 stays")
+        check_status(req(s, "UNLOCK", "/k.txt", {"Lock-Token": f"<{token}>"}), 204)
+
+
+def test_lock_rows_synced_with_sync_full():
+    root = new_root({"f.txt": b"f"})
+    s = Server(root, "--dav", "--dav-sync", "full").start()
+    try:
+        _, token = _lock(s, "/f.txt")
+    finally:
+        _crash(s)
+    with Server(root, "--dav", "--dav-sync", "full") as s:
+        check_status(req(s, "PUT", "/f.txt", None, b"x"), 423, "locked after kill -9")
+        check_status(req(s, "UNLOCK", "/f.txt", {"Lock-Token": f"<{token}>"}), 204)
+
+
 def test_full_disk_507_leaves_nothing():
     if os.geteuid() != 0:
         skip("mounting a small tmpfs needs root")
@@ -455,6 +501,43 @@ def test_max_jobs_zero_runs_long_operations_on_the_worker():
         eq(sorted(n for n in os.listdir(root) if not n.startswith(".")), ["t"], "the tree")
 
 
+def test_operations_beyond_max_jobs_wait_for_a_thread():
+    # max-jobs 1: one job thread; the PUTs and COPYs of 6 clients at once
+    # queue for it, and every one completes with what it wrote
+    root = new_root({"t/a.txt": b"a", "t/b/c.txt": b"c"})
+    d, path = config_dir(f"locations:\n  /:\n    dav:\n      root: {root}\n"
+                         f"      max-jobs: 1\n")
+    errors = []
+    with ConfigServer(path, threads=1) as s:
+        tasks0 = len(os.listdir(f"/proc/{s.proc.pid}/task"))
+
+        def client(k):
+            try:
+                for i in range(5):
+                    body = f"client {k} put {i}".encode() * 1000
+                    r = req(s, "PUT", f"/p{k}-{i}.txt", None, body)
+                    if r.status != 201:
+                        errors.append(f"PUT {k}-{i}: {r.status}")
+                r = req(s, "COPY", "/t", {"Destination": f"/c{k}"})
+                if r.status != 201:
+                    errors.append(f"COPY {k}: {r.status}")
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(f"client {k}: {e}")
+        ts = [threading.Thread(target=client, args=(k,)) for k in range(6)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        eq(errors, [], "every queued operation answered 2xx")
+        for k in range(6):
+            for i in range(5):
+                with open(os.path.join(root, f"p{k}-{i}.txt"), "rb") as f:
+                    eq(f.read(), f"client {k} put {i}".encode() * 1000, f"p{k}-{i}.txt")
+            check(os.path.exists(os.path.join(root, f"c{k}", "b", "c.txt")), f"copy {k}")
+        eq(len(os.listdir(f"/proc/{s.proc.pid}/task")), tasks0 + 1,
+           "one job thread (max-jobs 1), kept after the operations")
+
+
 def _parents(s, path):
     r = req(s, "PROPFIND", path, {"Depth": "0"},
             b'<D:propfind xmlns:D="DAV:"><D:prop><D:parent-set/></D:prop></D:propfind>')
@@ -581,3 +664,33 @@ def test_dead_properties_belong_to_the_collection_not_the_path():
         eq(_colour(s, "/moved.txt"), "red", "a MOVE takes them along")
         check_status(req(s, "COPY", "/docs", {"Destination": "/copy"}), 201)
         eq(_colour(s, "/copy/"), "blue", "a COPY copies them")
+
+
+def test_dead_properties_of_a_file_belong_to_the_file_not_the_path():
+    # a file's second binding is a hard link (RFC 5842 §2.3: one resource):
+    # its dead properties are the same through every path
+    root = new_root({"docs/a.txt": b"a", "docs/c.txt": b"c", "other/keep.txt": b"k"})
+    with Server(root, "--dav") as s:
+        _set_colour(s, "/docs/a.txt", "red")
+        check_status(req(s, "BIND", "/other/", None, _bind_body("bind", "b.txt", "/docs/a.txt")),
+                     201, "BIND of a file")
+        eq(os.stat(os.path.join(root, "other", "b.txt")).st_nlink, 2, "a hard link")
+        eq(_colour(s, "/other/b.txt"), "red", "set before the BIND, seen through the new path")
+        _set_colour(s, "/other/b.txt", "green")
+        eq(_colour(s, "/docs/a.txt"), "green", "set through one path, seen through the other")
+        r = req(s, "PROPFIND", "/other/", {"Depth": "1"})
+        check(b"green" in r.body, f"listed with the collection's members: {r.body!r}")
+        # a link made outside nxx is one resource too
+        os.link(os.path.join(root, "docs", "c.txt"), os.path.join(root, "other", "c2.txt"))
+        _set_colour(s, "/docs/c.txt", "blue")
+        eq(_colour(s, "/other/c2.txt"), "blue", "a hard link made outside nxx")
+        eq(_colour(s, "/other/keep.txt"), None, "a file of its own has none")
+        # the last binding but one goes: the properties stay with the other
+        check_status(req(s, "UNBIND", "/other/", None, _bind_body("unbind", "b.txt")), 200)
+        eq(_colour(s, "/docs/a.txt"), "green", "after UNBIND of the other binding")
+        check_status(req(s, "DELETE", "/other/c2.txt"), 204)
+        eq(_colour(s, "/docs/c.txt"), "blue", "after DELETE of the other binding")
+        check_status(req(s, "PUT", "/other/b.txt", None, b"new"), 201)
+        eq(_colour(s, "/other/b.txt"), None, "a new file where a binding was has none")
+        check_status(req(s, "COPY", "/docs/c.txt", {"Destination": "/c3.txt"}), 201)
+        eq(_colour(s, "/c3.txt"), "blue", "a COPY copies them")

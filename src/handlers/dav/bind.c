@@ -12,6 +12,7 @@
 #include "handlers/dav/dav.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -165,10 +166,16 @@ int nxx_dav_bind(struct nxx_dav_ctx *c)
             : symlinkat(text, dir, name) < 0             ? -errno
                                                          : 0;
     } else if (!e) {
+        char skey[PATH_MAX], fkey[64];
+        nxx_dav_prop_key(c->r, src, 1, skey, sizeof(skey));
         int sdir = nxx_dav_open_parent(c->r, src, &sname);
         e = sdir < 0 ? sdir : linkat(sdir, sname, dir, name, 0) < 0 ? -errno : 0;
         if (sdir >= 0)
             close(sdir);
+        /* one resource, two paths: its properties under its own key */
+        st.st_nlink++;
+        if (!e && nxx_dav_file_key(&st, fkey, sizeof(fkey)) && strcmp(skey, fkey) != 0)
+            nxx_dav_props_move(c->r, skey, fkey);
     }
     if (!e)
         fsync(dir);
@@ -291,9 +298,13 @@ int nxx_dav_unbind(struct nxx_dav_ctx *c)
     } else {
         /* a symlink or a hard link goes alone; a collection bound nowhere
          * else is unreachable: RFC 5842 §5 lets the server reclaim it */
+        char other[PATH_MAX];
+        nxx_dav_props_heir(c, path, &st, other, sizeof(other));
         e = nxx_dav_rm_tree(dir, name, 0);
         fsync(dir);
         nxx_dav_props_delete(c->r, path);
+        if (!e)
+            nxx_dav_props_inherit(c->r, &st, other);
     }
     close(dir);
     nxx_dav_bindings_free(c);

@@ -477,12 +477,118 @@ static void job_done(nxx_req *req, void *ud)
     finish(j->c, j->answer(j));
 }
 
+/*
+ * The job threads of a state: started on demand, up to the location's
+ * max-jobs, and kept (a PUT's sync costs a wake-up, not a thread created
+ * and torn down).  Concurrent PUTs sync on several threads at once, so the
+ * file system's journal commits them together.  A job that finds every
+ * thread busy waits in the queue; the event loop never runs one.
+ */
 static void *job_thread(void *arg)
 {
-    struct nxx_dav_job *j = arg;
-    j->work(j);
-    nxx_req_post(j->c->req, job_done, j);
+    struct nxx_dav_state *s = arg;
+    pthread_mutex_lock(&s->qmu);
+    for (;;) {
+        struct nxx_dav_job *j = s->qhead;
+        if (!j) {
+            if (s->stop)
+                break;
+            s->idle++;
+            pthread_cond_wait(&s->qcv, &s->qmu);
+            s->idle--;
+            continue;
+        }
+        s->qhead = j->next;
+        if (!s->qhead)
+            s->qtail = NULL;
+        pthread_mutex_unlock(&s->qmu);
+        j->work(j);
+        nxx_req_post(j->c->req, job_done, j);
+        pthread_mutex_lock(&s->qmu);
+    }
+    pthread_mutex_unlock(&s->qmu);
     return NULL;
+}
+
+/* Queue j; a thread more when none is idle and the limit allows: 0, or
+ * -1 when no thread is running to take it. */
+static int job_queue(struct nxx_dav_state *s, struct nxx_dav_job *j, unsigned max)
+{
+    pthread_mutex_lock(&s->qmu);
+    if (!s->idle && s->nthreads < max) {
+        pthread_t *v = nxx_realloc(s->threads, (s->nthreads + 1) * sizeof(*v));
+        if (v) {
+            s->threads = v;
+            if (pthread_create(&v[s->nthreads], NULL, job_thread, s) == 0)
+                s->nthreads++;
+        }
+    }
+    int ok = s->nthreads > 0;
+    if (ok) {
+        j->next = NULL;
+        if (s->qtail)
+            s->qtail->next = j;
+        else
+            s->qhead = j;
+        s->qtail = j;
+        pthread_cond_signal(&s->qcv);
+    }
+    pthread_mutex_unlock(&s->qmu);
+    return ok ? 0 : -1;
+}
+
+static void jobs_stop(struct nxx_dav_state *s)
+{
+    pthread_mutex_lock(&s->qmu);
+    s->stop = 1;
+    pthread_cond_broadcast(&s->qcv);
+    pthread_mutex_unlock(&s->qmu);
+    for (unsigned i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    nxx_free(s->threads);
+}
+
+/* Group commit of a directory (dav.h): a thread whose rename is not yet
+ * covered either waits for the fsync running or, when none is, runs one
+ * that covers every rename counted so far.  One directory at a time: a
+ * rename in another one while threads wait on the first is synced on its
+ * own. */
+int nxx_dav_dir_sync(struct nxx_dav_state *s, int dir)
+{
+    struct stat st;
+    if (fstat(dir, &st) < 0)
+        return errno;
+    pthread_mutex_lock(&s->qmu);
+    if (!s->ds_users && (s->ds_dev != st.st_dev || s->ds_ino != st.st_ino)) {
+        s->ds_dev = st.st_dev;
+        s->ds_ino = st.st_ino;
+        s->ds_renamed = s->ds_synced = 0;
+    }
+    if (s->ds_dev != st.st_dev || s->ds_ino != st.st_ino) {
+        pthread_mutex_unlock(&s->qmu);
+        return fsync(dir) < 0 ? errno : 0;
+    }
+    uint64_t mine = ++s->ds_renamed;
+    int err = 0;
+    s->ds_users++;
+    while (!err && s->ds_synced < mine) {
+        if (s->ds_busy) {
+            pthread_cond_wait(&s->ds_cv, &s->qmu);
+            continue;
+        }
+        s->ds_busy = 1;
+        uint64_t upto = s->ds_renamed;
+        pthread_mutex_unlock(&s->qmu);
+        err = fsync(dir) < 0 ? errno : 0;
+        pthread_mutex_lock(&s->qmu);
+        s->ds_busy = 0;
+        if (!err && s->ds_synced < upto)
+            s->ds_synced = upto;
+        pthread_cond_broadcast(&s->ds_cv);
+    }
+    s->ds_users--;
+    pthread_mutex_unlock(&s->qmu);
+    return err;
 }
 
 int nxx_dav_job_start(struct nxx_dav_job *j)
@@ -490,22 +596,19 @@ int nxx_dav_job_start(struct nxx_dav_job *j)
     struct nxx_dav_root *r = j->c->r;
     nxx_req *req = j->c->req;
     atomic_init(&j->done, 0);
-    if (atomic_fetch_add(&r->sh->jobs, 1) >= (int)r->max_jobs) {
-        atomic_fetch_sub(&r->sh->jobs, 1);
+    if (!r->max_jobs) {
         j->work(j);
         return j->answer(j);
     }
+    atomic_fetch_add(&r->sh->jobs, 1);
     nxx_req_suspend(req);
-    pthread_attr_t attr;
-    pthread_t t;
-    pthread_attr_init(&attr);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int e = pthread_create(&t, &attr, job_thread, j);
-    pthread_attr_destroy(&attr);
-    if (e)
-        job_thread(j); /* no thread to be had: the work here, the answer as posted */
-    else
-        nxx_req_defer(req, r->processing_ms, job_tick, j);
+    if (job_queue(r->sh, j, r->max_jobs) < 0) {
+        /* no thread to be had: the work here, the answer as posted */
+        j->work(j);
+        nxx_req_post(req, job_done, j);
+        return 0;
+    }
+    nxx_req_defer(req, r->processing_ms, job_tick, j);
     return 0;
 }
 
@@ -728,8 +831,8 @@ static void upload_work(struct nxx_dav_job *j)
     if (!u->err) {
         /* the new name, once, after the rename: the one directory change */
         nxx_dav_changed(u->c->r);
-        if (u->c->r->sync != NXX_DAV_SYNC_NONE && fsync(u->dir) < 0)
-            u->err = errno;
+        if (u->c->r->sync != NXX_DAV_SYNC_NONE)
+            u->err = nxx_dav_dir_sync(u->c->r->sh, u->dir);
     } else {
         /* nothing partial stays behind, even before the answer leaves */
         close(u->fd);
@@ -870,7 +973,9 @@ static int do_put(struct nxx_dav_ctx *c)
 struct del {
     int dir;
     const char *name;
-    char key[PATH_MAX]; /* the binding's dead properties */
+    char key[PATH_MAX];  /* the binding's dead properties */
+    char heir[PATH_MAX]; /* a file's other binding, which takes its properties */
+    struct stat st;
     int coll;
     struct nxx_dav_buf fails; /* <D:response> entries */
     size_t nfails;
@@ -952,6 +1057,8 @@ static void delete_work(struct nxx_dav_job *j)
     nxx_dav_changed(j->c->r);
     if (!d->nfails) {
         nxx_dav_props_delete(j->c->r, d->key);
+        if (!j->err)
+            nxx_dav_props_inherit(j->c->r, &d->st, d->heir);
         nxx_dav_locks_drop(j->c->r, rel);
     }
 }
@@ -1014,7 +1121,9 @@ static int do_delete(struct nxx_dav_ctx *c)
         return 500;
     }
     d->coll = S_ISDIR(st.st_mode);
+    d->st = st;
     nxx_dav_prop_key(c->r, c->rel, 0, d->key, sizeof(d->key));
+    nxx_dav_props_heir(c, c->rel, &st, d->heir, sizeof(d->heir));
     memset(j, 0, sizeof(*j));
     j->c = c;
     j->p = d;
@@ -1390,6 +1499,7 @@ static struct nxx_dav_state *states;
 
 static void state_free(struct nxx_dav_state *s)
 {
+    jobs_stop(s);
     nxx_dav_db_close(s);
     for (size_t i = 0; i < s->nlocks; i++) {
         nxx_free(s->locks[i].path);
@@ -1397,6 +1507,10 @@ static void state_free(struct nxx_dav_state *s)
     }
     nxx_free(s->locks);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->dbmu);
+    pthread_mutex_destroy(&s->qmu);
+    pthread_cond_destroy(&s->qcv);
+    pthread_cond_destroy(&s->ds_cv);
     nxx_free(s->key);
     nxx_free(s);
 }
@@ -1453,6 +1567,10 @@ static int state_acquire(struct nxx_dav_root *r, const char *db)
     }
     s->key = key;
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->dbmu, NULL);
+    pthread_mutex_init(&s->qmu, NULL);
+    pthread_cond_init(&s->qcv, NULL);
+    pthread_cond_init(&s->ds_cv, NULL);
     atomic_init(&s->jobs, 0);
     atomic_init(&s->changes, 0);
     r->sh = s;

@@ -17,6 +17,8 @@
 #include "handlers/dav/xml.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
+struct nxx_dav_job;
 struct static_root;
 
 struct nxx_dav_lock {
@@ -45,9 +47,33 @@ struct nxx_dav_state {
     atomic_int has_props;  /* 0: the database holds no dead property (skip it) */
     atomic_ullong changes; /* writes to the tree so far: GET's cache looks again when it moves */
     struct sqlite3 *db;
-    pthread_mutex_t mu; /* the database and the locks */
+    /* Two mutexes, taken in this order when both are: dbmu (the database
+     * connection, held across a commit) then mu (the lock table, held for
+     * memory work only: a check never waits for the disk). */
+    pthread_mutex_t dbmu;
+    pthread_mutex_t mu;
+    int db_full;                     /* the connection's synchronous: 1 FULL, 0 NORMAL */
+    unsigned lock_writes;            /* lock rows written: expired rows swept every 256 */
+    struct sqlite3_stmt *lock_st[5]; /* prepared once (lock.c) */
     struct nxx_dav_lock *locks;
     size_t nlocks, lockcap;
+    /* The job threads (nxx_dav_job_start): started on demand up to the
+     * location's max-jobs, then kept; jobs beyond wait in the queue. */
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct nxx_dav_job *qhead, *qtail;
+    pthread_t *threads;
+    unsigned nthreads, idle;
+    int stop;
+    /* Directory syncs after PUTs' renames (nxx_dav_dir_sync), under qmu:
+     * the directory, renames counted in it, how many a finished fsync
+     * covers, and whether one is running. */
+    dev_t ds_dev;
+    ino_t ds_ino;
+    uint64_t ds_renamed, ds_synced;
+    int ds_busy;
+    unsigned ds_users; /* threads syncing it or waiting: the directory changes at 0 only */
+    pthread_cond_t ds_cv;
 };
 
 struct nxx_dav_root {
@@ -63,7 +89,7 @@ struct nxx_dav_root {
     unsigned max_timeout_s;
     uint64_t quota;         /* bytes; 0: none */
     unsigned processing_ms; /* first 102 after this long */
-    unsigned max_jobs;      /* operations on threads at once; beyond, on the worker */
+    unsigned max_jobs;      /* job threads at most; 0: jobs run on the worker */
     int sync;               /* NXX_DAV_SYNC_*: what a PUT makes durable before its 2xx */
     struct nxx_dav_state *sh;
 };
@@ -121,6 +147,7 @@ struct nxx_dav_job {
     void *p;
     int err;
     atomic_int done;
+    struct nxx_dav_job *next; /* in the state's queue */
 };
 /* Start j (allocated in the request's arena); returns what the handler returns. */
 int nxx_dav_job_start(struct nxx_dav_job *j);
@@ -133,6 +160,10 @@ int nxx_dav_href_rel(struct nxx_dav_ctx *c, nxx_str uri, char **out);
 /* The directory holding rel, opened beneath the root (rel's last '/' is
  * restored), and rel's last name: the fd, or -errno. */
 int nxx_dav_open_parent(const struct nxx_dav_root *r, char *rel, const char **name);
+/* fsync(dir) after a rename in it, on a job thread: when several threads
+ * renamed into the same directory together, one fsync started after their
+ * renames serves them all.  0 or an errno. */
+int nxx_dav_dir_sync(struct nxx_dav_state *s, int dir);
 /* Remove name in dir and everything below it: 0 or -errno. */
 int nxx_dav_rm_tree(int dir, const char *name, int depth);
 /* The tree changed (call after the change, before it is answered): GET and
@@ -174,6 +205,9 @@ int nxx_dav_error(nxx_req *req, int status, const char *cond, const char *detail
 
 /* ---- props.c ---- */
 int nxx_dav_db_open(struct nxx_dav_root *r, const char *file);
+/* The connection's synchronous mode for the next commits (caller holds
+ * dbmu): full = 1 syncs the log at each commit, 0 only writes it. */
+void nxx_dav_db_sync(struct nxx_dav_state *s, int full);
 void nxx_dav_db_close(struct nxx_dav_state *s);
 int nxx_dav_propfind(struct nxx_dav_ctx *c);
 /* Bytes of the files under the root (a walk of the tree). */
@@ -195,6 +229,21 @@ void nxx_dav_props_delete(struct nxx_dav_root *r, const char *path);
  */
 const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
                              size_t cap);
+/*
+ * A file with several bindings (hard links: RFC 5842 §2.3, one resource)
+ * keeps its dead properties under a key of its own, '/' and its
+ * DAV:resource-id, so every binding finds the same ones (full = 1 above
+ * gives it).  Writes it to out (cap >= 49) and returns 1 when st is such a
+ * file; 0 otherwise.  Creating a file's second binding moves its
+ * properties there; removing the last but one hands them back to the
+ * remaining binding's path: nxx_dav_props_heir() finds that path before
+ * (heir[0] = '\0' when there is none to hand to), and
+ * nxx_dav_props_inherit() moves them after.
+ */
+int nxx_dav_file_key(const struct stat *st, char *out, size_t cap);
+void nxx_dav_props_heir(struct nxx_dav_ctx *c, const char *rel, const struct stat *st, char *heir,
+                        size_t cap);
+void nxx_dav_props_inherit(struct nxx_dav_root *r, const struct stat *st, const char *heir);
 
 /* ---- lock.c ---- */
 int nxx_dav_lock(struct nxx_dav_ctx *c);

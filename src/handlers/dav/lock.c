@@ -27,6 +27,7 @@
 #include <sqlite3.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "core/str.h"
 #include "handlers/static.h"
 #include "http/path.h"
@@ -37,63 +38,76 @@
 
 #define MAX_LOCKS 100000
 
-/* ---- the table (callers hold r->sh->mu) ---- */
-
-/* ---- the locks' copy in the database (callers hold r->sh->mu) ----
- * The table in memory answers every check; each change is written through
- * to SQLite, and a restart loads the locks that have not expired, so a
- * client's token stays good across it. */
-
-/*
- * A lock's row is committed as the location's `sync` says of writes: synced
- * (synchronous=FULL in WAL mode: one fdatasync of the log per commit, where
- * Apache's mod_dav_fs syncs its lock database twice per LOCK or UNLOCK), or
- * with `sync: none` without waiting for the disk (synchronous=NORMAL: the
- * commit is a write to the log, so a lock survives a restart and a crash of
- * nxx, kill -9, and only a power failure can lose the last ones taken).
- * Dead properties are always synced: a 207 of PROPPATCH means they are on
- * disk.
+/* ---- the locks' copy in the database ----
+ * The table in memory is authoritative: it answers every check, under mu,
+ * and never waits for the disk.  Each change is written through to SQLite
+ * before its answer, under dbmu (taken before mu, so rows change in the
+ * order the table did, and released after the commit), and a restart
+ * loads the locks that have not expired, so a client's token stays good
+ * across it.
+ *
+ * The row is committed as the location's `sync` says.  With data (the
+ * default) or none, synchronous=NORMAL in WAL mode: the commit is a write
+ * to the log, no fdatasync, so a lock survives a reload, a restart and a
+ * crash of nxx (kill -9), and only a crash of the machine (power, kernel)
+ * can lose the locks taken or released since the log was last synced (at a
+ * checkpoint, or any commit of dead properties).  Locks are soft state
+ * with timeouts (RFC 4918 §6.6), so that is the bargain Apache's mod_dav_fs
+ * does not make: it syncs its lock database twice per LOCK or UNLOCK.
+ * With full, synchronous=FULL: one fdatasync of the log per LOCK, refresh
+ * or UNLOCK, and none is lost.  Dead properties are always synced: a 207 of
+ * PROPPATCH means they are on disk (props.c).
  */
-static void db_lock_relax(struct nxx_dav_root *r, int relax)
+enum { ST_PUT, ST_DEL, ST_TOUCH, ST_DROP, ST_SWEEP };
+
+static sqlite3_stmt *lock_stmt(struct nxx_dav_state *sh, int i)
 {
-    if (r->sync == NXX_DAV_SYNC_NONE)
-        sqlite3_exec(r->sh->db, relax ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
-                     NULL, NULL, NULL);
+    static const char *const sql[] = {
+        [ST_PUT] = "INSERT OR REPLACE INTO lock (token, path, owner, depth_inf, shared, "
+                   "timeout_s, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_DEL] = "DELETE FROM lock WHERE token = ?1",
+        [ST_TOUCH] = "UPDATE lock SET timeout_s = ?2, expires = ?3 WHERE token = ?1",
+        [ST_DROP] = "DELETE FROM lock WHERE ?1 = '' OR path = ?1 OR "
+                    "substr(path, 1, length(?1) + 1) = ?1 || '/'",
+        [ST_SWEEP] = "DELETE FROM lock WHERE expires > 0 AND expires <= ?1",
+    };
+    if (!sh->lock_st[i])
+        sqlite3_prepare_v3(sh->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sh->lock_st[i], NULL);
+    return sh->lock_st[i];
 }
 
-static void db_lock_put(struct nxx_dav_root *r, const struct nxx_dav_lock *l)
+/* Take dbmu and set the commit mode (before taking mu). */
+static void db_enter(struct nxx_dav_root *r)
 {
-    sqlite3_stmt *st = NULL;
-    db_lock_relax(r, 1);
-    if (sqlite3_prepare_v2(r->sh->db,
-                           "INSERT OR REPLACE INTO lock (token, path, owner, depth_inf, shared, "
-                           "timeout_s, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, l->token, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, l->path, -1, SQLITE_STATIC);
-        if (l->owner)
-            sqlite3_bind_text(st, 3, l->owner, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, l->depth_inf);
-        sqlite3_bind_int(st, 5, l->shared);
-        sqlite3_bind_int64(st, 6, l->timeout_s);
-        sqlite3_bind_int64(st, 7, l->expires);
-        sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    db_lock_relax(r, 0);
+    pthread_mutex_lock(&r->sh->dbmu);
+    nxx_dav_db_sync(r->sh, r->sync == NXX_DAV_SYNC_FULL);
 }
 
-static void db_lock_del(struct nxx_dav_root *r, const char *token)
+/* Commit st (its values bound) and release dbmu.  Rows of locks that
+ * expired in memory go every 256 writes (and at each start). */
+static void db_leave(struct nxx_dav_root *r, sqlite3_stmt *st)
 {
-    sqlite3_stmt *st = NULL;
-    db_lock_relax(r, 1);
-    if (sqlite3_prepare_v2(r->sh->db, "DELETE FROM lock WHERE token = ?1", -1, &st, NULL) ==
-        SQLITE_OK) {
-        sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-        sqlite3_step(st);
+    struct nxx_dav_state *sh = r->sh;
+    if (st) {
+        if (sqlite3_step(st) != SQLITE_DONE)
+            nxx_log_warn("dav: a lock's row was not written: %s", sqlite3_errmsg(sh->db));
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
     }
-    sqlite3_finalize(st);
-    db_lock_relax(r, 0);
+    if ((++sh->lock_writes & 255) == 0 && (st = lock_stmt(sh, ST_SWEEP)) != NULL) {
+        sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+        sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    pthread_mutex_unlock(&sh->dbmu);
+}
+
+static sqlite3_stmt *db_token(struct nxx_dav_root *r, int which, const char *token)
+{
+    sqlite3_stmt *st = lock_stmt(r->sh, which);
+    if (st)
+        sqlite3_bind_text(st, 1, token, -1, SQLITE_TRANSIENT);
+    return st;
 }
 
 int nxx_dav_locks_load(struct nxx_dav_root *r)
@@ -103,7 +117,7 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
     if (sqlite3_exec(r->sh->db,
                      "CREATE TABLE IF NOT EXISTS lock (token TEXT PRIMARY KEY, path TEXT NOT NULL, "
                      "owner TEXT, depth_inf INTEGER, shared INTEGER, timeout_s INTEGER, "
-                     "expires INTEGER)",
+                     "expires INTEGER) WITHOUT ROWID",
                      NULL, NULL, NULL) != SQLITE_OK)
         return -EIO;
     sqlite3_stmt *del = NULL;
@@ -155,9 +169,11 @@ int nxx_dav_locks_load(struct nxx_dav_root *r)
     return err;
 }
 
+/* ---- the table (callers hold r->sh->mu) ---- */
+
+/* The table only: the caller writes the row (expired ones are swept). */
 static void lock_remove_at(struct nxx_dav_root *r, size_t i)
 {
-    db_lock_del(r, r->sh->locks[i].token);
     nxx_free(r->sh->locks[i].path);
     nxx_free(r->sh->locks[i].owner);
     r->sh->locks[i] = r->sh->locks[--r->sh->nlocks];
@@ -199,13 +215,18 @@ static struct nxx_dav_lock *find_token(struct nxx_dav_root *r, const char *tok, 
 
 void nxx_dav_locks_drop(struct nxx_dav_root *r, const char *rel)
 {
+    int any = 0;
+    db_enter(r);
     pthread_mutex_lock(&r->sh->mu);
     for (size_t i = 0; i < r->sh->nlocks;)
-        if (is_under(r->sh->locks[i].path, rel))
+        if (is_under(r->sh->locks[i].path, rel)) {
             lock_remove_at(r, i);
-        else
+            any = 1;
+        } else {
             i++;
+        }
     pthread_mutex_unlock(&r->sh->mu);
+    db_leave(r, any ? db_token(r, ST_DROP, rel) : NULL);
 }
 
 static void activelock(struct nxx_dav_root *r, const struct nxx_dav_lock *l, struct nxx_dav_buf *b,
@@ -493,6 +514,7 @@ static int refresh(struct nxx_dav_ctx *c)
     unsigned t = timeout_of(c);
     struct nxx_dav_lock copy;
     int found = 0;
+    db_enter(r);
     pthread_mutex_lock(&r->sh->mu);
     expire(r, now);
     for (size_t i = 0; i < c->ifh.nconds && !found; i++) {
@@ -501,7 +523,6 @@ static int refresh(struct nxx_dav_ctx *c)
         if (l && covers(l, c->rel)) {
             l->timeout_s = t;
             l->expires = t ? now + t : 0;
-            db_lock_put(r, l);
             copy = *l;
             copy.path = nxx_req_alloc(c->req, strlen(l->path) + 1);
             copy.owner = NULL;
@@ -511,6 +532,12 @@ static int refresh(struct nxx_dav_ctx *c)
         }
     }
     pthread_mutex_unlock(&r->sh->mu);
+    sqlite3_stmt *st = found ? db_token(r, ST_TOUCH, copy.token) : NULL;
+    if (st) {
+        sqlite3_bind_int64(st, 2, copy.timeout_s);
+        sqlite3_bind_int64(st, 3, copy.expires);
+    }
+    db_leave(r, st);
     if (!found) {
         nxx_req_detail(c->req, "no lock of the If field covers this resource");
         return 412;
@@ -577,9 +604,11 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
         int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         int e = fd < 0 ? errno : 0;
         if (fd >= 0) {
-            fsync(fd);
+            if (r->sync != NXX_DAV_SYNC_NONE) {
+                fsync(fd);
+                fsync(dir);
+            }
             close(fd);
-            fsync(dir);
             nxx_dav_changed(r);
         }
         close(dir);
@@ -600,6 +629,7 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
     nl.shared = shared;
     nl.timeout_s = t;
     nl.expires = t ? now + t : 0;
+    db_enter(r);
     pthread_mutex_lock(&r->sh->mu);
     expire(r, now);
     int conflict = 0;
@@ -632,31 +662,35 @@ int nxx_dav_lock(struct nxx_dav_ctx *c)
             err = 500;
         } else {
             r->sh->locks[r->sh->nlocks++] = nl;
-            db_lock_put(r, &r->sh->locks[r->sh->nlocks - 1]);
         }
     }
     pthread_mutex_unlock(&r->sh->mu);
+    /* the row from the request's own copies: the table's may go meanwhile */
+    int stored = !err && nl.owner;
+    sqlite3_stmt *row = err ? NULL : db_token(r, ST_PUT, nl.token);
+    if (row) {
+        sqlite3_bind_text(row, 2, c->rel, -1, SQLITE_STATIC);
+        if (stored)
+            sqlite3_bind_text(row, 3, ob.p, (int)ob.len, SQLITE_STATIC);
+        sqlite3_bind_int(row, 4, nl.depth_inf);
+        sqlite3_bind_int(row, 5, nl.shared);
+        sqlite3_bind_int64(row, 6, nl.timeout_s);
+        sqlite3_bind_int64(row, 7, nl.expires);
+    }
+    db_leave(r, row);
+    struct nxx_dav_lock copy = nl;
+    copy.path = c->rel;
+    copy.owner = NULL;
+    /* the owner as the client gave it goes back in the answer */
+    if (stored && (copy.owner = nxx_req_alloc(req, ob.len + 1)) != NULL) {
+        memcpy(copy.owner, ob.p, ob.len);
+        copy.owner[ob.len] = '\0';
+    }
     nxx_free(ob.p);
     if (err == 423)
         return nxx_dav_error(req, 423, "no-conflicting-lock", "a conflicting lock is held");
     if (err)
         return err;
-    struct nxx_dav_lock copy = nl;
-    copy.path = c->rel;
-    copy.owner = NULL;
-    /* the owner as the client gave it goes back in the answer */
-    if (nl.owner) {
-        copy.owner = nxx_req_alloc(req, strlen(nl.owner) + 1);
-        if (copy.owner) {
-            pthread_mutex_lock(&r->sh->mu);
-            struct nxx_dav_lock *l = find_token(r, nl.token, strlen(nl.token));
-            if (l && l->owner)
-                memcpy(copy.owner, l->owner, strlen(l->owner) + 1);
-            else
-                copy.owner = NULL;
-            pthread_mutex_unlock(&r->sh->mu);
-        }
-    }
     return answer_lock(c, &copy, exists ? 200 : 201);
 }
 
@@ -674,14 +708,18 @@ int nxx_dav_unlock(struct nxx_dav_ctx *c)
     }
     struct nxx_dav_root *r = c->r;
     int found = 0;
+    char token[sizeof(r->sh->locks[0].token)];
+    db_enter(r);
     pthread_mutex_lock(&r->sh->mu);
     expire(r, (int64_t)time(NULL));
     struct nxx_dav_lock *l = find_token(r, t.ptr + 1, t.len - 2);
     if (l && covers(l, c->rel)) {
+        memcpy(token, l->token, sizeof(token));
         lock_remove_at(r, (size_t)(l - r->sh->locks));
         found = 1;
     }
     pthread_mutex_unlock(&r->sh->mu);
+    db_leave(r, found ? db_token(r, ST_DEL, token) : NULL);
     if (!found)
         return nxx_dav_error(req, 409, "lock-token-matches-request-uri",
                              "no lock with that token covers this resource");

@@ -64,23 +64,40 @@ int nxx_dav_db_open(struct nxx_dav_root *r, const char *file)
     sqlite3_finalize(st);
     atomic_init(&r->sh->has_props, any);
     r->sh->db = db;
+    r->sh->db_full = 1;
     return 0;
+}
+
+void nxx_dav_db_sync(struct nxx_dav_state *s, int full)
+{
+    if (s->db_full != full &&
+        sqlite3_exec(s->db, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", NULL,
+                     NULL, NULL) == SQLITE_OK)
+        s->db_full = full;
 }
 
 void nxx_dav_db_close(struct nxx_dav_state *s)
 {
+    for (size_t i = 0; i < sizeof(s->lock_st) / sizeof(s->lock_st[0]); i++) {
+        sqlite3_finalize(s->lock_st[i]);
+        s->lock_st[i] = NULL;
+    }
     if (s->db)
         sqlite3_close(s->db);
     s->db = NULL;
 }
 
-static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap)
+/* rel's real path under the root into out; st (when not NULL) its stat. */
+static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *out, size_t cap,
+                           struct stat *st)
 {
     int fd = nxx_os_open_beneath(r->rootfd, rel[0] ? rel : ".", O_PATH | O_CLOEXEC);
     if (fd < 0)
         return NULL;
     char abs[PATH_MAX];
     long n = nxx_os_fd_path(fd, abs, sizeof(abs));
+    if (st && fstat(fd, st) < 0)
+        st->st_nlink = 0;
     close(fd);
     if (n < (ssize_t)r->real_len || memcmp(abs, r->real, r->real_len) != 0 ||
         (n > (ssize_t)r->real_len && abs[r->real_len] != '/'))
@@ -93,19 +110,32 @@ static const char *resolve(const struct nxx_dav_root *r, const char *rel, char *
     return out;
 }
 
+int nxx_dav_file_key(const struct stat *st, char *out, size_t cap)
+{
+    if (!S_ISREG(st->st_mode) || st->st_nlink < 2 || cap < 49)
+        return 0;
+    /* a leading '/': no relative path looks like it */
+    out[0] = '/';
+    nxx_dav_resource_id(st, out + 1);
+    return 1;
+}
+
 const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int full, char *out,
                              size_t cap)
 {
     size_t rl = strlen(rel);
-    if (full && resolve(r, rel, out, cap))
+    struct stat st;
+    if (full && resolve(r, rel, out, cap, &st)) {
+        nxx_dav_file_key(&st, out, cap);
         return out;
+    }
     const char *slash = strrchr(rel, '/');
     if (slash && (size_t)(slash - rel) < cap) {
         char parent[PATH_MAX];
         size_t pl = (size_t)(slash - rel);
         memcpy(parent, rel, pl);
         parent[pl] = '\0';
-        if (resolve(r, parent, out, cap)) {
+        if (resolve(r, parent, out, cap, NULL)) {
             size_t ol = strlen(out), nl = rl - pl - 1;
             if (ol + nl + 2 <= cap) {
                 if (ol)
@@ -124,7 +154,8 @@ const char *nxx_dav_prop_key(const struct nxx_dav_root *r, const char *rel, int 
 /* Run sql with ?1 = a, ?2 = b (may be NULL) under the lock. */
 static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const char *b)
 {
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
+    nxx_dav_db_sync(r->sh, 1);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db, sql, -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
@@ -133,7 +164,7 @@ static void db_run(struct nxx_dav_root *r, const char *sql, const char *a, const
         sqlite3_step(st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
 }
 
 #define UNDER "(path = ?1 OR substr(path, 1, length(?1) + 1) = ?1 || '/')"
@@ -312,6 +343,35 @@ void nxx_dav_bindings_build(struct nxx_dav_ctx *c)
         bindings_walk(c, fd, path, 0, 0);
 }
 
+void nxx_dav_props_heir(struct nxx_dav_ctx *c, const char *rel, const struct stat *st, char *heir,
+                        size_t cap)
+{
+    heir[0] = '\0';
+    if (!S_ISREG(st->st_mode) || st->st_nlink != 2 ||
+        !atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        return;
+    int had = c->bindings_built;
+    nxx_dav_bindings_build(c); /* a walk of the tree: only for a file's last but one binding */
+    for (size_t i = 0; i < c->nbindings; i++) {
+        const struct nxx_dav_binding *b = &c->bindings[i];
+        size_t n = strlen(b->path);
+        if (b->dev == st->st_dev && b->ino == st->st_ino && strcmp(b->path, rel) != 0 && n < cap) {
+            memcpy(heir, b->path, n + 1);
+            break;
+        }
+    }
+    if (!had)
+        nxx_dav_bindings_free(c);
+}
+
+void nxx_dav_props_inherit(struct nxx_dav_root *r, const struct stat *st, const char *heir)
+{
+    char from[64], to[PATH_MAX];
+    if (!heir[0] || !nxx_dav_file_key(st, from, sizeof(from)))
+        return;
+    nxx_dav_props_move(r, from, nxx_dav_prop_key(r, heir, 1, to, sizeof(to)));
+}
+
 static void parent_one(struct nxx_dav_ctx *c, const char *path, struct nxx_dav_buf *b)
 {
     const char *slash = strrchr(path, '/');
@@ -453,7 +513,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
 {
     if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return; /* no dead property anywhere: no query per member */
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db, "SELECT ns, name, value FROM prop WHERE path = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
@@ -472,7 +532,7 @@ static void dead_all(struct nxx_dav_root *r, const char *rel, struct nxx_dav_buf
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
 }
 
 /* One dead property: 1 written, 0 absent. */
@@ -482,7 +542,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
     int found = 0;
     if (!atomic_load_explicit(&r->sh->has_props, memory_order_acquire))
         return 0;
-    pthread_mutex_lock(&r->sh->mu);
+    pthread_mutex_lock(&r->sh->dbmu);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(r->sh->db,
                            "SELECT value FROM prop WHERE path = ?1 AND ns = ?2 AND name = ?3", -1,
@@ -501,7 +561,7 @@ static int dead_one(struct nxx_dav_root *r, const char *rel, const char *ns, con
         }
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&r->sh->mu);
+    pthread_mutex_unlock(&r->sh->dbmu);
     return found;
 }
 
@@ -545,7 +605,11 @@ static void response_for(struct pf *pf, const char *rel, const struct stat *st, 
     struct nxx_dav_ctx *c = pf->c;
     char kbuf[PATH_MAX];
     const char *key = rel;
-    if (via && atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+    if (!atomic_load_explicit(&c->r->sh->has_props, memory_order_acquire))
+        ; /* no dead property anywhere */
+    else if (nxx_dav_file_key(st, kbuf, sizeof(kbuf)))
+        key = kbuf; /* a file with several bindings: its own key, not a path's */
+    else if (via)
         key = nxx_dav_prop_key(c->r, rel, 1, kbuf, sizeof(kbuf));
     nxx_dav_puts(b, "<D:response>");
     nxx_dav_put_href(b, c->r, rel, S_ISDIR(st->st_mode));
@@ -881,7 +945,8 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
     char kbuf[PATH_MAX];
     const char *key = nxx_dav_prop_key(c->r, c->rel, 1, kbuf, sizeof(kbuf));
     if (!failed) {
-        pthread_mutex_lock(&c->r->sh->mu);
+        pthread_mutex_lock(&c->r->sh->dbmu);
+        nxx_dav_db_sync(c->r->sh, 1); /* a 207 means the properties are on disk */
         int ok = sqlite3_exec(c->r->sh->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
         for (size_t i = 0; ok && i < n; i++) {
             const struct nxx_dav_xel *e = ops[i].prop;
@@ -915,7 +980,7 @@ int nxx_dav_proppatch(struct nxx_dav_ctx *c)
             full = sqlite3_errcode(c->r->sh->db) == SQLITE_FULL;
             sqlite3_exec(c->r->sh->db, "ROLLBACK", NULL, NULL, NULL);
         }
-        pthread_mutex_unlock(&c->r->sh->mu);
+        pthread_mutex_unlock(&c->r->sh->dbmu);
         if (!ok) {
             if (full)
                 return nxx_dav_error(req, 507, "quota-not-exceeded",
