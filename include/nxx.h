@@ -105,6 +105,11 @@ typedef struct nxx_config {
     /* TLS listeners (nxx_server_listen_flags): a handshake not finished in
      * this time closes the connection : 10000 */
     unsigned tls_handshake_timeout_ms;
+    /* TLS connections over max_connections, per worker, still shaken hands
+     * with (within tls_handshake_timeout_ms) to read their 503: a client
+     * cannot read a plain one.  Past this many at once, or 0, they are
+     * closed without an answer : 64 */
+    unsigned tls_refusals;
     /* Session ticket keys (one set for the process: every worker and every
      * configuration decrypts them) are replaced this often; the previous
      * key still decrypts, so a ticket lives at most twice this.  0: no
