@@ -139,6 +139,10 @@ typedef struct nxx_config {
     unsigned h2_max_continuations; /* CONTINUATION frames after one HEADERS : 8 */
     size_t h2_window;              /* flow-control window a stream opens with (bytes
                                     * of request content in flight) : 65535 */
+    unsigned h2_max_tunnels;       /* CONNECT streams (WebSockets over RFC 8441, proxy
+                                    * tunnels) per connection, counted among the
+                                    * h2_max_streams; 0: none, and extended CONNECT is
+                                    * not announced : 16 */
     /*
      * Linux: worker threads run SCHED_BATCH (0) while nxx_server_run()
      * runs, or keep the policy they were started with (1).  Under

@@ -152,6 +152,12 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "HTTP/2: the flow-control window each stream opens with: request content a client may "
       "send ahead of a handler that reads it (streamed uploads wait for the handler).",
       NULL },
+    { "h2-max-tunnels", "N", K_COUNT, OFF(cfg.h2_max_tunnels), 0, 10000, "16",
+      "HTTP/2: CONNECT streams one connection may carry at once (WebSockets by extended "
+      "CONNECT, RFC 8441, and forward-proxy tunnels), counted among --h2-max-streams; one "
+      "over it gets 503. 0: none, and extended CONNECT is not announced "
+      "(SETTINGS_ENABLE_CONNECT_PROTOCOL).",
+      NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels, RESTART },
     { "tls-cert", "FILE", K_STRING, OFF(tls_cert), 0, 0, NULL,
