@@ -6,8 +6,10 @@
  * A server with --h2c runs in a thread of this process (one worker) with
  * the three kinds of route the glue serves differently: files (a data
  * provider that preads), a route that takes the whole content (POST
- * /echo), and one that streams it and pauses every piece for a tick (PUT
- * /upload, back-pressure through the flow-control window).  Each input is
+ * /echo), one that streams it and pauses every piece for a tick (PUT
+ * /upload, back-pressure through the flow-control window), and streams
+ * taken over: a WebSocket echo at /ws (RFC 8441 extended CONNECT) and a
+ * CONNECT tunnel that echoes every byte, paused a tick in between.  Each input is
  * written after the client preface on a fresh connection, whose write side
  * is then shut; the response is read until the server closes.  Frames,
  * HPACK blocks, settings and window updates all come from the input.
@@ -89,6 +91,37 @@ static int upload(nxx_req *req, void *ud)
     return nxx_req_body_stream(req, piece, total) ? 500 : 0;
 }
 
+static void t_resume(nxx_tunnel *t, void *ud)
+{
+    (void)ud;
+    nxx_tunnel_pause(t, 0);
+}
+
+static void t_data(nxx_tunnel *t, const void *data, size_t len, void *ud)
+{
+    (void)ud;
+    if (!len) {
+        nxx_tunnel_close(t);
+        return;
+    }
+    nxx_tunnel_write(t, data, len);
+    nxx_tunnel_pause(t, 1); /* the drain resumes it: input waits for output */
+}
+
+static void t_close(nxx_tunnel *t, void *ud)
+{
+    (void)t;
+    (void)ud;
+}
+
+static const struct nxx_tunnel_ops tunnel_ops = { t_data, t_resume, t_close };
+
+static int tunnel(nxx_req *req, void *ud)
+{
+    (void)ud;
+    return nxx_req_takeover(req, 200, &tunnel_ops, NULL) ? 0 : 500;
+}
+
 static void start(void)
 {
     char dir[] = "/tmp/nxx-fuzz-h2-XXXXXX";
@@ -112,6 +145,9 @@ static void start(void)
     REQUIRE(nxx_server_static(srv, "/", dir) == 0);
     REQUIRE(nxx_server_route(srv, "POST", "/echo", NXX_ROUTE_BODY, echo, NULL) == 0);
     REQUIRE(nxx_server_route(srv, "PUT", "/upload", NXX_ROUTE_STREAM, upload, NULL) == 0);
+    REQUIRE(nxx_server_route(srv, "CONNECT", "/", 0, tunnel, NULL) == 0);
+    nxx_scope *ws = nxx_host_location(nxx_server_host(srv, NULL), "/ws");
+    REQUIRE(ws != NULL && nxx_scope_websocket(ws, NULL, NULL, NULL) == 0);
     REQUIRE(nxx_server_listen(srv, "127.0.0.1:0") == 0);
     port = nxx_server_port(srv, 0);
     pthread_t th;

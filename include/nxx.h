@@ -105,6 +105,11 @@ typedef struct nxx_config {
     /* TLS listeners (nxx_server_listen_flags): a handshake not finished in
      * this time closes the connection : 10000 */
     unsigned tls_handshake_timeout_ms;
+    /* TLS connections over max_connections, per worker, still shaken hands
+     * with (within tls_handshake_timeout_ms) to read their 503: a client
+     * cannot read a plain one.  Past this many at once, or 0, they are
+     * closed without an answer : 64 */
+    unsigned tls_refusals;
     /* Session ticket keys (one set for the process: every worker and every
      * configuration decrypts them) are replaced this often; the previous
      * key still decrypts, so a ticket lives at most twice this.  0: no
@@ -134,6 +139,10 @@ typedef struct nxx_config {
     unsigned h2_max_continuations; /* CONTINUATION frames after one HEADERS : 8 */
     size_t h2_window;              /* flow-control window a stream opens with (bytes
                                     * of request content in flight) : 65535 */
+    unsigned h2_max_tunnels;       /* CONNECT streams (WebSockets over RFC 8441, proxy
+                                    * tunnels) per connection, counted among the
+                                    * h2_max_streams; 0: none, and extended CONNECT is
+                                    * not announced : 16 */
     /*
      * Linux: worker threads run SCHED_BATCH (0) while nxx_server_run()
      * runs, or keep the policy they were started with (1).  Under

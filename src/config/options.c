@@ -97,7 +97,7 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "Open connections (all workers) at most. Each connection over it is answered at once, "
       "before its request is read, with a prebuilt 503 (Retry-After: 5, an "
       "application/problem+json body, Connection: close) and closed; such answers are not in "
-      "the access log.",
+      "the access log. On a TLS listener the answer comes after the handshake (tls-refusals).",
       NULL, RESTART },
     { "max-header-bytes", "N", K_SIZE, OFF(cfg.max_header_bytes), 256, 16 << 20, "32768",
       "Limit of the request line and header section together (431).", NULL },
@@ -154,6 +154,12 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "HTTP/2: the flow-control window each stream opens with: request content a client may "
       "send ahead of a handler that reads it (streamed uploads wait for the handler).",
       NULL },
+    { "h2-max-tunnels", "N", K_COUNT, OFF(cfg.h2_max_tunnels), 0, 10000, "16",
+      "HTTP/2: CONNECT streams one connection may carry at once (WebSockets by extended "
+      "CONNECT, RFC 8441, and forward-proxy tunnels), counted among --h2-max-streams; one "
+      "over it gets 503. 0: none, and extended CONNECT is not announced "
+      "(SETTINGS_ENABLE_CONNECT_PROTOCOL).",
+      NULL },
     { "log-level", "LEVEL", K_ENUM, OFF(log_level), 0, 0, "info",
       "Error log verbosity on standard error: error, warn, info or debug.", log_levels, RESTART },
     { "tls-cert", "FILE", K_STRING, OFF(tls_cert), 0, 0, NULL,
@@ -179,6 +185,12 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       client_verify },
     { "tls-handshake-timeout", "SECONDS", K_SECONDS, OFF(cfg.tls_handshake_timeout_ms), 1, 3600000,
       "10", "A TLS handshake not finished within this time closes the connection.", NULL },
+    { "tls-refusals", "N", K_COUNT, OFF(cfg.tls_refusals), 0, 100000, "64",
+      "A TLS connection over max-connections cannot read a plain 503: up to N of them per "
+      "worker at once get a handshake (within tls-handshake-timeout, offered HTTP/1.1 only), "
+      "their request read, the 503 with Retry-After and a problem body, and a close. Past N, "
+      "or with 0, they are closed without an answer.",
+      NULL, RESTART },
     { "tls-ticket-rotate", "SECONDS", K_COUNT, OFF(cfg.tls_ticket_rotate_s), 0, 604800, "3600",
       "Session tickets (resumption without a full handshake) are encrypted with keys shared by "
       "every worker and kept across reloads; a new key replaces the one in use this often, the "

@@ -80,12 +80,10 @@ enum timer_kind {
 
 #define SEND_NEVER_MS UINT32_MAX /* --send-timeout 0: the timer only keeps its place */
 
-struct nxx_tunnel {
+struct h1tunnel {
+    struct nxx_tunnel base; /* first: the handler's handle */
     struct h1conn *c;
-    const struct nxx_tunnel_ops *ops;
-    void *ud;
-    void (*stop)(nxx_tunnel *t, void *ud); /* nxx_tunnel_on_stop */
-    char *buf;                             /* output the socket has not taken: buf[pos..len) */
+    char *buf; /* output the socket has not taken: buf[pos..len) */
     size_t pos, len, cap;
     unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
     unsigned corked : 1; /* inside ops->data: writes gather in buf, one write after */
@@ -120,11 +118,12 @@ struct h1conn {
     uint64_t body_want;          /* Content-Length still to read */
     struct nxx_chunked *chunked; /* in the arena while a chunked body is read */
     size_t linger_bytes;
-    struct nxx_tunnel *tunnel;
+    struct h1tunnel *tunnel;
     size_t early_end; /* rbuf[0..early_end) arrived as TLS early data */
 };
 
 static const struct nxx_proto h1_proto;
+static const struct nxx_tunnel_impl h1_tunnel_impl;
 static const struct nxx_conn_ops h1_conn_ops;
 
 static void process(struct h1conn *c);
@@ -1332,7 +1331,7 @@ static NXX_NOINLINE int read_body(struct h1conn *c)
 
 static int tunnel_flush(struct h1conn *c)
 {
-    struct nxx_tunnel *t = c->tunnel;
+    struct h1tunnel *t = c->tunnel;
     while (t->pos < t->len) {
         struct iovec iov = { t->buf + t->pos, t->len - t->pos };
         ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
@@ -1351,9 +1350,9 @@ static int tunnel_flush(struct h1conn *c)
         close_conn(c);
         return -1;
     }
-    if (t->want_drain && t->ops->drain) {
+    if (t->want_drain && t->base.ops->drain) {
         t->want_drain = 0;
-        t->ops->drain(t, t->ud);
+        t->base.ops->drain(&t->base, t->base.ud);
     }
     return 1;
 }
@@ -1365,7 +1364,7 @@ static int tunnel_flush(struct h1conn *c)
  */
 static int tunnel_uncork(struct h1conn *c)
 {
-    struct nxx_tunnel *t = c->tunnel;
+    struct h1tunnel *t = c->tunnel;
     if (t->pos == t->len)
         return 0;
     if (c->writable && c->nout == c->out_head && tunnel_flush(c) < 0)
@@ -1380,11 +1379,11 @@ static int tunnel_uncork(struct h1conn *c)
 /* The connection is closing: the handler hears of it once. */
 static void tunnel_closed(struct h1conn *c)
 {
-    struct nxx_tunnel *t = c->tunnel;
+    struct h1tunnel *t = c->tunnel;
     c->tunnel = NULL;
     if (!t->notified) {
         t->notified = 1;
-        t->ops->close(t, t->ud);
+        t->base.ops->close(&t->base, t->base.ud);
     }
     nxx_free(t->buf);
     t->buf = NULL;
@@ -1438,13 +1437,14 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     struct h1conn *c = h1_req(req);
     if (c->req != req || closed(c))
         return NULL;
-    struct nxx_tunnel *t = nxx_arena_alloc(&c->arena, sizeof(*t));
+    struct h1tunnel *t = nxx_arena_alloc(&c->arena, sizeof(*t));
     if (!t || keep_head(c, req) < 0)
         return NULL;
     memset(t, 0, sizeof(*t));
+    t->base.impl = &h1_tunnel_impl;
+    t->base.ops = ops;
+    t->base.ud = ud;
     t->c = c;
-    t->ops = ops;
-    t->ud = ud;
     /* the head is queued (the pipeline sent it); now bytes both ways, those
      * the client sent behind the request head first, from the loop */
     c->tunnel = t;
@@ -1452,11 +1452,12 @@ static nxx_tunnel *h1_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, v
     c->rpos = c->req_end;
     if (!c->in_process)
         kick(c);
-    return t;
+    return &t->base;
 }
 
-int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
+static int h1t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
 {
+    struct h1tunnel *t = (struct h1tunnel *)base;
     struct h1conn *c = t->c;
     if (!c || closed(c) || t->closing || t->notified)
         return -EPIPE;
@@ -1521,21 +1522,17 @@ int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
     return 0;
 }
 
-int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+static size_t h1t_pending(const nxx_tunnel *base)
 {
-    struct iovec iov = { (void *)(uintptr_t)data, len };
-    return nxx_tunnel_writev(t, &iov, 1);
-}
-
-size_t nxx_tunnel_pending(const nxx_tunnel *t)
-{
+    const struct h1tunnel *t = (const struct h1tunnel *)base;
     if (!t->c)
         return 0;
     return t->c->out_bytes + (t->len - t->pos);
 }
 
-void nxx_tunnel_pause(nxx_tunnel *t, int paused)
+static void h1t_pause(nxx_tunnel *base, int paused)
 {
+    struct h1tunnel *t = (struct h1tunnel *)base;
     struct h1conn *c = t->c;
     if (!c || closed(c) || t->notified)
         return;
@@ -1544,8 +1541,9 @@ void nxx_tunnel_pause(nxx_tunnel *t, int paused)
         kick(c);
 }
 
-void nxx_tunnel_close(nxx_tunnel *t)
+static void h1t_close(nxx_tunnel *base)
 {
+    struct h1tunnel *t = (struct h1tunnel *)base;
     struct h1conn *c = t->c;
     if (!c || closed(c) || t->closing || t->notified)
         return;
@@ -1558,22 +1556,26 @@ void nxx_tunnel_close(nxx_tunnel *t)
     arm_timer(c); /* the write timeout bounds the wait */
 }
 
-void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud))
+static const char *h1t_peer(const nxx_tunnel *base)
 {
-    t->stop = fn;
-}
-
-const char *nxx_tunnel_peer(const nxx_tunnel *t)
-{
+    const struct h1tunnel *t = (const struct h1tunnel *)base;
     if (!t->c || !t->c->req)
         return "?";
     return nxx_req_peer(t->c->req).ptr;
 }
 
+static const struct nxx_tunnel_impl h1_tunnel_impl = {
+    .writev = h1t_writev,
+    .pending = h1t_pending,
+    .pause = h1t_pause,
+    .close = h1t_close,
+    .peer = h1t_peer,
+};
+
 /* Deliver what the client sent; returns -1 when the connection ended. */
 static NXX_NOINLINE int tunnel_read(struct h1conn *c)
 {
-    struct nxx_tunnel *t = c->tunnel;
+    struct h1tunnel *t = c->tunnel;
     for (;;) {
         if (t->paused || t->closing)
             return 0;
@@ -1582,7 +1584,7 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
             size_t n = c->rlen - c->rpos;
             c->rpos = c->rlen = 0;
             t->corked = 1;
-            t->ops->data(t, p, n, t->ud);
+            t->base.ops->data(&t->base, p, n, t->base.ud);
             if (closed(c) || c->tunnel != t)
                 return -1;
             t->corked = 0;
@@ -1615,7 +1617,7 @@ static NXX_NOINLINE int tunnel_read(struct h1conn *c)
             /* the client shut its side; it may still read what we send */
             c->readable = 0;
             t->eof_seen = 1;
-            t->ops->data(t, NULL, 0, t->ud);
+            t->base.ops->data(&t->base, NULL, 0, t->base.ud);
             if (closed(c) || c->tunnel != t)
                 return -1;
             return 0;
@@ -2094,10 +2096,10 @@ static int h1_idle(const struct nxx_conn *base)
 static void h1_drain(struct nxx_conn *base)
 {
     struct h1conn *c = (struct h1conn *)base;
-    struct nxx_tunnel *t = c->state == H1_TUNNEL ? c->tunnel : NULL;
-    if (t && t->stop && !t->closing && !t->notified) {
+    struct h1tunnel *t = c->state == H1_TUNNEL ? c->tunnel : NULL;
+    if (t && t->base.stop && !t->closing && !t->notified) {
         /* its last word, then nxx_tunnel_close (bounded by the send timeout) */
-        t->stop(t, t->ud);
+        t->base.stop(&t->base, t->base.ud);
         if (!closed(c) && c->tunnel == t && !t->closing)
             close_conn(c);
     } else if (h1_idle(base) || c->state == H1_TUNNEL)

@@ -11,7 +11,9 @@
  * HEADERS without END_STREAM, content through a data provider that copies
  * borrowed memory and preads file ranges straight into nghttp2's frame
  * buffer (no whole file is ever read).  Output is gathered and written
- * once per batch.
+ * once per batch.  A CONNECT stream a handler takes over (a WebSocket by
+ * RFC 8441's extended CONNECT, a tunnel by RFC 9113 §8.5) carries the
+ * tunnel's bytes in its DATA frames, paced by the same flow control.
  *
  * What nghttp2 does not guard, this file does, each limit a setting: the
  * rate of stream resets (CVE-2023-44487) and of PING and SETTINGS frames
@@ -19,14 +21,16 @@
  * CONTINUATION frames, a client that stops reading or leaves a stream's
  * window at zero (--send-timeout), the client's preface and settings
  * acknowledgement (--request-timeout), request content that does not
- * arrive (the location's body timeout: 408), and idle connections
- * (--keepalive-timeout, GOAWAY first).
+ * arrive (the location's body timeout: 408), idle connections
+ * (--keepalive-timeout, GOAWAY first), and CONNECT streams per
+ * connection (--h2-max-tunnels: 503).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
@@ -40,12 +44,13 @@
 #include "http/status.h"
 #include "core/banned.h"
 
-#define OUT_FLUSH (32 * 1024)  /* gathered output written at once */
-#define OUT_HIGH (256 * 1024)  /* input waits while this much output waits for the client */
-#define TICK_MAX_MS 1000       /* the connection's clock ticks at least this often */
-#define IBUF_MIN 4096          /* first size of a stream's held content */
-#define CONN_WINDOW (1u << 24) /* the connection's receive window */
-#define SPARE_STREAMS 8        /* freed stream structs a connection keeps for reuse */
+#define OUT_FLUSH (32 * 1024)     /* gathered output written at once */
+#define OUT_HIGH (256 * 1024)     /* input waits while this much output waits for the client */
+#define TICK_MAX_MS 1000          /* the connection's clock ticks at least this often */
+#define IBUF_MIN 4096             /* first size of a stream's held content */
+#define CONN_WINDOW (1u << 24)    /* the connection's receive window */
+#define SPARE_STREAMS 8           /* freed stream structs a connection keeps for reuse */
+#define TUNNEL_OUT_MAX (16 << 20) /* bytes a stream tunnel may have waiting for the client */
 
 /* One piece of a stream's response content: memory, or a file range (fd >= 0). */
 struct h2piece {
@@ -58,6 +63,17 @@ struct h2piece {
 };
 
 struct h2conn;
+struct h2stream;
+
+/* A stream taken over (nxx_req_takeover after a CONNECT): its DATA frames
+ * are the tunnel's bytes both ways. */
+struct h2tunnel {
+    struct nxx_tunnel base; /* first: the handler's handle */
+    struct h2stream *st;
+    char *buf; /* output not yet framed: buf[pos..len) */
+    size_t pos, len, cap;
+    unsigned paused : 1, closing : 1, notified : 1, eof_told : 1, want_drain : 1;
+};
 
 struct h2stream {
     nxx_req req;
@@ -72,7 +88,9 @@ struct h2stream {
     size_t hbytes;       /* decoded size, as SETTINGS_MAX_HEADER_LIST_SIZE counts it */
     int hstatus;         /* the block is refused with this (431, 400) */
     const char *hdetail; /* and this detail */
-    nxx_str method, scheme, authority, path, host;
+    nxx_str method, scheme, authority, path, host, protocol;
+    struct h2tunnel *tunnel; /* the stream was taken over */
+    uint64_t tunnel_ms;      /* when the tunnel last carried bytes */
     /* request content */
     enum nxx_body_mode bmode;
     char *ibuf; /* content held (not yet consumed) for a handler not reading now */
@@ -96,7 +114,8 @@ struct h2stream {
         out_done : 1,     /* END_STREAM sent */
         closed : 1,       /* nghttp2 closed the stream */
         told : 1,         /* a streaming handler heard the content's end or failure */
-        listed_free : 1;  /* on the free list */
+        listed_free : 1,  /* on the free list */
+        connect : 1;      /* a CONNECT, counted in the connection's ntunnels */
 };
 
 /* A token bucket: rate per second, bursts of 10 times. */
@@ -116,6 +135,7 @@ struct h2conn {
     struct h2stream *spare_streams; /* freed streams for reuse */
     size_t nspare;
     size_t nstreams;
+    size_t ntunnels; /* CONNECT streams open (--h2-max-tunnels) */
     char *rbuf;
     char *obuf;
     size_t olen, opos, ocap;
@@ -140,6 +160,7 @@ static const struct nxx_conn_ops h2_conn_ops;
 
 static void service(struct h2conn *c);
 static uint64_t tick_ms(const struct h2conn *c);
+static void tunnel_deliver(struct h2conn *c, struct h2stream *st);
 
 static inline struct h2stream *stream_of(const nxx_req *req)
 {
@@ -217,6 +238,8 @@ static void stream_unlink(struct h2conn *c, struct h2stream *st)
         st->next->prev = st->prev;
     st->next = st->prev = NULL;
     c->nstreams--;
+    if (st->connect)
+        c->ntunnels--;
 }
 
 static void stream_free(struct h2conn *c, struct h2stream *st)
@@ -228,6 +251,8 @@ static void stream_free(struct h2conn *c, struct h2stream *st)
     }
     if (nxx_timer_armed(&st->req.defer))
         nxx_timer_cancel(&c->conn.w->loop, &st->req.defer);
+    if (st->tunnel)
+        nxx_free(st->tunnel->buf);
     nxx_arena_reset(&st->arena); /* cleanups: file references, handler state */
     nxx_free(st->ibuf);
     if (c->nspare < SPARE_STREAMS && !c->conn.closed) {
@@ -421,6 +446,11 @@ static void content(struct h2conn *c, struct h2stream *st, const char *p, size_t
 static void deliver(struct h2conn *c, struct h2stream *st)
 {
     st->want_deliver = 0;
+    if (st->tunnel) {
+        if (!c->conn.closed)
+            tunnel_deliver(c, st);
+        return;
+    }
     if (!st->body_on || c->conn.closed)
         return;
     if (st->ilen && !(st->bmode == NXX_BODY_STREAM && st->paused)) {
@@ -473,6 +503,220 @@ static void h2_body_pause(nxx_req *req, int paused)
         st->want_deliver = 1;
         kick(st->c);
     }
+}
+
+/* ---- stream tunnels (RFC 8441 extended CONNECT, RFC 9113 §8.5 CONNECT) ---- */
+
+/*
+ * Client bytes go to the handler as they come and are acknowledged
+ * (WINDOW_UPDATE) once it has them; while it pauses they are held
+ * unacknowledged, so the stream's window stops the client, as TCP does
+ * for a tunnel that has a connection of its own.  Output is framed from
+ * the tunnel's buffer as the client's window allows; pending counts what
+ * is not yet framed.
+ */
+
+static const struct nxx_tunnel_impl h2_tunnel_impl;
+
+static void tunnel_eof(struct h2stream *st)
+{
+    struct h2tunnel *t = st->tunnel;
+    if (t->eof_told || t->notified)
+        return;
+    t->eof_told = 1;
+    t->base.ops->data(&t->base, NULL, 0, t->base.ud); /* the client shut its side */
+}
+
+static void tunnel_in(struct h2conn *c, struct h2stream *st, const uint8_t *data, size_t len)
+{
+    struct h2tunnel *t = st->tunnel;
+    st->tunnel_ms = now_ms(c);
+    if (t->notified || t->closing) {
+        consume(c, st, len);
+        return;
+    }
+    if (t->paused || st->ilen) {
+        if (hold(st, data, len) < 0)
+            nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        return;
+    }
+    /* nghttp2 hands out the connection's read buffer: the handler may
+     * change the bytes in place (nxx.h) */
+    t->base.ops->data(&t->base, data, len, t->base.ud);
+    consume(c, st, len);
+}
+
+/* What was held while the handler paused, then the client's end. */
+static void tunnel_deliver(struct h2conn *c, struct h2stream *st)
+{
+    struct h2tunnel *t = st->tunnel;
+    if (t->notified || t->closing) {
+        consume(c, st, st->ilen);
+        st->ilen = 0;
+        return;
+    }
+    if (t->paused)
+        return;
+    if (st->ilen) {
+        char *b = st->ibuf;
+        size_t n = st->ilen;
+        st->ibuf = NULL;
+        st->ilen = st->icap = 0;
+        t->base.ops->data(&t->base, b, n, t->base.ud);
+        consume(c, st, n);
+        nxx_free(b);
+    }
+    if (st->in_done && !st->ilen && !t->paused)
+        tunnel_eof(st);
+}
+
+/* The stream is closed: the handler hears it once, and the request ends
+ * (its access-log line). */
+static void tunnel_finish(struct h2conn *c, struct h2stream *st)
+{
+    struct h2tunnel *t = st->tunnel;
+    nxx_req *req = &st->req;
+    if (!t->notified) {
+        t->notified = 1;
+        t->base.ops->close(&t->base, t->base.ud);
+    }
+    if (nxx_timer_armed(&req->defer))
+        nxx_timer_cancel(&c->conn.w->loop, &req->defer);
+    if (!c->conn.pins && !req->finished)
+        nxx_request_finish(req);
+}
+
+static void tunnel_resume(struct h2conn *c, struct h2stream *st)
+{
+    if (st->deferred && !st->closed && !c->conn.closed) {
+        st->deferred = 0;
+        nghttp2_session_resume_data(c->s, st->id);
+    }
+    kick(c);
+}
+
+static int h2t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
+{
+    struct h2tunnel *t = (struct h2tunnel *)base;
+    struct h2stream *st = t->st;
+    struct h2conn *c = st->c;
+    if (c->conn.closed || st->closed || t->closing || t->notified)
+        return -EPIPE;
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    if (!len)
+        return 0;
+    if (t->len - t->pos + len > TUNNEL_OUT_MAX) {
+        nxx_log_warn("http2 tunnel output over %d bytes waits for a client that does not read; "
+                     "resetting stream %d",
+                     TUNNEL_OUT_MAX, st->id);
+        nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+        t->closing = 1;
+        kick(c);
+        return -EPIPE;
+    }
+    if (t->pos && t->len + len > t->cap) {
+        memmove(t->buf, t->buf + t->pos, t->len - t->pos);
+        t->len -= t->pos;
+        t->pos = 0;
+    }
+    if (t->len + len > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16384;
+        while (cap < t->len + len)
+            cap *= 2;
+        char *nb = nxx_realloc(t->buf, cap);
+        if (!nb) {
+            nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+            t->closing = 1;
+            kick(c);
+            return NXX_ENOMEM;
+        }
+        t->buf = nb;
+        t->cap = cap;
+    }
+    if (t->pos == t->len)
+        st->progress_ms = now_ms(c); /* the send clock starts with the first waiting byte */
+    for (int i = 0; i < n; i++) {
+        memcpy(t->buf + t->len, iov[i].iov_base, iov[i].iov_len);
+        t->len += iov[i].iov_len;
+    }
+    st->req.bytes_out += len;
+    st->tunnel_ms = now_ms(c);
+    t->want_drain = 1;
+    tunnel_resume(c, st);
+    return 0;
+}
+
+static size_t h2t_pending(const nxx_tunnel *base)
+{
+    const struct h2tunnel *t = (const struct h2tunnel *)base;
+    return t->len - t->pos;
+}
+
+static void h2t_pause(nxx_tunnel *base, int paused)
+{
+    struct h2tunnel *t = (struct h2tunnel *)base;
+    struct h2stream *st = t->st;
+    if (st->c->conn.closed || t->notified)
+        return;
+    t->paused = paused ? 1 : 0;
+    if (!paused && (st->ilen || st->in_done)) {
+        st->want_deliver = 1;
+        kick(st->c);
+    }
+}
+
+/* END_STREAM once the output is framed (the send timeout bounds the wait). */
+static void h2t_close(nxx_tunnel *base)
+{
+    struct h2tunnel *t = (struct h2tunnel *)base;
+    struct h2stream *st = t->st;
+    if (st->c->conn.closed || t->closing || t->notified)
+        return;
+    t->closing = 1;
+    t->notified = 1; /* the handler asked: no close callback about it */
+    tunnel_resume(st->c, st);
+}
+
+static const char *h2t_peer(const nxx_tunnel *base)
+{
+    const struct h2tunnel *t = (const struct h2tunnel *)base;
+    return nxx_req_peer(&t->st->req).ptr;
+}
+
+static const struct nxx_tunnel_impl h2_tunnel_impl = {
+    .writev = h2t_writev,
+    .pending = h2t_pending,
+    .pause = h2t_pause,
+    .close = h2t_close,
+    .peer = h2t_peer,
+};
+
+/* The head (2xx) is submitted with a data provider: from now on the
+ * stream's DATA frames are the handler's. */
+static nxx_tunnel *h2_takeover(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud)
+{
+    struct h2stream *st = stream_of(req);
+    struct h2conn *c = st->c;
+    if (c->conn.closed || st->closed || !st->has_data || st->tunnel || !st->connect)
+        return NULL;
+    struct h2tunnel *t = nxx_arena_alloc(&st->arena, sizeof(*t));
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    t->base.impl = &h2_tunnel_impl;
+    t->base.ops = ops;
+    t->base.ud = ud;
+    t->st = st;
+    st->tunnel = t;
+    st->tunnel_ms = now_ms(c);
+    /* bytes the client sent behind the head, or its end, from the loop */
+    if (st->ilen || st->in_done) {
+        st->want_deliver = 1;
+        kick(c);
+    }
+    return &t->base;
 }
 
 /* ---- the request head ---- */
@@ -594,6 +838,8 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
             st->authority = val;
         else if (NXX_STR_EQ(n, ":scheme"))
             st->scheme = val;
+        else if (NXX_STR_EQ(n, ":protocol"))
+            st->protocol = val; /* RFC 8441 §4: nghttp2 let it through on CONNECT only */
         return 0;
     }
     if (namelen == 6 && !memcmp(name, "cookie", 6)) {
@@ -688,7 +934,7 @@ static int set_target(struct h2stream *st)
     h->method = st->method;
     h->method_id = nxx_method_id(st->method);
     h->minor_version = 1;
-    if (h->method_id == NXX_M_CONNECT) {
+    if (h->method_id == NXX_M_CONNECT && !st->protocol.len) {
         /* RFC 9113 §8.5: :authority only */
         h->form = NXX_TARGET_AUTHORITY;
         h->target = st->authority;
@@ -696,6 +942,9 @@ static int set_target(struct h2stream *st)
         h->path = NXX_STR("/");
         return nxx_parse_authority_ok(st->authority.ptr, st->authority.len) ? 0 : -1;
     }
+    /* RFC 8441 §4: an extended CONNECT names a resource of this server by
+     * :scheme, :authority and :path, as a GET would */
+    h->protocol = st->protocol;
     h->target = st->path;
     if (st->path.len == 1 && st->path.ptr[0] == '*') {
         h->form = NXX_TARGET_ASTERISK;
@@ -733,7 +982,10 @@ static void start_request(struct h2conn *c, struct h2stream *st, int end_stream)
     /* the fields were noted as they came; the flags from them are already set */
     h->headers = st->hdrs;
     h->num_headers = st->nhdrs;
-    if (!end_stream && !(h->flags & NXX_HF_HAS_CL))
+    /* a CONNECT's DATA frames are a tunnel's bytes, not content (RFC 9113
+     * §8.5): they wait, unacknowledged, for nxx_req_takeover */
+    int connect = NXX_STR_EQ(st->method, "CONNECT");
+    if (!end_stream && !(h->flags & NXX_HF_HAS_CL) && !connect)
         h->flags |= NXX_HF_CHUNKED; /* content of unknown length, ended by END_STREAM */
     if (c->draining || atomic_load(&c->conn.w->srv->stopping))
         req->close = 1;
@@ -745,6 +997,21 @@ static void start_request(struct h2conn *c, struct h2stream *st, int end_stream)
             head_refuse(st, 400, "the Host field and :authority name different authorities");
         else if (t < 0)
             head_refuse(st, 400, "malformed request target");
+    }
+    if (connect && !st->hstatus) {
+        const nxx_config *cfg = cfg_of(c);
+        if (c->ntunnels >= cfg->h2_max_tunnels) {
+            char *msg = nxx_arena_alloc(&st->arena, 160);
+            if (msg)
+                snprintf(msg, 160,
+                         "this connection carries %zu CONNECT streams; the limit is %u "
+                         "(--h2-max-tunnels)",
+                         c->ntunnels, cfg->h2_max_tunnels);
+            head_refuse(st, 503, msg ? msg : "too many CONNECT streams on this connection");
+        } else {
+            st->connect = 1;
+            c->ntunnels++;
+        }
     }
     if (st->hstatus) {
         if (!h->method.len)
@@ -861,6 +1128,11 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
         return 0;
     /* the end of the content (the last DATA, or trailers) */
     st->in_done = 1;
+    if (st->tunnel) {
+        if (!st->ilen && !st->tunnel->paused)
+            tunnel_eof(st);
+        return 0;
+    }
     if (st->body_on && !st->ilen && !(st->bmode == NXX_BODY_STREAM && st->paused))
         content_end(c, st);
     return 0;
@@ -877,6 +1149,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
         return 0;
     }
     st->received += len;
+    if (st->tunnel) {
+        tunnel_in(c, st, data, len);
+        return 0;
+    }
     /* content for a handler that reads it now goes straight on; otherwise
      * it is held, unacknowledged: the window stops the client */
     if (st->body_on && !st->ilen && !(st->bmode == NXX_BODY_STREAM && st->paused)) {
@@ -907,6 +1183,8 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     }
     if (!st->started)
         st->req.finished = 1; /* never reached the pipeline: nothing to log */
+    else if (st->tunnel)
+        tunnel_finish(c, st);
     else if (!st->req.finished && !st->ended) {
         stream_abort(c, st);
     }
@@ -1139,6 +1417,30 @@ static int h2_file(nxx_req *req, int fd, off_t off, size_t len)
     return 0;
 }
 
+/* The next DATA frame of a tunnel; END_STREAM once it closed and all is out. */
+static ssize_t tunnel_out(struct h2conn *c, struct h2stream *st, uint8_t *buf, size_t length,
+                          uint32_t *data_flags)
+{
+    struct h2tunnel *t = st->tunnel;
+    size_t n = t->len - t->pos < length ? t->len - t->pos : length;
+    if (n) {
+        memcpy(buf, t->buf + t->pos, n);
+        t->pos += n;
+        st->progress_ms = st->tunnel_ms = now_ms(c);
+    }
+    if (t->pos == t->len)
+        t->pos = t->len = 0;
+    if (t->closing && !t->len) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+        return (ssize_t)n;
+    }
+    if (!n) {
+        st->deferred = 1;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return (ssize_t)n;
+}
+
 /* nghttp2 asks for the next DATA frame's content: copy memory, pread files. */
 static ssize_t read_content(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
                             size_t length, uint32_t *data_flags, nghttp2_data_source *source,
@@ -1148,6 +1450,8 @@ static ssize_t read_content(nghttp2_session *session, int32_t stream_id, uint8_t
     (void)stream_id;
     struct h2conn *c = user_data;
     struct h2stream *st = source->ptr;
+    if (st->tunnel)
+        return tunnel_out(c, st, buf, length, data_flags);
     size_t n = 0;
     while (n < length && st->out) {
         struct h2piece *p = st->out;
@@ -1457,6 +1761,13 @@ static void run_drains(struct h2conn *c)
         nxx_req *req = &st->req;
         if (st->want_deliver)
             deliver(c, st);
+        struct h2tunnel *t = st->tunnel;
+        if (t && t->want_drain && t->pos == t->len && !t->notified && !c->conn.closed) {
+            /* what the handler wrote is framed: it may produce more */
+            t->want_drain = 0;
+            if (t->base.ops->drain)
+                t->base.ops->drain(&t->base, t->base.ud);
+        }
         if (req->drain_fn && (st->out_bytes <= req->drain_below || st->closed)) {
             void (*fn)(nxx_req *, void *) = req->drain_fn;
             req->drain_fn = NULL;
@@ -1482,7 +1793,9 @@ static void service(struct h2conn *c)
             return;
         again = 0;
         for (struct h2stream *st = c->streams; st; st = st->next)
-            again |= st->want_deliver || (st->req.drain_fn && st->out_bytes <= st->req.drain_below);
+            again |= st->want_deliver ||
+                     (st->req.drain_fn && st->out_bytes <= st->req.drain_below) ||
+                     (st->tunnel && st->tunnel->want_drain && st->tunnel->pos == st->tunnel->len);
         if (!again || (c->olen == before && c->olen))
             break;
     }
@@ -1583,6 +1896,17 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
             }
             continue;
         }
+        if (st->tunnel) {
+            const struct h2tunnel *tn = st->tunnel;
+            /* a tunnel whose output the client does not take, or that
+             * carries nothing for --tunnel-timeout: reset, as each tunnel
+             * of HTTP/1.1 would be closed */
+            if ((tn->pos < tn->len && cfg->send_timeout_ms &&
+                 now - st->progress_ms >= cfg->send_timeout_ms) ||
+                now - st->tunnel_ms >= cfg->tunnel_timeout_ms)
+                nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+            continue;
+        }
         /* a stream whose window stays shut (the zero-window stall) */
         if (st->submitted && st->has_data && !st->out_done && (st->out || !st->ended) &&
             st->out_bytes && cfg->send_timeout_ms &&
@@ -1632,6 +1956,17 @@ static void h2_drain(struct nxx_conn *base)
     /* RFC 9113 §6.8: the streams already opened finish, no new ones */
     nghttp2_submit_goaway(c->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->s),
                           NGHTTP2_NO_ERROR, NULL, 0);
+    /* tunnels do not finish by themselves: each says its last word (a
+     * WebSocket's 1001) and ends, or is reset */
+    for (struct h2stream *st = c->streams; st && !base->closed; st = st->next) {
+        struct h2tunnel *t = st->tunnel;
+        if (!t || st->closed || t->closing || t->notified)
+            continue;
+        if (t->base.stop)
+            t->base.stop(&t->base, t->base.ud);
+        if (!base->closed && !t->closing && !st->closed)
+            nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
+    }
     kick(c);
 }
 
@@ -1645,6 +1980,10 @@ static void h2_release(struct nxx_conn *base)
         nxx_timer_cancel(loop, &c->kick);
     for (struct h2stream *st = c->streams; st; st = st->next) {
         st->closed = 1;
+        if (st->tunnel && !st->tunnel->notified) {
+            st->tunnel->notified = 1;
+            st->tunnel->base.ops->close(&st->tunnel->base, st->tunnel->base.ud);
+        }
         if (st->started && !st->req.finished) {
             if (!st->in_done)
                 tell_failure(st);
@@ -1699,6 +2038,8 @@ static void h2_resume(struct nxx_conn *base)
     /* a post answered a request: its streams may be freed now, and output waits */
     for (struct h2stream *st = c->streams; st;) {
         struct h2stream *next = st->next;
+        if (st->tunnel && st->closed && !st->req.finished && !base->pins)
+            nxx_request_finish(&st->req); /* a tunnel that closed while pinned */
         stream_maybe_free(c, st);
         st = next;
     }
@@ -1750,8 +2091,11 @@ static int session_new(struct h2conn *c)
         { NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, (uint32_t)cfg->h2_window },
         { NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)cfg->max_header_bytes },
         { NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1 },
+        /* RFC 8441 §3: WebSockets (and other protocols) over a stream */
+        { NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL, 1 },
     };
-    if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0 ||
+    size_t niv = sizeof(iv) / sizeof(iv[0]) - (cfg->h2_max_tunnels ? 0 : 1);
+    if (nghttp2_submit_settings(c->s, NGHTTP2_FLAG_NONE, iv, niv) != 0 ||
         nghttp2_session_set_local_window_size(c->s, NGHTTP2_FLAG_NONE, 0, CONN_WINDOW) != 0) {
         nghttp2_session_del(c->s);
         c->s = NULL;
@@ -1813,7 +2157,8 @@ static const struct nxx_proto h2_proto = {
     .pending = h2_pending,
     .body = h2_body,
     .body_pause = h2_body_pause,
-    .takeover = NULL, /* no extended CONNECT (RFC 8441): tunnels stay on HTTP/1.1 */
+    .takeover = h2_takeover,
+    .no_upgrade = 1,
     .alive = h2_alive,
 };
 

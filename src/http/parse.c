@@ -811,6 +811,7 @@ int nxx_parse_request(const char *buf, size_t len, struct nxx_http_request *req,
     req->path_plain = 0;
     req->content_length = 0;
     req->host = (nxx_str){ NULL, 0 };
+    req->protocol = (nxx_str){ NULL, 0 };
     req->field_name = NULL;
 
     /* RFC 9112 §2.2: ignore empty lines before the request line */

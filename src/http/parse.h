@@ -93,6 +93,7 @@ struct nxx_http_request {
     int path_plain;          /* 1: path known to need no normalising (see below) */
     uint64_t content_length; /* valid with NXX_HF_HAS_CL */
     nxx_str host;            /* the Host field value (len 0 if absent) */
+    nxx_str protocol;        /* HTTP/2 extended CONNECT's :protocol (RFC 8441), else len 0 */
     const char *field_name;  /* on 431: static copy of the offending field name, else NULL */
     char field_name_buf[64]; /* storage for field_name (truncated) */
 };

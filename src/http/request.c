@@ -16,6 +16,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "core/compiler.h"
 #include "core/log.h"
@@ -465,6 +466,8 @@ nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_o
         return NULL;
     if (status == 101 && req->h.minor_version == 0)
         return NULL; /* RFC 9110 §7.8: no upgrade of an HTTP/1.0 exchange */
+    if (status == 101 && req->proto->no_upgrade)
+        return NULL;
     req->status = status;
     req->taken = 1;
     if (nxx_request_send_head(req, -1) < 0) {
@@ -472,6 +475,42 @@ nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_o
         return NULL;
     }
     return req->proto->takeover(req, ops, ud);
+}
+
+int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
+{
+    return t->impl->writev(t, iov, n);
+}
+
+int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)
+{
+    struct iovec iov = { (void *)(uintptr_t)data, len };
+    return t->impl->writev(t, &iov, 1);
+}
+
+size_t nxx_tunnel_pending(const nxx_tunnel *t)
+{
+    return t->impl->pending(t);
+}
+
+void nxx_tunnel_pause(nxx_tunnel *t, int paused)
+{
+    t->impl->pause(t, paused);
+}
+
+void nxx_tunnel_close(nxx_tunnel *t)
+{
+    t->impl->close(t);
+}
+
+void nxx_tunnel_on_stop(nxx_tunnel *t, void (*fn)(nxx_tunnel *t, void *ud))
+{
+    t->stop = fn;
+}
+
+const char *nxx_tunnel_peer(const nxx_tunnel *t)
+{
+    return t->impl->peer(t);
 }
 
 void nxx_req_error_page(nxx_req *req, nxx_str html)

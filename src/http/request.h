@@ -78,6 +78,9 @@ struct nxx_proto {
     void (*body_pause)(nxx_req *req, int paused);
     /* After a 101/2xx head: hand the connection to ops (NULL: not possible). */
     nxx_tunnel *(*takeover)(nxx_req *req, const struct nxx_tunnel_ops *ops, void *ud);
+    /* 1: the protocol has no 101 (HTTP/2, RFC 9113 §8.6): a tunnel starts
+     * with a 2xx to a CONNECT */
+    unsigned no_upgrade;
     int (*alive)(const nxx_req *req);
 };
 
@@ -365,5 +368,26 @@ nxx_str nxx_req_query_value(const nxx_req *req, const char *name);
  * the socket does not take them all or a data callback is running. */
 struct iovec;
 int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n);
+
+/*
+ * A tunnel is carried by a protocol: a whole HTTP/1.1 connection, or one
+ * HTTP/2 stream (RFC 8441 extended CONNECT, RFC 9113 §8.5 CONNECT).  Each
+ * protocol's tunnel starts with struct nxx_tunnel; the nxx_tunnel_* calls
+ * go through its impl, with the meanings nxx.h gives them.
+ */
+struct nxx_tunnel_impl {
+    int (*writev)(nxx_tunnel *t, const struct iovec *iov, int n);
+    size_t (*pending)(const nxx_tunnel *t);
+    void (*pause)(nxx_tunnel *t, int paused);
+    void (*close)(nxx_tunnel *t);
+    const char *(*peer)(const nxx_tunnel *t);
+};
+
+struct nxx_tunnel {
+    const struct nxx_tunnel_impl *impl;
+    const struct nxx_tunnel_ops *ops; /* the handler's callbacks */
+    void *ud;
+    void (*stop)(nxx_tunnel *t, void *ud); /* nxx_tunnel_on_stop */
+};
 
 #endif

@@ -79,7 +79,9 @@ void nxx_config_init(nxx_config *cfg)
     cfg->h2_max_control = 100;
     cfg->h2_max_continuations = 8;
     cfg->h2_window = 65535;
+    cfg->h2_max_tunnels = 16;
     cfg->tls_handshake_timeout_ms = 10000;
+    cfg->tls_refusals = 64;
     cfg->tls_ticket_rotate_s = 3600;
     cfg->hsts_max_age_s = 0;
     cfg->sched_normal = 0;

@@ -290,7 +290,8 @@
     X(426, "Upgrade Required", B | S, "RFC 9110 §15.5.22",                                         \
       "The server refuses the request over the current protocol but would after an Upgrade.",      \
       "A plain request to a websocket location: Upgrade: websocket and Connection: "               \
-      "Upgrade; a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "         \
+      "Upgrade (over HTTP/2 the detail names extended CONNECT, RFC 8441, as the way in); "         \
+      "a WebSocket handshake of a version other than 13: Sec-WebSocket-Version: "                  \
       "13 (RFC 6455 §4.4).",                                                                       \
       "A TLS-only route over plain HTTP.")                                                         \
     X(428, "Precondition Required", B | S, "RFC 6585 §3",                                          \
@@ -335,8 +336,9 @@
       "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
       "opened yet (a full disk), or a REST write while the store is closing; an API-key quota "    \
       "whose key store cannot be read; a maintenance switch and a max-inflight limit; a proxy "    \
-      "location whose every upstream is marked down "                                              \
-      "(passive or active health checks); with Retry-After and a page that explains.",             \
+      "location whose every upstream is marked down (passive or active health checks); an "        \
+      "HTTP/2 CONNECT over --h2-max-tunnels on its connection; with Retry-After and a page that "  \
+      "explains.",                                                                                 \
       "A queue limit; requests arriving while draining at shutdown.")                              \
     X(504, "Gateway Timeout", B | S, "RFC 9110 §15.6.5",                                           \
       "A gateway or proxy did not receive a timely response from an upstream server.",             \

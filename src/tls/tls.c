@@ -2,11 +2,12 @@
  * tls.c - TLS with OpenSSL 3: the only file of nxx that calls OpenSSL.
  *
  * Certificates belong to a configuration generation: the server scope's
- * SSL_CTX is the default, each host's is chosen by SNI, and a reload
- * (SIGHUP) builds new ones while connections keep the SSL_CTX they were
- * accepted with (OpenSSL counts its references).  All workers share a
- * generation's SSL_CTX, and so its session ticket keys (resumption works
- * whichever worker the client reaches).
+ * is the default, each host's is chosen by SNI, and a reload (SIGHUP)
+ * builds new ones while connections keep the SSL_CTX they were accepted
+ * with (OpenSSL counts its references).  Each worker has its own OpenSSL
+ * library context and its own SSL_CTX per certificate (see "per-worker
+ * contexts"); the session ticket keys are the process's, so resumption
+ * works whichever worker the client reaches.
  *
  * A connection accepted on a TLS listener starts as a handshake (struct
  * hs): its first bytes are looked at (a plain HTTP request gets a 400 a
@@ -87,13 +88,19 @@ static const char *ssl_reason(char *buf, size_t len)
     return buf;
 }
 
+/* The app data of the SSL of a connection accepted only to be refused. */
+static const char refusal_mark = 1;
+
 static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
                    const unsigned char *in, unsigned inlen, void *arg)
 {
-    (void)ssl;
     (void)arg;
+    /* a refused connection (hs_refuse) is answered in HTTP/1.1 only */
+    int refused = SSL_get_app_data(ssl) == &refusal_mark;
     /* RFC 7301 §3.2: the server's preference among what the client offers */
     for (size_t i = 0; i < nxx_alpn_count; i++) {
+        if (refused && strcmp(nxx_alpn_protocols[i].name, "http/1.1") != 0)
+            continue;
         size_t n = strlen(nxx_alpn_protocols[i].name);
         for (unsigned p = 0; p < inlen;) {
             unsigned l = in[p];
@@ -111,17 +118,21 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
     return SSL_TLSEXT_ERR_NOACK;
 }
 
+struct tls_scope;
+static SSL_CTX *scope_ctx(struct nxx_site *site, struct tls_scope *ts);
+
 /* SNI (RFC 6066 §3): the certificate of the host the client names. */
 static int on_sni(SSL *ssl, int *alert, void *arg)
 {
     (void)alert;
-    const struct nxx_site *site = arg;
+    struct nxx_site *site = arg;
     const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
     if (!name)
         return SSL_TLSEXT_ERR_OK; /* no name: the default certificate */
     const struct nxx_scope *host = nxx_site_find_host(site, (nxx_str){ name, strlen(name) });
-    if (host && host->tls && host->tls != SSL_get_SSL_CTX(ssl))
-        SSL_set_SSL_CTX(ssl, host->tls);
+    SSL_CTX *ctx = host && host->tls ? scope_ctx(site, host->tls) : NULL;
+    if (ctx && ctx != SSL_get_SSL_CTX(ssl))
+        SSL_set_SSL_CTX(ssl, ctx);
     return SSL_TLSEXT_ERR_OK;
 }
 
@@ -196,10 +207,12 @@ static void ticket_cipher_fetch(void)
     ticket_cipher = EVP_CIPHER_fetch(NULL, "AES-256-CBC", NULL);
 }
 
+static const EVP_CIPHER *slot_cipher(void);
+static OSSL_LIB_CTX *slot_lib_now(void);
+
 static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_IV_LENGTH],
                      EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
-    (void)ssl;
     struct ticket_key k;
     int r = 1;
     pthread_mutex_lock(&tickets.lock);
@@ -220,11 +233,21 @@ static int on_ticket(SSL *ssl, unsigned char name[16], unsigned char iv[EVP_MAX_
     pthread_mutex_unlock(&tickets.lock);
     if (r == 0)
         return 0;
-    pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
-    const EVP_CIPHER *aes = ticket_cipher ? ticket_cipher : EVP_aes_256_cbc();
+    /* RFC 8446 §4.6.1, §C.4: a TLS 1.3 client uses a ticket once (OpenSSL's
+     * and browsers' do), so a resumption that issues no new ticket leaves
+     * the client none: its next connection would be a full handshake.
+     * Every TLS 1.3 resumption gets a fresh ticket. */
+    if (r == 1 && !enc && SSL_version(ssl) >= TLS1_3_VERSION)
+        r = 2;
+    const EVP_CIPHER *aes = slot_cipher();
+    if (!aes) {
+        pthread_once(&ticket_cipher_once, ticket_cipher_fetch);
+        aes = ticket_cipher ? ticket_cipher : EVP_aes_256_cbc();
+    }
     if (enc) {
         memcpy(name, k.name, 16);
-        if (RAND_bytes(iv, 16) != 1 || EVP_EncryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1)
+        if (RAND_bytes_ex(slot_lib_now(), iv, 16, 0) != 1 ||
+            EVP_EncryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1)
             r = -1;
     } else if (EVP_DecryptInit_ex(cctx, aes, NULL, k.aes, iv) != 1) {
         r = -1;
@@ -261,16 +284,152 @@ static int ktls_available(void)
     return ktls_state;
 }
 
-static void ctx_free(void *ctx)
+/* ---- per-worker contexts ---- */
+
+/*
+ * Each worker thread has an OpenSSL library context of its own, and each
+ * certificate an SSL_CTX (with its own copies of the certificate and key)
+ * per worker, loaded into that library context.  Threads of one process
+ * then share what processes do not share either: nothing.  Shared, every
+ * handshake took the provider store's and the name map's read locks,
+ * counted references on the one SSL_CTX and EVP_PKEY from two cores (their
+ * cache lines bouncing), and an RSA key's blinding factor is owned by the
+ * first thread that signed: every other thread signed through the shared
+ * one, under its lock.  Workers past TLS_WORKERS use the default context,
+ * and so do all workers when 0-RTT is on: OpenSSL's anti-replay is the
+ * session cache of one SSL_CTX, which must then be the one all share.
+ * Session tickets work across workers either way: their keys are the
+ * process's (on_ticket), whichever context issued them.
+ */
+#define TLS_WORKERS 64
+
+static OSSL_LIB_CTX *worker_libs[TLS_WORKERS];
+static EVP_CIPHER *worker_ciphers[TLS_WORKERS]; /* the ticket cipher, fetched once per lib */
+static pthread_mutex_t worker_libs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The worker slot of the calling thread, -1 outside a worker (set at accept). */
+static _Thread_local int tls_slot = -1;
+
+/* The library context of slot (made at its first use); NULL: the default. */
+static OSSL_LIB_CTX *slot_lib(int slot)
 {
-    SSL_CTX_free(ctx);
+    if (slot < 0 || slot >= TLS_WORKERS)
+        return NULL;
+    pthread_mutex_lock(&worker_libs_lock);
+    if (!worker_libs[slot] && (worker_libs[slot] = OSSL_LIB_CTX_new()) != NULL)
+        worker_ciphers[slot] = EVP_CIPHER_fetch(worker_libs[slot], "AES-256-CBC", NULL);
+    OSSL_LIB_CTX *lib = worker_libs[slot];
+    pthread_mutex_unlock(&worker_libs_lock);
+    return lib;
 }
 
-static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key, char *err,
-                        size_t errlen)
+/* The calling worker's ticket cipher and library context (NULL: the defaults). */
+static const EVP_CIPHER *slot_cipher(void)
+{
+    return tls_slot >= 0 && tls_slot < TLS_WORKERS ? worker_ciphers[tls_slot] : NULL;
+}
+
+static OSSL_LIB_CTX *slot_lib_now(void)
+{
+    return tls_slot >= 0 && tls_slot < TLS_WORKERS ? worker_libs[tls_slot] : NULL;
+}
+
+/*
+ * What a certificate's contexts are made of, kept in memory so that every
+ * worker's copy is the configuration's, even if the files change on disk
+ * before the next reload.
+ */
+struct tls_scope {
+    SSL_CTX *ctx; /* in the default library context: loading, checks, the fallback */
+    char *cert_pem, *key_pem, *ca_pem;
+    size_t cert_len, key_len, ca_len;
+    int ca_require;
+    const struct staple *staple;
+    SSL_CTX *worker[TLS_WORKERS]; /* each worker's, made by it; freed with the generation */
+};
+
+static void tls_scope_free(void *arg)
+{
+    struct tls_scope *ts = arg;
+    SSL_CTX_free(ts->ctx);
+    for (size_t i = 0; i < TLS_WORKERS; i++)
+        SSL_CTX_free(ts->worker[i]);
+    if (ts->key_pem)
+        OPENSSL_cleanse(ts->key_pem, ts->key_len);
+    nxx_free(ts->cert_pem);
+    nxx_free(ts->key_pem);
+    nxx_free(ts->ca_pem);
+    nxx_free(ts);
+}
+
+#define PEM_MAX (1024 * 1024) /* a certificate chain or key file, at most */
+
+/* The whole file, NUL-terminated, into *out; 0 or -1 with why in err. */
+static int read_pem(const char *file, const char *what, char **out, size_t *len, char *err,
+                    size_t errlen)
+{
+    FILE *f = fopen(file, "rbe");
+    if (!f) {
+        snprintf(err, errlen, "cannot load the %s '%s': %s", what, file, strerror(errno));
+        return -1;
+    }
+    char *buf = nxx_malloc(PEM_MAX + 1);
+    size_t n = buf ? fread(buf, 1, PEM_MAX + 1, f) : 0;
+    fclose(f);
+    if (!buf || n > PEM_MAX) {
+        snprintf(err, errlen, "cannot load the %s '%s': %s", what, file,
+                 buf ? "over 1 MiB" : "out of memory");
+        nxx_free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    char *fit = nxx_realloc(buf, n + 1); /* kept for the generation's life: its size only */
+    *out = fit ? fit : buf;
+    *len = n;
+    return 0;
+}
+
+/* The certificate chain (leaf first) in pem into ctx. */
+static int use_chain(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    X509 *x = b ? X509_new_ex(lib, NULL) : NULL;
+    int ok = x && PEM_read_bio_X509_AUX(b, &x, NULL, NULL) && SSL_CTX_use_certificate(ctx, x) == 1;
+    X509_free(x);
+    while (ok) {
+        X509 *ca = X509_new_ex(lib, NULL);
+        if (!ca || !PEM_read_bio_X509(b, &ca, NULL, NULL)) {
+            X509_free(ca);
+            ERR_clear_error(); /* the end of the file: no more PEM blocks */
+            break;
+        }
+        if (SSL_CTX_add0_chain_cert(ctx, ca) != 1) {
+            X509_free(ca);
+            ok = 0;
+        }
+    }
+    BIO_free(b);
+    return ok;
+}
+
+static int use_key(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const char *pem, size_t len)
+{
+    BIO *b = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey_ex(b, NULL, NULL, NULL, lib, NULL) : NULL;
+    int ok = k && SSL_CTX_use_PrivateKey(ctx, k) == 1;
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    return ok;
+}
+
+static int ctx_client_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const struct tls_scope *ts);
+static int on_status(SSL *ssl, void *arg);
+
+static SSL_CTX *ctx_new(struct nxx_site *site, OSSL_LIB_CTX *lib, const struct tls_scope *ts,
+                        const char *cert, const char *key, char *err, size_t errlen)
 {
     char why[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    SSL_CTX *ctx = SSL_CTX_new_ex(lib, NULL, TLS_server_method());
     if (!ctx) {
         snprintf(err, errlen, "cannot create a TLS context: %s", ssl_reason(why, sizeof(why)));
         return NULL;
@@ -307,13 +466,13 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         SSL_CTX_free(ctx);
         return NULL;
     }
-    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+    if (!use_chain(ctx, lib, ts->cert_pem, ts->cert_len)) {
         snprintf(err, errlen, "cannot load the certificate '%s': %s", cert,
                  ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
         return NULL;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+    if (!use_key(ctx, lib, ts->key_pem, ts->key_len)) {
         snprintf(err, errlen, "cannot load the private key '%s': %s", key,
                  ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
@@ -323,6 +482,16 @@ static SSL_CTX *ctx_new(struct nxx_site *site, const char *cert, const char *key
         snprintf(err, errlen, "the private key '%s' does not match the certificate '%s'", key,
                  cert);
         ERR_clear_error();
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (ts->staple) {
+        SSL_CTX_set_tlsext_status_cb(ctx, on_status);
+        SSL_CTX_set_tlsext_status_arg(ctx, (void *)(uintptr_t)ts->staple);
+    }
+    if (ts->ca_pem && ctx_client_ca(ctx, lib, ts) != 0) {
+        snprintf(err, errlen, "cannot load the client CA certificates: %s",
+                 ssl_reason(why, sizeof(why)));
         SSL_CTX_free(ctx);
         return NULL;
     }
@@ -369,15 +538,23 @@ int nxx_tls_scope_cert(struct nxx_scope *scope, const char *cert, const char *ke
         snprintf(err, errlen, "a certificate belongs to the server or a host, not a location");
         return NXX_EINVAL;
     }
-    SSL_CTX *ctx = ctx_new(scope->site, cert, key, err, errlen);
-    if (!ctx)
-        return NXX_EINVAL;
-    if (nxx_site_on_free(scope->site, ctx_free, ctx) != 0) {
-        SSL_CTX_free(ctx);
+    struct tls_scope *ts = nxx_calloc(1, sizeof(*ts));
+    if (!ts) {
         snprintf(err, errlen, "out of memory");
         return NXX_ENOMEM;
     }
-    scope->tls = ctx; /* a second one replaces the first; both are freed with the site */
+    if (read_pem(cert, "certificate", &ts->cert_pem, &ts->cert_len, err, errlen) < 0 ||
+        read_pem(key, "private key", &ts->key_pem, &ts->key_len, err, errlen) < 0 ||
+        !(ts->ctx = ctx_new(scope->site, NULL, ts, cert, key, err, errlen))) {
+        tls_scope_free(ts);
+        return NXX_EINVAL;
+    }
+    if (nxx_site_on_free(scope->site, tls_scope_free, ts) != 0) {
+        tls_scope_free(ts);
+        snprintf(err, errlen, "out of memory");
+        return NXX_ENOMEM;
+    }
+    scope->tls = ts; /* a second one replaces the first; both are freed with the site */
     return 0;
 }
 
@@ -415,8 +592,8 @@ static int on_status(SSL *ssl, void *arg)
 
 int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, size_t errlen)
 {
-    SSL_CTX *ctx = scope->tls;
-    if (!ctx) {
+    struct tls_scope *ts = scope->tls;
+    if (!ts) {
         snprintf(err, errlen, "an OCSP response needs the scope's certificate first");
         return NXX_EINVAL;
     }
@@ -449,8 +626,9 @@ int nxx_tls_scope_ocsp(struct nxx_scope *scope, const char *file, char *err, siz
         snprintf(err, errlen, "out of memory");
         return NXX_ENOMEM;
     }
-    SSL_CTX_set_tlsext_status_cb(ctx, on_status);
-    SSL_CTX_set_tlsext_status_arg(ctx, st);
+    ts->staple = st; /* the workers' contexts staple it too */
+    SSL_CTX_set_tlsext_status_cb(ts->ctx, on_status);
+    SSL_CTX_set_tlsext_status_arg(ts->ctx, st);
     return 0;
 }
 
@@ -470,20 +648,57 @@ int nxx_scope_tls_ocsp(nxx_scope *scope, const char *file, char *err, size_t err
 
 /* ---- client certificates ---- */
 
-static int ctx_client_ca(SSL_CTX *ctx, const char *file, int require, char *err, size_t errlen)
+/* The CA certificates of ts (ca_pem) verify ctx's clients. */
+static int ctx_client_ca(SSL_CTX *ctx, OSSL_LIB_CTX *lib, const struct tls_scope *ts)
 {
-    char why[256];
-    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(file);
-    if (!names || SSL_CTX_load_verify_locations(ctx, file, NULL) != 1) {
-        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
-                 ssl_reason(why, sizeof(why)));
+    BIO *b = BIO_new_mem_buf(ts->ca_pem, (int)ts->ca_len);
+    STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    size_t n = 0;
+    int ok = b && names && store;
+    while (ok) {
+        X509 *x = X509_new_ex(lib, NULL);
+        if (!x || !PEM_read_bio_X509(b, &x, NULL, NULL)) {
+            X509_free(x);
+            break;
+        }
+        X509_NAME *name = X509_NAME_dup(X509_get_subject_name(x));
+        ok = name && X509_STORE_add_cert(store, x) == 1 && sk_X509_NAME_push(names, name) > 0;
+        if (!ok)
+            X509_NAME_free(name);
+        X509_free(x);
+        n++;
+    }
+    BIO_free(b);
+    if (!ok || n == 0) {
         sk_X509_NAME_pop_free(names, X509_NAME_free);
         return NXX_EINVAL;
     }
+    ERR_clear_error();                      /* the end of the file: no more PEM blocks */
     SSL_CTX_set_client_CA_list(ctx, names); /* the CAs the client is told of */
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-                       NULL);
+    SSL_CTX_set_verify(
+        ctx, SSL_VERIFY_PEER | (ts->ca_require ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0), NULL);
     SSL_CTX_set_verify_depth(ctx, 8);
+    return 0;
+}
+
+static int scope_client_ca(struct tls_scope *ts, const char *file, int require, char *err,
+                           size_t errlen)
+{
+    char why[256];
+    char *pem = NULL;
+    size_t len = 0;
+    if (read_pem(file, "client CA certificates", &pem, &len, err, errlen) < 0)
+        return NXX_EINVAL;
+    nxx_free(ts->ca_pem);
+    ts->ca_pem = pem;
+    ts->ca_len = len;
+    ts->ca_require = require;
+    if (ctx_client_ca(ts->ctx, NULL, ts) != 0) {
+        snprintf(err, errlen, "cannot load the client CA certificates '%s': %s", file,
+                 ssl_reason(why, sizeof(why)));
+        return NXX_EINVAL;
+    }
     return 0;
 }
 
@@ -495,14 +710,14 @@ int nxx_tls_scope_client_ca(struct nxx_scope *scope, const char *file, int requi
         return NXX_EINVAL;
     }
     if (scope->kind != NXX_SCOPE_SERVER)
-        return ctx_client_ca(scope->tls, file, require, err, errlen);
+        return scope_client_ca(scope->tls, file, require, err, errlen);
     /* the server's: every certificate of the generation (SNI may switch the
      * handshake to a host's, whose store then verifies the client) */
     struct nxx_site *site = scope->site;
-    int e = ctx_client_ca(scope->tls, file, require, err, errlen);
+    int e = scope_client_ca(scope->tls, file, require, err, errlen);
     for (size_t i = 0; !e && i < site->nhosts; i++)
         if (site->hosts[i]->tls)
-            e = ctx_client_ca(site->hosts[i]->tls, file, require, err, errlen);
+            e = scope_client_ca(site->hosts[i]->tls, file, require, err, errlen);
     return e;
 }
 
@@ -537,7 +752,7 @@ int nxx_scope_tls(nxx_scope *scope, const char *cert_file, const char *key_file,
 }
 
 /* The generation's default certificate: the server's, else the first host's. */
-static SSL_CTX *site_default_ctx(const struct nxx_site *site)
+static struct tls_scope *site_default(const struct nxx_site *site)
 {
     if (site->server.tls)
         return site->server.tls;
@@ -547,9 +762,49 @@ static SSL_CTX *site_default_ctx(const struct nxx_site *site)
     return NULL;
 }
 
+/*
+ * The worker's own context for ts, made from the loaded PEM in the worker's
+ * library context.  Only the worker writes its slot.  A failure puts the
+ * shared context in the slot (not tried again for this generation), which
+ * works the same.
+ */
+static void scope_make_worker(struct nxx_site *site, struct tls_scope *ts, int slot)
+{
+    char err[512];
+    OSSL_LIB_CTX *lib = slot_lib(slot);
+    SSL_CTX *ctx =
+        lib ? ctx_new(site, lib, ts, "(in memory)", "(in memory)", err, sizeof(err)) : NULL;
+    if (!ctx) {
+        nxx_log_error("TLS: worker %d uses the shared context: %s", slot,
+                      lib ? err : "no library context");
+        ERR_clear_error();
+        if (SSL_CTX_up_ref(ts->ctx) != 1)
+            return;
+        ctx = ts->ctx;
+    }
+    ts->worker[slot] = ctx;
+}
+
+/*
+ * The context of ts for the calling thread: its worker's own, made at the
+ * worker's first handshake that uses ts in this generation (a host's at the
+ * first SNI naming it, so a thousand hosts cost nothing until asked for);
+ * the shared one outside workers and with 0-RTT (whose anti-replay is the
+ * session cache of one SSL_CTX).
+ */
+static SSL_CTX *scope_ctx(struct nxx_site *site, struct tls_scope *ts)
+{
+    int slot = tls_slot;
+    if (slot < 0 || slot >= TLS_WORKERS || site->cfg.tls_early_data)
+        return ts->ctx;
+    if (!ts->worker[slot])
+        scope_make_worker(site, ts, slot);
+    return ts->worker[slot] ? ts->worker[slot] : ts->ctx;
+}
+
 int nxx_tls_site_ready(const struct nxx_site *site)
 {
-    return site_default_ctx(site) != NULL;
+    return site_default(site) != NULL;
 }
 
 void nxx_tls_log_start(void)
@@ -563,18 +818,183 @@ void nxx_tls_log_start(void)
                      "KiB records",
                      OpenSSL_version(OPENSSL_VERSION));
     else
-        nxx_log_info("TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
-                     "lacks it): files are read 64 KiB at a time and encrypted in 16 KiB records",
-                     OpenSSL_version(OPENSSL_VERSION));
+        nxx_log_info(
+            "TLS: %s; no kernel TLS (the kernel's tls module is not loaded or OpenSSL "
+            "lacks it): files are read 64 KiB at a time and sent as four 16 KiB records per "
+            "write",
+            OpenSSL_version(OPENSSL_VERSION));
 }
 
 /* ---- the transport ---- */
 
 struct tls_conn {
     SSL *ssl;
+    int fd;
+    /* records encrypted and not yet on the socket (a batch's unsent tail),
+     * and how many bytes of the caller's data they carry, not yet reported
+     * written: the caller's retry brings those bytes again (tls_write) */
+    char *pend;
+    size_t pend_len, pend_off, pend_plain;
     size_t checked_len; /* checked[..len): the last authority found covered */
     char checked[AUTHORITY_MAX];
 };
+
+/* ---- record batches ----
+ *
+ * OpenSSL writes each 16 KiB record to its BIO with one call, which a socket
+ * BIO makes one send.  Without kernel TLS, connections get a write BIO of
+ * our own instead: while tls_write runs, it gathers up to TLS_BATCH_RECORDS
+ * records in a buffer of the worker thread, and tls_write sends them with
+ * one call (a 64 KiB piece of a file: one send, not four).  Outside
+ * tls_write (the handshake, alerts, close_notify) it sends at once, as the
+ * socket BIO does.  What the socket did not take is kept by the connection
+ * (tls_conn.pend), and the caller's data it carries is reported written
+ * only once it is on the socket, so the caller's retry is what sends it.
+ */
+#define TLS_BATCH_RECORDS 4
+#define TLS_RECORD_MAX (TLS_RECORD + 256) /* a record with its header, padding and tag */
+#define TLS_BATCH_CAP (TLS_BATCH_RECORDS * TLS_RECORD_MAX)
+
+static _Thread_local struct {
+    struct tls_conn *owner; /* gathering for this connection, or NULL */
+    size_t len;
+    char buf[TLS_BATCH_CAP];
+} batch;
+
+static BIO_METHOD *batch_method;
+static pthread_once_t batch_once = PTHREAD_ONCE_INIT;
+
+/* send(2) of what it can: bytes sent, or -errno (-EAGAIN: full). */
+static ssize_t send_some(int fd, const char *p, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(fd, p + done, len - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done ? (ssize_t)done : -errno;
+        done += (size_t)n;
+    }
+    return (ssize_t)done;
+}
+
+/* Send what the connection kept: 1 when nothing is left, 0 if the socket
+ * is full, -errno on failure. */
+static int pend_flush(struct tls_conn *t)
+{
+    if (t->pend_off == t->pend_len)
+        return 1;
+    ssize_t n = send_some(t->fd, t->pend + t->pend_off, t->pend_len - t->pend_off);
+    if (n < 0)
+        return n == -EAGAIN || n == -EWOULDBLOCK ? 0 : (int)n;
+    t->pend_off += (size_t)n;
+    if (t->pend_off < t->pend_len)
+        return 0;
+    nxx_free(t->pend);
+    t->pend = NULL;
+    t->pend_len = t->pend_off = 0;
+    return 1;
+}
+
+/* Keep p[..len) after what the connection keeps already. */
+static int pend_keep(struct tls_conn *t, const char *p, size_t len)
+{
+    size_t left = t->pend_len - t->pend_off;
+    char *np = nxx_malloc(left + len);
+    if (!np)
+        return -1;
+    if (left)
+        memcpy(np, t->pend + t->pend_off, left);
+    memcpy(np + left, p, len);
+    nxx_free(t->pend);
+    t->pend = np;
+    t->pend_off = 0;
+    t->pend_len = left + len;
+    return 0;
+}
+
+static int batch_bio_write(BIO *b, const char *p, int n)
+{
+    struct tls_conn *t = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (n <= 0)
+        return 0;
+    size_t len = (size_t)n;
+    if (batch.owner == t && TLS_BATCH_CAP - batch.len >= len) {
+        memcpy(batch.buf + batch.len, p, len);
+        batch.len += len;
+        return n;
+    }
+    if (batch.owner == t) {
+        /* tls_write leaves room for a whole record before each SSL_write */
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    /* outside tls_write: after what is kept, in order */
+    int f = pend_flush(t);
+    if (f < 0)
+        return -1;
+    if (f == 0)
+        return pend_keep(t, p, len) == 0 ? n : -1;
+    ssize_t r = send_some(t->fd, p, len);
+    if (r == -EAGAIN || r == -EWOULDBLOCK) {
+        BIO_set_retry_write(b);
+        return -1;
+    }
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return (int)r;
+}
+
+static long batch_bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    (void)b;
+    (void)num;
+    (void)ptr;
+    /* a flush (after handshake messages) finds nothing held: writes outside
+     * tls_write went to the socket at once */
+    return cmd == BIO_CTRL_FLUSH ? 1 : 0;
+}
+
+static int batch_bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
+static void batch_method_make(void)
+{
+    BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "nxx record batch");
+    if (m &&
+        (BIO_meth_set_write(m, batch_bio_write) != 1 || BIO_meth_set_ctrl(m, batch_bio_ctrl) != 1 ||
+         BIO_meth_set_create(m, batch_bio_create) != 1)) {
+        BIO_meth_free(m);
+        m = NULL;
+    }
+    batch_method = m;
+}
+
+/* Give ssl the socket fd: a socket BIO to read, the batching one to write
+ * (kernel TLS needs the socket BIO for both).  1, or 0 on failure. */
+static int ssl_attach(SSL *ssl, struct tls_conn *t, int fd)
+{
+    t->fd = fd;
+    if (ktls_available())
+        return SSL_set_fd(ssl, fd);
+    pthread_once(&batch_once, batch_method_make);
+    BIO *r = BIO_new_socket(fd, BIO_NOCLOSE);
+    BIO *w = batch_method && r ? BIO_new(batch_method) : NULL;
+    if (!w) {
+        BIO_free(r);
+        return 0;
+    }
+    BIO_set_data(w, t);
+    SSL_set_bio(ssl, r, w);
+    return 1;
+}
 
 static inline SSL *ssl_of(const struct nxx_conn *c)
 {
@@ -631,12 +1051,16 @@ static ssize_t tls_read(struct nxx_conn *c, char *buf, size_t len)
 static _Thread_local char tls_buf[TLS_FILE_READ];
 
 /*
- * SSL_write in partial-write mode sends one record per call: write as many
- * as the socket takes.  A record that has to wait stays in OpenSSL, which
- * wants the same bytes again: they are the ones after what is reported
- * written here, so the caller's retry carries them.
+ * SSL_write in partial-write mode makes one record per call.  With the
+ * batching BIO, records gather in the worker's batch until it has no room
+ * for another, and go out with one send; the caller hears of the data of
+ * the records the socket took (the rest is kept: pend).  With the socket
+ * BIO (kernel TLS), each record is sent as it is made, and a record that
+ * has to wait stays in OpenSSL, which wants the same bytes again: they are
+ * the ones after what is reported written, so the caller's retry carries
+ * them.
  */
-static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
+static ssize_t tls_write_direct(SSL *ssl, const void *p, size_t len)
 {
     size_t done = 0;
     while (done < len) {
@@ -649,22 +1073,75 @@ static ssize_t tls_write(SSL *ssl, const void *p, size_t len)
     return (ssize_t)done;
 }
 
+static ssize_t tls_write(struct tls_conn *t, const void *p, size_t len)
+{
+    if (!t->pend && t->pend_plain == 0 && SSL_get_wbio(t->ssl) &&
+        BIO_method_type(SSL_get_wbio(t->ssl)) == BIO_TYPE_SOCKET)
+        return tls_write_direct(t->ssl, p, len);
+    /* what the socket did not take last time goes first; the data it
+     * carries is this call's first bytes (the caller's retry) */
+    int f = pend_flush(t);
+    if (f < 0)
+        return f;
+    if (f == 0)
+        return -EAGAIN;
+    if (t->pend_plain) {
+        size_t k = t->pend_plain < len ? t->pend_plain : len;
+        t->pend_plain -= k;
+        return (ssize_t)k;
+    }
+    size_t ends[TLS_BATCH_RECORDS + 1], plain[TLS_BATCH_RECORDS + 1];
+    size_t nrec = 0, done = 0;
+    ssize_t fail = 0;
+    batch.owner = t;
+    batch.len = 0;
+    while (done < len && nrec < TLS_BATCH_RECORDS && TLS_BATCH_CAP - batch.len >= TLS_RECORD_MAX) {
+        size_t n = 0;
+        int r = SSL_write_ex(t->ssl, (const char *)p + done, len - done, &n);
+        if (r != 1) {
+            fail = ssl_write_fail(t->ssl, r);
+            break;
+        }
+        done += n;
+        ends[nrec] = batch.len;
+        plain[nrec++] = n;
+    }
+    batch.owner = NULL;
+    ssize_t sent = batch.len ? send_some(t->fd, batch.buf, batch.len) : 0;
+    if (sent < 0 && sent != -EAGAIN && sent != -EWOULDBLOCK)
+        return sent;
+    size_t on = sent > 0 ? (size_t)sent : 0, told = 0, i = 0;
+    for (; i < nrec && ends[i] <= on; i++)
+        told += plain[i];
+    if (on < batch.len) {
+        /* the socket is full: keep the rest, report only what it took */
+        if (pend_keep(t, batch.buf + on, batch.len - on) < 0)
+            return -ENOMEM;
+        for (; i < nrec; i++)
+            t->pend_plain += plain[i];
+    }
+    if (told)
+        return (ssize_t)told;
+    return fail ? fail : -EAGAIN;
+}
+
 static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
 {
     (void)more;
-    SSL *ssl = ssl_of(c);
+    struct tls_conn *t = c->tp_data;
     if (iovcnt == 1 || iov[0].iov_len >= TLS_RECORD)
-        return tls_write(ssl, iov[0].iov_base, iov[0].iov_len);
-    /* small pieces go out as one record.  A write that has to wait is
-     * retried with the same queue, so the same bytes are gathered again
-     * (OpenSSL requires a retry to carry them) */
+        return tls_write(t, iov[0].iov_base, iov[0].iov_len);
+    /* pieces are gathered (a head and a small body: one record; a head and
+     * a larger body: one batch of records, one send).  A write that has to
+     * wait is retried with the same queue, so the same bytes are gathered
+     * again (OpenSSL requires a retry to carry them) */
     size_t n = 0;
-    for (int i = 0; i < iovcnt && n < TLS_RECORD; i++) {
-        size_t k = iov[i].iov_len < TLS_RECORD - n ? iov[i].iov_len : TLS_RECORD - n;
+    for (int i = 0; i < iovcnt && n < TLS_FILE_READ; i++) {
+        size_t k = iov[i].iov_len < TLS_FILE_READ - n ? iov[i].iov_len : TLS_FILE_READ - n;
         memcpy(tls_buf + n, iov[i].iov_base, k);
         n += k;
     }
-    return tls_write(ssl, tls_buf, n);
+    return tls_write(t, tls_buf, n);
 }
 
 static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
@@ -678,6 +1155,14 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
         }
         return ssl_write_fail(ssl, (int)n);
     }
+    struct tls_conn *t = c->tp_data;
+    if (t->pend_plain) {
+        /* the retry of a piece already encrypted: no need to read it again */
+        ssize_t k = tls_write(t, NULL, t->pend_plain < len ? t->pend_plain : len);
+        if (k > 0)
+            *off += k;
+        return k;
+    }
     /* a retry after a full socket reads the same bytes again */
     size_t want = len < TLS_FILE_READ ? len : TLS_FILE_READ;
     ssize_t r;
@@ -686,7 +1171,7 @@ static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
     while (r < 0 && errno == EINTR);
     if (r <= 0)
         return r < 0 ? -errno : 0;
-    ssize_t n = tls_write(ssl, tls_buf, (size_t)r);
+    ssize_t n = tls_write(c->tp_data, tls_buf, (size_t)r);
     if (n > 0)
         *off += n;
     return n;
@@ -712,6 +1197,7 @@ static void tls_close(struct nxx_conn *c)
         SSL_shutdown(t->ssl) < 0)
         ERR_clear_error();
     SSL_free(t->ssl);
+    nxx_free(t->pend);
     nxx_free(t);
     c->tp_data = NULL;
 }
@@ -772,13 +1258,22 @@ struct hs {
     struct nxx_timer timer;
     struct nxx_site *site; /* held until the handshake ends: the SNI callback reads it */
     unsigned registered : 1, sniffed : 1, early_wanted : 1, want_write : 1;
+    unsigned refuse : 1;    /* over max-connections: handshake, read, 503, close */
+    unsigned answering : 1; /* refuse: the handshake is done, the request awaited */
     char *early; /* TLS 1.3 early data received (NXX_RBUF_SIZE), handed to the protocol */
     size_t early_len;
 };
 
+/* TLS connections of this worker being refused (at most tls-refusals). */
+static _Thread_local unsigned refusing;
+
 static void hs_release(struct nxx_conn *base)
 {
     struct hs *h = (struct hs *)base;
+    if (h->refuse) {
+        h->refuse = 0;
+        refusing--;
+    }
     if (nxx_timer_armed(&h->timer))
         nxx_timer_cancel(&base->w->loop, &h->timer);
     if (h->site) {
@@ -904,6 +1399,43 @@ static int hs_early(struct hs *h)
     }
 }
 
+#define REFUSE_DRAIN (16 * 1024) /* request bytes read before a refused connection's 503 */
+
+/*
+ * A connection over max-connections, its handshake done: its 503 once its
+ * request has come (answered before, the request arriving after the close
+ * would reset the connection and could destroy the answer), close_notify,
+ * close.  0 to wait for the request (bounded by the handshake timer), 1
+ * when closed.
+ */
+static int hs_refuse(struct hs *h)
+{
+    struct nxx_conn *c = &h->conn;
+    SSL *ssl = ssl_of(c);
+    char drop[4096];
+    size_t got = 0;
+    for (;;) {
+        size_t n = 0;
+        ERR_clear_error();
+        if (SSL_read_ex(ssl, drop, sizeof(drop), &n) != 1) {
+            if (ssl_fail(ssl, 0) == -EAGAIN && got == 0)
+                return 0;
+            break; /* the request read, or the client gone: answer what can be */
+        }
+        got += n;
+        if (got >= REFUSE_DRAIN)
+            break;
+    }
+    const struct nxx_refusal *r = &c->w->srv->refusals[NXX_REFUSE_CONNECTIONS];
+    size_t n = 0;
+    ERR_clear_error();
+    if (SSL_write_ex(ssl, r->buf, r->len, &n) == 1 && SSL_shutdown(ssl) >= 0)
+        shutdown(c->io.fd, SHUT_WR);
+    ERR_clear_error();
+    nxx_conn_close(c);
+    return 1;
+}
+
 static void hs_step(struct hs *h)
 {
     struct nxx_conn *c = &h->conn;
@@ -936,8 +1468,19 @@ static void hs_step(struct hs *h)
         if (e == 0)
             goto wait;
     }
+    if (h->answering) {
+        if (hs_refuse(h) == 0)
+            goto wait;
+        return;
+    }
     ERR_clear_error();
     int r = SSL_do_handshake(ssl_of(c));
+    if (r == 1 && h->refuse) {
+        h->answering = 1;
+        if (hs_refuse(h) == 0)
+            goto wait;
+        return;
+    }
     if (r == 1) {
         hs_done(h);
         return;
@@ -986,17 +1529,27 @@ static void hs_on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
 void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage *peer,
                     const struct nxx_listener *l)
 {
-    if (nxx_conn_admit(w, fd, 0) < 0)
+    /* over max-connections: a refusal a TLS client can read, while there
+     * are few (each is a handshake the server pays for) */
+    struct nxx_server *srv = w->srv;
+    unsigned open = atomic_fetch_add(&srv->nconns, 1);
+    int refuse = open >= srv->cfg.max_connections;
+    if (w->draining || (refuse && refusing >= srv->cfg.tls_refusals)) {
+        atomic_fetch_sub(&srv->nconns, 1);
+        close(fd);
         return;
+    }
     /* the newest generation's certificates */
     if (atomic_load_explicit(&w->srv->site, memory_order_acquire) != w->site_use->site)
         nxx_worker_site_update(w);
     struct nxx_site *site = w->site_use->site;
-    SSL_CTX *ctx = site_default_ctx(site);
+    struct tls_scope *def = site_default(site);
+    tls_slot = w->id < TLS_WORKERS ? (int)w->id : -1;
+    SSL_CTX *ctx = def ? scope_ctx(site, def) : NULL;
     struct hs *h = ctx ? nxx_calloc(1, sizeof(*h)) : NULL;
     struct tls_conn *t = h ? nxx_calloc(1, sizeof(*t)) : NULL;
     SSL *ssl = t ? SSL_new(ctx) : NULL;
-    if (!ssl || SSL_set_fd(ssl, fd) != 1) {
+    if (!ssl || ssl_attach(ssl, t, fd) != 1) {
         if (!ctx)
             nxx_log_error("a TLS listener but no certificate in the configuration");
         SSL_free(ssl);
@@ -1008,6 +1561,12 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
         return;
     }
     SSL_set_accept_state(ssl);
+    if (refuse) {
+        SSL_set_app_data(ssl, (void *)(uintptr_t)&refusal_mark);
+        SSL_set_max_early_data(ssl, 0);
+        h->refuse = 1;
+        refusing++;
+    }
     t->ssl = ssl;
     nxx_conn_init(&h->conn, w, fd, peer, &hs_ops);
     h->conn.listener = l;
@@ -1017,7 +1576,7 @@ void nxx_tls_accept(struct nxx_worker *w, int fd, const struct sockaddr_storage 
     h->conn.io.cb = hs_on_io;
     nxx_site_ref(site);
     h->site = site;
-    h->early_wanted = site->cfg.tls_early_data > 0;
+    h->early_wanted = site->cfg.tls_early_data > 0 && !refuse;
     nxx_timer_init(&h->timer, hs_on_timeout);
     nxx_timer_set(&w->loop, &h->timer, site->cfg.tls_handshake_timeout_ms);
     hs_step(h);

@@ -838,17 +838,33 @@ static int refuse_plain(nxx_req *req)
      * is a connection option (§7.8) */
     static const char lines[] = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
     nxx_resp_header_lines(req, lines, sizeof(lines) - 1);
-    nxx_req_detail(req, "this location speaks only WebSocket: send GET with Upgrade: websocket "
-                        "and Connection: Upgrade (RFC 6455)");
+    if (nxx_req_version(req) >= 20)
+        nxx_req_detail(req, "this location speaks only WebSocket: over HTTP/2 send CONNECT with "
+                            ":protocol websocket (RFC 8441)");
+    else
+        nxx_req_detail(req, "this location speaks only WebSocket: send GET with Upgrade: "
+                            "websocket and Connection: Upgrade (RFC 6455)");
     return 426;
 }
 
-int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
+/* The opening request, as HTTP/1.1 (RFC 6455 §4.1) or HTTP/2 (RFC 8441 §4:
+ * an extended CONNECT, no Upgrade, no key) carries it: 0, or the status. */
+static int check_opening(nxx_req *req)
 {
+    nxx_str protocol = req->h.protocol;
+    if (protocol.len) {
+        if (!nxx_field_value_ieq(protocol, NXX_STR("websocket"))) {
+            nxx_req_detail(req, "this location speaks the 'websocket' protocol, not '%.*s'",
+                           (int)(protocol.len > 32 ? 32 : protocol.len), protocol.ptr);
+            return 400;
+        }
+        return 0;
+    }
     nxx_str method = nxx_req_method(req);
     nxx_str upgrade = nxx_req_header_list(req, "upgrade");
-    /* RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored */
-    if (nxx_req_version(req) < 11 || !NXX_FIELD_LIST_HAS(upgrade, "websocket"))
+    /* RFC 9110 §7.8: Upgrade in an HTTP/1.0 request is ignored; HTTP/2
+     * has no Upgrade (RFC 9113 §8.6) */
+    if (nxx_req_version(req) != 11 || !NXX_FIELD_LIST_HAS(upgrade, "websocket"))
         return refuse_plain(req);
     if (method.len != 3 || memcmp(method.ptr, "GET", 3)) {
         nxx_req_detail(req, "a WebSocket opening handshake is a GET request (RFC 6455 §4.1)");
@@ -859,6 +875,15 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
                             "(RFC 6455 §4.1)");
         return 400;
     }
+    return 0;
+}
+
+int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
+{
+    int over_stream = req->h.protocol.len != 0; /* RFC 8441 */
+    int bad = check_opening(req);
+    if (bad)
+        return bad;
     nxx_str version = nxx_req_header(req, "sec-websocket-version");
     if (version.len != 2 || memcmp(version.ptr, "13", 2)) {
         /* §4.4: the versions this server speaks */
@@ -887,7 +912,7 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
     }
     nxx_str key = nxx_req_header(req, "sec-websocket-key");
     nxx_str all = nxx_req_header_list(req, "sec-websocket-key");
-    if (!nxx_ws_key_valid(key) || all.len != key.len) {
+    if (!over_stream && (!nxx_ws_key_valid(key) || all.len != key.len)) {
         nxx_req_detail(req, "Sec-WebSocket-Key must be one base64 value of 16 bytes "
                             "(RFC 6455 §4.1)");
         return 400;
@@ -901,10 +926,12 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
     }
     ws->req = req;
     ws->loc = loc;
-    char accept[28];
-    nxx_ws_accept(key, accept);
-    NXX_RESP_HEADER(req, "Upgrade", NXX_STR("websocket"));
-    NXX_RESP_HEADER(req, "Sec-WebSocket-Accept", ((nxx_str){ accept, 28 }));
+    if (!over_stream) {
+        char accept[28];
+        nxx_ws_accept(key, accept);
+        NXX_RESP_HEADER(req, "Upgrade", NXX_STR("websocket"));
+        NXX_RESP_HEADER(req, "Sec-WebSocket-Accept", ((nxx_str){ accept, 28 }));
+    }
     ws->protocol =
         negotiate_protocol(&loc->cfg, nxx_req_header_list(req, "sec-websocket-protocol"));
     if (ws->protocol.len)
@@ -916,7 +943,8 @@ int nxx_ws_handshake(nxx_req *req, const struct nxx_ws_loc *loc)
         if (n)
             NXX_RESP_HEADER(req, "Sec-WebSocket-Extensions", ((nxx_str){ ext, n }));
     }
-    ws->t = nxx_req_takeover(req, 101, &ws_tunnel_ops, ws);
+    /* RFC 8441 §5: over HTTP/2 the stream is the connection, opened by 200 */
+    ws->t = nxx_req_takeover(req, over_stream ? 200 : 101, &ws_tunnel_ops, ws);
     if (!ws->t)
         return 500;
     nxx_tunnel_on_stop(ws->t, on_stop);

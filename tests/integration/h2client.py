@@ -4,6 +4,7 @@ dist-packages when the runner's interpreter has none), and h2_request():
 one request over h2c with prior knowledge, answered as a harness Response."""
 
 import socket
+import ssl
 import sys
 import time
 
@@ -53,11 +54,19 @@ class H2:
                                         normalize_outbound_headers=validate,
                                         validate_inbound_headers=True)
         self.conn = h2.connection.H2Connection(config=cfg)
+        if sock is None and getattr(server, "tls", False):
+            # the suite over TLS (NXX_TRANSPORT=tls): h2 by ALPN instead of h2c
+            ctx = ssl._create_unverified_context()
+            ctx.set_alpn_protocols(["h2"])
+            sock = ctx.wrap_socket(socket.create_connection((server.host, server.port), timeout=5),
+                                   server_hostname="localhost")
+            scheme = "https"
         self.sock = sock or socket.create_connection((server.host, server.port), timeout=5)
         self.scheme = scheme
         self.authority = f"{server.host}:{server.port}"
         self.events = []
         self.ack_settings = ack_settings
+        self.ack_data = True  # False: a slow reader, whose windows stay shut
         self.conn.initiate_connection()
         if settings:
             self.conn.update_settings(settings)
@@ -103,7 +112,7 @@ class H2:
                 break
             for ev in evs:
                 self.events.append(ev)
-                if isinstance(ev, h2.events.DataReceived):
+                if isinstance(ev, h2.events.DataReceived) and self.ack_data:
                     self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             if self.ack_settings:
                 self.flush()

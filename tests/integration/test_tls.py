@@ -379,6 +379,16 @@ def test_session_resumption_by_ticket():
                 for i in range(4):
                     rc, out = s_client(s.port, proto, "-sess_in", sess, "-ign_eof", stdin=req)
                     check("Reused," in out, f"{proto}: connection {i} resumed: {out[-500:]}")
+            # a TLS 1.3 client uses a ticket once: each resumption gets a fresh
+            # one, so a chain of connections resumes every time, not every other
+            rc, out = s_client(s.port, "-tls1_3", "-sess_out", sess, "-ign_eof", stdin=req)
+            for i in range(3):
+                nxt = os.path.join(t.dir, f"sess{i}.pem")
+                rc, out = s_client(s.port, "-tls1_3", "-msg", "-sess_in", sess, "-sess_out", nxt,
+                                   "-ign_eof", stdin=req)
+                check("Reused," in out, f"link {i} of the chain resumed: {out[-500:]}")
+                eq(out.count(", NewSessionTicket"), 1, f"a new ticket on resumption {i}")
+                sess = nxt
     finally:
         t.close()
 
@@ -599,3 +609,112 @@ def test_client_certificates_per_location_403_or_refused_in_the_handshake():
             eq((code, body), (200, b"open\n"), "require: with a certificate")
     finally:
         remove_tree(d)
+
+
+def read_to_eof(sock, limit_s=10.0):
+    buf = bytearray()
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except (ssl.SSLError, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return bytes(buf)
+
+
+@timeout(60)
+def test_over_max_connections_a_tls_client_reads_its_503():
+    t = Tls()
+    try:
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key, "--max-connections", "1",
+                    threads=1) as s:
+            held = tls_conn(s)
+            try:
+                r = tls_exchange(held, build_request("GET", "/a.txt"))[0]
+                check_status(r, 200, "the one connection allowed")
+                # the next one is over the limit: a handshake (HTTP/1.1 even when the
+                # client prefers h2), its request read, then 503 and a close
+                for alpn in (["h2", "http/1.1"], None):
+                    over = tls_conn(s, alpn=alpn)
+                    try:
+                        if alpn:
+                            eq(over.selected_alpn_protocol(), "http/1.1",
+                               "a refused connection is offered HTTP/1.1 only")
+                        over.sendall(build_request("GET", "/a.txt"))
+                        data = read_to_eof(over)
+                    finally:
+                        over.close()
+                    resps, _ = parse_responses(data, eof=True)
+                    check(resps, f"a 503 over TLS, not a bare close: {data!r}")
+                    eq(len(resps), 1, "one response, then the close")
+                    check_status(resps[0], 503, "over max-connections on a TLS listener")
+                    ra = resps[0].header("retry-after") or ""
+                    check(ra.isdigit(), f"503 without a delay-seconds Retry-After: {ra!r}")
+                    eq(resps[0].header("content-type"), "application/problem+json",
+                       "a problem body")
+                    eq(json.loads(resps[0].body)["status"], 503, "the problem's status")
+                # curl with h2 preferred reads it too
+                code, body, head, err = curl(["--cacert", t.crt, "--http2",
+                                              f"https://127.0.0.1:{s.port}/a.txt"])
+                eq(code, 503, f"curl over the limit: {err[-300:]}")
+                # the held connection still works
+                r = tls_exchange(held, build_request("GET", "/a.txt"))[0]
+                check_status(r, 200, "the held connection after the refusals")
+            finally:
+                held.close()
+            # capacity comes back once the held connection is closed
+            deadline, code = time.monotonic() + 5, 0
+            while time.monotonic() < deadline and code != 200:
+                code, _, _, _ = curl(["--cacert", t.crt, f"https://127.0.0.1:{s.port}/a.txt"])
+            eq(code, 200, "served again after the held connection closed")
+        # tls-refusals 0: closed without a handshake's answer, as before
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key, "--max-connections", "1",
+                    "--tls-refusals", "0", threads=1) as s:
+            held = tls_conn(s)
+            try:
+                tls_exchange(held, build_request("GET", "/a.txt"))
+                try:
+                    over = tls_conn(s)
+                    over.sendall(build_request("GET", "/a.txt"))
+                    data = read_to_eof(over)
+                    over.close()
+                except (ssl.SSLError, OSError):
+                    data = b""
+                eq(data, b"", "with tls-refusals 0 the connection is closed unanswered")
+            finally:
+                held.close()
+    finally:
+        t.close()
+
+
+@timeout(60)
+def test_big_responses_to_a_slow_reader_arrive_whole():
+    # a small receive window and a late reader: the server's socket fills in
+    # the middle of a batch of records, and what it did not take must follow
+    # in order, for two pipelined responses
+    t = Tls()
+    try:
+        with Server(t.root, "--tls-cert", t.crt, "--tls-key", t.key) as s:
+            raw = socket.socket()
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+            raw.settimeout(10)
+            raw.connect(("127.0.0.1", s.port))
+            sock = ssl._create_unverified_context().wrap_socket(raw, server_hostname="localhost")
+            try:
+                sock.sendall(build_request("GET", "/big.bin") +
+                             build_request("GET", "/big.bin", headers={"Connection": "close"}))
+                time.sleep(0.3)
+                data = read_to_eof(sock, 30)
+            finally:
+                sock.close()
+            resps, _ = parse_responses(data, eof=True)
+            eq(len(resps), 2, "two responses")
+            for i, r in enumerate(resps):
+                check_status(r, 200, f"response {i}")
+                check(r.body == BIG, f"response {i}: the whole file in order "
+                      f"({len(r.body)} of {len(BIG)} bytes)")
+    finally:
+        t.close()

@@ -292,7 +292,8 @@ int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up)
     return 0;
 }
 
-int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, const char *early, size_t len)
+int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, int status, const char *early,
+                       size_t len)
 {
     struct fwd *f = nxx_calloc(1, sizeof(*f));
     if (!f) {
@@ -311,7 +312,7 @@ int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, const char *early,
         fwd_free(f);
         return -1;
     }
-    f->t = nxx_req_takeover(req, 101, &tunnel_ops, f);
+    f->t = nxx_req_takeover(req, status, &tunnel_ops, f);
     if (!f->t) {
         fwd_free(f);
         return -1;

@@ -502,7 +502,10 @@ static void put_fields(struct out *o, nxx_req *req, const struct group *g, int t
 {
     const struct nxx_http_request *h = &req->h;
     nxx_str host = nxx_req_authority(req);
-    put_str(o, h->method);
+    if (h->protocol.len)
+        PUT(o, "GET"); /* RFC 8441's CONNECT is RFC 6455's GET on HTTP/1.1 */
+    else
+        put_str(o, h->method);
     PUT(o, " ");
     if (h->form == NXX_TARGET_ABSOLUTE) {
         if (h->path.len)
@@ -565,7 +568,7 @@ static void put_fields(struct out *o, nxx_req *req, const struct group *g, int t
 
 /* What follows the fields: the list fields, the framing, the asks. */
 static void put_tail(struct out *o, nxx_req *req, const struct group *g, int lists, int has_body,
-                     int chunked, int expect, int transform, int upgrade)
+                     int chunked, int expect, int transform, int upgrade, const char *ws_key)
 {
     const struct nxx_http_request *h = &req->h;
     nxx_str host = nxx_req_authority(req);
@@ -613,8 +616,13 @@ static void put_tail(struct out *o, nxx_req *req, const struct group *g, int lis
     if (upgrade) {
         /* RFC 9110 §7.8: the upgrade is asked of the next hop again */
         PUT(o, "Upgrade: ");
-        put_str(o, nxx_req_header(req, "upgrade"));
+        put_str(o, h->protocol.len ? h->protocol : nxx_req_header(req, "upgrade"));
         PUT(o, "\r\nConnection: upgrade\r\n");
+    }
+    if (ws_key) {
+        PUT(o, "Sec-WebSocket-Key: ");
+        put(o, ws_key, strlen(ws_key));
+        PUT(o, "\r\n");
     }
     if (transform)
         PUT(o, "Accept-Encoding: identity\r\n");
@@ -622,7 +630,7 @@ static void put_tail(struct out *o, nxx_req *req, const struct group *g, int lis
 }
 
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
-                         int transform, int upgrade, char **head, size_t *len)
+                         int transform, int upgrade, const char *ws_key, char **head, size_t *len)
 {
     /* One pass into a buffer sized from the client's head, which the head
      * going upstream rarely outgrows by more than the fields this hop adds;
@@ -636,7 +644,7 @@ int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int 
         int lists = 0;
         o.len = 0;
         put_fields(&o, req, g, transform, check_connection, &lists);
-        put_tail(&o, req, g, lists, has_body, chunked, expect, transform, upgrade);
+        put_tail(&o, req, g, lists, has_body, chunked, expect, transform, upgrade, ws_key);
         if (o.len <= o.cap)
             break;
         o.cap = o.len;

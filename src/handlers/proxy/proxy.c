@@ -35,6 +35,8 @@
 #include "http/site.h"
 #include "handlers/proxy/proxy.h"
 #include "handlers/proxy/response.h"
+#include "os/random.h"
+#include "ws/frame.h"
 #include "core/banned.h"
 
 /* Client content waiting for the upstream: the client is paused beyond
@@ -82,7 +84,9 @@ struct link {
     struct upstream *fixed; /* a forward proxy's destination */
     unsigned attempts;
     int has_body, chunked_in, expect, idempotent, transform, upgrade;
-    char *trailers; /* the upstream's trailer section so far (chunked responses) */
+    int ext;         /* an HTTP/2 extended CONNECT (RFC 8441), relayed as RFC 6455's GET */
+    char ws_key[25]; /* then the Sec-WebSocket-Key this hop sends upstream */
+    char *trailers;  /* the upstream's trailer section so far (chunked responses) */
     size_t tr_len, tr_cap;
     nxx_str conn; /* the upstream's Connection values, when they name other fields */
 };
@@ -823,15 +827,33 @@ static int relay(struct upconn *u)
     return 1;
 }
 
+/* RFC 6455 §4.1: the upstream's 101 proves it read this hop's key. */
+static int accept_ok(const struct link *l, const struct nxx_upstream_head *h)
+{
+    char want[28];
+    nxx_ws_accept((nxx_str){ l->ws_key, 24 }, want);
+    for (size_t i = 0; i < h->num_headers; i++)
+        if (NXX_FIELD_NAME_IS(h->headers[i].name, "sec-websocket-accept"))
+            return nxx_field_trim(h->headers[i].value).len == 28 &&
+                   !memcmp(nxx_field_trim(h->headers[i].value).ptr, want, 28);
+    return 0;
+}
+
 /* 101 to an Upgrade request: the client gets the 101 with the upstream's
  * fields, then the two connections are joined (forward.c's relay). */
 static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t hl)
 {
     nxx_req *req = req_of(u);
     struct group *g = u->g;
-    nxx_resp_status(req, 101);
+    int ext = u->link->ext;
+    /* RFC 8441 §5: to an extended CONNECT the stream opens with 200, and
+     * the accept value (checked by input) stays on this hop */
+    nxx_resp_status(req, ext ? 200 : 101);
     for (size_t i = 0; i < h->num_headers; i++) {
         const struct nxx_header *f = &h->headers[i];
+        if (ext && (NXX_FIELD_NAME_IS(f->name, "upgrade") ||
+                    NXX_FIELD_NAME_IS(f->name, "sec-websocket-accept")))
+            continue;
         if (NXX_FIELD_NAME_IS(f->name, "upgrade") || forwardable(h, f))
             nxx_resp_header_trusted(req, f->name.ptr, f->name.len, f->value);
     }
@@ -847,7 +869,7 @@ static void upgraded(struct upconn *u, const struct nxx_upstream_head *h, size_t
     atomic_store(&u->up->fails, 0);
     detach(u);
     up_close(u);
-    if (nxx_proxy_upgraded(req, g, fd, early, early ? early_len : 0) < 0) {
+    if (nxx_proxy_upgraded(req, g, fd, ext ? 200 : 101, early, early ? early_len : 0) < 0) {
         nxx_req_detail(req, "the upgraded connection could not be relayed (upstream group '%s')",
                        g->name);
         nxx_req_error(req, 502, req->detail);
@@ -874,6 +896,11 @@ static int input(struct upconn *u)
             if (h.status == 101) {
                 if (!u->link->upgrade) {
                     fail(u, 502, "the upstream switched protocols unasked");
+                    return 1;
+                }
+                if (u->link->ext && !accept_ok(u->link, &h)) {
+                    u->keep = 0;
+                    fail(u, 502, "the upstream's Sec-WebSocket-Accept does not match the key");
                     return 1;
                 }
                 upgraded(u, &h, hl);
@@ -1395,7 +1422,8 @@ static int handle(nxx_req *req, void *ud)
     struct upstream *fixed = NULL;
     if (g->forward) {
         nxx_str a = nxx_req_authority(req);
-        if (req->h.method_id != NXX_M_CONNECT && req->h.form != NXX_TARGET_ABSOLUTE) {
+        if ((req->h.method_id != NXX_M_CONNECT && req->h.form != NXX_TARGET_ABSOLUTE) ||
+            req->h.protocol.len) {
             nxx_req_detail(req, "a forward proxy takes absolute-form requests "
                                 "(http://host/path) and CONNECT");
             return 400;
@@ -1451,8 +1479,22 @@ static int handle(nxx_req *req, void *ud)
     l->transform = g->nsubs || g->inject;
     l->upgrade = (h->flags & NXX_HF_CONN_UPGRADE) && h->minor_version == 1 &&
                  nxx_req_header(req, "upgrade").len && !l->transform;
+    if (h->protocol.len) {
+        /* RFC 8441 §5: a WebSocket over an HTTP/2 stream goes upstream as the
+         * HTTP/1.1 handshake, with a key of this hop's own */
+        if (l->transform || !nxx_field_value_ieq(h->protocol, NXX_STR("websocket"))) {
+            nxx_req_detail(req, "this proxy relays only WebSockets from an extended CONNECT, and "
+                                "not through a transforming route");
+            return 501;
+        }
+        uint8_t rnd[16];
+        if (nxx_os_random(rnd, sizeof(rnd), 0) < 0)
+            return 500;
+        l->ws_key[nxx_base64(rnd, sizeof(rnd), l->ws_key)] = '\0';
+        l->ext = l->upgrade = 1;
+    }
     int s = nxx_proxy_build_head(req, g, l->has_body, l->chunked_in, l->expect, l->transform,
-                                 l->upgrade, &l->head, &l->head_len);
+                                 l->upgrade, l->ext ? l->ws_key : NULL, &l->head, &l->head_len);
     if (s)
         return s;
     if (nxx_req_on_done(req, on_req_done, l) < 0)

@@ -82,7 +82,7 @@ void nxx_proxy_group_unref(struct group *g);
  * Returns 0, or a status (500, 400) to answer with.
  */
 int nxx_proxy_build_head(nxx_req *req, const struct group *g, int has_body, int chunked, int expect,
-                         int transform, int upgrade, char **head, size_t *len);
+                         int transform, int upgrade, const char *ws_key, char **head, size_t *len);
 
 /* The end of req's chunked content as it goes upstream: the last chunk,
  * the end-to-end fields of its trailer section (hop-by-hop ones and those
@@ -104,10 +104,12 @@ size_t nxx_proxy_filter_fields(const char *sec, size_t len, char *out,
 int nxx_proxy_connect(nxx_req *req, struct group *g, struct upstream *up);
 
 /* The upstream answered an Upgrade with 101: hand the client's connection
- * over (101 with the fields already added to req) and relay bytes between
- * it and fd (owned from here on), early[0..len) (the upstream's bytes that
- * followed its 101) first.  -1: nothing was sent, answer req otherwise. */
-int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, const char *early, size_t len);
+ * over (status: 101, or 200 to an HTTP/2 extended CONNECT, with the fields
+ * already added to req) and relay bytes between it and fd (owned from
+ * here on), early[0..len) (the upstream's bytes that followed its 101)
+ * first.  -1: nothing was sent, answer req otherwise. */
+int nxx_proxy_upgraded(nxx_req *req, struct group *g, int fd, int status, const char *early,
+                       size_t len);
 
 /* Route every method of the location to the proxy handler (GET and HEAD
  * of files that exist under try_files, when given, to the file handler). */
