@@ -113,6 +113,21 @@ def skip(reason):
     raise Skip(reason)
 
 
+def only_plain(reason):
+    """Skip under NXX_TRANSPORT=tls or h2c: the test is about the plain HTTP/1.1
+    connection itself (bytes on the wire, a plain listener), which the other
+    transports do not have; reason says why.  The plain suite still runs it."""
+    if TRANSPORT != "plain":
+        raise Skip(f"only over plain HTTP/1.1 ({TRANSPORT} run): {reason}")
+
+
+def not_under(transport, reason):
+    """Skip under NXX_TRANSPORT=transport only; reason says why the test
+    cannot exist over it."""
+    if TRANSPORT == transport:
+        raise Skip(f"not over {transport}: {reason}")
+
+
 def timeout(seconds):
     """Decorator: give one test a longer (or shorter) bound than the runner default."""
 
@@ -352,6 +367,12 @@ class Process:
     @property
     def url(self):
         return ("https://" if self.tls else "http://") + self.hostport
+
+    @property
+    def targets(self):
+        """One Listener per listening address, each a target for connect(),
+        get() and friends that speaks the server's transport."""
+        return [Listener(self, a) for a in self.addrs]
 
     def describe(self):
         state = "running" if self.alive() else f"exited with {self.proc.poll()}"
@@ -854,18 +875,46 @@ def parse_responses(data, methods=None, eof=True):
 # raw connections
 
 
+class Listener:
+    """One listening address of a Process (Process.targets), with its transport."""
+
+    def __init__(self, proc, addr):
+        self.proc, self.addr = proc, addr
+        self.host, self.port = addr
+        self.tls, self.h2c = proc.tls, getattr(proc, "h2c", False)
+
+    @property
+    def hostport(self):
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def url(self):
+        return ("https://" if self.tls else "http://") + self.hostport
+
+    def __repr__(self):
+        return repr(self.addr)
+
+
 def connect(target, timeout_s=5.0):
-    """target: a Process or a (host, port) pair."""
-    host, port = target.addr if isinstance(target, Process) else target
+    """target: a Process, a Listener or a (host, port) pair."""
+    if isinstance(target, Listener):
+        target = target if target.tls else target.addr
+    host, port = target.addr if isinstance(target, (Process, Listener)) else target
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout_s)
     s.connect((host, port))
-    if isinstance(target, Process) and target.tls:
-        ctx = ssl.create_default_context(cafile=tls_files()[0])
-        ctx.check_hostname = False
-        s = ctx.wrap_socket(s)
-    return s
+    return tls_wrap(s, target) if isinstance(target, (Process, Listener)) else s
+
+
+def tls_wrap(sock, target):
+    """sock, a connected socket to target (a Process or Listener), through TLS
+    when target speaks TLS (no SNI: see TRANSPORT); sock itself otherwise."""
+    if not getattr(target, "tls", False):
+        return sock
+    ctx = ssl.create_default_context(cafile=tls_files()[0])
+    ctx.check_hostname = False
+    return ctx.wrap_socket(sock)
 
 
 class Conn:
@@ -1031,7 +1080,7 @@ def _h2c_one(target, data, timeout_s):
     """data, when it is one whole HTTP/1.1 request that HTTP/2 can carry, sent over
     h2c instead (NXX_TRANSPORT=h2c); None when it is not (pipelined, chunked,
     Connection-specific fields, HTTP/1.0, not for a server the harness started)."""
-    if (not isinstance(target, Process) or not getattr(target, "h2c", False)
+    if (not isinstance(target, (Process, Listener)) or not getattr(target, "h2c", False)
             or isinstance(data, str) or b"\r\n\r\n" not in data):
         return None
     head, body = data.split(b"\r\n\r\n", 1)

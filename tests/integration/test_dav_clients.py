@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import Server, check, eq, remove_tree, skip, timeout
+from harness import Server, check, eq, remove_tree, skip, timeout, tls_files
 
 
 def _tree(base, n):
@@ -49,9 +49,10 @@ def test_rclone_sync_of_1000_files_up_and_back():
         _tree(src, 1000)
         env = dict(os.environ, RCLONE_CONFIG=os.path.join(work, "rclone.conf"))
         with Server(root, "--dav") as srv:
-            remote = f":webdav,url='http://127.0.0.1:{srv.port}/':up"
+            remote = f":webdav,url='{srv.url}/':up"
+            ca = ["--ca-cert", tls_files()[0]] if srv.tls else []
             for args in ([src, remote], [remote, back]):
-                r = subprocess.run([rclone, "sync", *args, "--transfers", "8", "--checkers", "8",
+                r = subprocess.run([rclone, "sync", *args, *ca, "--transfers", "8", "--checkers", "8",
                                     "--retries", "1", "--low-level-retries", "1"], env=env,
                                    capture_output=True, timeout=150, stdin=subprocess.DEVNULL)
                 check(r.returncode == 0, f"rclone sync {args}: {r.stderr.decode()[-2000:]}")
@@ -78,8 +79,10 @@ def test_cadaver_script():
                   "propget col/moved.txt color\nlock col/remote.txt\nunlock col/remote.txt\n"
                   "get col/moved.txt fetched.txt\ndelete col/remote.txt\nls col\nquit\n")
         with Server(root, "--dav") as srv:
-            r = subprocess.run([cadaver, f"http://127.0.0.1:{srv.port}/"], cwd=work,
-                               input=script.encode(), capture_output=True, timeout=50)
+            # over TLS cadaver asks whether to accept the suite's certificate
+            accept = "y\n" if srv.tls else ""
+            r = subprocess.run([cadaver, f"{srv.url}/"], cwd=work,
+                               input=(accept + script).encode(), capture_output=True, timeout=50)
         out = r.stdout.decode("utf-8", "replace")
         for step in ("Creating `col': succeeded", "Uploading local.txt", "Copying", "Moving",
                      "Setting property", "Value of color is: red", "Locking", "Unlocking",

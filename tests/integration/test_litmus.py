@@ -20,7 +20,7 @@ def test_litmus_every_suite_passes_without_warnings():
     work = tempfile.mkdtemp(prefix="nxx-it-litmus-")
     try:
         with Server(root, "--dav-prefix", "/dav") as srv:
-            r = subprocess.run([litmus, f"http://127.0.0.1:{srv.port}/dav/"], cwd=work,
+            r = subprocess.run([litmus, f"{srv.url}/dav/"], cwd=work,
                                capture_output=True, timeout=170, stdin=subprocess.DEVNULL)
         out = r.stdout.decode("utf-8", "replace")
         summaries = re.findall(r"<- summary for `(\w+)': of (\d+) tests run: (\d+) passed, "
