@@ -384,7 +384,10 @@ class Server(Process):
 
     kind = "nxx"
 
-    def __init__(self, root, *args, listen=None, threads=2, cwd=None, env=None, root_flag=False):
+    def __init__(self, root, *args, listen=None, threads=2, cwd=None, env=None, root_flag=False,
+                 upstream=False):
+        """upstream: the server is an upstream of another nxx (which speaks plain
+        HTTP/1.1 to its upstreams), so it stays plain under NXX_TRANSPORT=tls."""
         listen = listen or ["127.0.0.1:0"]
         if isinstance(listen, str):
             listen = [listen]
@@ -397,7 +400,7 @@ class Server(Process):
         argv += [str(a) for a in args]
         if TRANSPORT == "h2c" and "--h2c" not in argv:
             argv.append("--h2c")
-        tls = tls_args(argv)
+        tls = [] if upstream else tls_args(argv)
         argv += tls + census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
         self.h2c = "--h2c" in argv

@@ -79,10 +79,11 @@ def test_cadaver_script():
                   "propget col/moved.txt color\nlock col/remote.txt\nunlock col/remote.txt\n"
                   "get col/moved.txt fetched.txt\ndelete col/remote.txt\nls col\nquit\n")
         with Server(root, "--dav") as srv:
-            # over TLS cadaver asks whether to accept the suite's certificate
-            accept = "y\n" if srv.tls else ""
+            if srv.tls:
+                skip("cadaver (neon with GnuTLS) cannot be given a CA to trust and, without a "
+                     "terminal, refuses the suite's certificate")
             r = subprocess.run([cadaver, f"{srv.url}/"], cwd=work,
-                               input=(accept + script).encode(), capture_output=True, timeout=50)
+                               input=script.encode(), capture_output=True, timeout=50)
         out = r.stdout.decode("utf-8", "replace")
         for step in ("Creating `col': succeeded", "Uploading local.txt", "Copying", "Moving",
                      "Setting property", "Value of color is: red", "Locking", "Unlocking",
