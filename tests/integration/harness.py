@@ -113,17 +113,10 @@ def skip(reason):
     raise Skip(reason)
 
 
-def only_plain(reason):
-    """Skip under NXX_TRANSPORT=tls or h2c: the test is about the plain HTTP/1.1
-    connection itself (bytes on the wire, a plain listener), which the other
-    transports do not have; reason says why.  The plain suite still runs it."""
-    if TRANSPORT != "plain":
-        raise Skip(f"only over plain HTTP/1.1 ({TRANSPORT} run): {reason}")
-
-
 def not_under(transport, reason):
-    """Skip under NXX_TRANSPORT=transport only; reason says why the test
-    cannot exist over it."""
+    """Skip under NXX_TRANSPORT=transport: the test is about something that
+    cannot exist over it (bytes of a plain HTTP/1.1 connection, say); reason
+    says why.  It is reported as skipped, and still runs over the others."""
     if TRANSPORT == transport:
         raise Skip(f"not over {transport}: {reason}")
 
@@ -1234,6 +1227,25 @@ def have_curl():
     return shutil.which("curl") is not None
 
 
+_CURL_VERSION_FLAGS = ("-0", "--http1.0", "--http1.1", "--http2", "--http2-prior-knowledge",
+                       "--http3", "-x", "--proxy", "-p", "--proxytunnel")
+
+
+def _curl_h2c(args):
+    """Under NXX_TRANSPORT=h2c, curl speaks HTTP/2 with prior knowledge to a
+    server the harness started with h2c, unless the test chose a version (or
+    a proxy) itself."""
+    if TRANSPORT != "h2c" or any(a in _CURL_VERSION_FLAGS for a in args):
+        return []
+    ports = {p.port for p in _all_processes
+             if getattr(p, "h2c", False) and p.addrs and p.alive()}
+    for a in args:
+        m = re.match(r"http://(?:\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):(\d+)", str(a))
+        if m and int(m.group(1)) in ports:
+            return ["--http2-prior-knowledge"]
+    return []
+
+
 def curl(args, timeout_s=15.0):
     """Run curl -sS with the given args; returns (status_code:int, body:bytes, headers:str,
     stderr:str).  Skips the test if curl is not installed."""
@@ -1246,7 +1258,8 @@ def curl(args, timeout_s=15.0):
         argv = [
             "curl", "-sS", "-o", body_path, "-D", head_path, "-w", "%{http_code}",
             "--connect-timeout", "5", "--max-time", str(int(timeout_s)),
-        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + list(args)
+        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + _curl_h2c(args) + \
+            list(args)
         try:
             p = subprocess.run(argv, capture_output=True, timeout=timeout_s + 5)
         except subprocess.TimeoutExpired:

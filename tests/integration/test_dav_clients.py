@@ -5,10 +5,14 @@ reads a property, locks, unlocks, downloads and deletes."""
 
 import filecmp
 import os
+import pty
 import random
+import re
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 
 from harness import Server, check, eq, remove_tree, skip, timeout, tls_files
 
@@ -63,6 +67,40 @@ def test_rclone_sync_of_1000_files_up_and_back():
         remove_tree(work)
 
 
+def _cadaver_accepting_the_certificate(argv, cwd, script, timeout_s=50):
+    """cadaver over TLS: neon (GnuTLS) cannot be given a CA, and asks on a
+    terminal whether to accept a certificate it does not know (without one
+    it refuses).  Run it on a pseudo-terminal, answer yes, then the script;
+    returns what it printed."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd)
+    os.close(slave)
+    out, answered = b"", False
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: cadaver has exited
+                    break
+                if not data:
+                    break
+                out += data
+            if not answered and b"accept the certificate?" in out:
+                os.write(master, b"y\n" + script.encode())
+                answered = True
+        check(answered, f"cadaver did not ask about the certificate: {out[-2000:]!r}")
+        p.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    # the terminal's own escapes (bracketed paste) are not cadaver's output
+    return re.sub(r"\x1b\[\?2004[hl]", "", out.decode("utf-8", "replace"))
+
+
 @timeout(60)
 def test_cadaver_script():
     cadaver = shutil.which("cadaver")
@@ -80,11 +118,11 @@ def test_cadaver_script():
                   "get col/moved.txt fetched.txt\ndelete col/remote.txt\nls col\nquit\n")
         with Server(root, "--dav") as srv:
             if srv.tls:
-                skip("cadaver (neon with GnuTLS) cannot be given a CA to trust and, without a "
-                     "terminal, refuses the suite's certificate")
-            r = subprocess.run([cadaver, f"{srv.url}/"], cwd=work,
-                               input=script.encode(), capture_output=True, timeout=50)
-        out = r.stdout.decode("utf-8", "replace")
+                out = _cadaver_accepting_the_certificate([cadaver, f"{srv.url}/"], work, script)
+            else:
+                r = subprocess.run([cadaver, f"{srv.url}/"], cwd=work, input=script.encode(),
+                                   capture_output=True, timeout=50)
+                out = r.stdout.decode("utf-8", "replace")
         for step in ("Creating `col': succeeded", "Uploading local.txt", "Copying", "Moving",
                      "Setting property", "Value of color is: red", "Locking", "Unlocking",
                      "Downloading", "Deleting"):
