@@ -46,7 +46,9 @@ def _config(yaml, *args):
 
 
 def _curl(*args, data=None):
-    p = subprocess.run(["curl", "-s", "--max-time", "20"] + list(args), input=data,
+    # a proxy the suite made TLS (NXX_TRANSPORT=tls) is trusted by its CA
+    ca = ["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []
+    p = subprocess.run(["curl", "-s", "--max-time", "20"] + ca + list(args), input=data,
                        capture_output=True, timeout=30)
     return p
 
