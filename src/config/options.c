@@ -111,7 +111,9 @@ const struct nxx_cfg_key nxx_cfg_global_keys[] = {
       "Access log destination: a file (appended), - for standard output, off for none.", NULL,
       .flags = NXX_CFG_RESTART | NXX_CFG_PATH | NXX_CFG_CMD_DEFAULT },
     { "access-log-format", "combined|json", K_ENUM, OFF(cfg.access_log_json), 0, 0, "combined",
-      "Combined log format plus duration and request id, or JSON lines.", log_formats, RESTART },
+      "Combined log format plus duration, request id and the policy that refused (\"-\" for none), "
+      "or JSON lines.",
+      log_formats, RESTART },
     { "trace", NULL, K_FLAG, OFF(cfg.enable_trace), 0, 0, "false",
       "Answer TRACE with the request head as message/http (otherwise 405).", NULL },
     { "strict-hosts", NULL, K_FLAG, OFF(cfg.strict_hosts), 0, 0, "false",

@@ -149,7 +149,7 @@ static void key_list(FILE *out, int which, const char *label)
 
 void nxx_options_help(FILE *out)
 {
-    fputs("nxx " NXX_VERSION " - an HTTP/1.1 server that implements HTTP semantics completely\n\n",
+    fputs("nxx " NXX_VERSION " - an HTTP/1.1 and HTTP/2 server that implements HTTP semantics completely\n\n",
           out);
     fputs(usage, out);
     fputs("\noptions of nxx serve:\n", out);
@@ -513,7 +513,7 @@ void nxx_options_man(FILE *out)
 {
     fputs(".\\\" generated from the key table (src/config) by `make docs`; do not edit\n"
           ".TH NXX 1 \"\" \"nxx " NXX_VERSION "\" \"User Commands\"\n"
-          ".SH NAME\nnxx \\- an HTTP/1.1 server that implements HTTP semantics completely\n"
+          ".SH NAME\nnxx \\- an HTTP/1.1 and HTTP/2 server that implements HTTP semantics completely\n"
           ".SH SYNOPSIS\n.B nxx serve\n[\\fIDIR\\fR] [\\fIoptions\\fR]\n.br\n"
           ".B nxx serve \\-\\-config\n\\fIFILE\\fR [\\fIoptions\\fR]\n.br\n"
           ".B nxx check\n\\fIFILE\\fR\n.br\n"

@@ -447,8 +447,9 @@ static const struct nxx_cfg_key rate_keys[] = {
       .min = 8,
       .max = 100000000,
       .def = "10000",
-      .help = "Keys tracked at most (about 48 bytes each, allocated when the configuration is "
-              "loaded); a new key replaces one of the longest idle." },
+      .help = "Keys tracked at most (entries of 40 bytes, rounded up to a power of two of sets "
+              "of 8 and allocated when the configuration is loaded: 640 KiB for 10000); a new "
+              "key replaces one of the longest idle." },
     TRUSTED_PROXIES_KEY,
 };
 
@@ -559,7 +560,8 @@ static const struct nxx_cfg_key captive_keys[] = {
       .min = 8,
       .max = 100000000,
       .def = "10000",
-      .help = "Admitted addresses remembered at most (about 48 bytes each)." },
+      .help = "Admitted addresses remembered at most (entries of 40 bytes, rounded up to a power "
+              "of two of sets of 8)." },
     TRUSTED_PROXIES_KEY,
 };
 

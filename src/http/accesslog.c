@@ -1,6 +1,6 @@
 /*
  * accesslog.c - one line per request, in the combined log format (plus
- * duration and request id) or as JSON lines.  Lines are formatted into a
+ * duration, request id and the policy that decided) or as JSON lines.  Lines are formatted into a
  * per-worker buffer and written in batches (when it fills, and once a
  * second), so logging costs no system call per request; every write holds
  * whole lines and the file is opened O_APPEND, so workers never interleave.
@@ -266,6 +266,13 @@ void nxx_accesslog_write(nxx_req *req)
         put_ms(&b, us / 1000); /* seconds with milliseconds */
         PUTL(&b, " ");
         put(&b, id.ptr, id.len);
+        /* the policy that decided, quoted as the log's other free fields */
+        PUTL(&b, " \"");
+        if (notes->decided)
+            put(&b, notes->decided, strlen(notes->decided));
+        else
+            PUTL(&b, "-");
+        PUTL(&b, "\"");
     }
     b.p[b.len++] = '\n'; /* cap leaves room for it */
     l->len += b.len;

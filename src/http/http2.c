@@ -1192,8 +1192,24 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     return 0;
 }
 
+/* The rest of a request's declared content fits in what the stream's
+ * window still lets the client send: it can finish without a
+ * WINDOW_UPDATE, and will be dropped as it comes. */
+static int rest_fits_window(nghttp2_session *session, const struct h2stream *st)
+{
+    const struct nxx_http_request *h = &st->req.h;
+    if (!(h->flags & NXX_HF_HAS_CL) || h->content_length < st->received)
+        return 0;
+    int32_t room = nghttp2_session_get_stream_local_window_size(session, st->id);
+    return room >= 0 && h->content_length - st->received <= (uint64_t)room;
+}
+
 /* An END_STREAM went out before the request's content was all in: tell
- * the client to stop sending it (RFC 9113 §8.1). */
+ * the client to stop sending it (RFC 9113 §8.1), unless the rest is
+ * already allowed by the window.  A short body sent right behind its
+ * HEADERS is then read and dropped instead: some clients (curl 7.88)
+ * report RST_STREAM NO_ERROR during their upload as a stream error even
+ * after a complete response. */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     struct h2conn *c = user_data;
@@ -1204,7 +1220,7 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
     if (!st)
         return 0;
     st->out_done = 1;
-    if (!st->in_done && !c->conn.closed)
+    if (!st->in_done && !c->conn.closed && !rest_fits_window(session, st))
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
     return 0;
 }

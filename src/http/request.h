@@ -17,6 +17,7 @@
 #ifndef NXX_HTTP_REQUEST_H
 #define NXX_HTTP_REQUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -202,6 +203,30 @@ int nxx_resp_header_trusted(nxx_req *req, const char *name, size_t nlen, nxx_str
  * blocks a handler keeps prebuilt.
  */
 int nxx_resp_header_lines(nxx_req *req, const char *lines, size_t len);
+
+/*
+ * Room for whole lines the caller writes in place (one arena allocation,
+ * no copy): nxx_resp_lines_room() returns at least cap writable bytes, or
+ * NULL (ENOMEM); nxx_resp_lines_commit() then adds the first len <= cap of
+ * them.  For fields formatted on every request (RateLimit).
+ */
+static inline char *nxx_resp_lines_room(nxx_req *req, size_t cap)
+{
+    struct nxx_resp_hdr *h = nxx_arena_alloc(req->arena, sizeof(*h) + cap);
+    return h ? h->data : NULL;
+}
+
+static inline void nxx_resp_lines_commit(nxx_req *req, char *room, size_t len)
+{
+    struct nxx_resp_hdr *h =
+        (struct nxx_resp_hdr *)(void *)(room - offsetof(struct nxx_resp_hdr, data));
+    h->next = NULL;
+    h->lines = room;
+    h->len = len;
+    *req->hdrs_tail = h;
+    req->hdrs_tail = &h->next;
+    req->hdr_len += len;
+}
 
 /*
  * A response in pieces: the head with a known content length, then pieces

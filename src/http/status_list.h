@@ -334,10 +334,11 @@
     X(503, "Service Unavailable", B | S, "RFC 9110 §15.6.4",                                       \
       "The server cannot handle the request now, because of temporary overload or maintenance.",   \
       "Over --max-connections, or out of file descriptors; a REST API whose store cannot be "      \
-      "opened yet (a full disk), or a REST write while the store is closing; a maintenance "       \
-      "switch and a max-inflight limit; a proxy location whose every upstream is marked down "     \
-      "(passive or active health checks); an HTTP/2 CONNECT over --h2-max-tunnels on its "         \
-      "connection; with Retry-After and a page that explains.",                                    \
+      "opened yet (a full disk), or a REST write while the store is closing; an API-key quota "    \
+      "whose key store cannot be read; a maintenance switch and a max-inflight limit; a proxy "    \
+      "location whose every upstream is marked down (passive or active health checks); an "        \
+      "HTTP/2 CONNECT over --h2-max-tunnels on its connection; with Retry-After and a page that "  \
+      "explains.",                                                                                 \
       "A queue limit; requests arriving while draining at shutdown.")                              \
     X(504, "Gateway Timeout", B | S, "RFC 9110 §15.6.5",                                           \
       "A gateway or proxy did not receive a timely response from an upstream server.",             \

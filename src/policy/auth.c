@@ -10,10 +10,10 @@
  *    rather than served.
  *  - A slow hash costs milliseconds, which a keep-alive client would pay
  *    on every request: a verified Authorization value is remembered per
- *    worker for a short time, keyed by a 128-bit SipHash of the instance
- *    and the value under a random key of the process (never the value
- *    itself).  Without that key nobody can make another value pass for a
- *    cached one; and it costs a couple of hundred instructions where a
+ *    worker for a short time, keyed by a 128-bit SipHash of the value
+ *    under a key of the instance (itself the SipHash of the instance's id
+ *    under a random key of the process), never the value itself.  Without that key nobody can make
+ * another value pass for a cached one; and it costs a couple of hundred instructions where a
  *    SHA-256 through OpenSSL's EVP layer cost thousands, on every request.
  *  - An unknown user costs the same hash as a known one, and hashes are
  *    compared in constant time, so timing tells nothing about which names
@@ -34,8 +34,10 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "core/siphash.h"
+#include "core/str.h"
 #include "http/field.h"
 #include "http/request.h"
 #include "http/site.h"
@@ -56,6 +58,7 @@
 struct user {
     const struct nxx_auth *owner;
     char *name;
+    size_t nlen; /* strlen(name): the access log's user, on every request */
     char *hash;
     uint64_t roles;                      /* bit i: a->roles[i] */
     const struct nxx_jwt_claims *claims; /* a JWT's user: its roles */
@@ -69,7 +72,9 @@ struct token {
 };
 
 struct nxx_auth {
-    uint64_t id; /* tells instances apart in the workers' caches */
+    uint64_t id;            /* tells instances apart in the workers' caches */
+    unsigned char ckey[16]; /* the cache's SipHash key: the process's, made this instance's */
+    int ckey_ok;
     char *realm;
     int proxy;
     unsigned cache_ms;
@@ -92,14 +97,29 @@ struct nxx_auth {
 
 static atomic_uint_fast64_t next_id = 1;
 
+static void instance_key(struct nxx_auth *a);
+
 /* ---- small pure pieces ---- */
 
+/* Eight bytes a step, every byte looked at whatever the differences: the
+ * time says nothing about where two values part.  The empty asm keeps the
+ * compiler from turning the accumulated difference into an early exit. */
 int nxx_auth_ct_equal(const void *a, const void *b, size_t n)
 {
-    const volatile unsigned char *x = a, *y = b;
-    unsigned char d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= (unsigned char)(x[i] ^ y[i]);
+    const unsigned char *x = a, *y = b;
+    uint64_t d = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        d |= u ^ v;
+        __asm__ volatile("" : "+r"(d));
+    }
+    for (; i < n; i++) {
+        d |= (uint64_t)(x[i] ^ y[i]);
+        __asm__ volatile("" : "+r"(d));
+    }
     return d == 0;
 }
 
@@ -235,6 +255,7 @@ static int add_user(struct nxx_auth *a, const char *name, const char *hash)
     u->roles = 0;
     u->claims = NULL;
     u->name = nxx_strdup(name);
+    u->nlen = u->name ? strlen(u->name) : 0;
     u->hash = hash ? nxx_strdup(hash) : NULL;
     return u->name && (u->hash || !hash) ? 0 : -1;
 }
@@ -307,7 +328,7 @@ static int make_dummy(struct nxx_auth *a, char *err, size_t errlen)
 
 static struct user *find_user(const struct nxx_auth *a, const char *name)
 {
-    struct user key = { NULL, (char *)(uintptr_t)name, NULL, 0, NULL };
+    struct user key = { NULL, (char *)(uintptr_t)name, 0, NULL, 0, NULL };
     if (!a->nusers)
         return NULL; /* bsearch wants a base even for no elements */
     return bsearch(&key, a->users, a->nusers, sizeof(*a->users), by_name);
@@ -513,6 +534,8 @@ struct nxx_auth *nxx_auth_new(const nxx_auth_config *cfg, char *err, size_t errl
         nxx_auth_free(a);
         return NULL;
     }
+    if (a->cache_ms)
+        instance_key(a);
     return a;
 }
 
@@ -592,21 +615,46 @@ static int cache_ready(void)
     return cache_key_ready;
 }
 
-/* The cache's key of a value for instance a: SipHash of the instance's id
- * and the value (a large value is hashed in pieces, a prefix at a time). */
+/* The instance's own cache key: SipHash of its id under the process's
+ * random key, so instances never share a slot's meaning and a request's
+ * value is hashed as it is (no copy, no prefix).  At load. */
+static void instance_key(struct nxx_auth *a)
+{
+    unsigned char id[8];
+    memcpy(id, &a->id, sizeof(id));
+    if (cache_ready()) {
+        nxx_siphash128(cache_key, id, sizeof(id), a->ckey);
+        a->ckey_ok = 1;
+    }
+}
+
+/* The cache's key of a value for instance a. */
 static void digest(const struct nxx_auth *a, nxx_str value, unsigned char out[16])
 {
-    unsigned char buf[512];
-    memcpy(buf, &a->id, sizeof(a->id));
-    size_t n = value.len < sizeof(buf) - sizeof(a->id) ? value.len : sizeof(buf) - sizeof(a->id);
-    memcpy(buf + sizeof(a->id), value.ptr, n);
-    nxx_siphash128(cache_key, buf, sizeof(a->id) + n, out);
-    for (size_t off = n; off < value.len; off += n) { /* chain the rest */
-        n = value.len - off < sizeof(buf) - 16 ? value.len - off : sizeof(buf) - 16;
-        memcpy(buf, out, 16);
-        memcpy(buf + 16, value.ptr + off, n);
-        nxx_siphash128(cache_key, buf, 16 + n, out);
+    nxx_siphash128(a->ckey, value.ptr, value.len, out);
+}
+
+/* The credentials field: compared a word at a time, its name lowercase. */
+static nxx_str credentials(const nxx_req *req, const struct nxx_auth *a)
+{
+    const struct nxx_http_request *h = &req->h;
+    for (size_t i = 0; i < h->num_headers; i++) {
+        nxx_str n = h->headers[i].name;
+        if (a->proxy ? NXX_STR_IEQ(n, "proxy-authorization") : NXX_STR_IEQ(n, "authorization"))
+            return h->headers[i].value;
     }
+    return (nxx_str){ NULL, 0 };
+}
+
+/* Two cache digests, compared in constant time (two words, one test). */
+static NXX_INLINE int digest_equal(const unsigned char a[16], const unsigned char b[16])
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a, 8);
+    memcpy(&a1, a + 8, 8);
+    memcpy(&b0, b, 8);
+    memcpy(&b1, b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* ---- the policy ---- */
@@ -654,7 +702,7 @@ static const struct user *bearer_user(nxx_req *req, const struct nxx_auth *a, nx
 static void accept_user(nxx_req *req, const struct user *u)
 {
     struct nxx_req_notes *n = nxx_req_notes(req);
-    n->user = (nxx_str){ u->name, strlen(u->name) };
+    n->user = (nxx_str){ u->name, u->nlen };
     n->principal = u;
 }
 
@@ -679,6 +727,7 @@ static int check_jwt(nxx_req *req, const struct nxx_auth *a, nxx_str tok,
     }
     u->owner = a;
     u->name = c->user;
+    u->nlen = strlen(c->user);
     u->hash = NULL;
     u->claims = c;
     u->roles = 0;
@@ -713,15 +762,15 @@ static int too_many(nxx_req *req, const struct nxx_auth *a, const struct nxx_lim
 
 int nxx_auth_check(nxx_req *req, struct nxx_auth *a)
 {
-    nxx_str value = nxx_req_header(req, a->proxy ? "proxy-authorization" : "authorization");
+    nxx_str value = credentials(req, a);
     uint64_t now = nxx_req_now_ms(req);
     struct wstate *ws = nxx_req_worker_state(req, &wkey);
     unsigned char d[16];
     struct slot *s = NULL;
-    if (value.len && ws && a->cache_ms && cache_ready()) {
+    if (value.len && ws && a->cache_ms && a->ckey_ok) {
         digest(a, value, d);
         s = &ws->cache[(d[0] | (unsigned)d[1] << 8) % CACHE_SLOTS];
-        if (s->user && s->until_ms > now && nxx_auth_ct_equal(s->digest, d, sizeof(d))) {
+        if (s->user && s->until_ms > now && digest_equal(s->digest, d)) {
             accept_user(req, s->user);
             return 0;
         }

@@ -52,7 +52,9 @@ struct nxx_limiter {
     } lock[STRIPES];
 };
 
-static inline void stripe_lock(atomic_int *held)
+/* A holder preempted mid-section is waited for with sched_yield, not by
+ * spinning; out of line: the uncontended lock is one exchange. */
+static NXX_NOINLINE void stripe_wait(atomic_int *held)
 {
     for (unsigned spins = 0;; spins++) {
         if (!atomic_load_explicit(held, memory_order_relaxed) &&
@@ -69,7 +71,13 @@ static inline void stripe_lock(atomic_int *held)
     }
 }
 
-static void stripe_unlock(atomic_int *held)
+static NXX_INLINE void stripe_lock(atomic_int *held)
+{
+    if (atomic_exchange_explicit(held, 1, memory_order_acquire))
+        stripe_wait(held);
+}
+
+static NXX_INLINE void stripe_unlock(atomic_int *held)
 {
     atomic_store_explicit(held, 0, memory_order_release);
 }
@@ -139,7 +147,7 @@ struct nxx_limiter *nxx_limiter_shared(const char *key, struct nxx_site *site, u
     return nxx_shared_get(full, site, shared_new, &p, shared_free, h);
 }
 
-static uint64_t mix(uint64_t x)
+static NXX_INLINE uint64_t mix(uint64_t x)
 {
     x ^= x >> 30;
     x *= 0xbf58476d1ce4e5b9ull;
@@ -148,46 +156,48 @@ static uint64_t mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static size_t set_of(const struct nxx_limiter *l, const struct nxx_limit_key *k)
+static NXX_INLINE void key_words(const struct nxx_limit_key *k, uint64_t *k0, uint64_t *k1)
 {
-    uint64_t a, b;
-    memcpy(&a, k->b, 8);
-    memcpy(&b, k->b + 8, 8);
-    return (size_t)(mix((a ^ l->seed[0]) + ((b ^ l->seed[1]) << 29 | (b ^ l->seed[1]) >> 35)) &
-                    l->mask);
+    memcpy(k0, k->b, 8);
+    memcpy(k1, k->b + 8, 8);
 }
 
-/* The entry of key in its set, or the one to reuse for it (free, else idle
- * longest); *found says which.  Under the set's stripe lock. */
-static struct entry *find(struct nxx_limiter *l, size_t set, const struct nxx_limit_key *k,
-                          int *found)
+static NXX_INLINE size_t set_of(const struct nxx_limiter *l, uint64_t a, uint64_t b)
 {
-    struct entry *s = l->e + set * NXX_LIMIT_WAYS, *victim = s;
-    uint64_t k0, k1;
-    memcpy(&k0, k->b, 8);
-    memcpy(&k1, k->b + 8, 8);
+    b ^= l->seed[1];
+    return (size_t)(mix((a ^ l->seed[0]) + (b << 29 | b >> 35)) & l->mask);
+}
+
+/* The entry of (k0, k1) in set s, or NULL.  Under the set's stripe lock. */
+static NXX_INLINE struct entry *find(struct entry *s, uint64_t k0, uint64_t k1)
+{
     for (size_t i = 0; i < NXX_LIMIT_WAYS; i++) {
         uint64_t e0, e1;
-        memcpy(&e0, s[i].key.b, 8);
-        memcpy(&e1, s[i].key.b + 8, 8);
-        if (s[i].last_ms && e0 == k0 && e1 == k1) {
-            *found = 1;
+        key_words(&s[i].key, &e0, &e1);
+        if (e0 == k0 && e1 == k1 && s[i].last_ms)
             return &s[i];
-        }
-        if (s[i].last_ms < victim->last_ms)
-            victim = &s[i];
     }
-    *found = 0;
-    return victim;
+    return NULL;
 }
 
-static uint64_t ceil_s(uint64_t ms)
+/* The entry of set s to reuse for a new key: a free one, else the one idle
+ * longest. */
+static struct entry *victim_of(struct entry *s)
+{
+    struct entry *v = s;
+    for (size_t i = 1; i < NXX_LIMIT_WAYS; i++)
+        if (s[i].last_ms < v->last_ms)
+            v = &s[i];
+    return v;
+}
+
+static NXX_INLINE uint64_t ceil_s(uint64_t ms)
 {
     return (ms + 999) / 1000;
 }
 
-static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigned cost,
-                   struct nxx_limit_result *out)
+static NXX_INLINE void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigned cost,
+                              struct nxx_limit_result *out)
 {
     /* workers' clocks are read at different moments: another worker may
      * have started the window a millisecond "after" now */
@@ -195,10 +205,13 @@ static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigne
         e->mark = now;
         e->count = 0;
     }
-    out->allowed = e->count + cost <= l->quota;
+    uint64_t c = e->count + cost;
+    out->allowed = c <= l->quota;
     if (out->allowed)
-        e->count += cost;
-    out->remaining = e->count < l->quota ? l->quota - e->count : 0;
+        e->count = c;
+    else
+        c = e->count;
+    out->remaining = c < l->quota ? l->quota - c : 0;
     /* a window another worker started "after" now still has at most its length left */
     uint64_t left = e->mark + l->window_ms - now;
     out->reset_s = ceil_s(left < l->window_ms ? left : l->window_ms);
@@ -208,8 +221,8 @@ static void window(struct nxx_limiter *l, struct entry *e, uint64_t now, unsigne
 /* GCRA in microseconds: each request moves the theoretical arrival time
  * (TAT) by T = window/quota; a request is allowed while TAT stays within
  * the window of now. */
-static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
-                   struct nxx_limit_result *out)
+static NXX_NOINLINE void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms,
+                                unsigned cost, struct nxx_limit_result *out)
 {
     uint64_t now = now_ms * 1000, win = l->window_ms * 1000, t = win / l->quota;
     if (!t)
@@ -226,8 +239,8 @@ static void bucket(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsi
         out->retry_s = 1;
 }
 
-static void count(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
-                  struct nxx_limit_result *out)
+static NXX_INLINE void count(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsigned cost,
+                             struct nxx_limit_result *out)
 {
     if (l->algo == NXX_LIMIT_WINDOW)
         window(l, e, now_ms, cost, out);
@@ -235,44 +248,80 @@ static void count(struct nxx_limiter *l, struct entry *e, uint64_t now_ms, unsig
         bucket(l, e, now_ms, cost, out);
 }
 
-/* A peek at a key that has no entry: what a fresh one would say, taking
- * no place (out of line: the hot path has no local entry to guard). */
-static NXX_NOINLINE void peek_fresh(struct nxx_limiter *l, const struct nxx_limit_key *key,
-                                    uint64_t now_ms, struct nxx_limit_result *out)
+/* A key that has no entry: what a fresh one says (cost 0, a peek: taking
+ * no place), or the entry idle longest taken over for it.  Out of line: a
+ * known key is the hot path. */
+static NXX_NOINLINE void miss(struct nxx_limiter *l, struct entry *set,
+                              const struct nxx_limit_key *key, uint64_t now_ms, unsigned cost,
+                              struct nxx_limit_result *out)
 {
-    struct entry fresh;
-    memset(&fresh, 0, sizeof(fresh));
-    fresh.key = *key;
-    fresh.mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
-    count(l, &fresh, now_ms, 0, out);
+    struct entry fresh, *e = cost ? victim_of(set) : &fresh;
+    memset(e, 0, sizeof(*e));
+    e->key = *key;
+    e->mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
+    count(l, e, now_ms, cost, out);
+    if (cost)
+        e->last_ms = now_ms + 1;
 }
 
-static void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
-                unsigned cost, struct nxx_limit_result *out)
+/* One pass under the stripe lock, inlined: a request of a known key costs
+ * the hash, one exchange, a scan of the set's keys and the window's
+ * arithmetic; the rest (a new key, the token bucket, a contended lock) is
+ * out of line. */
+static NXX_INLINE void run(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
+                           unsigned cost, struct nxx_limit_result *out)
 {
-    size_t set = set_of(l, key);
+    uint64_t k0, k1;
+    key_words(key, &k0, &k1);
+    size_t set = set_of(l, k0, k1);
     atomic_int *m = &l->lock[set % STRIPES].held;
+    struct entry *s = l->e + set * NXX_LIMIT_WAYS;
     stripe_lock(m);
-    int found;
-    struct entry *e = find(l, set, key, &found);
-    if (!found && !cost) {
-        peek_fresh(l, key, now_ms, out);
-    } else {
-        if (!found) {
-            memset(e, 0, sizeof(*e));
-            e->key = *key;
-            e->mark = l->algo == NXX_LIMIT_WINDOW ? now_ms : 0;
-        }
+    struct entry *e = find(s, k0, k1);
+    if (e) {
         count(l, e, now_ms, cost, out);
+        e->last_ms = now_ms + 1;
+    } else {
+        miss(l, s, key, now_ms, cost, out);
+    }
+    stripe_unlock(m);
+}
+
+static NXX_NOINLINE void run_slow(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                  uint64_t now_ms, unsigned cost, struct nxx_limit_result *out)
+{
+    run(l, key, now_ms, cost, out);
+}
+
+/* The usual request: a known key of a fixed window, the stripe free.  A
+ * leaf (no call, so no registers to save); anything else is left to
+ * run_slow, with nothing changed. */
+static NXX_INLINE int take_fast(struct nxx_limiter *l, const struct nxx_limit_key *key,
+                                uint64_t now_ms, unsigned cost, struct nxx_limit_result *out)
+{
+    if (l->algo != NXX_LIMIT_WINDOW)
+        return 0;
+    uint64_t k0, k1;
+    key_words(key, &k0, &k1);
+    size_t set = set_of(l, k0, k1);
+    atomic_int *m = &l->lock[set % STRIPES].held;
+    if (atomic_exchange_explicit(m, 1, memory_order_acquire))
+        return 0; /* held by another worker: wait in run_slow */
+    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1);
+    if (e) {
+        window(l, e, now_ms, cost, out);
         e->last_ms = now_ms + 1;
     }
     stripe_unlock(m);
+    return e != NULL;
 }
 
 void nxx_limiter_take(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
                       unsigned cost, struct nxx_limit_result *out)
 {
-    run(l, key, now_ms, cost ? cost : 1, out);
+    cost = cost ? cost : 1;
+    if (!take_fast(l, key, now_ms, cost, out))
+        run_slow(l, key, now_ms, cost, out);
 }
 
 void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, uint64_t now_ms,
@@ -283,12 +332,13 @@ void nxx_limiter_peek(struct nxx_limiter *l, const struct nxx_limit_key *key, ui
 
 void nxx_limiter_forget(struct nxx_limiter *l, const struct nxx_limit_key *key)
 {
-    size_t set = set_of(l, key);
+    uint64_t k0, k1;
+    key_words(key, &k0, &k1);
+    size_t set = set_of(l, k0, k1);
     atomic_int *m = &l->lock[set % STRIPES].held;
     stripe_lock(m);
-    int found;
-    struct entry *e = find(l, set, key, &found);
-    if (found)
+    struct entry *e = find(l->e + set * NXX_LIMIT_WAYS, k0, k1);
+    if (e)
         memset(e, 0, sizeof(*e));
     stripe_unlock(m);
 }

@@ -5,7 +5,7 @@
  *
  * A limiter holds at most max_keys keys in sets of NXX_LIMIT_WAYS; a new
  * key takes the place of the entry of its set that has been idle longest,
- * so memory is fixed when the limiter is made (about 48 bytes a key) and a
+ * so memory is fixed when the limiter is made (40 bytes an entry) and a
  * flood of new keys costs old idle ones their count, never the server its
  * memory.  Sets are placed by a hash keyed with a random seed, so a client
  * cannot choose keys that crowd out another's.  Every operation takes one

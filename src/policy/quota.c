@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "core/compiler.h"
 #include "core/log.h"
 #include "handlers/rest/rest.h"
 #include "http/date.h"
@@ -44,6 +45,7 @@
 #include "policy/digest.h"
 #include "policy/lines.h"
 #include "policy/shared.h"
+#include "store/store.h"
 #include "core/banned.h"
 
 #define NAME_MAX_LEN 48 /* a store key's name, as logged and shown */
@@ -404,22 +406,24 @@ static int load_keys(struct quota *q, const char *path, char *err, size_t errlen
 
 /* ---- keys from the REST store ---- */
 
-/* Read the key's item (named by its digest) into e: known, name, quota.
- * Called without the lock held (a query), the result copied in under it. */
+/* Read the key's item (named by its digest) into f: known, name, quota.
+ * Called without the lock held (a query), the result copied in under it.
+ * 0 (f->known says whether there is such a key), or the store's error. */
 struct found {
     int known;
     uint64_t quota;
     char name[NAME_MAX_LEN];
 };
 
-static void read_store(const struct quota *q, const unsigned char d[32], struct found *f)
+static int read_store(const struct quota *q, const unsigned char d[32], struct found *f)
 {
     char hex[65];
     to_hex(d, hex);
     memset(f, 0, sizeof(*f));
     struct nxx_item it;
-    if (nxx_store_get(q->db->store, q->coll, hex, &it) != 0)
-        return;
+    int e = nxx_store_get(q->db->store, q->coll, hex, &it);
+    if (e)
+        return e == NXX_STORE_NOTFOUND ? 0 : e;
     json_t *doc = it.deleted ? NULL : json_loadb(it.body, it.body_len, 0, NULL);
     json_t *quota = json_object_get(doc, "quota"), *name = json_object_get(doc, "name");
     if (json_is_object(doc) &&
@@ -437,6 +441,7 @@ static void read_store(const struct quota *q, const unsigned char d[32], struct 
     }
     json_decref(doc);
     nxx_item_release(&it);
+    return 0;
 }
 
 /* ---- the policy ---- */
@@ -448,6 +453,21 @@ static int unknown_key(nxx_req *req, const struct quota *q, int sent)
                    sent ? "this API key is not known" : "an API key is required", q->field,
                    q->param ? " or the query parameter " : "", q->param ? q->param : "");
     return 403;
+}
+
+/* The store could not be read (locked, unavailable, damaged): whether the
+ * key is good is unknown, so the answer is "later", never "forbidden" (a
+ * 403 would tell paying clients their key is bad).  RFC 9110 §15.6.4. */
+static NXX_COLD int store_down(nxx_req *req, int e)
+{
+    char retry[8];
+    snprintf(retry, sizeof(retry), "%d", NXX_STORE_RETRY_SECONDS);
+    nxx_resp_header(req, "Retry-After", (nxx_str){ retry, strlen(retry) });
+    nxx_req_notes(req)->decided = "quota";
+    nxx_req_detail(req,
+                   "the API keys cannot be checked now: their store %s; try again in %s seconds",
+                   e == NXX_STORE_UNAVAILABLE ? "is not open" : "could not be read", retry);
+    return 503;
 }
 
 static int spent_key(nxx_req *req, const struct quota *q, const char *name, uint64_t quota,
@@ -500,7 +520,9 @@ static int quota_policy(nxx_req *req, void *ud)
     if (!k && (!e || !e->read_ms || now_ms - e->read_ms >= q->cache_ms)) {
         pthread_mutex_unlock(&c->lock);
         struct found f;
-        read_store(q, d, &f);
+        int se = read_store(q, d, &f);
+        if (se)
+            return store_down(req, se);
         if (!f.known)
             return unknown_key(req, q, 1);
         pthread_mutex_lock(&c->lock);

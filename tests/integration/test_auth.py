@@ -8,6 +8,7 @@ mode (407 with Proxy-Authenticate for an absolute-form request), and
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -215,6 +216,27 @@ def test_access_log_names_user_and_policy():
         eq(sorted((e["status"], e.get("user") or "", e.get("policy") or "") for e in lines),
            [(200, "bob", ""), (401, "", "auth"), (403, "bob", "require")],
            "user and deciding policy in the log")
+    finally:
+        remove_tree(d)
+
+
+def test_combined_access_log_ends_with_the_deciding_policy():
+    d, path = make_site(SITE)
+    log = os.path.join(d, "access.log")
+    try:
+        with ConfigServer(path, "--access-log", log) as s:
+            req(s, headers=[("Authorization", basic("bob", "hunter2"))])
+            req(s, "DELETE", "/admin/x", [("Authorization", basic("bob", "hunter2"))])
+            req(s)
+        with open(log) as f:
+            lines = [line.rstrip("\n") for line in f if line.strip()]
+        got = []
+        for line in lines:
+            m = re.search(r'" (\d{3}) \d+ .* "([^"]*)"$', line)
+            check(m, f"the combined line ends with a quoted policy field: {line!r}")
+            got.append((int(m[1]), m[2]))
+        eq(sorted(got), [(200, "-"), (401, "auth"), (403, "require")],
+           "the deciding policy, or \"-\", last on each combined line")
     finally:
         remove_tree(d)
 

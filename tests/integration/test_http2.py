@@ -11,7 +11,7 @@ import time
 
 from h2client import H2, h2
 from harness import (A_TXT, ConfigServer, Hello, Server, check, config_dir, curl, eq,
-                     make_docroot, remove_tree, shared, skip, timeout)
+                     make_docroot, remove_tree, shared, skip, timeout, tls_files)
 
 _root = None
 BIG = os.urandom(300 * 1024 + 11)
@@ -286,6 +286,70 @@ def test_priority_frame_on_stream_0_is_a_connection_error():
 def raw_headers(sid):
     # HEADERS, END_STREAM | END_HEADERS: GET / http (HPACK static table)
     return b"\x00\x00\x03\x01\x05" + sid.to_bytes(4, "big") + b"\x82\x84\x86"
+
+
+EARLY = """h2c: true
+access-log: off
+locations:
+  /: {return: {status: 200, body: "early\\n"}}
+"""
+
+
+def test_answer_before_a_short_body_lets_the_body_come():
+    # RFC 9113 §8.1 allows RST_STREAM NO_ERROR after a complete response, but
+    # the rest of a declared body the window already lets through is read and
+    # dropped instead: curl 7.88 calls such a reset during its upload an error
+    d, path = config_dir(EARLY)
+    try:
+        with ConfigServer(path) as s, H2(s) as c:
+            sid = c.headers("POST", "/form", [("content-length", "3")], end=False)
+            status, _, body, _ = c.response(sid)
+            eq((status, body), (200, b"early\n"), "answered before the body")
+            c.send_body(sid, b"x=1")
+            nxt = c.headers("GET", "/next")
+            eq(c.response(nxt)[:3:2], (200, b"early\n"), "the connection goes on")
+            resets = [e.error_code for e in c.events
+                      if isinstance(e, h2.events.StreamReset) and e.stream_id == sid]
+            eq(resets, [], "no RST_STREAM for a body the window allowed")
+            check(not any(isinstance(e, h2.events.ConnectionTerminated) for e in c.events),
+                  "no GOAWAY")
+    finally:
+        remove_tree(d)
+
+
+def test_answer_before_a_long_body_resets_with_no_error():
+    # more than the stream's window still to come: the client is told to stop
+    d, path = config_dir(EARLY)
+    try:
+        with ConfigServer(path) as s, H2(s) as c:
+            sid = c.headers("POST", "/form", [("content-length", str(1 << 20))], end=False)
+            c.pump(lambda evs: any(isinstance(e, h2.events.StreamReset) and e.stream_id == sid
+                                   for e in evs))
+            status, _, body, _ = c.response(sid)
+            eq((status, body), (200, b"early\n"), "the complete response first")
+            resets = [e.error_code for e in c.events
+                      if isinstance(e, h2.events.StreamReset) and e.stream_id == sid]
+            eq(resets, [0], "then RST_STREAM NO_ERROR")
+            eq(c.response(c.headers("GET", "/next"))[0], 200, "the connection goes on")
+    finally:
+        remove_tree(d)
+
+
+@timeout(60)
+def test_curl_post_answered_early_over_tls_h2():
+    # the client that saw the reset as "Stream error in the HTTP/2 framing
+    # layer" about one time in four
+    crt, key = tls_files()
+    d, path = config_dir(EARLY.replace("h2c: true\n", f"tls-cert: {crt}\ntls-key: {key}\n"))
+    try:
+        with ConfigServer(path) as s:
+            url = f"https://localhost:{s.port}/form"
+            for i in range(40):
+                code, body, _, err = curl(["--cacert", crt, "--http2", "-X", "POST", "-d", "x=1",
+                                           url])
+                eq((code, body), (200, b"early\n"), f"POST {i}: {err!r}")
+    finally:
+        remove_tree(d)
 
 
 def test_headers_on_a_stream_the_client_ended_is_stream_closed():

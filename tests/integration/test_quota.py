@@ -4,9 +4,11 @@ purchase URL in the problem body; counters survive a restart through the
 state file."""
 
 import datetime
+import glob
 import hashlib
 import json
 import os
+import signal
 
 from harness import (ConfigServer, build_request, check, check_status, config_dir, eq, one,
                      remove_tree)
@@ -131,5 +133,65 @@ def test_rest_store_keys_are_cached_for_the_configured_time():
             check_status(one(s, build_request("DELETE", f"/api/apikeys/{sha('k1')}")), 204,
                          "deleted")
             check_status(paid("k1"), 200, "still known from the cache within its hour")
+    finally:
+        remove_tree(d)
+
+
+def test_503_with_retry_after_when_the_key_store_cannot_be_read():
+    d, path = config_dir(STORE_SITE)
+    try:
+        with ConfigServer(path) as s:
+            def paid(key):
+                return one(s, build_request("GET", "/paid", [("Accept", "application/problem+json"),
+                                                            ("X-API-Key", key)]))
+            body = json.dumps({"id": sha("k-live"), "quota": 100}).encode()
+            check_status(one(s, build_request("POST", "/api/apikeys",
+                                              [("Content-Type", "application/json")], body)),
+                         201, "a key created")
+            check_status(paid("k-live"), 200, "the key read from a healthy store")
+            # the store's files damaged under the running server
+            for f in glob.glob(os.path.join(d, "data", "nxx.db*")):
+                with open(f, "r+b") as fh:
+                    fh.write(b"\xa5" * os.path.getsize(f))
+            for key, what in (("k-live", "a key the store had"), ("k-other", "any other key")):
+                r = paid(key)
+                check_status(r, 503, f"{what}: the store cannot say, so not 403")
+                eq(r.header("retry-after"), "2", "Retry-After")
+                eq(r.header("content-type"), "application/problem+json", "a problem body")
+                detail = json.loads(r.body)["detail"]
+                check("cannot be checked now" in detail and "try again" in detail,
+                      f"the detail says what to do: {detail}")
+            r = one(s, build_request("GET", "/api/nothing-here"))
+            check(r.status >= 400, "the server still answers")
+    finally:
+        remove_tree(d)
+
+
+def test_a_crash_forgets_at_most_sync_every_minus_one_counted_requests():
+    sync_every, limit, before = 4, 20, 7
+    site = SITE.replace("limit: 3", f"limit: {limit}").replace("sync-every: 1",
+                                                             f"sync-every: {sync_every}")
+    keys = f"acme:{sha('key-acme')}\n"
+    d, path = config_dir(site, files={"keys": keys})
+    try:
+        def req(s):
+            return one(s, build_request("GET", "/api", [("X-API-Key", "key-acme")]))
+        srv = ConfigServer(path).start()
+        try:
+            for i in range(before):
+                check_status(req(srv), 200, f"counted request {i + 1}")
+            srv.signal(signal.SIGKILL)  # no shutdown: only what was synced survives
+            eq(srv.wait(10), -signal.SIGKILL, "exit by SIGKILL")
+        finally:
+            srv._kill()
+        with ConfigServer(path) as s:
+            allowed = 0
+            while allowed <= limit and req(s).status == 200:
+                allowed += 1
+            forgotten = allowed - (limit - before)
+            check(0 <= forgotten <= sync_every - 1,
+                  f"after a kill -9 at {before} counted requests, {allowed} more were allowed: "
+                  f"{forgotten} forgotten, the bound is sync-every - 1 = {sync_every - 1}")
+            check_status(req(s), 402, "and then the quota is spent")
     finally:
         remove_tree(d)

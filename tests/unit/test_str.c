@@ -100,6 +100,33 @@ TEST(u64toa_writes_every_length)
         check_u64(UINT64_MAX - d);
 }
 
+static void check_put(uint64_t v)
+{
+    char want[32], got[32];
+    int wn = snprintf(want, sizeof(want), "%llu", (unsigned long long)v);
+    memset(got, '#', sizeof(got));
+    char *end = nxx_u64_put(got, v);
+    CHECK_EQ_INT((int)(end - got), wn);
+    CHECK_EQ_MEM(got, (size_t)(end - got), want);
+}
+
+TEST(u64_put_writes_every_length)
+{
+    for (uint64_t v = 0; v < 100000; v++)
+        check_put(v);
+    for (uint64_t v = 99990000; v < 100010000; v++)
+        check_put(v);
+    for (uint64_t p = 10; p <= UINT64_MAX / 10; p *= 10) {
+        check_put(p - 1);
+        check_put(p);
+        check_put(p + 1);
+        check_put(p + p / 2 + 7);
+    }
+    for (uint64_t v = 1; v < 100000000; v = v * 3 + 1)
+        check_put(v);
+    check_put(UINT64_MAX);
+}
+
 TEST(mem_eq_matches_memcmp)
 {
     char a[40], b[40];
