@@ -10,7 +10,7 @@ PYTHON ?= python3
 # integration test modules run at once (empty: one per CPU)
 IT_JOBS ?=
 
-.PHONY: all build build-asan test test-unit test-integration test-tls test-asan test-fuzz-replay fuzz fuzz-run \
+.PHONY: all build build-asan test test-unit test-integration test-tls test-h2c test-transports test-asan test-fuzz-replay fuzz fuzz-run \
         bench docs docs-check format format-check install clean
 
 all: build
@@ -52,6 +52,21 @@ test-tls: build
 	NXX_TRANSPORT=tls NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
 	NXX_LOCATIONS=$(abspath $(BUILD))/locations \
 	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS)) $(IT_FILTER)
+
+# The integration suite again over HTTP/2 with prior knowledge: every nxx
+# serve the harness starts also speaks h2c, and each whole request a test
+# sends goes over HTTP/2 where HTTP/2 can carry it.
+test-h2c: build
+	NXX_TRANSPORT=h2c NXX_BIN=$(abspath $(BUILD))/nxx NXX_HELLO=$(abspath $(BUILD))/hello \
+	NXX_LOCATIONS=$(abspath $(BUILD))/locations \
+	  $(PYTHON) tests/integration/run.py $(if $(IT_JOBS),-j $(IT_JOBS)) $(IT_FILTER)
+
+# Both extra transports on the release build, one after the other (each run
+# already spreads its modules over the CPUs; side by side, the modules that
+# measure time or memory would share them).
+test-transports: build
+	$(MAKE) --no-print-directory test-tls BUILD=$(BUILD)
+	$(MAKE) --no-print-directory test-h2c BUILD=$(BUILD)
 
 test-asan: build-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1 \

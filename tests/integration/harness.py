@@ -113,6 +113,14 @@ def skip(reason):
     raise Skip(reason)
 
 
+def not_under(transport, reason):
+    """Skip under NXX_TRANSPORT=transport: the test is about something that
+    cannot exist over it (bytes of a plain HTTP/1.1 connection, say); reason
+    says why.  It is reported as skipped, and still runs over the others."""
+    if TRANSPORT == transport:
+        raise Skip(f"not over {transport}: {reason}")
+
+
 def timeout(seconds):
     """Decorator: give one test a longer (or shorter) bound than the runner default."""
 
@@ -353,6 +361,12 @@ class Process:
     def url(self):
         return ("https://" if self.tls else "http://") + self.hostport
 
+    @property
+    def targets(self):
+        """One Listener per listening address, each a target for connect(),
+        get() and friends that speaks the server's transport."""
+        return [Listener(self, a) for a in self.addrs]
+
     def describe(self):
         state = "running" if self.alive() else f"exited with {self.proc.poll()}"
         return f"{self.kind} {state}; stderr tail:\n" + tail(self.stderr, 3000)
@@ -363,7 +377,10 @@ class Server(Process):
 
     kind = "nxx"
 
-    def __init__(self, root, *args, listen=None, threads=2, cwd=None, env=None, root_flag=False):
+    def __init__(self, root, *args, listen=None, threads=2, cwd=None, env=None, root_flag=False,
+                 upstream=False):
+        """upstream: the server is an upstream of another nxx (which speaks plain
+        HTTP/1.1 to its upstreams), so it stays plain under NXX_TRANSPORT=tls."""
         listen = listen or ["127.0.0.1:0"]
         if isinstance(listen, str):
             listen = [listen]
@@ -376,7 +393,7 @@ class Server(Process):
         argv += [str(a) for a in args]
         if TRANSPORT == "h2c" and "--h2c" not in argv:
             argv.append("--h2c")
-        tls = tls_args(argv)
+        tls = [] if upstream else tls_args(argv)
         argv += tls + census_serve_args(argv)
         super().__init__(argv, listeners=len(listen), cwd=cwd, env=env)
         self.h2c = "--h2c" in argv
@@ -854,18 +871,46 @@ def parse_responses(data, methods=None, eof=True):
 # raw connections
 
 
+class Listener:
+    """One listening address of a Process (Process.targets), with its transport."""
+
+    def __init__(self, proc, addr):
+        self.proc, self.addr = proc, addr
+        self.host, self.port = addr
+        self.tls, self.h2c = proc.tls, getattr(proc, "h2c", False)
+
+    @property
+    def hostport(self):
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def url(self):
+        return ("https://" if self.tls else "http://") + self.hostport
+
+    def __repr__(self):
+        return repr(self.addr)
+
+
 def connect(target, timeout_s=5.0):
-    """target: a Process or a (host, port) pair."""
-    host, port = target.addr if isinstance(target, Process) else target
+    """target: a Process, a Listener or a (host, port) pair."""
+    if isinstance(target, Listener):
+        target = target if target.tls else target.addr
+    host, port = target.addr if isinstance(target, (Process, Listener)) else target
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(family, socket.SOCK_STREAM)
     s.settimeout(timeout_s)
     s.connect((host, port))
-    if isinstance(target, Process) and target.tls:
-        ctx = ssl.create_default_context(cafile=tls_files()[0])
-        ctx.check_hostname = False
-        s = ctx.wrap_socket(s)
-    return s
+    return tls_wrap(s, target) if isinstance(target, (Process, Listener)) else s
+
+
+def tls_wrap(sock, target):
+    """sock, a connected socket to target (a Process or Listener), through TLS
+    when target speaks TLS (no SNI: see TRANSPORT); sock itself otherwise."""
+    if not getattr(target, "tls", False):
+        return sock
+    ctx = ssl.create_default_context(cafile=tls_files()[0])
+    ctx.check_hostname = False
+    return ctx.wrap_socket(sock)
 
 
 class Conn:
@@ -1031,7 +1076,7 @@ def _h2c_one(target, data, timeout_s):
     """data, when it is one whole HTTP/1.1 request that HTTP/2 can carry, sent over
     h2c instead (NXX_TRANSPORT=h2c); None when it is not (pipelined, chunked,
     Connection-specific fields, HTTP/1.0, not for a server the harness started)."""
-    if (not isinstance(target, Process) or not getattr(target, "h2c", False)
+    if (not isinstance(target, (Process, Listener)) or not getattr(target, "h2c", False)
             or isinstance(data, str) or b"\r\n\r\n" not in data):
         return None
     head, body = data.split(b"\r\n\r\n", 1)
@@ -1182,6 +1227,25 @@ def have_curl():
     return shutil.which("curl") is not None
 
 
+_CURL_VERSION_FLAGS = ("-0", "--http1.0", "--http1.1", "--http2", "--http2-prior-knowledge",
+                       "--http3", "-x", "--proxy", "-p", "--proxytunnel")
+
+
+def _curl_h2c(args):
+    """Under NXX_TRANSPORT=h2c, curl speaks HTTP/2 with prior knowledge to a
+    server the harness started with h2c, unless the test chose a version (or
+    a proxy) itself."""
+    if TRANSPORT != "h2c" or any(a in _CURL_VERSION_FLAGS for a in args):
+        return []
+    ports = {p.port for p in _all_processes
+             if getattr(p, "h2c", False) and p.addrs and p.alive()}
+    for a in args:
+        m = re.match(r"http://(?:\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):(\d+)", str(a))
+        if m and int(m.group(1)) in ports:
+            return ["--http2-prior-knowledge"]
+    return []
+
+
 def curl(args, timeout_s=15.0):
     """Run curl -sS with the given args; returns (status_code:int, body:bytes, headers:str,
     stderr:str).  Skips the test if curl is not installed."""
@@ -1194,7 +1258,8 @@ def curl(args, timeout_s=15.0):
         argv = [
             "curl", "-sS", "-o", body_path, "-D", head_path, "-w", "%{http_code}",
             "--connect-timeout", "5", "--max-time", str(int(timeout_s)),
-        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + list(args)
+        ] + (["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []) + _curl_h2c(args) + \
+            list(args)
         try:
             p = subprocess.run(argv, capture_output=True, timeout=timeout_s + 5)
         except subprocess.TimeoutExpired:

@@ -7,7 +7,7 @@ import time
 
 from harness import (Conn, Server, assert_alive, build_request, byteranges, check, check_status,
                      curl, eq, get, make_docroot, parse_response, shared, skip,
-                     timeout)
+                     timeout, tls_wrap)
 
 BIG = 5 * 1024 ** 3  # 5368709120
 G4 = 4 * 1024 ** 3
@@ -151,6 +151,7 @@ def test_file_truncated_while_sent():
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 * 1024)
     s.settimeout(5)
     s.connect(srv().addr)
+    s = tls_wrap(s, srv())
     buf = bytearray()
     closed = False
     try:

@@ -203,7 +203,7 @@ def test_file_listeners_and_ipv6():
     try:
         with ConfigServer(path, listen=None, listeners=n) as s:
             eq(len(s.addrs), n, "listeners")
-            for addr in s.addrs:
+            for addr in s.targets:
                 r = get(addr, "/")
                 check_status(r, 204, f"GET / on {addr}")
     finally:

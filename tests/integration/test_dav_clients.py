@@ -5,12 +5,16 @@ reads a property, locks, unlocks, downloads and deletes."""
 
 import filecmp
 import os
+import pty
 import random
+import re
+import select
 import shutil
 import subprocess
 import tempfile
+import time
 
-from harness import Server, check, eq, remove_tree, skip, timeout
+from harness import Server, check, eq, remove_tree, skip, timeout, tls_files
 
 
 def _tree(base, n):
@@ -49,9 +53,10 @@ def test_rclone_sync_of_1000_files_up_and_back():
         _tree(src, 1000)
         env = dict(os.environ, RCLONE_CONFIG=os.path.join(work, "rclone.conf"))
         with Server(root, "--dav") as srv:
-            remote = f":webdav,url='http://127.0.0.1:{srv.port}/':up"
+            remote = f":webdav,url='{srv.url}/':up"
+            ca = ["--ca-cert", tls_files()[0]] if srv.tls else []
             for args in ([src, remote], [remote, back]):
-                r = subprocess.run([rclone, "sync", *args, "--transfers", "8", "--checkers", "8",
+                r = subprocess.run([rclone, "sync", *args, *ca, "--transfers", "8", "--checkers", "8",
                                     "--retries", "1", "--low-level-retries", "1"], env=env,
                                    capture_output=True, timeout=150, stdin=subprocess.DEVNULL)
                 check(r.returncode == 0, f"rclone sync {args}: {r.stderr.decode()[-2000:]}")
@@ -60,6 +65,40 @@ def test_rclone_sync_of_1000_files_up_and_back():
         eq(sum(len(f) for _, _, f in os.walk(back)), 1000, "files back")
     finally:
         remove_tree(work)
+
+
+def _cadaver_accepting_the_certificate(argv, cwd, script, timeout_s=50):
+    """cadaver over TLS: neon (GnuTLS) cannot be given a CA, and asks on a
+    terminal whether to accept a certificate it does not know (without one
+    it refuses).  Run it on a pseudo-terminal, answer yes, then the script;
+    returns what it printed."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd)
+    os.close(slave)
+    out, answered = b"", False
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: cadaver has exited
+                    break
+                if not data:
+                    break
+                out += data
+            if not answered and b"accept the certificate?" in out:
+                os.write(master, b"y\n" + script.encode())
+                answered = True
+        check(answered, f"cadaver did not ask about the certificate: {out[-2000:]!r}")
+        p.wait(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    # the terminal's own escapes (bracketed paste) are not cadaver's output
+    return re.sub(r"\x1b\[\?2004[hl]", "", out.decode("utf-8", "replace"))
 
 
 @timeout(60)
@@ -78,9 +117,12 @@ def test_cadaver_script():
                   "propget col/moved.txt color\nlock col/remote.txt\nunlock col/remote.txt\n"
                   "get col/moved.txt fetched.txt\ndelete col/remote.txt\nls col\nquit\n")
         with Server(root, "--dav") as srv:
-            r = subprocess.run([cadaver, f"http://127.0.0.1:{srv.port}/"], cwd=work,
-                               input=script.encode(), capture_output=True, timeout=50)
-        out = r.stdout.decode("utf-8", "replace")
+            if srv.tls:
+                out = _cadaver_accepting_the_certificate([cadaver, f"{srv.url}/"], work, script)
+            else:
+                r = subprocess.run([cadaver, f"{srv.url}/"], cwd=work, input=script.encode(),
+                                   capture_output=True, timeout=50)
+                out = r.stdout.decode("utf-8", "replace")
         for step in ("Creating `col': succeeded", "Uploading local.txt", "Copying", "Moving",
                      "Setting property", "Value of color is: red", "Locking", "Unlocking",
                      "Downloading", "Deleting"):

@@ -18,7 +18,7 @@ def test_ipv6_listener_serves():
             r = get(s, "/a.txt", [("Host", s.hostport)])
             check_status(r, 200)
             eq(r.body, A_TXT, "body over IPv6")
-            code, body, _, _ = curl(["-g", f"http://[::1]:{s.port}/a.txt"])
+            code, body, _, _ = curl(["-g", f"{s.url}/a.txt"])
             eq(code, 200, "curl over IPv6")
             eq(body, A_TXT, "curl body over IPv6")
     finally:
@@ -32,7 +32,7 @@ def test_ipv4_and_ipv6_listeners_together():
         with Server(root, listen=["127.0.0.1:0", "[::1]:0"]) as s:
             hosts = sorted(h for h, _ in s.addrs)
             eq(hosts, ["127.0.0.1", "::1"], "listening lines")
-            for addr in s.addrs:
+            for addr in s.targets:
                 r = get(addr, "/a.txt")
                 check_status(r, 200, f"GET on {addr}")
                 eq(r.body, A_TXT, f"body on {addr}")
@@ -46,7 +46,7 @@ def test_two_ipv4_listeners():
         with Server(root, listen=["127.0.0.1:0", "127.0.0.1:0"]) as s:
             eq(len(s.addrs), 2, "listeners")
             check(s.addrs[0][1] != s.addrs[1][1], f"same port twice: {s.addrs!r}")
-            for addr in s.addrs:
+            for addr in s.targets:
                 check_status(get(addr, "/a.txt"), 200, f"GET on {addr}")
     finally:
         remove_tree(root)

@@ -5,11 +5,10 @@ a client (or an OS) that gets the RST first can lose the response.  Observable
 here: after the answer and its FIN, more body bytes are still accepted and the
 connection ends cleanly (EOF), not with a reset."""
 
-import socket
 import time
 
-from harness import (Server, assert_alive, check, check_status, make_docroot, parse_responses,
-                     shared, timeout)
+from harness import (Server, assert_alive, check, check_status, connect, make_docroot,
+                     parse_responses, shared, timeout)
 
 _root = None
 
@@ -23,7 +22,7 @@ def srv():
 
 
 def _answer_then_keep_sending(head, first_body):
-    s = socket.create_connection((srv().host, srv().port), timeout=5)
+    s = connect(srv(), 5)
     try:
         s.sendall(head + first_body)
         got = b""

@@ -13,8 +13,9 @@ import os
 import subprocess
 import time
 
-from harness import (Conn, shared, build_request, check, check_status, eq, make_docroot,
-                     skip, timeout, A_TXT, at_teardown)
+from harness import (TRANSPORT, ConfigServer, Conn, Listener, shared, build_request, check,
+                     check_status, config_dir, eq, make_docroot, skip, timeout, tls_files, A_TXT,
+                     at_teardown)
 from upstreams import (FakeUpstream, Nginx, PythonHttpServer, ProxyServer, closed_port,
                        proxy_config, serve_forever)
 
@@ -45,7 +46,9 @@ def _config(yaml, *args):
 
 
 def _curl(*args, data=None):
-    p = subprocess.run(["curl", "-s", "--max-time", "20"] + list(args), input=data,
+    # a proxy the suite made TLS (NXX_TRANSPORT=tls) is trusted by its CA
+    ca = ["--cacert", tls_files()[0]] if TRANSPORT == "tls" else []
+    p = subprocess.run(["curl", "-s", "--max-time", "20"] + ca + list(args), input=data,
                        capture_output=True, timeout=30)
     return p
 
@@ -326,7 +329,7 @@ def test_103_early_hints_shown_by_curl():
     up = FakeUpstream(serve_forever(h))
     at_teardown(up.close)
     srv = _proxy(up.url)
-    p = _curl("-i", f"{srv.url}/page")
+    p = _curl("-i", "--http1.1", f"{srv.url}/page")  # (h2 by ALPN over TLS otherwise)
     out = p.stdout.decode("latin-1")
     eq(p.returncode, 0, "curl's exit status")
     check(out.startswith("HTTP/1.1 103 Early Hints\r\n"), f"the 103 first: {out[:200]!r}")
@@ -481,11 +484,30 @@ def test_508_when_via_names_this_proxy():
 def test_508_proxy_to_itself():
     # a proxy whose upstream is itself: the second pass finds its own Via
     port = closed_port()
-    srv = shared("nxx proxying to itself", lambda: proxy_config(
-        "  /:\n    proxy: http://127.0.0.1:%d\n" % port, listen=f"127.0.0.1:{port}"))
-    with Conn(srv) as c:
+    if TRANSPORT == "tls":
+        srv, target = _tls_proxy_to_itself(port)
+    else:
+        srv = target = shared("nxx proxying to itself", lambda: proxy_config(
+            "  /:\n    proxy: http://127.0.0.1:%d\n" % port, listen=f"127.0.0.1:{port}"))
+    with Conn(target) as c:
         r = c.request("GET", "/loop")
     check_status(r, 508, "the loop is cut on its second pass")
+
+
+def _tls_proxy_to_itself(port):
+    """Over TLS the client comes in on a TLS listener and the loop runs through
+    a plain one of the same server (upstreams are spoken to in plain HTTP/1.1).
+    Returns (server, the TLS listener)."""
+    crt, key = tls_files()
+    _, path = config_dir(f"tls-cert: {crt}\ntls-key: {key}\nlisten:\n"
+                         f"  - {{address: \"127.0.0.1:0\"}}\n"
+                         f"  - {{address: \"127.0.0.1:{port}\", tls: false}}\n"
+                         f"locations:\n  /:\n    proxy: http://127.0.0.1:{port}\n")
+    srv = shared("nxx proxying to itself (TLS in front)",
+                 lambda: ConfigServer(path, listen=None, listeners=2))
+    front = Listener(srv, next(a for a in srv.addrs if a[1] != port))
+    front.tls = True
+    return srv, front
 
 
 def test_503_when_every_upstream_is_down():

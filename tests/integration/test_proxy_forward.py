@@ -7,7 +7,7 @@ Destinations and ports off the allow-list get 403, an origin-form request
 import subprocess
 
 from harness import (Conn, shared, skip, build_request, check, check_status, eq, at_teardown,
-                     temp_dir)
+                     temp_dir, tls_files, TRANSPORT)
 from upstreams import (FakeUpstream, Squid, closed_port, echo_bytes, proxy_config,
                        serve_forever)
 
@@ -38,8 +38,10 @@ def setup():
 
 
 def curl(*args):
-    return subprocess.run(["curl", "-s", "--max-time", "10"] + list(args), capture_output=True,
-                          timeout=20)
+    # a proxy the suite made TLS (NXX_TRANSPORT=tls) is trusted by its CA
+    ca = ["--proxy-cacert", tls_files()[0]] if TRANSPORT == "tls" else []
+    return subprocess.run(["curl", "-s", "--max-time", "10"] + ca + list(args),
+                          capture_output=True, timeout=20)
 
 
 def test_curl_x_absolute_form():

@@ -54,6 +54,11 @@ def body_for(srv, host, path="/"):
     return r.body.decode()
 
 
+def _scheme(s):
+    """The scheme of the server's own URLs: https over TLS."""
+    return "https" if s.tls else "http"
+
+
 def test_exact_name_without_case_port_or_trailing_dot():
     s = hosts_srv()
     for host in ("example.org", "EXAMPLE.org", f"example.org:{s.port}"):
@@ -62,7 +67,7 @@ def test_exact_name_without_case_port_or_trailing_dot():
     # the host is found with the dot, and its canonical name has none
     r = get(s, "/", [("Host", "example.org.")])
     check_status(r, 301, "Host: example.org. (canonical example.org)")
-    eq(r.header("location"), "http://example.org/", "Location")
+    eq(r.header("location"), f"{_scheme(s)}://example.org/", "Location")
 
 
 def test_wildcard_and_the_longest_wins():
@@ -84,11 +89,11 @@ def test_aliases_redirect_to_the_canonical_name():
     for alias in ("www.example.org", "example.net"):
         r = get(s, "/some/path?q=1", [("Host", f"{alias}:{s.port}")])
         check_status(r, 301, f"Host: {alias}")
-        eq(r.header("location"), f"http://example.org:{s.port}/some/path?q=1",
+        eq(r.header("location"), f"{_scheme(s)}://example.org:{s.port}/some/path?q=1",
            f"Location from {alias}")
     r = get(s, "/x", [("Host", "old.perm.test")], method="POST")
     check_status(r, 308, "canonical with status 308")
-    eq(r.header("location"), "http://perm.test/x", "Location")
+    eq(r.header("location"), f"{_scheme(s)}://perm.test/x", "Location")
     # the canonical name itself is served
     eq(body_for(s, "perm.test"), "perm\n", "perm.test")
 

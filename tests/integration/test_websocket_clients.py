@@ -13,8 +13,8 @@ import subprocess
 import textwrap
 import zlib
 
-from harness import (NXX_BIN, ConfigServer, Process, Server, census_example_env, check, config_dir,
-                     eq, make_docroot, shared, skip, timeout)
+from harness import (NXX_BIN, TRANSPORT, ConfigServer, Process, Server, census_example_env, check,
+                     config_dir, eq, make_docroot, shared, skip, timeout, tls_files)
 from wsraw import OP_BINARY, OP_CLOSE, OP_TEXT, WS
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -56,7 +56,7 @@ def example():
 def relay():
     """nxx --proxy in front of an upstream nxx --ws-echo /ws (deflate on)."""
     def make_upstream():
-        return Server(make_docroot(), "--ws-echo", "/ws")
+        return Server(make_docroot(), "--ws-echo", "/ws", upstream=True)
     up = shared("upstream nxx --ws-echo", make_upstream)
 
     def make():
@@ -64,7 +64,17 @@ def relay():
     return shared("nxx --proxy to the echo", make)
 
 
+def _ws(server):
+    """ws:// or, when the server speaks TLS, wss:// and its host and port."""
+    return ("wss://" if server.tls else "ws://") + server.hostport
+
+
 def run_client(argv, script, env=None, timeout_s=60):
+    # the clients trust the suite's certificate (NXX_TRANSPORT=tls): Python's
+    # default context reads SSL_CERT_FILE, node NODE_EXTRA_CA_CERTS
+    env = dict(env or os.environ)
+    if TRANSPORT == "tls":
+        env.update(SSL_CERT_FILE=tls_files()[0], NODE_EXTRA_CA_CERTS=tls_files()[0])
     p = subprocess.run(argv + [script], capture_output=True, timeout=timeout_s, env=env)
     out = p.stdout.decode("utf-8", "replace")
     check(p.returncode == 0, f"client failed ({p.returncode}): {out}\n"
@@ -91,7 +101,7 @@ def node_client(body):
 
 @timeout(90)
 def test_python_websockets_echo_with_and_without_deflate():
-    url = f"ws://127.0.0.1:{srv().port}/echo"
+    url = f"{_ws(srv())}/echo"
     out = python_client(f"""
         async def run(compression):
             async with websockets.connect({url!r}, compression=compression,
@@ -121,7 +131,7 @@ def test_python_websockets_echo_with_and_without_deflate():
 
 @timeout(90)
 def test_python_websockets_deflate_parameters():
-    url = f"ws://127.0.0.1:{srv().port}/echo"
+    url = f"{_ws(srv())}/echo"
     out = python_client(f"""
         from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
         async def run(**kw):
@@ -146,7 +156,7 @@ def test_python_websockets_deflate_parameters():
 
 @timeout(90)
 def test_python_websockets_message_over_the_limit():
-    url = f"ws://127.0.0.1:{srv().port}/echo"
+    url = f"{_ws(srv())}/echo"
     out = python_client(f"""
         async def run():
             async with websockets.connect({url!r}, max_size=None) as ws:
@@ -162,9 +172,9 @@ def test_python_websockets_message_over_the_limit():
 
 @timeout(90)
 def test_node_ws_echo_and_channel():
-    port = srv().port
+    url = _ws(srv())
     out = node_client(f"""
-        const url = 'ws://127.0.0.1:{port}';
+        const url = '{url}';
         function echo(opts) {{
           return new Promise((resolve, reject) => {{
             const ws = new WebSocket(url + '/echo', opts);
@@ -274,7 +284,7 @@ def test_relay_keeps_the_upstreams_deflate_parameters_and_frames():
 
 @timeout(90)
 def test_python_websockets_through_the_relay_with_deflate():
-    url = f"ws://127.0.0.1:{relay().port}/ws"
+    url = f"{_ws(relay())}/ws"
     out = python_client(f"""
         async def run(compression):
             async with websockets.connect({url!r}, compression=compression,

@@ -472,9 +472,7 @@ def test_plain_connect_tunnel_to_the_forward_proxy():
 
 def test_relay_through_the_proxy_from_an_extended_connect():
     up = shared("upstream nxx --ws-echo /ws (h2 relay)",
-                lambda: Server(make_docroot(), "--ws-echo", "/ws"))
-    if up.tls:
-        skip("the suite over TLS makes the upstream TLS too; the relay's upstream is plain")
+                lambda: Server(make_docroot(), "--ws-echo", "/ws", upstream=True))
     front = shared("nxx --h2c --proxy to the echo",
                    lambda: Server(make_docroot(), "--h2c", "--proxy", f"http://127.0.0.1:{up.port}"))
     with H2(front) as c:

@@ -11,8 +11,8 @@ import tempfile
 import threading
 import time
 
-from harness import (NXX_BIN, Process, census_serve_args, config_dir, ConfigServer, remove_tree,
-                     write_config)
+from harness import (NXX_BIN, TRANSPORT, Process, census_serve_args, config_dir, ConfigServer,
+                     remove_tree, tls_args, write_config)
 
 
 class ProxyServer(Process):
@@ -26,8 +26,13 @@ class ProxyServer(Process):
             argv.append(str(root))
         argv += ["--proxy", url, "--listen", "127.0.0.1:0", "--threads", str(threads)]
         argv += [str(a) for a in args]
-        argv += census_serve_args(argv)
+        if TRANSPORT == "h2c" and "--h2c" not in argv:
+            argv.append("--h2c")
+        tls = tls_args(argv)
+        argv += tls + census_serve_args(argv)
         super().__init__(argv)
+        self.h2c = "--h2c" in argv
+        self.tls = bool(tls)
 
 
 def proxy_config(locations_yaml, *args, listen="127.0.0.1:0"):

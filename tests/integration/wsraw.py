@@ -10,7 +10,7 @@ import struct
 import time
 import zlib
 
-from harness import Conn, build_request, check, check_status, eq
+from harness import Conn, build_request, check, check_status, eq, tls_wrap
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -58,6 +58,8 @@ class WS:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             s.settimeout(timeout_s)
             s.connect((host, port))
+            if not isinstance(target, tuple):
+                s = tls_wrap(s, target)
             self.conn = Conn.__new__(Conn)
             self.conn.sock, self.conn.buf, self.conn.eof = s, bytearray(), False
             self.conn.timeout = timeout_s

@@ -8,11 +8,13 @@ rate; a client reading at an honest pace still gets everything."""
 
 import hashlib
 import os
+import select
 import socket
+import ssl
 import time
 
 from harness import (Server, check, eq, make_docroot, parse_response, shared,
-                     timeout)
+                     timeout, tls_wrap)
 
 SIZE = 8 * 1024 * 1024
 _root = None
@@ -47,8 +49,23 @@ def start_download(s, rcvbuf):
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     sock.settimeout(5)
     sock.connect(s.addr)
+    sock = tls_wrap(sock, s)
     sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     return sock
+
+
+def recv_up_to(sock, n):
+    """Up to n bytes: one recv, and over TLS (one record of 16 KiB at a time)
+    what else has already arrived, so that the client's pace is the same."""
+    chunk = sock.recv(n)
+    while chunk and len(chunk) < n and isinstance(sock, ssl.SSLSocket):
+        if not sock.pending() and not select.select([sock], [], [], 0)[0]:
+            break
+        more = sock.recv(n - len(chunk))
+        if not more:
+            break
+        chunk += more
+    return chunk
 
 
 def read_paced(sock, piece, every, limit_s):
@@ -64,7 +81,7 @@ def read_paced(sock, piece, every, limit_s):
         next_read += every
         sock.settimeout(max(0.05, limit_s - (time.monotonic() - t0)))
         try:
-            chunk = sock.recv(piece)
+            chunk = recv_up_to(sock, piece)
         except socket.timeout:
             break
         except (ConnectionResetError, ConnectionAbortedError):

@@ -27,7 +27,7 @@ LIMIT_KB = 2048
 def test_streamed_responses_on_one_connection_keep_rss_flat():
     root = make_docroot({"s.txt": BODY})
     # the upstream is another nxx serving a file; the proxy streams each answer
-    with Server(root, "--access-log", "off", threads=1) as up, \
+    with Server(root, "--access-log", "off", threads=1, upstream=True) as up, \
             ProxyServer(up.url, "--access-log", "off", threads=1) as px, \
             Conn(px, 30) as c:
         for _ in range(WARM):
