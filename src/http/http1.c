@@ -827,13 +827,7 @@ static NXX_NOINLINE int data_framed(struct h1conn *c, const char *ptr, size_t le
         sent = n > 0 ? (size_t)n : 0;
         if (sent == total)
             return 0;
-        /* a short plain write means the socket is full: EPOLLOUT sends the
-         * rest.  TLS stops short at a batch of records with room left, and
-         * no EPOLLOUT would come: its rest is flushed below */
-        if (n == -EAGAIN || c->conn.tp == &nxx_transport_plain)
-            c->writable = 0;
-        else
-            tried = 0;
+        c->writable = 0; /* the socket is full: EPOLLOUT sends the rest */
     }
     if (flags & NXX_OUT_HOLD) {
         /* the caller keeps ptr until nothing is pending: the rest of the

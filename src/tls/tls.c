@@ -1073,7 +1073,7 @@ static ssize_t tls_write_direct(SSL *ssl, const void *p, size_t len)
     return (ssize_t)done;
 }
 
-static ssize_t tls_write(struct tls_conn *t, const void *p, size_t len)
+static ssize_t tls_write_batch(struct tls_conn *t, const void *p, size_t len)
 {
     if (!t->pend && t->pend_plain == 0 && SSL_get_wbio(t->ssl) &&
         BIO_method_type(SSL_get_wbio(t->ssl)) == BIO_TYPE_SOCKET)
@@ -1125,23 +1125,71 @@ static ssize_t tls_write(struct tls_conn *t, const void *p, size_t len)
     return fail ? fail : -EAGAIN;
 }
 
+/* Batch after batch until all of p is written or the socket is full: as
+ * with a plain socket, a short count means the socket took no more (its
+ * callers then wait for EPOLLOUT), never that a batch ran out of room.
+ * p is NULL for the retry of bytes already encrypted (tls_sendfile). */
+static ssize_t tls_write(struct tls_conn *t, const void *p, size_t len)
+{
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = tls_write_batch(t, p ? (const char *)p + total : NULL, len - total);
+        if (n <= 0)
+            return total ? (ssize_t)total : n;
+        total += (size_t)n;
+        if (total == len || t->pend || !p)
+            return (ssize_t)total;
+    }
+}
+
 static ssize_t tls_writev(struct nxx_conn *c, const struct iovec *iov, int iovcnt, int more)
 {
     (void)more;
     struct tls_conn *t = c->tp_data;
-    if (iovcnt == 1 || iov[0].iov_len >= TLS_RECORD)
+    if (iovcnt == 1)
         return tls_write(t, iov[0].iov_base, iov[0].iov_len);
-    /* pieces are gathered (a head and a small body: one record; a head and
-     * a larger body: one batch of records, one send).  A write that has to
-     * wait is retried with the same queue, so the same bytes are gathered
-     * again (OpenSSL requires a retry to carry them) */
-    size_t n = 0;
-    for (int i = 0; i < iovcnt && n < TLS_FILE_READ; i++) {
-        size_t k = iov[i].iov_len < TLS_FILE_READ - n ? iov[i].iov_len : TLS_FILE_READ - n;
-        memcpy(tls_buf + n, iov[i].iov_base, k);
-        n += k;
+    /* small pieces are gathered (a head and a small body: one record; a
+     * head and a larger body: one batch of records, one send), a piece of
+     * a record or more goes as it is; on until the socket is full.  A
+     * write that has to wait is retried with the same queue, so the same
+     * bytes are gathered again (OpenSSL requires a retry to carry them) */
+    size_t total = 0, off = 0;
+    for (int i = 0; i < iovcnt;) {
+        if (off == iov[i].iov_len) {
+            i++;
+            off = 0;
+            continue;
+        }
+        const char *p = (const char *)iov[i].iov_base + off;
+        size_t n = iov[i].iov_len - off;
+        if (n < TLS_RECORD && i + 1 < iovcnt) {
+            n = 0;
+            size_t o = off;
+            for (int j = i; j < iovcnt && n < TLS_FILE_READ; j++, o = 0) {
+                size_t k = iov[j].iov_len - o;
+                k = k < TLS_FILE_READ - n ? k : TLS_FILE_READ - n;
+                memcpy(tls_buf + n, (const char *)iov[j].iov_base + o, k);
+                n += k;
+            }
+            p = tls_buf;
+        }
+        ssize_t w = tls_write(t, p, n);
+        if (w <= 0)
+            return total ? (ssize_t)total : w;
+        total += (size_t)w;
+        if ((size_t)w < n)
+            return (ssize_t)total; /* the socket is full */
+        for (size_t left = (size_t)w; left;) {
+            size_t k = iov[i].iov_len - off < left ? iov[i].iov_len - off : left;
+            off += k;
+            left -= k;
+            if (off == iov[i].iov_len && left) {
+                i++;
+                off = 0;
+            }
+        }
     }
-    return tls_write(t, tls_buf, n);
+    return (ssize_t)total;
 }
 
 static ssize_t tls_sendfile(struct nxx_conn *c, int fd, off_t *off, size_t len)
