@@ -43,8 +43,7 @@
 #define LINGER_MS 2000
 #define LINGER_MAX (1 << 20) /* bytes we read and drop before giving up on a linger */
 #define OUT_HIGH_WATER (256 * 1024)
-#define DISCARD_MAX 65536         /* unread content we skip to keep a connection */
-#define TUNNEL_OUT_MAX (16 << 20) /* bytes a tunnel may have waiting for the client */
+#define DISCARD_MAX 65536 /* unread content we skip to keep a connection */
 
 /* One output queue entry: memory (fd < 0) or a file range. */
 struct h1out {
@@ -83,8 +82,7 @@ enum timer_kind {
 struct h1tunnel {
     struct nxx_tunnel base; /* first: the handler's handle */
     struct h1conn *c;
-    char *buf; /* output the socket has not taken: buf[pos..len) */
-    size_t pos, len, cap;
+    struct nxx_tunnel_out out; /* what the socket has not taken */
     unsigned paused : 1, closing : 1, eof_seen : 1, notified : 1, want_drain : 1;
     unsigned corked : 1; /* inside ops->data: writes gather in buf, one write after */
 };
@@ -285,7 +283,8 @@ static unsigned timer_kind_of(const struct h1conn *c)
     if (c->state == H1_LINGER)
         return TK_LINGER;
     if (c->state == H1_TUNNEL)
-        return c->nout != c->out_head || c->tunnel->pos < c->tunnel->len ? TK_WRITE : TK_TUNNEL;
+        return c->nout != c->out_head || c->tunnel->out.pos < c->tunnel->out.len ? TK_WRITE
+                                                                                 : TK_TUNNEL;
     if (c->nout != c->out_head)
         return TK_WRITE;
     if (c->state == H1_BODY)
@@ -346,7 +345,7 @@ static void arm_timer(struct h1conn *c);
 static void send_clock_check(struct h1conn *c)
 {
     const nxx_config *cfg = cfg_of(c);
-    if (c->nout == c->out_head && !(c->tunnel && c->tunnel->pos < c->tunnel->len)) {
+    if (c->nout == c->out_head && !(c->tunnel && c->tunnel->out.pos < c->tunnel->out.len)) {
         /* sent meanwhile by a path that did not re-arm: the wait is over */
         c->tk = TK_NONE;
         arm_timer(c);
@@ -1332,8 +1331,8 @@ static NXX_NOINLINE int read_body(struct h1conn *c)
 static int tunnel_flush(struct h1conn *c)
 {
     struct h1tunnel *t = c->tunnel;
-    while (t->pos < t->len) {
-        struct iovec iov = { t->buf + t->pos, t->len - t->pos };
+    while (t->out.pos < t->out.len) {
+        struct iovec iov = { t->out.buf + t->out.pos, t->out.len - t->out.pos };
         ssize_t n = nxx_conn_writev(&c->conn, &iov, 1, 0);
         if (n == -EAGAIN) {
             c->writable = 0;
@@ -1343,9 +1342,9 @@ static int tunnel_flush(struct h1conn *c)
             close_conn(c);
             return -1;
         }
-        t->pos += (size_t)n;
+        t->out.pos += (size_t)n;
     }
-    t->pos = t->len = 0;
+    t->out.pos = t->out.len = 0;
     if (t->closing) {
         close_conn(c);
         return -1;
@@ -1365,11 +1364,11 @@ static int tunnel_flush(struct h1conn *c)
 static int tunnel_uncork(struct h1conn *c)
 {
     struct h1tunnel *t = c->tunnel;
-    if (t->pos == t->len)
+    if (t->out.pos == t->out.len)
         return 0;
     if (c->writable && c->nout == c->out_head && tunnel_flush(c) < 0)
         return -1;
-    if (t->pos < t->len) {
+    if (t->out.pos < t->out.len) {
         t->want_drain = 1;
         arm_timer(c);
     }
@@ -1385,8 +1384,8 @@ static void tunnel_closed(struct h1conn *c)
         t->notified = 1;
         t->base.ops->close(&t->base, t->base.ud);
     }
-    nxx_free(t->buf);
-    t->buf = NULL;
+    nxx_free(t->out.buf);
+    t->out.buf = NULL;
     if (c->req && !c->conn.pins) {
         /* a timer the handler set on the request (nxx_req_defer: a
          * WebSocket's pings) must not outlive it */
@@ -1468,7 +1467,7 @@ static int h1t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
         return 0;
     c->req->bytes_out += len;
     size_t sent = 0;
-    if (c->nout == c->out_head && t->pos == t->len && c->writable && !t->corked) {
+    if (c->nout == c->out_head && t->out.pos == t->out.len && c->writable && !t->corked) {
         ssize_t w = nxx_conn_writev(&c->conn, iov, n, 0);
         if (w < 0 && w != -EAGAIN) {
             close_conn(c);
@@ -1480,39 +1479,16 @@ static int h1t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
         c->writable = 0;
     }
     size_t rest = len - sent;
-    if (t->len - t->pos + rest > TUNNEL_OUT_MAX) {
+    if (t->out.len - t->out.pos + rest > NXX_TUNNEL_OUT_MAX) {
         nxx_log_warn("tunnel output over %d bytes waits for a client that does not read; "
                      "closing the connection",
-                     TUNNEL_OUT_MAX);
+                     NXX_TUNNEL_OUT_MAX);
         close_conn(c);
         return -EPIPE;
     }
-    if (t->pos && t->len + rest > t->cap) {
-        memmove(t->buf, t->buf + t->pos, t->len - t->pos);
-        t->len -= t->pos;
-        t->pos = 0;
-    }
-    if (t->len + rest > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16384;
-        while (cap < t->len + rest)
-            cap *= 2;
-        char *nb = nxx_realloc(t->buf, cap);
-        if (!nb) {
-            close_conn(c);
-            return NXX_ENOMEM;
-        }
-        t->buf = nb;
-        t->cap = cap;
-    }
-    for (int i = 0; i < n; i++) {
-        size_t l = iov[i].iov_len;
-        if (sent >= l) {
-            sent -= l;
-            continue;
-        }
-        memcpy(t->buf + t->len, (const char *)iov[i].iov_base + sent, l - sent);
-        t->len += l - sent;
-        sent = 0;
+    if (nxx_tunnel_out_add(&t->out, iov, n, sent) < 0) {
+        close_conn(c);
+        return NXX_ENOMEM;
     }
     if (!t->corked) {
         /* (corked, tunnel_uncork sends it when the data callback returns) */
@@ -1527,7 +1503,7 @@ static size_t h1t_pending(const nxx_tunnel *base)
     const struct h1tunnel *t = (const struct h1tunnel *)base;
     if (!t->c)
         return 0;
-    return t->c->out_bytes + (t->len - t->pos);
+    return t->c->out_bytes + (t->out.len - t->out.pos);
 }
 
 static void h1t_pause(nxx_tunnel *base, int paused)
@@ -1549,7 +1525,7 @@ static void h1t_close(nxx_tunnel *base)
         return;
     t->closing = 1;
     t->notified = 1; /* the handler asked: no close callback about it */
-    if (c->nout == c->out_head && t->pos == t->len) {
+    if (c->nout == c->out_head && t->out.pos == t->out.len) {
         close_conn(c);
         return;
     }
@@ -1970,7 +1946,7 @@ static void process(struct h1conn *c)
     c->in_process = 0;
     if (closed(c))
         return;
-    if (c->nout != c->out_head || (c->tunnel && c->tunnel->pos < c->tunnel->len)) {
+    if (c->nout != c->out_head || (c->tunnel && c->tunnel->out.pos < c->tunnel->out.len)) {
         if (flush(c) < 0)
             return;
         if (c->want_close && c->nout == c->out_head && c->state == H1_HEAD) {
@@ -2004,7 +1980,7 @@ static void on_io(struct nxx_loop *loop, struct nxx_io *io, unsigned events)
         return;
     if (events & NXX_EV_WRITE) {
         c->writable = 1;
-        if ((c->nout != c->out_head || (c->tunnel && c->tunnel->pos < c->tunnel->len)) &&
+        if ((c->nout != c->out_head || (c->tunnel && c->tunnel->out.pos < c->tunnel->out.len)) &&
             flush(c) < 0)
             return;
     }

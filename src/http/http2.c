@@ -44,13 +44,12 @@
 #include "http/status.h"
 #include "core/banned.h"
 
-#define OUT_FLUSH (32 * 1024)     /* gathered output written at once */
-#define OUT_HIGH (256 * 1024)     /* input waits while this much output waits for the client */
-#define TICK_MAX_MS 1000          /* the connection's clock ticks at least this often */
-#define IBUF_MIN 4096             /* first size of a stream's held content */
-#define CONN_WINDOW (1u << 24)    /* the connection's receive window */
-#define SPARE_STREAMS 8           /* freed stream structs a connection keeps for reuse */
-#define TUNNEL_OUT_MAX (16 << 20) /* bytes a stream tunnel may have waiting for the client */
+#define OUT_FLUSH (32 * 1024)  /* gathered output written at once */
+#define OUT_HIGH (256 * 1024)  /* input waits while this much output waits for the client */
+#define TICK_MAX_MS 1000       /* the connection's clock ticks at least this often */
+#define IBUF_MIN 4096          /* first size of a stream's held content */
+#define CONN_WINDOW (1u << 24) /* the connection's receive window */
+#define SPARE_STREAMS 8        /* freed stream structs a connection keeps for reuse */
 
 /* One piece of a stream's response content: memory, or a file range (fd >= 0). */
 struct h2piece {
@@ -70,8 +69,7 @@ struct h2stream;
 struct h2tunnel {
     struct nxx_tunnel base; /* first: the handler's handle */
     struct h2stream *st;
-    char *buf; /* output not yet framed: buf[pos..len) */
-    size_t pos, len, cap;
+    struct nxx_tunnel_out out; /* output not yet framed */
     unsigned paused : 1, closing : 1, notified : 1, eof_told : 1, want_drain : 1;
 };
 
@@ -252,7 +250,7 @@ static void stream_free(struct h2conn *c, struct h2stream *st)
     if (nxx_timer_armed(&st->req.defer))
         nxx_timer_cancel(&c->conn.w->loop, &st->req.defer);
     if (st->tunnel)
-        nxx_free(st->tunnel->buf);
+        nxx_free(st->tunnel->out.buf);
     nxx_arena_reset(&st->arena); /* cleanups: file references, handler state */
     nxx_free(st->ibuf);
     if (c->nspare < SPARE_STREAMS && !c->conn.closed) {
@@ -607,39 +605,22 @@ static int h2t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
         len += iov[i].iov_len;
     if (!len)
         return 0;
-    if (t->len - t->pos + len > TUNNEL_OUT_MAX) {
+    if (t->out.len - t->out.pos + len > NXX_TUNNEL_OUT_MAX) {
         nxx_log_warn("http2 tunnel output over %d bytes waits for a client that does not read; "
                      "resetting stream %d",
-                     TUNNEL_OUT_MAX, st->id);
+                     NXX_TUNNEL_OUT_MAX, st->id);
         nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);
         t->closing = 1;
         kick(c);
         return -EPIPE;
     }
-    if (t->pos && t->len + len > t->cap) {
-        memmove(t->buf, t->buf + t->pos, t->len - t->pos);
-        t->len -= t->pos;
-        t->pos = 0;
-    }
-    if (t->len + len > t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16384;
-        while (cap < t->len + len)
-            cap *= 2;
-        char *nb = nxx_realloc(t->buf, cap);
-        if (!nb) {
-            nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
-            t->closing = 1;
-            kick(c);
-            return NXX_ENOMEM;
-        }
-        t->buf = nb;
-        t->cap = cap;
-    }
-    if (t->pos == t->len)
+    if (t->out.pos == t->out.len)
         st->progress_ms = now_ms(c); /* the send clock starts with the first waiting byte */
-    for (int i = 0; i < n; i++) {
-        memcpy(t->buf + t->len, iov[i].iov_base, iov[i].iov_len);
-        t->len += iov[i].iov_len;
+    if (nxx_tunnel_out_add(&t->out, iov, n, 0) < 0) {
+        nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+        t->closing = 1;
+        kick(c);
+        return NXX_ENOMEM;
     }
     st->req.bytes_out += len;
     st->tunnel_ms = now_ms(c);
@@ -651,7 +632,7 @@ static int h2t_writev(nxx_tunnel *base, const struct iovec *iov, int n)
 static size_t h2t_pending(const nxx_tunnel *base)
 {
     const struct h2tunnel *t = (const struct h2tunnel *)base;
-    return t->len - t->pos;
+    return t->out.len - t->out.pos;
 }
 
 static void h2t_pause(nxx_tunnel *base, int paused)
@@ -1438,15 +1419,15 @@ static ssize_t tunnel_out(struct h2conn *c, struct h2stream *st, uint8_t *buf, s
                           uint32_t *data_flags)
 {
     struct h2tunnel *t = st->tunnel;
-    size_t n = t->len - t->pos < length ? t->len - t->pos : length;
+    size_t n = t->out.len - t->out.pos < length ? t->out.len - t->out.pos : length;
     if (n) {
-        memcpy(buf, t->buf + t->pos, n);
-        t->pos += n;
+        memcpy(buf, t->out.buf + t->out.pos, n);
+        t->out.pos += n;
         st->progress_ms = st->tunnel_ms = now_ms(c);
     }
-    if (t->pos == t->len)
-        t->pos = t->len = 0;
-    if (t->closing && !t->len) {
+    if (t->out.pos == t->out.len)
+        t->out.pos = t->out.len = 0;
+    if (t->closing && !t->out.len) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF;
         return (ssize_t)n;
     }
@@ -1778,7 +1759,7 @@ static void run_drains(struct h2conn *c)
         if (st->want_deliver)
             deliver(c, st);
         struct h2tunnel *t = st->tunnel;
-        if (t && t->want_drain && t->pos == t->len && !t->notified && !c->conn.closed) {
+        if (t && t->want_drain && t->out.pos == t->out.len && !t->notified && !c->conn.closed) {
             /* what the handler wrote is framed: it may produce more */
             t->want_drain = 0;
             if (t->base.ops->drain)
@@ -1811,7 +1792,8 @@ static void service(struct h2conn *c)
         for (struct h2stream *st = c->streams; st; st = st->next)
             again |= st->want_deliver ||
                      (st->req.drain_fn && st->out_bytes <= st->req.drain_below) ||
-                     (st->tunnel && st->tunnel->want_drain && st->tunnel->pos == st->tunnel->len);
+                     (st->tunnel && st->tunnel->want_drain &&
+                      st->tunnel->out.pos == st->tunnel->out.len);
         if (!again || (c->olen == before && c->olen))
             break;
     }
@@ -1917,7 +1899,7 @@ static void on_tick(struct nxx_loop *loop, struct nxx_timer *t)
             /* a tunnel whose output the client does not take, or that
              * carries nothing for --tunnel-timeout: reset, as each tunnel
              * of HTTP/1.1 would be closed */
-            if ((tn->pos < tn->len && cfg->send_timeout_ms &&
+            if ((tn->out.pos < tn->out.len && cfg->send_timeout_ms &&
                  now - st->progress_ms >= cfg->send_timeout_ms) ||
                 now - st->tunnel_ms >= cfg->tunnel_timeout_ms)
                 nghttp2_submit_rst_stream(c->s, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_CANCEL);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "core/alloc.h"
 #include "core/compiler.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -480,6 +481,40 @@ nxx_tunnel *nxx_req_takeover(nxx_req *req, int status, const struct nxx_tunnel_o
 int nxx_tunnel_writev(nxx_tunnel *t, const struct iovec *iov, int n)
 {
     return t->impl->writev(t, iov, n);
+}
+
+int nxx_tunnel_out_add(struct nxx_tunnel_out *o, const struct iovec *iov, int n, size_t skip)
+{
+    size_t add = 0;
+    for (int i = 0; i < n; i++)
+        add += iov[i].iov_len;
+    add -= skip;
+    if (o->pos && o->len + add > o->cap) {
+        memmove(o->buf, o->buf + o->pos, o->len - o->pos);
+        o->len -= o->pos;
+        o->pos = 0;
+    }
+    if (o->len + add > o->cap) {
+        size_t cap = o->cap ? o->cap * 2 : 16384;
+        while (cap < o->len + add)
+            cap *= 2;
+        char *nb = nxx_realloc(o->buf, cap);
+        if (!nb)
+            return NXX_ENOMEM;
+        o->buf = nb;
+        o->cap = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        memcpy(o->buf + o->len, (const char *)iov[i].iov_base + skip, l - skip);
+        o->len += l - skip;
+        skip = 0;
+    }
+    return 0;
 }
 
 int nxx_tunnel_write(nxx_tunnel *t, const void *data, size_t len)

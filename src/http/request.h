@@ -383,6 +383,20 @@ struct nxx_tunnel_impl {
     const char *(*peer)(const nxx_tunnel *t);
 };
 
+/* Output a tunnel's client has not taken yet: buf[pos..len) of cap bytes,
+ * at most NXX_TUNNEL_OUT_MAX waiting (past it the client does not read:
+ * the protocol ends the tunnel). */
+#define NXX_TUNNEL_OUT_MAX (16 << 20)
+struct nxx_tunnel_out {
+    char *buf;
+    size_t pos, len, cap;
+};
+
+/* Append iov's bytes, less the first skip of them (those the socket took
+ * at once), moving what waits to the front or growing buf as needed: 0, or
+ * NXX_ENOMEM with o unchanged. */
+int nxx_tunnel_out_add(struct nxx_tunnel_out *o, const struct iovec *iov, int n, size_t skip);
+
 struct nxx_tunnel {
     const struct nxx_tunnel_impl *impl;
     const struct nxx_tunnel_ops *ops; /* the handler's callbacks */
