@@ -123,7 +123,11 @@ class H2:
                 if isinstance(ev, h2.events.DataReceived) and self.ack_data:
                     self.conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
             if self.ack_settings:
-                self.flush()
+                try:
+                    self.flush()
+                except OSError:  # the server closed after its GOAWAY: what came is read
+                    self.events.append("EOF")
+                    break
         return self.events
 
     def response(self, sid, timeout_s=5.0):
